@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+import process from 'node:process';
+import meow from 'meow';
+import {createCore, type Core} from './core/index.js';
+import {runJsonLines} from './core/json-lines.js';
+import {oneLine} from './core/errors.js';
+import {parseCliOptions, type CliOptions, type RawFlags} from './options.js';
+
+// React's development build is ≈ 2.6× slower (FACTS.md): use production unless the user chose.
+process.env['NODE_ENV'] ??= 'production';
+
+const cli = meow(
+	`
+	Usage
+	  $ netdash [options]
+
+	With no options, opens the dashboard. When stdout is not a terminal (or with
+	--json) every event is printed as one JSON object per line and commands are
+	read as JSON lines from stdin (see readme.md, "Scripting").
+
+	Options
+	  --listen, -l [host:]port   Start a TCP listener (repeatable; host defaults to 127.0.0.1,
+	                             0.0.0.0 or [::] for every interface, port 0 for any free port)
+	  --connect, -c host:port    Dial a TCP connection (repeatable)
+	  --framing MODE             raw (default), line, u16, u32 or fixed:N
+	  --json                     Stream events as JSON lines instead of the dashboard
+	  --connect-timeout SECONDS  Give up a dial after this long (default 10)
+	  --max-queued SIZE          Bytes a connection may hold unsent, e.g. 4M (default 4M)
+	  --version                  Print the version
+	  --help                     Print this help
+
+	Examples
+	  $ netdash --listen 8080
+	  $ netdash --json --listen 0 --framing line | jq .
+`,
+	{
+		importMeta: import.meta,
+		allowUnknownFlags: true,
+		flags: {
+			listen: {type: 'string', shortFlag: 'l', isMultiple: true},
+			connect: {type: 'string', shortFlag: 'c', isMultiple: true},
+			framing: {type: 'string'},
+			json: {type: 'boolean'},
+			connectTimeout: {type: 'string'},
+			maxQueued: {type: 'string'},
+		},
+	},
+);
+
+function fail(message: string): never {
+	process.stderr.write(`netdash: ${message}\n`);
+	process.exit(2);
+}
+
+let options: CliOptions;
+try {
+	options = parseCliOptions(cli.flags as RawFlags, cli.input);
+} catch (error) {
+	fail(oneLine(error));
+}
+
+const core = createCore({
+	connectTimeoutMs: options.connectTimeoutMs,
+	maxQueuedBytes: options.maxQueuedBytes,
+	framing: options.framing,
+});
+
+function openFromFlags(target: Core): void {
+	for (const {host, port} of options.listen) {
+		target.listen(host, port);
+	}
+
+	for (const {host, port} of options.connect) {
+		target.connect(host, port);
+	}
+}
+
+const isJson = options.json ?? !process.stdout.isTTY;
+if (isJson) {
+	const session = runJsonLines({core, input: process.stdin, output: process.stdout});
+	const stop = () => {
+		void session.quit();
+	};
+
+	process.on('SIGINT', stop);
+	process.on('SIGTERM', stop);
+	openFromFlags(core);
+	await session.done;
+	process.exit(0);
+} else {
+	const {runDashboard} = await import('./ui/run.js');
+	await runDashboard({core, openFromFlags});
+}

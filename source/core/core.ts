@@ -1,0 +1,297 @@
+import net from 'node:net';
+import {Bus} from './bus.js';
+import {NetdashError, errorCode, oneLine} from './errors.js';
+import {encodeFrame, type FramingSpec} from './framing/index.js';
+import {TcpConnection, type ConnectionLimits} from './tcp/connection.js';
+import {TcpListener} from './tcp/listener.js';
+
+/** Options of a core; every one has a default. */
+export type CoreOptions = {
+	/** Dial timeout in ms; the kernel alone would wait ~127 s for a dropped SYN. @default 10000 */
+	connectTimeoutMs?: number;
+	/** Bytes one connection may hold queued in memory. @default 4 MiB */
+	maxQueuedBytes?: number;
+	/** Largest piece handed to the kernel at once. @default 64 KiB */
+	writeChunkBytes?: number;
+	/** listen(2) backlog. @default 4096 */
+	backlog?: number;
+	/** Framing for listeners and connections that name none. @default raw */
+	framing?: FramingSpec;
+};
+
+/** Options common to commands. */
+export type CommandOptions = {
+	/** Echoed on the events the command causes. */
+	ref?: string;
+};
+
+/** Options of `listen` and `connect`. */
+export type OpenOptions = CommandOptions & {
+	framing?: FramingSpec;
+};
+
+const defaults = {
+	connectTimeoutMs: 10_000,
+	maxQueuedBytes: 4 * 1024 * 1024,
+	writeChunkBytes: 64 * 1024,
+	backlog: 4096,
+};
+
+function checkPort(port: number, allowZero: boolean): void {
+	if (!Number.isInteger(port) || port < (allowZero ? 0 : 1) || port > 65_535) {
+		throw new NetdashError('BAD_PORT', `port ${port} is out of range (${allowZero ? 0 : 1}–65535)`);
+	}
+}
+
+/**
+ * The core: owns every socket and reports all that happens to them on one
+ * bus. Commands are verbs; they return at once and their outcome arrives as
+ * events. A command that cannot be carried out emits `command-failed` and
+ * returns `undefined` / `false` — it never throws.
+ */
+export class Core {
+	/** Where every event is emitted. */
+	readonly bus = new Bus();
+	readonly #listeners = new Map<string, TcpListener>();
+	readonly #connections = new Map<string, TcpConnection>();
+	readonly #closeWaiters = new Set<() => void>();
+	readonly #limits: ConnectionLimits;
+	readonly #backlog: number;
+	readonly #framing: FramingSpec;
+	#isReadingPaused = false;
+	#nextListener = 1;
+	#nextConnection = 1;
+
+	constructor(options: CoreOptions = {}) {
+		this.#limits = {
+			connectTimeoutMs: options.connectTimeoutMs ?? defaults.connectTimeoutMs,
+			maxQueuedBytes: options.maxQueuedBytes ?? defaults.maxQueuedBytes,
+			writeChunkBytes: options.writeChunkBytes ?? defaults.writeChunkBytes,
+		};
+		this.#backlog = options.backlog ?? defaults.backlog;
+		this.#framing = options.framing ?? {kind: 'raw'};
+	}
+
+	/** Sockets still open: listeners plus connections. */
+	get openSockets(): number {
+		return this.#listeners.size + this.#connections.size;
+	}
+
+	/** Start a TCP listener. Host `127.0.0.1` by default; `0.0.0.0` / `::` mean every interface; port 0 picks an ephemeral port. */
+	listen(host: string | undefined, port: number, options: OpenOptions = {}): string | undefined {
+		return this.#run(options.ref, () => {
+			checkPort(port, true);
+			const id = `L${this.#nextListener++}`;
+			const listener = new TcpListener(this.bus, {
+				id,
+				host: host === undefined || host === '' ? '127.0.0.1' : host,
+				port,
+				framing: options.framing ?? this.#framing,
+				backlog: this.#backlog,
+				...(options.ref ? {ref: options.ref} : {}),
+				onConnection: (socket, from) => {
+					this.#adopt(socket, from);
+				},
+				onClosed: (closed) => {
+					this.#listeners.delete(closed.id);
+					this.#notifyClosed();
+				},
+			});
+			this.#listeners.set(id, listener);
+			return id;
+		});
+	}
+
+	/** Dial a TCP connection. */
+	connect(host: string, port: number, options: OpenOptions & {connectTimeoutMs?: number} = {}): string | undefined {
+		return this.#run(options.ref, () => {
+			if (!host) {
+				throw new NetdashError('BAD_ADDRESS', 'connect needs a host');
+			}
+
+			checkPort(port, false);
+			const id = `C${this.#nextConnection++}`;
+			const socket = new net.Socket({allowHalfOpen: true});
+			const connection = new TcpConnection(this.bus, socket, {
+				id,
+				origin: 'dialed',
+				listener: null,
+				framing: options.framing ?? this.#framing,
+				limits: {...this.#limits, connectTimeoutMs: options.connectTimeoutMs ?? this.#limits.connectTimeoutMs},
+				dial: {host, port},
+				...(options.ref ? {ref: options.ref} : {}),
+				onClosed: (closed) => {
+					this.#forget(closed);
+				},
+			});
+			this.#connections.set(id, connection);
+			socket.connect({host, port});
+			return id;
+		});
+	}
+
+	/** Queue bytes on a connection. With `framed`, the connection's framing wraps them first (a line gets its LF, u16/u32 their length). */
+	send(id: string, bytes: Buffer, options: CommandOptions & {framed?: boolean} = {}): boolean {
+		return (
+			this.#run(options.ref, () => {
+				const connection = this.#connection(id);
+				connection.send(options.framed ? encodeFrame(connection.framing, bytes) : bytes, options.ref);
+				return true;
+			}) ?? false
+		);
+	}
+
+	/** Half-close a connection: our FIN goes after what is queued; we keep reading. */
+	shutdown(id: string, options: CommandOptions = {}): boolean {
+		return this.#command(id, options, (connection) => {
+			connection.shutdown();
+		});
+	}
+
+	/** Abort a connection with a RST. */
+	reset(id: string, options: CommandOptions = {}): boolean {
+		return this.#command(id, options, (connection) => {
+			connection.reset();
+		});
+	}
+
+	/** Close a listener (it stops accepting) or a connection (FIN, then release). */
+	close(id: string, options: CommandOptions = {}): boolean {
+		const listener = this.#listeners.get(id);
+		if (listener) {
+			listener.close();
+			return true;
+		}
+
+		return this.#command(id, options, (connection) => {
+			connection.close();
+		});
+	}
+
+	/**
+	 * Close everything gracefully: listeners stop, connections send FIN after
+	 * what is queued and are destroyed after `graceMs` at the latest.
+	 * Resolves when every socket is gone.
+	 */
+	async closeAll(graceMs = 1500): Promise<void> {
+		for (const listener of [...this.#listeners.values()]) {
+			listener.close();
+		}
+
+		for (const connection of [...this.#connections.values()]) {
+			if (connection.state === 'connecting') {
+				connection.reset();
+			} else {
+				connection.close(graceMs);
+			}
+		}
+
+		await this.#whenAllClosed();
+	}
+
+	/**
+	 * Pause or resume reading on every connection, present and future: the
+	 * way a slow consumer (a full stdout pipe in `--json`) pushes back on peers
+	 * through TCP flow control instead of growing memory.
+	 */
+	setReadingPaused(isPaused: boolean): void {
+		if (isPaused === this.#isReadingPaused) {
+			return;
+		}
+
+		this.#isReadingPaused = isPaused;
+		for (const connection of this.#connections.values()) {
+			connection.setReadingPaused(isPaused);
+		}
+	}
+
+	/** Ids of open connections, in order of creation. */
+	connectionIds(): string[] {
+		return [...this.#connections.keys()];
+	}
+
+	/** Ids of open listeners, in order of creation. */
+	listenerIds(): string[] {
+		return [...this.#listeners.keys()];
+	}
+
+	#adopt(socket: net.Socket, listener: TcpListener): void {
+		const id = `C${this.#nextConnection++}`;
+		const connection = new TcpConnection(this.bus, socket, {
+			id,
+			origin: 'accepted',
+			listener: listener.id,
+			framing: listener.framing,
+			limits: this.#limits,
+			onClosed: (closed) => {
+				this.#forget(closed);
+			},
+		});
+		this.#connections.set(id, connection);
+		if (this.#isReadingPaused) {
+			connection.setReadingPaused(true);
+		}
+	}
+
+	#forget(connection: TcpConnection): void {
+		this.#connections.delete(connection.id);
+		this.#notifyClosed();
+	}
+
+	#notifyClosed(): void {
+		if (this.openSockets === 0) {
+			for (const resolve of this.#closeWaiters) {
+				resolve();
+			}
+
+			this.#closeWaiters.clear();
+		}
+	}
+
+	async #whenAllClosed(): Promise<void> {
+		if (this.openSockets === 0) {
+			return;
+		}
+
+		await new Promise<void>((resolve) => {
+			this.#closeWaiters.add(resolve);
+		});
+	}
+
+	#connection(id: string): TcpConnection {
+		const connection = this.#connections.get(id);
+		if (!connection) {
+			const open = [...this.#connections.keys()];
+			throw new NetdashError(
+				'UNKNOWN_ID',
+				`no open connection ${JSON.stringify(id)}${open.length > 0 ? ` (open: ${open.slice(0, 8).join(', ')}${open.length > 8 ? ', …' : ''})` : ' (none is open)'}`,
+			);
+		}
+
+		return connection;
+	}
+
+	#command(id: string, options: CommandOptions, action: (connection: TcpConnection) => void): boolean {
+		return (
+			this.#run(options.ref, () => {
+				action(this.#connection(id));
+				return true;
+			}) ?? false
+		);
+	}
+
+	/** Runs a command; any failure becomes a `command-failed` event, never a throw. */
+	#run<T>(ref: string | undefined, action: () => T): T | undefined {
+		try {
+			return action();
+		} catch (error) {
+			this.bus.emit({type: 'command-failed', ref: ref ?? null, code: errorCode(error), message: oneLine(error)});
+			return undefined;
+		}
+	}
+}
+
+/** Make a core. */
+export function createCore(options?: CoreOptions): Core {
+	return new Core(options);
+}

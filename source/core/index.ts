@@ -1,0 +1,11 @@
+/** The core: everything that touches sockets, with no React. */
+export {Bus, type Subscriber} from './bus.js';
+export {Core, createCore, type CoreOptions, type CommandOptions, type OpenOptions} from './core.js';
+export {executeCommand, eventToJson, parseJsonCommand, reportBadCommand, commandNames, type Command} from './commands.js';
+export {NetdashError, errorCode, oneLine, explainSocketError, formatAddress} from './errors.js';
+export type * from './events.js';
+export {parseFraming, formatFraming, type FramingSpec} from './framing/index.js';
+export {Store, createStore, type StoreOptions} from './store/store.js';
+export type * from './store/snapshot.js';
+export {emptyLogView, type LogEntry, type LogView, type LogDirection} from './store/log.js';
+export type {ConnectionState} from './tcp/connection.js';

@@ -1,0 +1,113 @@
+import readline from 'node:readline';
+import type {Readable, Writable} from 'node:stream';
+import {eventToJson, executeCommand, parseJsonCommand, reportBadCommand} from './commands.js';
+import type {Core} from './core.js';
+
+/** Where the JSON-lines stream reads commands and writes events. */
+export type JsonLinesOptions = {
+	core: Core;
+	input: Readable;
+	output: Writable;
+	/** Milliseconds connections get to drain on quit before they are destroyed. @default 1500 */
+	graceMs?: number;
+};
+
+/** A running JSON-lines session. */
+export type JsonLinesSession = {
+	/** Resolves when the session ended (quit, or stdin closed with no socket open); every socket is closed and output flushed. */
+	readonly done: Promise<void>;
+	/** End the session as `quit` does (signals use this). */
+	quit(): Promise<void>;
+};
+
+/** The ref of a malformed command line, when the line is JSON with a string `ref`. */
+function refOf(line: string): string | null {
+	try {
+		const parsed: unknown = JSON.parse(line);
+		const ref = typeof parsed === 'object' && parsed !== null ? (parsed as {ref?: unknown}).ref : undefined;
+		return typeof ref === 'string' ? ref : null;
+	} catch {
+		return null;
+	}
+}
+
+/**
+ * netdash's scripting contract: every bus event is one JSON object per line
+ * on `output`; commands are read one JSON object per line from `input`.
+ * A malformed line gets `command-failed` and the stream goes on. EOF on
+ * input does not end the session while sockets are open.
+ */
+export function runJsonLines(options: JsonLinesOptions): JsonLinesSession {
+	const {core, input, output} = options;
+	let isEnding = false;
+	let isInputClosed = false;
+	let finish: () => void;
+	const done = new Promise<void>((resolve) => {
+		finish = resolve;
+	});
+
+	const unsubscribe = core.bus.subscribe((event) => {
+		if (!output.write(eventToJson(event) + '\n')) {
+			// A slow reader of our output pushes back on the peers (TCP flow control), not on our memory.
+			core.setReadingPaused(true);
+		}
+
+		if (isInputClosed && !isEnding && core.openSockets === 0) {
+			void quit();
+		}
+	});
+	output.on('drain', () => {
+		core.setReadingPaused(false);
+	});
+	output.on('error', () => {
+		// A closed stdout (the reader went away) ends the session; it is not a crash.
+		void quit();
+	});
+
+	const lines = readline.createInterface({input, crlfDelay: Number.POSITIVE_INFINITY});
+	lines.on('line', (line) => {
+		if (isEnding || line.trim() === '') {
+			return;
+		}
+
+		let command;
+		try {
+			command = parseJsonCommand(line);
+		} catch (error) {
+			reportBadCommand(core, error, refOf(line));
+			return;
+		}
+
+		if (executeCommand(core, command)) {
+			void quit();
+		}
+	});
+	lines.on('close', () => {
+		isInputClosed = true;
+		if (core.openSockets === 0) {
+			void quit();
+		}
+	});
+
+	async function quit(): Promise<void> {
+		if (isEnding) {
+			return done;
+		}
+
+		isEnding = true;
+		lines.close();
+		await core.closeAll(options.graceMs);
+		unsubscribe();
+		core.setReadingPaused(false);
+		// Resolve once everything written so far has reached the stream's destination.
+		await new Promise<void>((resolve) => {
+			output.write('', () => {
+				resolve();
+			});
+		});
+		finish();
+		return done;
+	}
+
+	return {done, quit};
+}

@@ -1,0 +1,394 @@
+import type {BusEvent, CloseReason, Endpoint, Origin} from '../events.js';
+import type {ConnectionState} from '../tcp/connection.js';
+import {LogBook, type LogEntry} from './log.js';
+import type {ConnectionRow, ListenerRow, Notice} from './snapshot.js';
+
+/** Limits of the working model. */
+export type ModelOptions = {
+	/** Byte budget of all logs together. */
+	logBytes: number;
+	/** Bytes of each chunk's payload kept in its log entry. */
+	logEntryBytes: number;
+	/** Notices kept. */
+	maxNotices: number;
+	/** Rate samples kept per connection. */
+	historyLength: number;
+};
+
+type ListenerModel = {
+	id: string;
+	address: string;
+	port: number;
+	framing: string;
+	state: 'listening' | 'closed';
+	accepted: number;
+	open: number;
+	openedAt: number;
+	closedAt: number | undefined;
+	row: ListenerRow | undefined;
+};
+
+type ConnectionModel = {
+	id: string;
+	origin: Origin;
+	listener: string | null;
+	framing: string;
+	state: ConnectionState;
+	local: Endpoint | undefined;
+	remote: Endpoint;
+	bytesIn: number;
+	bytesOut: number;
+	queued: number;
+	unsent: number;
+	messagesIn: number;
+	rateIn: number;
+	rateOut: number;
+	historyIn: number[];
+	historyOut: number[];
+	sampledIn: number;
+	sampledOut: number;
+	sampledQueued: number;
+	queueGrowth: number;
+	openedAt: number;
+	closedAt: number | undefined;
+	closeReason: CloseReason | undefined;
+	error: {code: string; message: string} | undefined;
+	row: ConnectionRow | undefined;
+};
+
+/** Samples of growth in a row after which a queue counts as growing. */
+const QUEUE_GROWTH_SAMPLES = 3;
+
+/**
+ * The working model: folds bus events in with exact counters. It is
+ * mutable and private to the store; `store.ts` turns it into immutable
+ * snapshots. Every change marks what it touched, so publishing only
+ * rebuilds those rows.
+ */
+export class Model {
+	readonly listeners = new Map<string, ListenerModel>();
+	readonly connections = new Map<string, ConnectionModel>();
+	readonly logs: LogBook;
+	notices: Notice[] = [];
+	evictedNotices = 0;
+	bytesIn = 0;
+	bytesOut = 0;
+	rateIn = 0;
+	rateOut = 0;
+	lastSeq = 0;
+	/** Set when rows were added or removed (the row arrays must be rebuilt). */
+	isMembershipChanged = true;
+	readonly dirtyListeners = new Set<string>();
+	readonly dirtyConnections = new Set<string>();
+	readonly dirtyLogs = new Set<string>();
+	isNoticesChanged = false;
+	readonly #options: ModelOptions;
+	#sampledBytesIn = 0;
+	#sampledBytesOut = 0;
+
+	constructor(options: ModelOptions) {
+		this.#options = options;
+		this.logs = new LogBook(options.logBytes, options.logEntryBytes);
+	}
+
+	/** Fold one event in. */
+	apply(event: BusEvent): void {
+		this.lastSeq = event.seq;
+		switch (event.type) {
+			case 'data-received': {
+				const connection = this.connections.get(event.connection);
+				if (connection) {
+					connection.bytesIn += event.bytes;
+					this.bytesIn += event.bytes;
+					this.dirtyConnections.add(connection.id);
+					if (connection.framing === 'raw') {
+						this.#log(connection.id, event, 'in', 'chunk', event.bytes, event.data);
+					}
+				}
+
+				break;
+			}
+
+			case 'message-received': {
+				const connection = this.connections.get(event.connection);
+				if (connection) {
+					connection.messagesIn++;
+					this.dirtyConnections.add(connection.id);
+					this.#log(connection.id, event, 'in', 'message', event.bytes, event.data);
+				}
+
+				break;
+			}
+
+			case 'data-sent': {
+				const connection = this.connections.get(event.connection);
+				if (connection) {
+					connection.bytesOut += event.bytes;
+					connection.queued = event.queued;
+					this.bytesOut += event.bytes;
+					this.dirtyConnections.add(connection.id);
+					this.#log(connection.id, event, 'out', 'chunk', event.bytes, event.data);
+				}
+
+				break;
+			}
+
+			case 'send-queued': {
+				this.#update(event.connection, (connection) => {
+					connection.queued = event.queued;
+				});
+				break;
+			}
+
+			case 'framing-overflowed': {
+				this.#note(event.connection, event, event.message, true);
+				break;
+			}
+
+			case 'listener-opened': {
+				this.listeners.set(event.listener, {
+					id: event.listener,
+					address: event.address,
+					port: event.port,
+					framing: event.framing,
+					state: 'listening',
+					accepted: 0,
+					open: 0,
+					openedAt: event.at,
+					closedAt: undefined,
+					row: undefined,
+				});
+				this.isMembershipChanged = true;
+				this.#note(event.listener, event, `listening on ${event.address}:${event.port} (${event.framing})`, false);
+				break;
+			}
+
+			case 'listener-closed': {
+				const listener = this.listeners.get(event.listener);
+				if (listener) {
+					listener.state = 'closed';
+					listener.closedAt = event.at;
+					this.dirtyListeners.add(listener.id);
+					this.#note(listener.id, event, `stopped listening after ${event.accepted} connection(s)`, false);
+				}
+
+				break;
+			}
+
+			case 'connection-dialing': {
+				this.connections.set(event.connection, this.#newConnection(event.connection, 'dialed', null, event.framing, event.remote, event.at, 'connecting'));
+				this.isMembershipChanged = true;
+				this.#note(event.connection, event, `connecting to ${event.remote.address}:${event.remote.port}`, false);
+				break;
+			}
+
+			case 'connection-opened': {
+				let connection = this.connections.get(event.connection);
+				if (connection) {
+					connection.state = 'open';
+					connection.remote = event.remote;
+					this.dirtyConnections.add(connection.id);
+				} else {
+					connection = this.#newConnection(event.connection, event.origin, event.listener, event.framing, event.remote, event.at, 'open');
+					this.connections.set(connection.id, connection);
+					this.isMembershipChanged = true;
+				}
+
+				connection.local = event.local;
+				const listener = event.listener ? this.listeners.get(event.listener) : undefined;
+				if (listener) {
+					listener.accepted++;
+					listener.open++;
+					this.dirtyListeners.add(listener.id);
+				}
+
+				const how = event.origin === 'accepted' ? `accepted by ${event.listener}` : 'connected';
+				this.#note(connection.id, event, `${how}: ${event.local.address}:${event.local.port} → ${event.remote.address}:${event.remote.port}`, false);
+				break;
+			}
+
+			case 'connection-half-closed': {
+				this.#update(event.connection, (connection) => {
+					if (connection.state === 'open') {
+						connection.state = event.by === 'local' ? 'half-closed-local' : 'half-closed-remote';
+					}
+				});
+				this.#note(event.connection, event, event.by === 'local' ? 'we sent FIN (shutdown): still reading' : 'peer sent FIN: it will send no more', false);
+				break;
+			}
+
+			case 'connection-closed': {
+				this.#update(event.connection, (connection) => {
+					const wasOpen = connection.state !== 'connecting';
+					connection.state = event.reason;
+					connection.closeReason = event.reason;
+					connection.closedAt = event.at;
+					connection.queued = 0;
+					connection.unsent = event.unsent;
+					connection.rateIn = 0;
+					connection.rateOut = 0;
+					// The event's counters are the socket's own: they settle any difference.
+					this.bytesIn += event.bytesIn - connection.bytesIn;
+					this.bytesOut += event.bytesOut - connection.bytesOut;
+					connection.bytesIn = event.bytesIn;
+					connection.bytesOut = event.bytesOut;
+					const listener = connection.listener ? this.listeners.get(connection.listener) : undefined;
+					if (listener && wasOpen) {
+						listener.open--;
+						this.dirtyListeners.add(listener.id);
+					}
+				});
+				const unsent = event.unsent > 0 ? `, ${event.unsent} B unsent` : '';
+				this.#note(event.connection, event, `${event.reason}${event.code ? ` (${event.code})` : ''}: ${event.bytesIn} B in, ${event.bytesOut} B out${unsent}`, event.reason !== 'closed');
+				break;
+			}
+
+			case 'socket-failed': {
+				this.#update(event.target, (connection) => {
+					connection.error = {code: event.code, message: event.message};
+				});
+				this.#note(event.target, event, event.message, true, event.code);
+				this.#notice({seq: event.seq, at: event.at, level: 'error', target: event.target, code: event.code, message: event.message});
+				break;
+			}
+
+			case 'command-failed': {
+				this.#notice({seq: event.seq, at: event.at, level: 'error', target: undefined, code: event.code, message: event.message});
+				break;
+			}
+
+			case 'subscriber-failed': {
+				this.#notice({seq: event.seq, at: event.at, level: 'error', target: undefined, code: 'SUBSCRIBER_FAILED', message: event.message});
+				break;
+			}
+		}
+	}
+
+	/** Take a rate sample: bytes since the last one over `seconds`. */
+	sample(seconds: number): void {
+		this.rateIn = (this.bytesIn - this.#sampledBytesIn) / seconds;
+		this.rateOut = (this.bytesOut - this.#sampledBytesOut) / seconds;
+		this.#sampledBytesIn = this.bytesIn;
+		this.#sampledBytesOut = this.bytesOut;
+		const limit = this.#options.historyLength;
+		for (const connection of this.connections.values()) {
+			if (connection.closedAt !== undefined && connection.rateIn === 0 && connection.rateOut === 0) {
+				continue;
+			}
+
+			const rateIn = (connection.bytesIn - connection.sampledIn) / seconds;
+			const rateOut = (connection.bytesOut - connection.sampledOut) / seconds;
+			connection.sampledIn = connection.bytesIn;
+			connection.sampledOut = connection.bytesOut;
+			connection.queueGrowth = connection.queued > connection.sampledQueued ? connection.queueGrowth + 1 : connection.queued === 0 ? 0 : connection.queueGrowth;
+			connection.sampledQueued = connection.queued;
+			if (rateIn === 0 && rateOut === 0 && connection.rateIn === 0 && connection.rateOut === 0 && connection.historyIn.length === 0) {
+				continue; // Idle and nothing to draw: leave the row as it is.
+			}
+
+			connection.rateIn = rateIn;
+			connection.rateOut = rateOut;
+			connection.historyIn = [...connection.historyIn.slice(1 - limit), rateIn];
+			connection.historyOut = [...connection.historyOut.slice(1 - limit), rateOut];
+			this.dirtyConnections.add(connection.id);
+		}
+	}
+
+	/** True when a connection's queue has kept growing. */
+	static isQueueGrowing(connection: {queued: number; queueGrowth: number}): boolean {
+		return connection.queued > 0 && connection.queueGrowth >= QUEUE_GROWTH_SAMPLES;
+	}
+
+	/** Remove closed connections and listeners, and their logs. */
+	clearClosed(): void {
+		const gone: string[] = [];
+		for (const connection of this.connections.values()) {
+			if (connection.closedAt !== undefined) {
+				gone.push(connection.id);
+			}
+		}
+
+		for (const listener of this.listeners.values()) {
+			if (listener.state === 'closed') {
+				gone.push(listener.id);
+			}
+		}
+
+		for (const id of gone) {
+			this.connections.delete(id);
+			this.listeners.delete(id);
+			this.dirtyLogs.add(id);
+		}
+
+		this.logs.delete(gone);
+		this.isMembershipChanged ||= gone.length > 0;
+	}
+
+	#newConnection(id: string, origin: Origin, listener: string | null, framing: string, remote: Endpoint, at: number, state: ConnectionState): ConnectionModel {
+		return {
+			id,
+			origin,
+			listener,
+			framing,
+			state,
+			local: undefined,
+			remote,
+			bytesIn: 0,
+			bytesOut: 0,
+			queued: 0,
+			unsent: 0,
+			messagesIn: 0,
+			rateIn: 0,
+			rateOut: 0,
+			historyIn: [],
+			historyOut: [],
+			sampledIn: 0,
+			sampledOut: 0,
+			sampledQueued: 0,
+			queueGrowth: 0,
+			openedAt: at,
+			closedAt: undefined,
+			closeReason: undefined,
+			error: undefined,
+			row: undefined,
+		};
+	}
+
+	#update(id: string, change: (connection: ConnectionModel) => void): void {
+		const connection = this.connections.get(id);
+		if (connection) {
+			change(connection);
+			this.dirtyConnections.add(id);
+		}
+	}
+
+	#log(id: string, event: BusEvent, direction: 'in' | 'out', kind: 'chunk' | 'message', bytes: number, data: Buffer): void {
+		const entry: LogEntry = {seq: event.seq, at: event.at, direction, kind, bytes, data: this.logs.keep(data)};
+		this.logs.append(id, entry, this.dirtyLogs);
+	}
+
+	#note(id: string, event: BusEvent, text: string, isError: boolean, code?: string): void {
+		const entry: LogEntry = {
+			seq: event.seq,
+			at: event.at,
+			direction: 'note',
+			kind: 'note',
+			bytes: 0,
+			data: undefined,
+			text: code && !text.includes(code) ? `${text} (${code})` : text,
+			...(isError ? {isError} : {}),
+		};
+		this.logs.append(id, entry, this.dirtyLogs);
+	}
+
+	#notice(notice: Notice): void {
+		this.notices.push(notice);
+		if (this.notices.length > this.#options.maxNotices * 2) {
+			const drop = this.notices.length - this.#options.maxNotices;
+			this.notices = this.notices.slice(drop);
+			this.evictedNotices += drop;
+		}
+
+		this.isNoticesChanged = true;
+	}
+}

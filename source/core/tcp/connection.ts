@@ -1,0 +1,401 @@
+import type net from 'node:net';
+import type {Bus} from '../bus.js';
+import type {CloseReason, Origin} from '../events.js';
+import {
+	CONNECTION_LOST_CODES,
+	NetdashError,
+	errorCode,
+	explainSocketError,
+	formatAddress,
+	oneLine,
+	type SocketContext,
+} from '../errors.js';
+import {createFramer, formatFraming, type Framer, type FramingSpec} from '../framing/index.js';
+
+/**
+ * A connection's state, changed only in the named transitions below:
+ * connecting → open → half-closed-local | half-closed-remote → closed,
+ * and from anywhere to reset or failed.
+ */
+export type ConnectionState =
+	| 'connecting'
+	| 'open'
+	| 'half-closed-local'
+	| 'half-closed-remote'
+	| 'closed'
+	| 'reset'
+	| 'failed';
+
+/** Limits and timers of one connection. */
+export type ConnectionLimits = {
+	/** Bytes a connection may hold queued in memory; a send past it is refused. */
+	maxQueuedBytes: number;
+	/** Largest piece handed to the kernel at once; a send is split so counters and the queue move as it drains. */
+	writeChunkBytes: number;
+	/** Connect timeout for dialed connections, in ms (0: none). */
+	connectTimeoutMs: number;
+};
+
+/** How a connection was made. */
+export type ConnectionInit = {
+	id: string;
+	origin: Origin;
+	listener: string | null;
+	framing: FramingSpec;
+	limits: ConnectionLimits;
+	/** `ref` of the command that made it, echoed on its opening events. */
+	ref?: string;
+	/** For dialed connections: where to, as the user gave it. */
+	dial?: {host: string; port: number};
+	/** Called once, after `connection-closed`. */
+	onClosed: (connection: TcpConnection) => void;
+};
+
+/** Normalises a `data` chunk: we never set an encoding, but @types/node allows strings. */
+function asBuffer(chunk: Buffer | string): Buffer {
+	return typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+}
+
+/**
+ * Glue between one `net.Socket` and the bus. Every handler is attached in
+ * the constructor, before anything can await, because an `error` with no
+ * listener kills the process (accepted sockets are not covered by the
+ * server's handler).
+ */
+export class TcpConnection {
+	readonly id: string;
+	readonly origin: Origin;
+	readonly listener: string | null;
+	readonly framing: FramingSpec;
+	#state: ConnectionState;
+	#bytesIn = 0;
+	#bytesOut = 0;
+	/** Bytes accepted by send() (all of them, flushed or not). */
+	#bytesAccepted = 0;
+	#isWriteEnded = false;
+	#isResetByUs = false;
+	#error: {code: string; message: string} | undefined;
+	#connectTimer: NodeJS.Timeout | undefined;
+	#closeTimer: NodeJS.Timeout | undefined;
+	readonly #socket: net.Socket;
+	readonly #bus: Bus;
+	readonly #limits: ConnectionLimits;
+	readonly #framer: Framer | undefined;
+	readonly #onClosed: (connection: TcpConnection) => void;
+	#label: string;
+	/** The dial command's ref, echoed on events until the connection opens (or fails to). */
+	#dialRef: string | undefined;
+
+	constructor(bus: Bus, socket: net.Socket, init: ConnectionInit) {
+		this.#bus = bus;
+		this.#socket = socket;
+		this.#limits = init.limits;
+		this.#onClosed = init.onClosed;
+		this.id = init.id;
+		this.origin = init.origin;
+		this.listener = init.listener;
+		this.framing = init.framing;
+		this.#state = init.origin === 'dialed' ? 'connecting' : 'open';
+		this.#label = init.dial
+			? formatAddress(init.dial.host, init.dial.port)
+			: formatAddress(socket.remoteAddress ?? '?', socket.remotePort ?? 0);
+
+		const {id} = this;
+		this.#framer = createFramer(init.framing, {
+			message(payload) {
+				bus.emit({type: 'message-received', connection: id, bytes: payload.length, data: payload});
+			},
+			overflow(discardedBytes, reason) {
+				bus.emit({type: 'framing-overflowed', connection: id, bytes: discardedBytes, message: reason});
+			},
+		});
+
+		socket.on('error', (error) => {
+			this.#onError(error);
+		});
+		socket.on('data', (chunk: Buffer | string) => {
+			this.#onData(asBuffer(chunk));
+		});
+		socket.on('end', () => {
+			this.#onPeerEnd();
+		});
+		socket.on('finish', () => {
+			this.#onLocalEnd();
+		});
+		socket.on('close', () => {
+			this.#onClose();
+		});
+
+		if (init.dial) {
+			this.#dialRef = init.ref;
+			this.#emitDialing(init.dial, init.ref);
+			socket.on('connect', () => {
+				this.#onConnect(init.ref);
+			});
+			if (init.limits.connectTimeoutMs > 0) {
+				this.#connectTimer = setTimeout(() => {
+					this.#onConnectTimeout();
+				}, init.limits.connectTimeoutMs);
+			}
+		} else {
+			this.#emitOpened(init.ref);
+		}
+	}
+
+	/** Current state. */
+	get state(): ConnectionState {
+		return this.#state;
+	}
+
+	/** True until the connection has ended (closed, reset or failed). */
+	get isOpen(): boolean {
+		return this.#state !== 'closed' && this.#state !== 'reset' && this.#state !== 'failed';
+	}
+
+	/** Bytes received, exact. */
+	get bytesIn(): number {
+		return this.#bytesIn;
+	}
+
+	/** Bytes handed to the kernel, exact. */
+	get bytesOut(): number {
+		return this.#bytesOut;
+	}
+
+	/** Bytes accepted by send but not yet handed to the kernel (the socket's `writableLength`). */
+	get queued(): number {
+		return this.#socket.writableLength;
+	}
+
+	/**
+	 * Queues bytes to send. Never blocks: the bytes wait in memory (bounded by
+	 * `maxQueuedBytes`) while the kernel's buffer is full, and leave as the
+	 * peer reads. Each piece that leaves is a `data-sent` event.
+	 * The buffer must not be changed afterwards (it is sent without a copy).
+	 */
+	send(bytes: Buffer, ref?: string): void {
+		if (!this.isOpen || this.#isWriteEnded || this.#socket.writableEnded) {
+			throw new NetdashError('NOT_WRITABLE', `${this.id} cannot send: ${this.#whyNotWritable()}`);
+		}
+
+		const queued = this.#socket.writableLength;
+		if (queued + bytes.length > this.#limits.maxQueuedBytes) {
+			throw new NetdashError(
+				'QUEUE_FULL',
+				`${this.id} cannot queue ${bytes.length} more bytes: ${queued} already wait and the limit is ${this.#limits.maxQueuedBytes} — the peer is not reading fast enough`,
+			);
+		}
+
+		this.#bytesAccepted += bytes.length;
+		const chunk = this.#limits.writeChunkBytes;
+		try {
+			for (let offset = 0; offset < bytes.length; offset += chunk) {
+				this.#write(bytes.subarray(offset, offset + chunk), ref);
+			}
+		} catch (error) {
+			// write() can throw synchronously after the peer's FIN (nodejs/node#24111).
+			this.#fail(error, 'send');
+			throw new NetdashError(errorCode(error), `${this.id} send failed: ${oneLine(error)}`);
+		}
+
+		// Write callbacks never run synchronously, so this precedes every data-sent of the send.
+		this.#bus.emit({type: 'send-queued', connection: this.id, bytes: bytes.length, queued: this.#socket.writableLength, ...(ref ? {ref} : {})});
+	}
+
+	/** Stop or restart reading (the kernel's buffer then fills and TCP flow control slows the peer). */
+	setReadingPaused(isPaused: boolean): void {
+		if (isPaused) {
+			this.#socket.pause();
+		} else {
+			this.#socket.resume();
+		}
+	}
+
+	/** Half-close: send our FIN after what is queued, and keep reading. */
+	shutdown(): void {
+		if (!this.isOpen || this.#isWriteEnded) {
+			throw new NetdashError('NOT_WRITABLE', `${this.id} cannot shut down: ${this.#whyNotWritable()}`);
+		}
+
+		this.#isWriteEnded = true;
+		this.#socket.end();
+	}
+
+	/** Abort with a RST: the peer sees ECONNRESET; queued bytes are dropped (and counted as unsent). */
+	reset(): void {
+		if (!this.isOpen) {
+			throw new NetdashError('NOT_OPEN', `${this.id} is already ${this.#state}`);
+		}
+
+		this.#isResetByUs = true;
+		if (this.#state === 'connecting') {
+			this.#socket.destroy();
+		} else {
+			this.#socket.resetAndDestroy();
+		}
+	}
+
+	/**
+	 * Close like close(2): send FIN after what is queued, stop reading, and
+	 * release the socket. If the queue has not drained within `graceMs`,
+	 * the socket is destroyed and what is left is counted as unsent.
+	 */
+	close(graceMs = 2000): void {
+		if (!this.isOpen) {
+			throw new NetdashError('NOT_OPEN', `${this.id} is already ${this.#state}`);
+		}
+
+		if (this.#state === 'connecting') {
+			this.#socket.destroy();
+			return;
+		}
+
+		this.#isWriteEnded = true;
+		this.#socket.end(() => {
+			this.#socket.destroy();
+		});
+		this.#closeTimer ??= setTimeout(() => {
+			this.#socket.destroy();
+		}, graceMs);
+		this.#closeTimer.unref();
+	}
+
+	#write(piece: Buffer, ref: string | undefined): void {
+		this.#socket.write(piece, (error) => {
+			if (error) {
+				return; // Reported by the socket's 'error' or close; the bytes count as unsent.
+			}
+
+			this.#bytesOut += piece.length;
+			this.#bus.emit({
+				type: 'data-sent',
+				connection: this.id,
+				bytes: piece.length,
+				data: piece,
+				queued: this.#socket.writableLength,
+				...(ref ? {ref} : {}),
+			});
+		});
+	}
+
+	#whyNotWritable(): string {
+		if (!this.isOpen) {
+			return `it is ${this.#state}`;
+		}
+
+		return 'our side is already shut down (FIN sent)';
+	}
+
+	#emitDialing(dial: {host: string; port: number}, ref: string | undefined): void {
+		this.#bus.emit({
+			type: 'connection-dialing',
+			connection: this.id,
+			remote: {address: dial.host, port: dial.port},
+			framing: formatFraming(this.framing),
+			...(ref ? {ref} : {}),
+		});
+	}
+
+	#emitOpened(ref: string | undefined): void {
+		const socket = this.#socket;
+		this.#bus.emit({
+			type: 'connection-opened',
+			connection: this.id,
+			listener: this.listener,
+			origin: this.origin,
+			local: {address: socket.localAddress ?? '', port: socket.localPort ?? 0},
+			remote: {address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0},
+			framing: formatFraming(this.framing),
+			...(ref ? {ref} : {}),
+		});
+	}
+
+	#onConnect(ref: string | undefined): void {
+		clearTimeout(this.#connectTimer);
+		this.#state = 'open';
+		this.#label = formatAddress(this.#socket.remoteAddress ?? '?', this.#socket.remotePort ?? 0);
+		this.#emitOpened(ref);
+		this.#dialRef = undefined;
+	}
+
+	#onConnectTimeout(): void {
+		this.#error = {
+			code: 'ETIMEDOUT',
+			message: explainSocketError('ETIMEDOUT', {operation: 'connect', address: this.#label, timeoutMs: this.#limits.connectTimeoutMs}),
+		};
+		this.#emitFailed();
+		this.#socket.destroy();
+	}
+
+	#onData(chunk: Buffer): void {
+		this.#bytesIn += chunk.length;
+		this.#bus.emit({type: 'data-received', connection: this.id, bytes: chunk.length, data: chunk});
+		this.#framer?.push(chunk);
+	}
+
+	#onPeerEnd(): void {
+		if (this.#state === 'open') {
+			this.#state = 'half-closed-remote';
+		}
+
+		this.#bus.emit({type: 'connection-half-closed', connection: this.id, by: 'remote'});
+	}
+
+	#onLocalEnd(): void {
+		if (this.#state === 'open') {
+			this.#state = 'half-closed-local';
+		}
+
+		this.#bus.emit({type: 'connection-half-closed', connection: this.id, by: 'local'});
+	}
+
+	#onError(error: Error): void {
+		if (this.#error) {
+			return; // The first error is the cause; later ones are echoes of it.
+		}
+
+		const code = errorCode(error);
+		const operation: SocketContext['operation'] = this.#state === 'connecting' ? 'connect' : 'receive';
+		this.#error = {code, message: explainSocketError(code, {operation, address: this.#label}, oneLine(error))};
+		this.#emitFailed();
+	}
+
+	#fail(error: unknown, operation: SocketContext['operation']): void {
+		if (!this.#error) {
+			const code = errorCode(error);
+			this.#error = {code, message: explainSocketError(code, {operation, address: this.#label}, oneLine(error))};
+			this.#emitFailed();
+		}
+
+		this.#socket.destroy();
+	}
+
+	#emitFailed(): void {
+		const ref = this.#dialRef;
+		this.#bus.emit({type: 'socket-failed', target: this.id, code: this.#error?.code ?? 'UNKNOWN', message: this.#error?.message ?? '', ...(ref ? {ref} : {})});
+	}
+
+	#onClose(): void {
+		clearTimeout(this.#connectTimer);
+		clearTimeout(this.#closeTimer);
+		let reason: CloseReason = 'closed';
+		if (this.#isResetByUs || (this.#error && CONNECTION_LOST_CODES.has(this.#error.code))) {
+			reason = 'reset';
+		} else if (this.#error) {
+			reason = 'failed';
+		}
+
+		this.#state = reason;
+		this.#bus.emit({
+			type: 'connection-closed',
+			connection: this.id,
+			reason,
+			bytesIn: this.#bytesIn,
+			bytesOut: this.#bytesOut,
+			unsent: this.#bytesAccepted - this.#bytesOut,
+			...(this.#error ? {code: this.#error.code} : {}),
+			...(this.#dialRef ? {ref: this.#dialRef} : {}),
+		});
+		this.#onClosed(this);
+	}
+}

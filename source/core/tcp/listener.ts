@@ -1,0 +1,112 @@
+import net from 'node:net';
+import type {Bus} from '../bus.js';
+import {errorCode, explainSocketError, formatAddress, oneLine} from '../errors.js';
+import {formatFraming, type FramingSpec} from '../framing/index.js';
+
+/** A listener's state: `starting` until the kernel has bound it. */
+export type ListenerState = 'starting' | 'listening' | 'closed' | 'failed';
+
+/** How a listener was asked for. */
+export type ListenerInit = {
+	id: string;
+	host: string;
+	port: number;
+	framing: FramingSpec;
+	/** listen(2) backlog: the default 511 breaks bursts of connects (see FACTS.md). */
+	backlog: number;
+	ref?: string;
+	/** Called for every accepted socket, synchronously, so its handlers are attached before anything else runs. */
+	onConnection: (socket: net.Socket, listener: TcpListener) => void;
+	/** Called once when the listener stops (closed or failed to start). */
+	onClosed: (listener: TcpListener) => void;
+};
+
+/**
+ * Glue between one `net.Server` and the bus. Accepted sockets are handed to
+ * `onConnection` at once; this class only owns the listening socket.
+ */
+export class TcpListener {
+	readonly id: string;
+	readonly framing: FramingSpec;
+	#state: ListenerState = 'starting';
+	#accepted = 0;
+	readonly #server: net.Server;
+	readonly #bus: Bus;
+	readonly #init: ListenerInit;
+
+	constructor(bus: Bus, init: ListenerInit) {
+		this.#bus = bus;
+		this.#init = init;
+		this.id = init.id;
+		this.framing = init.framing;
+		// allowHalfOpen: a peer's FIN must not end our side; shutdown() is the user's choice.
+		this.#server = net.createServer({allowHalfOpen: true});
+		this.#server.on('error', (error) => {
+			this.#onError(error);
+		});
+		this.#server.on('connection', (socket) => {
+			this.#accepted++;
+			init.onConnection(socket, this);
+		});
+		this.#server.listen({host: init.host, port: init.port, backlog: init.backlog}, () => {
+			this.#onListening();
+		});
+	}
+
+	/** Current state. */
+	get state(): ListenerState {
+		return this.#state;
+	}
+
+	/** Connections accepted so far. */
+	get accepted(): number {
+		return this.#accepted;
+	}
+
+	/** Stop accepting. Connections it accepted stay open. */
+	close(): void {
+		if (this.#state === 'closed' || this.#state === 'failed') {
+			return;
+		}
+
+		this.#state = 'closed';
+		// The server's own 'close' waits for every accepted connection; the listening socket is gone now.
+		this.#server.close();
+		this.#bus.emit({type: 'listener-closed', listener: this.id, accepted: this.#accepted});
+		this.#init.onClosed(this);
+	}
+
+	#onListening(): void {
+		if (this.#state !== 'starting') {
+			return;
+		}
+
+		this.#state = 'listening';
+		const address = this.#server.address() as net.AddressInfo;
+		this.#bus.emit({
+			type: 'listener-opened',
+			listener: this.id,
+			address: address.address,
+			port: address.port,
+			framing: formatFraming(this.framing),
+			...(this.#init.ref ? {ref: this.#init.ref} : {}),
+		});
+	}
+
+	#onError(error: Error): void {
+		const code = errorCode(error);
+		const address = formatAddress(this.#init.host, this.#init.port);
+		const wasListening = this.#state === 'listening';
+		this.#bus.emit({
+			type: 'socket-failed',
+			target: this.id,
+			code,
+			message: explainSocketError(code, {operation: 'listen', address}, oneLine(error)),
+			...(this.#init.ref && !wasListening ? {ref: this.#init.ref} : {}),
+		});
+		if (this.#state === 'starting') {
+			this.#state = 'failed';
+			this.#init.onClosed(this);
+		}
+	}
+}

@@ -1,0 +1,102 @@
+import {NetdashError} from './core/errors.js';
+import {parseFraming, type FramingSpec} from './core/framing/index.js';
+import {parseHostPort, type HostPort} from './core/ports.js';
+
+/** What the command line asked for, validated. */
+export type CliOptions = {
+	listen: HostPort[];
+	connect: HostPort[];
+	framing: FramingSpec;
+	/** Undefined: decide by whether stdout is a terminal. */
+	json: boolean | undefined;
+	connectTimeoutMs: number;
+	maxQueuedBytes: number;
+};
+
+/** The flags meow hands over (strings, unvalidated). */
+export type RawFlags = {
+	listen?: string[];
+	connect?: string[];
+	framing?: string;
+	json?: boolean;
+	connectTimeout?: string;
+	maxQueued?: string;
+	[unknown: string]: unknown;
+};
+
+/** Every flag netdash knows, camelCased as meow gives them. */
+export const knownFlags = new Set(['listen', 'connect', 'framing', 'json', 'connectTimeout', 'maxQueued', 'help', 'version']);
+
+function positiveNumber(text: string, flag: string, unit: string): number {
+	const value = Number(text);
+	if (text.trim() === '' || !Number.isFinite(value) || value <= 0) {
+		throw new NetdashError('BAD_FLAG', `--${flag} needs a positive number of ${unit}, not '${text}'`);
+	}
+
+	return value;
+}
+
+/** A byte count: 4096, 64k, 4M, 1G (binary multiples). */
+export function parseByteCount(text: string, flag: string): number {
+	const match = /^(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?$/i.exec(text.trim());
+	if (!match) {
+		throw new NetdashError('BAD_FLAG', `--${flag} needs a size such as 4M or 65536, not '${text}'`);
+	}
+
+	const unit = (match[2] ?? '').toLowerCase()[0];
+	const scale = unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1;
+	const value = Math.floor(Number(match[1]) * scale);
+	if (value <= 0) {
+		throw new NetdashError('BAD_FLAG', `--${flag} must be more than 0`);
+	}
+
+	return value;
+}
+
+/**
+ * Validate flags. Throws NetdashError with one line naming the flag and the
+ * bad value; the CLI prints it and exits with code 2.
+ */
+export function parseCliOptions(flags: RawFlags, input: readonly string[]): CliOptions {
+	const unknown = Object.keys(flags).filter((name) => !knownFlags.has(name));
+	if (unknown.length > 0) {
+		const name = unknown[0]!.replaceAll(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+		throw new NetdashError('BAD_FLAG', `unknown flag --${name} (see netdash --help)`);
+	}
+
+	if (input.length > 0) {
+		throw new NetdashError('BAD_FLAG', `unexpected argument '${input[0]}' (use --listen PORT or --connect HOST:PORT)`);
+	}
+
+	const listen = (flags.listen ?? []).map((text) => {
+		try {
+			return parseHostPort(text, {defaultHost: '127.0.0.1', allowZero: true});
+		} catch (error) {
+			throw new NetdashError('BAD_FLAG', `--listen ${(error as Error).message}`);
+		}
+	});
+	const connect = (flags.connect ?? []).map((text) => {
+		try {
+			return parseHostPort(text, {requireHost: true});
+		} catch (error) {
+			throw new NetdashError('BAD_FLAG', `--connect ${(error as Error).message}`);
+		}
+	});
+	let framing: FramingSpec = {kind: 'raw'};
+	if (flags.framing !== undefined) {
+		try {
+			framing = parseFraming(flags.framing);
+		} catch (error) {
+			throw new NetdashError('BAD_FLAG', `--framing: ${(error as Error).message}`);
+		}
+	}
+
+	return {
+		listen,
+		connect,
+		framing,
+		json: flags.json,
+		connectTimeoutMs: flags.connectTimeout === undefined ? 10_000 : positiveNumber(flags.connectTimeout, 'connect-timeout', 'seconds') * 1000,
+		maxQueuedBytes: flags.maxQueued === undefined ? 4 * 1024 * 1024 : parseByteCount(flags.maxQueued, 'max-queued'),
+	};
+}
