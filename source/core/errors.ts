@@ -38,6 +38,9 @@ export type SocketContext = {
 	address: string;
 	/** The connect timeout, for ETIMEDOUT. */
 	timeoutMs?: number;
+	/** For EMSGSIZE: the datagram's size and the most the protocol carries. */
+	bytes?: number;
+	limit?: number;
 };
 
 /** Codes that all mean the connection was lost under us: one class, the code kept. */
@@ -101,7 +104,9 @@ export function explainSocketError(code: string, context: SocketContext, fallbac
 		}
 
 		case 'EMSGSIZE': {
-			return `datagram to ${address} is too large for the socket`;
+			const size = context.bytes === undefined ? 'datagram' : `datagram of ${context.bytes} bytes`;
+			const limit = context.limit === undefined ? 'for the socket' : `— UDP carries at most ${context.limit} bytes`;
+			return `${size} to ${address} is too large ${limit}`;
 		}
 
 		default: {

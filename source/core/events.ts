@@ -154,6 +154,196 @@ export type SubscriberFailed = {
 	message: string;
 };
 
+/** A UDP socket is bound (ids `U1`, `U2`, …). */
+export type UdpBound = {
+	type: 'udp-bound';
+	socket: string;
+	address: string;
+	port: number;
+	/** True when it may send to broadcast addresses (SO_BROADCAST). */
+	isBroadcast: boolean;
+	/** True when it answers every request (see `udpRequest`) with a reply carrying the same id. */
+	isEcho: boolean;
+};
+
+/** A UDP socket was connected: it now sends only there, and the kernel drops datagrams from anyone else. */
+export type UdpConnected = {
+	type: 'udp-connected';
+	socket: string;
+	remote: Endpoint;
+};
+
+/** SO_BROADCAST was turned on or off on a UDP socket. */
+export type UdpBroadcastChanged = {
+	type: 'udp-broadcast-changed';
+	socket: string;
+	isBroadcast: boolean;
+};
+
+/** One datagram arrived, whole. `data` is the datagram; `--json` prints it as `base64`. */
+export type DatagramReceived = {
+	type: 'datagram-received';
+	socket: string;
+	from: Endpoint;
+	bytes: number;
+	data: Buffer;
+};
+
+/** The kernel took one datagram (it may still be lost on the way: UDP never says). */
+export type DatagramSent = {
+	type: 'datagram-sent';
+	socket: string;
+	to: Endpoint;
+	bytes: number;
+	data: Buffer;
+	/** Set when the datagram is larger than one Ethernet frame carries: "… will fragment; a lost fragment loses all of it". */
+	warning?: string;
+	/** For a request (see `request-completed`): its id and which attempt this is (1, 2, …). */
+	requestId?: number;
+	attempt?: number;
+};
+
+/** A UDP socket is closed. Counters are exact. */
+export type UdpClosed = {
+	type: 'udp-closed';
+	socket: string;
+	datagramsIn: number;
+	datagramsOut: number;
+	bytesIn: number;
+	bytesOut: number;
+};
+
+/** A reply carrying a request's id arrived. */
+export type RequestCompleted = {
+	type: 'request-completed';
+	socket: string;
+	requestId: number;
+	/** Round trip of the attempt the reply answers (the reply echoes the attempt number). */
+	rttMs: number;
+	/** Attempts sent, the answered one included. */
+	attempts: number;
+	from: Endpoint;
+};
+
+/** A request got no reply after all its attempts, or could not be sent. */
+export type RequestFailed = {
+	type: 'request-failed';
+	socket: string;
+	requestId: number;
+	attempts: number;
+	to: Endpoint;
+	message: string;
+};
+
+/** A reply that matches no request in flight was ignored (counted on the socket). */
+export type ReplyIgnored = {
+	type: 'reply-ignored';
+	socket: string;
+	from: Endpoint;
+	requestId: number;
+	/** `unknown`: never asked (or long forgotten); `duplicate`: the request was already answered. */
+	reason: 'unknown' | 'duplicate';
+};
+
+/** Discovery is running: its socket is bound and the first announce and probe are out. */
+export type DiscoveryStarted = {
+	type: 'discovery-started';
+	port: number;
+	/** This run's random instance id (16 hex characters). */
+	instanceId: string;
+	name: string;
+	intervalMs: number;
+	/** Where announces and probes go (directed broadcast addresses, or what `--broadcast-address` named). */
+	targets: Endpoint[];
+};
+
+/** Discovery stopped (after its `bye` went out) or its socket failed. */
+export type DiscoveryStopped = {
+	type: 'discovery-stopped';
+	reason: 'stopped' | 'failed';
+	/** Datagrams received on the discovery port over the run. */
+	received: number;
+	/** Of those, dropped (malformed, rate-limited, refused by a limit). */
+	dropped: number;
+};
+
+/** A discovery probe went out (first try, or a resend with backoff while nobody answers). */
+export type ProbeSent = {
+	type: 'probe-sent';
+	requestId: number;
+	attempt: number;
+};
+
+/** What the peer table knows about one netdash instance. */
+export type PeerFields = {
+	instanceId: string;
+	/** Its announced name, as sent (escape it for display). */
+	name: string;
+	/** Where its packets come from. */
+	address: string;
+	port: number;
+	/** TCP ports it offers (its listeners on non-loopback addresses). */
+	ports: number[];
+	/** `fresh`, `stale` (one announce missed), `expired` (three missed: then removed). */
+	state: 'fresh' | 'stale' | 'expired';
+	/** Round trip of the last probe it answered, when one was. */
+	rttMs: number | null;
+	firstSeen: number;
+	lastSeen: number;
+};
+
+/** A netdash instance appeared. */
+export type PeerDiscovered = {
+	type: 'peer-discovered';
+	/** The packet kind that revealed it. */
+	via: 'announce' | 'probe' | 'reply';
+	/** When it replaces another instance id from the same address and port: that id (a restart). */
+	restartOf?: string;
+} & PeerFields;
+
+/** A known peer was heard from again or changed (`changed` lists what: name, ports, address, state, rtt). */
+export type PeerUpdated = {
+	type: 'peer-updated';
+	changed: Array<'name' | 'ports' | 'address' | 'state' | 'rtt'>;
+} & PeerFields;
+
+/** A peer missed three announces and was removed. */
+export type PeerExpired = {
+	type: 'peer-expired';
+} & PeerFields;
+
+/** A peer was removed at once: it said `bye`, restarted (new instance id, same address) or was evicted to keep the table bounded. */
+export type PeerLeft = {
+	type: 'peer-left';
+	reason: 'bye' | 'restarted' | 'evicted';
+} & PeerFields;
+
+/** A datagram on the discovery port that is not netdash's (no magic): someone else broadcasts here. */
+export type ForeignDatagram = {
+	type: 'foreign-datagram';
+	from: Endpoint;
+	/** Its full size. */
+	bytes: number;
+	/** Its first bytes (at most 64). */
+	data: Buffer;
+};
+
+/**
+ * Datagrams on the discovery port were dropped: malformed (a codec reason
+ * such as `bad-magic` or `truncated`), `rate-limited`, `unknown-request`,
+ * `unknown-peer`, `table-full` or `peer-limit`. Rate-limited drops from one
+ * source are summed into at most one event per second (`count`).
+ */
+export type PacketDropped = {
+	type: 'packet-dropped';
+	from: Endpoint;
+	reason: string;
+	/** Size of the (last) datagram. */
+	bytes: number;
+	/** Datagrams this event stands for. */
+	count: number;
+};
+
 /** Every event on the bus. */
 export type BusEvent = EventBase &
 	(
@@ -171,6 +361,24 @@ export type BusEvent = EventBase &
 		| SocketFailed
 		| CommandFailed
 		| SubscriberFailed
+		| UdpBound
+		| UdpConnected
+		| UdpBroadcastChanged
+		| DatagramReceived
+		| DatagramSent
+		| UdpClosed
+		| RequestCompleted
+		| RequestFailed
+		| ReplyIgnored
+		| DiscoveryStarted
+		| DiscoveryStopped
+		| ProbeSent
+		| PeerDiscovered
+		| PeerUpdated
+		| PeerExpired
+		| PeerLeft
+		| ForeignDatagram
+		| PacketDropped
 	);
 
 /** Every event type name. */
