@@ -1,0 +1,68 @@
+import {memo} from 'react';
+import {Text} from 'ink';
+import type {ConnectionRow as ConnectionData} from '../../core/index.js';
+import {formatBytes, formatRate} from '../../core/format/index.js';
+import type {FittedColumns} from '../columns.js';
+import {fit, formatEndpoint} from '../format.js';
+import {colors, stateStyles} from '../theme.js';
+import {sparkline} from './sparkline.js';
+
+/** Columns of the Connections pane. */
+export type ConnectionColumn = 'gutter' | 'id' | 'endpoints' | 'origin' | 'state' | 'in' | 'out' | 'rateIn' | 'rateOut' | 'queued' | 'framing';
+
+/** Props of {@link ConnectionRow}. */
+export type ConnectionRowProps = {
+	readonly row: ConnectionData;
+	readonly columns: FittedColumns<ConnectionColumn>;
+	readonly isCursor: boolean;
+	/** Its log is the one shown. */
+	readonly isSelected: boolean;
+};
+
+/** Bars in a rate's sparkline. */
+export const sparkWidth = 8;
+
+function cell(columns: FittedColumns<ConnectionColumn>, key: ConnectionColumn, text: string, align: 'left' | 'right' = 'left'): string {
+	const width = columns.get(key);
+	return width === undefined ? '' : fit(text, width - 1, align) + ' ';
+}
+
+/** `local → remote`, or only `→ remote` when both do not fit. */
+function endpointsText(row: ConnectionData, width: number): string {
+	const remote = formatEndpoint(row.remote);
+	const both = `${formatEndpoint(row.local)} → ${remote}`;
+	return both.length < width ? both : `→ ${remote}`;
+}
+
+function rateCell(columns: FittedColumns<ConnectionColumn>, key: 'rateIn' | 'rateOut', rate: number, history: readonly number[]): string {
+	const width = columns.get(key);
+	return width === undefined ? '' : `${fit(formatRate(rate), width - sparkWidth - 2, 'right')} ${sparkline(history, sparkWidth)} `;
+}
+
+/**
+ * One connection. Closed rows are dimmed until cleared; a queue that keeps
+ * growing (the peer is not reading) is marked with ⚠ as well as colour.
+ */
+export const ConnectionRow = memo(function ConnectionRow({row, columns, isCursor, isSelected}: ConnectionRowProps) {
+	const isClosed = row.closedAt !== undefined;
+	const state = stateStyles[row.state];
+	const endpointsWidth = columns.get('endpoints') ?? 0;
+	const queued = row.isQueueGrowing ? `⚠ ${formatBytes(row.queued)}` : formatBytes(row.queued);
+	return (
+		<Text wrap="truncate-end" dimColor={isClosed} bold={isCursor}>
+			{cell(columns, 'gutter', `${isCursor ? '›' : ' '}${isSelected ? '•' : ' '}`)}
+			{cell(columns, 'id', row.id)}
+			{cell(columns, 'endpoints', endpointsText(row, endpointsWidth))}
+			{cell(columns, 'origin', row.origin)}
+			<Text color={state.color}>{cell(columns, 'state', `${state.glyph} ${row.state}`)}</Text>
+			<Text color={colors.in}>{cell(columns, 'in', formatBytes(row.bytesIn), 'right')}</Text>
+			<Text color={colors.out}>{cell(columns, 'out', formatBytes(row.bytesOut), 'right')}</Text>
+			<Text color={colors.in}>{rateCell(columns, 'rateIn', row.rateIn, row.historyIn)}</Text>
+			<Text color={colors.out}>{rateCell(columns, 'rateOut', row.rateOut, row.historyOut)}</Text>
+			<Text color={row.isQueueGrowing ? colors.error : undefined} bold={row.isQueueGrowing}>
+				{cell(columns, 'queued', queued, 'right')}
+			</Text>
+			{cell(columns, 'framing', row.framing)}
+		</Text>
+	);
+});

@@ -1,0 +1,40 @@
+import {Box, Text} from 'ink';
+import type {Notice, Totals} from '../../core/index.js';
+import {formatBytes, formatRate} from '../../core/format/index.js';
+import {formatTime, safeText} from '../format.js';
+import {colors} from '../theme.js';
+
+/** Props of {@link StatusBar}. */
+export type StatusBarProps = {
+	readonly totals: Totals;
+	/** The newest notice (a failure or a fact worth a line), if any. */
+	readonly notice: Notice | undefined;
+	readonly width: number;
+};
+
+/**
+ * One line of totals: open sockets, bytes and rates each way, log entries
+ * evicted, and the last notice, e.g. a refused connection. Notices are one
+ * line by construction and painted through toDisplayString.
+ */
+export function StatusBar({totals, notice, width}: StatusBarProps) {
+	const evicted = totals.evictedEntries > 0 ? `evicted ${totals.evictedEntries}` : 'evicted 0';
+	return (
+		<Box width={width} height={1}>
+			<Text wrap="truncate-end">
+				<Text bold>{`${totals.listeners} listening · ${totals.connections} open`}</Text>
+				{'  '}
+				<Text color={colors.in}>{`← ${formatBytes(totals.bytesIn)} ${formatRate(totals.rateIn)}`}</Text>
+				{'  '}
+				<Text color={colors.out}>{`→ ${formatBytes(totals.bytesOut)} ${formatRate(totals.rateOut)}`}</Text>
+				{'  '}
+				<Text color={totals.evictedEntries > 0 ? colors.warning : colors.muted}>{evicted}</Text>
+				{notice ? (
+					<Text color={notice.level === 'error' ? colors.error : colors.muted}>
+						{`  ${notice.level === 'error' ? '✗' : '·'} ${formatTime(notice.at).slice(0, 8)} ${notice.target ? `${notice.target}: ` : ''}${safeText(notice.message, width)}`}
+					</Text>
+				) : null}
+			</Text>
+		</Box>
+	);
+}

@@ -1,0 +1,183 @@
+import type {Key} from 'ink';
+
+/**
+ * Every key binding of the dashboard, once. Handlers ask {@link actionOf}
+ * what a key means; the help overlay and the key hint render from
+ * {@link keyBindings}, so what is shown is what works.
+ */
+
+/** What a key does. */
+export type KeyAction =
+	| 'focus-next'
+	| 'focus-previous'
+	| 'focus-pane'
+	| 'move-down'
+	| 'move-up'
+	| 'page-down'
+	| 'page-up'
+	| 'move-first'
+	| 'move-last'
+	| 'select'
+	| 'help'
+	| 'command'
+	| 'filter'
+	| 'toggle-follow'
+	| 'toggle-hex'
+	| 'send'
+	| 'shutdown'
+	| 'reset'
+	| 'close'
+	| 'clear'
+	| 'quit'
+	| 'force-quit'
+	| 'history-previous'
+	| 'history-next'
+	| 'complete'
+	| 'submit'
+	| 'cancel';
+
+/** Where a binding works: anywhere, in the focused list, on a connection, or in a prompt line. */
+export type KeyScope = 'anywhere' | 'panes' | 'sockets' | 'prompt';
+
+/** One binding: the keys as shown, what they do, and how to recognise them. */
+export type KeyBinding = {
+	readonly action: KeyAction;
+	/** The keys as a person reads them, e.g. `['j', '↓']`. */
+	readonly keys: readonly string[];
+	readonly description: string;
+	readonly scope: KeyScope;
+	/** A short word for the one-line key hint; bindings without one are only in the help. */
+	readonly hint?: string;
+	/** True when `input`/`key` (as Ink's useInput reports them) is this binding. */
+	readonly matches: (input: string, key: Key) => boolean;
+};
+
+const plain = (key: Key) => !key.ctrl && !key.meta;
+
+/** The bindings, in the order the help lists them. */
+export const keyBindings: readonly KeyBinding[] = [
+	{action: 'focus-next', keys: ['tab'], description: 'focus the next pane', scope: 'panes', hint: 'pane', matches: (_, key) => key.tab && !key.shift},
+	{action: 'focus-previous', keys: ['shift-tab'], description: 'focus the previous pane', scope: 'panes', matches: (_, key) => key.tab && key.shift},
+	{action: 'focus-pane', keys: ['1', '2', '3', '4'], description: 'focus pane 1–4', scope: 'panes', matches: (input, key) => plain(key) && /^[1-4]$/.test(input)},
+	{action: 'move-down', keys: ['j', '↓'], description: 'move down', scope: 'panes', matches: (input, key) => key.downArrow || (plain(key) && input === 'j')},
+	{action: 'move-up', keys: ['k', '↑'], description: 'move up', scope: 'panes', matches: (input, key) => key.upArrow || (plain(key) && input === 'k')},
+	{action: 'page-down', keys: ['pgdn', 'ctrl-d'], description: 'page down', scope: 'panes', matches: (input, key) => key.pageDown || (key.ctrl && input === 'd')},
+	{action: 'page-up', keys: ['pgup', 'ctrl-u'], description: 'page up', scope: 'panes', matches: (input, key) => key.pageUp || (key.ctrl && input === 'u')},
+	{action: 'move-first', keys: ['g', 'home'], description: 'go to the first row', scope: 'panes', matches: (input, key) => key.home || (plain(key) && input === 'g')},
+	{action: 'move-last', keys: ['G', 'end'], description: 'last row; log: follow', scope: 'panes', matches: (input, key) => key.end || (plain(key) && input === 'G')},
+	{action: 'select', keys: ['enter'], description: 'show it in the Log pane', scope: 'panes', hint: 'select', matches: (_, key) => key.return},
+	{action: 'filter', keys: ['/'], description: 'filter: text, /in, /out', scope: 'panes', hint: 'filter', matches: (input, key) => plain(key) && input === '/'},
+	{action: 'toggle-follow', keys: ['space'], description: 'pause or resume log follow', scope: 'panes', hint: 'pause', matches: (input, key) => plain(key) && input === ' '},
+	{action: 'toggle-hex', keys: ['x'], description: 'log as text or hex', scope: 'panes', hint: 'hex', matches: (input, key) => plain(key) && input === 'x'},
+	{action: 'send', keys: ['s'], description: 'send text (escapes ok)', scope: 'sockets', hint: 'send', matches: (input, key) => plain(key) && input === 's'},
+	{action: 'shutdown', keys: ['e'], description: 'half-close: send FIN', scope: 'sockets', matches: (input, key) => plain(key) && input === 'e'},
+	{action: 'reset', keys: ['R'], description: 'reset with a RST (confirm)', scope: 'sockets', matches: (input, key) => plain(key) && input === 'R'},
+	{action: 'close', keys: ['d'], description: 'close the socket (confirm)', scope: 'sockets', matches: (input, key) => plain(key) && input === 'd'},
+	{action: 'clear', keys: ['C'], description: 'remove closed rows', scope: 'sockets', matches: (input, key) => plain(key) && input === 'C'},
+	{action: 'help', keys: ['?'], description: 'show or hide this help', scope: 'anywhere', hint: 'help', matches: (input, key) => plain(key) && input === '?'},
+	{action: 'command', keys: [':'], description: 'command line', scope: 'anywhere', hint: 'command', matches: (input, key) => plain(key) && input === ':'},
+	{action: 'quit', keys: ['q'], description: 'quit; asks if sockets open', scope: 'anywhere', hint: 'quit', matches: (input, key) => plain(key) && input === 'q'},
+	{action: 'force-quit', keys: ['ctrl-c'], description: 'quit now, closing all', scope: 'anywhere', matches: (input, key) => key.ctrl && input === 'c'},
+	{action: 'history-previous', keys: ['↑'], description: 'previous command', scope: 'prompt', matches: (_, key) => key.upArrow},
+	{action: 'history-next', keys: ['↓'], description: 'next command', scope: 'prompt', matches: (_, key) => key.downArrow},
+	{action: 'complete', keys: ['tab'], description: 'complete name, id, framing', scope: 'prompt', matches: (_, key) => key.tab},
+	{action: 'submit', keys: ['enter'], description: 'run, send or apply', scope: 'prompt', matches: (_, key) => key.return},
+	{action: 'cancel', keys: ['esc'], description: 'close the prompt or help', scope: 'prompt', matches: (_, key) => key.escape},
+];
+
+/** The scopes in the order the help shows them, with their headings. */
+export const keyScopes: ReadonlyArray<{scope: KeyScope; title: string}> = [
+	{scope: 'panes', title: 'Panes'},
+	{scope: 'sockets', title: 'Sockets'},
+	{scope: 'anywhere', title: 'Anywhere'},
+	{scope: 'prompt', title: 'Prompt lines'},
+];
+
+/**
+ * The action a key means among `actions` (all of them when omitted): the
+ * first binding that matches, so a table order settles any overlap.
+ */
+export function actionOf(input: string, key: Key, actions?: ReadonlySet<KeyAction>): KeyAction | undefined {
+	for (const binding of keyBindings) {
+		if ((actions === undefined || actions.has(binding.action)) && binding.matches(input, key)) {
+			return binding.action;
+		}
+	}
+
+	return undefined;
+}
+
+/** The binding of an action (every action has exactly one). */
+export function bindingOf(action: KeyAction): KeyBinding {
+	const binding = keyBindings.find((candidate) => candidate.action === action);
+	if (!binding) {
+		throw new Error(`no key binding for ${action}`);
+	}
+
+	return binding;
+}
+
+/** The keys of a binding as one label: `j/↓`, `1–4` for the pane digits. */
+export function keyLabel(binding: KeyBinding): string {
+	return binding.action === 'focus-pane' ? '1–4' : binding.keys.join('/');
+}
+
+/** A Key with nothing pressed, for feeding single characters of a typed-ahead chunk through {@link actionOf}. */
+export const noKey: Key = {
+	upArrow: false,
+	downArrow: false,
+	leftArrow: false,
+	rightArrow: false,
+	pageDown: false,
+	pageUp: false,
+	home: false,
+	end: false,
+	return: false,
+	escape: false,
+	ctrl: false,
+	shift: false,
+	tab: false,
+	backspace: false,
+	delete: false,
+	meta: false,
+	super: false,
+	hyper: false,
+	capsLock: false,
+	numLock: false,
+};
+
+/** Actions that open a prompt or overlay: keys typed after them belong to it. */
+export const openingActions: ReadonlySet<KeyAction> = new Set(['command', 'filter', 'send', 'help', 'reset', 'close', 'quit']);
+
+/** Keys split from one chunk of input. */
+export type TypedKeys = {
+	/** Single keys, ending at the first one that opens a prompt. */
+	readonly keys: ReadonlyArray<{input: string; key: Key}>;
+	/** What was typed after that key: the start of the prompt's text. */
+	readonly rest: string;
+};
+
+/**
+ * Ink hands a chunk of typed-ahead text (`jjj`, or `:listen 0` when keys
+ * come faster than frames) to useInput as one string. This splits it into
+ * single keys, so each is handled as if typed alone, and stops at a key
+ * that opens a prompt: the rest is the prompt's.
+ */
+export function typedKeys(input: string, key: Key): TypedKeys {
+	const chars = [...input];
+	if (chars.length <= 1) {
+		return {keys: [{input, key}], rest: ''};
+	}
+
+	const keys: Array<{input: string; key: Key}> = [];
+	for (const [index, char] of chars.entries()) {
+		const single = {input: char, key: char === '\r' ? {...noKey, return: true} : char === '\t' ? {...noKey, tab: true} : {...noKey, shift: /[A-Z]/.test(char)}};
+		keys.push(single);
+		const action = actionOf(single.input, single.key);
+		if (action !== undefined && openingActions.has(action)) {
+			return {keys, rest: chars.slice(index + 1).join('')};
+		}
+	}
+
+	return {keys, rest: ''};
+}

@@ -1,0 +1,124 @@
+import {useCallback, useMemo} from 'react';
+import {Box, Text, useInput} from 'ink';
+import {emptyLogView, type LogView} from '../../core/index.js';
+import {formatBytes} from '../../core/format/index.js';
+import {bytesPerLineFor, hexEntryHeight, LogEntryView} from '../components/log-entry-view.js';
+import {EmptyState} from '../components/empty-state.js';
+import {PaneFrame} from '../components/pane-frame.js';
+import {moveCursor} from '../hooks/use-list-keys.js';
+import {useLogWindow} from '../hooks/use-log-window.js';
+import {actionOf, typedKeys, type KeyAction} from '../keys.js';
+import {filterLog, indexAtOrBefore} from '../log-filter.js';
+import {useSnapshot} from '../store-context.js';
+import {colors} from '../theme.js';
+
+/** Props of {@link LogPane}. */
+export type LogPaneProps = {
+	/** The socket whose log is shown. */
+	readonly socket: string | undefined;
+	/** One line about that socket for the title, e.g. `C3 127.0.0.1:5000 → 127.0.0.1:41234`. */
+	readonly description: string;
+	readonly mode: 'text' | 'hex';
+	readonly isFollowing: boolean;
+	/** While not following: seq of the entry under the cursor. */
+	readonly cursorSeq: number | undefined;
+	readonly filter: string;
+	readonly isFocused: boolean;
+	/** Keys go to this pane (focused, no prompt open). */
+	readonly isActive: boolean;
+	readonly width: number;
+	readonly height: number;
+	/** Follow the newest entries, or stop at the entry with this seq. */
+	readonly onFollow: (isFollowing: boolean, cursorSeq?: number) => void;
+};
+
+const moveActions: ReadonlySet<KeyAction> = new Set(['move-down', 'move-up', 'page-down', 'page-up', 'move-first', 'move-last']);
+
+/**
+ * Pane 3: the send/receive log of the selected socket, windowed over the
+ * store's bounded log (only the entries that fit are rendered; never
+ * <Static>), following the newest entries until paused.
+ */
+export function LogPane({socket, description, mode, isFollowing, cursorSeq, filter, isFocused, isActive, width, height, onFollow}: LogPaneProps) {
+	const view: LogView = useSnapshot((snapshot) => (socket === undefined ? undefined : snapshot.logs.get(socket))) ?? emptyLogView;
+	const rows = useMemo(() => filterLog(view, filter), [view, filter]);
+	const inner = width - 2;
+	const evictedLine = view.evicted > 0;
+	const bodyHeight = Math.max(0, height - 2 - (evictedLine ? 1 : 0));
+	const bytesPerLine = bytesPerLineFor(inner);
+	const maxHexLines = Math.max(1, Math.min(16, bodyHeight - 2));
+	const heightOf = useCallback(
+		(index: number) => (mode === 'text' ? 1 : Math.min(bodyHeight, hexEntryHeight(rows.at(index), bytesPerLine, maxHexLines))),
+		[mode, rows, bytesPerLine, maxHexLines, bodyHeight],
+	);
+	const cursor = isFollowing || cursorSeq === undefined ? rows.length - 1 : indexAtOrBefore(rows, cursorSeq);
+	const {start, end} = useLogWindow({count: rows.length, cursor, height: bodyHeight, heightOf, isFollowing});
+
+	useInput(
+		(input, key) => {
+			let position = Math.max(0, cursor);
+			let isAtEnd = isFollowing;
+			let isMoved = false;
+			for (const typed of typedKeys(input, key).keys) {
+				const action = actionOf(typed.input, typed.key, moveActions);
+				if (action === undefined || rows.length === 0) {
+					continue;
+				}
+
+				position = moveCursor(action, position, rows.length, bodyHeight);
+				isAtEnd = action === 'move-last';
+				isMoved = true;
+			}
+
+			if (!isMoved) {
+				return;
+			}
+
+			if (isAtEnd) {
+				if (!isFollowing) {
+					onFollow(true);
+				}
+			} else if (rows.length > 0) {
+				onFollow(false, rows.at(position).seq);
+			}
+		},
+		{isActive},
+	);
+
+	const state = isFollowing ? 'following' : `paused ${Math.max(0, cursor) + 1}/${rows.length}`;
+	const detail = socket === undefined ? '' : `${description} · ${mode} · ${state}${filter ? ` · /${filter}` : ''}`;
+	const entries = [];
+	for (let index = start; index < end; index++) {
+		const entry = rows.at(index);
+		entries.push(
+			<LogEntryView
+				key={entry.seq}
+				entry={entry}
+				mode={mode}
+				width={inner}
+				isCursor={!isFollowing && index === cursor}
+				bytesPerLine={bytesPerLine}
+				maxHexLines={maxHexLines}
+			/>,
+		);
+	}
+
+	return (
+		<PaneFrame number={3} title="Log" detail={detail} isFocused={isFocused} width={width} height={height}>
+			{evictedLine ? (
+				<Text wrap="truncate-end" color={colors.warning}>
+					{`⋯ ${view.evicted} older entries evicted (${formatBytes(view.evictedBytes)}) to keep the log within its budget`}
+				</Text>
+			) : null}
+			{socket === undefined ? (
+				<EmptyState text="select a connection or listener with enter to see its log" />
+			) : rows.length === 0 ? (
+				<EmptyState text={filter ? 'no entry matches the filter' : 'nothing logged yet'} />
+			) : (
+				<Box flexDirection="column" height={bodyHeight} overflow="hidden">
+					{entries}
+				</Box>
+			)}
+		</PaneFrame>
+	);
+}

@@ -1,0 +1,78 @@
+// First: NO_COLOR must be applied before Ink's chalk is imported.
+import './no-color.js';
+import process from 'node:process';
+import {render, type Instance} from 'ink';
+import {createStore, oneLine, type Core} from '../core/index.js';
+import {App} from './app.js';
+
+/** What the CLI hands the dashboard. */
+export type DashboardOptions = {
+	core: Core;
+	/** Opens the listeners and connections named by flags. */
+	openFromFlags: (core: Core) => void;
+	/** Runs after every socket is closed, before exit (e.g. flush a log file). */
+	finish?: () => Promise<void>;
+};
+
+/** How long sockets get to close on the way out before the process exits anyway. */
+const closeGraceMs = 500;
+const exitDeadlineMs = 2000;
+
+/**
+ * The dashboard: the App on the alternate screen, at most 60 fps from Ink
+ * (the store publishes at most every 50 ms; see FACTS.md on beating clocks).
+ * However it ends — q, :quit, ctrl-c, SIGINT, SIGTERM or a crash — the
+ * terminal is restored first, then the sockets are closed.
+ */
+export async function runDashboard({core, openFromFlags, finish}: DashboardOptions): Promise<void> {
+	const store = createStore(core.bus);
+	let instance: Instance | undefined;
+	let isLeaving = false;
+
+	const leave = async (code: number, message?: string): Promise<void> => {
+		if (isLeaving) {
+			return;
+		}
+
+		isLeaving = true;
+		try {
+			instance?.unmount();
+		} catch {
+			// The terminal may already be gone; nothing more to restore.
+		}
+
+		if (message) {
+			process.stderr.write(`netdash: ${message}\n`);
+		}
+
+		// A stuck close must not keep the process alive.
+		setTimeout(() => process.exit(code), exitDeadlineMs).unref();
+		try {
+			await core.closeAll(closeGraceMs);
+			await finish?.();
+		} finally {
+			store.dispose();
+			process.exit(code);
+		}
+	};
+
+	const crash = (error: unknown) => {
+		void leave(1, `crashed: ${oneLine(error)}`);
+	};
+
+	process.on('SIGINT', () => void leave(0));
+	process.on('SIGTERM', () => void leave(0));
+	process.on('SIGHUP', () => void leave(0));
+	process.on('uncaughtException', crash);
+	process.on('unhandledRejection', crash);
+
+	instance = render(<App core={core} store={store} onQuit={() => void leave(0)} onCrash={crash} />, {
+		alternateScreen: true,
+		maxFps: 60,
+		exitOnCtrlC: false,
+		incrementalRendering: true,
+	});
+	openFromFlags(core);
+	await instance.waitUntilExit();
+	await leave(0);
+}
