@@ -4,6 +4,10 @@ import {NetdashError, errorCode, oneLine} from './errors.js';
 import {encodeFrame, type FramingSpec} from './framing/index.js';
 import {TcpConnection, type ConnectionLimits} from './tcp/connection.js';
 import {TcpListener} from './tcp/listener.js';
+import {Discovery, type DiscoveryOptions} from './discovery/discovery.js';
+import type {DiscoveryStats} from './discovery/protocol.js';
+import {UdpManager} from './udp/udp-manager.js';
+import type {RequestOptions, UdpBindOptions} from './udp/udp-socket.js';
 
 /** Options of a core; every one has a default. */
 export type CoreOptions = {
@@ -58,6 +62,13 @@ export class Core {
 	readonly #limits: ConnectionLimits;
 	readonly #backlog: number;
 	readonly #framing: FramingSpec;
+	readonly #udp = new UdpManager(this.bus, () => {
+		this.#notifyClosed();
+	});
+
+	readonly #discovery = new Discovery(this.bus, () => {
+		this.#notifyClosed();
+	});
 	#isReadingPaused = false;
 	#nextListener = 1;
 	#nextConnection = 1;
@@ -74,7 +85,7 @@ export class Core {
 
 	/** Sockets still open: listeners plus connections. */
 	get openSockets(): number {
-		return this.#listeners.size + this.#connections.size;
+		return this.#listeners.size + this.#connections.size + this.#udp.size + (this.#discovery.isOpen ? 1 : 0);
 	}
 
 	/** Start a TCP listener. Host `127.0.0.1` by default; `0.0.0.0` / `::` mean every interface; port 0 picks an ephemeral port. */
@@ -163,6 +174,12 @@ export class Core {
 			return true;
 		}
 
+		if (this.#udp.has(id)) {
+			return this.#udpCommand(options, () => {
+				this.#udp.close(id);
+			});
+		}
+
 		return this.#command(id, options, (connection) => {
 			connection.close();
 		});
@@ -186,7 +203,89 @@ export class Core {
 			}
 		}
 
+		this.#udp.closeAll();
+		// Peers remove us at once on our bye instead of waiting three intervals.
+		void this.#discovery.stop();
 		await this.#whenAllClosed();
+	}
+
+	/** Bind a UDP socket (ids `U1`, `U2`, …). Host `127.0.0.1` by default, `0.0.0.0` for every interface; port 0 picks a free port. */
+	udpBind(host: string | undefined, port: number, options: UdpBindOptions & CommandOptions = {}): string | undefined {
+		return this.#run(options.ref, () => this.#udp.bind(host, port, options));
+	}
+
+	/**
+	 * Send one datagram (host and port may be left out on a connected socket).
+	 * Over 1472 bytes it is sent with a `warning`; over 65,507 (IPv4) it is
+	 * refused as `socket-failed` EMSGSIZE, like the kernel's own EMSGSIZE.
+	 */
+	udpSend(id: string, host: string | undefined, port: number | undefined, bytes: Buffer, options: CommandOptions = {}): boolean {
+		return this.#run(options.ref, () => this.#udp.send(id, host, port, bytes, options.ref)) ?? false;
+	}
+
+	/** Connect a UDP socket: it then sends only to host:port and the kernel drops datagrams from anyone else. */
+	udpConnect(id: string, host: string, port: number, options: CommandOptions = {}): boolean {
+		return this.#udpCommand(options, () => {
+			this.#udp.connect(id, host, port, options.ref);
+		});
+	}
+
+	/** Turn SO_BROADCAST on or off on a UDP socket (sending to a broadcast address without it fails with EACCES). */
+	setBroadcast(id: string, isOn: boolean, options: CommandOptions = {}): boolean {
+		return this.#udpCommand(options, () => {
+			this.#udp.setBroadcast(id, isOn, options.ref);
+		});
+	}
+
+	/**
+	 * Send a request with a random id (see udp/request.ts) and resend it with
+	 * exponential backoff until a reply carrying the id arrives
+	 * (`request-completed`) or retries run out (`request-failed`). Returns the
+	 * request id.
+	 */
+	udpRequest(id: string, host: string | undefined, port: number | undefined, bytes: Buffer, options: RequestOptions & CommandOptions = {}): number | undefined {
+		return this.#run(options.ref, () => this.#udp.request(id, host, port, bytes, options, options.ref));
+	}
+
+	/** Ids of open UDP sockets, in order of creation. */
+	udpSocketIds(): string[] {
+		return this.#udp.ids();
+	}
+
+	/** Start discovery: bind the discovery port, announce, probe, keep a peer table. */
+	startDiscovery(options: DiscoveryOptions = {}): boolean {
+		return this.#udpCommand(options, () => {
+			this.#discovery.start(options);
+		});
+	}
+
+	/** Probe for peers now. */
+	probe(options: CommandOptions = {}): boolean {
+		return this.#udpCommand(options, () => {
+			this.#discovery.probe();
+		});
+	}
+
+	/** Say bye to peers and stop discovery; `discovery-stopped` follows. */
+	stopDiscovery(options: CommandOptions = {}): boolean {
+		return this.#udpCommand(options, () => {
+			this.#discovery.assertRunning();
+			void this.#discovery.stop();
+		});
+	}
+
+	/** Exact discovery counters of the current (or last) run. */
+	get discoveryStats(): Readonly<DiscoveryStats> | undefined {
+		return this.#discovery.stats;
+	}
+
+	#udpCommand(options: CommandOptions, action: () => void): boolean {
+		return (
+			this.#run(options.ref, () => {
+				action();
+				return true;
+			}) ?? false
+		);
 	}
 
 	/**
