@@ -26,12 +26,19 @@ const cli = meow(
 	  --json                     Stream events as JSON lines instead of the dashboard
 	  --connect-timeout SECONDS  Give up a dial after this long (default 10)
 	  --max-queued SIZE          Bytes a connection may hold unsent, e.g. 4M (default 4M)
+	  --discover [PORT]          Find other netdash instances on the subnet by UDP broadcast
+	                             (default port 47474)
+	  --name NAME                The name discovery announces (default: the hostname)
+	  --discover-interval SECONDS  Time between announces (default 5)
+	  --broadcast-address ADDR   Announce to ADDR (repeatable; default: the directed broadcast
+	                             of every non-loopback IPv4 interface; 255.255.255.255 allowed)
 	  --version                  Print the version
 	  --help                     Print this help
 
 	Examples
 	  $ netdash --listen 8080
 	  $ netdash --json --listen 0 --framing line | jq .
+	  $ netdash --discover --name lab-1 --listen 0.0.0.0:8080
 `,
 	{
 		importMeta: import.meta,
@@ -43,6 +50,11 @@ const cli = meow(
 			json: {type: 'boolean'},
 			connectTimeout: {type: 'string'},
 			maxQueued: {type: 'string'},
+			// A string so that `--discover` alone (value '') means the default port.
+			discover: {type: 'string'},
+			name: {type: 'string'},
+			discoverInterval: {type: 'string'},
+			broadcastAddress: {type: 'string', isMultiple: true},
 		},
 	},
 );
@@ -72,6 +84,10 @@ function openFromFlags(target: Core): void {
 
 	for (const {host, port} of options.connect) {
 		target.connect(host, port);
+	}
+
+	if (options.discovery) {
+		target.startDiscovery(options.discovery);
 	}
 }
 

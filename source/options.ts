@@ -1,6 +1,8 @@
 import {NetdashError} from './core/errors.js';
 import {parseFraming, type FramingSpec} from './core/framing/index.js';
 import {parseHostPort, type HostPort} from './core/ports.js';
+import {parseTargets} from './core/discovery/discovery.js';
+import {DEFAULT_DISCOVERY_PORT} from './core/discovery/protocol.js';
 
 /** What the command line asked for, validated. */
 export type CliOptions = {
@@ -11,6 +13,8 @@ export type CliOptions = {
 	json: boolean | undefined;
 	connectTimeoutMs: number;
 	maxQueuedBytes: number;
+	/** `--discover [port]` and its companions; undefined when discovery was not asked for. */
+	discovery: DiscoveryFlags | undefined;
 };
 
 /** The flags meow hands over (strings, unvalidated). */
@@ -21,8 +25,77 @@ export type RawFlags = {
 	json?: boolean;
 	connectTimeout?: string;
 	maxQueued?: string;
+	/** `--discover` alone gives '' (meow's string flag without a value): the default port. */
+	discover?: string;
+	name?: string;
+	discoverInterval?: string;
+	broadcastAddress?: string[];
 	[unknown: string]: unknown;
 };
+
+/** What `--discover`, `--name`, `--discover-interval` and `--broadcast-address` asked for. */
+export type DiscoveryFlags = {
+	port: number;
+	name?: string;
+	intervalMs: number;
+	/** Undefined: every non-loopback interface's directed broadcast. */
+	broadcast?: string[];
+};
+
+/** The discovery flags, camelCased as meow gives them. */
+export const discoveryFlagNames: ReadonlySet<string> = new Set(['discover', 'name', 'discoverInterval', 'broadcastAddress']);
+
+/** Validate the discovery flags; the others only make sense with `--discover`. */
+export function parseDiscoveryFlags(flags: RawFlags): DiscoveryFlags | undefined {
+	if (flags.discover === undefined) {
+		// meow gives [] for a repeatable flag that was not used.
+		const stray = ['name', 'discoverInterval', 'broadcastAddress'].find((name) => flags[name] !== undefined && !(Array.isArray(flags[name]) && flags[name].length === 0));
+		if (stray) {
+			const flag = stray.replaceAll(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+			throw new NetdashError('BAD_FLAG', `--${flag} only applies to discovery: add --discover`);
+		}
+
+		return undefined;
+	}
+
+	let port = DEFAULT_DISCOVERY_PORT;
+	if (flags.discover.trim() !== '') {
+		try {
+			port = parsePortText(flags.discover.trim());
+		} catch (error) {
+			throw new NetdashError('BAD_FLAG', `--discover ${(error as Error).message}`);
+		}
+	}
+
+	if (flags.name !== undefined && flags.name.trim() === '') {
+		throw new NetdashError('BAD_FLAG', '--name needs a name');
+	}
+
+	const intervalMs = flags.discoverInterval === undefined ? 5000 : positiveNumber(flags.discoverInterval, 'discover-interval', 'seconds') * 1000;
+	if (intervalMs < 100) {
+		throw new NetdashError('BAD_FLAG', `--discover-interval must be at least 0.1 seconds, not '${flags.discoverInterval}'`);
+	}
+
+	const broadcast = flags.broadcastAddress?.length ? flags.broadcastAddress : undefined;
+	if (broadcast !== undefined) {
+		try {
+			parseTargets(broadcast, port);
+		} catch (error) {
+			throw new NetdashError('BAD_FLAG', `--broadcast-address: ${(error as Error).message}`);
+		}
+	}
+
+	return {port, ...(flags.name === undefined ? {} : {name: flags.name}), intervalMs, ...(broadcast === undefined ? {} : {broadcast})};
+}
+
+function parsePortText(text: string): number {
+	const port = Number(text);
+	if (!/^\d+$/.test(text) || port < 1 || port > 65_535) {
+		throw new NetdashError('BAD_PORT', `needs a port from 1 to 65535, not '${text}'`);
+	}
+
+	return port;
+}
 
 /** Every flag netdash knows, camelCased as meow gives them. */
 export const knownFlags = new Set(['listen', 'connect', 'framing', 'json', 'connectTimeout', 'maxQueued', 'help', 'version']);
@@ -58,7 +131,7 @@ export function parseByteCount(text: string, flag: string): number {
  * bad value; the CLI prints it and exits with code 2.
  */
 export function parseCliOptions(flags: RawFlags, input: readonly string[]): CliOptions {
-	const unknown = Object.keys(flags).filter((name) => !knownFlags.has(name));
+	const unknown = Object.keys(flags).filter((name) => !knownFlags.has(name) && !discoveryFlagNames.has(name));
 	if (unknown.length > 0) {
 		const name = unknown[0]!.replaceAll(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
 		throw new NetdashError('BAD_FLAG', `unknown flag --${name} (see netdash --help)`);
@@ -98,5 +171,6 @@ export function parseCliOptions(flags: RawFlags, input: readonly string[]): CliO
 		json: flags.json,
 		connectTimeoutMs: flags.connectTimeout === undefined ? 10_000 : positiveNumber(flags.connectTimeout, 'connect-timeout', 'seconds') * 1000,
 		maxQueuedBytes: flags.maxQueued === undefined ? 4 * 1024 * 1024 : parseByteCount(flags.maxQueued, 'max-queued'),
+		discovery: parseDiscoveryFlags(flags),
 	};
 }

@@ -13,10 +13,20 @@ export type Command =
 	| {cmd: 'connect'; host: string; port: number; framing?: FramingSpec; timeoutMs?: number; ref?: string}
 	| {cmd: 'send'; connection: string; bytes: Buffer; framed?: boolean; ref?: string}
 	| {cmd: 'shutdown' | 'reset' | 'close'; id: string; ref?: string}
+	/** Bind a UDP socket (`isBroadcast`: SO_BROADCAST on; `isEcho`: answer requests). */
+	| {cmd: 'udp'; host?: string; port: number; isBroadcast?: boolean; isEcho?: boolean; reuseAddr?: boolean; ref?: string}
+	/** Send one datagram; host and port may be left out on a connected socket. */
+	| {cmd: 'sendto'; socket: string; host?: string; port?: number; bytes: Buffer; ref?: string}
+	| {cmd: 'udp-connect'; socket: string; host: string; port: number; ref?: string}
+	| {cmd: 'broadcast'; socket: string; isOn: boolean; ref?: string}
+	/** A request with a random id, resent with backoff until a reply carries it. */
+	| {cmd: 'request'; socket: string; host?: string; port?: number; bytes: Buffer; timeoutMs?: number; retries?: number; ref?: string}
+	| {cmd: 'discover'; port?: number; name?: string; intervalMs?: number; broadcast?: string[]; ref?: string}
+	| {cmd: 'probe' | 'stop-discovery'; ref?: string}
 	| {cmd: 'quit'; ref?: string};
 
 /** The names of every command. */
-export const commandNames = ['listen', 'connect', 'send', 'shutdown', 'reset', 'close', 'quit'] as const;
+export const commandNames = ['listen', 'connect', 'send', 'shutdown', 'reset', 'close', 'udp', 'sendto', 'udp-connect', 'broadcast', 'request', 'discover', 'probe', 'stop-discovery', 'quit'] as const;
 
 type Json = Record<string, unknown>;
 
@@ -49,6 +59,11 @@ function portField(object: Json, isRequired: boolean): number {
 	}
 
 	return port;
+}
+
+/** The fields of an object that are not undefined. */
+function definedOnly<T extends Record<string, unknown>>(object: T): Partial<T> {
+	return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
 /** The payload of a send: exactly one of text (with \r \n \t \xNN escapes when `escapes` is true), hex or base64. */
@@ -128,6 +143,65 @@ export function parseJsonCommand(line: string): Command {
 			return {cmd, id, ...withRef};
 		}
 
+		case 'udp': {
+			const host = field(object, 'host', 'string', false) as string | undefined;
+			const flags = {
+				isBroadcast: field(object, 'broadcast', 'boolean', false) as boolean | undefined,
+				isEcho: field(object, 'echo', 'boolean', false) as boolean | undefined,
+				reuseAddr: field(object, 'reuseAddr', 'boolean', false) as boolean | undefined,
+			};
+			return {cmd, ...(host === undefined ? {} : {host}), port: portField(object, false), ...definedOnly(flags), ...withRef};
+		}
+
+		case 'sendto':
+		case 'request': {
+			const socket = (field(object, 'socket', 'string', false) ?? field(object, 'id', 'string', true)) as string;
+			const host = field(object, 'host', 'string', false) as string | undefined;
+			// Host and port are optional together: a connected socket knows where to send.
+			const to = host === undefined && object['port'] === undefined ? {} : {host: field(object, 'host', 'string', true) as string, port: portField(object, true)};
+			if (cmd === 'sendto') {
+				return {cmd, socket, ...to, bytes: payloadField(object), ...withRef};
+			}
+
+			const timeout = field(object, 'timeout', 'number', false) as number | undefined;
+			const retries = field(object, 'retries', 'number', false) as number | undefined;
+			return {cmd, socket, ...to, bytes: payloadField(object), ...(timeout === undefined ? {} : {timeoutMs: timeout * 1000}), ...(retries === undefined ? {} : {retries}), ...withRef};
+		}
+
+		case 'udp-connect': {
+			const socket = (field(object, 'socket', 'string', false) ?? field(object, 'id', 'string', true)) as string;
+			return {cmd, socket, host: field(object, 'host', 'string', true) as string, port: portField(object, true), ...withRef};
+		}
+
+		case 'broadcast': {
+			const socket = (field(object, 'socket', 'string', false) ?? field(object, 'id', 'string', true)) as string;
+			return {cmd, socket, isOn: (field(object, 'on', 'boolean', false) as boolean | undefined) ?? true, ...withRef};
+		}
+
+		case 'discover': {
+			const interval = field(object, 'interval', 'number', false) as number | undefined;
+			const name = field(object, 'name', 'string', false) as string | undefined;
+			const given = object['broadcastAddress'];
+			const broadcast = typeof given === 'string' ? [given] : given;
+			if (broadcast !== undefined && (!Array.isArray(broadcast) || !broadcast.every((item) => typeof item === 'string'))) {
+				throw new NetdashError('BAD_COMMAND', '"broadcastAddress" must be an address or an array of addresses such as "10.0.0.255"');
+			}
+
+			return {
+				cmd,
+				...(object['port'] === undefined ? {} : {port: portField(object, true)}),
+				...(name === undefined ? {} : {name}),
+				...(interval === undefined ? {} : {intervalMs: interval * 1000}),
+				...(broadcast === undefined ? {} : {broadcast: broadcast as string[]}),
+				...withRef,
+			};
+		}
+
+		case 'probe':
+		case 'stop-discovery': {
+			return {cmd, ...withRef};
+		}
+
 		case 'quit': {
 			return {cmd, ...withRef};
 		}
@@ -176,6 +250,49 @@ export function executeCommand(core: Core, command: Command): boolean {
 
 		case 'close': {
 			core.close(command.id, options);
+			return false;
+		}
+
+		case 'udp': {
+			const {host, port, cmd: _, ...bind} = command;
+			core.udpBind(host, port, {...bind, ...options});
+			return false;
+		}
+
+		case 'sendto': {
+			core.udpSend(command.socket, command.host, command.port, command.bytes, options);
+			return false;
+		}
+
+		case 'udp-connect': {
+			core.udpConnect(command.socket, command.host, command.port, options);
+			return false;
+		}
+
+		case 'broadcast': {
+			core.setBroadcast(command.socket, command.isOn, options);
+			return false;
+		}
+
+		case 'request': {
+			const retry = {...(command.timeoutMs === undefined ? {} : {timeoutMs: command.timeoutMs}), ...(command.retries === undefined ? {} : {retries: command.retries})};
+			core.udpRequest(command.socket, command.host, command.port, command.bytes, {...retry, ...options});
+			return false;
+		}
+
+		case 'discover': {
+			const {cmd: _, ...discovery} = command;
+			core.startDiscovery({...discovery, ...options});
+			return false;
+		}
+
+		case 'probe': {
+			core.probe(options);
+			return false;
+		}
+
+		case 'stop-discovery': {
+			core.stopDiscovery(options);
 			return false;
 		}
 
