@@ -6,6 +6,7 @@ import {ConfirmPrompt} from './components/confirm-prompt.js';
 import {ErrorBoundary} from './components/error-boundary.js';
 import {HelpOverlay} from './components/help-overlay.js';
 import {KeyHint} from './components/key-hint.js';
+import {NoticeLine} from './components/notice-line.js';
 import {LineInput} from './components/line-input.js';
 import {StatusBar} from './components/status-bar.js';
 import {useCommands} from './hooks/use-commands.js';
@@ -129,10 +130,18 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 		}
 	};
 
-	// ctrl-c works everywhere, prompts included, and never asks.
+	const lastNotice = notices.at(-1);
+	const isNoticeFresh = lastNotice !== undefined && lastNotice.seq > state.seenNotice;
+
+	// ctrl-c works everywhere, prompts included, and never asks. Any key
+	// also moves a fresh notice off the bottom line (into the status bar).
 	useInput((input, key) => {
 		if (actionOf(input, key) === 'force-quit') {
 			quit();
+		}
+
+		if (lastNotice !== undefined) {
+			dispatch({type: 'see-notices', seq: lastNotice.seq});
 		}
 	});
 
@@ -367,7 +376,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 			}
 
 			default: {
-				return <KeyHint width={columns} />;
+				return isNoticeFresh ? <NoticeLine notice={lastNotice} width={columns} /> : <KeyHint width={columns} />;
 			}
 		}
 	};
@@ -382,7 +391,6 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	}
 
 	const isPaneActive = (pane: PaneName) => focus === pane && prompt === undefined && !state.isHelpOpen;
-	const lastNotice = notices.at(-1);
 	return (
 		<Box flexDirection="column" width={columns} height={rows}>
 			{state.isHelpOpen ? (
@@ -448,7 +456,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 					/>
 				</Box>
 			)}
-			<StatusBar totals={totals} notice={lastNotice} width={columns} />
+			<StatusBar totals={totals} notice={isNoticeFresh ? undefined : lastNotice} width={columns} />
 			{renderPrompt()}
 		</Box>
 	);

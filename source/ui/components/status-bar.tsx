@@ -4,18 +4,24 @@ import {formatBytes, formatRate} from '../../core/format/index.js';
 import {formatTime, safeText} from '../format.js';
 import {colors} from '../theme.js';
 
+/** A notice as one line: `✗ 12:34:56 C3: connection refused by …`, safe to paint. */
+export function noticeText(notice: Notice, maxChars: number): string {
+	const mark = notice.level === 'error' ? '✗' : '·';
+	return `${mark} ${formatTime(notice.at).slice(0, 8)} ${notice.target ? `${safeText(notice.target)}: ` : ''}${safeText(notice.message, maxChars)}`;
+}
+
 /** Props of {@link StatusBar}. */
 export type StatusBarProps = {
 	readonly totals: Totals;
-	/** The newest notice (a failure or a fact worth a line), if any. */
+	/** The newest notice (a failure or a fact worth a line), once the bottom line no longer shows it. */
 	readonly notice: Notice | undefined;
 	readonly width: number;
 };
 
 /**
  * One line of totals: open sockets, bytes and rates each way, log entries
- * evicted, and the last notice, e.g. a refused connection. Notices are one
- * line by construction and painted through toDisplayString.
+ * evicted, and the last notice (e.g. a refused connection) once the bottom
+ * line has stopped showing it. Notices are painted through toDisplayString.
  */
 export function StatusBar({totals, notice, width}: StatusBarProps) {
 	const evicted = totals.evictedEntries > 0 ? `evicted ${totals.evictedEntries}` : 'evicted 0';
@@ -29,11 +35,7 @@ export function StatusBar({totals, notice, width}: StatusBarProps) {
 				<Text color={colors.out}>{`→ ${formatBytes(totals.bytesOut)} ${formatRate(totals.rateOut)}`}</Text>
 				{'  '}
 				<Text color={totals.evictedEntries > 0 ? colors.warning : colors.muted}>{evicted}</Text>
-				{notice ? (
-					<Text color={notice.level === 'error' ? colors.error : colors.muted}>
-						{`  ${notice.level === 'error' ? '✗' : '·'} ${formatTime(notice.at).slice(0, 8)} ${notice.target ? `${notice.target}: ` : ''}${safeText(notice.message, width)}`}
-					</Text>
-				) : null}
+				{notice ? <Text color={notice.level === 'error' ? colors.error : colors.muted}>{`  ${noticeText(notice, width)}`}</Text> : null}
 			</Text>
 		</Box>
 	);

@@ -36,6 +36,8 @@ export type DashboardState = {
 	readonly logCursor: number | undefined;
 	/** Command lines run, oldest first. */
 	readonly history: readonly string[];
+	/** Seq of the newest notice shown when a key was last pressed: newer ones take the bottom line. */
+	readonly seenNotice: number;
 };
 
 /** What can happen to the dashboard state (kebab-case, as in ink-ui). */
@@ -52,7 +54,8 @@ export type DashboardAction =
 	| {type: 'set-filter'; pane: PaneName; text: string}
 	| {type: 'toggle-hex'}
 	| {type: 'follow'; isFollowing: boolean; cursor?: number | undefined}
-	| {type: 'remember-command'; text: string};
+	| {type: 'remember-command'; text: string}
+	| {type: 'see-notices'; seq: number};
 
 /** Commands kept for up/down. */
 const historyLength = 100;
@@ -69,6 +72,7 @@ export const initialDashboardState: DashboardState = {
 	isFollowing: true,
 	logCursor: undefined,
 	history: [],
+	seenNotice: 0,
 };
 
 function shiftFocus(focus: PaneName, step: number): PaneName {
@@ -126,6 +130,10 @@ export function dashboardReducer(state: DashboardState, action: DashboardAction)
 
 		case 'follow': {
 			return {...state, isFollowing: action.isFollowing, logCursor: action.isFollowing ? undefined : action.cursor};
+		}
+
+		case 'see-notices': {
+			return action.seq === state.seenNotice ? state : {...state, seenNotice: action.seq};
 		}
 
 		case 'remember-command': {

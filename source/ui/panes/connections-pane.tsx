@@ -31,9 +31,10 @@ export type ConnectionsPaneProps = {
 
 const rateWidth = 10 + sparkWidth + 2;
 
-const connectionColumns: ReadonlyArray<Column<ConnectionColumn>> = [
+/** The columns, with the id column as wide as the longest id (ids only grow, so the last row's). */
+const connectionColumns = (idWidth: number): ReadonlyArray<Column<ConnectionColumn>> => [
 	{key: 'gutter', width: 3, priority: 0},
-	{key: 'id', width: 6, priority: 0},
+	{key: 'id', width: idWidth + 1, priority: 0},
 	// Room for `local → remote` with IPv4 addresses comes right after the queue.
 	{key: 'endpoints', width: 19, priority: 0, isFlexible: true, grow: {width: 16, priority: 2}},
 	{key: 'origin', width: 9, priority: 3},
@@ -67,7 +68,8 @@ const headings: Record<ConnectionColumn, string> = {
  */
 export function ConnectionsPane({rows, total, open, filter, cursor, selected, isFocused, isActive, width, height, onMove, onSelect}: ConnectionsPaneProps) {
 	const inner = width - 2;
-	const columns = useMemo(() => fitColumns(inner, connectionColumns), [inner]);
+	const idWidth = Math.max(5, rows.at(-1)?.id.length ?? 0);
+	const columns = useMemo(() => fitColumns(inner, connectionColumns(idWidth)), [inner, idWidth]);
 	const bodyHeight = Math.max(0, height - 3);
 	const position = clampCursor(cursor, rows.length);
 	const {start, end} = useScrollWindow(position, rows.length, bodyHeight);
