@@ -1,6 +1,7 @@
 import type {BusEvent, CloseReason, Endpoint, Origin} from '../events.js';
 import type {ConnectionState} from '../tcp/connection.js';
 import {LogBook, type LogEntry} from './log.js';
+import {UdpModel} from './reduce-udp.js';
 import type {ConnectionRow, ListenerRow, Notice} from './snapshot.js';
 
 /** Limits of the working model. */
@@ -69,6 +70,8 @@ export class Model {
 	readonly listeners = new Map<string, ListenerModel>();
 	readonly connections = new Map<string, ConnectionModel>();
 	readonly logs: LogBook;
+	/** UDP sockets, discovery peers, foreign senders and discovery counters. */
+	readonly udp: UdpModel;
 	notices: Notice[] = [];
 	evictedNotices = 0;
 	bytesIn = 0;
@@ -89,11 +92,13 @@ export class Model {
 	constructor(options: ModelOptions) {
 		this.#options = options;
 		this.logs = new LogBook(options.logBytes, options.logEntryBytes);
+		this.udp = new UdpModel(this.logs, this.dirtyLogs);
 	}
 
 	/** Fold one event in. */
 	apply(event: BusEvent): void {
 		this.lastSeq = event.seq;
+		this.udp.apply(event);
 		switch (event.type) {
 			case 'data-received': {
 				const connection = this.connections.get(event.connection);
@@ -317,6 +322,11 @@ export class Model {
 		for (const id of gone) {
 			this.connections.delete(id);
 			this.listeners.delete(id);
+			this.dirtyLogs.add(id);
+		}
+
+		for (const id of this.udp.clearClosed()) {
+			gone.push(id);
 			this.dirtyLogs.add(id);
 		}
 

@@ -1,4 +1,4 @@
-import type {CloseReason, Endpoint, Origin} from '../events.js';
+import type {CloseReason, Endpoint, Origin, PeerFields} from '../events.js';
 import type {ConnectionState} from '../tcp/connection.js';
 import type {LogView} from './log.js';
 
@@ -51,6 +51,87 @@ export type ConnectionRow = {
 	readonly error: {readonly code: string; readonly message: string} | undefined;
 };
 
+/** A UDP socket as the panes show it. Counters are exact. */
+export type UdpSocketRow = {
+	readonly id: string;
+	readonly address: string;
+	readonly port: number;
+	readonly state: 'bound' | 'connected' | 'closed';
+	/** The one peer of a connected socket. */
+	readonly remote: Endpoint | undefined;
+	readonly isBroadcast: boolean;
+	readonly isEcho: boolean;
+	readonly datagramsIn: number;
+	readonly datagramsOut: number;
+	readonly bytesIn: number;
+	readonly bytesOut: number;
+	readonly requestsCompleted: number;
+	readonly requestsFailed: number;
+	/** Replies that matched no request in flight. */
+	readonly repliesIgnored: number;
+	readonly lastRttMs: number | undefined;
+	readonly openedAt: number;
+	readonly closedAt: number | undefined;
+	/** The last failure on it (a UDP send failure leaves the socket open). */
+	readonly error: {readonly code: string; readonly message: string} | undefined;
+};
+
+/** A netdash instance found by discovery. `name` is as sent: escape it for display. */
+export type PeerRow = Readonly<Omit<PeerFields, 'ports'>> & {
+	readonly ports: readonly number[];
+	/** The packet kind that revealed it. */
+	readonly via: 'announce' | 'probe' | 'reply';
+};
+
+/** A sender of datagrams on the discovery port that are not netdash's. */
+export type ForeignRow = {
+	readonly address: string;
+	readonly port: number;
+	readonly datagrams: number;
+	readonly bytes: number;
+	/** Size of the last one. */
+	readonly lastBytes: number;
+	readonly firstAt: number;
+	readonly lastAt: number;
+	/** The first bytes of the last one (escape them for display). */
+	readonly data: Buffer;
+};
+
+/** Drop counters of one source address on the discovery port. */
+export type SourceRow = {
+	readonly address: string;
+	readonly dropped: number;
+	readonly rateLimited: number;
+	readonly lastReason: string;
+	readonly lastAt: number;
+};
+
+/** Discovery's state and counters. */
+export type DiscoveryView = {
+	readonly state: 'off' | 'running' | 'stopped' | 'failed';
+	readonly port: number | undefined;
+	readonly instanceId: string | undefined;
+	readonly name: string | undefined;
+	readonly intervalMs: number | undefined;
+	readonly targets: readonly Endpoint[];
+	/** Datagrams received over the run (known when it stops). */
+	readonly received: number;
+	/** Dropped datagrams by reason (`bad-magic`, `truncated`, `rate-limited`, `table-full`, …). */
+	readonly dropped: Readonly<Record<string, number>>;
+	readonly droppedTotal: number;
+	readonly rateLimited: number;
+	readonly foreign: number;
+	/** Foreign senders forgotten to keep the list bounded. */
+	readonly foreignEvicted: number;
+	readonly probes: number;
+	readonly peersExpired: number;
+	readonly peersLeft: number;
+	/** Sources that had datagrams dropped, least recently first (bounded). */
+	readonly sources: readonly SourceRow[];
+	/** The last failure of the discovery socket. */
+	readonly error: {readonly code: string; readonly message: string} | undefined;
+};
+
 /** A failure or notable fact for the status area. */
 export type Notice = {
 	readonly seq: number;
@@ -92,5 +173,12 @@ export type Snapshot = {
 	readonly logs: ReadonlyMap<string, LogView>;
 	/** Recent failures and notes, oldest first (bounded). */
 	readonly notices: readonly Notice[];
+	/** UDP sockets, in order of creation. */
+	readonly udpSockets: readonly UdpSocketRow[];
+	/** Discovered peers, in order of discovery. */
+	readonly peers: readonly PeerRow[];
+	/** Non-netdash senders on the discovery port, least recently heard first (bounded). */
+	readonly foreign: readonly ForeignRow[];
+	readonly discovery: DiscoveryView;
 	readonly totals: Totals;
 };

@@ -125,6 +125,7 @@ export class Store {
 			model.dirtyListeners.size > 0 ||
 			model.dirtyLogs.size > 0 ||
 			model.isNoticesChanged ||
+			model.udp.isChanged ||
 			model.lastSeq !== this.#snapshot.totals.events;
 		if (!isChanged) {
 			return;
@@ -216,6 +217,7 @@ export class Store {
 			connections,
 			logs,
 			notices,
+			...model.udp.build(previous),
 			totals: Object.freeze({
 				listeners: countOpen(listeners, (row) => row.state === 'listening'),
 				connections: countOpen(connections, (row) => row.closedAt === undefined),
