@@ -4,6 +4,7 @@ import meow from 'meow';
 import {createCore, type Core} from './core/index.js';
 import {runJsonLines} from './core/json-lines.js';
 import {oneLine} from './core/errors.js';
+import {openLogFile} from './core/log-file.js';
 import {parseCliOptions, type CliOptions, type RawFlags} from './options.js';
 
 // React's development build is ≈ 2.6× slower (FACTS.md): use production unless the user chose.
@@ -32,6 +33,13 @@ const cli = meow(
 	  --discover-interval SECONDS  Time between announces (default 5)
 	  --broadcast-address ADDR   Announce to ADDR (repeatable; default: the directed broadcast
 	                             of every non-loopback IPv4 interface; 255.255.255.255 allowed)
+	  --idle-timeout SECONDS     Close connections idle this long (default 0: never)
+	  --stall-timeout SECONDS    Mark a connection stalled when its queue has not drained
+	                             for this long (default 10; 0: never)
+	  --allow CIDR               Accept clients only from these addresses (repeatable)
+	  --deny CIDR                Refuse clients from these addresses (repeatable; deny wins)
+	  --max-conns N              Connections per listener; more are refused (default 100)
+	  --log FILE                 Append every event to FILE as JSON lines (payloads base64)
 	  --version                  Print the version
 	  --help                     Print this help
 
@@ -55,6 +63,12 @@ const cli = meow(
 			name: {type: 'string'},
 			discoverInterval: {type: 'string'},
 			broadcastAddress: {type: 'string', isMultiple: true},
+			idleTimeout: {type: 'string'},
+			stallTimeout: {type: 'string'},
+			allow: {type: 'string', isMultiple: true},
+			deny: {type: 'string', isMultiple: true},
+			maxConns: {type: 'string'},
+			log: {type: 'string'},
 		},
 	},
 );
@@ -75,7 +89,16 @@ const core = createCore({
 	connectTimeoutMs: options.connectTimeoutMs,
 	maxQueuedBytes: options.maxQueuedBytes,
 	framing: options.framing,
+	idleTimeoutMs: options.idleTimeoutMs,
+	stallTimeoutMs: options.stallTimeoutMs,
+	admission: {allow: options.allow, deny: options.deny, maxConnections: options.maxConnections},
 });
+const logFile = options.logFile === undefined ? undefined : openLogFile(core, options.logFile);
+
+/** After every socket is closed: flush and close the log file. */
+async function finish(): Promise<void> {
+	await logFile?.close();
+}
 
 function openFromFlags(target: Core): void {
 	for (const {host, port} of options.listen) {
@@ -102,8 +125,9 @@ if (isJson) {
 	process.on('SIGTERM', stop);
 	openFromFlags(core);
 	await session.done;
+	await finish();
 	process.exit(0);
 } else {
 	const {runDashboard} = await import('./ui/run.js');
-	await runDashboard({core, openFromFlags});
+	await runDashboard({core, openFromFlags, finish});
 }

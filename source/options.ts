@@ -3,6 +3,7 @@ import {parseFraming, type FramingSpec} from './core/framing/index.js';
 import {parseHostPort, type HostPort} from './core/ports.js';
 import {parseTargets} from './core/discovery/discovery.js';
 import {DEFAULT_DISCOVERY_PORT} from './core/discovery/protocol.js';
+import {parseCidr} from './core/tcp/admission.js';
 
 /** What the command line asked for, validated. */
 export type CliOptions = {
@@ -15,6 +16,13 @@ export type CliOptions = {
 	maxQueuedBytes: number;
 	/** `--discover [port]` and its companions; undefined when discovery was not asked for. */
 	discovery: DiscoveryFlags | undefined;
+	idleTimeoutMs: number;
+	stallTimeoutMs: number;
+	allow: string[];
+	deny: string[];
+	maxConnections: number;
+	/** `--log FILE`: every event appended as JSON lines. */
+	logFile: string | undefined;
 };
 
 /** The flags meow hands over (strings, unvalidated). */
@@ -30,6 +38,12 @@ export type RawFlags = {
 	name?: string;
 	discoverInterval?: string;
 	broadcastAddress?: string[];
+	idleTimeout?: string;
+	stallTimeout?: string;
+	allow?: string[];
+	deny?: string[];
+	maxConns?: string;
+	log?: string;
 	[unknown: string]: unknown;
 };
 
@@ -98,7 +112,44 @@ function parsePortText(text: string): number {
 }
 
 /** Every flag netdash knows, camelCased as meow gives them. */
-export const knownFlags = new Set(['listen', 'connect', 'framing', 'json', 'connectTimeout', 'maxQueued', 'help', 'version']);
+export const knownFlags = new Set([
+	'listen',
+	'connect',
+	'framing',
+	'json',
+	'connectTimeout',
+	'maxQueued',
+	'idleTimeout',
+	'stallTimeout',
+	'allow',
+	'deny',
+	'maxConns',
+	'log',
+	'help',
+	'version',
+]);
+
+function seconds(text: string | undefined, flag: string, fallbackMs: number, allowZero: boolean): number {
+	if (text === undefined) {
+		return fallbackMs;
+	}
+
+	if (allowZero && text.trim() === '0') {
+		return 0;
+	}
+
+	return positiveNumber(text, flag, 'seconds') * 1000;
+}
+
+function cidrs(list: string[] | undefined, flag: string): string[] {
+	return (list ?? []).map((text) => {
+		try {
+			return parseCidr(text).text;
+		} catch (error) {
+			throw new NetdashError('BAD_FLAG', `--${flag} ${(error as Error).message}`);
+		}
+	});
+}
 
 function positiveNumber(text: string, flag: string, unit: string): number {
 	const value = Number(text);
@@ -169,8 +220,34 @@ export function parseCliOptions(flags: RawFlags, input: readonly string[]): CliO
 		connect,
 		framing,
 		json: flags.json,
-		connectTimeoutMs: flags.connectTimeout === undefined ? 10_000 : positiveNumber(flags.connectTimeout, 'connect-timeout', 'seconds') * 1000,
+		connectTimeoutMs: seconds(flags.connectTimeout, 'connect-timeout', 10_000, false),
 		maxQueuedBytes: flags.maxQueued === undefined ? 4 * 1024 * 1024 : parseByteCount(flags.maxQueued, 'max-queued'),
 		discovery: parseDiscoveryFlags(flags),
+		idleTimeoutMs: seconds(flags.idleTimeout, 'idle-timeout', 0, true),
+		stallTimeoutMs: seconds(flags.stallTimeout, 'stall-timeout', 10_000, true),
+		allow: cidrs(flags.allow, 'allow'),
+		deny: cidrs(flags.deny, 'deny'),
+		maxConnections: maxConnections(flags.maxConns),
+		logFile: logFile(flags.log),
 	};
+}
+
+function maxConnections(text: string | undefined): number {
+	if (text === undefined) {
+		return 100;
+	}
+
+	if (!/^\d+$/.test(text.trim()) || Number(text) < 1) {
+		throw new NetdashError('BAD_FLAG', `--max-conns needs a whole number of at least 1, not '${text}'`);
+	}
+
+	return Number(text);
+}
+
+function logFile(text: string | undefined): string | undefined {
+	if (text !== undefined && text.trim() === '') {
+		throw new NetdashError('BAD_FLAG', '--log needs a file name');
+	}
+
+	return text;
 }

@@ -13,6 +13,8 @@ export type Command =
 	| {cmd: 'connect'; host: string; port: number; framing?: FramingSpec; timeoutMs?: number; ref?: string}
 	| {cmd: 'send'; connection: string; bytes: Buffer; framed?: boolean; ref?: string}
 	| {cmd: 'shutdown' | 'reset' | 'close'; id: string; ref?: string}
+	| {cmd: 'admission'; allow?: string[]; deny?: string[]; maxConnections?: number; ref?: string}
+	| {cmd: 'allow' | 'deny'; cidr: string; ref?: string}
 	/** Bind a UDP socket (`isBroadcast`: SO_BROADCAST on; `isEcho`: answer requests). */
 	| {cmd: 'udp'; host?: string; port: number; isBroadcast?: boolean; isEcho?: boolean; reuseAddr?: boolean; ref?: string}
 	/** Send one datagram; host and port may be left out on a connected socket. */
@@ -26,7 +28,7 @@ export type Command =
 	| {cmd: 'quit'; ref?: string};
 
 /** The names of every command. */
-export const commandNames = ['listen', 'connect', 'send', 'shutdown', 'reset', 'close', 'udp', 'sendto', 'udp-connect', 'broadcast', 'request', 'discover', 'probe', 'stop-discovery', 'quit'] as const;
+export const commandNames = ['listen', 'connect', 'send', 'shutdown', 'reset', 'close', 'allow', 'deny', 'admission', 'udp', 'sendto', 'udp-connect', 'broadcast', 'request', 'discover', 'probe', 'stop-discovery', 'quit'] as const;
 
 type Json = Record<string, unknown>;
 
@@ -143,6 +145,29 @@ export function parseJsonCommand(line: string): Command {
 			return {cmd, id, ...withRef};
 		}
 
+		case 'allow':
+		case 'deny': {
+			return {cmd, cidr: field(object, 'cidr', 'string', true) as string, ...withRef};
+		}
+
+		case 'admission': {
+			const list = (name: string) => {
+				const value = object[name];
+				if (value === undefined) {
+					return {};
+				}
+
+				if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
+					throw new NetdashError('BAD_COMMAND', `"${name}" must be an array of CIDR strings`);
+				}
+
+				return {[name]: value as string[]};
+			};
+
+			const maxConnections = field(object, 'maxConnections', 'number', false) as number | undefined;
+			return {cmd, ...list('allow'), ...list('deny'), ...(maxConnections === undefined ? {} : {maxConnections}), ...withRef};
+		}
+
 		case 'udp': {
 			const host = field(object, 'host', 'string', false) as string | undefined;
 			const flags = {
@@ -250,6 +275,19 @@ export function executeCommand(core: Core, command: Command): boolean {
 
 		case 'close': {
 			core.close(command.id, options);
+			return false;
+		}
+
+		case 'allow':
+		case 'deny': {
+			// Adds one rule to the list in force.
+			core.setAdmission({[command.cmd]: [...core.admission[command.cmd], command.cidr]}, options);
+			return false;
+		}
+
+		case 'admission': {
+			const {allow, deny, maxConnections} = command;
+			core.setAdmission({...(allow ? {allow} : {}), ...(deny ? {deny} : {}), ...(maxConnections === undefined ? {} : {maxConnections})}, options);
 			return false;
 		}
 

@@ -4,6 +4,8 @@ import {NetdashError, errorCode, oneLine} from './errors.js';
 import {encodeFrame, type FramingSpec} from './framing/index.js';
 import {TcpConnection, type ConnectionLimits} from './tcp/connection.js';
 import {TcpListener} from './tcp/listener.js';
+import {Admission, type AdmissionRules} from './tcp/admission.js';
+import {ResourceWatch} from './resources.js';
 import {Discovery, type DiscoveryOptions} from './discovery/discovery.js';
 import type {DiscoveryStats} from './discovery/protocol.js';
 import {UdpManager} from './udp/udp-manager.js';
@@ -21,6 +23,14 @@ export type CoreOptions = {
 	backlog?: number;
 	/** Framing for listeners and connections that name none. @default raw */
 	framing?: FramingSpec;
+	/** Close a connection after this long without traffic either way, in ms (0: never). @default 0 */
+	idleTimeoutMs?: number;
+	/** Mark a connection `stalled` when its queued bytes have not drained for this long, in ms (0: never). @default 10000 */
+	stallTimeoutMs?: number;
+	/** Who may connect to listeners. @default everyone, 100 connections per listener */
+	admission?: Partial<AdmissionRules>;
+	/** How often the stall and resource watch runs, in ms. @default 1000 */
+	watchIntervalMs?: number;
 };
 
 /** Options common to commands. */
@@ -35,6 +45,9 @@ export type OpenOptions = CommandOptions & {
 };
 
 const defaults = {
+	idleTimeoutMs: 0,
+	stallTimeoutMs: 10_000,
+	watchIntervalMs: 1000,
 	connectTimeoutMs: 10_000,
 	maxQueuedBytes: 4 * 1024 * 1024,
 	writeChunkBytes: 64 * 1024,
@@ -62,6 +75,11 @@ export class Core {
 	readonly #limits: ConnectionLimits;
 	readonly #backlog: number;
 	readonly #framing: FramingSpec;
+	readonly #admission = new Admission();
+	readonly #resources: ResourceWatch;
+	readonly #watchTimer: NodeJS.Timeout;
+	readonly #stallTimeoutMs: number;
+	readonly #readingHolds = new Set<string>();
 	readonly #udp = new UdpManager(this.bus, () => {
 		this.#notifyClosed();
 	});
@@ -69,7 +87,7 @@ export class Core {
 	readonly #discovery = new Discovery(this.bus, () => {
 		this.#notifyClosed();
 	});
-	#isReadingPaused = false;
+
 	#nextListener = 1;
 	#nextConnection = 1;
 
@@ -78,9 +96,43 @@ export class Core {
 			connectTimeoutMs: options.connectTimeoutMs ?? defaults.connectTimeoutMs,
 			maxQueuedBytes: options.maxQueuedBytes ?? defaults.maxQueuedBytes,
 			writeChunkBytes: options.writeChunkBytes ?? defaults.writeChunkBytes,
+			idleTimeoutMs: options.idleTimeoutMs ?? defaults.idleTimeoutMs,
 		};
 		this.#backlog = options.backlog ?? defaults.backlog;
 		this.#framing = options.framing ?? {kind: 'raw'};
+		this.#stallTimeoutMs = options.stallTimeoutMs ?? defaults.stallTimeoutMs;
+		// Bad rules in options are the caller's bug (the CLI validates flags first): let it throw.
+		this.#admission.set(options.admission ?? {});
+		this.#resources = new ResourceWatch(this.bus);
+		this.#watchTimer = setInterval(() => {
+			this.#watch();
+		}, options.watchIntervalMs ?? defaults.watchIntervalMs);
+		this.#watchTimer.unref();
+	}
+
+	/** The admission rules in force. */
+	get admission(): AdmissionRules {
+		return this.#admission.rules;
+	}
+
+	/**
+	 * Change who may connect, while running: `allow` / `deny` CIDR lists
+	 * (deny wins when both match) and the per-listener connection limit.
+	 * Open connections are not touched; the rules apply to the next accept.
+	 */
+	setAdmission(rules: Partial<AdmissionRules>, options: CommandOptions = {}): boolean {
+		return (
+			this.#run(options.ref, () => {
+				this.#admission.set(rules);
+				for (const listener of this.#listeners.values()) {
+					listener.applyAdmission();
+				}
+
+				const {allow, deny, maxConnections} = this.#admission.rules;
+				this.bus.emit({type: 'admission-changed', allow, deny, maxConnections, ...(options.ref ? {ref: options.ref} : {})});
+				return true;
+			}) ?? false
+		);
 	}
 
 	/** Sockets still open: listeners plus connections. */
@@ -99,6 +151,7 @@ export class Core {
 				port,
 				framing: options.framing ?? this.#framing,
 				backlog: this.#backlog,
+				admission: this.#admission,
 				...(options.ref ? {ref: options.ref} : {}),
 				onConnection: (socket, from) => {
 					this.#adopt(socket, from);
@@ -289,19 +342,46 @@ export class Core {
 	}
 
 	/**
-	 * Pause or resume reading on every connection, present and future: the
-	 * way a slow consumer (a full stdout pipe in `--json`) pushes back on peers
-	 * through TCP flow control instead of growing memory.
+	 * Hold or release reading on every connection, present and future: the
+	 * way a slow consumer (a full stdout pipe in `--json`, a slow `--log`
+	 * disk) pushes back on peers through TCP flow control instead of growing
+	 * memory. Reading stays paused while any holder holds it.
 	 */
-	setReadingPaused(isPaused: boolean): void {
-		if (isPaused === this.#isReadingPaused) {
-			return;
+	holdReading(holder: string, isHeld: boolean): void {
+		const wasPaused = this.#readingHolds.size > 0;
+		if (isHeld) {
+			this.#readingHolds.add(holder);
+		} else {
+			this.#readingHolds.delete(holder);
 		}
 
-		this.#isReadingPaused = isPaused;
-		for (const connection of this.#connections.values()) {
-			connection.setReadingPaused(isPaused);
+		const isPaused = this.#readingHolds.size > 0;
+		if (isPaused !== wasPaused) {
+			for (const connection of this.#connections.values()) {
+				connection.setReadingPaused(isPaused);
+			}
 		}
+	}
+
+	/** Stop the core's own timers (sockets are closed by closeAll). */
+	dispose(): void {
+		clearInterval(this.#watchTimer);
+	}
+
+	/** Once a second: stalled queues, and open files near the limit while anything listens. */
+	#watch(): void {
+		const now = Date.now();
+		if (this.#stallTimeoutMs > 0) {
+			for (const connection of this.#connections.values()) {
+				connection.checkStall(now, this.#stallTimeoutMs);
+			}
+		}
+
+		if (this.#listeners.size > 0) {
+			this.#resources.check();
+		}
+
+		this.#resources.checkKernelDrops();
 	}
 
 	/** Ids of open connections, in order of creation. */
@@ -327,7 +407,7 @@ export class Core {
 			},
 		});
 		this.#connections.set(id, connection);
-		if (this.#isReadingPaused) {
+		if (this.#readingHolds.size > 0) {
 			connection.setReadingPaused(true);
 		}
 	}

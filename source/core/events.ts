@@ -140,6 +140,64 @@ export type SocketFailed = {
 	message: string;
 };
 
+/** A listener turned a client away: `denied` by the allow/deny rules, or over the `limit` of connections. */
+export type ConnectionRefused = {
+	type: 'connection-refused';
+	listener: string;
+	remote: Endpoint;
+	reason: 'denied' | 'limit';
+	/** The rule that matched, for `denied` (e.g. `deny 10.0.0.0/8`). */
+	rule?: string;
+};
+
+/** The admission rules changed (from a flag at start or a command while running). */
+export type AdmissionChanged = {
+	type: 'admission-changed';
+	allow: string[];
+	deny: string[];
+	maxConnections: number;
+};
+
+/** Queued bytes have not drained for `stalledMs`: the peer is alive but not reading, or gone without a FIN. A reset is offered. */
+export type ConnectionStalled = {
+	type: 'connection-stalled';
+	connection: string;
+	queued: number;
+	stalledMs: number;
+};
+
+/** A stalled connection's queue moved again. */
+export type ConnectionUnstalled = {
+	type: 'connection-unstalled';
+	connection: string;
+};
+
+/** The process is at or near a resource limit the kernel would otherwise enforce silently (open files: libuv accepts and drops connections without an error). */
+export type ResourceExhausted = {
+	type: 'resource-exhausted';
+	resource: 'file-descriptors';
+	used: number;
+	limit: number;
+	message: string;
+};
+
+/** Kernel UDP receive-buffer drops (`/proc/net/snmp` RcvbufErrors) rose since the last sample. */
+export type KernelDropsChanged = {
+	type: 'kernel-drops-changed';
+	/** Total since boot, as the kernel counts it. */
+	rcvbufErrors: number;
+	/** Rise since netdash started. */
+	sinceStart: number;
+};
+
+/** Writing the `--log` file failed; the session goes on without it. */
+export type LogFileFailed = {
+	type: 'log-file-failed';
+	path: string;
+	code: string;
+	message: string;
+};
+
 /** A command could not be carried out (bad arguments, unknown id, malformed JSON line). */
 export type CommandFailed = {
 	type: 'command-failed';
@@ -361,6 +419,13 @@ export type BusEvent = EventBase &
 		| SocketFailed
 		| CommandFailed
 		| SubscriberFailed
+		| ConnectionRefused
+		| AdmissionChanged
+		| ConnectionStalled
+		| ConnectionUnstalled
+		| ResourceExhausted
+		| KernelDropsChanged
+		| LogFileFailed
 		| UdpBound
 		| UdpConnected
 		| UdpBroadcastChanged

@@ -49,7 +49,7 @@ export function runJsonLines(options: JsonLinesOptions): JsonLinesSession {
 	const unsubscribe = core.bus.subscribe((event) => {
 		if (!output.write(eventToJson(event) + '\n')) {
 			// A slow reader of our output pushes back on the peers (TCP flow control), not on our memory.
-			core.setReadingPaused(true);
+			core.holdReading('json-output', true);
 		}
 
 		if (isInputClosed && !isEnding && core.openSockets === 0) {
@@ -57,7 +57,7 @@ export function runJsonLines(options: JsonLinesOptions): JsonLinesSession {
 		}
 	});
 	output.on('drain', () => {
-		core.setReadingPaused(false);
+		core.holdReading('json-output', false);
 	});
 	output.on('error', () => {
 		// A closed stdout (the reader went away) ends the session; it is not a crash.
@@ -98,7 +98,7 @@ export function runJsonLines(options: JsonLinesOptions): JsonLinesSession {
 		lines.close();
 		await core.closeAll(options.graceMs);
 		unsubscribe();
-		core.setReadingPaused(false);
+		core.holdReading('json-output', false);
 		// Resolve once everything written so far has reached the stream's destination.
 		await new Promise<void>((resolve) => {
 			output.write('', () => {

@@ -2,7 +2,7 @@ import type {BusEvent, CloseReason, Endpoint, Origin} from '../events.js';
 import type {ConnectionState} from '../tcp/connection.js';
 import {LogBook, type LogEntry} from './log.js';
 import {UdpModel} from './reduce-udp.js';
-import type {ConnectionRow, ListenerRow, Notice} from './snapshot.js';
+import type {AdmissionView, ConnectionRow, ListenerRow, Notice, RefusedRow} from './snapshot.js';
 
 /** Limits of the working model. */
 export type ModelOptions = {
@@ -24,6 +24,7 @@ type ListenerModel = {
 	state: 'listening' | 'closed';
 	accepted: number;
 	open: number;
+	refused: number;
 	openedAt: number;
 	closedAt: number | undefined;
 	row: ListenerRow | undefined;
@@ -50,6 +51,7 @@ type ConnectionModel = {
 	sampledOut: number;
 	sampledQueued: number;
 	queueGrowth: number;
+	isStalled: boolean;
 	openedAt: number;
 	closedAt: number | undefined;
 	closeReason: CloseReason | undefined;
@@ -79,6 +81,11 @@ export class Model {
 	rateIn = 0;
 	rateOut = 0;
 	lastSeq = 0;
+	refusedTotal = 0;
+	refused: RefusedRow[] = [];
+	isRefusedChanged = false;
+	admission: AdmissionView = {allow: [], deny: [], maxConnections: 100};
+	kernelDrops = 0;
 	/** Set when rows were added or removed (the row arrays must be rebuilt). */
 	isMembershipChanged = true;
 	readonly dirtyListeners = new Set<string>();
@@ -159,6 +166,7 @@ export class Model {
 					state: 'listening',
 					accepted: 0,
 					open: 0,
+					refused: 0,
 					openedAt: event.at,
 					closedAt: undefined,
 					row: undefined,
@@ -232,6 +240,7 @@ export class Model {
 					connection.unsent = event.unsent;
 					connection.rateIn = 0;
 					connection.rateOut = 0;
+					connection.isStalled = false;
 					// The event's counters are the socket's own: they settle any difference.
 					this.bytesIn += event.bytesIn - connection.bytesIn;
 					this.bytesOut += event.bytesOut - connection.bytesOut;
@@ -258,6 +267,66 @@ export class Model {
 			}
 
 			case 'command-failed': {
+				this.#notice({seq: event.seq, at: event.at, level: 'error', target: undefined, code: event.code, message: event.message});
+				break;
+			}
+
+			case 'connection-refused': {
+				this.refusedTotal++;
+				this.refused.push({seq: event.seq, at: event.at, listener: event.listener, address: event.remote.address, port: event.remote.port, reason: event.reason, rule: event.rule});
+				if (this.refused.length > this.#options.maxNotices * 2) {
+					this.refused = this.refused.slice(-this.#options.maxNotices);
+				}
+
+				this.isRefusedChanged = true;
+				const listener = this.listeners.get(event.listener);
+				if (listener) {
+					listener.refused++;
+					this.dirtyListeners.add(listener.id);
+				}
+
+				const why = event.reason === 'limit' ? 'over the connection limit' : `denied (${event.rule ?? 'rule'})`;
+				this.#note(event.listener, event, `refused ${event.remote.address}:${event.remote.port}: ${why}`, false);
+				break;
+			}
+
+			case 'admission-changed': {
+				this.admission = {allow: event.allow, deny: event.deny, maxConnections: event.maxConnections};
+				this.isRefusedChanged = true;
+				this.#notice({seq: event.seq, at: event.at, level: 'info', target: undefined, code: undefined, message: `admission: allow ${event.allow.join(', ') || 'all'}; deny ${event.deny.join(', ') || 'none'}; max ${event.maxConnections} per listener`});
+				break;
+			}
+
+			case 'connection-stalled': {
+				this.#update(event.connection, (connection) => {
+					connection.isStalled = true;
+				});
+				const message = `stalled: ${event.queued} B queued have not drained for ${Math.round(event.stalledMs / 1000)} s — the peer is not reading or is gone (reset with R)`;
+				this.#note(event.connection, event, message, true);
+				this.#notice({seq: event.seq, at: event.at, level: 'error', target: event.connection, code: 'STALLED', message: `${event.connection} ${message}`});
+				break;
+			}
+
+			case 'connection-unstalled': {
+				this.#update(event.connection, (connection) => {
+					connection.isStalled = false;
+				});
+				this.#note(event.connection, event, 'queue draining again', false);
+				break;
+			}
+
+			case 'resource-exhausted': {
+				this.#notice({seq: event.seq, at: event.at, level: 'error', target: undefined, code: 'EMFILE', message: event.message});
+				break;
+			}
+
+			case 'kernel-drops-changed': {
+				this.kernelDrops = event.sinceStart;
+				this.isRefusedChanged = true;
+				break;
+			}
+
+			case 'log-file-failed': {
 				this.#notice({seq: event.seq, at: event.at, level: 'error', target: undefined, code: event.code, message: event.message});
 				break;
 			}
@@ -356,6 +425,7 @@ export class Model {
 			sampledOut: 0,
 			sampledQueued: 0,
 			queueGrowth: 0,
+			isStalled: false,
 			openedAt: at,
 			closedAt: undefined,
 			closeReason: undefined,

@@ -13,6 +13,8 @@ export type ListenerRow = {
 	readonly accepted: number;
 	/** Accepted connections still open. */
 	readonly open: number;
+	/** Clients turned away (denied or over the limit). */
+	readonly refused: number;
 	readonly openedAt: number;
 	readonly closedAt: number | undefined;
 };
@@ -44,6 +46,8 @@ export type ConnectionRow = {
 	readonly historyOut: readonly number[];
 	/** True when the queue has grown over the last samples: the peer is not reading. */
 	readonly isQueueGrowing: boolean;
+	/** True when queued bytes have not drained for the stall timeout (a reset is offered). */
+	readonly isStalled: boolean;
 	readonly openedAt: number;
 	readonly closedAt: number | undefined;
 	readonly closeReason: CloseReason | undefined;
@@ -158,6 +162,28 @@ export type Totals = {
 	readonly events: number;
 	/** Notices evicted from the bounded notice list. */
 	readonly evictedNotices: number;
+	/** Clients refused by all listeners. */
+	readonly refused: number;
+	/** Kernel UDP receive-buffer drops since netdash started (Linux), if any were seen. */
+	readonly kernelDrops: number;
+};
+
+/** A client a listener turned away. */
+export type RefusedRow = {
+	readonly seq: number;
+	readonly at: number;
+	readonly listener: string;
+	readonly address: string;
+	readonly port: number;
+	readonly reason: 'denied' | 'limit';
+	readonly rule: string | undefined;
+};
+
+/** Who may connect, as in force now. */
+export type AdmissionView = {
+	readonly allow: readonly string[];
+	readonly deny: readonly string[];
+	readonly maxConnections: number;
 };
 
 /**
@@ -173,6 +199,9 @@ export type Snapshot = {
 	readonly logs: ReadonlyMap<string, LogView>;
 	/** Recent failures and notes, oldest first (bounded). */
 	readonly notices: readonly Notice[];
+	/** The most recent refused clients, oldest first (bounded; `totals.refused` counts them all). */
+	readonly refused: readonly RefusedRow[];
+	readonly admission: AdmissionView;
 	/** UDP sockets, in order of creation. */
 	readonly udpSockets: readonly UdpSocketRow[];
 	/** Discovered peers, in order of discovery. */

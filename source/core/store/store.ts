@@ -126,6 +126,7 @@ export class Store {
 			model.dirtyLogs.size > 0 ||
 			model.isNoticesChanged ||
 			model.udp.isChanged ||
+			model.isRefusedChanged ||
 			model.lastSeq !== this.#snapshot.totals.events;
 		if (!isChanged) {
 			return;
@@ -180,6 +181,7 @@ export class Store {
 						historyIn: connection.historyIn,
 						historyOut: connection.historyOut,
 						isQueueGrowing: Model.isQueueGrowing(connection),
+						isStalled: connection.isStalled,
 						openedAt: connection.openedAt,
 						closedAt: connection.closedAt,
 						closeReason: connection.closeReason,
@@ -211,6 +213,7 @@ export class Store {
 
 		const notices = !previous || model.isNoticesChanged ? Object.freeze(model.notices.slice(-this.#maxNotices)) : previous.notices;
 
+		const isRefusedChanged = !previous || model.isRefusedChanged;
 		const snapshot: Snapshot = Object.freeze({
 			version: (previous?.version ?? 0) + 1,
 			listeners,
@@ -218,6 +221,8 @@ export class Store {
 			logs,
 			notices,
 			...model.udp.build(previous),
+			refused: isRefusedChanged ? Object.freeze(model.refused.slice(-this.#maxNotices)) : previous.refused,
+			admission: isRefusedChanged ? Object.freeze({...model.admission}) : previous.admission,
 			totals: Object.freeze({
 				listeners: countOpen(listeners, (row) => row.state === 'listening'),
 				connections: countOpen(connections, (row) => row.closedAt === undefined),
@@ -228,6 +233,8 @@ export class Store {
 				evictedEntries: model.logs.evicted,
 				evictedBytes: model.logs.evictedBytes,
 				events: model.lastSeq,
+				refused: model.refusedTotal,
+				kernelDrops: model.kernelDrops,
 				evictedNotices: model.evictedNotices + Math.max(0, model.notices.length - this.#maxNotices),
 			}),
 		});
@@ -236,6 +243,7 @@ export class Store {
 		model.dirtyListeners.clear();
 		model.dirtyLogs.clear();
 		model.isNoticesChanged = false;
+		model.isRefusedChanged = false;
 		return snapshot;
 	}
 }

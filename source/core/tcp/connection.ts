@@ -34,6 +34,8 @@ export type ConnectionLimits = {
 	writeChunkBytes: number;
 	/** Connect timeout for dialed connections, in ms (0: none). */
 	connectTimeoutMs: number;
+	/** Close after this long without traffic either way, in ms (0: never). */
+	idleTimeoutMs: number;
 };
 
 /** How a connection was made. */
@@ -74,6 +76,11 @@ export class TcpConnection {
 	#bytesAccepted = 0;
 	#isWriteEnded = false;
 	#isResetByUs = false;
+	/** A code for a close we decided on (IDLE_TIMEOUT), reported with reason `closed`. */
+	#closeCode: string | undefined;
+	/** When the queue last moved (a write completed) or was last empty. */
+	#progressAt = Date.now();
+	#isStalled = false;
 	#error: {code: string; message: string} | undefined;
 	#connectTimer: NodeJS.Timeout | undefined;
 	#closeTimer: NodeJS.Timeout | undefined;
@@ -125,6 +132,19 @@ export class TcpConnection {
 		socket.on('close', () => {
 			this.#onClose();
 		});
+		// Node hands pieces buffered behind a busy write to one writev whose callbacks all fire when the
+		// whole batch is in the kernel — megabytes later for a slow reader: bytesOut froze, a reading
+		// peer was marked stalled, and on a reset bytes the peer had read were counted unsent.
+		// Without writev each piece completes (and is counted) on its own.
+		(socket as {_writev?: unknown})._writev = undefined;
+
+		if (init.limits.idleTimeoutMs > 0) {
+			// setTimeout on a socket only emits 'timeout'; closing is ours to do.
+			socket.setTimeout(init.limits.idleTimeoutMs);
+			socket.on('timeout', () => {
+				this.#onIdle();
+			});
+		}
 
 		if (init.dial) {
 			this.#dialRef = init.ref;
@@ -202,6 +222,30 @@ export class TcpConnection {
 		this.#bus.emit({type: 'send-queued', connection: this.id, bytes: bytes.length, queued: this.#socket.writableLength, ...(ref ? {ref} : {})});
 	}
 
+	/** True while the queue has not drained for the stall timeout. */
+	get isStalled(): boolean {
+		return this.#isStalled;
+	}
+
+	/**
+	 * The progress watchdog: queued bytes that have not moved for `stallMs`
+	 * mean the peer is alive but not reading, or gone without a FIN (TCP
+	 * alone reports nothing for ~15 minutes).
+	 */
+	checkStall(now: number, stallMs: number): void {
+		const queued = this.#socket.writableLength;
+		if (queued === 0 || !this.isOpen) {
+			this.#progressAt = now;
+			this.#unstall();
+			return;
+		}
+
+		if (!this.#isStalled && now - this.#progressAt >= stallMs) {
+			this.#isStalled = true;
+			this.#bus.emit({type: 'connection-stalled', connection: this.id, queued, stalledMs: now - this.#progressAt});
+		}
+	}
+
 	/** Stop or restart reading (the kernel's buffer then fills and TCP flow control slows the peer). */
 	setReadingPaused(isPaused: boolean): void {
 		if (isPaused) {
@@ -267,6 +311,8 @@ export class TcpConnection {
 			}
 
 			this.#bytesOut += piece.length;
+			this.#progressAt = Date.now();
+			this.#unstall();
 			this.#bus.emit({
 				type: 'data-sent',
 				connection: this.id,
@@ -276,6 +322,22 @@ export class TcpConnection {
 				...(ref ? {ref} : {}),
 			});
 		});
+	}
+
+	#unstall(): void {
+		if (this.#isStalled) {
+			this.#isStalled = false;
+			this.#bus.emit({type: 'connection-unstalled', connection: this.id});
+		}
+	}
+
+	#onIdle(): void {
+		if (!this.isOpen || this.#closeCode) {
+			return;
+		}
+
+		this.#closeCode = 'IDLE_TIMEOUT';
+		this.#socket.destroy();
 	}
 
 	#whyNotWritable(): string {
@@ -393,7 +455,7 @@ export class TcpConnection {
 			bytesIn: this.#bytesIn,
 			bytesOut: this.#bytesOut,
 			unsent: this.#bytesAccepted - this.#bytesOut,
-			...(this.#error ? {code: this.#error.code} : {}),
+			...(this.#error ? {code: this.#error.code} : this.#closeCode ? {code: this.#closeCode} : {}),
 			...(this.#dialRef ? {ref: this.#dialRef} : {}),
 		});
 		this.#onClosed(this);

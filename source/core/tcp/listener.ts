@@ -2,6 +2,7 @@ import net from 'node:net';
 import type {Bus} from '../bus.js';
 import {errorCode, explainSocketError, formatAddress, oneLine} from '../errors.js';
 import {formatFraming, type FramingSpec} from '../framing/index.js';
+import type {Admission} from './admission.js';
 
 /** A listener's state: `starting` until the kernel has bound it. */
 export type ListenerState = 'starting' | 'listening' | 'closed' | 'failed';
@@ -15,6 +16,8 @@ export type ListenerInit = {
 	/** listen(2) backlog: the default 511 breaks bursts of connects (see FACTS.md). */
 	backlog: number;
 	ref?: string;
+	/** Who may connect; shared by every listener and changed while running. */
+	admission: Admission;
 	/** Called for every accepted socket, synchronously, so its handlers are attached before anything else runs. */
 	onConnection: (socket: net.Socket, listener: TcpListener) => void;
 	/** Called once when the listener stops (closed or failed to start). */
@@ -30,6 +33,7 @@ export class TcpListener {
 	readonly framing: FramingSpec;
 	#state: ListenerState = 'starting';
 	#accepted = 0;
+	#refused = 0;
 	readonly #server: net.Server;
 	readonly #bus: Bus;
 	readonly #init: ListenerInit;
@@ -45,9 +49,26 @@ export class TcpListener {
 			this.#onError(error);
 		});
 		this.#server.on('connection', (socket) => {
+			const rule = init.admission.refusal(socket.remoteAddress ?? '');
+			if (rule) {
+				this.#refuse(socket, rule);
+				return;
+			}
+
 			this.#accepted++;
 			init.onConnection(socket, this);
 		});
+		// Over maxConnections Node closes the socket itself and tells us only through 'drop'.
+		this.#server.on('drop', (data) => {
+			this.#refused++;
+			this.#bus.emit({
+				type: 'connection-refused',
+				listener: this.id,
+				remote: {address: data?.remoteAddress ?? '', port: data?.remotePort ?? 0},
+				reason: 'limit',
+			});
+		});
+		this.applyAdmission();
 		this.#server.listen({host: init.host, port: init.port, backlog: init.backlog}, () => {
 			this.#onListening();
 		});
@@ -63,6 +84,16 @@ export class TcpListener {
 		return this.#accepted;
 	}
 
+	/** Clients refused so far (denied or over the limit). */
+	get refused(): number {
+		return this.#refused;
+	}
+
+	/** Take the current connection limit from the admission rules. */
+	applyAdmission(): void {
+		this.#server.maxConnections = this.#init.admission.rules.maxConnections;
+	}
+
 	/** Stop accepting. Connections it accepted stay open. */
 	close(): void {
 		if (this.#state === 'closed' || this.#state === 'failed') {
@@ -74,6 +105,17 @@ export class TcpListener {
 		this.#server.close();
 		this.#bus.emit({type: 'listener-closed', listener: this.id, accepted: this.#accepted});
 		this.#init.onClosed(this);
+	}
+
+	#refuse(socket: net.Socket, rule: string): void {
+		this.#refused++;
+		socket.on('error', () => {
+			// The refused client may reset first; nothing to report beyond the refusal.
+		});
+		const remote = {address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0};
+		// A RST tells the client at once (ncat closes too); no byte of it is read.
+		socket.resetAndDestroy();
+		this.#bus.emit({type: 'connection-refused', listener: this.id, remote, reason: 'denied', rule});
 	}
 
 	#onListening(): void {

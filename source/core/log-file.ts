@@ -1,0 +1,63 @@
+import {createWriteStream, type WriteStream} from 'node:fs';
+import {eventToJson} from './commands.js';
+import type {Core} from './core.js';
+import {errorCode, oneLine} from './errors.js';
+
+/** An open `--log` file. */
+export type LogFile = {
+	/** Flush what is written and close the file. */
+	close(): Promise<void>;
+};
+
+/**
+ * `--log FILE`: every bus event appended as one JSON line, payloads as
+ * base64, so a session is kept whole although on-screen logs are bounded.
+ * The file holds no raw control bytes (JSON escapes them). If the disk is
+ * slower than the network, reading pauses until it catches up; if writing
+ * fails (disk full, permission), `log-file-failed` says so once and the
+ * session goes on without the file.
+ */
+export function openLogFile(core: Core, path: string): LogFile {
+	let stream: WriteStream | undefined = createWriteStream(path, {flags: 'a'});
+	const stop = (error: unknown) => {
+		if (!stream) {
+			return;
+		}
+
+		stream = undefined;
+		unsubscribe();
+		core.holdReading('log-file', false);
+		core.bus.emit({
+			type: 'log-file-failed',
+			path,
+			code: errorCode(error),
+			message: `cannot write the log file ${path}: ${oneLine(error)} — the session goes on without it`,
+		});
+	};
+
+	stream.on('error', stop);
+	stream.on('drain', () => {
+		core.holdReading('log-file', false);
+	});
+	const unsubscribe = core.bus.subscribe((event) => {
+		if (stream && !stream.write(eventToJson(event) + '\n')) {
+			core.holdReading('log-file', true);
+		}
+	});
+
+	return {
+		async close() {
+			const open = stream;
+			if (!open) {
+				return;
+			}
+
+			stream = undefined;
+			unsubscribe();
+			core.holdReading('log-file', false);
+			await new Promise<void>((resolve) => {
+				open.end(resolve);
+			});
+		},
+	};
+}
