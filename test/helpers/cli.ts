@@ -21,13 +21,21 @@ export type JsonChild = {
 	stderr(): string;
 };
 
-/** Spawn `node dist/cli.js ARGS` with Node 24 (the test runner's own node). */
-export function spawnJson(args: string[], options: {env?: NodeJS.ProcessEnv} = {}): JsonChild {
+/** Options of spawnJson. */
+export type SpawnJsonOptions = {
+	env?: NodeJS.ProcessEnv;
+	/** A command that runs node, e.g. `['ip', 'netns', 'exec', 'ns1']` (it must exec, so the child's pid is node's). */
+	prefix?: string[];
+};
+
+/** Spawn `node dist/cli.js ARGS` with Node 24 (the test runner's own node), optionally behind a `prefix` command. */
+export function spawnJson(args: string[], options: SpawnJsonOptions = {}): JsonChild {
 	if (!existsSync(cliPath)) {
 		throw new Error(`${cliPath} is missing: run npm run build (npm test does it first)`);
 	}
 
-	const child = spawn(process.execPath, [cliPath, ...args], {env: {...process.env, ...options.env}, stdio: 'pipe'});
+	const [command, ...prefixArgs] = [...(options.prefix ?? []), process.execPath];
+	const child = spawn(command!, [...prefixArgs, cliPath, ...args], {env: {...process.env, ...options.env}, stdio: 'pipe'});
 	const events: Array<Record<string, any>> = [];
 	const badLines: string[] = [];
 	const wakers = new Set<() => void>();
