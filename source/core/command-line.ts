@@ -2,7 +2,7 @@ import type {Command} from './commands.js';
 import {NetdashError} from './errors.js';
 import {parseEscapedText, parseHex, toDisplayString} from './format/index.js';
 import {parseFraming} from './framing/index.js';
-import {parseHostPort} from './ports.js';
+import {parseHostPort, parsePort} from './ports.js';
 
 /**
  * The dashboard's `:` command line: the same vocabulary as the JSON commands
@@ -40,6 +40,8 @@ export const commandLineUsages: readonly CommandLineUsage[] = [
 	{name: 'shutdown', usage: 'shutdown [C1]', description: 'half-close: send FIN, keep reading'},
 	{name: 'reset', usage: 'reset [C1]', description: 'abort with a RST'},
 	{name: 'close', usage: 'close [C1|L1]', description: 'close a connection or stop a listener'},
+	{name: 'discover', usage: 'discover [port]', description: 'find netdash peers on the subnet by broadcast (port 47474)'},
+	{name: 'probe', usage: 'probe', description: 'ask every peer to answer now'},
 	{name: 'clear', usage: 'clear', description: 'remove closed rows'},
 	{name: 'help', usage: 'help', description: 'show the keys'},
 	{name: 'quit', usage: 'quit', description: 'close everything and leave'},
@@ -53,7 +55,6 @@ const framingNames = ['raw', 'line', 'u16', 'u32', 'fixed:'];
 
 /** Commands that exist in netdash's plan but not in this build: a clear word instead of "unknown command". */
 const laterCommands = new Map([
-	['discover', 'discovery is not available in this build yet'],
 	['udp', 'UDP sockets are not available in this build yet'],
 	['sendto', 'UDP sockets are not available in this build yet'],
 	['broadcast', 'UDP sockets are not available in this build yet'],
@@ -186,6 +187,16 @@ export function parseCommandLine(text: string, context: CommandLineContext = {})
 		case 'close': {
 			expectAtMost(name, words, 1);
 			return {cmd: name, id: targetOf(name, words[0], context, name === 'close')};
+		}
+
+		case 'discover': {
+			expectAtMost(name, words, 1);
+			return words[0] === undefined ? {cmd: 'discover'} : {cmd: 'discover', port: parsePort(words[0])};
+		}
+
+		case 'probe': {
+			expectAtMost(name, words, 0);
+			return {cmd: 'probe'};
 		}
 
 		case 'clear':

@@ -87,8 +87,15 @@ describe('command line: parsing what a person types after :', () => {
 		expect(failure.message).not.toContain('\x1b');
 	});
 
-	it('discovery commands say they are not in this build rather than unknown', () => {
-		expect(failureOf('discover').code).toBe('NOT_AVAILABLE');
+	it('UDP commands say they are not in this build rather than unknown', () => {
+		expect(failureOf('sendto 127.0.0.1:9 hi').code).toBe('NOT_AVAILABLE');
+	});
+
+	it('discover starts discovery, on the default port or the one given, and probe asks peers to answer', () => {
+		expect(parseCommandLine('discover')).toEqual({cmd: 'discover'});
+		expect(parseCommandLine('discover 5000')).toEqual({cmd: 'discover', port: 5000});
+		expect(failureOf('discover 0').message).toBe('port 0 is not a destination');
+		expect(parseCommandLine('probe')).toEqual({cmd: 'probe'});
 	});
 
 	it('an empty line asks for a command', () => {
