@@ -56,11 +56,11 @@ function describeSocket(id: string | undefined, listeners: readonly ListenerRow[
 
 	const connection = connections.find((row) => row.id === id);
 	if (connection) {
-		return `${id} ${formatEndpoint(connection.local)} → ${formatEndpoint(connection.remote)} ${connection.state}`;
+		return `${formatEndpoint(connection.local)} → ${formatEndpoint(connection.remote)} ${connection.state}`;
 	}
 
 	const listener = listeners.find((row) => row.id === id);
-	return listener ? `${id} ${formatEndpoint(listener)} ${listener.state}` : `${id} (cleared)`;
+	return listener ? `${formatEndpoint(listener)} ${listener.state}` : '';
 }
 
 /** Ids of open sockets, for tab completion (built only when tab is pressed). */

@@ -17,6 +17,8 @@ export type Column<K extends string> = {
 	 */
 	readonly isFlexible?: boolean;
 	readonly grow?: {readonly width: number; readonly priority: number};
+	/** The most the flexible column takes; what is left after it stays blank at the end of the row. */
+	readonly maxWidth?: number;
 };
 
 /** The chosen columns in table order, each with its final width. */
@@ -45,7 +47,7 @@ export function fitColumns<K extends string>(width: number, columns: ReadonlyArr
 	for (const column of columns) {
 		const chosen = widths.get(column.key);
 		if (chosen !== undefined) {
-			fitted.set(column.key, column.isFlexible ? chosen + Math.max(0, width - used) : chosen);
+			fitted.set(column.key, column.isFlexible ? Math.max(chosen, Math.min(column.maxWidth ?? Number.POSITIVE_INFINITY, chosen + Math.max(0, width - used))) : chosen);
 		}
 	}
 

@@ -64,7 +64,7 @@ describe('dashboard driven from the keyboard', () => {
 		// Then C2, selected with j and enter, shows it in the Log pane
 		await dashboard.type('j');
 		const frame = await dashboard.type(keys.enter, String.raw`← in        17 B  hello from keys\r\n`);
-		expect(frame).toMatch(/3 Log C2 127\.0\.0\.1:\d+ → 127\.0\.0\.1:\d+ open/);
+		expect(frame).toMatch(/3 Log C2 · following · text · 127\.0\.0\.1:\d+ → 127\.0\.0\.1:\d+ open/);
 		expect(rowOf(frame, 'C2')).toMatch(/17 B\s+0 B/);
 	});
 
@@ -146,9 +146,10 @@ describe('dashboard driven from the keyboard', () => {
 	it('d closes the listener under the cursor after a confirm, and C clears the closed rows', async () => {
 		const dashboard = await open();
 		await command(dashboard, 'listen 0');
+		await dashboard.see(/L1\s+127\.0\.0\.1:\d+/);
 		await dashboard.type('1', '┏━ 1 Listeners');
 		await dashboard.type('d', 'stop listener L1?');
-		let frame = await dashboard.type('y', '○ closed');
+		let frame = await dashboard.type('y', /○ L1\s+127\.0\.0\.1:\d+\s+0 acc 0 open\s+closed/);
 		expect(frame).toContain('(0 open)');
 		frame = await dashboard.type('C', 'no listeners — :listen 8080');
 		expect(frame).not.toMatch(/L1\s+127\.0\.0\.1/);
@@ -186,6 +187,7 @@ describe('dashboard driven from the keyboard', () => {
 	it('q with sockets open asks first; y quits', async () => {
 		const dashboard = await open();
 		await command(dashboard, 'listen 0');
+		await dashboard.see(/L1\s+127\.0\.0\.1:\d+/);
 		await dashboard.type('q', '1 socket is open: close it and quit?');
 		expect(dashboard.quits()).toBe(0);
 		await dashboard.type('y');

@@ -1,11 +1,14 @@
 import {Box, Text} from 'ink';
-import {keyBindings, keyLabel} from '../keys.js';
+import {bindingOf, keyLabel, type KeyAction} from '../keys.js';
 import {colors} from '../theme.js';
 
+/** Most needed first, so a narrow terminal cuts the least needed. */
+const hintOrder: readonly KeyAction[] = ['help', 'command', 'quit', 'focus-next', 'select', 'send', 'filter', 'toggle-hex', 'toggle-follow'];
+
 /** The short hint line, built from the key table. */
-export const keyHintText = keyBindings
-	.filter((binding) => binding.hint !== undefined)
-	.map((binding) => `${keyLabel(binding)} ${binding.hint!}`)
+export const keyHintText = hintOrder
+	.map((action) => bindingOf(action))
+	.map((binding) => `${keyLabel(binding)} ${binding.hint ?? binding.description}`)
 	.join('  ');
 
 /** Props of {@link KeyHint}. */

@@ -7,7 +7,7 @@ import {fit, formatEndpoint} from '../format.js';
 import {colors} from '../theme.js';
 
 /** Columns of the Listeners pane. */
-export type ListenerColumn = 'gutter' | 'id' | 'address' | 'counts' | 'class' | 'service' | 'framing' | 'state';
+export type ListenerColumn = 'gutter' | 'glyph' | 'id' | 'address' | 'counts' | 'class' | 'service' | 'state' | 'framing';
 
 /** Props of {@link ListenerRow}. */
 export type ListenerRowProps = {
@@ -23,20 +23,21 @@ function cell(columns: FittedColumns<ListenerColumn>, key: ListenerColumn, text:
 	return width === undefined ? '' : fit(text, width - 1, align) + ' ';
 }
 
-/** One listener: address, accepted/open, port class, service, framing; dimmed once closed. */
+/** One listener: state, address, accepted/open, port class, service, framing; dimmed once closed. Cells follow the order of the pane's columns. */
 export const ListenerRow = memo(function ListenerRow({row, columns, isCursor, isSelected}: ListenerRowProps) {
 	const isClosed = row.state === 'closed';
 	const service = serviceName(row.port) ?? '—';
 	return (
 		<Text wrap="truncate-end" dimColor={isClosed} bold={isCursor}>
 			{cell(columns, 'gutter', `${isCursor ? '›' : ' '}${isSelected ? '•' : ' '}`)}
+			<Text color={isClosed ? colors.muted : 'green'}>{cell(columns, 'glyph', isClosed ? '○' : '●')}</Text>
 			{cell(columns, 'id', row.id)}
 			{cell(columns, 'address', formatEndpoint(row))}
 			{cell(columns, 'counts', `${row.accepted} acc ${row.open} open`)}
 			{cell(columns, 'class', portClass(row.port))}
 			{cell(columns, 'service', service)}
+			<Text color={isClosed ? colors.muted : 'green'}>{cell(columns, 'state', row.state)}</Text>
 			{cell(columns, 'framing', row.framing)}
-			<Text color={isClosed ? colors.muted : 'green'}>{cell(columns, 'state', isClosed ? '○ closed' : '● listening')}</Text>
 		</Text>
 	);
 });

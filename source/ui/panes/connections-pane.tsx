@@ -36,7 +36,7 @@ const connectionColumns = (idWidth: number): ReadonlyArray<Column<ConnectionColu
 	{key: 'gutter', width: 3, priority: 0},
 	{key: 'id', width: idWidth + 1, priority: 0},
 	// Room for `local → remote` with IPv4 addresses comes right after the queue.
-	{key: 'endpoints', width: 19, priority: 0, isFlexible: true, grow: {width: 16, priority: 2}},
+	{key: 'endpoints', width: 19, priority: 0, isFlexible: true, maxWidth: 64, grow: {width: 16, priority: 2}},
 	{key: 'origin', width: 9, priority: 3},
 	{key: 'state', width: 21, priority: 0},
 	{key: 'in', width: 9, priority: 0},

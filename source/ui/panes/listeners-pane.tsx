@@ -29,18 +29,20 @@ export type ListenersPaneProps = {
 
 const listenerColumns: ReadonlyArray<Column<ListenerColumn>> = [
 	{key: 'gutter', width: 3, priority: 0},
+	// ● listening / ○ closed: readable without colour, even where the state word does not fit.
+	{key: 'glyph', width: 2, priority: 0},
 	{key: 'id', width: 5, priority: 0},
-	{key: 'address', width: 18, priority: 0, isFlexible: true, grow: {width: 6, priority: 3}},
+	{key: 'address', width: 18, priority: 0, isFlexible: true, maxWidth: 48, grow: {width: 6, priority: 3}},
 	{key: 'counts', width: 15, priority: 1},
 	{key: 'class', width: 11, priority: 4},
 	{key: 'service', width: 12, priority: 5},
-	// The state word says "closed" where colour cannot (NO_COLOR): before the extras.
-	{key: 'state', width: 12, priority: 2},
+	{key: 'state', width: 10, priority: 2},
 	{key: 'framing', width: 9, priority: 6},
 ];
 
 const headings: Record<ListenerColumn, string> = {
 	gutter: '',
+	glyph: '',
 	id: 'id',
 	address: 'address',
 	counts: 'connections',

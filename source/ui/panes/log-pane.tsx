@@ -16,7 +16,7 @@ import {colors} from '../theme.js';
 export type LogPaneProps = {
 	/** The socket whose log is shown. */
 	readonly socket: string | undefined;
-	/** One line about that socket for the title, e.g. `C3 127.0.0.1:5000 → 127.0.0.1:41234`. */
+	/** One line about that socket for the title, e.g. `127.0.0.1:5000 → 127.0.0.1:41234 open`. */
 	readonly description: string;
 	readonly mode: 'text' | 'hex';
 	readonly isFollowing: boolean;
@@ -86,7 +86,8 @@ export function LogPane({socket, description, mode, isFollowing, cursorSeq, filt
 	);
 
 	const state = isFollowing ? 'following' : `paused ${Math.max(0, cursor) + 1}/${rows.length}`;
-	const detail = socket === undefined ? '' : `${description} · ${mode} · ${state}${filter ? ` · /${filter}` : ''}`;
+	// What the keys change comes first: a narrow title cuts the addresses, not the mode.
+	const detail = socket === undefined ? '' : `${socket} · ${state} · ${mode}${filter ? ` · /${filter}` : ''} · ${description}`;
 	const entries = [];
 	for (let index = start; index < end; index++) {
 		const entry = rows.at(index);

@@ -1,0 +1,190 @@
+import {execFileSync} from 'node:child_process';
+import {existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
+import process from 'node:process';
+import {setTimeout as sleep} from 'node:timers/promises';
+import {afterEach, beforeAll, describe, expect, it} from 'vitest';
+
+/**
+ * The real built binary in a real pseudo-terminal: tmux runs it, keys go in
+ * with send-keys, and the screen comes back with capture-pane.
+ */
+
+const root = path.resolve(import.meta.dirname, '../..');
+const node = path.join(root, 'node_modules/.bin/node');
+const cli = path.join(root, 'dist/cli.js');
+const hasTmux = (() => {
+	try {
+		execFileSync('tmux', ['-V']);
+		return true;
+	} catch {
+		return false;
+	}
+})();
+
+let sessionCount = 0;
+const cleanups: Array<() => void> = [];
+
+afterEach(() => {
+	for (const cleanup of cleanups.splice(0).reverse()) {
+		cleanup();
+	}
+});
+
+function newestSource(directory: string): number {
+	let newest = 0;
+	for (const entry of readdirSync(directory, {withFileTypes: true})) {
+		const full = path.join(directory, entry.name);
+		newest = Math.max(newest, entry.isDirectory() ? newestSource(full) : statSync(full).mtimeMs);
+	}
+
+	return newest;
+}
+
+beforeAll(() => {
+	// `npm test` builds first; a bare `vitest run` gets a build when dist is older than the source.
+	const built = path.join(root, 'dist/ui/app.js');
+	if (hasTmux && (!existsSync(built) || newestSource(path.join(root, 'source')) > statSync(built).mtimeMs)) {
+		execFileSync('npm', ['run', 'build', '--silent'], {cwd: root, stdio: 'inherit'});
+	}
+}, 120_000);
+
+/** One netdash in its own tmux server; killed after the test whatever happens. */
+type Terminal = {
+	keys(...keys: string[]): void;
+	/** Type text literally (no key names). */
+	text(text: string): void;
+	screen(): string;
+	/** `#{…}` of the pane, e.g. `alternate_on`. */
+	format(name: string): string;
+	/** Poll the screen until `predicate` holds; fail with the last screen. */
+	waitFor(predicate: (screen: string) => boolean, what: string, timeoutMs?: number): Promise<string>;
+	/** Poll for the exit code the shell wrote after netdash ended. */
+	exitCode(timeoutMs?: number): Promise<number>;
+	/** The process id of netdash itself (the shell's child). */
+	pid(): number;
+	resize(columns: number, rows: number): void;
+};
+
+function start(columns: number, rows: number): Terminal {
+	const server = `netdash-test-${process.pid}-${++sessionCount}`;
+	const directory = mkdtempSync(path.join(tmpdir(), 'netdash-tmux-'));
+	const exitFile = path.join(directory, 'exit');
+	const tmux = (...args: string[]) => execFileSync('tmux', ['-L', server, '-f', '/dev/null', ...args], {encoding: 'utf8'});
+	// The shell stays after netdash exits so the restored screen can be read.
+	tmux('new-session', '-d', '-x', String(columns), '-y', String(rows), `sh -c '"${node}" "${cli}"; echo $? > "${exitFile}"; sleep 60'`);
+	cleanups.push(() => {
+		try {
+			tmux('kill-server');
+		} catch {
+			// Already gone.
+		}
+
+		rmSync(directory, {recursive: true, force: true});
+	});
+	const screen = () => tmux('capture-pane', '-p');
+	const waitFor = async (predicate: (text: string) => boolean, what: string, timeoutMs = 10_000) => {
+		const deadline = Date.now() + timeoutMs;
+		for (;;) {
+			const text = screen();
+			if (predicate(text)) {
+				return text;
+			}
+
+			if (Date.now() > deadline) {
+				throw new Error(`timed out waiting for ${what}; the screen:\n${text}`);
+			}
+
+			await sleep(25);
+		}
+	};
+
+	return {
+		keys(...keys) {
+			tmux('send-keys', ...keys);
+		},
+		text(text) {
+			tmux('send-keys', '-l', text);
+		},
+		screen,
+		format: (name) => tmux('display', '-p', `#{${name}}`).trim(),
+		waitFor,
+		async exitCode(timeoutMs = 10_000) {
+			const deadline = Date.now() + timeoutMs;
+			while (!existsSync(exitFile) || readFileSync(exitFile, 'utf8').trim() === '') {
+				if (Date.now() > deadline) {
+					throw new Error(`netdash did not exit within ${timeoutMs} ms; the screen:\n${screen()}`);
+				}
+
+				await sleep(25);
+			}
+
+			return Number(readFileSync(exitFile, 'utf8').trim());
+		},
+		pid() {
+			const shell = tmux('display', '-p', '#{pane_pid}').trim();
+			return Number(execFileSync('pgrep', ['-P', shell], {encoding: 'utf8'}).trim().split('\n')[0]);
+		},
+		resize(newColumns, newRows) {
+			tmux('resize-window', '-x', String(newColumns), '-y', String(newRows));
+		},
+	};
+}
+
+const titles = ['1 Listeners', '2 Connections', '3 Log', '4 Discovery'];
+
+async function started(terminal: Terminal): Promise<string> {
+	return terminal.waitFor((screen) => titles.every((title) => screen.includes(title)), 'the four pane titles');
+}
+
+describe.skipIf(!hasTmux)('the built binary in a pseudo-terminal', () => {
+	it('starts on the alternate screen at 80×24, takes :listen 0, re-lays out at 200×60, and q + y leaves with exit code 0 and the screen restored', async () => {
+		const terminal = start(80, 24);
+		let screen = await started(terminal);
+		expect(terminal.format('alternate_on')).toBe('1');
+		expect(screen.trimEnd().split('\n').length).toBeLessThanOrEqual(24);
+
+		// Keys: the command line opens a listener
+		terminal.keys(':');
+		await terminal.waitFor((text) => text.includes('tab completes'), 'the command line');
+		terminal.text('listen 0');
+		await terminal.waitFor((text) => text.includes(':listen 0'), 'the typed command');
+		terminal.keys('Enter');
+		screen = await terminal.waitFor((text) => /L1\s+127\.0\.0\.1:\d+/.test(text), 'the new listener');
+		expect(screen).toMatch(/Listeners \(1 open\)/);
+
+		// A bigger window gets more columns
+		terminal.resize(200, 60);
+		screen = await terminal.waitFor((text) => text.includes('rate in'), 'the wide layout');
+		expect(screen.split('\n').some((line) => line.length > 150)).toBe(true);
+
+		// q asks because a socket is open; y quits
+		terminal.keys('q');
+		await terminal.waitFor((text) => text.includes('1 socket is open: close it and quit?'), 'the quit question');
+		terminal.keys('y');
+		expect(await terminal.exitCode()).toBe(0);
+		expect(terminal.format('alternate_on')).toBe('0');
+		expect(terminal.screen()).not.toContain('Listeners');
+	});
+
+	it('ctrl-c quits at once with exit code 0 and restores the screen', async () => {
+		const terminal = start(100, 30);
+		await started(terminal);
+		terminal.keys(':');
+		await terminal.waitFor((text) => text.includes('tab completes'), 'the command line');
+		terminal.keys('C-c');
+		expect(await terminal.exitCode()).toBe(0);
+		expect(terminal.format('alternate_on')).toBe('0');
+	});
+
+	it('SIGINT and SIGTERM close it cleanly: exit code 0 and the screen restored', async () => {
+		for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+			const terminal = start(100, 30);
+			await started(terminal);
+			process.kill(terminal.pid(), signal);
+			expect(await terminal.exitCode(), signal).toBe(0);
+			expect(terminal.format('alternate_on'), signal).toBe('0');
+		}
+	});
+});
