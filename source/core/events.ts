@@ -325,6 +325,26 @@ export type DiscoveryStopped = {
 	dropped: number;
 };
 
+/**
+ * Discovery's exact counters, at most once per interval and only when they
+ * changed: `received` = `accepted` + `own` + `foreign` + `dropped`.
+ */
+export type DiscoveryStatsReported = {
+	type: 'discovery-stats';
+	received: number;
+	accepted: number;
+	own: number;
+	foreign: number;
+	dropped: number;
+	repliesSent: number;
+	/** Peers in the table, and peers evicted from it to stay within its cap. */
+	peers: number;
+	peersEvicted: number;
+	/** Source addresses with rate-limit state, and those forgotten to stay within its cap. */
+	sources: number;
+	sourcesEvicted: number;
+};
+
 /** A discovery probe went out (first try, or a resend with backoff while nobody answers). */
 export type ProbeSent = {
 	type: 'probe-sent';
@@ -438,6 +458,7 @@ export type BusEvent = EventBase &
 		| DiscoveryStarted
 		| DiscoveryStopped
 		| ProbeSent
+		| DiscoveryStatsReported
 		| PeerDiscovered
 		| PeerUpdated
 		| PeerExpired

@@ -337,6 +337,21 @@ describe('discovery under hostile input', () => {
 		expectAllCounted(protocol);
 	});
 
+	it('counters reach the bus once per interval, only when they changed, evictions included', () => {
+		const {protocol, advance, of} = harness({limits: {maxSources: 4}});
+		protocol.start();
+		expect(of('discovery-stats')).toHaveLength(0);
+		for (let index = 0; index < 10; index++) {
+			protocol.receive(Buffer.from('not ours'), {address: `10.2.0.${index}`, port: 9});
+		}
+
+		protocol.receive(packet('announce', ALPHA), alpha);
+		advance(1.2 * INTERVAL);
+		expect(of('discovery-stats')).toEqual([{type: 'discovery-stats', received: 11, accepted: 1, own: 0, foreign: 10, dropped: 0, repliesSent: 0, peers: 1, peersEvicted: 0, sources: 4, sourcesEvicted: 7}]);
+		advance(1.2 * INTERVAL);
+		expect(of('discovery-stats')).toHaveLength(1);
+	});
+
 	it('foreign datagrams keep only their first bytes', () => {
 		const {protocol, of} = harness({limits: {foreignBytes: 8}});
 		protocol.receive(Buffer.from('M-SEARCH * HTTP/1.1\r\n'), {address: '10.0.0.50', port: 1900});

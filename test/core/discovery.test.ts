@@ -37,8 +37,7 @@ async function instance(name: string, port: number, targets: number[], limits?: 
 	cleanups.push(async () => {
 		events.stop();
 		await core.closeAll(100);
-		// Stops the core's watch timer (added by the hardening work; absent before it).
-		(core as Partial<{dispose(): void}>).dispose?.();
+		core.dispose();
 	});
 	expect(core.startDiscovery({port, name, intervalMs: INTERVAL_MS, broadcast: targets.map((target) => `127.0.0.1:${target}`), ...(limits ? {limits} : {})})).toBe(true);
 	const started = await events.waitFor('discovery-started');

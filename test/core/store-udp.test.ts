@@ -25,7 +25,7 @@ describe('the store folds UDP and discovery into snapshots', () => {
 		cleanups.push(async () => {
 			store.dispose();
 			await core.closeAll(100);
-			(core as Partial<{dispose(): void}>).dispose?.();
+			core.dispose();
 		});
 		const a = core.udpBind('127.0.0.1', 0)!;
 		const b = core.udpBind('127.0.0.1', 0)!;
@@ -133,6 +133,10 @@ describe('the store folds UDP and discovery into snapshots', () => {
 			{address: '10.0.0.66', dropped: 5001, rateLimited: 5000, lastReason: 'truncated'},
 			{address: '10.0.0.67', dropped: 1, rateLimited: 0},
 		]);
+
+		bus.emit({type: 'discovery-stats', received: 5073, accepted: 0, own: 0, foreign: 71, dropped: 5002, repliesSent: 0, peers: 1, peersEvicted: 0, sources: 1024, sourcesEvicted: 12});
+		store.flush();
+		expect(store.getSnapshot().discovery).toMatchObject({received: 5073, peerCount: 1, sourceCount: 1024, sourcesEvicted: 12});
 
 		bus.emit({type: 'discovery-stopped', reason: 'stopped', received: 5073, dropped: 5002});
 		store.flush();

@@ -18,8 +18,7 @@ function makeCore(): {core: Core; events: Recorder} {
 	cleanups.push(async () => {
 		events.stop();
 		await core.closeAll(200);
-		// Stops the core's watch timer (added by the hardening work; absent before it).
-		(core as Partial<{dispose(): void}>).dispose?.();
+		core.dispose();
 	});
 	return {core, events};
 }

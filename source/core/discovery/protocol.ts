@@ -220,6 +220,8 @@ export class DiscoveryProtocol {
 	readonly #probes = new Map<number, OutstandingProbe>();
 	readonly #settings: ProtocolSettings;
 	#nextAnnounceAt = Number.POSITIVE_INFINITY;
+	/** `received` when stats were last reported. */
+	#reportedReceived = 0;
 	#probeAttempt = 0;
 	#nextProbeAt = Number.POSITIVE_INFINITY;
 
@@ -263,6 +265,7 @@ export class DiscoveryProtocol {
 		this.#nextAnnounceAt = Number.POSITIVE_INFINITY;
 		this.#nextProbeAt = Number.POSITIVE_INFINITY;
 		this.#flushReports(true);
+		this.#reportStats();
 		this.#settings.send(this.#encode('bye', 0, this.#settings.ports()), 'targets');
 	}
 
@@ -372,8 +375,32 @@ export class DiscoveryProtocol {
 
 	#announce(): void {
 		const now = this.#settings.now();
+		this.#reportStats();
 		this.#settings.send(this.#encode('announce', 0, this.#settings.ports()), 'targets');
 		this.#nextAnnounceAt = now + jittered(this.intervalMs, this.#settings.random);
+	}
+
+	/** Counters on the bus, once per interval (with the announce) and only when they changed. */
+	#reportStats(): void {
+		const {stats} = this;
+		if (stats.received === this.#reportedReceived) {
+			return;
+		}
+
+		this.#reportedReceived = stats.received;
+		this.#settings.emit({
+			type: 'discovery-stats',
+			received: stats.received,
+			accepted: stats.accepted,
+			own: stats.own,
+			foreign: stats.foreign,
+			dropped: stats.droppedTotal,
+			repliesSent: stats.repliesSent,
+			peers: this.#peers.size,
+			peersEvicted: stats.peersEvicted,
+			sources: this.#sources.size,
+			sourcesEvicted: stats.sourcesEvicted,
+		});
 	}
 
 	#sendProbe(): void {

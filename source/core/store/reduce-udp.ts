@@ -30,6 +30,12 @@ const idleDiscovery: DiscoveryView = Object.freeze({
 	intervalMs: undefined,
 	targets: Object.freeze([]),
 	received: 0,
+	accepted: 0,
+	own: 0,
+	peerCount: 0,
+	peersEvicted: 0,
+	sourceCount: 0,
+	sourcesEvicted: 0,
 	dropped: Object.freeze({}),
 	droppedTotal: 0,
 	rateLimited: 0,
@@ -231,6 +237,19 @@ export class UdpModel {
 				}
 
 				this.#note(DISCOVERY_LOG, event, `discovery ${this.#discovery.state}: ${event.received} datagrams received, ${event.dropped} dropped`, event.reason === 'failed');
+				break;
+			}
+
+			case 'discovery-stats': {
+				const discovery = this.#discovery;
+				discovery.received = event.received;
+				discovery.accepted = event.accepted;
+				discovery.own = event.own;
+				discovery.peerCount = event.peers;
+				discovery.peersEvicted = event.peersEvicted;
+				discovery.sourceCount = event.sources;
+				discovery.sourcesEvicted = event.sourcesEvicted;
+				this.#isDiscoveryChanged = true;
 				break;
 			}
 

@@ -118,8 +118,16 @@ export type DiscoveryView = {
 	readonly name: string | undefined;
 	readonly intervalMs: number | undefined;
 	readonly targets: readonly Endpoint[];
-	/** Datagrams received over the run (known when it stops). */
+	/** Datagrams received over the run (from `discovery-stats`, once per interval, and at the stop). */
 	readonly received: number;
+	/** Of those, acted on; our own (ignored). */
+	readonly accepted: number;
+	readonly own: number;
+	/** Peers in the core's table and peers evicted from it; sources tracked and forgotten (LRU). */
+	readonly peerCount: number;
+	readonly peersEvicted: number;
+	readonly sourceCount: number;
+	readonly sourcesEvicted: number;
 	/** Dropped datagrams by reason (`bad-magic`, `truncated`, `rate-limited`, `table-full`, …). */
 	readonly dropped: Readonly<Record<string, number>>;
 	readonly droppedTotal: number;
