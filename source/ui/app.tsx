@@ -17,7 +17,7 @@ import {formatEndpoint} from './format.js';
 import {actionOf, typedKeys} from './keys.js';
 import {layoutFor, minimumSize} from './layout.js';
 import {ConnectionsPane} from './panes/connections-pane.js';
-import {DiscoveryPane, type DiscoveryPeer} from './panes/discovery-pane.js';
+import {DiscoveryPane} from './panes/discovery-pane.js';
 import {ListenersPane} from './panes/listeners-pane.js';
 import {LogPane} from './panes/log-pane.js';
 import {DashboardProvider, useCore, useSnapshot} from './store-context.js';
@@ -45,9 +45,6 @@ export function App({core, store, onQuit, onCrash}: AppProps) {
 		</DashboardProvider>
 	);
 }
-
-/** No peers until discovery lands: one stable empty array, so the pane never re-renders for it. */
-const noPeers: readonly DiscoveryPeer[] = [];
 
 function describeSocket(id: string | undefined, listeners: readonly ListenerRow[], connections: readonly ConnectionRow[]): string {
 	if (id === undefined) {
@@ -93,6 +90,8 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	const connections = useSnapshot((snapshot) => snapshot.connections);
 	const totals = useSnapshot((snapshot) => snapshot.totals);
 	const notices = useSnapshot((snapshot) => snapshot.notices);
+	const peers = useSnapshot((snapshot) => snapshot.peers);
+	const discovery = useSnapshot((snapshot) => snapshot.discovery);
 	// A selection whose rows were cleared (C, :clear) is no selection.
 	const selected = state.selected !== undefined && (listeners.some((row) => row.id === state.selected) || connections.some((row) => row.id === state.selected)) ? state.selected : undefined;
 	const selectedView = useSnapshot((snapshot) => (selected === undefined ? undefined : snapshot.logs.get(selected)));
@@ -414,7 +413,8 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 							onSelect={select}
 						/>
 						<DiscoveryPane
-							peers={noPeers}
+							peers={peers}
+							discovery={discovery}
 							cursor={state.cursors.discovery}
 							isFocused={focus === 'discovery'}
 							isActive={isPaneActive('discovery')}

@@ -56,6 +56,8 @@ type Terminal = {
 	/** Type text literally (no key names). */
 	text(text: string): void;
 	screen(): string;
+	/** The screen with its colours and attributes as escape sequences. */
+	styledScreen(): string;
 	/** `#{…}` of the pane, e.g. `alternate_on`. */
 	format(name: string): string;
 	/** Poll the screen until `predicate` holds; fail with the last screen. */
@@ -67,13 +69,15 @@ type Terminal = {
 	resize(columns: number, rows: number): void;
 };
 
-function start(columns: number, rows: number): Terminal {
+function start(columns: number, rows: number, environment = ''): Terminal {
 	const server = `netdash-test-${process.pid}-${++sessionCount}`;
 	const directory = mkdtempSync(path.join(tmpdir(), 'netdash-tmux-'));
 	const exitFile = path.join(directory, 'exit');
 	const tmux = (...args: string[]) => execFileSync('tmux', ['-L', server, '-f', '/dev/null', ...args], {encoding: 'utf8'});
 	// The shell stays after netdash exits so the restored screen can be read.
-	tmux('new-session', '-d', '-x', String(columns), '-y', String(rows), `sh -c '"${node}" "${cli}"; echo $? > "${exitFile}"; sleep 60'`);
+	// vitest pins FORCE_COLOR, COLUMNS and LINES for ink-testing-library; a real terminal has none of them.
+	const command = `env -u FORCE_COLOR -u COLUMNS -u LINES ${environment} "${node}" "${cli}"`;
+	tmux('new-session', '-d', '-x', String(columns), '-y', String(rows), `sh -c '${command}; echo $? > "${exitFile}"; sleep 60'`);
 	cleanups.push(() => {
 		try {
 			tmux('kill-server');
@@ -108,6 +112,7 @@ function start(columns: number, rows: number): Terminal {
 			tmux('send-keys', '-l', text);
 		},
 		screen,
+		styledScreen: () => tmux('capture-pane', '-p', '-e'),
 		format: (name) => tmux('display', '-p', `#{${name}}`).trim(),
 		waitFor,
 		async exitCode(timeoutMs = 10_000) {
@@ -166,6 +171,23 @@ describe.skipIf(!hasTmux)('the built binary in a pseudo-terminal', () => {
 		expect(await terminal.exitCode()).toBe(0);
 		expect(terminal.format('alternate_on')).toBe('0');
 		expect(terminal.screen()).not.toContain('Listeners');
+	});
+
+	it('colours carry meaning, and with NO_COLOR there are none while states still read as glyphs and words', async () => {
+		const coloured = start(100, 30);
+		await started(coloured);
+		expect(coloured.styledScreen()).toMatch(/\u001B\[\d+m/);
+
+		const plain = start(100, 30, 'NO_COLOR=1');
+		await started(plain);
+		plain.keys(':');
+		await plain.waitFor((text) => text.includes('tab completes'), 'the command line');
+		plain.text('listen 0');
+		await plain.waitFor((text) => text.includes(':listen 0'), 'the typed command');
+		plain.keys('Enter');
+		const screen = await plain.waitFor((text) => /● L1\s+127\.0\.0\.1:\d+.*listening/.test(text), 'the listener with its glyph and state word');
+		expect(screen).toContain('┏━ 2 Connections');
+		expect(plain.styledScreen()).not.toContain('\u001B[');
 	});
 
 	it('ctrl-c quits at once with exit code 0 and restores the screen', async () => {

@@ -20,7 +20,8 @@ export type StatusBarProps = {
 
 /**
  * One line of totals: open sockets, bytes and rates each way, log entries
- * evicted, and the last notice (e.g. a refused connection) once the bottom
+ * evicted, refused clients and kernel UDP drops (when there are any), and
+ * the last notice (e.g. a refused connection) once the bottom
  * line has stopped showing it. Notices are painted through toDisplayString.
  */
 export function StatusBar({totals, notice, width}: StatusBarProps) {
@@ -35,6 +36,8 @@ export function StatusBar({totals, notice, width}: StatusBarProps) {
 				<Text color={colors.out}>{`→ ${formatBytes(totals.bytesOut)} ${formatRate(totals.rateOut)}`}</Text>
 				{'  '}
 				<Text color={totals.evictedEntries > 0 ? colors.warning : colors.muted}>{evicted}</Text>
+				{totals.refused > 0 ? <Text color={colors.warning}>{`  refused ${totals.refused}`}</Text> : null}
+				{totals.kernelDrops > 0 ? <Text color={colors.error}>{`  kernel drops ${totals.kernelDrops}`}</Text> : null}
 				{notice ? <Text color={notice.level === 'error' ? colors.error : colors.muted}>{`  ${noticeText(notice, width)}`}</Text> : null}
 			</Text>
 		</Box>

@@ -1,4 +1,5 @@
 import {Box, Text} from 'ink';
+import type {DiscoveryView, PeerRow} from '../../core/index.js';
 import {EmptyState} from '../components/empty-state.js';
 import {PaneFrame} from '../components/pane-frame.js';
 import {useListKeys} from '../hooks/use-list-keys.js';
@@ -6,24 +7,11 @@ import {clampCursor, useScrollWindow} from '../hooks/use-scroll-window.js';
 import {fit, formatTime, safeText} from '../format.js';
 import {colors} from '../theme.js';
 
-/** A netdash instance found on the subnet, as the Discovery pane shows it. */
-export type DiscoveryPeer = {
-	/** Its random instance id. */
-	readonly id: string;
-	/** The name it announces: peer-controlled, painted through toDisplayString. */
-	readonly name: string;
-	readonly address: string;
-	/** TCP listener ports it offers. */
-	readonly ports: readonly number[];
-	readonly rttMs: number | undefined;
-	readonly lastSeenAt: number;
-	readonly state: 'fresh' | 'stale' | 'expired';
-};
-
 /** Props of {@link DiscoveryPane}. */
 export type DiscoveryPaneProps = {
-	/** Peers to show; empty until discovery runs. */
-	readonly peers: readonly DiscoveryPeer[];
+	/** Peers from the snapshot; empty until discovery runs. */
+	readonly peers: readonly PeerRow[];
+	readonly discovery: DiscoveryView;
 	readonly cursor: number;
 	readonly isFocused: boolean;
 	/** Keys go to this pane (focused, no prompt open). */
@@ -33,28 +21,51 @@ export type DiscoveryPaneProps = {
 	readonly onMove: (index: number) => void;
 };
 
-/** Pane 4: peers found by discovery, or how to start it. */
-export function DiscoveryPane({peers, cursor, isFocused, isActive, width, height, onMove}: DiscoveryPaneProps) {
+const peerStateGlyphs: Record<PeerRow['state'], string> = {fresh: '●', stale: '◌', expired: '○'};
+
+/** What the pane says with no peers: how to start discovery, or that it is listening. */
+function emptyText(discovery: DiscoveryView): string {
+	switch (discovery.state) {
+		case 'running': {
+			return `listening for peers on UDP port ${discovery.port ?? '?'} — none yet (:probe asks now)`;
+		}
+
+		case 'failed': {
+			return `discovery failed: ${safeText(discovery.error?.message ?? 'unknown error', 200)}`;
+		}
+
+		default: {
+			return 'no peers yet — start discovery with :discover or --discover';
+		}
+	}
+}
+
+/** Pane 4: netdash peers found on the subnet. Names are peer-controlled and painted through toDisplayString. */
+export function DiscoveryPane({peers, discovery, cursor, isFocused, isActive, width, height, onMove}: DiscoveryPaneProps) {
 	const inner = width - 2;
 	const bodyHeight = Math.max(0, height - 2);
 	const position = clampCursor(cursor, peers.length);
 	const {start, end} = useScrollWindow(position, peers.length, bodyHeight);
 	useListKeys({isActive, count: peers.length, cursor, page: bodyHeight, onMove});
-	const nameWidth = Math.max(8, Math.floor((inner - 2) / 3));
+	const nameWidth = Math.max(8, Math.min(24, Math.floor((inner - 4) / 3)));
+	const running = discovery.state === 'running' ? ` · :${discovery.port ?? '?'}` : '';
 	return (
-		<PaneFrame number={4} title="Discovery" detail={`(${peers.length} peers)`} isFocused={isFocused} width={width} height={height}>
+		<PaneFrame number={4} title="Discovery" detail={`(${peers.length} peers${running})`} isFocused={isFocused} width={width} height={height}>
 			{peers.length === 0 ? (
-				<EmptyState text="no peers yet — start discovery with :discover or --discover" />
+				<EmptyState text={emptyText(discovery)} />
 			) : (
 				<Box flexDirection="column">
-					{peers.slice(start, end).map((peer, index) => (
-						<Text key={peer.id} wrap="truncate-end" dimColor={peer.state !== 'fresh'} bold={isFocused && start + index === position}>
-							{isFocused && start + index === position ? '› ' : '  '}
-							{fit(safeText(peer.name, nameWidth), nameWidth)} {safeText(peer.address)} {peer.ports.join(',')}{' '}
-							{peer.rttMs === undefined ? '' : `${peer.rttMs.toFixed(1)} ms `}
-							{peer.state} {formatTime(peer.lastSeenAt).slice(0, 8)}
-						</Text>
-					))}
+					{peers.slice(start, end).map((peer, index) => {
+						const isCursor = isFocused && start + index === position;
+						return (
+							<Text key={peer.instanceId} wrap="truncate-end" dimColor={peer.state !== 'fresh'} bold={isCursor}>
+								{isCursor ? '› ' : '  '}
+								<Text color={peer.state === 'fresh' ? 'green' : colors.muted}>{peerStateGlyphs[peer.state]} </Text>
+								{fit(safeText(peer.name, nameWidth), nameWidth)} {safeText(peer.address)} tcp {peer.ports.length > 0 ? peer.ports.join(',') : '—'}
+								{peer.rttMs === null ? '' : ` ${peer.rttMs.toFixed(1)} ms`} {peer.state} {formatTime(peer.lastSeen).slice(0, 8)}
+							</Text>
+						);
+					})}
 				</Box>
 			)}
 		</PaneFrame>
