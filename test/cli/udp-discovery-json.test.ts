@@ -91,6 +91,10 @@ describe('UDP and discovery through --json', () => {
 		}
 
 		sender.close();
+		// The counters come once per interval: every datagram is accounted for, and they add up.
+		const stats = await netdash.waitFor((event) => event.type === 'discovery-stats' && event.received === corpus.length, 'all datagrams counted');
+		console.log(`corpus into the CLI: ${JSON.stringify(stats)}`);
+		expect(stats.accepted + stats.own + stats.foreign + stats.dropped).toBe(corpus.length);
 		// Still alive and answering.
 		netdash.send({cmd: 'probe', ref: 'p'});
 		const firstAttempts = () => netdash.events.filter((event) => event.type === 'probe-sent' && event.attempt === 1);
@@ -98,8 +102,7 @@ describe('UDP and discovery through --json', () => {
 		netdash.send({cmd: 'quit'});
 		expect(await netdash.exited).toBe(0);
 		const stopped = netdash.events.find((event) => event.type === 'discovery-stopped')!;
-		console.log(`corpus into the CLI: ${JSON.stringify(stopped)}`);
-		expect(stopped.received).toBe(corpus.length);
+		expect(stopped).toMatchObject({reason: 'stopped', received: corpus.length, dropped: stats.dropped});
 		const dropped = netdash.events.filter((event) => event.type === 'packet-dropped').reduce((sum, event) => sum + (event.count as number), 0);
 		expect(dropped).toBe(stopped.dropped);
 		expect(netdash.badLines).toEqual([]);
