@@ -197,11 +197,15 @@ export class Core {
 	/** Queue bytes on a connection. With `framed`, the connection's framing wraps them first (a line gets its LF, u16/u32 their length). */
 	send(id: string, bytes: Buffer, options: CommandOptions & {framed?: boolean} = {}): boolean {
 		return (
-			this.#run(options.ref, () => {
-				const connection = this.#connection(id);
-				connection.send(options.framed ? encodeFrame(connection.framing, bytes) : bytes, options.ref);
-				return true;
-			}) ?? false
+			this.#run(
+				options.ref,
+				() => {
+					const connection = this.#connection(id);
+					connection.send(options.framed ? encodeFrame(connection.framing, bytes) : bytes, options.ref);
+					return true;
+				},
+				id,
+			) ?? false
 		);
 	}
 
@@ -452,19 +456,23 @@ export class Core {
 
 	#command(id: string, options: CommandOptions, action: (connection: TcpConnection) => void): boolean {
 		return (
-			this.#run(options.ref, () => {
-				action(this.#connection(id));
-				return true;
-			}) ?? false
+			this.#run(
+				options.ref,
+				() => {
+					action(this.#connection(id));
+					return true;
+				},
+				id,
+			) ?? false
 		);
 	}
 
-	/** Runs a command; any failure becomes a `command-failed` event, never a throw. */
-	#run<T>(ref: string | undefined, action: () => T): T | undefined {
+	/** Runs a command; any failure becomes a `command-failed` event (naming `target`, the socket it was for), never a throw. */
+	#run<T>(ref: string | undefined, action: () => T, target?: string): T | undefined {
 		try {
 			return action();
 		} catch (error) {
-			this.bus.emit({type: 'command-failed', ref: ref ?? null, code: errorCode(error), message: oneLine(error)});
+			this.bus.emit({type: 'command-failed', ref: ref ?? null, code: errorCode(error), message: oneLine(error), ...(target === undefined ? {} : {target})});
 			return undefined;
 		}
 	}

@@ -204,6 +204,8 @@ export type CommandFailed = {
 	ref: string | null;
 	code: string;
 	message: string;
+	/** The socket the command named (send, shutdown, reset, close), when it named one: its log gets the failure too. */
+	target?: string;
 };
 
 /** A bus subscriber threw; it was isolated and emission went on. */

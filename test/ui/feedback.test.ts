@@ -53,6 +53,23 @@ describe('feedback: failures are one line in the status bar and in the socket\'s
 		expect(frame).not.toMatch(/\n\s+at /);
 	});
 
+	it('a command on a connection that has closed fails in the status bar and in that connection\'s log', async () => {
+		const dashboard = await open();
+		await command(dashboard, 'listen 0');
+		const listening = await dashboard.see(/L1\s+127\.0\.0\.1:\d+/);
+		const port = /L1\s+127\.0\.0\.1:(\d+)/.exec(listening)![1];
+		await command(dashboard, `connect 127.0.0.1:${port}`);
+		await dashboard.see(/C1 .*● open/);
+		await dashboard.type('R', 'reset C1 with a RST?');
+		await dashboard.type('y', /C1 .*✗ reset/);
+
+		// The Log shows C1 (:connect selected it); a send to it now fails
+		await command(dashboard, 'send C1 too late');
+		const frame = await dashboard.see((current) => bottomLine(current).includes('no open connection'));
+		expect(bottomLine(frame)).toMatch(/^✗ \d\d:\d\d:\d\d C1: no open connection "C1"/);
+		expect(frame).toMatch(/3 Log C1 .*\n(?:.*\n)*.*✗ error\s+no open connection "C1".*UNKNOWN_ID/);
+	});
+
 	it('a mistyped command line is one line in the status bar', async () => {
 		const dashboard = await open();
 		await command(dashboard, 'lsten 80');

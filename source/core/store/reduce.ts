@@ -267,7 +267,13 @@ export class Model {
 			}
 
 			case 'command-failed': {
-				this.#notice({seq: event.seq, at: event.at, level: 'error', target: undefined, code: event.code, message: event.message});
+				// A command aimed at a socket we know (even a closed one) is noted in its log as well.
+				const target = event.target !== undefined && (this.connections.has(event.target) || this.listeners.has(event.target)) ? event.target : undefined;
+				if (target !== undefined) {
+					this.#note(target, event, event.message, true, event.code);
+				}
+
+				this.#notice({seq: event.seq, at: event.at, level: 'error', target, code: event.code, message: event.message});
 				break;
 			}
 
