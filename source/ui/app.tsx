@@ -1,20 +1,17 @@
 import {useCallback, useMemo} from 'react';
-import {Box, Text, useApp, useInput, useWindowSize} from 'ink';
+import {Box, Text, useApp, useWindowSize} from 'ink';
 import type {ConnectionRow, Core, ListenerRow, Store} from '../core/index.js';
 import {complete} from '../core/command-line.js';
-import {ConfirmPrompt} from './components/confirm-prompt.js';
 import {ErrorBoundary} from './components/error-boundary.js';
 import {HelpOverlay} from './components/help-overlay.js';
-import {KeyHint} from './components/key-hint.js';
-import {NoticeLine} from './components/notice-line.js';
-import {LineInput} from './components/line-input.js';
+import {PromptLine} from './components/prompt-line.js';
 import {StatusBar} from './components/status-bar.js';
 import {useCommands} from './hooks/use-commands.js';
-import {paneNames, useDashboardState, type ConfirmAction, type PaneName} from './hooks/use-dashboard-state.js';
+import {useDashboardKeys} from './hooks/use-dashboard-keys.js';
+import {useDashboardState, type ConfirmAction, type PaneName} from './hooks/use-dashboard-state.js';
 import {clampCursor} from './hooks/use-scroll-window.js';
 import {filterConnections, filterListeners} from './row-filter.js';
 import {formatEndpoint} from './format.js';
-import {actionOf, typedKeys} from './keys.js';
 import {layoutFor, minimumSize} from './layout.js';
 import {ConnectionsPane} from './panes/connections-pane.js';
 import {DiscoveryPane} from './panes/discovery-pane.js';
@@ -72,12 +69,7 @@ function openIds(listeners: readonly ListenerRow[], connections: readonly Connec
 	return ids;
 }
 
-const confirmQuestions: Record<ConfirmAction, (target: string | undefined, open: number) => string> = {
-	reset: (target) => `reset ${target} with a RST? unsent bytes are dropped.`,
-	close: (target) => (target?.startsWith('L') ? `stop listener ${target}?` : `close ${target}? (FIN after queued bytes)`),
-	quit: (_, open) => `${open} socket${open === 1 ? ' is' : 's are'} open: close ${open === 1 ? 'it' : 'them'} and quit?`,
-};
-
+/** The dashboard itself: layout, focus and selection; the verbs live in useCommands, the keys in useDashboardKeys. */
 function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	const {exit} = useApp();
 	const quit = onQuit ?? exit;
@@ -94,166 +86,33 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	const discovery = useSnapshot((snapshot) => snapshot.discovery);
 	// A selection whose rows were cleared (C, :clear) is no selection.
 	const selected = state.selected !== undefined && (listeners.some((row) => row.id === state.selected) || connections.some((row) => row.id === state.selected)) ? state.selected : undefined;
-	const selectedView = useSnapshot((snapshot) => (selected === undefined ? undefined : snapshot.logs.get(selected)));
+	const logView = useSnapshot((snapshot) => (selected === undefined ? undefined : snapshot.logs.get(selected)));
 	const shownListeners = useMemo(() => filterListeners(listeners, state.filters.listeners), [listeners, state.filters.listeners]);
 	const shownConnections = useMemo(() => filterConnections(connections, state.filters.connections), [connections, state.filters.connections]);
 	const {prompt, focus} = state;
-
-	/** The socket a key acts on: the row under the cursor in Listeners or Connections, else the one whose log is shown. */
-	const targetOf = (kind: 'connection' | 'socket'): string | undefined => {
-		if (focus === 'connections') {
-			return shownConnections[clampCursor(state.cursors.connections, shownConnections.length)]?.id;
-		}
-
-		if (focus === 'listeners' && kind === 'socket') {
-			return shownListeners[clampCursor(state.cursors.listeners, shownListeners.length)]?.id;
-		}
-
-		return kind === 'connection' && !selected?.startsWith('C') ? undefined : selected;
-	};
-
-	const withConnection = (verb: string, action: (id: string) => void) => {
-		const id = targetOf('connection');
-		if (id === undefined) {
-			commands.complain('NO_SELECTION', `${verb}: no connection here — pick one in Connections (2) or select one with enter`);
-		} else {
-			action(id);
-		}
-	};
-
-	const askToQuit = () => {
-		if (core.openSockets > 0) {
-			dispatch({type: 'open-prompt', prompt: {kind: 'confirm', action: 'quit', target: undefined, question: confirmQuestions.quit(undefined, core.openSockets)}});
-		} else {
-			quit();
-		}
-	};
-
 	const lastNotice = notices.at(-1);
-	const isNoticeFresh = lastNotice !== undefined && lastNotice.seq > state.seenNotice;
+	const freshNotice = lastNotice !== undefined && lastNotice.seq > state.seenNotice ? lastNotice : undefined;
 
-	// ctrl-c works everywhere, prompts included, and never asks. Any key
-	// also moves a fresh notice off the bottom line (into the status bar).
-	useInput((input, key) => {
-		if (actionOf(input, key) === 'force-quit') {
-			quit();
-		}
-
-		if (lastNotice !== undefined) {
-			dispatch({type: 'see-notices', seq: lastNotice.seq});
-		}
-	});
-
-	useInput(
-		(input, key) => {
-			if (state.isHelpOpen) {
-				const action = actionOf(input, key);
-				if (action === 'help' || action === 'cancel' || action === 'quit') {
-					dispatch({type: 'close-help'});
-				}
-
-				return;
+	useDashboardKeys({
+		state,
+		dispatch,
+		commands,
+		targetOf(kind) {
+			if (focus === 'connections') {
+				return shownConnections[clampCursor(state.cursors.connections, shownConnections.length)]?.id;
 			}
 
-			const {keys, rest} = typedKeys(input, key);
-			for (const typed of keys) {
-				switch (actionOf(typed.input, typed.key)) {
-					case 'focus-next': {
-						dispatch({type: 'focus-next'});
-						break;
-					}
-
-					case 'focus-previous': {
-						dispatch({type: 'focus-previous'});
-						break;
-					}
-
-					case 'focus-pane': {
-						dispatch({type: 'focus', pane: paneNames[Number(typed.input) - 1]!});
-						break;
-					}
-
-					case 'help': {
-						dispatch({type: 'toggle-help'});
-						break;
-					}
-
-					case 'command': {
-						dispatch({type: 'open-prompt', prompt: {kind: 'command', initial: rest}});
-						break;
-					}
-
-					case 'filter': {
-						const previous = state.filters[focus];
-						dispatch({type: 'open-prompt', prompt: {kind: 'filter', pane: focus, initial: previous + rest, previous}});
-						break;
-					}
-
-					case 'toggle-hex': {
-						dispatch({type: 'toggle-hex'});
-						break;
-					}
-
-					case 'toggle-follow': {
-						const last = selectedView && selectedView.length > 0 ? selectedView.at(selectedView.length - 1)!.seq : undefined;
-						dispatch({type: 'follow', isFollowing: !state.isFollowing, cursor: last});
-						break;
-					}
-
-					case 'send': {
-						withConnection('send', (id) => {
-							dispatch({type: 'open-prompt', prompt: {kind: 'send', target: id, initial: rest}});
-						});
-						break;
-					}
-
-					case 'shutdown': {
-						withConnection('half-close', (id) => {
-							commands.shutdown(id);
-						});
-						break;
-					}
-
-					case 'reset': {
-						withConnection('reset', (id) => {
-							dispatch({type: 'open-prompt', prompt: {kind: 'confirm', action: 'reset', target: id, question: confirmQuestions.reset(id, 0)}});
-						});
-						break;
-					}
-
-					case 'close': {
-						const id = targetOf('socket');
-						if (id === undefined) {
-							commands.complain('NO_SELECTION', 'close: no socket here — pick one in Listeners (1) or Connections (2)');
-						} else {
-							dispatch({type: 'open-prompt', prompt: {kind: 'confirm', action: 'close', target: id, question: confirmQuestions.close(id, 0)}});
-						}
-
-						break;
-					}
-
-					case 'clear': {
-						commands.clear();
-						break;
-					}
-
-					case 'quit': {
-						askToQuit();
-						break;
-					}
-
-					default: {
-						break;
-					}
-				}
+			if (focus === 'listeners' && kind === 'socket') {
+				return shownListeners[clampCursor(state.cursors.listeners, shownListeners.length)]?.id;
 			}
+
+			return kind === 'connection' && !selected?.startsWith('C') ? undefined : selected;
 		},
-		{isActive: prompt === undefined},
-	);
-
-	const closePrompt = useCallback(() => {
-		dispatch({type: 'close-prompt'});
-	}, [dispatch]);
+		logView,
+		openSockets: () => core.openSockets,
+		lastNotice: lastNotice?.seq,
+		quit,
+	});
 
 	const onFollow = useCallback(
 		(isFollowing: boolean, cursor?: number) => {
@@ -269,114 +128,32 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 		[dispatch],
 	);
 
-	const renderPrompt = () => {
-		switch (prompt?.kind) {
-			case 'command': {
-				return (
-					<LineInput
-						key="command"
-						label=":"
-						width={columns}
-						initial={prompt.initial}
-						isActive
-						history={state.history}
-						complete={(text) => complete(text, openIds(listeners, connections))}
-						help="tab completes · ↑↓ history · esc closes"
-						onCancel={closePrompt}
-						onSubmit={(text) => {
-							dispatch({type: 'close-prompt'});
-							dispatch({type: 'remember-command', text});
-							if (text.trim() === '') {
-								return;
-							}
+	const onCommand = (text: string) => {
+		dispatch({type: 'close-prompt'});
+		dispatch({type: 'remember-command', text});
+		if (text.trim() === '') {
+			return;
+		}
 
-							const outcome = commands.runLine(text, selected);
-							if (outcome.select !== undefined) {
-								select(outcome.select);
-							}
+		const outcome = commands.runLine(text, selected);
+		if (outcome.select !== undefined) {
+			select(outcome.select);
+		}
 
-							if (outcome.isHelp) {
-								dispatch({type: 'toggle-help'});
-							}
+		if (outcome.isHelp) {
+			dispatch({type: 'toggle-help'});
+		}
 
-							if (outcome.isQuit) {
-								quit();
-							}
-						}}
-					/>
-				);
-			}
+		if (outcome.isQuit) {
+			quit();
+		}
+	};
 
-			case 'filter': {
-				const {pane, previous} = prompt;
-				return (
-					<LineInput
-						key="filter"
-						label={`/${pane} filter: `}
-						width={columns}
-						initial={prompt.initial}
-						isActive
-						help={pane === 'log' ? 'text, or in / out / note / error first · enter keeps · esc restores' : 'text · enter keeps · esc restores'}
-						onChange={(text) => {
-							dispatch({type: 'set-filter', pane, text});
-						}}
-						onCancel={() => {
-							dispatch({type: 'set-filter', pane, text: previous});
-							closePrompt();
-						}}
-						onSubmit={(text) => {
-							dispatch({type: 'set-filter', pane, text: text.trim()});
-							closePrompt();
-						}}
-					/>
-				);
-			}
-
-			case 'send': {
-				const {target} = prompt;
-				return (
-					<LineInput
-						key="send"
-						label={`send to ${target} › `}
-						width={columns}
-						initial={prompt.initial}
-						isActive
-						help="text with \r \n \t \xNN escapes · enter sends · esc closes"
-						onCancel={closePrompt}
-						onSubmit={(text) => {
-							closePrompt();
-							if (text !== '') {
-								commands.send(target, text);
-							}
-						}}
-					/>
-				);
-			}
-
-			case 'confirm': {
-				const {action, target} = prompt;
-				return (
-					<ConfirmPrompt
-						key="confirm"
-						question={prompt.question}
-						width={columns}
-						isActive
-						onCancel={closePrompt}
-						onConfirm={() => {
-							closePrompt();
-							if (action === 'quit') {
-								quit();
-							} else if (target !== undefined) {
-								commands[action](target);
-							}
-						}}
-					/>
-				);
-			}
-
-			default: {
-				return isNoticeFresh ? <NoticeLine notice={lastNotice} width={columns} /> : <KeyHint width={columns} />;
-			}
+	const onConfirm = (action: ConfirmAction, target: string | undefined) => {
+		if (action === 'quit') {
+			quit();
+		} else if (target !== undefined) {
+			commands[action](target);
 		}
 	};
 
@@ -456,8 +233,23 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 					/>
 				</Box>
 			)}
-			<StatusBar totals={totals} notice={isNoticeFresh ? undefined : lastNotice} width={columns} />
-			{renderPrompt()}
+			<StatusBar totals={totals} notice={freshNotice ? undefined : lastNotice} width={columns} />
+			<PromptLine
+				prompt={prompt}
+				freshNotice={freshNotice}
+				width={columns}
+				history={state.history}
+				complete={(text) => complete(text, openIds(listeners, connections))}
+				onCommand={onCommand}
+				onFilter={(pane, text) => {
+					dispatch({type: 'set-filter', pane, text});
+				}}
+				onSend={commands.send}
+				onConfirm={onConfirm}
+				onClose={() => {
+					dispatch({type: 'close-prompt'});
+				}}
+			/>
 		</Box>
 	);
 }

@@ -37,7 +37,7 @@ function helpLines(): Line[] {
 export function HelpOverlay({width, height}: HelpOverlayProps) {
 	const rows = Math.max(1, height - 3);
 	const all = helpLines();
-	// Narrow or short: the keys come first; the commands are in :help of the readme too.
+	// Narrow or short: the keys come first; the command line lists its commands in its own errors and tab completion.
 	const lines = all.length > rows * 2 && width < 120 ? all.slice(0, all.findIndex((line) => line.text.startsWith('Commands'))) : all;
 	const columnCount = Math.max(1, Math.min(3, Math.ceil(lines.length / rows)));
 	const columnWidth = Math.floor((width - 2) / columnCount);
@@ -53,7 +53,6 @@ export function HelpOverlay({width, height}: HelpOverlayProps) {
 			</Text>
 			<Box flexDirection="row">
 				{columns.map((column, index) => (
-					// eslint-disable-next-line react/no-array-index-key
 					<Box key={index} flexDirection="column" width={columnWidth} paddingLeft={1}>
 						{column.map((line) =>
 							line.isHeading ? (

@@ -1,0 +1,118 @@
+import type {Completion} from '../../core/command-line.js';
+import type {Notice} from '../../core/index.js';
+import type {ConfirmAction, PaneName, Prompt} from '../hooks/use-dashboard-state.js';
+import {ConfirmPrompt} from './confirm-prompt.js';
+import {KeyHint} from './key-hint.js';
+import {LineInput} from './line-input.js';
+import {NoticeLine} from './notice-line.js';
+
+/** Props of {@link PromptLine}. */
+export type PromptLineProps = {
+	/** The open prompt, if any. */
+	readonly prompt: Prompt | undefined;
+	/** A notice no key has been pressed since: shown when no prompt is open. */
+	readonly freshNotice: Notice | undefined;
+	readonly width: number;
+	/** Command lines for up/down. */
+	readonly history: readonly string[];
+	readonly complete: (text: string) => Completion;
+	readonly onCommand: (text: string) => void;
+	/** A filter changed as typed (live), or was kept with enter. */
+	readonly onFilter: (pane: PaneName, text: string) => void;
+	readonly onSend: (target: string, text: string) => void;
+	readonly onConfirm: (action: ConfirmAction, target: string | undefined) => void;
+	/** Close the prompt without acting (a filter prompt restores its previous text first). */
+	readonly onClose: () => void;
+};
+
+/**
+ * The bottom line: the open prompt (command line, filter, send text, a
+ * yes/no question), else a fresh notice, else the key hint.
+ */
+export function PromptLine({prompt, freshNotice, width, history, complete, onCommand, onFilter, onSend, onConfirm, onClose}: PromptLineProps) {
+	switch (prompt?.kind) {
+		case 'command': {
+			return (
+				<LineInput
+					key="command"
+					label=":"
+					width={width}
+					initial={prompt.initial}
+					isActive
+					history={history}
+					complete={complete}
+					help="tab completes · ↑↓ history · esc closes"
+					onCancel={onClose}
+					onSubmit={onCommand}
+				/>
+			);
+		}
+
+		case 'filter': {
+			const {pane, previous} = prompt;
+			return (
+				<LineInput
+					key="filter"
+					label={`/${pane} filter: `}
+					width={width}
+					initial={prompt.initial}
+					isActive
+					help={pane === 'log' ? 'text, or in / out / note / error first · enter keeps · esc restores' : 'text · enter keeps · esc restores'}
+					onChange={(text) => {
+						onFilter(pane, text);
+					}}
+					onCancel={() => {
+						onFilter(pane, previous);
+						onClose();
+					}}
+					onSubmit={(text) => {
+						onFilter(pane, text.trim());
+						onClose();
+					}}
+				/>
+			);
+		}
+
+		case 'send': {
+			const {target} = prompt;
+			return (
+				<LineInput
+					key="send"
+					label={`send to ${target} › `}
+					width={width}
+					initial={prompt.initial}
+					isActive
+					help="text with \r \n \t \xNN escapes · enter sends · esc closes"
+					onCancel={onClose}
+					onSubmit={(text) => {
+						onClose();
+						if (text !== '') {
+							onSend(target, text);
+						}
+					}}
+				/>
+			);
+		}
+
+		case 'confirm': {
+			const {action, target} = prompt;
+			return (
+				<ConfirmPrompt
+					key="confirm"
+					question={prompt.question}
+					width={width}
+					isActive
+					onCancel={onClose}
+					onConfirm={() => {
+						onClose();
+						onConfirm(action, target);
+					}}
+				/>
+			);
+		}
+
+		default: {
+			return freshNotice ? <NoticeLine notice={freshNotice} width={width} /> : <KeyHint width={width} />;
+		}
+	}
+}

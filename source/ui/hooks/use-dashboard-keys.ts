@@ -1,0 +1,174 @@
+import type {Dispatch} from 'react';
+import {useInput} from 'ink';
+import type {LogView} from '../../core/index.js';
+import {actionOf, typedKeys} from '../keys.js';
+import type {Commands} from './use-commands.js';
+import {paneNames, type ConfirmAction, type DashboardAction, type DashboardState} from './use-dashboard-state.js';
+
+/** The questions asked before a destructive key does its work. */
+export const confirmQuestions: Record<ConfirmAction, (target: string | undefined, open: number) => string> = {
+	reset: (target) => `reset ${target} with a RST? unsent bytes are dropped.`,
+	close: (target) => (target?.startsWith('L') ? `stop listener ${target}?` : `close ${target}? (FIN after queued bytes)`),
+	quit: (_, open) => `${open} socket${open === 1 ? ' is' : 's are'} open: close ${open === 1 ? 'it' : 'them'} and quit?`,
+};
+
+/** What the dashboard's own keys need to know and do. */
+export type DashboardKeysOptions = {
+	readonly state: DashboardState;
+	readonly dispatch: Dispatch<DashboardAction>;
+	readonly commands: Commands;
+	/**
+	 * The socket a key acts on: the row under the cursor in Listeners or
+	 * Connections, else the one whose log is shown; `connection` only
+	 * accepts connections.
+	 */
+	readonly targetOf: (kind: 'connection' | 'socket') => string | undefined;
+	/** The log shown, for pausing at its newest entry. */
+	readonly logView: LogView | undefined;
+	/** Sockets open now (q asks first when there are any). */
+	readonly openSockets: () => number;
+	/** The newest notice's seq: a key press moves it off the bottom line. */
+	readonly lastNotice: number | undefined;
+	readonly quit: () => void;
+};
+
+/**
+ * The keys that are not a pane's own: focus, overlays and prompts, and the
+ * socket verbs. Panes handle their movement keys themselves (useListKeys,
+ * LogPane); prompts handle theirs while open, when this hook is inactive.
+ */
+export function useDashboardKeys({state, dispatch, commands, targetOf, logView, openSockets, lastNotice, quit}: DashboardKeysOptions): void {
+	const withConnection = (verb: string, action: (id: string) => void) => {
+		const id = targetOf('connection');
+		if (id === undefined) {
+			commands.complain('NO_SELECTION', `${verb}: no connection here — pick one in Connections (2) or select one with enter`);
+		} else {
+			action(id);
+		}
+	};
+
+	// ctrl-c works everywhere, prompts included, and never asks. Any key
+	// also moves a fresh notice off the bottom line (into the status bar).
+	useInput((input, key) => {
+		if (actionOf(input, key) === 'force-quit') {
+			quit();
+		}
+
+		if (lastNotice !== undefined) {
+			dispatch({type: 'see-notices', seq: lastNotice});
+		}
+	});
+
+	useInput(
+		(input, key) => {
+			if (state.isHelpOpen) {
+				const action = actionOf(input, key);
+				if (action === 'help' || action === 'cancel' || action === 'quit') {
+					dispatch({type: 'close-help'});
+				}
+
+				return;
+			}
+
+			const {keys, rest} = typedKeys(input, key);
+			for (const typed of keys) {
+				switch (actionOf(typed.input, typed.key)) {
+					case 'focus-next': {
+						dispatch({type: 'focus-next'});
+						break;
+					}
+
+					case 'focus-previous': {
+						dispatch({type: 'focus-previous'});
+						break;
+					}
+
+					case 'focus-pane': {
+						dispatch({type: 'focus', pane: paneNames[Number(typed.input) - 1]!});
+						break;
+					}
+
+					case 'help': {
+						dispatch({type: 'toggle-help'});
+						break;
+					}
+
+					case 'command': {
+						dispatch({type: 'open-prompt', prompt: {kind: 'command', initial: rest}});
+						break;
+					}
+
+					case 'filter': {
+						const previous = state.filters[state.focus];
+						dispatch({type: 'open-prompt', prompt: {kind: 'filter', pane: state.focus, initial: previous + rest, previous}});
+						break;
+					}
+
+					case 'toggle-hex': {
+						dispatch({type: 'toggle-hex'});
+						break;
+					}
+
+					case 'toggle-follow': {
+						const last = logView && logView.length > 0 ? logView.at(logView.length - 1)!.seq : undefined;
+						dispatch({type: 'follow', isFollowing: !state.isFollowing, cursor: last});
+						break;
+					}
+
+					case 'send': {
+						withConnection('send', (id) => {
+							dispatch({type: 'open-prompt', prompt: {kind: 'send', target: id, initial: rest}});
+						});
+						break;
+					}
+
+					case 'shutdown': {
+						withConnection('half-close', (id) => {
+							commands.shutdown(id);
+						});
+						break;
+					}
+
+					case 'reset': {
+						withConnection('reset', (id) => {
+							dispatch({type: 'open-prompt', prompt: {kind: 'confirm', action: 'reset', target: id, question: confirmQuestions.reset(id, 0)}});
+						});
+						break;
+					}
+
+					case 'close': {
+						const id = targetOf('socket');
+						if (id === undefined) {
+							commands.complain('NO_SELECTION', 'close: no socket here — pick one in Listeners (1) or Connections (2)');
+						} else {
+							dispatch({type: 'open-prompt', prompt: {kind: 'confirm', action: 'close', target: id, question: confirmQuestions.close(id, 0)}});
+						}
+
+						break;
+					}
+
+					case 'clear': {
+						commands.clear();
+						break;
+					}
+
+					case 'quit': {
+						const open = openSockets();
+						if (open > 0) {
+							dispatch({type: 'open-prompt', prompt: {kind: 'confirm', action: 'quit', target: undefined, question: confirmQuestions.quit(undefined, open)}});
+						} else {
+							quit();
+						}
+
+						break;
+					}
+
+					default: {
+						break;
+					}
+				}
+			}
+		},
+		{isActive: state.prompt === undefined},
+	);
+}
