@@ -69,14 +69,14 @@ type Terminal = {
 	resize(columns: number, rows: number): void;
 };
 
-function start(columns: number, rows: number, environment = ''): Terminal {
+function start(columns: number, rows: number, environment = '', script = cli): Terminal {
 	const server = `netdash-test-${process.pid}-${++sessionCount}`;
 	const directory = mkdtempSync(path.join(tmpdir(), 'netdash-tmux-'));
 	const exitFile = path.join(directory, 'exit');
 	const tmux = (...args: string[]) => execFileSync('tmux', ['-L', server, '-f', '/dev/null', ...args], {encoding: 'utf8'});
 	// The shell stays after netdash exits so the restored screen can be read.
 	// vitest pins FORCE_COLOR, COLUMNS and LINES for ink-testing-library; a real terminal has none of them.
-	const command = `env -u FORCE_COLOR -u COLUMNS -u LINES ${environment} "${node}" "${cli}"`;
+	const command = `env -u FORCE_COLOR -u COLUMNS -u LINES ${environment} "${node}" "${script}"`;
 	tmux('new-session', '-d', '-x', String(columns), '-y', String(rows), `sh -c '${command}; echo $? > "${exitFile}"; sleep 60'`);
 	cleanups.push(() => {
 		try {
@@ -198,6 +198,19 @@ describe.skipIf(!hasTmux)('the built binary in a pseudo-terminal', () => {
 		terminal.keys('C-c');
 		expect(await terminal.exitCode()).toBe(0);
 		expect(terminal.format('alternate_on')).toBe('0');
+	});
+
+	it('an uncaught exception restores the screen first, then prints one line (no stack trace) and exits 1', async () => {
+		const terminal = start(100, 30, '', path.join(root, 'test/ui/fixtures/crash-dashboard.mjs'));
+		await started(terminal);
+		expect(terminal.format('alternate_on')).toBe('1');
+		process.kill(terminal.pid(), 'SIGUSR2');
+		expect(await terminal.exitCode()).toBe(1);
+		expect(terminal.format('alternate_on')).toBe('0');
+		const screen = terminal.screen();
+		expect(screen).toContain('netdash: crashed: boom from a timer');
+		expect(screen).not.toContain('at somewhere');
+		expect(screen).not.toContain('Listeners');
 	});
 
 	it('SIGINT and SIGTERM close it cleanly: exit code 0 and the screen restored', async () => {
