@@ -1,4 +1,5 @@
 import {afterEach, describe, expect, it} from 'vitest';
+import {commandLineUsages} from '../../source/core/command-line.js';
 import {fitColumns} from '../../source/ui/columns.js';
 import {chromeRows, layoutFor} from '../../source/ui/layout.js';
 import {keys, renderDashboard, type Dashboard} from '../helpers/ink.js';
@@ -89,6 +90,14 @@ describe('layout', () => {
 		expect(frame).toMatch(/C2\s+127\.0\.0\.1:\d+ → 127\.0\.0\.1:\d+\s+accepted\s+● open/);
 		expect(frame).toContain('service');
 		expect(dashboard.frames.slice(from).every((written) => fits(written, 200, 60))).toBe(true);
+
+		// A wide help shows the command line's vocabulary beside the keys
+		frame = await dashboard.type('?', 'Keys — esc or ? closes');
+		for (const usage of commandLineUsages) {
+			expect(frame).toContain(`${usage.usage.padEnd(28)} ${usage.description}`);
+		}
+
+		await dashboard.type(keys.escape, '1 Listeners');
 
 		// The help overlay fits the small terminal too
 		resize(dashboard, 80, 24);

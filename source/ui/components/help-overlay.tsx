@@ -11,8 +11,8 @@ export type HelpOverlayProps = {
 
 type Line = {readonly key: string; readonly text: string; readonly isHeading?: boolean};
 
-/** Every binding of keys.ts under its scope, then the command-line vocabulary. */
-function helpLines(): Line[] {
+/** Every binding of keys.ts under its scope's heading. */
+function keyLines(): Line[] {
 	const lines: Line[] = [];
 	for (const {scope, title} of keyScopes) {
 		lines.push({key: '', text: title, isHeading: true});
@@ -21,29 +21,71 @@ function helpLines(): Line[] {
 		}
 	}
 
-	lines.push({key: '', text: 'Commands (after :)', isHeading: true});
-	for (const usage of commandLineUsages) {
-		lines.push({key: usage.usage, text: ''});
-	}
-
 	return lines;
 }
 
+/** The command-line vocabulary, from command-line.ts. */
+function commandLines(): Line[] {
+	return [{key: '', text: 'Commands (after :)', isHeading: true}, ...commandLineUsages.map((usage) => ({key: usage.usage, text: usage.description}))];
+}
+
+/** Width of a key column: the longest label, a space, the longest description. */
+const keyColumnWidth = 40;
+const keyLabelWidth = 11;
+const usageWidth = 28;
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+	const chunks: T[][] = [];
+	for (let index = 0; index < items.length; index += size) {
+		chunks.push(items.slice(index, index + size));
+	}
+
+	return chunks;
+}
+
+function HelpColumn({lines, width, labelWidth}: {lines: readonly Line[]; width: number; labelWidth: number}) {
+	return (
+		<Box flexDirection="column" width={width} paddingLeft={1}>
+			{lines.map((line) =>
+				line.isHeading ? (
+					<Text key={`h-${line.text}`} bold underline color={colors.focus} wrap="truncate-end">
+						{line.text}
+					</Text>
+				) : (
+					<Text key={`${line.key}-${line.text}`} wrap="truncate-end">
+						<Text bold>{line.key.padEnd(labelWidth)}</Text> {line.text}
+					</Text>
+				),
+			)}
+		</Box>
+	);
+}
+
 /**
- * The help, rendered from the key table in place of the panes, in as many
- * columns as the height needs. When a small terminal cannot hold it all, the
- * command list is left out rather than overflowing the terminal.
+ * The help, rendered from the key table in place of the panes. Wide
+ * terminals get the keys in columns and the command line's vocabulary
+ * beside them; narrow ones get as many columns as the height needs, and
+ * leave the commands out rather than overflow (tab completion and the
+ * command line's errors list them too).
  */
 export function HelpOverlay({width, height}: HelpOverlayProps) {
 	const rows = Math.max(1, height - 3);
-	const all = helpLines();
-	// Narrow or short: the keys come first; the command line lists its commands in its own errors and tab completion.
-	const lines = all.length > rows * 2 && width < 120 ? all.slice(0, all.findIndex((line) => line.text.startsWith('Commands'))) : all;
-	const columnCount = Math.max(1, Math.min(3, Math.ceil(lines.length / rows)));
-	const columnWidth = Math.floor((width - 2) / columnCount);
-	const columns: Line[][] = [];
-	for (let index = 0; index < columnCount; index++) {
-		columns.push(lines.slice(index * rows, (index + 1) * rows));
+	const keys = keyLines();
+	const commands = commandLines();
+	const inner = width - 2;
+	let columns: Array<{lines: Line[]; width: number; labelWidth: number}>;
+	if (inner >= keyColumnWidth * 2 + 60) {
+		const count = Math.max(2, Math.ceil(keys.length / rows));
+		columns = chunk(keys, Math.ceil(keys.length / count)).map((lines) => ({lines, width: keyColumnWidth, labelWidth: keyLabelWidth}));
+		columns.push({lines: commands.slice(0, rows), width: inner - (keyColumnWidth * columns.length), labelWidth: usageWidth});
+	} else {
+		// Usages only: a description would not fit beside them in a key column.
+		const usages = commands.map((line) => (line.isHeading ? line : {key: line.key, text: ''}));
+		const all = keys.length + usages.length <= rows * Math.floor(inner / keyColumnWidth) ? [...keys, ...usages] : keys;
+		const count = Math.max(1, Math.min(3, Math.ceil(all.length / rows)));
+		columns = chunk(all, rows)
+			.slice(0, count)
+			.map((lines) => ({lines, width: Math.floor(inner / count), labelWidth: keyLabelWidth}));
 	}
 
 	return (
@@ -52,20 +94,8 @@ export function HelpOverlay({width, height}: HelpOverlayProps) {
 				{' Keys — esc or ? closes'}
 			</Text>
 			<Box flexDirection="row">
-				{columns.map((column, index) => (
-					<Box key={index} flexDirection="column" width={columnWidth} paddingLeft={1}>
-						{column.map((line) =>
-							line.isHeading ? (
-								<Text key={`h-${line.text}`} bold underline color={colors.focus} wrap="truncate-end">
-									{line.text}
-								</Text>
-							) : (
-								<Text key={`${line.key}-${line.text}`} wrap="truncate-end">
-									<Text bold>{line.key.padEnd(11)}</Text> {line.text}
-								</Text>
-							),
-						)}
-					</Box>
+				{columns.map((column) => (
+					<HelpColumn key={column.lines[0]?.text ?? ''} lines={column.lines} width={column.width} labelWidth={column.labelWidth} />
 				))}
 			</Box>
 		</Box>
