@@ -81,6 +81,20 @@ export class TcpConnection {
 	/** When the queue last moved (a write completed) or was last empty. */
 	#progressAt = Date.now();
 	#isStalled = false;
+	/**
+	 * Our own send queue, fed to the socket one piece at a time (the sendall
+	 * loop). Pieces handed to the socket together would go out as one writev
+	 * whose callbacks all fire when the whole batch is in the kernel —
+	 * megabytes later for a slow reader: bytesOut froze, a reading peer looked
+	 * stalled, and bytes the peer had read were counted unsent on a reset.
+	 */
+	readonly #pending: Array<{piece: Buffer; ref: string | undefined}> = [];
+	#pendingHead = 0;
+	/** Bytes accepted and not yet handed to the kernel, the piece in flight included. */
+	#queued = 0;
+	#isWriting = false;
+	/** `end()` waits until the queue is empty, so our FIN follows every queued byte. */
+	#endWhenDrained: (() => void) | undefined;
 	#error: {code: string; message: string} | undefined;
 	#connectTimer: NodeJS.Timeout | undefined;
 	#closeTimer: NodeJS.Timeout | undefined;
@@ -132,11 +146,6 @@ export class TcpConnection {
 		socket.on('close', () => {
 			this.#onClose();
 		});
-		// Node hands pieces buffered behind a busy write to one writev whose callbacks all fire when the
-		// whole batch is in the kernel — megabytes later for a slow reader: bytesOut froze, a reading
-		// peer was marked stalled, and on a reset bytes the peer had read were counted unsent.
-		// Without writev each piece completes (and is counted) on its own.
-		(socket as {_writev?: unknown})._writev = undefined;
 
 		if (init.limits.idleTimeoutMs > 0) {
 			// setTimeout on a socket only emits 'timeout'; closing is ours to do.
@@ -182,9 +191,9 @@ export class TcpConnection {
 		return this.#bytesOut;
 	}
 
-	/** Bytes accepted by send but not yet handed to the kernel (the socket's `writableLength`). */
+	/** Bytes accepted by send but not yet handed to the kernel. */
 	get queued(): number {
-		return this.#socket.writableLength;
+		return this.#queued;
 	}
 
 	/**
@@ -198,7 +207,7 @@ export class TcpConnection {
 			throw new NetdashError('NOT_WRITABLE', `${this.id} cannot send: ${this.#whyNotWritable()}`);
 		}
 
-		const queued = this.#socket.writableLength;
+		const queued = this.#queued;
 		if (queued + bytes.length > this.#limits.maxQueuedBytes) {
 			throw new NetdashError(
 				'QUEUE_FULL',
@@ -207,19 +216,15 @@ export class TcpConnection {
 		}
 
 		this.#bytesAccepted += bytes.length;
+		this.#queued += bytes.length;
 		const chunk = this.#limits.writeChunkBytes;
-		try {
-			for (let offset = 0; offset < bytes.length; offset += chunk) {
-				this.#write(bytes.subarray(offset, offset + chunk), ref);
-			}
-		} catch (error) {
-			// write() can throw synchronously after the peer's FIN (nodejs/node#24111).
-			this.#fail(error, 'send');
-			throw new NetdashError(errorCode(error), `${this.id} send failed: ${oneLine(error)}`);
+		for (let offset = 0; offset < bytes.length; offset += chunk) {
+			this.#pending.push({piece: bytes.subarray(offset, offset + chunk), ref});
 		}
 
 		// Write callbacks never run synchronously, so this precedes every data-sent of the send.
-		this.#bus.emit({type: 'send-queued', connection: this.id, bytes: bytes.length, queued: this.#socket.writableLength, ...(ref ? {ref} : {})});
+		this.#bus.emit({type: 'send-queued', connection: this.id, bytes: bytes.length, queued: this.#queued, ...(ref ? {ref} : {})});
+		this.#pump();
 	}
 
 	/** True while the queue has not drained for the stall timeout. */
@@ -233,7 +238,7 @@ export class TcpConnection {
 	 * alone reports nothing for ~15 minutes).
 	 */
 	checkStall(now: number, stallMs: number): void {
-		const queued = this.#socket.writableLength;
+		const queued = this.#queued;
 		if (queued === 0 || !this.isOpen) {
 			this.#progressAt = now;
 			this.#unstall();
@@ -262,7 +267,9 @@ export class TcpConnection {
 		}
 
 		this.#isWriteEnded = true;
-		this.#socket.end();
+		this.#endAfterQueue(() => {
+			this.#socket.end();
+		});
 	}
 
 	/** Abort with a RST: the peer sees ECONNRESET; queued bytes are dropped (and counted as unsent). */
@@ -295,8 +302,10 @@ export class TcpConnection {
 		}
 
 		this.#isWriteEnded = true;
-		this.#socket.end(() => {
-			this.#socket.destroy();
+		this.#endAfterQueue(() => {
+			this.#socket.end(() => {
+				this.#socket.destroy();
+			});
 		});
 		this.#closeTimer ??= setTimeout(() => {
 			this.#socket.destroy();
@@ -304,24 +313,62 @@ export class TcpConnection {
 		this.#closeTimer.unref();
 	}
 
-	#write(piece: Buffer, ref: string | undefined): void {
-		this.#socket.write(piece, (error) => {
-			if (error) {
-				return; // Reported by the socket's 'error' or close; the bytes count as unsent.
-			}
+	#endAfterQueue(end: () => void): void {
+		if (this.#queued === 0) {
+			end();
+		} else {
+			this.#endWhenDrained = end;
+		}
+	}
 
-			this.#bytesOut += piece.length;
-			this.#progressAt = Date.now();
-			this.#unstall();
-			this.#bus.emit({
-				type: 'data-sent',
-				connection: this.id,
-				bytes: piece.length,
-				data: piece,
-				queued: this.#socket.writableLength,
-				...(ref ? {ref} : {}),
+	/** Hand the next queued piece to the socket once the previous one is in the kernel. */
+	#pump(): void {
+		if (this.#isWriting || this.#state === 'connecting') {
+			return; // A dial's queue starts on connect.
+		}
+
+		const next = this.#pending[this.#pendingHead];
+		if (!next) {
+			const end = this.#endWhenDrained;
+			this.#endWhenDrained = undefined;
+			end?.();
+			return;
+		}
+
+		this.#pending[this.#pendingHead++] = undefined as never;
+		if (this.#pendingHead > 1024 && this.#pendingHead * 2 > this.#pending.length) {
+			this.#pending.splice(0, this.#pendingHead);
+			this.#pendingHead = 0;
+		}
+
+		this.#isWriting = true;
+		const {piece, ref} = next;
+		try {
+			this.#socket.write(piece, (error) => {
+				this.#isWriting = false;
+				if (error) {
+					return; // Reported by the socket's 'error' and close; what is left counts as unsent.
+				}
+
+				this.#bytesOut += piece.length;
+				this.#queued -= piece.length;
+				this.#progressAt = Date.now();
+				this.#unstall();
+				this.#bus.emit({
+					type: 'data-sent',
+					connection: this.id,
+					bytes: piece.length,
+					data: piece,
+					queued: this.#queued,
+					...(ref ? {ref} : {}),
+				});
+				this.#pump();
 			});
-		});
+		} catch (error) {
+			// write() can throw synchronously after the peer's FIN (nodejs/node#24111).
+			this.#isWriting = false;
+			this.#fail(error, 'send');
+		}
 	}
 
 	#unstall(): void {
@@ -375,6 +422,9 @@ export class TcpConnection {
 	#onConnect(ref: string | undefined): void {
 		clearTimeout(this.#connectTimer);
 		this.#state = 'open';
+		queueMicrotask(() => {
+			this.#pump();
+		});
 		this.#label = formatAddress(this.#socket.remoteAddress ?? '?', this.#socket.remotePort ?? 0);
 		this.#emitOpened(ref);
 		this.#dialRef = undefined;
