@@ -99,6 +99,22 @@ describe('panes', () => {
 		expect(frame).toMatch(/C1 .*● open .*⚠ [\d.]+ [KM]iB/);
 	});
 
+	it('a connection whose queue stops draining is marked ⚠ stalled, and its log says R resets it', async () => {
+		const dashboard = await open({core: {stallTimeoutMs: 300, watchIntervalMs: 50}});
+		const port = await silentServer();
+		dashboard.core.connect('127.0.0.1', port);
+		await dashboard.see(/C1 .*● open/);
+		// Fill the kernel's buffers (loopback takes megabytes), then queue more: it stays put
+		dashboard.core.send('C1', Buffer.alloc(3 * 1024 * 1024, 0x61));
+		await dashboard.see(/C1 .* 3 MiB /);
+		dashboard.core.send('C1', Buffer.alloc(3 * 1024 * 1024, 0x62));
+		const frame = await dashboard.see(/C1 .*⚠ stalled/, 15_000);
+		expect(frame.split('\n').at(-1)).toMatch(/^✗ \d\d:\d\d:\d\d C1 stalled: \d+ B queued have not drained/);
+		// The log says it whole, with the way out
+		const log = await dashboard.type(keys.enter, /✗ error\s+stalled: [^\n]*\n[^\n]*reset with R\)/);
+		expect(log).toContain('3 Log C1');
+	});
+
 	it('the Discovery pane lists peers with their names escaped, and says how to start discovery when there are none', async () => {
 		const dashboard = await open();
 		// The hint wraps inside the narrow pane

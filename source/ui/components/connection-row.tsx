@@ -41,13 +41,15 @@ function rateCell(columns: FittedColumns<ConnectionColumn>, key: 'rateIn' | 'rat
 
 /**
  * One connection. Closed rows are dimmed until cleared; a queue that keeps
- * growing (the peer is not reading) is marked with ⚠ as well as colour.
+ * growing (the peer is not reading) is marked with ⚠ as well as colour, and
+ * a queue that has stopped draining altogether says `⚠ stalled`.
  */
 export const ConnectionRow = memo(function ConnectionRow({row, columns, isCursor, isSelected}: ConnectionRowProps) {
 	const isClosed = row.closedAt !== undefined;
 	const state = stateStyles[row.state];
 	const endpointsWidth = columns.get('endpoints') ?? 0;
-	const queued = row.isQueueGrowing ? `⚠ ${formatBytes(row.queued)}` : formatBytes(row.queued);
+	const isWarning = row.isStalled || row.isQueueGrowing;
+	const queued = row.isStalled ? '⚠ stalled' : row.isQueueGrowing ? `⚠ ${formatBytes(row.queued)}` : formatBytes(row.queued);
 	return (
 		<Text wrap="truncate-end" dimColor={isClosed} bold={isCursor}>
 			{cell(columns, 'gutter', `${isCursor ? '›' : ' '}${isSelected ? '•' : ' '}`)}
@@ -59,7 +61,7 @@ export const ConnectionRow = memo(function ConnectionRow({row, columns, isCursor
 			<Text color={colors.out}>{cell(columns, 'out', formatBytes(row.bytesOut), 'right')}</Text>
 			<Text color={colors.in}>{rateCell(columns, 'rateIn', row.rateIn, row.historyIn)}</Text>
 			<Text color={colors.out}>{rateCell(columns, 'rateOut', row.rateOut, row.historyOut)}</Text>
-			<Text color={row.isQueueGrowing ? colors.error : undefined} bold={row.isQueueGrowing}>
+			<Text color={isWarning ? colors.error : undefined} bold={isWarning}>
 				{cell(columns, 'queued', queued, 'right')}
 			</Text>
 			{cell(columns, 'framing', row.framing)}

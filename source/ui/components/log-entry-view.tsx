@@ -24,10 +24,34 @@ export type LogEntryViewProps = {
 	readonly maxHexLines: number;
 };
 
+/** Lines a note may wrap onto, so a long error is read whole without pushing the rest away. */
+const maxNoteLines = 3;
+
+function contentWidthOf(width: number): number {
+	return Math.max(1, width - gutterWidth - timeWidth - directionWidth - sizeWidth);
+}
+
+/** A note's text cut into lines of the content column (the last one ends in '…' when cut). */
+function noteLines(entry: LogEntry, width: number): string[] {
+	const contentWidth = contentWidthOf(width);
+	const text = safeText(entry.text ?? '', contentWidth * maxNoteLines);
+	const lines: string[] = [];
+	for (let start = 0; start < text.length && lines.length < maxNoteLines; start += contentWidth) {
+		lines.push(text.slice(start, start + contentWidth));
+	}
+
+	return lines.length === 0 ? [''] : lines;
+}
+
+/** Rows a note takes in either view: up to three when its text is long. */
+export function noteHeight(entry: LogEntry, width: number): number {
+	return entry.data ? 1 : noteLines(entry, width).length;
+}
+
 /** Rows an entry takes in the hex view. */
-export function hexEntryHeight(entry: LogEntry, bytesPerLine: number, maxHexLines: number): number {
+export function hexEntryHeight(entry: LogEntry, width: number, bytesPerLine: number, maxHexLines: number): number {
 	if (!entry.data || entry.data.length === 0) {
-		return 1;
+		return noteHeight(entry, width);
 	}
 
 	const lines = Math.ceil(entry.data.length / bytesPerLine);
@@ -62,9 +86,22 @@ function Header({entry, isCursor, content, width}: {entry: LogEntry; isCursor: b
  * terminal.
  */
 export const LogEntryView = memo(function LogEntryView({entry, mode, width, isCursor, bytesPerLine, maxHexLines}: LogEntryViewProps) {
-	const contentWidth = Math.max(0, width - gutterWidth - timeWidth - directionWidth - sizeWidth);
+	const contentWidth = contentWidthOf(width);
 	if (!entry.data) {
-		return <Header entry={entry} isCursor={isCursor} content={safeText(entry.text ?? '', contentWidth)} width={contentWidth} />;
+		const [first = '', ...more] = noteLines(entry, width);
+		const style = directionStyles[entry.isError ? 'error' : 'note'];
+		return (
+			<Box flexDirection="column">
+				<Header entry={entry} isCursor={isCursor} content={first} width={contentWidth} />
+				{more.map((line, index) => (
+					// Continuation lines of one note: their order is their identity.
+					<Text key={String(index)} wrap="truncate-end" color={style.color}>
+						{' '.repeat(gutterWidth + timeWidth + directionWidth + sizeWidth)}
+						{line}
+					</Text>
+				))}
+			</Box>
+		);
 	}
 
 	if (mode === 'text') {

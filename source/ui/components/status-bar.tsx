@@ -7,7 +7,9 @@ import {colors} from '../theme.js';
 /** A notice as one line: `✗ 12:34:56 C3: connection refused by …`, safe to paint. */
 export function noticeText(notice: Notice, maxChars: number): string {
 	const mark = notice.level === 'error' ? '✗' : '·';
-	return `${mark} ${formatTime(notice.at).slice(0, 8)} ${notice.target ? `${safeText(notice.target)}: ` : ''}${safeText(notice.message, maxChars)}`;
+	// Some messages already start with their socket ("C3 stalled: …"): no "C3: C3".
+	const prefix = notice.target && !notice.message.startsWith(`${notice.target} `) ? `${safeText(notice.target)}: ` : '';
+	return `${mark} ${formatTime(notice.at).slice(0, 8)} ${prefix}${safeText(notice.message, maxChars)}`;
 }
 
 /** Props of {@link StatusBar}. */

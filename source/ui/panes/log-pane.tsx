@@ -2,7 +2,7 @@ import {useCallback, useMemo} from 'react';
 import {Box, Text, useInput} from 'ink';
 import {emptyLogView, type LogView} from '../../core/index.js';
 import {formatBytes} from '../../core/format/index.js';
-import {bytesPerLineFor, hexEntryHeight, LogEntryView} from '../components/log-entry-view.js';
+import {bytesPerLineFor, hexEntryHeight, LogEntryView, noteHeight} from '../components/log-entry-view.js';
 import {EmptyState} from '../components/empty-state.js';
 import {PaneFrame} from '../components/pane-frame.js';
 import {moveCursor} from '../hooks/use-list-keys.js';
@@ -48,8 +48,8 @@ export function LogPane({socket, description, mode, isFollowing, cursorSeq, filt
 	const bytesPerLine = bytesPerLineFor(inner);
 	const maxHexLines = Math.max(1, Math.min(16, bodyHeight - 2));
 	const heightOf = useCallback(
-		(index: number) => (mode === 'text' ? 1 : Math.min(bodyHeight, hexEntryHeight(rows.at(index), bytesPerLine, maxHexLines))),
-		[mode, rows, bytesPerLine, maxHexLines, bodyHeight],
+		(index: number) => Math.min(bodyHeight, mode === 'text' ? noteHeight(rows.at(index), inner) : hexEntryHeight(rows.at(index), inner, bytesPerLine, maxHexLines)),
+		[mode, rows, inner, bytesPerLine, maxHexLines, bodyHeight],
 	);
 	const cursor = isFollowing || cursorSeq === undefined ? rows.length - 1 : indexAtOrBefore(rows, cursorSeq);
 	const {start, end} = useLogWindow({count: rows.length, cursor, height: bodyHeight, heightOf, isFollowing});
