@@ -157,11 +157,31 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 		}
 	};
 
+	const promptLine = (
+		<PromptLine
+			prompt={prompt}
+			freshNotice={freshNotice}
+			width={columns}
+			history={state.history}
+			complete={(text) => complete(text, openIds(listeners, connections))}
+			onCommand={onCommand}
+			onFilter={(pane, text) => {
+				dispatch({type: 'set-filter', pane, text});
+			}}
+			onSend={commands.send}
+			onConfirm={onConfirm}
+			onClose={() => {
+				dispatch({type: 'close-prompt'});
+			}}
+		/>
+	);
+
 	if (layout.isTooSmall) {
+		// Keys still work here (q, :quit, ctrl-c), so the prompt line stays.
 		return (
 			<Box width={columns} height={Math.min(rows, 2)} flexDirection="column">
 				<Text wrap="truncate-end">{`netdash needs at least ${minimumSize.columns}×${minimumSize.rows} (this is ${columns}×${rows})`}</Text>
-				<Text wrap="truncate-end">q quits</Text>
+				{promptLine}
 			</Box>
 		);
 	}
@@ -234,22 +254,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 				</Box>
 			)}
 			<StatusBar totals={totals} notice={freshNotice ? undefined : lastNotice} width={columns} />
-			<PromptLine
-				prompt={prompt}
-				freshNotice={freshNotice}
-				width={columns}
-				history={state.history}
-				complete={(text) => complete(text, openIds(listeners, connections))}
-				onCommand={onCommand}
-				onFilter={(pane, text) => {
-					dispatch({type: 'set-filter', pane, text});
-				}}
-				onSend={commands.send}
-				onConfirm={onConfirm}
-				onClose={() => {
-					dispatch({type: 'close-prompt'});
-				}}
-			/>
+			{promptLine}
 		</Box>
 	);
 }

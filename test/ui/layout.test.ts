@@ -107,11 +107,15 @@ describe('layout', () => {
 		await dashboard.type(keys.escape, '1 Listeners');
 	});
 
-	it('a terminal below 60×16 gets one line saying so instead of a broken layout', async () => {
+	it('a terminal below 60×16 gets one line saying so instead of a broken layout, and q still quits', async () => {
 		const dashboard = await renderDashboard();
 		dashboards.push(dashboard);
 		resize(dashboard, 50, 12);
 		const frame = await dashboard.see('netdash needs at least 60×16 (this is 50×12)');
 		expect(fits(frame, 50, 12)).toBe(true);
+		// Keys still work there: the hint line says how to leave
+		expect(frame.split('\n').at(-1)).toContain('q quit');
+		await dashboard.type('q');
+		await dashboard.see(() => dashboard.quits() === 1);
 	});
 });
