@@ -212,6 +212,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 						<DiscoveryPane
 							peers={peers}
 							discovery={discovery}
+							filter={state.filters.discovery}
 							cursor={state.cursors.discovery}
 							isFocused={focus === 'discovery'}
 							isActive={isPaneActive('discovery')}

@@ -136,9 +136,18 @@ describe('panes', () => {
 			firstSeen: now,
 			lastSeen: now,
 		});
-		const frame = await dashboard.see('(1 peers)');
+		let frame = await dashboard.see('(1 peers)');
 		expect(frame).toMatch(/● evil\^\[\]0;pwned\^G\s+10\.9\.0\.2 tcp 8080 1\.3 ms fresh/);
 		expect(dashboard.frames.join('')).not.toContain('\u001B');
+
+		// / filters peers too
+		await dashboard.type('4', '┏━ 4 Discovery');
+		await dashboard.type('/', 'discovery filter:');
+		frame = await dashboard.type('10.9.9', '/10.9.9 0 match');
+		expect(frame).toContain('no peer matches the filter');
+		await dashboard.type('\u0015');
+		frame = await dashboard.type('pwned', '/pwned 1 match');
+		expect(frame).toContain('10.9.0.2 tcp 8080');
 	});
 
 	it('a listener on a well-known port shows its port class and its /etc/services name when the pane is wide', async () => {

@@ -1,3 +1,4 @@
+import {useMemo} from 'react';
 import {Box, Text} from 'ink';
 import type {DiscoveryView, PeerRow} from '../../core/index.js';
 import {EmptyState} from '../components/empty-state.js';
@@ -12,6 +13,8 @@ export type DiscoveryPaneProps = {
 	/** Peers from the snapshot; empty until discovery runs. */
 	readonly peers: readonly PeerRow[];
 	readonly discovery: DiscoveryView;
+	/** Words that must all appear in a peer's name, address, ports or state. */
+	readonly filter: string;
 	readonly cursor: number;
 	readonly isFocused: boolean;
 	/** Keys go to this pane (focused, no prompt open). */
@@ -22,6 +25,19 @@ export type DiscoveryPaneProps = {
 };
 
 const peerStateGlyphs: Record<PeerRow['state'], string> = {fresh: '●', stale: '◌', expired: '○'};
+
+/** The peers whose name (as displayed), address, ports or state hold every word of `filter`. */
+function filterPeers(peers: readonly PeerRow[], filter: string): readonly PeerRow[] {
+	const words = filter.toLowerCase().split(/\s+/).filter((word) => word !== '');
+	if (words.length === 0) {
+		return peers;
+	}
+
+	return peers.filter((peer) => {
+		const text = `${safeText(peer.name)} ${peer.address} ${peer.ports.join(' ')} ${peer.state}`.toLowerCase();
+		return words.every((word) => text.includes(word));
+	});
+}
 
 /** What the pane says with no peers: how to start discovery, or that it is listening. */
 function emptyText(discovery: DiscoveryView): string {
@@ -41,7 +57,8 @@ function emptyText(discovery: DiscoveryView): string {
 }
 
 /** Pane 4: netdash peers found on the subnet. Names are peer-controlled and painted through toDisplayString. */
-export function DiscoveryPane({peers, discovery, cursor, isFocused, isActive, width, height, onMove}: DiscoveryPaneProps) {
+export function DiscoveryPane({peers: allPeers, discovery, filter, cursor, isFocused, isActive, width, height, onMove}: DiscoveryPaneProps) {
+	const peers = useMemo(() => filterPeers(allPeers, filter), [allPeers, filter]);
 	const inner = width - 2;
 	const bodyHeight = Math.max(0, height - 2);
 	const position = clampCursor(cursor, peers.length);
@@ -50,9 +67,9 @@ export function DiscoveryPane({peers, discovery, cursor, isFocused, isActive, wi
 	const nameWidth = Math.max(8, Math.min(24, Math.floor((inner - 4) / 3)));
 	const running = discovery.state === 'running' ? ` · :${discovery.port ?? '?'}` : '';
 	return (
-		<PaneFrame number={4} title="Discovery" detail={`(${peers.length} peers${running})`} isFocused={isFocused} width={width} height={height}>
+		<PaneFrame number={4} title="Discovery" detail={`(${allPeers.length} peers${running}${filter ? ` · /${filter} ${peers.length} match` : ''})`} isFocused={isFocused} width={width} height={height}>
 			{peers.length === 0 ? (
-				<EmptyState text={emptyText(discovery)} />
+				<EmptyState text={filter && allPeers.length > 0 ? 'no peer matches the filter' : emptyText(discovery)} />
 			) : (
 				<Box flexDirection="column">
 					{peers.slice(start, end).map((peer, index) => {
