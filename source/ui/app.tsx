@@ -1,4 +1,4 @@
-import {useCallback, useMemo} from 'react';
+import {useCallback, useEffect, useMemo} from 'react';
 import {Box, Text, useApp, useWindowSize} from 'ink';
 import type {ConnectionRow, Core, ListenerRow, Store} from '../core/index.js';
 import {complete} from '../core/command-line.js';
@@ -114,6 +114,22 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 		quit,
 	});
 
+	// The cursor lands on a socket the command line opened once its row is in the snapshot.
+	const {cursorTarget} = state;
+	useEffect(() => {
+		if (cursorTarget === undefined) {
+			return;
+		}
+
+		const connection = shownConnections.findIndex((row) => row.id === cursorTarget);
+		const listener = shownListeners.findIndex((row) => row.id === cursorTarget);
+		if (connection !== -1) {
+			dispatch({type: 'move-cursor', pane: 'connections', index: connection});
+		} else if (listener !== -1) {
+			dispatch({type: 'move-cursor', pane: 'listeners', index: listener});
+		}
+	}, [cursorTarget, shownConnections, shownListeners, dispatch]);
+
 	const onFollow = useCallback(
 		(isFollowing: boolean, cursor?: number) => {
 			dispatch({type: 'follow', isFollowing, cursor});
@@ -137,7 +153,8 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 
 		const outcome = commands.runLine(text, selected);
 		if (outcome.select !== undefined) {
-			select(outcome.select);
+			// What :listen or :connect opened is shown in the Log, and the cursor goes to it, so s, e, R act on it.
+			dispatch({type: 'select', id: outcome.select, isCursorMoved: true});
 		}
 
 		if (outcome.isHelp) {

@@ -68,6 +68,17 @@ describe('dashboard driven from the keyboard', () => {
 		expect(rowOf(frame, 'C2')).toMatch(/17 B\s+0 B/);
 	});
 
+	it('after :connect the cursor is on the new connection, so s sends there', async () => {
+		const dashboard = await open();
+		await listenAndConnect(dashboard);
+		// A second dial: C3, below C1 and C2
+		const port = /L1\s+127\.0\.0\.1:(\d+)/.exec(dashboard.lastFrame()!)![1];
+		await command(dashboard, `connect 127.0.0.1:${port}`);
+		const frame = await dashboard.see((current) => rowOf(current, 'C3').startsWith('┃›•'));
+		expect(rowOf(frame, 'C1').startsWith('┃  ')).toBe(true);
+		await dashboard.type('s', 'send to C3 ›');
+	});
+
 	it('x shows the log as a hex dump and back as text', async () => {
 		const dashboard = await open();
 		await listenAndConnect(dashboard);

@@ -28,6 +28,8 @@ export type DashboardState = {
 	readonly cursors: Readonly<Record<ListPaneName, number>>;
 	/** The socket the Log pane shows. */
 	readonly selected: string | undefined;
+	/** A socket the cursor should land on once its row appears (one the command line just opened). */
+	readonly cursorTarget: string | undefined;
 	readonly filters: Readonly<Record<PaneName, string>>;
 	readonly logMode: 'text' | 'hex';
 	/** The log shows its newest entries as they come. */
@@ -46,7 +48,7 @@ export type DashboardAction =
 	| {type: 'focus-next'}
 	| {type: 'focus-previous'}
 	| {type: 'move-cursor'; pane: ListPaneName; index: number}
-	| {type: 'select'; id: string}
+	| {type: 'select'; id: string; isCursorMoved?: boolean}
 	| {type: 'toggle-help'}
 	| {type: 'close-help'}
 	| {type: 'open-prompt'; prompt: Prompt}
@@ -67,6 +69,7 @@ export const initialDashboardState: DashboardState = {
 	prompt: undefined,
 	cursors: {listeners: 0, connections: 0, discovery: 0},
 	selected: undefined,
+	cursorTarget: undefined,
 	filters: {listeners: '', connections: '', log: '', discovery: ''},
 	logMode: 'text',
 	isFollowing: true,
@@ -96,12 +99,13 @@ export function dashboardReducer(state: DashboardState, action: DashboardAction)
 		}
 
 		case 'move-cursor': {
-			return {...state, cursors: {...state.cursors, [action.pane]: Math.max(0, action.index)}};
+			return {...state, cursors: {...state.cursors, [action.pane]: Math.max(0, action.index)}, cursorTarget: undefined};
 		}
 
 		case 'select': {
+			const cursorTarget = action.isCursorMoved ? action.id : state.cursorTarget;
 			// A new socket's log starts at its newest entry.
-			return action.id === state.selected ? state : {...state, selected: action.id, isFollowing: true, logCursor: undefined};
+			return action.id === state.selected ? {...state, cursorTarget} : {...state, selected: action.id, cursorTarget, isFollowing: true, logCursor: undefined};
 		}
 
 		case 'toggle-help': {
