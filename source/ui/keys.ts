@@ -46,7 +46,7 @@ export type KeyBinding = {
 	readonly keys: readonly string[];
 	readonly description: string;
 	readonly scope: KeyScope;
-	/** A short word for the one-line key hint; bindings without one are only in the help. */
+	/** A short word for the one-line key hint (key-hint.tsx chooses which bindings it shows, most needed first). */
 	readonly hint?: string;
 	/** True when `input`/`key` (as Ink's useInput reports them) is this binding. */
 	readonly matches: (input: string, key: Key) => boolean;

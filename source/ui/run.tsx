@@ -3,6 +3,7 @@ import './no-color.js';
 import process from 'node:process';
 import {render, type Instance} from 'ink';
 import {createStore, oneLine, type Core} from '../core/index.js';
+import {toDisplayString} from '../core/format/index.js';
 import {App} from './app.js';
 
 /** What the CLI hands the dashboard. */
@@ -45,8 +46,8 @@ export async function runDashboard({core, openFromFlags, finish}: DashboardOptio
 			process.stderr.write(`netdash: ${message}\n`);
 		}
 
-		// A stuck close must not keep the process alive.
-		setTimeout(() => process.exit(code), exitDeadlineMs).unref();
+		// A stuck close must not keep the process alive (and the timer keeps the loop alive until then).
+		setTimeout(() => process.exit(code), exitDeadlineMs);
 		try {
 			await core.closeAll(closeGraceMs);
 			await finish?.();
@@ -57,7 +58,8 @@ export async function runDashboard({core, openFromFlags, finish}: DashboardOptio
 	};
 
 	const crash = (error: unknown) => {
-		void leave(1, `crashed: ${oneLine(error)}`);
+		// After the screen is restored, still one escaped line: an error message may quote peer data.
+		void leave(1, `crashed: ${toDisplayString(oneLine(error), {maxChars: 500})}`);
 	};
 
 	process.on('SIGINT', () => void leave(0));
