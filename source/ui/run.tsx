@@ -73,6 +73,9 @@ export async function runDashboard({core, openFromFlags, finish}: DashboardOptio
 		maxFps: 60,
 		exitOnCtrlC: false,
 		incrementalRendering: true,
+		// Ink turns itself non-interactive (no alternate screen, one frame at exit) when CI is set;
+		// a person at a terminal in such an environment still gets the dashboard.
+		interactive: Boolean(process.stdout.isTTY),
 	});
 	openFromFlags(core);
 	await instance.waitUntilExit();

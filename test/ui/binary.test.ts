@@ -145,7 +145,8 @@ async function started(terminal: Terminal): Promise<string> {
 
 describe.skipIf(!hasTmux)('the built binary in a pseudo-terminal', () => {
 	it('starts on the alternate screen at 80×24, takes :listen 0, re-lays out at 200×60, and q + y leaves with exit code 0 and the screen restored', async () => {
-		const terminal = start(80, 24);
+		// CI=true as on a CI runner, where Ink would otherwise turn itself non-interactive
+		const terminal = start(80, 24, 'CI=true');
 		let screen = await started(terminal);
 		expect(terminal.format('alternate_on')).toBe('1');
 		expect(screen.trimEnd().split('\n').length).toBeLessThanOrEqual(24);
