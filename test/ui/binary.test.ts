@@ -128,13 +128,40 @@ function start(columns: number, rows: number, environment = '', script = cli): T
 			return Number(readFileSync(exitFile, 'utf8').trim());
 		},
 		pid() {
-			const shell = tmux('display', '-p', '#{pane_pid}').trim();
-			return Number(execFileSync('pgrep', ['-P', shell], {encoding: 'utf8'}).trim().split('\n')[0]);
+			const shell = Number(tmux('display', '-p', '#{pane_pid}').trim());
+			const child = childOf(shell);
+			if (child === undefined) {
+				throw new Error(`no process under the pane's shell ${shell}; the screen:\n${screen()}`);
+			}
+
+			return child;
 		},
 		resize(newColumns, newRows) {
 			tmux('resize-window', '-x', String(newColumns), '-y', String(newRows));
 		},
 	};
+}
+
+/** The first child of `parent`, from /proc (pgrep is not on every CI image). */
+function childOf(parent: number): number | undefined {
+	for (const entry of readdirSync('/proc')) {
+		if (!/^\d+$/.test(entry)) {
+			continue;
+		}
+
+		try {
+			// pid (comm) state ppid …: comm may hold spaces, so read after its closing parenthesis.
+			const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+			const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+			if (ppid === parent) {
+				return Number(entry);
+			}
+		} catch {
+			// The process ended while we looked.
+		}
+	}
+
+	return undefined;
 }
 
 const titles = ['1 Listeners', '2 Connections', '3 Log', '4 Discovery'];
