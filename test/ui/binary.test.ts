@@ -78,6 +78,7 @@ function start(columns: number, rows: number, environment = '', script = cli): T
 	// vitest pins FORCE_COLOR, COLUMNS and LINES for ink-testing-library; a real terminal has none of them.
 	const command = `env -u FORCE_COLOR -u COLUMNS -u LINES ${environment} "${node}" "${script}"`;
 	tmux('new-session', '-d', '-x', String(columns), '-y', String(rows), `sh -c '${command}; echo $? > "${exitFile}"; sleep 60'`);
+	const socketPath = tmux('display', '-p', '#{socket_path}').trim();
 	cleanups.push(() => {
 		try {
 			tmux('kill-server');
@@ -85,6 +86,8 @@ function start(columns: number, rows: number, environment = '', script = cli): T
 			// Already gone.
 		}
 
+		// kill-server leaves the socket file behind.
+		rmSync(socketPath, {force: true});
 		rmSync(directory, {recursive: true, force: true});
 	});
 	const screen = () => tmux('capture-pane', '-p');
