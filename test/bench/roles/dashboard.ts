@@ -1,0 +1,213 @@
+/**
+ * netdash with its dashboard rendering to a virtual 120×40 terminal.
+ * `--mode=carry`: a listener like tcp-sink's netdash kind; with
+ *   `--key-interval-ms` it also toggles the help overlay (`?`) while data
+ *   flows and times each key until the frame that shows it.
+ * `--mode=rows`: a listener for `--connections` clients; once all rows are
+ *   in, times `j`/`k` presses until the next frame.
+ * Every frame is tagged with the snapshot it shows (see dashboard.ts), so
+ * each `data-received` event is timed until the first frame showing it.
+ */
+import process from 'node:process';
+import {monitorEventLoopDelay, performance} from 'node:perf_hooks';
+import {createCore, createStore} from '../../../source/core/index.js';
+import {loadApp, mountDashboard, type MountedDashboard} from '../lib/dashboard.js';
+import {command, cpuMsSince, fail, finish, monotonicUs, numberArg, report, roleArgs, runRole, statusKiB} from '../lib/role.js';
+
+/** The help overlay's own line for `?` (keys.ts); the stub shows the same. */
+const HELP_MARKER = 'show or hide this help';
+
+runRole(async () => {
+	const args = roleArgs();
+	const App = await loadApp(args.get('stub') === 'true');
+	const mode = args.get('mode');
+	const core = createCore({admission: {maxConnections: 65_000}});
+	const store = createStore(core.bus);
+	const dashboard = mountDashboard(App, core, store, fail);
+	if (mode === 'carry') {
+		await carry(core, dashboard, numberArg(args, 'key-interval-ms', 0));
+	} else if (mode === 'rows') {
+		await rows(core, store, dashboard, numberArg(args, 'connections'), numberArg(args, 'presses', 100));
+	} else {
+		throw new Error(`--mode must be carry or rows, not ${mode}`);
+	}
+});
+
+type Core = ReturnType<typeof createCore>;
+type Store = ReturnType<typeof createStore>;
+
+async function listen(core: Core): Promise<number> {
+	return new Promise((resolve) => {
+		core.bus.subscribe((event) => {
+			if (event.type === 'listener-opened') {
+				resolve(event.port);
+			} else if ((event.type === 'socket-failed' && event.target.startsWith('L')) || event.type === 'command-failed' || event.type === 'subscriber-failed') {
+				// Connections reset by the bench's clients are expected; the listener failing is not.
+				fail(new Error(`${event.type}: ${event.message}`));
+			}
+		});
+		core.listen('127.0.0.1', 0);
+	});
+}
+
+async function sleep(ms: number): Promise<void> {
+	return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function carry(core: Core, {terminal, keyboard}: MountedDashboard, keyIntervalMs: number): Promise<void> {
+	// Every data-received event: its seq and when it happened.
+	let seqs = new Float64Array(1 << 16);
+	let times = new Float64Array(1 << 16);
+	let count = 0;
+	let firstDataAt = 0;
+	let lastDataAt = 0;
+	let isFlowing = false;
+	const keyLatencies: number[] = [];
+	let keysUnanswered = 0;
+
+	const pressKeys = async () => {
+		let isHelpShown = terminal.lastFrame().includes(HELP_MARKER);
+		while (isFlowing) {
+			await sleep(keyIntervalMs * (0.5 + Math.random()));
+			if (!isFlowing) {
+				break;
+			}
+
+			const fromIndex = terminal.frames.length;
+			const pressedAt = performance.now();
+			keyboard.press('?');
+			const wanted = !isHelpShown;
+			try {
+				const frame = await terminal.waitForFrame((candidate) => candidate.text.includes(HELP_MARKER) === wanted, 'answering ?', {fromIndex, timeoutMs: 2000});
+				keyLatencies.push(frame.at - pressedAt);
+				isHelpShown = wanted;
+			} catch {
+				keysUnanswered++;
+				isHelpShown = terminal.lastFrame().includes(HELP_MARKER);
+			}
+		}
+	};
+
+	let start = process.cpuUsage();
+	// How long the thread that reads the socket is kept from it (by rendering, mostly).
+	const loopDelay = monitorEventLoopDelay({resolution: 5});
+	core.bus.subscribe((event) => {
+		if (event.type === 'data-received') {
+			if (count === seqs.length) {
+				const grow = (old: Float64Array) => {
+					const next = new Float64Array(old.length * 2);
+					next.set(old);
+					return next;
+				};
+
+				seqs = grow(seqs);
+				times = grow(times);
+			}
+
+			const now = performance.now();
+			seqs[count] = event.seq;
+			times[count++] = now;
+			lastDataAt = now;
+			if (!isFlowing && firstDataAt === 0) {
+				firstDataAt = now;
+				isFlowing = true;
+				loopDelay.enable();
+				if (keyIntervalMs > 0) {
+					void pressKeys();
+				}
+			}
+		} else if (event.type === 'connection-half-closed' && event.by === 'remote') {
+			isFlowing = false;
+			loopDelay.disable();
+			core.close(event.connection);
+		} else if (event.type === 'connection-closed') {
+			void (async () => {
+				const cpuMs = cpuMsSince(start);
+				const atUs = monotonicUs();
+				// The frame that shows the last bytes.
+				const last = seqs[count - 1] ?? 0;
+				await terminal.waitForFrame((frame) => frame.tag >= last, 'showing the last event', {timeoutMs: 3000}).catch(() => undefined);
+				const loopDelayMs = {p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6};
+				finish({type: 'done', atUs, bytes: event.bytesIn, cpuMs, peakRssKiB: statusKiB('VmHWM'), ...frameStats(terminal.frames, seqs, times, count, firstDataAt, lastDataAt), keyLatencies, keysUnanswered, loopDelayMs});
+			})();
+		}
+	});
+	const port = await listen(core);
+	await terminal.waitForFrame(() => true, 'at all');
+	start = process.cpuUsage();
+	report({type: 'ready', port, atUs: monotonicUs()});
+}
+
+/** Event → frame latencies and the frame rate while data flowed. */
+function frameStats(frames: ReadonlyArray<{at: number; tag: number}>, seqs: Float64Array, times: Float64Array, count: number, firstDataAt: number, lastDataAt: number) {
+	const latencies: number[] = [];
+	let frameIndex = 0;
+	let unseen = 0;
+	for (let index = 0; index < count; index++) {
+		const seq = seqs[index]!;
+		const at = times[index]!;
+		while (frameIndex < frames.length && (frames[frameIndex]!.tag < seq || frames[frameIndex]!.at < at)) {
+			frameIndex++;
+		}
+
+		if (frameIndex === frames.length) {
+			unseen = count - index;
+			break;
+		}
+
+		latencies.push(frames[frameIndex]!.at - at);
+	}
+
+	const during = frames.filter((frame) => frame.at >= firstDataAt && frame.at <= lastDataAt).length;
+	const seconds = (lastDataAt - firstDataAt) / 1000;
+	// Latencies are many (one per chunk): keep their distribution, not every one.
+	latencies.sort((a, b) => a - b);
+	const pick = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? Number.NaN;
+	return {
+		frames: frames.length,
+		framesDuringFlow: during,
+		flowSeconds: seconds,
+		eventToFrame: {count: latencies.length, unseen, p50: pick(50), p90: pick(90), p99: pick(99), max: latencies.at(-1) ?? Number.NaN},
+	};
+}
+
+async function rows(core: Core, store: Store, {terminal, keyboard}: MountedDashboard, connections: number, presses: number): Promise<void> {
+	const port = await listen(core);
+	report({type: 'ready', port});
+	const started = performance.now();
+	while (store.getSnapshot().totals.connections < connections) {
+		if (performance.now() - started > 60_000) {
+			throw new Error(`only ${store.getSnapshot().totals.connections} of ${connections} rows after 60 s`);
+		}
+
+		await sleep(50);
+	}
+
+	const allRowsAt = performance.now();
+	// Settle: the frame after the last row, then a quiet second to count idle frames.
+	await sleep(500);
+	const idleFrom = terminal.frames.length;
+	await sleep(1000);
+	const idleFrames = terminal.frames.length - idleFrom;
+
+	const latencies: number[] = [];
+	let unanswered = 0;
+	for (let index = 0; index < presses; index++) {
+		const fromIndex = terminal.frames.length;
+		const pressedAt = performance.now();
+		keyboard.press(index % 2 === 0 ? 'j' : 'k');
+		try {
+			const frame = await terminal.waitForFrame(() => true, `after pressing ${index % 2 === 0 ? 'j' : 'k'}`, {fromIndex, timeoutMs: 2000});
+			latencies.push(frame.at - pressedAt);
+		} catch {
+			unanswered++;
+		}
+
+		// Past Ink's frame throttle, so each key starts a fresh frame.
+		await sleep(40 + Math.random() * 40);
+	}
+
+	report({type: 'measured', rows: store.getSnapshot().connections.length, rowsVisibleAfterMs: allRowsAt - started, idleFramesPerSecond: idleFrames, latencies, unanswered, peakRssKiB: statusKiB('VmHWM')});
+	await command('stop');
+	finish({type: 'done'});
+}

@@ -1,0 +1,93 @@
+/**
+ * A server that takes `--connections` concurrent loopback connections:
+ * `--kind=raw` is a bare `net` server that reads and drops; `--kind=netdash`
+ * is one core listener (admission raised from the default 100) with a store
+ * publishing snapshots. Both listen with backlog 4096 (the default 511 breaks
+ * bursts, see FACTS.md). Reports when the last one is accepted, then the RSS
+ * those connections cost, measured after garbage collection on both sides.
+ */
+import net from 'node:net';
+import {createCore, createStore} from '../../../source/core/index.js';
+import {wallMs} from '../lib/clock.js';
+import {collectGarbage, command, fail, finish, monotonicUs, numberArg, report, roleArgs, runRole, statusKiB} from '../lib/role.js';
+
+const BACKLOG = 4096;
+const SETTLE_MS = 300;
+
+runRole(async () => {
+	const args = roleArgs();
+	const expected = numberArg(args, 'connections');
+	const kind = args.get('kind');
+	let accepted = 0;
+	let allAcceptedAt = 0;
+	let allAcceptedUs = 0;
+	let rssBefore = 0;
+	const onAccepted = () => {
+		accepted++;
+		if (accepted === expected) {
+			allAcceptedAt = wallMs();
+			allAcceptedUs = monotonicUs();
+			allAccepted();
+		}
+	};
+
+	let allAccepted = () => {};
+	const whenAllAccepted = new Promise<void>((resolve) => {
+		allAccepted = resolve;
+	});
+	let settle = () => {};
+	let rows = (): number => accepted;
+
+	if (kind === 'raw') {
+		const sockets: net.Socket[] = [];
+		const server = net.createServer((socket) => {
+			socket.on('error', () => {});
+			socket.resume();
+			sockets.push(socket);
+			onAccepted();
+		});
+		server.maxConnections = expected * 2;
+		await new Promise<void>((resolve) => {
+			server.listen({host: '127.0.0.1', port: 0, backlog: BACKLOG}, resolve);
+		});
+		collectGarbage();
+		rssBefore = statusKiB('VmRSS');
+		report({type: 'ready', port: (server.address() as net.AddressInfo).port, atUs: monotonicUs()});
+	} else if (kind === 'netdash') {
+		const core = createCore({admission: {maxConnections: expected * 2}, backlog: BACKLOG});
+		const store = createStore(core.bus);
+		store.subscribe(() => store.getSnapshot());
+		settle = () => {
+			store.flush();
+		};
+
+		rows = () => store.getSnapshot().connections.length;
+		const port = await new Promise<number>((resolve) => {
+			core.bus.subscribe((event) => {
+				if (event.type === 'connection-opened') {
+					onAccepted();
+				} else if (event.type === 'listener-opened') {
+					resolve(event.port);
+				} else if (event.type === 'connection-refused' || event.type === 'resource-exhausted') {
+					fail(new Error(`netdash refused or ran out: ${JSON.stringify(event)}`));
+				}
+			});
+			core.listen('127.0.0.1', 0);
+		});
+		collectGarbage();
+		rssBefore = statusKiB('VmRSS');
+		report({type: 'ready', port, atUs: monotonicUs()});
+	} else {
+		throw new Error(`--kind must be raw or netdash, not ${kind}`);
+	}
+
+	await whenAllAccepted;
+	// Let the store publish and timers run before measuring what stays.
+	await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+	settle();
+	collectGarbage();
+	const rssAfter = statusKiB('VmRSS');
+	report({type: 'accepted', allAcceptedAt, atUs: allAcceptedUs, rssBeforeKiB: rssBefore, rssAfterKiB: rssAfter, rows: rows()});
+	await command('stop');
+	finish({type: 'done'});
+});

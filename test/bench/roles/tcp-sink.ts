@@ -1,0 +1,84 @@
+/**
+ * A TCP sink, measured: `--kind=raw` is a bare `net` server that counts
+ * bytes; `--kind=netdash` is the headless core with a store publishing
+ * snapshots (defaults of the CLI: bounded logs, exact counters) and, with
+ * `--log=FILE`, the `--log` capture. Either one closes its side when the
+ * peer's FIN has come (and the log is flushed), which stops the sender's clock.
+ */
+import net from 'node:net';
+import process from 'node:process';
+import {createCore, createStore} from '../../../source/core/index.js';
+import {openLogFile} from '../../../source/core/log-file.js';
+import {cpuMsSince, fail, finish, monotonicUs, report, roleArgs, runRole, statusKiB} from '../lib/role.js';
+
+runRole(async () => {
+	const args = roleArgs();
+	const kind = args.get('kind');
+	if (kind === 'raw') {
+		await rawSink();
+	} else if (kind === 'netdash') {
+		await netdashSink(args.get('log'));
+	} else {
+		throw new Error(`--kind must be raw or netdash, not ${kind}`);
+	}
+});
+
+async function rawSink(): Promise<void> {
+	let start = process.cpuUsage();
+	let bytes = 0;
+	const server = net.createServer((socket) => {
+		socket.on('error', () => {});
+		socket.on('data', (chunk: Buffer) => {
+			bytes += chunk.length;
+		});
+		// allowHalfOpen is off: Node ends our side when the peer's FIN comes.
+		socket.on('close', () => {
+			finish({type: 'done', bytes, cpuMs: cpuMsSince(start), peakRssKiB: statusKiB('VmHWM')});
+		});
+	});
+	server.listen({host: '127.0.0.1', port: 0}, () => {
+		start = process.cpuUsage();
+		report({type: 'ready', port: (server.address() as net.AddressInfo).port});
+	});
+}
+
+async function netdashSink(logPath: string | undefined): Promise<void> {
+	let start = process.cpuUsage();
+	const core = createCore({});
+	const store = createStore(core.bus);
+	let publishes = 0;
+	// Something reads every snapshot, as the dashboard would.
+	store.subscribe(() => {
+		publishes++;
+		store.getSnapshot();
+	});
+	const log = logPath === undefined ? undefined : openLogFile(core, logPath);
+	core.bus.subscribe((event) => {
+		if (event.type === 'listener-opened') {
+			start = process.cpuUsage();
+			report({type: 'ready', port: event.port, atUs: monotonicUs()});
+		} else if (event.type === 'connection-half-closed' && event.by === 'remote') {
+			void (async () => {
+				await log?.close();
+				core.close(event.connection);
+			})();
+		} else if (event.type === 'connection-closed') {
+			store.flush();
+			const {totals} = store.getSnapshot();
+			finish({
+				type: 'done',
+				bytes: event.bytesIn,
+				storeBytes: totals.bytesIn,
+				events: totals.events,
+				publishes,
+				evictedEntries: totals.evictedEntries,
+				cpuMs: cpuMsSince(start),
+				peakRssKiB: statusKiB('VmHWM'),
+				atUs: monotonicUs(),
+			});
+		} else if (event.type === 'socket-failed' || event.type === 'command-failed' || event.type === 'log-file-failed' || event.type === 'subscriber-failed') {
+			fail(new Error(`${event.type}: ${event.message}`));
+		}
+	});
+	core.listen('127.0.0.1', 0);
+}

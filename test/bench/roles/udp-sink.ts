@@ -1,0 +1,57 @@
+/**
+ * A UDP receiver, measured until the harness says `stop`: `--kind=raw` is
+ * a bare `dgram` socket that counts datagrams; `--kind=netdash` is a core
+ * UDP socket (`core.udpBind`) with a store publishing snapshots. Both get the
+ * same `--recv-buffer` (SO_RCVBUF) so the software, not the buffer, is
+ * compared; the kernel's drop counter of each socket is reported.
+ */
+import dgram from 'node:dgram';
+import process from 'node:process';
+import {createCore, createStore} from '../../../source/core/index.js';
+import {udpSocketDrops} from '../lib/udp-drops.js';
+import {command, cpuMsSince, fail, finish, monotonicUs, numberArg, report, roleArgs, runRole, statusKiB} from '../lib/role.js';
+
+runRole(async () => {
+	const args = roleArgs();
+	const recvBufferSize = numberArg(args, 'recv-buffer');
+	let start = process.cpuUsage();
+	let received = 0;
+	let port = 0;
+	const kind = args.get('kind');
+	if (kind === 'raw') {
+		const socket = dgram.createSocket({type: 'udp4', recvBufferSize});
+		socket.on('error', fail);
+		socket.on('message', () => {
+			received++;
+		});
+		await new Promise<void>((resolve) => {
+			socket.bind({address: '127.0.0.1', port: 0}, resolve);
+		});
+		port = socket.address().port;
+	} else if (kind === 'netdash') {
+		const core = createCore({});
+		const store = createStore(core.bus);
+		store.subscribe(() => store.getSnapshot());
+		port = await new Promise<number>((resolve) => {
+			core.bus.subscribe((event) => {
+				if (event.type === 'datagram-received') {
+					received++;
+				} else if (event.type === 'udp-bound') {
+					resolve(event.port);
+				} else if (event.type === 'socket-failed' || event.type === 'command-failed') {
+					fail(new Error(`${event.type}: ${event.message}`));
+				}
+			});
+			core.udpBind('127.0.0.1', 0, {recvBufferSize});
+		});
+	} else {
+		throw new Error(`--kind must be raw or netdash, not ${kind}`);
+	}
+
+	const dropsAtStart = udpSocketDrops(port) ?? 0;
+	start = process.cpuUsage();
+	report({type: 'ready', port, atUs: monotonicUs()});
+	await command('stop');
+	const drops = udpSocketDrops(port);
+	finish({type: 'done', atUs: monotonicUs(), received, drops: drops === undefined ? null : drops - dropsAtStart, cpuMs: cpuMsSince(start), peakRssKiB: statusKiB('VmHWM')});
+});

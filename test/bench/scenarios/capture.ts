@@ -1,0 +1,63 @@
+import {judge, formatNumber, type Row} from '../lib/report.js';
+import {median, pairedRatio} from '../lib/stats.js';
+import {alternate, cpuPerGiB, peakMiB} from './carry.js';
+import {formatVolume, MiB, type Scenario} from './context.js';
+import {externalTools, type TcpRun} from './tcp-runs.js';
+
+const throughput = (runs: readonly TcpRun[]) => runs.map((run) => run.mibps);
+const fileRatio = (runs: readonly TcpRun[]) => median(runs.map((run) => (run.fileBytes ?? Number.NaN) / run.bytes));
+
+/**
+ * Capture: the same transfer with `--log FILE` (every byte kept as base64
+ * JSON lines, flushed before the sink closes) against the raw sink, and
+ * against `ncat -l -x FILE` (a hex dump). ncat manages ≈ 23 MiB/s, so its
+ * comparison uses a smaller volume than the raw one.
+ */
+export const capture: Scenario = {
+	name: 'capture',
+	async run(context) {
+		const bytes = context.isQuick ? 64 * MiB : 1024 * MiB;
+		// Below ~16 MiB netdash's start-up (JIT warm-up) dominates its side.
+		const ncatBytes = context.isQuick ? 16 * MiB : 64 * MiB;
+		const versusRaw = await alternate(context, 'capture', ['netdash-log', 'raw'], {bytes});
+		const logged = versusRaw.get('netdash-log')!;
+		const raw = versusRaw.get('raw')!;
+		const rows: Row[] = [
+			judge({
+				scenario: `Capture ${formatVolume(bytes)}, --log`,
+				unit: 'MiB/s',
+				netdash: median(throughput(logged)),
+				baseline: median(throughput(raw)),
+				baselineName: 'raw net',
+				ratio: pairedRatio(throughput(logged), throughput(raw)),
+				target: {on: 'ratio', op: '>=', value: 0.5},
+				notes: `file ${formatNumber(fileRatio(logged))} B per B carried; CPU ${formatNumber(cpuPerGiB(logged))} vs ${formatNumber(cpuPerGiB(raw))} ms/GiB; peak RSS ${formatNumber(peakMiB(logged))} MiB`,
+				samples: {netdash: throughput(logged), baseline: throughput(raw)},
+				details: {fileBytesPerByte: fileRatio(logged), cpuMsPerGiB: {netdash: cpuPerGiB(logged), raw: cpuPerGiB(raw)}, peakRssMiB: {netdash: peakMiB(logged), raw: peakMiB(raw)}},
+			}),
+		];
+
+		if (externalTools.ncat) {
+			const versusNcat = await alternate(context, 'capture vs ncat', ['netdash-log', 'ncat-x'], {bytes: ncatBytes});
+			const small = versusNcat.get('netdash-log')!;
+			const ncat = versusNcat.get('ncat-x')!;
+			rows.push(
+				judge({
+					scenario: `Capture ${formatVolume(ncatBytes)}, --log`,
+					unit: 'MiB/s',
+					netdash: median(throughput(small)),
+					baseline: median(throughput(ncat)),
+					baselineName: 'ncat -x',
+					ratio: pairedRatio(throughput(small), throughput(ncat)),
+					target: {on: 'ratio', op: '>=', value: 10},
+					notes: `file ${formatNumber(fileRatio(small))} vs ${formatNumber(fileRatio(ncat))} B per B carried`,
+					samples: {netdash: throughput(small), baseline: throughput(ncat)},
+				}),
+			);
+		} else {
+			rows.push({scenario: `Capture ${formatVolume(ncatBytes)}, --log`, unit: 'MiB/s', baselineName: 'ncat -x', status: 'skipped', notes: 'ncat not installed (apt-get install ncat)'});
+		}
+
+		return rows;
+	},
+};

@@ -1,0 +1,160 @@
+import {startRole} from '../lib/child.js';
+import {driver} from '../lib/drivers.js';
+import {isDashboardBuilt} from '../lib/dashboard.js';
+import {judge, formatNumber, type Row} from '../lib/report.js';
+import {median, pairedRatio, percentile} from '../lib/stats.js';
+import {cpuPerGiB, peakMiB} from './carry.js';
+import {formatVolume, MiB, type BenchContext, type Scenario} from './context.js';
+import {runTcp, type TcpRun} from './tcp-runs.js';
+
+const WAITING = 'waiting for the dashboard';
+
+type FlowStats = {
+	frames: number;
+	framesDuringFlow: number;
+	flowSeconds: number;
+	eventToFrame: {count: number; unseen: number; p50: number; p90: number; p99: number; max: number};
+	keyLatencies: number[];
+	keysUnanswered: number;
+	/** Event-loop delay while data flowed: how long rendering kept the socket unread. */
+	loopDelayMs: {p50: number; p99: number; max: number};
+};
+
+const flowOf = (run: TcpRun) => run.sink as unknown as FlowStats;
+
+/** Carry with the dashboard drawing every frame, against the raw sink. */
+async function carryWithDashboard(context: BenchContext, bytes: number): Promise<Row> {
+	const netdash: TcpRun[] = [];
+	const raw: TcpRun[] = [];
+	for (let index = 0; index < context.runs; index++) {
+		for (const [kind, runs] of [['dashboard', netdash], ['raw', raw]] as const) {
+			const run = await runTcp(kind, {bytes, tmpDir: context.tmpDir, stub: context.isStub});
+			runs.push(run);
+			context.progress(`dashboard carry ${index + 1}/${context.runs} ${kind}: ${run.mibps.toFixed(0)} MiB/s`);
+		}
+	}
+
+	const throughput = (runs: readonly TcpRun[]) => runs.map((run) => run.mibps);
+	return judge({
+		scenario: `Carry ${formatVolume(bytes)}, dashboard 120×40`,
+		unit: 'MiB/s',
+		netdash: median(throughput(netdash)),
+		baseline: median(throughput(raw)),
+		baselineName: 'raw net',
+		ratio: pairedRatio(throughput(netdash), throughput(raw)),
+		target: {on: 'ratio', op: '>=', value: 0.8},
+		notes: `CPU ${formatNumber(cpuPerGiB(netdash))} vs ${formatNumber(cpuPerGiB(raw))} ms/GiB; peak RSS ${formatNumber(peakMiB(netdash))} MiB; ${formatNumber(median(netdash.map((run) => flowOf(run).frames)))} frames; loop delay p99 ${formatNumber(median(netdash.map((run) => flowOf(run).loopDelayMs.p99)))} ms`,
+		samples: {netdash: throughput(netdash), baseline: throughput(raw)},
+	});
+}
+
+/** Live under flood: a stream for `seconds` while `?` is pressed every ~60 ms. */
+async function liveUnderFlood(context: BenchContext, seconds: number, runs: number): Promise<Row[]> {
+	const flows: FlowStats[] = [];
+	for (let index = 0; index < runs; index++) {
+		const run = await runTcp('dashboard', {bytes: 0, seconds, tmpDir: context.tmpDir, stub: context.isStub, keyIntervalMs: 60});
+		const flow = flowOf(run);
+		flows.push(flow);
+		context.progress(
+			`flood ${index + 1}/${runs}: ${run.mibps.toFixed(0)} MiB/s, event→frame p99 ${flow.eventToFrame.p99.toFixed(0)} ms, ${(flow.framesDuringFlow / flow.flowSeconds).toFixed(0)} frames/s, ${flow.keyLatencies.length} keys`,
+		);
+	}
+
+	const keys = flows.flatMap((flow) => flow.keyLatencies);
+	const unanswered = flows.reduce((sum, flow) => sum + flow.keysUnanswered, 0);
+	const fps = flows.map((flow) => flow.framesDuringFlow / flow.flowSeconds);
+	const label = `Live under ${seconds} s flood`;
+	return [
+		judge({
+			scenario: `${label}: event → frame`,
+			unit: 'ms p99',
+			netdash: median(flows.map((flow) => flow.eventToFrame.p99)),
+			target: {on: 'netdash', op: '<=', value: 100},
+			notes: `p50 ${formatNumber(median(flows.map((flow) => flow.eventToFrame.p50)))} ms; ${flows.reduce((sum, flow) => sum + flow.eventToFrame.count, 0)} events; loop delay p99 ${formatNumber(median(flows.map((flow) => flow.loopDelayMs.p99)))} ms, max ${formatNumber(Math.max(...flows.map((flow) => flow.loopDelayMs.max)))} ms`,
+			details: {eventToFrame: flows.map((flow) => flow.eventToFrame)},
+		}),
+		judge({
+			scenario: `${label}: frames`,
+			unit: 'frames/s',
+			netdash: median(fps),
+			target: {on: 'netdash', op: '<=', value: 30},
+			notes: 'frames drawn while data flowed, those answering keys included',
+			samples: {netdash: fps},
+		}),
+		judge({
+			scenario: `${label}: key → frame`,
+			unit: 'ms p99',
+			netdash: percentile(keys, 99),
+			target: {on: 'netdash', op: '<=', value: 50},
+			notes: `${keys.length} presses of ? (help on/off), p50 ${formatNumber(percentile(keys, 50))} ms${unanswered > 0 ? `, ${unanswered} never shown` : ''}`,
+			...(unanswered > 0 ? {status: 'fail' as const} : {}),
+			samples: {netdash: keys},
+		}),
+	];
+}
+
+/** With `connections` rows in the Connections pane: j/k → next frame. */
+async function keysWithRows(context: BenchContext, connections: number, presses: number): Promise<Row> {
+	const nofile = connections + 1000;
+	const dashboard = startRole('dashboard', {mode: 'rows', connections, presses, stub: context.isStub}, {nofile, env: {NODE_ENV: 'production', FORCE_COLOR: '3'}});
+	try {
+		const ready = await dashboard.next<{type: string; port: number}>('ready');
+		const client = driver('scale-client', {nofile});
+		let isConnected = false;
+		try {
+			client.send({type: 'connect', port: ready.port, connections});
+			await client.next('connected');
+			isConnected = true;
+			const measured = await dashboard.next<{type: string; latencies: number[]; unanswered: number; idleFramesPerSecond: number; rowsVisibleAfterMs: number}>('measured', 180_000);
+			context.progress(`rows: key → frame p99 ${percentile(measured.latencies, 99).toFixed(0)} ms over ${measured.latencies.length} presses`);
+			return judge({
+				scenario: `${connections.toLocaleString('en-US')} rows: key → frame`,
+				unit: 'ms p99',
+				netdash: percentile(measured.latencies, 99),
+				target: {on: 'netdash', op: '<=', value: 50},
+				notes: `j/k ×${measured.latencies.length}, p50 ${formatNumber(percentile(measured.latencies, 50))} ms; idle ${measured.idleFramesPerSecond} frames/s; rows in after ${formatNumber(measured.rowsVisibleAfterMs)} ms${measured.unanswered > 0 ? `; ${measured.unanswered} keys drew nothing` : ''}`,
+				...(measured.unanswered > 0 ? {status: 'fail' as const} : {}),
+				samples: {netdash: measured.latencies},
+			});
+		} finally {
+			if (isConnected) {
+				client.send({type: 'reset'});
+				await client.next('reset-done');
+			}
+		}
+	} finally {
+		await dashboard.kill();
+	}
+}
+
+/**
+ * The dashboard scenarios: carry while drawing, live under flood, keys with
+ * 10,000 rows. They render `App` from dist/ui/app.js into a virtual 120×40
+ * terminal (lib/dashboard.ts) and wait for it to be built.
+ */
+export const dashboard: Scenario = {
+	name: 'dashboard',
+	async run(context) {
+		const bytes = context.isQuick ? 128 * MiB : 1024 * MiB;
+		const seconds = context.isQuick ? 2 : 5;
+		const connections = context.isQuick ? 2000 : 10_000;
+		const stub = context.isStub ? ' (stub)' : '';
+		if (!isDashboardBuilt() && !context.isStub) {
+			const notes = 'dist/ui/app.js is not built yet';
+			return [
+				{scenario: `Carry ${formatVolume(bytes)}, dashboard 120×40`, unit: 'MiB/s', baselineName: 'raw net', target: {on: 'ratio', op: '>=', value: 0.8}, status: WAITING, notes},
+				{scenario: `Live under ${seconds} s flood: event → frame`, unit: 'ms p99', target: {on: 'netdash', op: '<=', value: 100}, status: WAITING, notes},
+				{scenario: `Live under ${seconds} s flood: frames`, unit: 'frames/s', target: {on: 'netdash', op: '<=', value: 30}, status: WAITING, notes},
+				{scenario: `Live under ${seconds} s flood: key → frame`, unit: 'ms p99', target: {on: 'netdash', op: '<=', value: 50}, status: WAITING, notes},
+				{scenario: `${connections.toLocaleString('en-US')} rows: key → frame`, unit: 'ms p99', target: {on: 'netdash', op: '<=', value: 50}, status: WAITING, notes},
+			];
+		}
+
+		const rows = [
+			await carryWithDashboard(context, bytes),
+			...(await liveUnderFlood(context, seconds, context.isQuick ? 1 : 3)),
+			await keysWithRows(context, connections, context.isQuick ? 30 : 100),
+		];
+		return rows.map((row) => ({...row, scenario: row.scenario + stub}));
+	},
+};

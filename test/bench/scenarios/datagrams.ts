@@ -1,0 +1,85 @@
+import {existsSync} from 'node:fs';
+import path from 'node:path';
+import {startRole} from '../lib/child.js';
+import {driver} from '../lib/drivers.js';
+import {judge, formatNumber} from '../lib/report.js';
+import {median, pairedRatio} from '../lib/stats.js';
+import {MiB, type Scenario} from './context.js';
+
+const RECV_BUFFER = 4 * MiB;
+const DATAGRAM_BYTES = 1200;
+
+type UdpRun = {perSecond: number; sentPerSecond: number; received: number; sent: number; drops: number | null; cpuMs: number};
+
+async function runUdp(kind: 'raw' | 'netdash', seconds: number): Promise<UdpRun> {
+	const sink = startRole('udp-sink', {kind, 'recv-buffer': RECV_BUFFER});
+	try {
+		const ready = await sink.next<{type: string; port: number}>('ready');
+		const sender = driver('udp-sender');
+		sender.send({type: 'send', port: ready.port, seconds, size: DATAGRAM_BYTES});
+		const sent = await sender.next<{type: string; sent: number; ms: number}>('sent', seconds * 1000 + 30_000);
+		// Let the receiver empty its buffer before it counts.
+		await new Promise((resolve) => setTimeout(resolve, 150));
+		sink.send({type: 'stop'});
+		const measured = await sink.next<{type: string; received: number; drops: number | null; cpuMs: number}>('done');
+		return {
+			perSecond: measured.received / (sent.ms / 1000),
+			sentPerSecond: sent.sent / (sent.ms / 1000),
+			received: measured.received,
+			sent: sent.sent,
+			drops: measured.drops,
+			cpuMs: measured.cpuMs,
+		};
+	} finally {
+		await sink.kill();
+	}
+}
+
+/** True once the core has UDP sockets (core.udpBind). */
+function hasCoreUdp(): boolean {
+	return existsSync(path.resolve(import.meta.dirname, '..', '..', '..', 'dist', 'core', 'udp', 'udp-socket.js'));
+}
+
+/**
+ * Datagrams: 1,200-byte datagrams for 5 s, as fast as one raw `dgram`
+ * sender goes, into a netdash UDP socket and a raw `dgram` receiver, both
+ * with a 4 MiB SO_RCVBUF. Received datagrams per second of the sender's
+ * time, and the kernel's drop count of each receiving socket.
+ */
+export const datagrams: Scenario = {
+	name: 'datagrams',
+	async run(context) {
+		const seconds = context.isQuick ? 0.5 : 5;
+		const scenario = `Datagrams ${seconds} s × ${DATAGRAM_BYTES} B`;
+		if (!hasCoreUdp()) {
+			return [{scenario, unit: 'dgram/s', baselineName: 'raw dgram', status: 'not yet', notes: 'core UDP sockets are not built yet'}];
+		}
+
+		const netdash: UdpRun[] = [];
+		const raw: UdpRun[] = [];
+		for (let index = 0; index < context.runs; index++) {
+			for (const [kind, runs] of [['netdash', netdash], ['raw', raw]] as const) {
+				const run = await runUdp(kind, seconds);
+				runs.push(run);
+				context.progress(`datagrams ${index + 1}/${context.runs} ${kind}: ${run.perSecond.toFixed(0)}/s of ${run.sentPerSecond.toFixed(0)}/s sent, ${run.drops ?? '?'} dropped`);
+			}
+		}
+
+		const perSecond = (runs: readonly UdpRun[]) => runs.map((run) => run.perSecond);
+		const lossShare = (runs: readonly UdpRun[]) => median(runs.map((run) => (run.drops ?? Number.NaN) / run.sent));
+		return [
+			judge({
+				scenario,
+				unit: 'dgram/s',
+				netdash: median(perSecond(netdash)),
+				baseline: median(perSecond(raw)),
+				baselineName: 'raw dgram',
+				ratio: pairedRatio(perSecond(netdash), perSecond(raw)),
+				target: {on: 'ratio', op: '>=', value: 0.9},
+				notes: `kernel drops ${formatNumber(lossShare(netdash) * 100)} % vs ${formatNumber(lossShare(raw) * 100)} % of sent; sent ${formatNumber(median([...netdash, ...raw].map((run) => run.sentPerSecond)))}/s; SO_RCVBUF 4 MiB both`,
+				samples: {netdash: perSecond(netdash), baseline: perSecond(raw)},
+				details: {netdash, raw},
+			}),
+		];
+	},
+};

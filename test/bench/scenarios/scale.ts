@@ -1,0 +1,104 @@
+import {nofileLimits, startRole} from '../lib/child.js';
+import {driver} from '../lib/drivers.js';
+import {judge, formatNumber, type Row} from '../lib/report.js';
+import {median, pairedRatio} from '../lib/stats.js';
+import type {Scenario} from './context.js';
+
+type ScaleRun = {acceptMs: number; kibPerConnection: number; connectedMs: number; failed: number; rows: number};
+
+/** One burst: a fresh server, a fresh client opening every connection at once. */
+async function runScale(kind: 'raw' | 'netdash', connections: number): Promise<ScaleRun> {
+	const nofile = connections + 1000;
+	const server = startRole('scale-server', {kind, connections}, {nofile, nodeFlags: ['--expose-gc']});
+	try {
+		const ready = await server.next<{type: string; port: number}>('ready');
+		const client = driver('scale-client', {nofile});
+		let isConnected = false;
+		try {
+			client.send({type: 'connect', port: ready.port, connections});
+			const connected = await client.next<{type: string; startedAt: number; connectedMs: number; failed: number}>('connected');
+			isConnected = true;
+			if (connected.failed > 0) {
+				throw new Error(`${connected.failed} of ${connections} connects to the ${kind} server failed`);
+			}
+
+			const accepted = await server.next<{type: string; allAcceptedAt: number; rssBeforeKiB: number; rssAfterKiB: number; rows: number}>('accepted');
+			return {
+				acceptMs: accepted.allAcceptedAt - connected.startedAt,
+				kibPerConnection: (accepted.rssAfterKiB - accepted.rssBeforeKiB) / connections,
+				connectedMs: connected.connectedMs,
+				failed: connected.failed,
+				rows: accepted.rows,
+			};
+		} finally {
+			// The client resets every connection (RST), then the server goes.
+			if (isConnected) {
+				client.send({type: 'reset'});
+				await client.next('reset-done');
+			}
+		}
+	} finally {
+		await server.kill();
+	}
+}
+
+/**
+ * Scale: `connections` concurrent loopback connections to one netdash
+ * listener (admission raised from the default 100, backlog 4096) against
+ * a bare Node server. RSS per connection after GC, and the time from the
+ * client's first connect to the server's last accept. Clients close with
+ * RST so no TIME_WAIT slows the next run.
+ */
+export const scale: Scenario = {
+	name: 'scale',
+	async run(context) {
+		const connections = context.isQuick ? 2000 : 10_000;
+		const label = `Scale ${connections.toLocaleString('en-US')} conns`;
+		const limits = nofileLimits();
+		if (limits && limits.hard < connections + 200) {
+			const notes = `open-files hard limit ${limits.hard} < ${connections + 200} (raise ulimit -n)`;
+			return [
+				{scenario: `${label}, RSS`, unit: 'KiB/conn', baselineName: 'bare net', status: 'skipped', notes},
+				{scenario: `${label}, accept`, unit: 'ms', baselineName: 'bare net', status: 'skipped', notes},
+			];
+		}
+
+		const netdash: ScaleRun[] = [];
+		const raw: ScaleRun[] = [];
+		for (let index = 0; index < context.runs; index++) {
+			for (const [kind, runs] of [['netdash', netdash], ['raw', raw]] as const) {
+				const run = await runScale(kind, connections);
+				runs.push(run);
+				context.progress(`scale ${index + 1}/${context.runs} ${kind}: ${run.acceptMs.toFixed(0)} ms, ${run.kibPerConnection.toFixed(2)} KiB/conn`);
+			}
+		}
+
+		const memory = (runs: readonly ScaleRun[]) => runs.map((run) => run.kibPerConnection);
+		const accept = (runs: readonly ScaleRun[]) => runs.map((run) => run.acceptMs);
+		const rows: Row[] = [
+			judge({
+				scenario: `${label}, RSS`,
+				unit: 'KiB/conn',
+				netdash: median(memory(netdash)),
+				baseline: median(memory(raw)),
+				baselineName: 'bare net',
+				ratio: pairedRatio(memory(netdash), memory(raw)),
+				target: {on: 'ratio', op: '<=', value: 2},
+				notes: `after GC; store rows ${formatNumber(median(netdash.map((run) => run.rows)))}`,
+				samples: {netdash: memory(netdash), baseline: memory(raw)},
+			}),
+			judge({
+				scenario: `${label}, accept`,
+				unit: 'ms',
+				netdash: median(accept(netdash)),
+				baseline: median(accept(raw)),
+				baselineName: 'bare net',
+				ratio: pairedRatio(accept(netdash), accept(raw)),
+				target: {on: 'ratio', op: '<=', value: 1.5},
+				notes: 'first connect → last accept; backlog 4096',
+				samples: {netdash: accept(netdash), baseline: accept(raw)},
+			}),
+		];
+		return rows;
+	},
+};
