@@ -6,7 +6,7 @@ import {decode, encode, randomInstanceId} from '../../source/core/discovery/code
 import type {DiscoveryLimits} from '../../source/core/discovery/protocol.js';
 import {record, until, type Recorder} from '../helpers/recorder.js';
 
-const INTERVAL_MS = 200;
+const INTERVAL_MS = 250;
 const cleanups: Array<() => Promise<void> | void> = [];
 
 afterEach(async () => {
@@ -130,7 +130,8 @@ describe('discovery between live instances on loopback', () => {
 		expect(stale.seq).toBeLessThan(expired.seq);
 		expect(staleAfter).toBeGreaterThanOrEqual(1.5 * INTERVAL_MS);
 		expect(expiredAfter).toBeGreaterThanOrEqual(3.5 * INTERVAL_MS);
-		expect(expiredAfter).toBeLessThan(5 * INTERVAL_MS);
+		// Expiry is checked every tenth of an interval; the rest is slack for a loaded machine.
+		expect(expiredAfter).toBeLessThan(6 * INTERVAL_MS);
 	});
 
 	it('a new instance id from the same address and port is shown as a restart', async () => {
@@ -195,13 +196,18 @@ describe('discovery under hostile input, over the wire', () => {
 		const receivedBefore = b.core.discoveryStats!.received;
 		for (let batch = 1; batch <= sent / 100; batch++) {
 			await sendAll(flooder, Array.from({length: 100}, (_, index) => garbage[index % garbage.length]!), portB);
-			// Pace at what the receiver takes, so the kernel buffer loses nothing and every datagram can be counted.
-			await until(() => b.core.discoveryStats!.received - receivedBefore >= batch * 100, () => `received ${b.core.discoveryStats!.received - receivedBefore} of ${batch * 100}`);
+			// Pace at what the receiver takes (its buffer holds ≈ 200 such datagrams), so the kernel loses few.
+			await until(() => b.core.discoveryStats!.received - receivedBefore >= (batch * 100) - 50, () => `received ${b.core.discoveryStats!.received - receivedBefore} of ${batch * 100}`);
 		}
 
-		await until(() => countFrom(b.events, '127.0.0.2') === sent, () => `${countFrom(b.events, '127.0.0.2')} counted of ${sent}`, 5000);
+		// Every datagram that reached the instance is accounted for in events (rate-limited drops are
+		// reported once a second). A's packets are all accepted, so drops and foreign ones are the flooder's.
+		const stats = b.core.discoveryStats!;
+		await until(() => countFrom(b.events, '127.0.0.2') === stats.foreign + stats.droppedTotal, () => `${countFrom(b.events, '127.0.0.2')} in events, ${stats.foreign + stats.droppedTotal} counted`, 5000);
+		const counted = countFrom(b.events, '127.0.0.2');
 		const limited = b.events.of('packet-dropped').filter((event) => event.from.address === '127.0.0.2' && event.reason === 'rate-limited').reduce((sum, event) => sum + event.count, 0);
-		console.log(`flood of ${sent} datagrams in ${(performance.now() - started).toFixed(0)} ms: ${limited} rate-limited, ${sent - limited} looked at, ${b.events.of('packet-dropped').length} drop events, heap change ${((process.memoryUsage().heapUsed - heapBefore) / 1024 / 1024).toFixed(1)} MiB`);
+		console.log(`flood of ${sent} datagrams in ${(performance.now() - started).toFixed(0)} ms: ${counted} reached the instance (${sent - counted} lost in the kernel), ${limited} rate-limited, ${counted - limited} looked at, ${b.events.of('packet-dropped').length} drop events, heap change ${((process.memoryUsage().heapUsed - heapBefore) / 1024 / 1024).toFixed(1)} MiB`);
+		expect(counted).toBeGreaterThan(sent * 0.95);
 		expect(limited).toBeGreaterThan(sent * 0.8);
 		// The real peer never missed a beat, and a normal packet is still processed.
 		expect(b.events.of('peer-updated').filter((event) => event.instanceId === a.instanceId && event.state !== 'fresh')).toHaveLength(0);

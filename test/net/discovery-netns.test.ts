@@ -248,7 +248,8 @@ describe('discovery across a real subnet of network namespaces', () => {
 		console.log(`SIGKILL: host-b stale on host-a ${(stale.at as number) - killedAt} ms after the kill, expired ${(expired.at as number) - killedAt} ms after (${Math.round((expired.at as number) - heardLast)} ms after it was last heard; interval ${INTERVAL_S * 1000} ms)`);
 		expect(stale.seq).toBeLessThan(expired.seq);
 		expect((expired.at as number) - heardLast).toBeGreaterThanOrEqual(3 * INTERVAL_S * 1000);
-		expect((expired.at as number) - killedAt).toBeLessThanOrEqual(4 * INTERVAL_S * 1000);
+		// 3.5 intervals after it was last heard (before the kill), plus slack for a loaded machine.
+		expect((expired.at as number) - killedAt).toBeLessThanOrEqual(5 * INTERVAL_S * 1000);
 		// The third instance saw the same, and host-a still knows host-c.
 		await all[2]!.waitFor((event) => event.type === 'peer-expired' && event.instanceId === ids.get('b'), 'host-b expired on host-c', 5000);
 		expect(a.events.some((event) => event.type === 'peer-expired' && event.instanceId === ids.get('c'))).toBe(false);
