@@ -148,6 +148,54 @@ describe('discovery between live instances on loopback', () => {
 		expect(b.events.of('peer-left')).toMatchObject([{instanceId: before, reason: 'restarted'}]);
 	});
 
+	it('a discovery port held by a socket without SO_REUSEADDR fails with a plain message, and nothing is left open', async () => {
+		const holder = await rawSocket('0.0.0.0');
+		const core = new Core();
+		const events = record(core.bus);
+		cleanups.push(async () => {
+			await core.closeAll(100);
+			core.dispose();
+		});
+
+		expect(core.startDiscovery({port: holder.address().port, broadcast: ['127.0.0.1:9']})).toBe(true);
+
+		const failed = await events.waitFor('socket-failed');
+		expect(failed).toMatchObject({target: 'discovery', code: 'EADDRINUSE', message: `0.0.0.0:${holder.address().port} is already in use — another socket is bound to that port`});
+		expect(await events.waitFor('discovery-stopped')).toMatchObject({reason: 'failed', received: 0});
+		expect(events.of('discovery-started')).toHaveLength(0);
+		expect(core.openSockets).toBe(0);
+	});
+
+	it('probe and stop-discovery without discovery running are refused with a message', async () => {
+		const core = new Core();
+		const events = record(core.bus);
+		cleanups.push(() => {
+			core.dispose();
+		});
+		expect(core.probe({ref: 'p'})).toBe(false);
+		expect(core.stopDiscovery({ref: 's'})).toBe(false);
+		expect(events.of('command-failed').map((event) => [event.ref, event.code, event.message])).toEqual([
+			['p', 'DISCOVERY_OFF', 'discovery is not running: start it first (--discover)'],
+			['s', 'DISCOVERY_OFF', 'discovery is not running'],
+		]);
+	});
+
+	it('stop-discovery says bye, and discovery can be started again with a new instance id', async () => {
+		const [portA, portB] = [await freePort(), await freePort()];
+		const a = await instance('alpha', portA, [portB]);
+		const b = await instance('bravo', portB, [portA]);
+		await b.events.waitFor('peer-discovered', (event) => event.instanceId === a.instanceId);
+
+		expect(a.core.stopDiscovery()).toBe(true);
+		await a.events.waitFor('discovery-stopped');
+		expect(await b.events.waitFor('peer-left', (event) => event.instanceId === a.instanceId)).toMatchObject({reason: 'bye'});
+		expect(a.core.openSockets).toBe(0);
+
+		expect(a.core.startDiscovery({port: portA, name: 'alpha', intervalMs: INTERVAL_MS, broadcast: [`127.0.0.1:${portB}`]})).toBe(true);
+		const restarted = await a.events.waitFor('discovery-started', (event) => event.instanceId !== a.instanceId);
+		await b.events.waitFor('peer-discovered', (event) => event.instanceId === restarted.instanceId);
+	});
+
 	it('an instance hears its own broadcasts and ignores them', async () => {
 		const port = await freePort();
 		const a = await instance('alpha', port, [port]);
