@@ -51,6 +51,8 @@ const cli = meow(
 	{
 		importMeta: import.meta,
 		allowUnknownFlags: true,
+		// Absent booleans stay absent: no --json means "decide by the terminal", not "false".
+		booleanDefault: undefined,
 		flags: {
 			listen: {type: 'string', shortFlag: 'l', isMultiple: true},
 			connect: {type: 'string', shortFlag: 'c', isMultiple: true},
@@ -76,6 +78,15 @@ const cli = meow(
 function fail(message: string): never {
 	process.stderr.write(`netdash: ${message}\n`);
 	process.exit(2);
+}
+
+// meow answers --help and --version by itself only when they stand alone.
+if (cli.flags['help'] === true) {
+	cli.showHelp(0);
+}
+
+if (cli.flags['version'] === true) {
+	cli.showVersion();
 }
 
 let options: CliOptions;
@@ -114,7 +125,8 @@ function openFromFlags(target: Core): void {
 	}
 }
 
-const isJson = options.json ?? !process.stdout.isTTY;
+// The dashboard needs a terminal both ways (it reads keys in raw mode); otherwise stream JSON lines.
+const isJson = options.json ?? !(process.stdout.isTTY && process.stdin.isTTY);
 if (isJson) {
 	const session = runJsonLines({core, input: process.stdin, output: process.stdout});
 	const stop = () => {

@@ -86,6 +86,15 @@ describe('netdash --json', () => {
 		expect(netdash.events.some((event) => event.type === 'connection-closed' && event.bytesIn === 9)).toBe(true);
 	});
 
+	it('without --json, a stdout that is not a terminal gets the JSON-lines stream (not the dashboard)', async () => {
+		const netdash = start(['--listen', '0']);
+		const opened = await netdash.waitFor((event) => event.type === 'listener-opened', 'listener-opened as JSON');
+		expect(opened.listener).toBe('L1');
+		netdash.send({cmd: 'quit'});
+		expect(await netdash.exited).toBe(0);
+		expect(netdash.stderr()).toBe('');
+	});
+
 	it('EOF on stdin with no socket open ends the session', async () => {
 		const result = await runCli(['--json'], '{"cmd":"listen","port":70000}\n');
 		expect(result.code).toBe(0);
@@ -112,6 +121,13 @@ describe('bad flags', () => {
 			expect(result.stderr).toMatch(/^netdash: /);
 		});
 	}
+
+	it('--help with other flags still prints the help and exits 0', async () => {
+		const result = await runCli(['--listen', '1', '--help']);
+		expect(result.code).toBe(0);
+		expect(result.stdout).toMatch(/Usage/);
+		expect(result.stdout).toMatch(/--listen/);
+	});
 
 	it('--version prints the version', async () => {
 		const result = await runCli(['--version']);
