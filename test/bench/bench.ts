@@ -21,7 +21,8 @@ const usage = `npm run bench -- [--quick] [--runs=N] [--only=NAME,…] [--stub-d
   --runs=N           alternating netdash/baseline pairs per comparison (default 5)
   --only=NAMES       some of: start, carry, capture, datagrams, scale, dashboard
   --stub-dashboard   run the dashboard scenarios on the bench's stub App (tests the harness)
-  --profile          instead of the table: CPU-profile netdash's carry and capture paths
+  --profile          instead of the table: CPU-profile netdash in carry, capture, dashboard,
+                     datagrams and scale, and name the top self-time functions
 `;
 
 const scenarios: readonly Scenario[] = [start, carry, capture, datagrams, scale, dashboard];
