@@ -352,8 +352,25 @@ export function reportBadCommand(core: Core, error: unknown, ref: string | null 
 export function eventToJson(event: BusEvent): string {
 	if ('data' in event) {
 		const {data, ...rest} = event;
-		return JSON.stringify({...rest, base64: data.toString('base64')});
+		// Base64 needs no JSON escaping: splice it in rather than have JSON.stringify scan it (the --log hot path).
+		const head = asciiJson(rest);
+		return `${head.slice(0, -1)},"base64":"${data.toString('base64')}"}`;
 	}
 
-	return JSON.stringify(event);
+	return asciiJson(event);
+}
+
+/** Code points outside ASCII, for escaping. */
+const nonAscii = /[\u0080-\uffff]/g;
+
+/**
+ * JSON with every non-ASCII character escaped as \uXXXX: still the same JSON
+ * to any reader, and pure ASCII, so writers can encode it as latin1 (a copy)
+ * instead of UTF-8 — and a terminal showing it raw never sees a C1 or bidi
+ * control from a peer's name.
+ */
+export function asciiJson(value: unknown): string {
+	const text = JSON.stringify(value);
+	nonAscii.lastIndex = 0;
+	return nonAscii.test(text) ? text.replaceAll(nonAscii, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`) : text;
 }
