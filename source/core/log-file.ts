@@ -1,7 +1,7 @@
-import {createWriteStream, type WriteStream} from 'node:fs';
-import {eventToJson} from './commands.js';
+import {Worker} from 'node:worker_threads';
+import {asciiJson} from './commands.js';
 import type {Core} from './core.js';
-import {errorCode, oneLine} from './errors.js';
+import type {FromWriter, ToWriter} from './log-writer.js';
 
 /** An open `--log` file. */
 export type LogFile = {
@@ -9,59 +9,107 @@ export type LogFile = {
 	close(): Promise<void>;
 };
 
+/** Bytes on their way to disk past which reading pauses, and under which it resumes. */
+const highWater = 32 * 1024 * 1024;
+const lowWater = 8 * 1024 * 1024;
 /**
  * `--log FILE`: every bus event appended as one JSON line, payloads as
  * base64, so a session is kept whole although on-screen logs are bounded.
- * The file holds no raw control bytes (JSON escapes them). If the disk is
- * slower than the network, reading pauses until it catches up; if writing
- * fails (disk full, permission), `log-file-failed` says so once and the
- * session goes on without the file.
+ * The file is pure ASCII and holds no control bytes (JSON escapes them).
+ *
+ * Encoding and writing run on a worker thread (log-writer.ts): this side
+ * only copies each loop turn's payloads into one buffer and hands it over,
+ * so capture costs the event loop a memcpy, not base64 and disk time. If
+ * the disk is slower than the network, reading pauses until it catches up;
+ * if writing fails (disk full, permission), `log-file-failed` says so once
+ * and the session goes on without the file.
  */
 export function openLogFile(core: Core, path: string): LogFile {
-	// A deep buffer lets the disk and the network work at once; at the default 16 KiB every batch
-	// would pause the sockets until the disk caught up.
-	let stream: WriteStream | undefined = createWriteStream(path, {flags: 'a', highWaterMark: 8 * 1024 * 1024});
-	const stop = (error: unknown) => {
-		if (!stream) {
+	// Under the test runner this module is the TypeScript source; Node runs the .ts writer by type stripping.
+	const writerUrl = new URL(import.meta.url.endsWith('.ts') ? './log-writer.ts' : './log-writer.js', import.meta.url);
+	const worker = new Worker(writerUrl, {workerData: {path}});
+	worker.unref();
+	let heads: string[] = [];
+	let lengths: number[] = [];
+	let payloads: Buffer[] = [];
+	let payloadBytes = 0;
+	let cost = 0;
+	let inFlight = 0;
+	let isFlushQueued = false;
+	let isOpen = true;
+	let onClosed: (() => void) | undefined;
+
+	const stop = (code: string, message: string) => {
+		if (!isOpen) {
 			return;
 		}
 
-		stream = undefined;
+		isOpen = false;
 		unsubscribe();
 		core.holdReading('log-file', false);
-		core.bus.emit({
-			type: 'log-file-failed',
-			path,
-			code: errorCode(error),
-			message: `cannot write the log file ${path}: ${oneLine(error)} — the session goes on without it`,
-		});
+		void worker.terminate();
+		core.bus.emit({type: 'log-file-failed', path, code, message: `cannot write the log file ${path}: ${message} — the session goes on without it`});
 	};
 
-	stream.on('error', stop);
-	stream.on('drain', () => {
-		core.holdReading('log-file', false);
+	worker.on('message', (message: FromWriter) => {
+		if (message.kind === 'written') {
+			inFlight -= message.cost;
+			if (inFlight < lowWater) {
+				core.holdReading('log-file', false);
+			}
+		} else if (message.kind === 'failed') {
+			stop(message.code, message.message);
+		} else {
+			onClosed?.();
+		}
+	});
+	worker.on('error', (error: NodeJS.ErrnoException) => {
+		stop(error.code ?? 'WORKER_FAILED', String(error.message).split('\n', 1)[0]!);
 	});
 
-	// Lines wait for the end of this turn of the event loop and go out as one write: a write per
-	// event would cost a stream round and a syscall per received chunk.
-	let lines: string[] = [];
-	let isFlushQueued = false;
 	const flush = () => {
 		isFlushQueued = false;
-		const batch = lines;
-		lines = [];
-		// eventToJson writes pure ASCII, so latin1 encodes it with a plain copy.
-		if (stream && batch.length > 0 && !stream.write(batch.join(''), 'latin1')) {
+		if (heads.length === 0 || !isOpen) {
+			return;
+		}
+
+		// One copy into a buffer the worker takes over: the sockets' own buffers cannot be handed
+		// over, a framer may still hold them.
+		const blob = Buffer.allocUnsafeSlow(payloadBytes);
+		let offset = 0;
+		for (const payload of payloads) {
+			offset += payload.copy(blob, offset);
+		}
+
+		const batch: ToWriter = {kind: 'batch', heads, lengths, blob, cost};
+		worker.postMessage(batch, [blob.buffer]);
+		inFlight += cost;
+		if (inFlight > highWater) {
 			core.holdReading('log-file', true);
 		}
+
+		heads = [];
+		lengths = [];
+		payloads = [];
+		payloadBytes = 0;
+		cost = 0;
 	};
 
 	const unsubscribe = core.bus.subscribe((event) => {
-		if (!stream) {
-			return;
+		if ('data' in event) {
+			const {data, ...rest} = event;
+			heads.push(asciiJson(rest));
+			lengths.push(data.length);
+			payloads.push(data);
+			payloadBytes += data.length;
+			cost += data.length;
+		} else {
+			const head = asciiJson(event);
+			heads.push(head);
+			lengths.push(-1);
+			cost += head.length;
 		}
 
-		lines.push(eventToJson(event) + '\n');
 		if (!isFlushQueued) {
 			isFlushQueued = true;
 			setImmediate(flush);
@@ -70,18 +118,22 @@ export function openLogFile(core: Core, path: string): LogFile {
 
 	return {
 		async close() {
-			const open = stream;
-			if (!open) {
+			if (!isOpen) {
 				return;
 			}
 
 			unsubscribe();
 			flush();
-			stream = undefined;
+			isOpen = false;
 			core.holdReading('log-file', false);
-			await new Promise<void>((resolve) => {
-				open.end(resolve);
+			const closed = new Promise<void>((resolve) => {
+				onClosed = resolve;
+				worker.once('exit', () => {
+					resolve();
+				});
 			});
+			worker.postMessage({kind: 'close'} satisfies ToWriter);
+			await closed;
 		},
 	};
 }

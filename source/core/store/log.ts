@@ -33,6 +33,9 @@ export type LogView = {
 	slice(start?: number, end?: number): LogEntry[];
 };
 
+/** Size of the buffers that log copies are cut from. */
+const arenaBytes = 256 * 1024;
+
 /** Bytes of bookkeeping charged per entry, so many tiny entries are bounded too. */
 export const ENTRY_OVERHEAD = 96;
 
@@ -123,6 +126,8 @@ export class LogBook {
 	#evictedBytes = 0;
 	readonly #budget: number;
 	readonly #entryBytes: number;
+	#arena = Buffer.allocUnsafeSlow(0);
+	#arenaUsed = 0;
 
 	constructor(budgetBytes: number, entryBytes: number) {
 		this.#budget = budgetBytes;
@@ -163,9 +168,17 @@ export class LogBook {
 	/** Copy at most `entryBytes` of a payload: the socket's buffer is never kept. */
 	keep(data: Buffer): Buffer {
 		const length = Math.min(data.length, this.#entryBytes);
-		const copy = Buffer.allocUnsafeSlow(length);
-		data.copy(copy, 0, 0, length);
-		return copy;
+		// Copies go into arenas handed out in order: no allocation per entry, and since eviction is
+		// oldest first too, an arena is freed once the budget has moved past it (at most one extra).
+		if (this.#arenaUsed + length > this.#arena.length) {
+			this.#arena = Buffer.allocUnsafeSlow(Math.max(arenaBytes, length));
+			this.#arenaUsed = 0;
+		}
+
+		const start = this.#arenaUsed;
+		data.copy(this.#arena, start, 0, length);
+		this.#arenaUsed += length;
+		return this.#arena.subarray(start, start + length);
 	}
 
 	/** Append an entry to a socket's log and evict old ones past the budget. Returns the ids of logs that changed. */

@@ -1,0 +1,93 @@
+/**
+ * The `--log` writer thread: turns batches of events into JSON lines and
+ * appends them to the file, so base64 encoding and disk writes run beside
+ * the event loop instead of on it. Self-contained (node builtins only) so
+ * Node can start it from the built file or, under the test runner, from the
+ * TypeScript source by type stripping.
+ */
+import {closeSync, openSync, writeSync} from 'node:fs';
+import {parentPort, workerData} from 'node:worker_threads';
+
+/**
+ * One batch from the main thread: `heads[i]` is an event's JSON; payloads
+ * are cut in order from `blob` by `lengths[i]` (-1: none). `cost` is echoed
+ * back when the batch is on disk, for the main thread's backpressure.
+ */
+export type LogBatch = {kind: 'batch'; heads: string[]; lengths: number[]; blob: Uint8Array; cost: number};
+
+/** Messages the main thread sends. */
+export type ToWriter = LogBatch | {kind: 'close'};
+
+/** Messages the writer sends back. */
+export type FromWriter = {kind: 'written'; cost: number} | {kind: 'failed'; code: string; message: string} | {kind: 'closed'};
+
+const port = parentPort!;
+const {path} = workerData as {path: string};
+let fd: number | undefined;
+let hasFailed = false;
+const base64Open = ',"base64":"';
+const base64Close = '"}\n';
+
+function fail(error: unknown): void {
+	hasFailed = true;
+	const {code, message} = error as NodeJS.ErrnoException;
+	port.postMessage({kind: 'failed', code: code ?? 'UNKNOWN', message: String(message).split('\n', 1)[0] ?? ''} satisfies FromWriter);
+}
+
+try {
+	fd = openSync(path, 'a');
+} catch (error) {
+	fail(error);
+}
+
+port.on('message', (message: ToWriter) => {
+	if (message.kind === 'close') {
+		if (fd !== undefined) {
+			closeSync(fd);
+		}
+
+		port.postMessage({kind: 'closed'} satisfies FromWriter);
+		port.close();
+		return;
+	}
+
+	const blob = Buffer.from(message.blob.buffer, message.blob.byteOffset, message.blob.byteLength);
+	const {heads, lengths} = message;
+	// Size the batch first, then write every piece straight into one buffer (no join, no second copy).
+	let size = 0;
+	for (const [index, head] of heads.entries()) {
+		const length = lengths[index]!;
+		size += length < 0 ? head.length + 1 : head.length - 1 + base64Open.length + Math.ceil(length / 3) * 4 + base64Close.length;
+	}
+
+	const text = Buffer.allocUnsafe(size);
+	let at = 0;
+	let offset = 0;
+	for (const [index, head] of heads.entries()) {
+		const length = lengths[index]!;
+		if (length < 0) {
+			// Every head is ASCII (the main thread escapes the rest), so latin1 is a plain copy.
+			at += text.write(head, at, 'latin1');
+			text[at++] = 0x0a;
+		} else {
+			// Base64 needs no JSON escaping: splice it in before the closing brace.
+			at += text.write(head, at, head.length - 1, 'latin1');
+			at += text.write(base64Open, at, 'latin1');
+			at += text.write(blob.toString('base64', offset, offset + length), at, 'latin1');
+			at += text.write(base64Close, at, 'latin1');
+			offset += length;
+		}
+	}
+
+	if (!hasFailed && fd !== undefined) {
+		try {
+			for (let written = 0; written < at; ) {
+				written += writeSync(fd, text, written, at - written);
+			}
+		} catch (error) {
+			fail(error);
+		}
+	}
+
+	port.postMessage({kind: 'written', cost: message.cost} satisfies FromWriter);
+});
