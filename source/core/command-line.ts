@@ -13,6 +13,12 @@ import {parseHostPort, parsePort} from './ports.js';
 /** What a command line can ask for: a core command, or one the dashboard carries out itself. */
 export type LineCommand =
 	| Command
+	/**
+	 * Send one datagram to a broadcast address: the one named, else each
+	 * address the dashboard knows (see {@link broadcastCommands}), turning
+	 * SO_BROADCAST on first when it is off.
+	 */
+	| {cmd: 'broadcast-to'; socket: string; address?: string; port: number; bytes: Buffer}
 	/** Drop closed connections and listeners from the panes. */
 	| {cmd: 'clear'}
 	/** Open the help overlay. */
@@ -20,7 +26,7 @@ export type LineCommand =
 
 /** What the line is read against. */
 export type CommandLineContext = {
-	/** The socket whose log is shown: the default target of `send`, `shutdown`, `reset`, `close`. */
+	/** The socket whose log is shown: the default target of `send`, `shutdown`, `reset`, `close`, and (a UDP socket) of `sendto`, `udpconnect`, `broadcast`. */
 	selected?: string | undefined;
 };
 
@@ -39,9 +45,14 @@ export const commandLineUsages: readonly CommandLineUsage[] = [
 	{name: 'sendhex', usage: 'sendhex [C1] 48 65 6c', description: 'send bytes written in hex'},
 	{name: 'shutdown', usage: 'shutdown [C1]', description: 'half-close: send FIN, keep reading'},
 	{name: 'reset', usage: 'reset [C1]', description: 'abort with a RST'},
-	{name: 'close', usage: 'close [C1|L1]', description: 'close a connection or stop a listener'},
-	{name: 'discover', usage: 'discover [port]', description: 'find netdash peers on the subnet by broadcast (port 47474)'},
+	{name: 'close', usage: 'close [C1|L1|U1]', description: 'close a connection or UDP socket, or stop a listener'},
+	{name: 'udp', usage: 'udp [host:]port [flags]', description: 'bind a UDP socket (0.0.0.0 hears broadcasts; flags: broadcast, echo)'},
+	{name: 'sendto', usage: 'sendto [U1] host:port text', description: 'send one datagram (a connected socket: text only)'},
+	{name: 'udpconnect', usage: 'udpconnect [U1] host:port', description: 'only this peer from now on (the kernel drops the rest)'},
+	{name: 'broadcast', usage: 'broadcast [U1] port text', description: 'to each subnet\'s broadcast address, or addr:port; on|off'},
+	{name: 'discover', usage: 'discover [port] [addr:port…]', description: 'find netdash peers by broadcast (port 47474; or announce to these)'},
 	{name: 'probe', usage: 'probe', description: 'ask every peer to answer now'},
+	{name: 'stop-discovery', usage: 'stop-discovery', description: 'say bye to peers and stop discovery'},
 	{name: 'clear', usage: 'clear', description: 'remove closed rows'},
 	{name: 'help', usage: 'help', description: 'show the keys'},
 	{name: 'quit', usage: 'quit', description: 'close everything and leave'},
@@ -53,16 +64,15 @@ export const commandLineNames: readonly string[] = commandLineUsages.map((usage)
 /** Framings offered by completion (`fixed:` wants its size typed after it). */
 const framingNames = ['raw', 'line', 'u16', 'u32', 'fixed:'];
 
-/** Commands that exist in netdash's plan but not in this build: a clear word instead of "unknown command". */
-const laterCommands = new Map([
-	['udp', 'UDP sockets are not available in this build yet'],
-	['sendto', 'UDP sockets are not available in this build yet'],
-	['broadcast', 'UDP sockets are not available in this build yet'],
-]);
+/** Flags `udp` takes after the address. */
+const udpFlags = ['broadcast', 'echo'];
 
-/** Ids look like C12 (connection) or L3 (listener). */
+/** Ids look like C12 (connection), L3 (listener) or U2 (UDP socket). */
 const connectionId = /^C\d+$/;
+const udpId = /^U\d+$/;
 const socketId = /^[A-Z]\d+$/;
+/** A word shaped like a destination: `host:port`, `:port` or `[v6]:port`. */
+const destinationShape = /^(?:\[[^\]\s]*\]|[^\s:[\]]*):\d*$/;
 
 function quote(text: string): string {
 	return `'${toDisplayString(text, {maxChars: 30})}'`;
@@ -88,6 +98,11 @@ function expectAtMost(name: string, words: readonly string[], count: number): vo
 	}
 }
 
+/** What a socket id is, in words. */
+function kindOf(id: string): string {
+	return udpId.test(id) ? 'a UDP socket' : id.startsWith('L') ? 'a listener' : 'a connection';
+}
+
 /** The target of a command that acts on a socket: the named id, else the selected one. */
 function targetOf(name: string, named: string | undefined, context: CommandLineContext, isListenerAllowed: boolean): string {
 	const id = named ?? context.selected;
@@ -100,10 +115,32 @@ function targetOf(name: string, named: string | undefined, context: CommandLineC
 	}
 
 	if (!isListenerAllowed && !connectionId.test(id)) {
-		fail(`${id} is a listener: ${name} works on connections (C1, C2, …)`);
+		const instead = udpId.test(id) && (name === 'send' || name === 'sendhex') ? ' (a datagram: sendto)' : '';
+		fail(`${id} is ${kindOf(id)}: ${name} works on connections (C1, C2, …)${instead}`);
 	}
 
 	return id;
+}
+
+/** The UDP socket a command acts on: a first word shaped like `U3`, else the selected socket. */
+function udpTargetOf(name: string, words: readonly string[], context: CommandLineContext): {id: string; rest: readonly string[]} {
+	const named = words[0] !== undefined && udpId.test(words[0]) ? words[0] : undefined;
+	const id = named ?? context.selected;
+	if (id === undefined || !udpId.test(id)) {
+		fail(`${name} needs a UDP socket: select one in Listeners (1) with enter, or name it (${usageOf(name)})`, 'NO_SELECTION');
+	}
+
+	return {id, rest: named === undefined ? words : words.slice(1)};
+}
+
+/** The text after the first `count` words of `rest` and one space, other spaces kept (a payload). */
+function afterWords(rest: string, count: number): string {
+	if (count === 0) {
+		return rest;
+	}
+
+	const match = new RegExp(String.raw`^\s*(?:\S+\s+){${count - 1}}\S+\s([\s\S]*)$`).exec(rest);
+	return match?.[1] ?? '';
 }
 
 /** Splits `send [C1] payload`: a first word shaped like a connection id names the target. */
@@ -133,7 +170,7 @@ function framingOf(words: readonly string[], index: number): {framing?: ReturnTy
  * letter (`\x43`).
  *
  * @throws NetdashError with a one-line message: `BAD_COMMAND`, `NO_SELECTION`,
- * `NOT_AVAILABLE`, or the parsers' own `BAD_PORT`, `BAD_ADDRESS`, `BAD_FRAMING`,
+ * or the parsers' own `BAD_PORT`, `BAD_ADDRESS`, `BAD_FRAMING`,
  * `BAD_ESCAPE`, `BAD_HEX`.
  * @example parseCommandLine('send C2 GET / HTTP/1.0\\r\\n\\r\\n')
  */
@@ -189,14 +226,80 @@ export function parseCommandLine(text: string, context: CommandLineContext = {})
 			return {cmd: name, id: targetOf(name, words[0], context, name === 'close')};
 		}
 
-		case 'discover': {
-			expectAtMost(name, words, 1);
-			return words[0] === undefined ? {cmd: 'discover'} : {cmd: 'discover', port: parsePort(words[0])};
+		case 'udp': {
+			if (words.length === 0) {
+				fail(`udp needs a port (usage: ${usageOf('udp')})`, 'BAD_PORT');
+			}
+
+			const {host, port} = parseHostPort(words[0]!, {defaultHost: '127.0.0.1', allowZero: true});
+			const flags = words.slice(1).map((word) => word.toLowerCase());
+			const unknown = flags.find((flag) => !udpFlags.includes(flag));
+			if (unknown !== undefined) {
+				fail(`udp does not take ${quote(unknown)}: its flags are ${udpFlags.join(', ')} (usage: ${usageOf('udp')})`);
+			}
+
+			return {cmd: 'udp', host, port, ...(flags.includes('broadcast') ? {isBroadcast: true} : {}), ...(flags.includes('echo') ? {isEcho: true} : {})};
 		}
 
-		case 'probe': {
+		case 'sendto': {
+			const {id, rest: after} = udpTargetOf(name, words, context);
+			// A first word shaped like host:port is where to send; without one, a connected socket sends to its peer.
+			const destination = after[0] !== undefined && destinationShape.test(after[0]) ? parseHostPort(after[0], {requireHost: true}) : undefined;
+			const payload = afterWords(rest, words.length - after.length + (destination ? 1 : 0));
+			if (payload === '') {
+				fail(`sendto needs text after ${destination ? 'the address' : 'the command'} (usage: ${usageOf('sendto')})`);
+			}
+
+			return {cmd: 'sendto', socket: id, ...(destination ? {host: destination.host, port: destination.port} : {}), bytes: parseEscapedText(payload)};
+		}
+
+		case 'udpconnect': {
+			const {id, rest: after} = udpTargetOf(name, words, context);
+			if (after.length === 0) {
+				fail(`udpconnect needs host:port (usage: ${usageOf('udpconnect')})`, 'BAD_ADDRESS');
+			}
+
+			expectAtMost(name, after, 1);
+			const {host, port} = parseHostPort(after[0]!, {requireHost: true});
+			return {cmd: 'udp-connect', socket: id, host, port};
+		}
+
+		case 'broadcast': {
+			const {id, rest: after} = udpTargetOf(name, words, context);
+			const first = after[0]?.toLowerCase();
+			if (after.length === 1 && (first === 'on' || first === 'off')) {
+				return {cmd: 'broadcast', socket: id, isOn: first === 'on'};
+			}
+
+			if (first === undefined) {
+				fail(`broadcast needs a port and text, or on / off (usage: ${usageOf('broadcast')})`, 'BAD_PORT');
+			}
+
+			const to = after[0]!.includes(':') ? parseHostPort(after[0]!, {requireHost: true}) : {host: undefined, port: parsePort(after[0]!)};
+			const payload = afterWords(rest, words.length - after.length + 1);
+			if (payload === '') {
+				fail(`broadcast needs text after the port (usage: ${usageOf('broadcast')})`);
+			}
+
+			return {cmd: 'broadcast-to', socket: id, ...(to.host === undefined ? {} : {address: to.host}), port: to.port, bytes: parseEscapedText(payload)};
+		}
+
+		case 'discover': {
+			// A first word of digits is the port; the words after it (or all of them) are where to announce.
+			const port = words[0] !== undefined && /^\d+$/.test(words[0]) ? parsePort(words[0]) : undefined;
+			const targets = port === undefined ? words : words.slice(1);
+			const bad = targets.find((target) => !/^[\d.]+(?::\d+)?$/.test(target));
+			if (bad !== undefined) {
+				fail(`${quote(bad)} is not a port or an IPv4 address[:port] to announce to (usage: ${usageOf('discover')})`, 'BAD_ADDRESS');
+			}
+
+			return {cmd: 'discover', ...(port === undefined ? {} : {port}), ...(targets.length > 0 ? {broadcast: targets} : {})};
+		}
+
+		case 'probe':
+		case 'stop-discovery': {
 			expectAtMost(name, words, 0);
-			return {cmd: 'probe'};
+			return {cmd: name};
 		}
 
 		case 'clear':
@@ -212,14 +315,33 @@ export function parseCommandLine(text: string, context: CommandLineContext = {})
 		}
 
 		default: {
-			const later = laterCommands.get(name);
-			if (later) {
-				fail(later, 'NOT_AVAILABLE');
-			}
-
 			fail(`unknown command ${quote(match[1]!)}: use one of ${commandLineNames.join(', ')}`);
 		}
 	}
+}
+
+/** A `broadcast port text` line, as parsed. */
+export type BroadcastLine = Extract<LineCommand, {cmd: 'broadcast-to'}>;
+
+/**
+ * The core commands a `broadcast` line stands for: SO_BROADCAST on when it
+ * is off (without it the kernel refuses with EACCES), then one `sendto` per
+ * address — the one the line named, else each of `addresses`: the directed
+ * broadcast of every interface, or what discovery announces to. Never
+ * `255.255.255.255` by default: it fails with ENETUNREACH on a host without
+ * a default route.
+ *
+ * @throws NetdashError `NO_BROADCAST` when there is no address to send to.
+ * @example broadcastCommands({cmd: 'broadcast-to', socket: 'U1', port: 9, bytes}, {addresses: ['10.0.0.255'], isBroadcastOn: false})
+ */
+export function broadcastCommands(line: BroadcastLine, options: {readonly addresses: readonly string[]; readonly isBroadcastOn: boolean}): Command[] {
+	const addresses = line.address === undefined ? [...new Set(options.addresses)] : [line.address];
+	if (addresses.length === 0) {
+		fail(`no interface here has a broadcast address (loopback has none): name one, e.g. broadcast ${line.socket} 127.255.255.255:${line.port} text`, 'NO_BROADCAST');
+	}
+
+	const sends: Command[] = addresses.map((address) => ({cmd: 'sendto', socket: line.socket, host: address, port: line.port, bytes: line.bytes}));
+	return options.isBroadcastOn ? sends : [{cmd: 'broadcast', socket: line.socket, isOn: true}, ...sends];
 }
 
 /** What tab completion made of a line. */
@@ -253,6 +375,16 @@ function choicesFor(name: string, index: number, ids: readonly string[]): readon
 
 		case 'close': {
 			return index === 0 ? ids : [];
+		}
+
+		case 'sendto':
+		case 'udpconnect':
+		case 'broadcast': {
+			return index === 0 ? ids.filter((id) => udpId.test(id)) : [];
+		}
+
+		case 'udp': {
+			return index >= 1 ? udpFlags : [];
 		}
 
 		case 'listen':

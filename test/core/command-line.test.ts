@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
 import {NetdashError} from '../../source/core/errors.js';
-import {commandLineNames, complete, parseCommandLine} from '../../source/core/command-line.js';
+import {broadcastCommands, commandLineNames, complete, parseCommandLine} from '../../source/core/command-line.js';
 
 /** The NetdashError a line throws, for checking its code and message. */
 function failureOf(line: string, selected?: string): NetdashError {
@@ -87,15 +87,69 @@ describe('command line: parsing what a person types after :', () => {
 		expect(failure.message).not.toContain('\x1b');
 	});
 
-	it('UDP commands say they are not in this build rather than unknown', () => {
-		expect(failureOf('sendto 127.0.0.1:9 hi').code).toBe('NOT_AVAILABLE');
+	it('udp binds a port on loopback by default, or host:port, with broadcast and echo flags', () => {
+		expect(parseCommandLine('udp 0')).toEqual({cmd: 'udp', host: '127.0.0.1', port: 0});
+		expect(parseCommandLine('udp 0.0.0.0:9000 broadcast echo')).toEqual({cmd: 'udp', host: '0.0.0.0', port: 9000, isBroadcast: true, isEcho: true});
+		expect(failureOf('udp').code).toBe('BAD_PORT');
+		expect(failureOf('udp 0 loud').message).toContain("udp does not take 'loud'");
 	});
 
-	it('discover starts discovery, on the default port or the one given, and probe asks peers to answer', () => {
+	it('sendto sends from the selected UDP socket or the one named, to host:port, with escapes and spaces kept', () => {
+		expect(parseCommandLine('sendto 127.0.0.1:9000 hi\\n', {selected: 'U2'})).toEqual({cmd: 'sendto', socket: 'U2', host: '127.0.0.1', port: 9000, bytes: Buffer.from('hi\n')});
+		expect(parseCommandLine('sendto U3  127.0.0.1:9   two  spaces', {selected: 'U2'})).toMatchObject({socket: 'U3', port: 9, bytes: Buffer.from('  two  spaces')});
+		// Without host:port the datagram goes to a connected socket's peer (the core refuses it on an unconnected one)
+		expect(parseCommandLine('sendto U1 hello there')).toEqual({cmd: 'sendto', socket: 'U1', bytes: Buffer.from('hello there')});
+	});
+
+	it('sendto without a UDP socket, or without text, says what is missing', () => {
+		expect(failureOf('sendto 127.0.0.1:9 hi').code).toBe('NO_SELECTION');
+		expect(failureOf('sendto 127.0.0.1:9 hi', 'C1').message).toBe('sendto needs a UDP socket: select one in Listeners (1) with enter, or name it (sendto [U1] host:port text)');
+		expect(failureOf('sendto U1 127.0.0.1:9').message).toContain('sendto needs text after the address');
+		expect(failureOf('sendto U1 127.0.0.1:0 x').message).toContain('port 0 is not a destination');
+		expect(failureOf('send hi', 'U1').message).toBe('U1 is a UDP socket: send works on connections (C1, C2, …) (a datagram: sendto)');
+	});
+
+	it('udpconnect connects the selected UDP socket to one peer', () => {
+		expect(parseCommandLine('udpconnect 127.0.0.1:53', {selected: 'U1'})).toEqual({cmd: 'udp-connect', socket: 'U1', host: '127.0.0.1', port: 53});
+		expect(parseCommandLine('udpconnect U4 localhost:7')).toEqual({cmd: 'udp-connect', socket: 'U4', host: 'localhost', port: 7});
+		expect(failureOf('udpconnect U4').code).toBe('BAD_ADDRESS');
+	});
+
+	it('broadcast sends to a port on every broadcast address, or to the address named; on / off switch SO_BROADCAST', () => {
+		expect(parseCommandLine('broadcast 9999 hello all', {selected: 'U1'})).toEqual({cmd: 'broadcast-to', socket: 'U1', port: 9999, bytes: Buffer.from('hello all')});
+		expect(parseCommandLine('broadcast U2 127.255.255.255:9999 hi')).toEqual({cmd: 'broadcast-to', socket: 'U2', address: '127.255.255.255', port: 9999, bytes: Buffer.from('hi')});
+		expect(parseCommandLine('broadcast off', {selected: 'U1'})).toEqual({cmd: 'broadcast', socket: 'U1', isOn: false});
+		expect(failureOf('broadcast 9999', 'U1').message).toContain('broadcast needs text after the port');
+		expect(failureOf('broadcast nine hi', 'U1').code).toBe('BAD_PORT');
+	});
+
+	it('a broadcast line becomes SO_BROADCAST on (when off) and one sendto per address; nowhere to send is a clear failure', () => {
+		const line = {cmd: 'broadcast-to', socket: 'U1', port: 9, bytes: Buffer.from('x')} as const;
+		expect(broadcastCommands(line, {addresses: ['10.0.0.255', '10.1.255.255', '10.0.0.255'], isBroadcastOn: false})).toEqual([
+			{cmd: 'broadcast', socket: 'U1', isOn: true},
+			{cmd: 'sendto', socket: 'U1', host: '10.0.0.255', port: 9, bytes: Buffer.from('x')},
+			{cmd: 'sendto', socket: 'U1', host: '10.1.255.255', port: 9, bytes: Buffer.from('x')},
+		]);
+		expect(broadcastCommands({...line, address: '127.255.255.255'}, {addresses: ['10.0.0.255'], isBroadcastOn: true})).toEqual([
+			{cmd: 'sendto', socket: 'U1', host: '127.255.255.255', port: 9, bytes: Buffer.from('x')},
+		]);
+		expect(() => broadcastCommands(line, {addresses: [], isBroadcastOn: true})).toThrow(/no interface here has a broadcast address .*broadcast U1 127\.255\.255\.255:9 text/);
+	});
+
+	it('discover starts discovery, on the default port or the one given, optionally announcing to given addresses; probe and stop-discovery', () => {
 		expect(parseCommandLine('discover')).toEqual({cmd: 'discover'});
 		expect(parseCommandLine('discover 5000')).toEqual({cmd: 'discover', port: 5000});
+		expect(parseCommandLine('discover 5000 127.0.0.1:5001 10.0.0.255')).toEqual({cmd: 'discover', port: 5000, broadcast: ['127.0.0.1:5001', '10.0.0.255']});
+		expect(parseCommandLine('discover 127.255.255.255')).toEqual({cmd: 'discover', broadcast: ['127.255.255.255']});
 		expect(failureOf('discover 0').message).toBe('port 0 is not a destination');
+		expect(failureOf('discover 5000 lan').code).toBe('BAD_ADDRESS');
 		expect(parseCommandLine('probe')).toEqual({cmd: 'probe'});
+		expect(parseCommandLine('stop-discovery')).toEqual({cmd: 'stop-discovery'});
+	});
+
+	it('shutdown and reset on a UDP socket say it is one; close takes it', () => {
+		expect(failureOf('reset', 'U1').message).toBe('U1 is a UDP socket: reset works on connections (C1, C2, …)');
+		expect(parseCommandLine('close', {selected: 'U1'})).toEqual({cmd: 'close', id: 'U1'});
 	});
 
 	it('an empty line asks for a command', () => {
@@ -109,7 +163,7 @@ describe('command line: tab completion', () => {
 	});
 
 	it('extends an ambiguous name to the common prefix and lists the candidates', () => {
-		expect(complete('se', [])).toEqual({text: 'send', candidates: ['send', 'sendhex']});
+		expect(complete('se', [])).toEqual({text: 'send', candidates: ['send', 'sendhex', 'sendto']});
 		expect(complete('c', []).candidates).toEqual(['connect', 'close', 'clear']);
 	});
 
@@ -118,6 +172,15 @@ describe('command line: tab completion', () => {
 		expect(complete('reset ', ids)).toEqual({text: 'reset C', candidates: ['C1', 'C12', 'C2']});
 		expect(complete('reset C2', ids)).toEqual({text: 'reset C2 ', candidates: ['C2']});
 		expect(complete('close L', ids)).toEqual({text: 'close L1 ', candidates: ['L1']});
+	});
+
+	it('completes UDP socket ids after sendto, udpconnect and broadcast, and the flags of udp', () => {
+		const ids = ['L1', 'C1', 'U1', 'U2'];
+		expect(complete('sendto ', ids)).toEqual({text: 'sendto U', candidates: ['U1', 'U2']});
+		expect(complete('udpc', ids)).toEqual({text: 'udpconnect ', candidates: ['udpconnect']});
+		expect(complete('broadcast U2', ids)).toEqual({text: 'broadcast U2 ', candidates: ['U2']});
+		expect(complete('udp 0 b', ids)).toEqual({text: 'udp 0 broadcast ', candidates: ['broadcast']});
+		expect(complete('close U', ids).candidates).toEqual(['U1', 'U2']);
 	});
 
 	it('completes the framing of listen and connect', () => {
