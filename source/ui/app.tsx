@@ -1,6 +1,6 @@
 import {useCallback, useEffect, useMemo} from 'react';
 import {Box, Text, useApp, useWindowSize} from 'ink';
-import type {ConnectionRow, Core, ListenerRow, Store} from '../core/index.js';
+import type {ConnectionRow, Core, ListenerRow, PeerRow, Store, UdpSocketRow} from '../core/index.js';
 import {complete} from '../core/command-line.js';
 import {ErrorBoundary} from './components/error-boundary.js';
 import {HelpOverlay} from './components/help-overlay.js';
@@ -10,12 +10,13 @@ import {useCommands} from './hooks/use-commands.js';
 import {useDashboardKeys} from './hooks/use-dashboard-keys.js';
 import {useDashboardState, type ConfirmAction, type PaneName} from './hooks/use-dashboard-state.js';
 import {clampCursor} from './hooks/use-scroll-window.js';
-import {filterConnections, filterListeners} from './row-filter.js';
-import {formatEndpoint} from './format.js';
+import {filterConnections, filterListeners, filterUdpSockets} from './row-filter.js';
+import {formatEndpoint, safeText} from './format.js';
+import {udpAddress} from './components/udp-socket-row.js';
 import {layoutFor, minimumSize} from './layout.js';
 import {ConnectionsPane} from './panes/connections-pane.js';
 import {DiscoveryPane} from './panes/discovery-pane.js';
-import {ListenersPane} from './panes/listeners-pane.js';
+import {listenerPaneId, ListenersPane} from './panes/listeners-pane.js';
 import {LogPane} from './panes/log-pane.js';
 import {DashboardProvider, useCore, useSnapshot} from './store-context.js';
 
@@ -43,9 +44,14 @@ export function App({core, store, onQuit, onCrash}: AppProps) {
 	);
 }
 
-function describeSocket(id: string | undefined, listeners: readonly ListenerRow[], connections: readonly ConnectionRow[]): string {
+function describeSocket(id: string | undefined, listeners: readonly ListenerRow[], connections: readonly ConnectionRow[], udpSockets: readonly UdpSocketRow[]): string {
 	if (id === undefined) {
 		return '';
+	}
+
+	const udp = udpSockets.find((row) => row.id === id);
+	if (udp) {
+		return `${udpAddress(udp)} ${udp.state} · broadcast ${udp.isBroadcast ? 'on' : 'off'} · ${udp.datagramsIn} in ${udp.datagramsOut} out`;
 	}
 
 	const connection = connections.find((row) => row.id === id);
@@ -58,9 +64,9 @@ function describeSocket(id: string | undefined, listeners: readonly ListenerRow[
 }
 
 /** Ids of open sockets, for tab completion (built only when tab is pressed). */
-function openIds(listeners: readonly ListenerRow[], connections: readonly ConnectionRow[]): string[] {
+function openIds(listeners: readonly ListenerRow[], connections: readonly ConnectionRow[], udpSockets: readonly UdpSocketRow[]): string[] {
 	const ids: string[] = [];
-	for (const row of [...listeners, ...connections]) {
+	for (const row of [...listeners, ...connections, ...udpSockets]) {
 		if (row.closedAt === undefined) {
 			ids.push(row.id);
 		}
@@ -82,13 +88,19 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	const connections = useSnapshot((snapshot) => snapshot.connections);
 	const totals = useSnapshot((snapshot) => snapshot.totals);
 	const notices = useSnapshot((snapshot) => snapshot.notices);
+	const udpSockets = useSnapshot((snapshot) => snapshot.udpSockets);
 	const peers = useSnapshot((snapshot) => snapshot.peers);
+	const foreign = useSnapshot((snapshot) => snapshot.foreign);
 	const discovery = useSnapshot((snapshot) => snapshot.discovery);
 	// A selection whose rows were cleared (C, :clear) is no selection.
-	const selected = state.selected !== undefined && (listeners.some((row) => row.id === state.selected) || connections.some((row) => row.id === state.selected)) ? state.selected : undefined;
+	const isKnown = (id: string) => listeners.some((row) => row.id === id) || connections.some((row) => row.id === id) || udpSockets.some((row) => row.id === id);
+	const selected = state.selected !== undefined && isKnown(state.selected) ? state.selected : undefined;
 	const logView = useSnapshot((snapshot) => (selected === undefined ? undefined : snapshot.logs.get(selected)));
 	const shownListeners = useMemo(() => filterListeners(listeners, state.filters.listeners), [listeners, state.filters.listeners]);
 	const shownConnections = useMemo(() => filterConnections(connections, state.filters.connections), [connections, state.filters.connections]);
+	// UDP sockets share the Listeners pane, its filter and its cursor.
+	const shownUdp = useMemo(() => filterUdpSockets(udpSockets, state.filters.listeners), [udpSockets, state.filters.listeners]);
+	const udpOpen = useMemo(() => udpSockets.filter((row) => row.state !== 'closed').length, [udpSockets]);
 	const {prompt, focus} = state;
 	const lastNotice = notices.at(-1);
 	const freshNotice = lastNotice !== undefined && lastNotice.seq > state.seenNotice ? lastNotice : undefined;
@@ -102,11 +114,18 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 				return shownConnections[clampCursor(state.cursors.connections, shownConnections.length)]?.id;
 			}
 
-			if (focus === 'listeners' && kind === 'socket') {
-				return shownListeners[clampCursor(state.cursors.listeners, shownListeners.length)]?.id;
+			if (focus === 'listeners' && kind !== 'connection') {
+				const id = listenerPaneId(shownListeners, shownUdp, clampCursor(state.cursors.listeners, shownListeners.length + shownUdp.length));
+				if (kind === 'socket' || id?.startsWith('U')) {
+					return id;
+				}
 			}
 
-			return kind === 'connection' && !selected?.startsWith('C') ? undefined : selected;
+			if (kind === 'connection') {
+				return selected?.startsWith('C') ? selected : undefined;
+			}
+
+			return kind === 'sender' && !(selected?.startsWith('C') || selected?.startsWith('U')) ? undefined : selected;
 		},
 		logView,
 		openSockets: () => core.openSockets,
@@ -123,12 +142,15 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 
 		const connection = shownConnections.findIndex((row) => row.id === cursorTarget);
 		const listener = shownListeners.findIndex((row) => row.id === cursorTarget);
+		const udp = shownUdp.findIndex((row) => row.id === cursorTarget);
 		if (connection !== -1) {
 			dispatch({type: 'move-cursor', pane: 'connections', index: connection});
 		} else if (listener !== -1) {
 			dispatch({type: 'move-cursor', pane: 'listeners', index: listener});
+		} else if (udp !== -1) {
+			dispatch({type: 'move-cursor', pane: 'listeners', index: shownListeners.length + udp});
 		}
-	}, [cursorTarget, shownConnections, shownListeners, dispatch]);
+	}, [cursorTarget, shownConnections, shownListeners, shownUdp, dispatch]);
 
 	const onFollow = useCallback(
 		(isFollowing: boolean, cursor?: number) => {
@@ -166,6 +188,27 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 		}
 	};
 
+	/** Dial a peer's port; the new connection is shown in the Log and gets the cursor. */
+	const connectTo = (host: string, port: number) => {
+		const id = commands.connect(host, port);
+		if (id !== undefined) {
+			dispatch({type: 'select', id, isCursorMoved: true});
+		}
+	};
+
+	/** Enter on a peer: its one offered port at once, a choice when it offers several, a line when none. */
+	const onPeer = (peer: PeerRow) => {
+		const name = safeText(peer.name, 40);
+		const [first] = peer.ports;
+		if (first === undefined) {
+			commands.complain('NO_PORTS', `${name} at ${peer.address} offers no TCP port — a netdash peer offers its listeners on 0.0.0.0 or a LAN address`);
+		} else if (peer.ports.length === 1) {
+			connectTo(peer.address, first);
+		} else {
+			dispatch({type: 'open-prompt', prompt: {kind: 'choose-port', name, address: peer.address, ports: peer.ports}});
+		}
+	};
+
 	const onConfirm = (action: ConfirmAction, target: string | undefined) => {
 		if (action === 'quit') {
 			quit();
@@ -180,13 +223,14 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 			freshNotice={freshNotice}
 			width={columns}
 			history={state.history}
-			complete={(text) => complete(text, openIds(listeners, connections))}
+			complete={(text) => complete(text, openIds(listeners, connections, udpSockets))}
 			onCommand={onCommand}
 			onFilter={(pane, text) => {
 				dispatch({type: 'set-filter', pane, text});
 			}}
 			onSend={commands.send}
 			onConfirm={onConfirm}
+			onConnect={connectTo}
 			onClose={() => {
 				dispatch({type: 'close-prompt'});
 			}}
@@ -213,7 +257,8 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 					<Box flexDirection="row">
 						<ListenersPane
 							rows={shownListeners}
-							total={listeners.length}
+							udpRows={shownUdp}
+							total={listeners.length + udpSockets.length}
 							filter={state.filters.listeners}
 							cursor={state.cursors.listeners}
 							selected={selected}
@@ -228,6 +273,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 						/>
 						<DiscoveryPane
 							peers={peers}
+							foreign={foreign}
 							discovery={discovery}
 							filter={state.filters.discovery}
 							cursor={state.cursors.discovery}
@@ -238,6 +284,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 							onMove={(index) => {
 								dispatch({type: 'move-cursor', pane: 'discovery', index});
 							}}
+							onSelect={onPeer}
 						/>
 					</Box>
 					<ConnectionsPane
@@ -258,7 +305,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 					/>
 					<LogPane
 						socket={selected}
-						description={describeSocket(selected, listeners, connections)}
+						description={describeSocket(selected, listeners, connections, udpSockets)}
 						mode={state.logMode}
 						isFollowing={state.isFollowing}
 						cursorSeq={state.logCursor}
@@ -271,7 +318,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 					/>
 				</Box>
 			)}
-			<StatusBar totals={totals} notice={freshNotice ? undefined : lastNotice} width={columns} />
+			<StatusBar totals={totals} udpOpen={udpOpen} notice={freshNotice ? undefined : lastNotice} width={columns} />
 			{promptLine}
 		</Box>
 	);

@@ -28,16 +28,19 @@ export type KeyAction =
 	| 'reset'
 	| 'close'
 	| 'clear'
+	| 'probe'
 	| 'quit'
 	| 'force-quit'
 	| 'history-previous'
 	| 'history-next'
 	| 'complete'
+	| 'pick-previous'
+	| 'pick-next'
 	| 'submit'
 	| 'cancel';
 
-/** Where a binding works: anywhere, in the focused list, on a connection, or in a prompt line. */
-export type KeyScope = 'anywhere' | 'panes' | 'sockets' | 'prompt';
+/** Where a binding works: anywhere, in the focused list, on a socket, for discovery (from any pane), or in a prompt line. */
+export type KeyScope = 'anywhere' | 'panes' | 'sockets' | 'discovery' | 'prompt';
 
 /** One binding: the keys as shown, what they do, and how to recognise them. */
 export type KeyBinding = {
@@ -65,7 +68,7 @@ export const keyBindings: readonly KeyBinding[] = [
 	{action: 'page-up', keys: ['pgup', 'ctrl-u'], description: 'page up', scope: 'panes', matches: (input, key) => key.pageUp || (key.ctrl && input === 'u')},
 	{action: 'move-first', keys: ['g', 'home'], description: 'go to the first row', scope: 'panes', matches: (input, key) => key.home || (plain(key) && input === 'g')},
 	{action: 'move-last', keys: ['G', 'end'], description: 'last row; log: follow', scope: 'panes', matches: (input, key) => key.end || (plain(key) && input === 'G')},
-	{action: 'select', keys: ['enter'], description: 'show it in the Log pane', scope: 'panes', hint: 'select', matches: (_, key) => key.return},
+	{action: 'select', keys: ['enter'], description: 'show log; peer: connect', scope: 'panes', hint: 'select', matches: (_, key) => key.return},
 	{action: 'filter', keys: ['/'], description: 'filter: text, /in, /out', scope: 'panes', hint: 'filter', matches: (input, key) => plain(key) && input === '/'},
 	{action: 'toggle-follow', keys: ['space'], description: 'pause or resume log follow', scope: 'panes', hint: 'pause', matches: (input, key) => plain(key) && input === ' '},
 	{action: 'toggle-hex', keys: ['x'], description: 'log as text or hex', scope: 'panes', hint: 'hex', matches: (input, key) => plain(key) && input === 'x'},
@@ -74,6 +77,7 @@ export const keyBindings: readonly KeyBinding[] = [
 	{action: 'reset', keys: ['R'], description: 'reset with a RST (confirm)', scope: 'sockets', matches: (input, key) => plain(key) && input === 'R'},
 	{action: 'close', keys: ['d'], description: 'close the socket (confirm)', scope: 'sockets', matches: (input, key) => plain(key) && input === 'd'},
 	{action: 'clear', keys: ['C'], description: 'remove closed rows', scope: 'sockets', matches: (input, key) => plain(key) && input === 'C'},
+	{action: 'probe', keys: ['p'], description: 'probe for peers now', scope: 'discovery', hint: 'probe', matches: (input, key) => plain(key) && input === 'p'},
 	{action: 'help', keys: ['?'], description: 'show or hide this help', scope: 'anywhere', hint: 'help', matches: (input, key) => plain(key) && input === '?'},
 	{action: 'command', keys: [':'], description: 'command line', scope: 'anywhere', hint: 'command', matches: (input, key) => plain(key) && input === ':'},
 	{action: 'quit', keys: ['q'], description: 'quit; asks if sockets open', scope: 'anywhere', hint: 'quit', matches: (input, key) => plain(key) && input === 'q'},
@@ -81,6 +85,8 @@ export const keyBindings: readonly KeyBinding[] = [
 	{action: 'history-previous', keys: ['↑'], description: 'previous command', scope: 'prompt', matches: (_, key) => key.upArrow},
 	{action: 'history-next', keys: ['↓'], description: 'next command', scope: 'prompt', matches: (_, key) => key.downArrow},
 	{action: 'complete', keys: ['tab'], description: 'complete name, id, framing', scope: 'prompt', matches: (_, key) => key.tab},
+	{action: 'pick-previous', keys: ['←'], description: 'previous choice (port)', scope: 'prompt', matches: (_, key) => key.leftArrow},
+	{action: 'pick-next', keys: ['→'], description: 'next choice', scope: 'prompt', matches: (_, key) => key.rightArrow},
 	{action: 'submit', keys: ['enter'], description: 'run, send or apply', scope: 'prompt', matches: (_, key) => key.return},
 	{action: 'cancel', keys: ['esc'], description: 'close the prompt or help', scope: 'prompt', matches: (_, key) => key.escape},
 ];
@@ -89,6 +95,7 @@ export const keyBindings: readonly KeyBinding[] = [
 export const keyScopes: ReadonlyArray<{scope: KeyScope; title: string}> = [
 	{scope: 'panes', title: 'Panes'},
 	{scope: 'sockets', title: 'Sockets'},
+	{scope: 'discovery', title: 'Discovery'},
 	{scope: 'anywhere', title: 'Anywhere'},
 	{scope: 'prompt', title: 'Prompt lines'},
 ];

@@ -34,7 +34,8 @@ const searchText = new WeakMap<LogEntry, string>();
 function textOf(entry: LogEntry): string {
 	let text = searchText.get(entry);
 	if (text === undefined) {
-		text = (entry.data ? toDisplay(entry.data) : (entry.text ?? '')).toLowerCase();
+		// A datagram's text is its peer: `/10.0.0.2` finds what that host sent or was sent.
+		text = (entry.data ? `${entry.kind === 'datagram' ? `${entry.text ?? ''} ` : ''}${toDisplay(entry.data)}` : (entry.text ?? '')).toLowerCase();
 		searchText.set(entry, text);
 	}
 

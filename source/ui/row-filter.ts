@@ -1,10 +1,10 @@
-import type {ConnectionRow, ListenerRow} from '../core/index.js';
+import type {ConnectionRow, ListenerRow, UdpSocketRow} from '../core/index.js';
 import {formatEndpoint} from './format.js';
 
 /**
  * Filters for the Listeners and Connections panes: every word typed must
  * appear (case-insensitively) in the row's id, addresses, state, origin or
- * framing. An empty filter returns the same array, so nothing re-renders.
+ * framing (a UDP socket: `udp`, `broadcast` when on, its peer). An empty filter returns the same array, so nothing re-renders.
  */
 
 function wordsOf(filter: string): string[] {
@@ -34,5 +34,17 @@ export function filterConnections(rows: readonly ConnectionRow[], filter: string
 
 	return rows.filter((row) =>
 		matchesAll(`${row.id} ${formatEndpoint(row.local)} ${formatEndpoint(row.remote)} ${row.origin} ${row.state} ${row.framing}`.toLowerCase(), words),
+	);
+}
+
+/** The UDP sockets that match `filter` (they share the Listeners pane, and its filter). */
+export function filterUdpSockets(rows: readonly UdpSocketRow[], filter: string): readonly UdpSocketRow[] {
+	const words = wordsOf(filter);
+	if (words.length === 0) {
+		return rows;
+	}
+
+	return rows.filter((row) =>
+		matchesAll(`${row.id} ${formatEndpoint(row)} udp ${row.remote ? formatEndpoint(row.remote) : ''} ${row.state} ${row.isBroadcast ? 'broadcast' : ''}`.toLowerCase(), words),
 	);
 }

@@ -1,5 +1,5 @@
 import {Box, Text} from 'ink';
-import {commandLineUsages} from '../../core/command-line.js';
+import {commandLineNames, commandLineUsages} from '../../core/command-line.js';
 import {keyBindings, keyLabel, keyScopes} from '../keys.js';
 import {colors} from '../theme.js';
 
@@ -43,6 +43,21 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 	return chunks;
 }
 
+/** Words joined by spaces into lines of at most `width` characters. */
+function wrapWords(words: readonly string[], width: number): string[] {
+	const lines: string[] = [];
+	for (const word of words) {
+		const last = lines.at(-1);
+		if (last !== undefined && last.length + 1 + word.length <= width) {
+			lines[lines.length - 1] = `${last} ${word}`;
+		} else {
+			lines.push(word);
+		}
+	}
+
+	return lines;
+}
+
 function HelpColumn({lines, width, labelWidth}: {lines: readonly Line[]; width: number; labelWidth: number}) {
 	return (
 		<Box flexDirection="column" width={width} paddingLeft={1}>
@@ -81,7 +96,10 @@ export function HelpOverlay({width, height}: HelpOverlayProps) {
 	} else {
 		// Usages only: a description would not fit beside them in a key column.
 		const usages = commands.map((line) => (line.isHeading ? line : {key: line.key, text: ''}));
-		const all = keys.length + usages.length <= rows * Math.floor(inner / keyColumnWidth) ? [...keys, ...usages] : keys;
+		const capacity = rows * Math.floor(inner / keyColumnWidth);
+		// Where the usages do not fit, the names alone may: a few lines of words.
+		const names = [commands[0]!, ...wrapWords(commandLineNames, keyColumnWidth - 2).map((text) => ({key: text, text: ''}))];
+		const all = keys.length + usages.length <= capacity ? [...keys, ...usages] : keys.length + names.length <= capacity ? [...keys, ...names] : keys;
 		const count = Math.max(1, Math.min(3, Math.ceil(all.length / rows)));
 		columns = chunk(all, rows)
 			.slice(0, count)

@@ -18,7 +18,8 @@ export type ListenerRowProps = {
 	readonly isSelected: boolean;
 };
 
-function cell(columns: FittedColumns<ListenerColumn>, key: ListenerColumn, text: string, align: 'left' | 'right' = 'left'): string {
+/** One cell of a Listeners-pane row: `text` fitted to its column and a space, or nothing when the column does not fit. */
+export function listenerCell(columns: FittedColumns<ListenerColumn>, key: ListenerColumn, text: string, align: 'left' | 'right' = 'left'): string {
 	const width = columns.get(key);
 	return width === undefined ? '' : fit(text, width - 1, align) + ' ';
 }
@@ -29,15 +30,15 @@ export const ListenerRow = memo(function ListenerRow({row, columns, isCursor, is
 	const service = serviceName(row.port) ?? '—';
 	return (
 		<Text wrap="truncate-end" dimColor={isClosed} bold={isCursor}>
-			{cell(columns, 'gutter', `${isCursor ? '›' : ' '}${isSelected ? '•' : ' '}`)}
-			<Text color={isClosed ? colors.muted : 'green'}>{cell(columns, 'glyph', isClosed ? '○' : '●')}</Text>
-			{cell(columns, 'id', row.id)}
-			{cell(columns, 'address', formatEndpoint(row))}
-			{cell(columns, 'counts', `${row.accepted} acc ${row.open} open`)}
-			{cell(columns, 'class', portClass(row.port))}
-			{cell(columns, 'service', service)}
-			<Text color={isClosed ? colors.muted : 'green'}>{cell(columns, 'state', row.state)}</Text>
-			{cell(columns, 'framing', row.framing)}
+			{listenerCell(columns, 'gutter', `${isCursor ? '›' : ' '}${isSelected ? '•' : ' '}`)}
+			<Text color={isClosed ? colors.muted : 'green'}>{listenerCell(columns, 'glyph', isClosed ? '○' : '●')}</Text>
+			{listenerCell(columns, 'id', row.id)}
+			{listenerCell(columns, 'address', formatEndpoint(row))}
+			{listenerCell(columns, 'counts', `${row.accepted} acc ${row.open} open`)}
+			{listenerCell(columns, 'class', portClass(row.port))}
+			{listenerCell(columns, 'service', service)}
+			<Text color={isClosed ? colors.muted : 'green'}>{listenerCell(columns, 'state', row.state)}</Text>
+			{listenerCell(columns, 'framing', row.framing)}
 		</Text>
 	);
 });

@@ -64,7 +64,12 @@ export function bytesPerLineFor(width: number): number {
 	return width - 4 >= 78 ? 16 : 8;
 }
 
-function Header({entry, isCursor, content, width}: {entry: LogEntry; isCursor: boolean; content: string; width: number}) {
+/** For a datagram: `from 10.0.0.2:5000` (in) or `to 10.0.0.2:5000` (out); empty for anything else. */
+export function datagramPeer(entry: LogEntry): string {
+	return entry.kind === 'datagram' && entry.text !== undefined ? `${entry.direction === 'out' ? 'to' : 'from'} ${safeText(entry.text, 60)}` : '';
+}
+
+function Header({entry, isCursor, content, width, peer = ''}: {entry: LogEntry; isCursor: boolean; content: string; width: number; peer?: string}) {
 	const style = directionStyles[entry.isError ? 'error' : entry.direction];
 	const size = entry.direction === 'note' ? '' : formatBytes(entry.bytes);
 	return (
@@ -74,7 +79,8 @@ function Header({entry, isCursor, content, width}: {entry: LogEntry; isCursor: b
 			<Text color={style.color}>{fit(style.label, directionWidth - 1)} </Text>
 			{fit(size, sizeWidth - 2, 'right')}
 			{'  '}
-			<Text color={entry.direction === 'note' ? style.color : undefined}>{content.slice(0, Math.max(0, width))}</Text>
+			{peer === '' ? null : <Text color={colors.muted}>{`${peer}  `.slice(0, Math.max(0, width))}</Text>}
+			<Text color={entry.direction === 'note' ? style.color : undefined}>{content.slice(0, Math.max(0, width - (peer === '' ? 0 : peer.length + 2)))}</Text>
 		</Text>
 	);
 }
@@ -104,17 +110,20 @@ export const LogEntryView = memo(function LogEntryView({entry, mode, width, isCu
 		);
 	}
 
+	// A datagram says where it came from or went: UDP has no connection to say it for it.
+	const peer = datagramPeer(entry);
 	if (mode === 'text') {
 		const isCut = entry.bytes > entry.data.length;
-		const text = toDisplay(entry.data, {maxChars: contentWidth});
-		return <Header entry={entry} isCursor={isCursor} content={isCut && text.length < contentWidth ? `${text}…` : text} width={contentWidth} />;
+		const room = Math.max(1, contentWidth - (peer === '' ? 0 : peer.length + 2));
+		const text = toDisplay(entry.data, {maxChars: room});
+		return <Header entry={entry} isCursor={isCursor} peer={peer} content={isCut && text.length < room ? `${text}…` : text} width={contentWidth} />;
 	}
 
 	const shown = entry.data.subarray(0, maxHexLines * bytesPerLine);
 	const more = entry.bytes - shown.length;
 	return (
 		<Box flexDirection="column">
-			<Header entry={entry} isCursor={isCursor} content={`${entry.kind}`} width={contentWidth} />
+			<Header entry={entry} isCursor={isCursor} content={peer === '' ? entry.kind : `${entry.kind} ${peer}`} width={contentWidth} />
 			{hexDump(shown, {width: bytesPerLine}).map((line) => (
 				<Text key={line.slice(0, 8)} wrap="truncate-end">
 					{'    '}

@@ -5,6 +5,7 @@ import {ConfirmPrompt} from './confirm-prompt.js';
 import {KeyHint} from './key-hint.js';
 import {LineInput} from './line-input.js';
 import {NoticeLine} from './notice-line.js';
+import {PortChoice} from './port-choice.js';
 
 /** Props of {@link PromptLine}. */
 export type PromptLineProps = {
@@ -21,6 +22,8 @@ export type PromptLineProps = {
 	readonly onFilter: (pane: PaneName, text: string) => void;
 	readonly onSend: (target: string, text: string) => void;
 	readonly onConfirm: (action: ConfirmAction, target: string | undefined) => void;
+	/** A port of a peer was chosen: dial it. */
+	readonly onConnect: (host: string, port: number) => void;
 	/** Close the prompt without acting (a filter prompt restores its previous text first). */
 	readonly onClose: () => void;
 };
@@ -29,7 +32,7 @@ export type PromptLineProps = {
  * The bottom line: the open prompt (command line, filter, send text, a
  * yes/no question), else a fresh notice, else the key hint.
  */
-export function PromptLine({prompt, freshNotice, width, history, complete, onCommand, onFilter, onSend, onConfirm, onClose}: PromptLineProps) {
+export function PromptLine({prompt, freshNotice, width, history, complete, onCommand, onFilter, onSend, onConfirm, onConnect, onClose}: PromptLineProps) {
 	switch (prompt?.kind) {
 		case 'command': {
 			return (
@@ -75,14 +78,16 @@ export function PromptLine({prompt, freshNotice, width, history, complete, onCom
 
 		case 'send': {
 			const {target} = prompt;
+			// A UDP socket sends datagrams: say where, unless it is connected (then sendto's rule: text alone goes to its peer).
+			const isUdp = target.startsWith('U');
 			return (
 				<LineInput
 					key="send"
-					label={`send to ${target} › `}
+					label={isUdp ? `sendto from ${target} › ` : `send to ${target} › `}
 					width={width}
 					initial={prompt.initial}
 					isActive
-					help="text with \r \n \t \xNN escapes · enter sends · esc closes"
+					help={isUdp ? 'host:port text (connected: text) · \\r \\n \\xNN escapes · enter sends' : 'text with \\r \\n \\t \\xNN escapes · enter sends · esc closes'}
 					onCancel={onClose}
 					onSubmit={(text) => {
 						onClose();
@@ -106,6 +111,25 @@ export function PromptLine({prompt, freshNotice, width, history, complete, onCom
 					onConfirm={() => {
 						onClose();
 						onConfirm(action, target);
+					}}
+				/>
+			);
+		}
+
+		case 'choose-port': {
+			const {address} = prompt;
+			return (
+				<PortChoice
+					key="choose-port"
+					name={prompt.name}
+					address={address}
+					ports={prompt.ports}
+					width={width}
+					isActive
+					onCancel={onClose}
+					onChoose={(port) => {
+						onClose();
+						onConnect(address, port);
 					}}
 				/>
 			);

@@ -15,6 +15,8 @@ export function noticeText(notice: Notice, maxChars: number): string {
 /** Props of {@link StatusBar}. */
 export type StatusBarProps = {
 	readonly totals: Totals;
+	/** UDP sockets open (they have no place in the TCP totals). @default 0 */
+	readonly udpOpen?: number;
 	/** The newest notice (a failure or a fact worth a line), once the bottom line no longer shows it. */
 	readonly notice: Notice | undefined;
 	readonly width: number;
@@ -26,12 +28,12 @@ export type StatusBarProps = {
  * the last notice (e.g. a refused connection) once the bottom
  * line has stopped showing it. Notices are painted through toDisplayString.
  */
-export function StatusBar({totals, notice, width}: StatusBarProps) {
+export function StatusBar({totals, udpOpen = 0, notice, width}: StatusBarProps) {
 	const evicted = totals.evictedEntries > 0 ? `evicted ${totals.evictedEntries}` : 'evicted 0';
 	return (
 		<Box width={width} height={1}>
 			<Text wrap="truncate-end">
-				<Text bold>{`${totals.listeners} listening · ${totals.connections} open`}</Text>
+				<Text bold>{`${totals.listeners} listening · ${totals.connections} open${udpOpen > 0 ? ` · ${udpOpen} udp` : ''}`}</Text>
 				{'  '}
 				<Text color={colors.in}>{`← ${formatBytes(totals.bytesIn)} ${formatRate(totals.rateIn)}`}</Text>
 				{'  '}

@@ -8,7 +8,7 @@ import {paneNames, type ConfirmAction, type DashboardAction, type DashboardState
 /** The questions asked before a destructive key does its work. */
 export const confirmQuestions: Record<ConfirmAction, (target: string | undefined, open: number) => string> = {
 	reset: (target) => `reset ${target} with a RST? unsent bytes are dropped.`,
-	close: (target) => (target?.startsWith('L') ? `stop listener ${target}?` : `close ${target}? (FIN after queued bytes)`),
+	close: (target) => (target?.startsWith('L') ? `stop listener ${target}?` : target?.startsWith('U') ? `close UDP socket ${target}?` : `close ${target}? (FIN after queued bytes)`),
 	quit: (_, open) => `${open} socket${open === 1 ? ' is' : 's are'} open: close ${open === 1 ? 'it' : 'them'} and quit?`,
 };
 
@@ -20,9 +20,9 @@ export type DashboardKeysOptions = {
 	/**
 	 * The socket a key acts on: the row under the cursor in Listeners or
 	 * Connections, else the one whose log is shown; `connection` only
-	 * accepts connections.
+	 * accepts connections, `sender` connections and UDP sockets.
 	 */
-	readonly targetOf: (kind: 'connection' | 'socket') => string | undefined;
+	readonly targetOf: (kind: 'connection' | 'sender' | 'socket') => string | undefined;
 	/** The log shown, for pausing at its newest entry. */
 	readonly logView: LogView | undefined;
 	/** Sockets open now (q asks first when there are any). */
@@ -40,7 +40,11 @@ export type DashboardKeysOptions = {
 export function useDashboardKeys({state, dispatch, commands, targetOf, logView, openSockets, lastNotice, quit}: DashboardKeysOptions): void {
 	const withConnection = (verb: string, action: (id: string) => void) => {
 		const id = targetOf('connection');
-		if (id === undefined) {
+		const udp = id === undefined ? targetOf('sender') : undefined;
+		if (udp?.startsWith('U')) {
+			// UDP has no FIN or RST: there is nothing to half-close or reset.
+			commands.complain('NOT_TCP', `${verb}: ${udp} is a UDP socket — only TCP connections have a FIN or RST (d closes it)`);
+		} else if (id === undefined) {
 			commands.complain('NO_SELECTION', `${verb}: no connection here — pick one in Connections (2) or select one with enter`);
 		} else {
 			action(id);
@@ -116,9 +120,13 @@ export function useDashboardKeys({state, dispatch, commands, targetOf, logView, 
 					}
 
 					case 'send': {
-						withConnection('send', (id) => {
+						const id = targetOf('sender');
+						if (id === undefined) {
+							commands.complain('NO_SELECTION', 'send: no connection here — pick one in Connections (2), a UDP socket in Listeners (1), or select one with enter');
+						} else {
 							dispatch({type: 'open-prompt', prompt: {kind: 'send', target: id, initial: rest}});
-						});
+						}
+
 						break;
 					}
 
@@ -139,7 +147,7 @@ export function useDashboardKeys({state, dispatch, commands, targetOf, logView, 
 					case 'close': {
 						const id = targetOf('socket');
 						if (id === undefined) {
-							commands.complain('NO_SELECTION', 'close: no socket here — pick one in Listeners (1) or Connections (2)');
+							commands.complain('NO_SELECTION', 'close: no socket here — pick one in Listeners (1, UDP too) or Connections (2)');
 						} else {
 							dispatch({type: 'open-prompt', prompt: {kind: 'confirm', action: 'close', target: id, question: confirmQuestions.close(id, 0)}});
 						}
@@ -149,6 +157,11 @@ export function useDashboardKeys({state, dispatch, commands, targetOf, logView, 
 
 					case 'clear': {
 						commands.clear();
+						break;
+					}
+
+					case 'probe': {
+						commands.probe();
 						break;
 					}
 

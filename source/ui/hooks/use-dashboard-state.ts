@@ -17,7 +17,9 @@ export type Prompt =
 	| {readonly kind: 'command'; readonly initial: string}
 	| {readonly kind: 'filter'; readonly pane: PaneName; readonly initial: string; readonly previous: string}
 	| {readonly kind: 'send'; readonly target: string; readonly initial: string}
-	| {readonly kind: 'confirm'; readonly action: ConfirmAction; readonly target: string | undefined; readonly question: string};
+	| {readonly kind: 'confirm'; readonly action: ConfirmAction; readonly target: string | undefined; readonly question: string}
+	/** Which of a peer's offered TCP ports to connect to (`name` is the peer's, escaped for display). */
+	| {readonly kind: 'choose-port'; readonly name: string; readonly address: string; readonly ports: readonly number[]};
 
 /** Everything the dashboard remembers between frames (sockets live in the store, not here). */
 export type DashboardState = {

@@ -1,8 +1,9 @@
 import {useMemo} from 'react';
 import {Box, Text} from 'ink';
-import type {ListenerRow as ListenerData} from '../../core/index.js';
+import type {ListenerRow as ListenerData, UdpSocketRow as UdpSocketData} from '../../core/index.js';
 import {fitColumns, type Column} from '../columns.js';
 import {ListenerRow, type ListenerColumn} from '../components/listener-row.js';
+import {UdpSocketRow} from '../components/udp-socket-row.js';
 import {EmptyState} from '../components/empty-state.js';
 import {PaneFrame} from '../components/pane-frame.js';
 import {useListKeys} from '../hooks/use-list-keys.js';
@@ -13,7 +14,9 @@ import {colors} from '../theme.js';
 export type ListenersPaneProps = {
 	/** The rows to show (already filtered). */
 	readonly rows: readonly ListenerData[];
-	/** Listeners in the snapshot before filtering. */
+	/** UDP sockets to show below the listeners (already filtered); the cursor walks both lists as one. */
+	readonly udpRows: readonly UdpSocketData[];
+	/** Listeners and UDP sockets in the snapshot before filtering. */
 	readonly total: number;
 	readonly filter: string;
 	readonly cursor: number;
@@ -45,44 +48,64 @@ const headings: Record<ListenerColumn, string> = {
 	glyph: '',
 	id: 'id',
 	address: 'address',
-	counts: 'connections',
+	counts: 'conns / dgrams',
 	class: 'port class',
 	service: 'service',
 	framing: 'framing',
 	state: 'state',
 };
 
-/** Pane 1: TCP listeners, with the rows that fit and a cursor. */
-export function ListenersPane({rows, total, filter, cursor, selected, isFocused, isActive, width, height, onMove, onSelect}: ListenersPaneProps) {
+/** The id of row `index` of the pane: listeners first, then UDP sockets. */
+export function listenerPaneId(rows: readonly ListenerData[], udpRows: readonly UdpSocketData[], index: number): string | undefined {
+	return index < rows.length ? rows[index]?.id : udpRows[index - rows.length]?.id;
+}
+
+/** Pane 1: TCP listeners, then UDP sockets, with the rows that fit and one cursor over both. */
+export function ListenersPane({rows, udpRows, total, filter, cursor, selected, isFocused, isActive, width, height, onMove, onSelect}: ListenersPaneProps) {
 	const inner = width - 2;
 	const columns = useMemo(() => fitColumns(inner, listenerColumns), [inner]);
 	const bodyHeight = Math.max(0, height - 3);
-	const position = clampCursor(cursor, rows.length);
-	const {start, end} = useScrollWindow(position, rows.length, bodyHeight);
+	const count = rows.length + udpRows.length;
+	const position = clampCursor(cursor, count);
+	const {start, end} = useScrollWindow(position, count, bodyHeight);
 	useListKeys({
 		isActive,
-		count: rows.length,
+		count,
 		cursor,
 		page: bodyHeight,
 		onMove,
 		onSelect(index) {
-			onSelect(rows[index]!.id);
+			const id = listenerPaneId(rows, udpRows, index);
+			if (id !== undefined) {
+				onSelect(id);
+			}
 		},
 	});
 	const open = rows.filter((row) => row.state === 'listening').length;
-	const detail = `(${open} open${filter ? ` · /${filter} ${rows.length} of ${total}` : ''})`;
+	const udpOpen = udpRows.filter((row) => row.state !== 'closed').length;
+	const where = count > bodyHeight ? ` · ${start + 1}–${end} of ${count}` : '';
+	const detail = `(${open} open${udpRows.length > 0 ? ` · ${udpOpen} udp` : ''}${filter ? ` · /${filter} ${count} of ${total}` : ''}${where})`;
 	const heading = [...columns].map(([key, size]) => headings[key].padEnd(size).slice(0, size)).join('');
 	return (
 		<PaneFrame number={1} title="Listeners" detail={detail} isFocused={isFocused} width={width} height={height}>
 			<Text wrap="truncate-end" color={colors.muted}>
 				{heading}
 			</Text>
-			{rows.length === 0 ? (
-				<EmptyState text={filter ? 'no listener matches the filter' : 'no listeners — :listen 8080 or --listen 8080'} />
+			{count === 0 ? (
+				<EmptyState text={filter ? 'no listener matches the filter' : 'no listeners — :listen 8080, --listen 8080, or UDP: :udp 9000'} />
 			) : (
 				<Box flexDirection="column">
-					{rows.slice(start, end).map((row, index) => (
+					{rows.slice(start, Math.min(end, rows.length)).map((row, index) => (
 						<ListenerRow key={row.id} row={row} columns={columns} isCursor={isFocused && start + index === position} isSelected={row.id === selected} />
+					))}
+					{udpRows.slice(Math.max(0, start - rows.length), Math.max(0, end - rows.length)).map((row, index) => (
+						<UdpSocketRow
+							key={row.id}
+							row={row}
+							columns={columns}
+							isCursor={isFocused && Math.max(start, rows.length) + index === position}
+							isSelected={row.id === selected}
+						/>
 					))}
 				</Box>
 			)}

@@ -93,7 +93,8 @@ export function LogPane({socket, description, mode, isFollowing, cursorSeq, filt
 		const entry = rows.at(index);
 		entries.push(
 			<LogEntryView
-				key={entry.seq}
+				// One event may log two entries (a datagram and its fragment warning): seq and kind together are unique.
+				key={`${entry.seq}:${entry.kind}`}
 				entry={entry}
 				mode={mode}
 				width={inner}
