@@ -184,9 +184,7 @@ export class Core {
 				limits: {...this.#limits, connectTimeoutMs: options.connectTimeoutMs ?? this.#limits.connectTimeoutMs},
 				dial: {host, port},
 				...(options.ref ? {ref: options.ref} : {}),
-				onClosed: (closed) => {
-					this.#forget(closed);
-				},
+				onClosed: this.#forgetConnection,
 			});
 			this.#connections.set(id, connection);
 			socket.connect({host, port});
@@ -381,7 +379,8 @@ export class Core {
 			}
 		}
 
-		if (this.#listeners.size > 0) {
+		// Counting /proc/self/fd is O(open files): only worth it once our own sockets could be near the limit.
+		if (this.#listeners.size > 0 && this.openSockets * 2 >= this.#resources.limit) {
 			this.#resources.check();
 		}
 
@@ -406,15 +405,18 @@ export class Core {
 			listener: listener.id,
 			framing: listener.framing,
 			limits: this.#limits,
-			onClosed: (closed) => {
-				this.#forget(closed);
-			},
+			onClosed: this.#forgetConnection,
 		});
 		this.#connections.set(id, connection);
 		if (this.#readingHolds.size > 0) {
 			connection.setReadingPaused(true);
 		}
 	}
+
+	/** One function for every connection's close, not a closure each. */
+	readonly #forgetConnection = (connection: TcpConnection): void => {
+		this.#forget(connection);
+	};
 
 	#forget(connection: TcpConnection): void {
 		this.#connections.delete(connection.id);

@@ -55,6 +55,11 @@ export class ResourceWatch {
 		this.#bus = bus;
 	}
 
+	/** The open-files limit (Infinity when unknown). */
+	get limit(): number {
+		return this.#limit ?? Number.POSITIVE_INFINITY;
+	}
+
 	/** Sample open files (when anything listens). */
 	check(): void {
 		if (this.#limit === undefined) {

@@ -93,20 +93,35 @@ export class SocketLog {
 	}
 }
 
+/** A frozen window on a log's storage; methods on the prototype, so a view costs one small object. */
+class LogWindow implements LogView {
+	readonly #storage: LogEntry[];
+	readonly #start: number;
+	readonly length: number;
+	readonly evicted: number;
+	readonly evictedBytes: number;
+
+	constructor(storage: LogEntry[], start: number, end: number, evicted: number, evictedBytes: number) {
+		this.#storage = storage;
+		this.#start = start;
+		this.length = end - start;
+		this.evicted = evicted;
+		this.evictedBytes = evictedBytes;
+		Object.freeze(this);
+	}
+
+	at(index: number): LogEntry | undefined {
+		return index >= 0 && index < this.length ? this.#storage[this.#start + index] : undefined;
+	}
+
+	slice(from = 0, to = this.length): LogEntry[] {
+		const clamp = (value: number) => Math.max(0, Math.min(this.length, value < 0 ? this.length + value : value));
+		return this.#storage.slice(this.#start + clamp(from), this.#start + clamp(to));
+	}
+}
+
 function makeView(storage: LogEntry[], start: number, end: number, evicted: number, evictedBytes: number): LogView {
-	const length = end - start;
-	return Object.freeze({
-		length,
-		evicted,
-		evictedBytes,
-		at(index: number) {
-			return index >= 0 && index < length ? storage[start + index] : undefined;
-		},
-		slice(from = 0, to = length) {
-			const clamp = (value: number) => Math.max(0, Math.min(length, value < 0 ? length + value : value));
-			return storage.slice(start + clamp(from), start + clamp(to));
-		},
-	});
+	return new LogWindow(storage, start, end, evicted, evictedBytes);
 }
 
 /** An empty view, for sockets with no log. */

@@ -215,8 +215,11 @@ export class Model {
 					this.dirtyListeners.add(listener.id);
 				}
 
-				const how = event.origin === 'accepted' ? `accepted by ${event.listener}` : 'connected';
-				this.#note(connection.id, event, `${how}: ${event.local.address}:${event.local.port} → ${event.remote.address}:${event.remote.port}`, false);
+				// A dial's log already began with "connecting to"; an accepted connection gets its log when
+				// something happens on it (the pane header names its 4-tuple): 10,000 idle accepts make no notes.
+				if (event.origin === 'dialed') {
+					this.#note(connection.id, event, `connected: ${event.local.address}:${event.local.port} → ${event.remote.address}:${event.remote.port}`, false);
+				}
 				break;
 			}
 
