@@ -55,6 +55,8 @@ const idleDiscovery: DiscoveryView = Object.freeze({
  * not change are reused by reference in the next snapshot.
  */
 export class UdpModel {
+	/** Formatted peer addresses by address, then port (bounded). */
+	readonly #peerTexts = new Map<string, Map<number, string>>();
 	readonly sockets = new Map<string, UdpSocketModel>();
 	/** By instance id, in order of discovery. */
 	readonly peers = new Map<string, {fields: PeerFields; via: PeerRow['via']; row: PeerRow | undefined}>();
@@ -136,10 +138,14 @@ export class UdpModel {
 			}
 
 			case 'datagram-received': {
-				this.#update(event.socket, (socket) => {
+				// The hot path of a flood: no closure, no string per datagram (addresses are cached).
+				const socket = this.sockets.get(event.socket);
+				if (socket) {
 					socket.datagramsIn++;
 					socket.bytesIn += event.bytes;
-				});
+					this.#dirtySockets.add(event.socket);
+				}
+
 				this.#datagram(event.socket, event, 'in', event.from, event.data);
 				break;
 			}
@@ -451,9 +457,34 @@ export class UdpModel {
 			kind: 'datagram',
 			bytes: data.length,
 			data: this.#logs.keep(data),
-			text: formatAddress(peer.address, peer.port),
+			text: this.#peerText(peer),
 		};
 		this.#logs.append(id, entry, this.#dirtyLogs);
+	}
+
+	/** `address:port` of a datagram's peer, from a small cache: a flood comes from few senders. */
+	#peerText(peer: Endpoint): string {
+		let ports = this.#peerTexts.get(peer.address);
+		if (!ports) {
+			if (this.#peerTexts.size >= 256) {
+				this.#peerTexts.clear();
+			}
+
+			ports = new Map();
+			this.#peerTexts.set(peer.address, ports);
+		}
+
+		let text = ports.get(peer.port);
+		if (text === undefined) {
+			if (ports.size >= 256) {
+				ports.clear();
+			}
+
+			text = formatAddress(peer.address, peer.port);
+			ports.set(peer.port, text);
+		}
+
+		return text;
 	}
 
 	#note(id: string, event: BusEvent, text: string, isError = false): void {
