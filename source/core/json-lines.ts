@@ -1,3 +1,4 @@
+import {performance} from 'node:perf_hooks';
 import readline from 'node:readline';
 import type {Readable, Writable} from 'node:stream';
 import {eventToJson, executeCommand, parseJsonCommand, reportBadCommand} from './commands.js';
@@ -8,13 +9,21 @@ export type JsonLinesOptions = {
 	core: Core;
 	input: Readable;
 	output: Writable;
-	/** Milliseconds connections get to drain on quit before they are destroyed. @default 1500 */
+	/**
+	 * Milliseconds the end may take: connections drain (then are destroyed),
+	 * then output is flushed, all within this budget — so a reader that
+	 * stopped reading cannot keep the process alive. @default 1500
+	 */
 	graceMs?: number;
 };
 
+const defaultGraceMs = 1500;
+/** Time output gets to flush even when draining the connections used the whole budget. */
+const minFlushMs = 100;
+
 /** A running JSON-lines session. */
 export type JsonLinesSession = {
-	/** Resolves when the session ended (quit, or stdin closed with no socket open); every socket is closed and output flushed. */
+	/** Resolves when the session ended (quit, or stdin closed with no socket open); every socket is closed and output flushed (or given up on when its reader stopped reading). */
 	readonly done: Promise<void>;
 	/** End the session as `quit` does (signals use this). */
 	quit(): Promise<void>;
@@ -96,12 +105,18 @@ export function runJsonLines(options: JsonLinesOptions): JsonLinesSession {
 
 		isEnding = true;
 		lines.close();
-		await core.closeAll(options.graceMs);
+		const graceMs = options.graceMs ?? defaultGraceMs;
+		const deadline = performance.now() + graceMs;
+		await core.closeAll(graceMs);
 		unsubscribe();
 		core.holdReading('json-output', false);
-		// Resolve once everything written so far has reached the stream's destination.
+		// Resolve once everything written so far has reached the stream's destination, or when the
+		// budget is spent: a reader that stopped reading (a stuck `| consumer`) would otherwise hold
+		// SIGINT, SIGTERM and quit forever.
 		await new Promise<void>((resolve) => {
+			const timer = setTimeout(resolve, Math.max(minFlushMs, deadline - performance.now()));
 			output.write('', () => {
+				clearTimeout(timer);
 				resolve();
 			});
 		});
