@@ -360,8 +360,8 @@ export function eventToJson(event: BusEvent): string {
 	return asciiJson(event);
 }
 
-/** Code points outside ASCII, for escaping. */
-const nonAscii = /[\u0080-\uffff]/g;
+/** DEL and every code point outside ASCII, for escaping. */
+const nonAscii = /[\u007f-\uffff]/g;
 
 /**
  * JSON with every non-ASCII character escaped as \uXXXX: still the same JSON

@@ -10,6 +10,11 @@ describe('events as JSON lines', () => {
 		expect(JSON.parse(line)).toEqual({type: 'data-received', connection: 'C1', bytes: 3, seq: 7, at: 1, ref: 'é', base64: 'G5v/'});
 	});
 
+	it('DEL and C1 controls from a peer are escaped, not written raw', () => {
+		const line = eventToJson({type: 'socket-failed', target: 'C1', code: 'X', message: 'a\u007Fb\u009Bc\u202E', seq: 1, at: 2} as BusEvent);
+		expect(line).toContain(String.raw`a\u007fb\u009bc\u202e`);
+	});
+
 	it('every line is pure printable ASCII whatever the strings in the event, and means the same JSON', () => {
 		fc.assert(
 			fc.property(fc.string({unit: 'binary'}), fc.uint8Array({maxLength: 64}), (name, bytes) => {
@@ -22,7 +27,7 @@ describe('events as JSON lines', () => {
 				expect(JSON.parse(plain).message).toBe(JSON.parse(JSON.stringify(name)));
 				expect(Buffer.from(JSON.parse(withData).base64, 'base64')).toEqual(Buffer.from(bytes));
 			}),
-			{numRuns: 2000},
+			{numRuns: 20_000},
 		);
 	});
 });
