@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import module from 'node:module';
 import process from 'node:process';
 import meow from 'meow';
 import {createCore, type Core} from './core/index.js';
@@ -9,6 +10,9 @@ import {parseCliOptions, type CliOptions, type RawFlags} from './options.js';
 
 // React's development build is ≈ 2.6× slower (FACTS.md): use production unless the user chose.
 process.env['NODE_ENV'] ??= 'production';
+// Importing Ink and React is most of the time to the first frame; V8's code cache (kept in the
+// OS temp folder) spares compiling them again on every start.
+module.enableCompileCache?.();
 
 const cli = meow(
 	`

@@ -5,6 +5,7 @@ import {render, type Instance} from 'ink';
 import {createStore, oneLine, type Core} from '../core/index.js';
 import {toDisplayString} from '../core/format/index.js';
 import {App} from './app.js';
+import {dashboardRenderOptions} from './render-options.js';
 
 /** What the CLI hands the dashboard. */
 export type DashboardOptions = {
@@ -20,8 +21,8 @@ const closeGraceMs = 500;
 const exitDeadlineMs = 2000;
 
 /**
- * The dashboard: the App on the alternate screen, at most 60 fps from Ink
- * (the store publishes at most every 50 ms; see FACTS.md on beating clocks).
+ * The dashboard: the App on the alternate screen (render-options.ts: at
+ * most 30 fps; the store publishes at most every 50 ms).
  * However it ends — q, :quit, ctrl-c, SIGINT, SIGTERM or a crash — the
  * terminal is restored first, then the sockets are closed.
  */
@@ -69,10 +70,8 @@ export async function runDashboard({core, openFromFlags, finish}: DashboardOptio
 	process.on('unhandledRejection', crash);
 
 	instance = render(<App core={core} store={store} onQuit={() => void leave(0)} onCrash={crash} />, {
-		alternateScreen: true,
-		maxFps: 60,
+		...dashboardRenderOptions,
 		exitOnCtrlC: false,
-		incrementalRendering: true,
 		// Ink turns itself non-interactive (no alternate screen, one frame at exit) when CI is set;
 		// a person at a terminal in such an environment still gets the dashboard.
 		interactive: Boolean(process.stdout.isTTY),

@@ -4,6 +4,7 @@ import {createElement, useSyncExternalStore, type ComponentType, type ReactNode}
 import {render, type Instance} from 'ink';
 import type {Core, Store} from '../../../source/core/index.js';
 import {VirtualKeyboard, VirtualTerminal} from './virtual-terminal.js';
+import {dashboardRenderOptions} from '../../../source/ui/render-options.js';
 
 const repo = path.resolve(import.meta.dirname, '..', '..', '..');
 
@@ -18,11 +19,8 @@ export function isDashboardBuilt(): boolean {
 /** Props of the dashboard's root (the bench passes no onQuit: nothing quits). */
 export type AppProps = {core: Core; store: Store; onCrash?: (error: unknown) => void};
 
-/**
- * Ink options the bench renders with: the same as the CLI's (source/ui/run.tsx).
- * Keep them in step when that file changes.
- */
-export const inkOptions = {alternateScreen: true, maxFps: 60, incrementalRendering: true};
+/** Ink options the bench renders with: the CLI's own (source/ui/render-options.ts). */
+export const inkOptions = dashboardRenderOptions;
 
 /** A dashboard mounted on a virtual terminal. */
 export type MountedDashboard = {

@@ -64,6 +64,7 @@ async function carry(core: Core, {terminal, keyboard}: MountedDashboard, keyInte
 	let isFlowing = false;
 	const keyLatencies: number[] = [];
 	let keysUnanswered = 0;
+	let keyFrames = 0;
 
 	const pressKeys = async () => {
 		let isHelpShown = terminal.lastFrame().includes(HELP_MARKER);
@@ -80,6 +81,8 @@ async function carry(core: Core, {terminal, keyboard}: MountedDashboard, keyInte
 			try {
 				const frame = await terminal.waitForFrame((candidate) => candidate.text.includes(HELP_MARKER) === wanted, 'answering ?', {fromIndex, timeoutMs: 2000});
 				keyLatencies.push(frame.at - pressedAt);
+				// This frame answered a key, not new data: counted apart from the data frames.
+				keyFrames++;
 				isHelpShown = wanted;
 			} catch {
 				keysUnanswered++;
@@ -128,7 +131,7 @@ async function carry(core: Core, {terminal, keyboard}: MountedDashboard, keyInte
 				const last = seqs[count - 1] ?? 0;
 				await terminal.waitForFrame((frame) => frame.tag >= last, 'showing the last event', {timeoutMs: 3000}).catch(() => undefined);
 				const loopDelayMs = {p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6};
-				finish({type: 'done', atUs, bytes: event.bytesIn, cpuMs, peakRssKiB: statusKiB('VmHWM'), ...frameStats(terminal.frames, seqs, times, count, firstDataAt, lastDataAt), keyLatencies, keysUnanswered, loopDelayMs});
+				finish({type: 'done', atUs, bytes: event.bytesIn, cpuMs, peakRssKiB: statusKiB('VmHWM'), ...frameStats(terminal.frames, seqs, times, count, firstDataAt, lastDataAt), keyLatencies, keysUnanswered, keyFrames, loopDelayMs});
 			})();
 		}
 	});

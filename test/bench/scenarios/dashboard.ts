@@ -16,6 +16,8 @@ type FlowStats = {
 	eventToFrame: {count: number; unseen: number; p50: number; p90: number; p99: number; max: number};
 	keyLatencies: number[];
 	keysUnanswered: number;
+	/** Frames that answered a key press (the rest were drawn for data). */
+	keyFrames: number;
 	/** Event-loop delay while data flowed: how long rendering kept the socket unread. */
 	loopDelayMs: {p50: number; p99: number; max: number};
 };
@@ -62,7 +64,9 @@ async function liveUnderFlood(context: BenchContext, seconds: number, runs: numb
 
 	const keys = flows.flatMap((flow) => flow.keyLatencies);
 	const unanswered = flows.reduce((sum, flow) => sum + flow.keysUnanswered, 0);
-	const fps = flows.map((flow) => flow.framesDuringFlow / flow.flowSeconds);
+	// The target bounds frames drawn for data: a frame that answers a key press is what the key asked for.
+	const fps = flows.map((flow) => Math.max(0, flow.framesDuringFlow - flow.keyFrames) / flow.flowSeconds);
+	const keyFps = flows.map((flow) => flow.keyFrames / flow.flowSeconds);
 	const label = `Live under ${seconds} s flood`;
 	return [
 		judge({
@@ -78,7 +82,7 @@ async function liveUnderFlood(context: BenchContext, seconds: number, runs: numb
 			unit: 'frames/s',
 			netdash: median(fps),
 			target: {on: 'netdash', op: '<=', value: 30},
-			notes: 'frames drawn while data flowed, those answering keys included',
+			notes: `frames drawn for data while it flowed; ${formatNumber(median(keyFps))}/s more answered key presses`,
 			samples: {netdash: fps},
 		}),
 		judge({
