@@ -181,12 +181,14 @@ export type ResourceExhausted = {
 	message: string;
 };
 
-/** Kernel UDP receive-buffer drops (`/proc/net/snmp` RcvbufErrors) rose since the last sample. */
+/** The kernel dropped UDP datagrams for a full receive buffer since the last sample. */
 export type KernelDropsChanged = {
 	type: 'kernel-drops-changed';
-	/** Total since boot, as the kernel counts it. */
+	/** Datagrams dropped at netdash's own sockets since it started (the `drops` column of /proc/net/udp). */
+	socketDrops: number;
+	/** The network namespace's total since boot (`/proc/net/snmp` RcvbufErrors): other programs' sockets count too. */
 	rcvbufErrors: number;
-	/** Rise since netdash started. */
+	/** Rise of `rcvbufErrors` since netdash started. */
 	sinceStart: number;
 };
 

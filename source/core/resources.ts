@@ -39,10 +39,43 @@ export function udpRcvbufErrors(): number | undefined {
 }
 
 /**
+ * The kernel's drop counters of UDP sockets by local port (the last column
+ * of /proc/net/udp and /proc/net/udp6): datagrams lost because that
+ * socket's receive buffer was full. Ports not found are left out.
+ */
+export function udpDropsByPort(ports: ReadonlySet<number>): Map<number, number> {
+	const drops = new Map<number, number>();
+	for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
+		let text: string;
+		try {
+			text = readFileSync(file, 'utf8');
+		} catch {
+			continue;
+		}
+
+		for (const line of text.split('\n').slice(1)) {
+			const fields = line.trim().split(/\s+/);
+			const local = fields[1];
+			if (!local) {
+				continue;
+			}
+
+			const port = Number.parseInt(local.slice(local.lastIndexOf(':') + 1), 16);
+			if (ports.has(port)) {
+				drops.set(port, (drops.get(port) ?? 0) + Number(fields.at(-1)));
+			}
+		}
+	}
+
+	return drops;
+}
+
+/**
  * Watches what the kernel enforces silently. When open files run out, libuv
  * accepts and at once closes new connections and the server hears nothing
  * (FACTS.md); so netdash counts its descriptors against the limit and says
- * so. It also follows the kernel's UDP receive drops.
+ * so. It also follows the kernel's UDP receive drops, at its own sockets
+ * (what the status bar shows) and namespace-wide.
  */
 export class ResourceWatch {
 	readonly #bus: Bus;
@@ -51,8 +84,32 @@ export class ResourceWatch {
 	readonly #dropsAtStart = udpRcvbufErrors();
 	#lastDrops = this.#dropsAtStart;
 
+	/** netdash's own UDP sockets: id → local port. */
+	readonly #udpPorts = new Map<string, number>();
+	/** Last drops read per port, and what closed sockets had dropped. */
+	#lastPortDrops = new Map<number, number>();
+	#closedSocketDrops = 0;
+	#lastSocketDrops = 0;
+
 	constructor(bus: Bus) {
 		this.#bus = bus;
+		// Our UDP ports are known from the bus: no reach into the sockets.
+		bus.subscribe((event) => {
+			if (event.type === 'udp-bound') {
+				this.#udpPorts.set(event.socket, event.port);
+			} else if (event.type === 'discovery-started') {
+				this.#udpPorts.set('discovery', event.port);
+			} else if (event.type === 'udp-closed' || event.type === 'discovery-stopped') {
+				const id = event.type === 'udp-closed' ? event.socket : 'discovery';
+				const port = this.#udpPorts.get(id);
+				if (port !== undefined) {
+					// Its counter goes with the socket: keep what it had dropped.
+					this.#closedSocketDrops += this.#lastPortDrops.get(port) ?? 0;
+					this.#lastPortDrops.delete(port);
+					this.#udpPorts.delete(id);
+				}
+			}
+		});
 	}
 
 	/** The open-files limit (Infinity when unknown). */
@@ -86,14 +143,27 @@ export class ResourceWatch {
 		}
 	}
 
-	/** Sample the kernel's UDP receive drops; reports a rise. */
+	/** Sample the kernel's UDP receive drops, at our sockets and namespace-wide; reports a rise. */
 	checkKernelDrops(): void {
 		const drops = udpRcvbufErrors();
-		if (drops === undefined || this.#lastDrops === undefined || drops === this.#lastDrops) {
+		if (drops === undefined || this.#lastDrops === undefined) {
+			return;
+		}
+
+		let socketDrops = this.#closedSocketDrops;
+		if (this.#udpPorts.size > 0) {
+			this.#lastPortDrops = udpDropsByPort(new Set(this.#udpPorts.values()));
+			for (const count of this.#lastPortDrops.values()) {
+				socketDrops += count;
+			}
+		}
+
+		if (drops === this.#lastDrops && socketDrops === this.#lastSocketDrops) {
 			return;
 		}
 
 		this.#lastDrops = drops;
-		this.#bus.emit({type: 'kernel-drops-changed', rcvbufErrors: drops, sinceStart: drops - (this.#dropsAtStart ?? drops)});
+		this.#lastSocketDrops = socketDrops;
+		this.#bus.emit({type: 'kernel-drops-changed', socketDrops, rcvbufErrors: drops, sinceStart: drops - (this.#dropsAtStart ?? drops)});
 	}
 }

@@ -330,7 +330,8 @@ export class Model {
 			}
 
 			case 'kernel-drops-changed': {
-				this.kernelDrops = event.sinceStart;
+				// The status bar shows drops at netdash's own sockets, not other programs'.
+				this.kernelDrops = event.socketDrops;
 				this.isRefusedChanged = true;
 				break;
 			}

@@ -172,7 +172,7 @@ export type Totals = {
 	readonly evictedNotices: number;
 	/** Clients refused by all listeners. */
 	readonly refused: number;
-	/** Kernel UDP receive-buffer drops since netdash started (Linux), if any were seen. */
+	/** UDP datagrams the kernel dropped at netdash's own sockets for a full receive buffer (Linux). */
 	readonly kernelDrops: number;
 };
 
