@@ -53,6 +53,9 @@ export const commandLineUsages: readonly CommandLineUsage[] = [
 	{name: 'discover', usage: 'discover [port] [addr:port…]', description: 'find netdash peers by broadcast (port 47474; or announce to these)'},
 	{name: 'probe', usage: 'probe', description: 'ask every peer to answer now'},
 	{name: 'stop-discovery', usage: 'stop-discovery', description: 'say bye to peers and stop discovery'},
+	{name: 'allow', usage: 'allow CIDR… | allow none', description: 'accept clients only from these (deny wins); none: everyone'},
+	{name: 'deny', usage: 'deny CIDR… | deny none', description: 'refuse clients from these; none: clear the list'},
+	{name: 'maxconns', usage: 'maxconns N', description: 'open connections per listener; more are refused'},
 	{name: 'clear', usage: 'clear', description: 'remove closed rows'},
 	{name: 'help', usage: 'help', description: 'show the keys'},
 	{name: 'quit', usage: 'quit', description: 'close everything and leave'},
@@ -294,6 +297,29 @@ export function parseCommandLine(text: string, context: CommandLineContext = {})
 			}
 
 			return {cmd: 'discover', ...(port === undefined ? {} : {port}), ...(targets.length > 0 ? {broadcast: targets} : {})};
+		}
+
+		case 'allow':
+		case 'deny': {
+			// One CIDR adds to the list in force; several replace it; `none` empties it.
+			if (words.length === 0) {
+				fail(`${name} needs a CIDR such as 10.0.0.0/8, or none (usage: ${usageOf(name)})`, 'BAD_CIDR');
+			}
+
+			if (words.length === 1 && words[0] === 'none') {
+				return {cmd: 'admission', [name]: []};
+			}
+
+			return words.length === 1 ? {cmd: name, cidr: words[0]!} : {cmd: 'admission', [name]: words};
+		}
+
+		case 'maxconns': {
+			expectAtMost(name, words, 1);
+			if (words[0] === undefined || !/^\d+$/.test(words[0]) || Number(words[0]) < 1) {
+				fail(`maxconns needs a whole number of at least 1 (usage: ${usageOf('maxconns')})`, 'BAD_LIMIT');
+			}
+
+			return {cmd: 'admission', maxConnections: Number(words[0])};
 		}
 
 		case 'probe':
