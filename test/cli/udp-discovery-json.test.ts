@@ -2,6 +2,7 @@ import dgram from 'node:dgram';
 import {readFileSync} from 'node:fs';
 import {afterEach, describe, expect, it} from 'vitest';
 import {runCli, spawnJson, type JsonChild} from '../helpers/cli.js';
+import {freeUdpPort as freePort} from '../helpers/ports.js';
 
 const children: JsonChild[] = [];
 
@@ -17,17 +18,6 @@ function start(args: string[]): JsonChild {
 	return child;
 }
 
-async function freePort(): Promise<number> {
-	const socket = dgram.createSocket('udp4');
-	await new Promise<void>((resolve) => {
-		socket.bind(0, '127.0.0.1', resolve);
-	});
-	const {port} = socket.address();
-	await new Promise<void>((resolve) => {
-		socket.close(resolve);
-	});
-	return port;
-}
 
 describe('UDP and discovery through --json', () => {
 	it('a script binds an echo socket, sends a request and a datagram, and reads the results as JSON', async () => {

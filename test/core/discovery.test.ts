@@ -5,6 +5,7 @@ import {Core} from '../../source/core/core.js';
 import {decode, encode, randomInstanceId} from '../../source/core/discovery/codec.js';
 import type {DiscoveryLimits} from '../../source/core/discovery/protocol.js';
 import {record, until, type Recorder} from '../helpers/recorder.js';
+import {freeUdpPort as freePort} from '../helpers/ports.js';
 
 const INTERVAL_MS = 250;
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -15,18 +16,6 @@ afterEach(async () => {
 	}
 });
 
-/** A UDP port free a moment ago (discovery needs its port known before its peers start). */
-async function freePort(): Promise<number> {
-	const socket = dgram.createSocket('udp4');
-	await new Promise<void>((resolve) => {
-		socket.bind(0, '127.0.0.1', resolve);
-	});
-	const {port} = socket.address();
-	await new Promise<void>((resolve) => {
-		socket.close(resolve);
-	});
-	return port;
-}
 
 type Instance = {core: Core; events: Recorder; port: number; instanceId: string};
 

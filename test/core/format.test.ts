@@ -1,19 +1,8 @@
 import fc from 'fast-check';
 import {describe, expect, test} from 'vitest';
-import {NetdashError} from '../../source/core/errors.js';
 import {formatBytes, formatRate, hexDump, parseEscapedText, parseHex} from '../../source/core/format/index.js';
+import {thrown} from '../helpers/errors.js';
 
-/** Runs `action` and returns what it threw, failing the test when it did not throw. */
-function thrown(action: () => unknown): NetdashError {
-	try {
-		action();
-	} catch (error) {
-		expect(error).toBeInstanceOf(NetdashError);
-		return error as NetdashError;
-	}
-
-	throw new Error('expected a NetdashError, nothing was thrown');
-}
 
 describe('hexDump', () => {
 	test('lines match hexdump -C, with the short last line padded so the ASCII column lines up', () => {

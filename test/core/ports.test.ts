@@ -1,18 +1,7 @@
 import {afterEach, describe, expect, test, vi} from 'vitest';
-import {NetdashError} from '../../source/core/errors.js';
 import {parseHostPort, parsePort, parseServices, portClass, serviceName} from '../../source/core/ports.js';
+import {thrown} from '../helpers/errors.js';
 
-/** Runs `action` and returns the NetdashError it threw. */
-function thrown(action: () => unknown): NetdashError {
-	try {
-		action();
-	} catch (error) {
-		expect(error).toBeInstanceOf(NetdashError);
-		return error as NetdashError;
-	}
-
-	throw new Error('expected a NetdashError, nothing was thrown');
-}
 
 describe('portClass', () => {
 	test('IANA range boundaries', () => {

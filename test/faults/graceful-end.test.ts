@@ -10,6 +10,7 @@ import {afterAll, afterEach, describe, expect, it} from 'vitest';
 import {decode} from '../../source/core/discovery/codec.js';
 import {cliPath} from '../helpers/cli.js';
 import {until} from '../helpers/recorder.js';
+import {freeUdpPort} from '../helpers/ports.js';
 
 /**
  * Issue 5, graceful end: `q` in the dashboard, SIGINT and SIGTERM on
@@ -67,17 +68,6 @@ function watchPeer(socket: net.Socket, peer: Peer): void {
 	});
 }
 
-async function freeUdpPort(): Promise<number> {
-	const socket = dgram.createSocket('udp4');
-	await new Promise<void>((resolve) => {
-		socket.bind(0, '127.0.0.1', resolve);
-	});
-	const {port} = socket.address();
-	await new Promise<void>((resolve) => {
-		socket.close(resolve);
-	});
-	return port;
-}
 
 function readLog(file: string): Array<Record<string, any>> {
 	if (!existsSync(file)) {

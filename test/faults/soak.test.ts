@@ -12,6 +12,7 @@ import {afterEach, describe, expect, it} from 'vitest';
 import {cliPath} from '../helpers/cli.js';
 import {udpSocketDrops} from '../bench/lib/udp-drops.js';
 import {until} from '../helpers/recorder.js';
+import {freeUdpPort} from '../helpers/ports.js';
 
 /**
  * Issue 5, the soak: the real CLI (`--json --discover --listen 0`) for a
@@ -178,17 +179,6 @@ function rssKiB(pid: number): number {
 	return Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 }
 
-async function freeUdpPort(): Promise<number> {
-	const socket = dgram.createSocket('udp4');
-	await new Promise<void>((resolve) => {
-		socket.bind(0, '127.0.0.1', resolve);
-	});
-	const {port} = socket.address();
-	await new Promise<void>((resolve) => {
-		socket.close(resolve);
-	});
-	return port;
-}
 
 const MiB = 1024 * 1024;
 

@@ -1,6 +1,6 @@
-import net from 'node:net';
 import {afterEach, describe, expect, it} from 'vitest';
 import {keys, renderDashboard, type Dashboard} from '../helpers/ink.js';
+import {closedTcpPort as closedPort} from '../helpers/ports.js';
 
 const dashboards: Dashboard[] = [];
 
@@ -30,14 +30,6 @@ function bottomLine(frame: string): string {
 	return frame.split('\n').at(-1) ?? '';
 }
 
-/** A loopback port nobody listens on (bound, then closed). */
-async function closedPort(): Promise<number> {
-	const server = net.createServer();
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const {port} = server.address() as net.AddressInfo;
-	await new Promise((resolve) => server.close(resolve));
-	return port;
-}
 
 describe('feedback: failures are one line in the status bar and in the socket\'s log', () => {
 	it('a refused connection shows in the status bar and, marked as an error, in its log — with no stack trace', async () => {

@@ -7,6 +7,7 @@ import {hexDump, toDisplay, toDisplayString} from '../../source/core/format/inde
 import {App} from '../../source/ui/app.js';
 import {renderInTerminal, type TerminalRender} from '../helpers/fake-tty.js';
 import {record, type Recorder} from '../helpers/recorder.js';
+import {freeUdpPort} from '../helpers/ports.js';
 
 /**
  * Issue 5, terminal safety: every hostile payload, in every view where text
@@ -70,17 +71,6 @@ function isUtf8(bytes: Buffer): boolean {
 	}
 }
 
-async function freeUdpPort(): Promise<number> {
-	const socket = dgram.createSocket('udp4');
-	await new Promise<void>((resolve) => {
-		socket.bind(0, '127.0.0.1', resolve);
-	});
-	const {port} = socket.address();
-	await new Promise<void>((resolve) => {
-		socket.close(resolve);
-	});
-	return port;
-}
 
 /** A plain dgram socket on a loopback address of its own (discovery rate-limits per source address). */
 async function rawUdp(address: string): Promise<dgram.Socket> {

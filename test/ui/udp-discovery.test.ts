@@ -3,6 +3,7 @@ import {afterEach, describe, expect, it} from 'vitest';
 import {Core} from '../../source/core/core.js';
 import {keys, renderDashboard, type Dashboard} from '../helpers/ink.js';
 import {record, type Recorder} from '../helpers/recorder.js';
+import {freeUdpPort as freePort} from '../helpers/ports.js';
 
 const dashboards: Dashboard[] = [];
 const cleanups: Array<() => void | Promise<void>> = [];
@@ -44,18 +45,6 @@ function udpPortOf(frame: string, id: string): number {
 	return Number(/:(\d+)\/udp/.exec(udpRowOf(frame, id))?.[1] ?? Number.NaN);
 }
 
-/** A UDP port free a moment ago (a discovery instance needs its port known before its peers start). */
-async function freePort(): Promise<number> {
-	const socket = dgram.createSocket('udp4');
-	await new Promise<void>((resolve) => {
-		socket.bind(0, '127.0.0.1', resolve);
-	});
-	const {port} = socket.address();
-	await new Promise<void>((resolve) => {
-		socket.close(resolve);
-	});
-	return port;
-}
 
 /** A second netdash core beside the dashboard's, closed after the test. */
 function otherCore(): {core: Core; events: Recorder} {

@@ -8,24 +8,18 @@ import {PaneFrame} from '../components/pane-frame.js';
 import {useListKeys} from '../hooks/use-list-keys.js';
 import {clampCursor, useScrollWindow} from '../hooks/use-scroll-window.js';
 import {colors} from '../theme.js';
+import type {ListPaneProps} from './list-pane.js';
 
 /** Props of {@link ConnectionsPane}. */
-export type ConnectionsPaneProps = {
+export type ConnectionsPaneProps = ListPaneProps & {
 	/** The rows to show (already filtered). */
 	readonly rows: readonly ConnectionData[];
 	/** Connections in the snapshot before filtering. */
 	readonly total: number;
 	/** Connections still open. */
 	readonly open: number;
-	readonly filter: string;
-	readonly cursor: number;
+	/** The socket whose log is shown. */
 	readonly selected: string | undefined;
-	readonly isFocused: boolean;
-	/** Keys go to this pane (focused, no prompt open). */
-	readonly isActive: boolean;
-	readonly width: number;
-	readonly height: number;
-	readonly onMove: (index: number) => void;
 	readonly onSelect: (id: string) => void;
 };
 

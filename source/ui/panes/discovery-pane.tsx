@@ -11,23 +11,16 @@ import {useNow} from '../hooks/use-now.js';
 import {clampCursor, useScrollWindow} from '../hooks/use-scroll-window.js';
 import {fit, safeText} from '../format.js';
 import {colors} from '../theme.js';
+import type {ListPaneProps} from './list-pane.js';
 
 /** Props of {@link DiscoveryPane}. */
-export type DiscoveryPaneProps = {
+/** The filter's words must all appear in a peer's name, address, ports or state. */
+export type DiscoveryPaneProps = ListPaneProps & {
 	/** Peers from the snapshot; empty until discovery runs. */
 	readonly peers: readonly PeerRow[];
 	/** Senders of datagrams on the discovery port that are not netdash's. */
 	readonly foreign: readonly ForeignRow[];
 	readonly discovery: DiscoveryView;
-	/** Words that must all appear in a peer's name, address, ports or state. */
-	readonly filter: string;
-	readonly cursor: number;
-	readonly isFocused: boolean;
-	/** Keys go to this pane (focused, no prompt open). */
-	readonly isActive: boolean;
-	readonly width: number;
-	readonly height: number;
-	readonly onMove: (index: number) => void;
 	/** Enter on a peer: connect to one of its offered ports. */
 	readonly onSelect?: (peer: PeerRow) => void;
 };
