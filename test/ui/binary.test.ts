@@ -75,8 +75,9 @@ function start(columns: number, rows: number, environment = '', script = cli): T
 	const exitFile = path.join(directory, 'exit');
 	const tmux = (...args: string[]) => execFileSync('tmux', ['-L', server, '-f', '/dev/null', ...args], {encoding: 'utf8'});
 	// The shell stays after netdash exits so the restored screen can be read.
-	// vitest pins FORCE_COLOR, COLUMNS and LINES for ink-testing-library; a real terminal has none of them.
-	const command = `env -u FORCE_COLOR -u COLUMNS -u LINES ${environment} "${node}" "${script}"`;
+	// vitest pins FORCE_COLOR, COLUMNS and LINES for ink-testing-library, and CI sets CI=true (chalk then
+	// turns colour off); a person's terminal has none of them.
+	const command = `env -u FORCE_COLOR -u COLUMNS -u LINES -u CI ${environment} "${node}" "${script}"`;
 	tmux('new-session', '-d', '-x', String(columns), '-y', String(rows), `sh -c '${command}; echo $? > "${exitFile}"; sleep 60'`);
 	const socketPath = tmux('display', '-p', '#{socket_path}').trim();
 	cleanups.push(() => {
