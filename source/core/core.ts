@@ -405,6 +405,7 @@ export class Core {
 			listener: listener.id,
 			framing: listener.framing,
 			limits: this.#limits,
+			...(listener.localEnd ? {local: listener.localEnd} : {}),
 			onClosed: this.#forgetConnection,
 		});
 		this.#connections.set(id, connection);

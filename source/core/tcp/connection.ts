@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import type {Bus} from '../bus.js';
-import type {CloseReason, Origin} from '../events.js';
+import type {CloseReason, Endpoint, Origin} from '../events.js';
 import {
 	CONNECTION_LOST_CODES,
 	NetdashError,
@@ -49,6 +49,8 @@ export type ConnectionInit = {
 	ref?: string;
 	/** For dialed connections: where to, as the user gave it. */
 	dial?: {host: string; port: number};
+	/** For accepted connections on a listener bound to one address: that address and port, our end. */
+	local?: Endpoint;
 	/** Called once, after `connection-closed`. */
 	onClosed: (connection: TcpConnection) => void;
 };
@@ -107,7 +109,10 @@ export class TcpConnection {
 	readonly #limits: ConnectionLimits;
 	readonly #framer: Framer | undefined;
 	readonly #onClosed: (connection: TcpConnection) => void;
-	#label: string;
+	/** The dial's target until connected; afterwards the label comes from the socket. */
+	#dial: {host: string; port: number} | undefined;
+	/** Our end when the listener already knows it (bound to one address): spares a getsockname per accept. */
+	readonly #local: Endpoint | undefined;
 	/** The dial command's ref, echoed on events until the connection opens (or fails to). */
 	#dialRef: string | undefined;
 
@@ -121,9 +126,8 @@ export class TcpConnection {
 		this.listener = init.listener;
 		this.framing = init.framing;
 		this.#state = init.origin === 'dialed' ? 'connecting' : 'open';
-		this.#label = init.dial
-			? formatAddress(init.dial.host, init.dial.port)
-			: formatAddress(socket.remoteAddress ?? '?', socket.remotePort ?? 0);
+		this.#dial = init.dial;
+		this.#local = init.local;
 
 		const {id} = this;
 		// Raw framing has no framer: spare the sink too (one set per connection, 10,000 of them at scale).
@@ -426,6 +430,13 @@ export class TcpConnection {
 		});
 	}
 
+	/** `host:port` of the peer for messages; built only when a message needs it. */
+	#label(): string {
+		return this.#dial
+			? formatAddress(this.#dial.host, this.#dial.port)
+			: formatAddress(this.#socket.remoteAddress ?? '?', this.#socket.remotePort ?? 0);
+	}
+
 	#emitOpened(ref: string | undefined): void {
 		const socket = this.#socket;
 		this.#bus.emit({
@@ -433,7 +444,7 @@ export class TcpConnection {
 			connection: this.id,
 			listener: this.listener,
 			origin: this.origin,
-			local: {address: socket.localAddress ?? '', port: socket.localPort ?? 0},
+			local: this.#local ?? {address: socket.localAddress ?? '', port: socket.localPort ?? 0},
 			remote: {address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0},
 			framing: formatFraming(this.framing),
 			...(ref ? {ref} : {}),
@@ -446,7 +457,7 @@ export class TcpConnection {
 		queueMicrotask(() => {
 			this.#pump();
 		});
-		this.#label = formatAddress(this.#socket.remoteAddress ?? '?', this.#socket.remotePort ?? 0);
+		this.#dial = undefined;
 		this.#emitOpened(ref);
 		this.#dialRef = undefined;
 	}
@@ -454,7 +465,7 @@ export class TcpConnection {
 	#onConnectTimeout(): void {
 		this.#error = {
 			code: 'ETIMEDOUT',
-			message: explainSocketError('ETIMEDOUT', {operation: 'connect', address: this.#label, timeoutMs: this.#limits.connectTimeoutMs}),
+			message: explainSocketError('ETIMEDOUT', {operation: 'connect', address: this.#label(), timeoutMs: this.#limits.connectTimeoutMs}),
 		};
 		this.#emitFailed();
 		this.#socket.destroy();
@@ -489,14 +500,14 @@ export class TcpConnection {
 
 		const code = errorCode(error);
 		const operation: SocketContext['operation'] = this.#state === 'connecting' ? 'connect' : 'receive';
-		this.#error = {code, message: explainSocketError(code, {operation, address: this.#label}, oneLine(error))};
+		this.#error = {code, message: explainSocketError(code, {operation, address: this.#label()}, oneLine(error))};
 		this.#emitFailed();
 	}
 
 	#fail(error: unknown, operation: SocketContext['operation']): void {
 		if (!this.#error) {
 			const code = errorCode(error);
-			this.#error = {code, message: explainSocketError(code, {operation, address: this.#label}, oneLine(error))};
+			this.#error = {code, message: explainSocketError(code, {operation, address: this.#label()}, oneLine(error))};
 			this.#emitFailed();
 		}
 

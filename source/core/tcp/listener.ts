@@ -34,6 +34,7 @@ export class TcpListener {
 	#state: ListenerState = 'starting';
 	#accepted = 0;
 	#refused = 0;
+	#localEnd: {address: string; port: number} | undefined;
 	readonly #server: net.Server;
 	readonly #bus: Bus;
 	readonly #init: ListenerInit;
@@ -77,6 +78,15 @@ export class TcpListener {
 	/** Current state. */
 	get state(): ListenerState {
 		return this.#state;
+	}
+
+	/**
+	 * Our end of every accepted connection when the listener is bound to one
+	 * address (not 0.0.0.0 or ::): its own address and port. Undefined before
+	 * it listens and for wildcard binds, where each connection has its own.
+	 */
+	get localEnd(): {address: string; port: number} | undefined {
+		return this.#localEnd;
 	}
 
 	/** Connections accepted so far. */
@@ -125,6 +135,10 @@ export class TcpListener {
 
 		this.#state = 'listening';
 		const address = this.#server.address() as net.AddressInfo;
+		if (address.address !== '0.0.0.0' && address.address !== '::') {
+			this.#localEnd = Object.freeze({address: address.address, port: address.port});
+		}
+
 		this.#bus.emit({
 			type: 'listener-opened',
 			listener: this.id,
