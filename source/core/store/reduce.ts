@@ -59,6 +59,9 @@ type ConnectionModel = {
 	row: ConnectionRow | undefined;
 };
 
+/** The history of a connection with no sample yet: one shared frozen array, not two per connection. */
+const noHistory: number[] = Object.freeze([]) as unknown as number[];
+
 /** Samples of growth in a row after which a queue counts as growing. */
 const QUEUE_GROWTH_SAMPLES = 3;
 
@@ -429,8 +432,8 @@ export class Model {
 			messagesIn: 0,
 			rateIn: 0,
 			rateOut: 0,
-			historyIn: [],
-			historyOut: [],
+			historyIn: noHistory,
+			historyOut: noHistory,
 			sampledIn: 0,
 			sampledOut: 0,
 			sampledQueued: 0,

@@ -94,7 +94,7 @@ export class TcpConnection {
 	 * megabytes later for a slow reader: bytesOut froze, a reading peer looked
 	 * stalled, and bytes the peer had read were counted unsent on a reset.
 	 */
-	readonly #pending: Array<{piece: Buffer; ref: string | undefined}> = [];
+	#pending: Array<{piece: Buffer; ref: string | undefined}> | undefined;
 	#pendingHead = 0;
 	/** Bytes accepted and not yet handed to the kernel, the piece in flight included. */
 	#queued = 0;
@@ -244,7 +244,8 @@ export class TcpConnection {
 		this.#queued += bytes.length;
 		const chunk = this.#limits.writeChunkBytes;
 		for (let offset = 0; offset < bytes.length; offset += chunk) {
-			this.#pending.push({piece: bytes.subarray(offset, offset + chunk), ref});
+			// Made on the first send: most accepted connections at scale never send.
+			(this.#pending ??= []).push({piece: bytes.subarray(offset, offset + chunk), ref});
 		}
 
 		// Write callbacks never run synchronously, so this precedes every data-sent of the send.
@@ -352,7 +353,8 @@ export class TcpConnection {
 			return; // A dial's queue starts on connect.
 		}
 
-		const next = this.#pending[this.#pendingHead];
+		const pending = this.#pending;
+		const next = pending?.[this.#pendingHead];
 		if (!next) {
 			const end = this.#endWhenDrained;
 			this.#endWhenDrained = undefined;
@@ -360,9 +362,9 @@ export class TcpConnection {
 			return;
 		}
 
-		this.#pending[this.#pendingHead++] = undefined as never;
-		if (this.#pendingHead > 1024 && this.#pendingHead * 2 > this.#pending.length) {
-			this.#pending.splice(0, this.#pendingHead);
+		pending![this.#pendingHead++] = undefined as never;
+		if (this.#pendingHead > 1024 && this.#pendingHead * 2 > pending!.length) {
+			pending!.splice(0, this.#pendingHead);
 			this.#pendingHead = 0;
 		}
 
