@@ -29,6 +29,10 @@ const hasTmux = (() => {
 	}
 })();
 
+if (!hasTmux) {
+	console.warn('tmux is not installed: the dashboard cases of the graceful end are skipped (.ci/run installs it: apt-get install -y tmux)');
+}
+
 const cleanups: Array<() => Promise<void> | void> = [];
 const figures: string[] = [];
 

@@ -23,6 +23,10 @@ const hasTmux = (() => {
 	}
 })();
 
+if (!hasTmux) {
+	console.warn('tmux is not installed: tests of the built binary in a pseudo-terminal are skipped (.ci/run installs it: apt-get install -y tmux)');
+}
+
 let sessionCount = 0;
 const cleanups: Array<() => void> = [];
 
