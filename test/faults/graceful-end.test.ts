@@ -11,6 +11,7 @@ import {decode} from '../../source/core/discovery/codec.js';
 import {cliPath} from '../helpers/cli.js';
 import {until} from '../helpers/recorder.js';
 import {freeUdpPort} from '../helpers/ports.js';
+import {asAtATerminal, startInTmux} from '../helpers/tmux.js';
 
 /**
  * Issue 5, graceful end: `q` in the dashboard, SIGINT and SIGTERM on
@@ -195,27 +196,12 @@ function startJson(args: string[]): Running {
 	};
 }
 
-let tmuxCount = 0;
-
 async function startDashboard(args: string[]): Promise<Running> {
-	const server = `netdash-graceful-${process.pid}-${++tmuxCount}`;
-	const directory = mkdtempSync(path.join(tmpdir(), 'netdash-graceful-tmux-'));
-	const exitFile = path.join(directory, 'exit');
-	const tmux = (...tmuxArgs: string[]) => execFileSync('tmux', ['-L', server, '-f', '/dev/null', ...tmuxArgs], {encoding: 'utf8'});
-	const command = `env -u FORCE_COLOR -u COLUMNS -u LINES "${process.execPath}" "${cliPath}" ${args.map((arg) => `"${arg}"`).join(' ')}`;
-	tmux('new-session', '-d', '-x', '120', '-y', '36', `sh -c '${command}; echo $? > "${exitFile}"; sleep 60'`);
-	const socketPath = tmux('display', '-p', '#{socket_path}').trim();
+	const session = startInTmux(`${asAtATerminal} "${process.execPath}" "${cliPath}" ${args.map((arg) => `"${arg}"`).join(' ')}`, {columns: 120, rows: 36, name: 'netdash-graceful'});
 	cleanups.push(() => {
-		try {
-			tmux('kill-server');
-		} catch {
-			// Already gone.
-		}
-
-		rmSync(socketPath, {force: true});
-		rmSync(directory, {recursive: true, force: true});
+		session.close();
 	});
-	const screen = () => tmux('capture-pane', '-p');
+	const {tmux, screen, exitFile} = session;
 	await until(() => screen().includes('4 Discovery'), () => `the dashboard; the screen:\n${screen()}`);
 	const shell = Number(tmux('display', '-p', '#{pane_pid}').trim());
 	const pid = childOf(shell)!;

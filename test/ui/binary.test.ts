@@ -1,10 +1,10 @@
 import {execFileSync} from 'node:child_process';
-import {existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync} from 'node:fs';
-import {tmpdir} from 'node:os';
+import {existsSync, readFileSync, readdirSync, statSync} from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {afterEach, beforeAll, describe, expect, it} from 'vitest';
+import {asAtATerminal, startInTmux} from '../helpers/tmux.js';
 
 /**
  * The real built binary in a real pseudo-terminal: tmux runs it, keys go in
@@ -27,7 +27,6 @@ if (!hasTmux) {
 	console.warn('tmux is not installed: tests of the built binary in a pseudo-terminal are skipped (.ci/run installs it: apt-get install -y tmux)');
 }
 
-let sessionCount = 0;
 const cleanups: Array<() => void> = [];
 
 afterEach(() => {
@@ -74,28 +73,12 @@ type Terminal = {
 };
 
 function start(columns: number, rows: number, environment = '', script = cli): Terminal {
-	const server = `netdash-test-${process.pid}-${++sessionCount}`;
-	const directory = mkdtempSync(path.join(tmpdir(), 'netdash-tmux-'));
-	const exitFile = path.join(directory, 'exit');
-	const tmux = (...args: string[]) => execFileSync('tmux', ['-L', server, '-f', '/dev/null', ...args], {encoding: 'utf8'});
 	// The shell stays after netdash exits so the restored screen can be read.
-	// vitest pins FORCE_COLOR, COLUMNS and LINES for ink-testing-library, and CI sets CI=true (chalk then
-	// turns colour off); a person's terminal has none of them.
-	const command = `env -u FORCE_COLOR -u COLUMNS -u LINES -u CI ${environment} "${node}" "${script}"`;
-	tmux('new-session', '-d', '-x', String(columns), '-y', String(rows), `sh -c '${command}; echo $? > "${exitFile}"; sleep 60'`);
-	const socketPath = tmux('display', '-p', '#{socket_path}').trim();
+	const session = startInTmux(`${asAtATerminal} ${environment} "${node}" "${script}"`, {columns, rows, name: 'netdash-test'});
 	cleanups.push(() => {
-		try {
-			tmux('kill-server');
-		} catch {
-			// Already gone.
-		}
-
-		// kill-server leaves the socket file behind.
-		rmSync(socketPath, {force: true});
-		rmSync(directory, {recursive: true, force: true});
+		session.close();
 	});
-	const screen = () => tmux('capture-pane', '-p');
+	const {tmux, screen, exitFile} = session;
 	const waitFor = async (predicate: (text: string) => boolean, what: string, timeoutMs = 10_000) => {
 		const deadline = Date.now() + timeoutMs;
 		for (;;) {
