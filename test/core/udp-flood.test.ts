@@ -13,6 +13,7 @@ import {ENTRY_OVERHEAD} from '../../source/core/store/log.js';
 import {udpSocketDrops} from '../bench/lib/udp-drops.js';
 import {keys, renderDashboard, type Dashboard} from '../helpers/ink.js';
 import {until} from '../helpers/recorder.js';
+import {boundUdpSocket} from '../helpers/ports.js';
 
 /**
  * Issue 5, hostile input at volume: a UDP flood on a netdash socket, and a
@@ -90,11 +91,7 @@ async function flood(port: number, count: number, size: number, sockets: number)
 }
 
 async function udpSocket(address: string): Promise<dgram.Socket> {
-	const socket = dgram.createSocket('udp4');
-	socket.on('error', () => {});
-	await new Promise<void>((resolve) => {
-		socket.bind(0, address, resolve);
-	});
+	const socket = await boundUdpSocket(address);
 	cleanups.push(() => {
 		socket.close();
 	});

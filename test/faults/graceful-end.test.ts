@@ -1,4 +1,4 @@
-import {execFileSync, spawn} from 'node:child_process';
+import {spawn} from 'node:child_process';
 import dgram from 'node:dgram';
 import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs';
 import net from 'node:net';
@@ -11,7 +11,7 @@ import {decode} from '../../source/core/discovery/codec.js';
 import {cliPath} from '../helpers/cli.js';
 import {until} from '../helpers/recorder.js';
 import {freeUdpPort} from '../helpers/ports.js';
-import {asAtATerminal, startInTmux} from '../helpers/tmux.js';
+import {asAtATerminal, hasTmux, startInTmux} from '../helpers/tmux.js';
 
 /**
  * Issue 5, graceful end: `q` in the dashboard, SIGINT and SIGTERM on
@@ -21,14 +21,6 @@ import {asAtATerminal, startInTmux} from '../helpers/tmux.js';
  * within 2 s, and its ports free to bind again.
  */
 
-const hasTmux = (() => {
-	try {
-		execFileSync('tmux', ['-V']);
-		return true;
-	} catch {
-		return false;
-	}
-})();
 
 if (!hasTmux) {
 	console.warn('tmux is not installed: the dashboard cases of the graceful end are skipped (.ci/run installs it: apt-get install -y tmux)');

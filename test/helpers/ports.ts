@@ -22,3 +22,13 @@ export async function closedTcpPort(): Promise<number> {
 	await new Promise((resolve) => server.close(resolve));
 	return port;
 }
+
+/** A plain dgram socket bound to a port of its own on `address` (a loopback address: discovery limits per source address). Close it when done. */
+export async function boundUdpSocket(address: string): Promise<dgram.Socket> {
+	const socket = dgram.createSocket('udp4');
+	socket.on('error', () => {});
+	await new Promise<void>((resolve) => {
+		socket.bind(0, address, resolve);
+	});
+	return socket;
+}

@@ -22,6 +22,16 @@ export type TmuxSession = {
 	close(): void;
 };
 
+/** True when tmux is installed (.ci/run installs it). */
+export const hasTmux = (() => {
+	try {
+		execFileSync('tmux', ['-V']);
+		return true;
+	} catch {
+		return false;
+	}
+})();
+
 let sessions = 0;
 
 /**

@@ -1,8 +1,7 @@
-import {execFileSync, spawn, type ChildProcessWithoutNullStreams} from 'node:child_process';
+import {execFileSync} from 'node:child_process';
 import process from 'node:process';
-import readline from 'node:readline';
 import {afterAll, afterEach, beforeEach, describe, expect, it} from 'vitest';
-import {cliPath} from '../helpers/cli.js';
+import {spawnJson, type JsonChild} from '../helpers/cli.js';
 
 /**
  * A real subnet: three network namespaces, each with one veth into a bridge
@@ -79,68 +78,15 @@ function makeSubnet(): void {
 	}
 }
 
-type Instance = {
-	host: Host;
-	child: ChildProcessWithoutNullStreams;
-	events: Array<Record<string, any>>;
-	send(command: Record<string, unknown>): void;
-	waitFor(match: (event: Record<string, any>) => boolean, what: string, timeoutMs?: number): Promise<Record<string, any>>;
-	exited: Promise<number | string>;
-};
+type Instance = JsonChild & {host: Host};
 
 let instances: Instance[] = [];
 
 /** The real CLI inside a host's namespace: `ip netns exec NS node dist/cli.js --json --discover …`. */
 function startNetdash(host: Host): Instance {
-	const child = spawn('ip', ['netns', 'exec', namespaceOf(host), process.execPath, cliPath, '--json', '--discover', '--discover-interval', String(INTERVAL_S), '--name', `host-${host}`], {stdio: 'pipe'});
-	const events: Array<Record<string, any>> = [];
-	const wakers = new Set<() => void>();
-	let stderr = '';
-	child.stderr.on('data', (chunk: Buffer) => {
-		stderr += chunk.toString();
-	});
-	readline.createInterface({input: child.stdout}).on('line', (line) => {
-		events.push(JSON.parse(line) as Record<string, any>);
-		for (const wake of wakers) {
-			wake();
-		}
-	});
-	const exited = new Promise<number | string>((resolve) => {
-		child.on('exit', (code, signal) => {
-			resolve(code ?? signal ?? 'unknown');
-		});
-	});
 	const instance: Instance = {
+		...spawnJson(['--json', '--discover', '--discover-interval', String(INTERVAL_S), '--name', `host-${host}`], {prefix: ['ip', 'netns', 'exec', namespaceOf(host)]}),
 		host,
-		child,
-		events,
-		send(command) {
-			child.stdin.write(JSON.stringify(command) + '\n');
-		},
-		async waitFor(match, what, timeoutMs = 10_000) {
-			return new Promise((resolve, reject) => {
-				const check = () => {
-					const found = events.find(match);
-					if (found) {
-						done();
-						resolve(found);
-					}
-				};
-
-				const timer = setTimeout(() => {
-					done();
-					reject(new Error(`host-${host}: no ${what} within ${timeoutMs} ms; stderr: ${stderr}\nlast events: ${events.slice(-8).map((event) => JSON.stringify(event)).join('\n')}`));
-				}, timeoutMs);
-				const done = () => {
-					clearTimeout(timer);
-					wakers.delete(check);
-				};
-
-				wakers.add(check);
-				check();
-			});
-		},
-		exited,
 	};
 	instances.push(instance);
 	return instance;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import process from 'node:process';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {afterEach, beforeAll, describe, expect, it} from 'vitest';
-import {asAtATerminal, startInTmux} from '../helpers/tmux.js';
+import {asAtATerminal, hasTmux, startInTmux} from '../helpers/tmux.js';
 
 /**
  * The real built binary in a real pseudo-terminal: tmux runs it, keys go in
@@ -14,14 +14,6 @@ import {asAtATerminal, startInTmux} from '../helpers/tmux.js';
 const root = path.resolve(import.meta.dirname, '../..');
 const node = path.join(root, 'node_modules/.bin/node');
 const cli = path.join(root, 'dist/cli.js');
-const hasTmux = (() => {
-	try {
-		execFileSync('tmux', ['-V']);
-		return true;
-	} catch {
-		return false;
-	}
-})();
 
 if (!hasTmux) {
 	console.warn('tmux is not installed: tests of the built binary in a pseudo-terminal are skipped (.ci/run installs it: apt-get install -y tmux)');

@@ -7,7 +7,7 @@ import {hexDump, toDisplay, toDisplayString} from '../../source/core/format/inde
 import {App} from '../../source/ui/app.js';
 import {renderInTerminal, type TerminalRender} from '../helpers/fake-tty.js';
 import {record, type Recorder} from '../helpers/recorder.js';
-import {freeUdpPort} from '../helpers/ports.js';
+import {freeUdpPort, boundUdpSocket} from '../helpers/ports.js';
 
 /**
  * Issue 5, terminal safety: every hostile payload, in every view where text
@@ -72,13 +72,8 @@ function isUtf8(bytes: Buffer): boolean {
 }
 
 
-/** A plain dgram socket on a loopback address of its own (discovery rate-limits per source address). */
 async function rawUdp(address: string): Promise<dgram.Socket> {
-	const socket = dgram.createSocket('udp4');
-	socket.on('error', () => {});
-	await new Promise<void>((resolve) => {
-		socket.bind(0, address, resolve);
-	});
+	const socket = await boundUdpSocket(address);
 	cleanups.push(() => {
 		socket.close();
 	});
