@@ -105,13 +105,15 @@ export async function runIperf3(bytes: number): Promise<number> {
 					resolve({code, text});
 				});
 			});
-			if (output.code === 0) {
-				const result = JSON.parse(output.text) as {end: {sum_received: {bytes: number; seconds: number}}};
-				return rate(result.end.sum_received.bytes, result.end.sum_received.seconds * 1000) / MiB;
+			// A client that raced the server's start can exit 0 with a report
+			// that has no receiver's sum: that is a failed attempt, not a figure.
+			const received = output.code === 0 ? receivedSum(output.text) : undefined;
+			if (received) {
+				return rate(received.bytes, received.seconds * 1000) / MiB;
 			}
 
 			if (attempt > 50) {
-				throw new Error('iperf3 client failed');
+				throw new Error(`iperf3 client failed: ${output.text.slice(0, 200)}`);
 			}
 
 			await new Promise((resolve) => setTimeout(resolve, 20));
@@ -119,5 +121,14 @@ export async function runIperf3(bytes: number): Promise<number> {
 	} finally {
 		server.kill();
 		await server.exited;
+	}
+}
+
+function receivedSum(text: string): {bytes: number; seconds: number} | undefined {
+	try {
+		const sum = (JSON.parse(text) as {end?: {sum_received?: {bytes?: unknown; seconds?: unknown}}}).end?.sum_received;
+		return typeof sum?.bytes === 'number' && typeof sum.seconds === 'number' && sum.seconds > 0 ? {bytes: sum.bytes, seconds: sum.seconds} : undefined;
+	} catch {
+		return undefined;
 	}
 }
