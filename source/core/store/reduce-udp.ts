@@ -1,6 +1,6 @@
 import {formatAddress} from '../errors.js';
 import type {BusEvent, Endpoint, PeerFields} from '../events.js';
-import type {LogBook, LogEntry} from './log.js';
+import type {LogBook} from './log.js';
 import type {DiscoveryView, ForeignRow, PeerRow, Snapshot, SourceRow, UdpSocketRow} from './snapshot.js';
 
 /** Bounds of what the UDP part of the model keeps. */
@@ -421,7 +421,7 @@ export class UdpModel {
 		row.bytes += bytes;
 		row.lastBytes = bytes;
 		row.lastAt = at;
-		row.data = this.#logs.keep(data.subarray(0, this.#foreignBytes));
+		row.data = this.#logs.copy(data, this.#foreignBytes);
 		this.foreign.set(key, row);
 		this.#discovery.foreign++;
 		this.#isForeignChanged = true;
@@ -450,16 +450,7 @@ export class UdpModel {
 	}
 
 	#datagram(id: string, event: BusEvent, direction: 'in' | 'out', peer: Endpoint, data: Buffer): void {
-		const entry: LogEntry = {
-			seq: event.seq,
-			at: event.at,
-			direction,
-			kind: 'datagram',
-			bytes: data.length,
-			data: this.#logs.keep(data),
-			text: this.#peerText(peer),
-		};
-		this.#logs.append(id, entry, this.#dirtyLogs);
+		this.#logs.appendData(id, event.seq, event.at, direction, 'datagram', data, data.length, this.#peerText(peer), this.#dirtyLogs);
 	}
 
 	/** `address:port` of a datagram's peer, from a small cache: a flood comes from few senders. */
@@ -488,8 +479,7 @@ export class UdpModel {
 	}
 
 	#note(id: string, event: BusEvent, text: string, isError = false): void {
-		const entry: LogEntry = {seq: event.seq, at: event.at, direction: 'note', kind: 'note', bytes: 0, data: undefined, text, ...(isError ? {isError} : {})};
-		this.#logs.append(id, entry, this.#dirtyLogs);
+		this.#logs.appendNote(id, event.seq, event.at, text, isError, this.#dirtyLogs);
 	}
 }
 

@@ -1,6 +1,6 @@
 import type {BusEvent, CloseReason, Endpoint, Origin} from '../events.js';
 import type {ConnectionState} from '../tcp/connection.js';
-import {LogBook, type LogEntry} from './log.js';
+import {LogBook} from './log.js';
 import {UdpModel} from './reduce-udp.js';
 import type {AdmissionView, ConnectionRow, ListenerRow, Notice, RefusedRow} from './snapshot.js';
 
@@ -456,22 +456,11 @@ export class Model {
 	}
 
 	#log(id: string, event: BusEvent, direction: 'in' | 'out', kind: 'chunk' | 'message', bytes: number, data: Buffer): void {
-		const entry: LogEntry = {seq: event.seq, at: event.at, direction, kind, bytes, data: this.logs.keep(data)};
-		this.logs.append(id, entry, this.dirtyLogs);
+		this.logs.appendData(id, event.seq, event.at, direction, kind, data, bytes, undefined, this.dirtyLogs);
 	}
 
 	#note(id: string, event: BusEvent, text: string, isError: boolean, code?: string): void {
-		const entry: LogEntry = {
-			seq: event.seq,
-			at: event.at,
-			direction: 'note',
-			kind: 'note',
-			bytes: 0,
-			data: undefined,
-			text: code && !text.includes(code) ? `${text} (${code})` : text,
-			...(isError ? {isError} : {}),
-		};
-		this.logs.append(id, entry, this.dirtyLogs);
+		this.logs.appendNote(id, event.seq, event.at, code && !text.includes(code) ? `${text} (${code})` : text, isError, this.dirtyLogs);
 	}
 
 	#notice(notice: Notice): void {
