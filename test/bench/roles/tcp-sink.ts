@@ -1,10 +1,13 @@
 /**
  * A TCP sink, measured: `--kind=raw` is a bare `net` server that counts
- * bytes; `--kind=netdash` is the headless core with a store publishing
+ * bytes; `--kind=raw-file --log=FILE` is the same server writing each chunk
+ * as base64 to FILE through a write stream (what capture costs in plain
+ * Node, file system included); `--kind=netdash` is the headless core with a store publishing
  * snapshots (defaults of the CLI: bounded logs, exact counters) and, with
  * `--log=FILE`, the `--log` capture. Either one closes its side when the
  * peer's FIN has come (and the log is flushed), which stops the sender's clock.
  */
+import {createWriteStream} from 'node:fs';
 import net from 'node:net';
 import process from 'node:process';
 import {createCore, createStore} from '../../../source/core/index.js';
@@ -16,10 +19,12 @@ runRole(async () => {
 	const kind = args.get('kind');
 	if (kind === 'raw') {
 		await rawSink();
+	} else if (kind === 'raw-file') {
+		await rawFileSink(args.get('log')!);
 	} else if (kind === 'netdash') {
 		await netdashSink(args.get('log'));
 	} else {
-		throw new Error(`--kind must be raw or netdash, not ${kind}`);
+		throw new Error(`--kind must be raw, raw-file or netdash, not ${kind}`);
 	}
 });
 
@@ -32,6 +37,36 @@ async function rawSink(): Promise<void> {
 			bytes += chunk.length;
 		});
 		// allowHalfOpen is off: Node ends our side when the peer's FIN comes.
+		socket.on('close', () => {
+			finish({type: 'done', bytes, cpuMs: cpuMsSince(start), peakRssKiB: statusKiB('VmHWM')});
+		});
+	});
+	server.listen({host: '127.0.0.1', port: 0}, () => {
+		start = process.cpuUsage();
+		report({type: 'ready', port: (server.address() as net.AddressInfo).port});
+	});
+}
+
+async function rawFileSink(logPath: string): Promise<void> {
+	let start = process.cpuUsage();
+	let bytes = 0;
+	const file = createWriteStream(logPath, {flags: 'a'});
+	// Half-open, so our side ends (and the sender's clock stops) only once the file is flushed.
+	const server = net.createServer({allowHalfOpen: true}, (socket) => {
+		socket.on('error', () => {});
+		socket.on('data', (chunk: Buffer) => {
+			bytes += chunk.length;
+			// Reading waits while the disk is behind, as netdash's --log does.
+			if (!file.write(chunk.toString('base64'))) {
+				socket.pause();
+				file.once('drain', () => socket.resume());
+			}
+		});
+		socket.on('end', () => {
+			file.end(() => {
+				socket.end();
+			});
+		});
 		socket.on('close', () => {
 			finish({type: 'done', bytes, cpuMs: cpuMsSince(start), peakRssKiB: statusKiB('VmHWM')});
 		});

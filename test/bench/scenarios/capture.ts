@@ -9,8 +9,9 @@ const fileRatio = (runs: readonly TcpRun[]) => median(runs.map((run) => (run.fil
 
 /**
  * Capture: the same transfer with `--log FILE` (every byte kept as base64
- * JSON lines, flushed before the sink closes) against the raw sink, and
- * against `ncat -l -x FILE` (a hex dump). ncat manages ≈ 23 MiB/s, so its
+ * JSON lines, flushed before the sink closes) against the raw sink, against
+ * plain Node writing the same base64 to a file (how much of the cost is the
+ * file system's), and against `ncat -l -x FILE` (a hex dump). ncat manages ≈ 23 MiB/s, so its
  * comparison uses a smaller volume than the raw one.
  */
 export const capture: Scenario = {
@@ -19,9 +20,10 @@ export const capture: Scenario = {
 		const bytes = context.isQuick ? 64 * MiB : 1024 * MiB;
 		// Below ~16 MiB netdash's start-up (JIT warm-up) dominates its side.
 		const ncatBytes = context.isQuick ? 16 * MiB : 64 * MiB;
-		const versusRaw = await alternate(context, 'capture', ['netdash-log', 'raw'], {bytes});
+		const versusRaw = await alternate(context, 'capture', ['netdash-log', 'raw', 'raw-file'], {bytes});
 		const logged = versusRaw.get('netdash-log')!;
 		const raw = versusRaw.get('raw')!;
+		const rawFile = versusRaw.get('raw-file')!;
 		const rows: Row[] = [
 			judge({
 				scenario: `Capture ${formatVolume(bytes)}, --log`,
@@ -34,6 +36,18 @@ export const capture: Scenario = {
 				notes: `file ${formatNumber(fileRatio(logged))} B per B carried; CPU ${formatNumber(cpuPerGiB(logged))} vs ${formatNumber(cpuPerGiB(raw))} ms/GiB; peak RSS ${formatNumber(peakMiB(logged))} MiB`,
 				samples: {netdash: throughput(logged), baseline: throughput(raw)},
 				details: {fileBytesPerByte: fileRatio(logged), cpuMsPerGiB: {netdash: cpuPerGiB(logged), raw: cpuPerGiB(raw)}, peakRssMiB: {netdash: peakMiB(logged), raw: peakMiB(raw)}},
+			}),
+			// The ceiling this machine's file system sets: plain Node writing the same base64 to a file.
+			judge({
+				scenario: `Capture ${formatVolume(bytes)}, --log`,
+				unit: 'MiB/s',
+				netdash: median(throughput(logged)),
+				baseline: median(throughput(rawFile)),
+				baselineName: 'raw net + base64 to file',
+				ratio: pairedRatio(throughput(logged), throughput(rawFile)),
+				notes: `the file system's share: raw net + base64 to file is ${formatNumber(median(throughput(rawFile)) / median(throughput(raw)))}× raw net; CPU ${formatNumber(cpuPerGiB(rawFile))} ms/GiB`,
+				samples: {netdash: throughput(logged), baseline: throughput(rawFile)},
+				details: {cpuMsPerGiB: {netdash: cpuPerGiB(logged), rawFile: cpuPerGiB(rawFile)}, peakRssMiB: {rawFile: peakMiB(rawFile)}},
 			}),
 		];
 
