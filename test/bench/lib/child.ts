@@ -27,6 +27,8 @@ export type RoleOptions = {
 	nodeFlags?: string[];
 	/** Raise the open-files limit for this process (through prlimit). */
 	nofile?: number;
+	/** Run it in this network namespace (`ip netns exec`; needs root). */
+	netns?: string;
 };
 
 let hasPrlimit: boolean | undefined;
@@ -68,7 +70,8 @@ export function startRole(name: string, args: Record<string, string | number | b
 		.filter(([, value]) => value !== undefined && value !== false)
 		.map(([key, value]) => (value === true ? `--${key}` : `--${key}=${String(value)}`));
 	const nodeArgs = ['--import', hooksPath, ...(options.nodeFlags ?? []), path.join(benchDir, 'roles', `${name}.ts`), ...roleArgs];
-	const [command = process.execPath, ...argv] = [...nofilePrefix(options.nofile), process.execPath, ...nodeArgs];
+	const netnsPrefix = options.netns ? ['ip', 'netns', 'exec', options.netns] : [];
+	const [command = process.execPath, ...argv] = [...netnsPrefix, ...nofilePrefix(options.nofile), process.execPath, ...nodeArgs];
 	const child = spawn(command, argv, {
 		stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
 		env: {...process.env, ...options.env},

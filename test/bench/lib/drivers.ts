@@ -18,6 +18,12 @@ export function driver(name: 'tcp-sender' | 'udp-sender' | 'scale-client', optio
 	return child;
 }
 
+/** Stop one driver (the next use starts it afresh, with that use's options). */
+export async function stopDriver(name: string): Promise<void> {
+	await drivers.get(name)?.kill();
+	drivers.delete(name);
+}
+
 /** Stop every driver. */
 export async function stopDrivers(): Promise<void> {
 	await Promise.all([...drivers.values()].map(async (child) => child.kill()));

@@ -1,5 +1,6 @@
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process';
 import net from 'node:net';
+import process from 'node:process';
 
 /** True when an external program is on PATH. */
 export function hasTool(name: string): boolean {
@@ -41,6 +42,50 @@ export function startExternal(command: string, args: string[]): ExternalSink {
 			if (child.exitCode === null && child.signalCode === null) {
 				child.kill('SIGKILL');
 			}
+		},
+	};
+}
+
+/** A network namespace made for a scenario: its name, and how it was set up. */
+export type BenchNamespace = {readonly name: string; readonly somaxconn: number; remove(): void};
+
+/**
+ * A fresh network namespace with loopback up and a deep accept queue
+ * (net.core.somaxconn and tcp_max_syn_backlog are per namespace), or
+ * undefined with the reason when it cannot be made (not root, no `ip`).
+ * The host's own settings are left alone.
+ */
+export function makeNamespace(somaxconn: number): BenchNamespace | string {
+	if (process.getuid?.() !== 0) {
+		return 'not root';
+	}
+
+	if (!hasTool('ip') || !hasTool('sysctl')) {
+		return 'no ip or sysctl (apt-get install iproute2 procps)';
+	}
+
+	const name = `netdash-bench-${process.pid}`;
+	const run = (command: string, args: string[]) => {
+		const result = spawnSync(command, args, {encoding: 'utf8'});
+		if (result.status !== 0) {
+			throw new Error(`${command} ${args.join(' ')}: ${result.stderr.trim()}`);
+		}
+	};
+
+	try {
+		run('ip', ['netns', 'add', name]);
+		run('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+		run('ip', ['netns', 'exec', name, 'sysctl', '-qw', `net.core.somaxconn=${somaxconn}`, `net.ipv4.tcp_max_syn_backlog=${somaxconn}`]);
+	} catch (error) {
+		spawnSync('ip', ['netns', 'delete', name]);
+		return error instanceof Error ? error.message : String(error);
+	}
+
+	return {
+		name,
+		somaxconn,
+		remove() {
+			spawnSync('ip', ['netns', 'delete', name]);
 		},
 	};
 }
