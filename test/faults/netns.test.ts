@@ -267,6 +267,25 @@ describe.skipIf(skipReason !== undefined)('faults across real hosts (network nam
 		}
 	});
 
+	it('a listener asks for as deep an accept queue as the kernel allows: with somaxconn raised, the queue is 65535', async () => {
+		// somaxconn is per namespace; host a's is raised for this case only (Node's default backlog is 511, netdash's was 4096).
+		const before = run('ip', 'netns', 'exec', nsA, 'sysctl', '-n', 'net.core.somaxconn').trim();
+		run('ip', 'netns', 'exec', nsA, 'sysctl', '-q', '-w', 'net.core.somaxconn=65535');
+		try {
+			const netdash = spawnJson(['--json', '--listen', '0'], {prefix: ['ip', 'netns', 'exec', nsA]});
+			children.push(netdash.child);
+			const opened = await netdash.waitFor((event) => event.type === 'listener-opened', 'listener-opened');
+			// For a listening socket, ss shows the accept queue's limit as Send-Q.
+			const line = run('ip', 'netns', 'exec', nsA, 'ss', '-ltnH', `sport = :${opened.port as number}`).trim();
+			const limit = Number(line.split(/\s+/)[2]);
+			expect(limit).toBe(65_535);
+			await quitsCleanly(netdash);
+			console.log(`netns accept queue: somaxconn ${before} → 65535 in host a; netdash's listener on port ${opened.port as number}: ss Send-Q ${limit}`);
+		} finally {
+			run('ip', 'netns', 'exec', nsA, 'sysctl', '-q', '-w', `net.core.somaxconn=${before}`);
+		}
+	});
+
 	it('each fault has its own message, and each names the address', () => {
 		expect(messages.size).toBeGreaterThanOrEqual(hasNft ? 4 : 3);
 		expect(new Set(messages.values()).size).toBe(messages.size);
