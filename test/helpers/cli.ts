@@ -4,8 +4,8 @@ import path from 'node:path';
 import readline from 'node:readline';
 import {fileURLToPath} from 'node:url';
 
-/** The built CLI; `npm test` builds it before vitest runs. */
-export const cliPath = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'cli.js');
+/** The CLI as installed (package.json `bin`: the bundle); `npm test` builds it before vitest runs. */
+export const cliPath = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'bin', 'cli.js');
 
 /** A netdash child process speaking JSON lines. */
 export type JsonChild = {
@@ -28,7 +28,7 @@ export type SpawnJsonOptions = {
 	prefix?: string[];
 };
 
-/** Spawn `node dist/cli.js ARGS` with Node 24 (the test runner's own node), optionally behind a `prefix` command. */
+/** Spawn `node dist/bin/cli.js ARGS` with Node 24 (the test runner's own node), optionally behind a `prefix` command. */
 export function spawnJson(args: string[], options: SpawnJsonOptions = {}): JsonChild {
 	if (!existsSync(cliPath)) {
 		throw new Error(`${cliPath} is missing: run npm run build (npm test does it first)`);

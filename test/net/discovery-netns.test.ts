@@ -82,7 +82,7 @@ type Instance = JsonChild & {host: Host};
 
 let instances: Instance[] = [];
 
-/** The real CLI inside a host's namespace: `ip netns exec NS node dist/cli.js --json --discover …`. */
+/** The real CLI inside a host's namespace: `ip netns exec NS node dist/bin/cli.js --json --discover …`. */
 function startNetdash(host: Host): Instance {
 	const instance: Instance = {
 		...spawnJson(['--json', '--discover', '--discover-interval', String(INTERVAL_S), '--name', `host-${host}`], {prefix: ['ip', 'netns', 'exec', namespaceOf(host)]}),

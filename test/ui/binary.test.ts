@@ -13,7 +13,7 @@ import {asAtATerminal, hasTmux, startInTmux} from '../helpers/tmux.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const node = path.join(root, 'node_modules/.bin/node');
-const cli = path.join(root, 'dist/cli.js');
+const cli = path.join(root, 'dist/bin/cli.js');
 
 if (!hasTmux) {
 	console.warn('tmux is not installed: tests of the built binary in a pseudo-terminal are skipped (.ci/run installs it: apt-get install -y tmux)');

@@ -9,7 +9,8 @@ import {hasTool} from '../lib/tools.js';
 import {stripEscapes} from '../lib/virtual-terminal.js';
 import type {BenchContext, Scenario} from './context.js';
 
-const cliPath = path.resolve(import.meta.dirname, '..', '..', '..', 'dist', 'cli.js');
+/** The CLI as installed (package.json `bin`: the bundle). */
+const cliPath = path.resolve(import.meta.dirname, '..', '..', '..', 'dist', 'bin', 'cli.js');
 
 function timeCommand(args: string[]): number {
 	const started = performance.now();
