@@ -3,6 +3,7 @@ import {Bus} from './bus.js';
 import {NetdashError, errorCode, oneLine} from './errors.js';
 import {encodeFrame, type FramingSpec} from './framing/index.js';
 import {TcpConnection, type ConnectionLimits} from './tcp/connection.js';
+import {Reclaimer} from './reclaim.js';
 import {TcpListener} from './tcp/listener.js';
 import {Admission, type AdmissionRules} from './tcp/admission.js';
 import {ResourceWatch} from './resources.js';
@@ -35,6 +36,8 @@ export type CoreOptions = {
 	admission?: Partial<AdmissionRules>;
 	/** How often the stall and resource watch runs, in ms. @default 1000 */
 	watchIntervalMs?: number;
+	/** Received bytes between two minor collections that free read buffers (reclaim.ts; 0: never). @default 16 MiB */
+	reclaimEveryBytes?: number;
 };
 
 /** Options common to commands. */
@@ -56,6 +59,7 @@ const defaults = {
 	maxQueuedBytes: 4 * 1024 * 1024,
 	writeChunkBytes: 64 * 1024,
 	backlog: 65_535,
+	reclaimEveryBytes: 16 * 1024 * 1024,
 };
 
 function checkPort(port: number, allowZero: boolean): void {
@@ -77,6 +81,7 @@ export class Core {
 	readonly #connections = new Map<string, TcpConnection>();
 	readonly #closeWaiters = new Set<() => void>();
 	readonly #limits: ConnectionLimits;
+	readonly #reclaimer: Reclaimer;
 	readonly #backlog: number;
 	readonly #framing: FramingSpec;
 	readonly #admission = new Admission();
@@ -103,6 +108,7 @@ export class Core {
 			idleTimeoutMs: options.idleTimeoutMs ?? defaults.idleTimeoutMs,
 		};
 		this.#backlog = options.backlog ?? defaults.backlog;
+		this.#reclaimer = new Reclaimer(options.reclaimEveryBytes ?? defaults.reclaimEveryBytes);
 		this.#framing = options.framing ?? {kind: 'raw'};
 		this.#stallTimeoutMs = options.stallTimeoutMs ?? defaults.stallTimeoutMs;
 		// Bad rules in options are the caller's bug (the CLI validates flags first): let it throw.
@@ -189,6 +195,7 @@ export class Core {
 				dial: {host, port},
 				...(options.ref ? {ref: options.ref} : {}),
 				onClosed: this.#forgetConnection,
+				reclaimer: this.#reclaimer,
 			});
 			this.#connections.set(id, connection);
 			socket.connect({host, port});
@@ -411,6 +418,7 @@ export class Core {
 			limits: this.#limits,
 			...(listener.localEnd ? {local: listener.localEnd} : {}),
 			onClosed: this.#forgetConnection,
+			reclaimer: this.#reclaimer,
 		});
 		this.#connections.set(id, connection);
 		if (this.#readingHolds.size > 0) {

@@ -11,6 +11,7 @@ import {
 	type SocketContext,
 } from '../errors.js';
 import {createFramer, formatFraming, type Framer, type FramingSpec} from '../framing/index.js';
+import type {Reclaimer} from '../reclaim.js';
 
 /**
  * A connection's state, changed only in the named transitions below:
@@ -53,6 +54,8 @@ export type ConnectionInit = {
 	local?: Endpoint;
 	/** Called once, after `connection-closed`. */
 	onClosed: (connection: TcpConnection) => void;
+	/** Told of every chunk read, to free read buffers early (reclaim.ts). */
+	reclaimer: Reclaimer;
 };
 
 /** Where a socket keeps the connection that owns it, for the shared event handlers. */
@@ -109,6 +112,7 @@ export class TcpConnection {
 	readonly #limits: ConnectionLimits;
 	readonly #framer: Framer | undefined;
 	readonly #onClosed: (connection: TcpConnection) => void;
+	readonly #reclaimer: Reclaimer;
 	/** The dial's target until connected; afterwards the label comes from the socket. */
 	#dial: {host: string; port: number} | undefined;
 	/** Our end when the listener already knows it (bound to one address): spares a getsockname per accept. */
@@ -121,6 +125,7 @@ export class TcpConnection {
 		this.#socket = socket;
 		this.#limits = init.limits;
 		this.#onClosed = init.onClosed;
+		this.#reclaimer = init.reclaimer;
 		this.id = init.id;
 		this.origin = init.origin;
 		this.listener = init.listener;
@@ -477,6 +482,7 @@ export class TcpConnection {
 		this.#bytesIn += chunk.length;
 		this.#bus.emit({type: 'data-received', connection: this.id, bytes: chunk.length, data: chunk});
 		this.#framer?.push(chunk);
+		this.#reclaimer.received(chunk.length);
 	}
 
 	#onPeerEnd(): void {
