@@ -36,7 +36,11 @@ export type CoreOptions = {
 	admission?: Partial<AdmissionRules>;
 	/** How often the stall and resource watch runs, in ms. @default 1000 */
 	watchIntervalMs?: number;
-	/** Received bytes between two minor collections that free read buffers (reclaim.ts; 0: never). @default 16 MiB */
+	/**
+	 * Received bytes between two minor collections that free read buffers (reclaim.ts). Other than 0,
+	 * it also sets two V8 flags for the whole process (--expose-gc, --no-allocation-site-pretenuring);
+	 * 0 leaves V8 as it was. @default 16 MiB
+	 */
 	reclaimEveryBytes?: number;
 };
 
