@@ -146,8 +146,12 @@ export type ConnectionRefused = {
 	listener: string;
 	remote: Endpoint;
 	reason: 'denied' | 'limit';
-	/** The rule that matched, for `denied` (e.g. `deny 10.0.0.0/8`). */
-	rule?: string;
+	/**
+	 * Always present: the rule that matched (`deny 10.0.0.0/8`, `not in allow …`),
+	 * `max-conns N` for `limit`, or that the client's address was unknown (it reset
+	 * before it was accepted; `remote` is then empty).
+	 */
+	rule: string;
 };
 
 /** The admission rules changed (from a flag at start or a command while running). */
