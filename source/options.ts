@@ -4,6 +4,7 @@ import {parseHostPort, type HostPort} from './core/ports.js';
 import {parseTargets} from './core/discovery/discovery.js';
 import {DEFAULT_DISCOVERY_PORT} from './core/discovery/protocol.js';
 import {parseCidr} from './core/tcp/admission.js';
+import {MAX_TIMEOUT_MS} from './core/timeout.js';
 
 /** What the command line asked for, validated. */
 export type CliOptions = {
@@ -85,7 +86,7 @@ export function parseDiscoveryFlags(flags: RawFlags): DiscoveryFlags | undefined
 		throw new NetdashError('BAD_FLAG', '--name needs a name');
 	}
 
-	const intervalMs = flags.discoverInterval === undefined ? 5000 : positiveNumber(flags.discoverInterval, 'discover-interval', 'seconds') * 1000;
+	const intervalMs = flags.discoverInterval === undefined ? 5000 : timerSeconds(flags.discoverInterval, 'discover-interval');
 	if (intervalMs < 100) {
 		throw new NetdashError('BAD_FLAG', `--discover-interval must be at least 0.1 seconds, not '${flags.discoverInterval}'`);
 	}
@@ -138,7 +139,17 @@ function seconds(text: string | undefined, flag: string, fallbackMs: number, all
 		return 0;
 	}
 
-	return positiveNumber(text, flag, 'seconds') * 1000;
+	return timerSeconds(text, flag);
+}
+
+/** Seconds for a timer, in ms; over Node's timer limit is refused here rather than warned about and fired at once. */
+function timerSeconds(text: string, flag: string): number {
+	const ms = positiveNumber(text, flag, 'seconds') * 1000;
+	if (ms > MAX_TIMEOUT_MS) {
+		throw new NetdashError('BAD_FLAG', `--${flag} ${text.trim()} is too long: Node's timers go up to ${Math.floor(MAX_TIMEOUT_MS / 1000)} seconds (about 24 days)`);
+	}
+
+	return ms;
 }
 
 function cidrs(list: string[] | undefined, flag: string): string[] {

@@ -7,6 +7,7 @@ import {Reclaimer} from './reclaim.js';
 import {TcpListener} from './tcp/listener.js';
 import {Admission, type AdmissionRules} from './tcp/admission.js';
 import {ResourceWatch} from './resources.js';
+import {checkTimeout} from './timeout.js';
 import {Discovery, type DiscoveryOptions} from './discovery/discovery.js';
 import type {DiscoveryStats} from './discovery/protocol.js';
 import {UdpManager} from './udp/udp-manager.js';
@@ -105,11 +106,12 @@ export class Core {
 	#nextConnection = 1;
 
 	constructor(options: CoreOptions = {}) {
+		// Out-of-range timeouts in options are the caller's bug (the CLI validates flags first): let them throw.
 		this.#limits = {
-			connectTimeoutMs: options.connectTimeoutMs ?? defaults.connectTimeoutMs,
+			connectTimeoutMs: checkTimeout(options.connectTimeoutMs ?? defaults.connectTimeoutMs, 'the connect timeout'),
 			maxQueuedBytes: options.maxQueuedBytes ?? defaults.maxQueuedBytes,
 			writeChunkBytes: options.writeChunkBytes ?? defaults.writeChunkBytes,
-			idleTimeoutMs: options.idleTimeoutMs ?? defaults.idleTimeoutMs,
+			idleTimeoutMs: checkTimeout(options.idleTimeoutMs ?? defaults.idleTimeoutMs, 'the idle timeout'),
 		};
 		this.#backlog = options.backlog ?? defaults.backlog;
 		this.#reclaimer = new Reclaimer(options.reclaimEveryBytes ?? defaults.reclaimEveryBytes);
@@ -188,6 +190,7 @@ export class Core {
 			}
 
 			checkPort(port, false);
+			const connectTimeoutMs = checkTimeout(options.connectTimeoutMs ?? this.#limits.connectTimeoutMs, 'a connect timeout');
 			const id = `C${this.#nextConnection++}`;
 			const socket = new net.Socket({allowHalfOpen: true});
 			const connection = new TcpConnection(this.bus, socket, {
@@ -195,7 +198,7 @@ export class Core {
 				origin: 'dialed',
 				listener: null,
 				framing: options.framing ?? this.#framing,
-				limits: {...this.#limits, connectTimeoutMs: options.connectTimeoutMs ?? this.#limits.connectTimeoutMs},
+				limits: {...this.#limits, connectTimeoutMs},
 				dial: {host, port},
 				...(options.ref ? {ref: options.ref} : {}),
 				onClosed: this.#forgetConnection,

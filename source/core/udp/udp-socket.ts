@@ -5,6 +5,7 @@ import type {Bus} from '../bus.js';
 import {randomRequestId} from '../discovery/codec.js';
 import {NetdashError, errorCode, explainSocketError, formatAddress, oneLine, type SocketContext} from '../errors.js';
 import type {Endpoint} from '../events.js';
+import {checkTimeout} from '../timeout.js';
 import {backoffDelay, decodeHeader, encodeReply, encodeRequest, REQUEST_HEADER_BYTES, type RequestHeader} from './request.js';
 
 /**
@@ -202,6 +203,8 @@ export class UdpSocket {
 		if (!Number.isFinite(firstMs) || firstMs <= 0) {
 			throw new NetdashError('BAD_COMMAND', `a request timeout must be more than 0, not ${firstMs}`);
 		}
+
+		checkTimeout(firstMs, 'a request timeout');
 
 		if (this.#requests.size >= MAX_IN_FLIGHT) {
 			throw new NetdashError('TOO_MANY_REQUESTS', `${this.id} already has ${MAX_IN_FLIGHT} requests waiting for replies`);
