@@ -49,7 +49,9 @@ const cli = meow(
 	  --allow CIDR               Accept clients only from these addresses (repeatable)
 	  --deny CIDR                Refuse clients from these addresses (repeatable; deny wins)
 	  --max-conns N              Connections per listener; more are refused (default 100)
-	  --log FILE                 Append every event to FILE as JSON lines (payloads base64)
+	  --log FILE                 Append every event and command to FILE as JSON lines (payloads
+	                             base64); a new file is 0600, a symbolic link is refused
+	  --log-allow-special        Let --log write to a FIFO, device or socket
 	  --version                  Print the version
 	  --help                     Print this help
 
@@ -81,6 +83,7 @@ const cli = meow(
 			deny: {type: 'string', isMultiple: true},
 			maxConns: {type: 'string'},
 			log: {type: 'string'},
+			logAllowSpecial: {type: 'boolean'},
 		},
 	},
 );
@@ -114,7 +117,12 @@ const core = createCore({
 	stallTimeoutMs: options.stallTimeoutMs,
 	admission: {allow: options.allow, deny: options.deny, maxConnections: options.maxConnections},
 });
-const logFile = options.logFile === undefined ? undefined : openLogFile(core, options.logFile);
+let logFile: Awaited<ReturnType<typeof openLogFile>> | undefined;
+try {
+	logFile = options.logFile === undefined ? undefined : openLogFile(core, options.logFile, {allowSpecial: options.logAllowSpecial, version: cli.pkg.version ?? 'unknown', arguments: process.argv.slice(2)});
+} catch (error) {
+	fail(oneLine(error));
+}
 
 /** After every socket is closed: flush and close the log file. */
 async function finish(): Promise<void> {

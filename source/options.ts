@@ -24,6 +24,8 @@ export type CliOptions = {
 	maxConnections: number;
 	/** `--log FILE`: every event appended as JSON lines. */
 	logFile: string | undefined;
+	/** `--log-allow-special`: --log may name a FIFO, device or socket. */
+	logAllowSpecial: boolean;
 };
 
 /** The flags meow hands over (strings, unvalidated). */
@@ -45,6 +47,7 @@ export type RawFlags = {
 	deny?: string[];
 	maxConns?: string;
 	log?: string;
+	logAllowSpecial?: boolean;
 	[unknown: string]: unknown;
 };
 
@@ -126,6 +129,7 @@ export const knownFlags = new Set([
 	'deny',
 	'maxConns',
 	'log',
+	'logAllowSpecial',
 	'help',
 	'version',
 ]);
@@ -240,6 +244,7 @@ export function parseCliOptions(flags: RawFlags, input: readonly string[]): CliO
 		deny: cidrs(flags.deny, 'deny'),
 		maxConnections: maxConnections(flags.maxConns),
 		logFile: logFile(flags.log),
+		logAllowSpecial: logAllowSpecial(flags),
 	};
 }
 
@@ -253,6 +258,14 @@ function maxConnections(text: string | undefined): number {
 	}
 
 	return Number(text);
+}
+
+function logAllowSpecial(flags: RawFlags): boolean {
+	if (flags.logAllowSpecial === true && flags.log === undefined) {
+		throw new NetdashError('BAD_FLAG', '--log-allow-special only applies to --log FILE');
+	}
+
+	return flags.logAllowSpecial === true;
 }
 
 function logFile(text: string | undefined): string | undefined {

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import {Bus} from './bus.js';
 import {NetdashError, errorCode, oneLine} from './errors.js';
-import {encodeFrame, type FramingSpec} from './framing/index.js';
+import {encodeFrame, formatFraming, type FramingSpec} from './framing/index.js';
 import {TcpConnection, type ConnectionLimits} from './tcp/connection.js';
 import {Reclaimer} from './reclaim.js';
 import {TcpListener} from './tcp/listener.js';
@@ -44,6 +44,14 @@ export type CoreOptions = {
 	 */
 	reclaimEveryBytes?: number;
 };
+
+/**
+ * A command the core was given, as the `--log` file records it: the verb in
+ * the JSON commands' vocabulary (`cmd`), its arguments, and its payload as
+ * `data` (written as base64), whichever front end (JSON lines, dashboard)
+ * gave it.
+ */
+export type CommandRecord = {type: 'command'; at: number; cmd: string; data?: Buffer; [field: string]: unknown};
 
 /** Options common to commands. */
 export type CommandOptions = {
@@ -102,6 +110,7 @@ export class Core {
 		this.#notifyClosed();
 	});
 
+	readonly #commandTaps = new Set<(record: CommandRecord) => void>();
 	#nextListener = 1;
 	#nextConnection = 1;
 
@@ -126,6 +135,17 @@ export class Core {
 		this.#watchTimer.unref();
 	}
 
+	/**
+	 * Watch every command the core is given, before it runs (so a record
+	 * comes before the events it causes). Returns an unsubscribe.
+	 */
+	onCommand(tap: (record: CommandRecord) => void): () => void {
+		this.#commandTaps.add(tap);
+		return () => {
+			this.#commandTaps.delete(tap);
+		};
+	}
+
 	/** The admission rules in force. */
 	get admission(): AdmissionRules {
 		return this.#admission.rules;
@@ -137,6 +157,7 @@ export class Core {
 	 * Open connections are not touched; the rules apply to the next accept.
 	 */
 	setAdmission(rules: Partial<AdmissionRules>, options: CommandOptions = {}): boolean {
+		this.#noteCommand('admission', {...rules, ...options});
 		return (
 			this.#run(options.ref, () => {
 				this.#admission.set(rules);
@@ -158,6 +179,7 @@ export class Core {
 
 	/** Start a TCP listener. Host `127.0.0.1` by default; `0.0.0.0` / `::` mean every interface; port 0 picks an ephemeral port. */
 	listen(host: string | undefined, port: number, options: OpenOptions = {}): string | undefined {
+		this.#noteCommand('listen', {host, port, ...options});
 		return this.#run(options.ref, () => {
 			checkPort(port, true);
 			const id = `L${this.#nextListener++}`;
@@ -184,6 +206,7 @@ export class Core {
 
 	/** Dial a TCP connection. */
 	connect(host: string, port: number, options: OpenOptions & {connectTimeoutMs?: number} = {}): string | undefined {
+		this.#noteCommand('connect', {host, port, ...options});
 		return this.#run(options.ref, () => {
 			if (!host) {
 				throw new NetdashError('BAD_ADDRESS', 'connect needs a host');
@@ -212,6 +235,7 @@ export class Core {
 
 	/** Queue bytes on a connection. With `framed`, the connection's framing wraps them first (a line gets its LF, u16/u32 their length). */
 	send(id: string, bytes: Buffer, options: CommandOptions & {framed?: boolean} = {}): boolean {
+		this.#noteCommand('send', {connection: id, ...options}, bytes);
 		return (
 			this.#run(
 				options.ref,
@@ -227,6 +251,7 @@ export class Core {
 
 	/** Half-close a connection: our FIN goes after what is queued; we keep reading. */
 	shutdown(id: string, options: CommandOptions = {}): boolean {
+		this.#noteCommand('shutdown', {id, ...options});
 		return this.#command(id, options, (connection) => {
 			connection.shutdown();
 		});
@@ -234,6 +259,7 @@ export class Core {
 
 	/** Abort a connection with a RST. */
 	reset(id: string, options: CommandOptions = {}): boolean {
+		this.#noteCommand('reset', {id, ...options});
 		return this.#command(id, options, (connection) => {
 			connection.reset();
 		});
@@ -241,6 +267,7 @@ export class Core {
 
 	/** Close a listener (it stops accepting) or a connection (FIN, then release). */
 	close(id: string, options: CommandOptions = {}): boolean {
+		this.#noteCommand('close', {id, ...options});
 		const listener = this.#listeners.get(id);
 		if (listener) {
 			listener.close();
@@ -284,6 +311,7 @@ export class Core {
 
 	/** Bind a UDP socket (ids `U1`, `U2`, …). Host `127.0.0.1` by default, `0.0.0.0` for every interface; port 0 picks a free port. */
 	udpBind(host: string | undefined, port: number, options: UdpBindOptions & CommandOptions = {}): string | undefined {
+		this.#noteCommand('udp', {host, port, ...options});
 		return this.#run(options.ref, () => this.#udp.bind(host, port, options));
 	}
 
@@ -293,11 +321,13 @@ export class Core {
 	 * refused as `socket-failed` EMSGSIZE, like the kernel's own EMSGSIZE.
 	 */
 	udpSend(id: string, host: string | undefined, port: number | undefined, bytes: Buffer, options: CommandOptions = {}): boolean {
+		this.#noteCommand('sendto', {socket: id, host, port, ...options}, bytes);
 		return this.#run(options.ref, () => this.#udp.send(id, host, port, bytes, options.ref)) ?? false;
 	}
 
 	/** Connect a UDP socket: it then sends only to host:port and the kernel drops datagrams from anyone else. */
 	udpConnect(id: string, host: string, port: number, options: CommandOptions = {}): boolean {
+		this.#noteCommand('udp-connect', {socket: id, host, port, ...options});
 		return this.#udpCommand(options, () => {
 			this.#udp.connect(id, host, port, options.ref);
 		});
@@ -305,6 +335,7 @@ export class Core {
 
 	/** Turn SO_BROADCAST on or off on a UDP socket (sending to a broadcast address without it fails with EACCES). */
 	setBroadcast(id: string, isOn: boolean, options: CommandOptions = {}): boolean {
+		this.#noteCommand('broadcast', {socket: id, on: isOn, ...options});
 		return this.#udpCommand(options, () => {
 			this.#udp.setBroadcast(id, isOn, options.ref);
 		});
@@ -317,6 +348,7 @@ export class Core {
 	 * request id.
 	 */
 	udpRequest(id: string, host: string | undefined, port: number | undefined, bytes: Buffer, options: RequestOptions & CommandOptions = {}): number | undefined {
+		this.#noteCommand('request', {socket: id, host, port, ...options}, bytes);
 		return this.#run(options.ref, () => this.#udp.request(id, host, port, bytes, options, options.ref));
 	}
 
@@ -327,6 +359,7 @@ export class Core {
 
 	/** Start discovery: bind the discovery port, announce, probe, keep a peer table. */
 	startDiscovery(options: DiscoveryOptions = {}): boolean {
+		this.#noteCommand('discover', {...options});
 		return this.#udpCommand(options, () => {
 			this.#discovery.start(options);
 		});
@@ -334,6 +367,7 @@ export class Core {
 
 	/** Probe for peers now. */
 	probe(options: CommandOptions = {}): boolean {
+		this.#noteCommand('probe', {...options});
 		return this.#udpCommand(options, () => {
 			this.#discovery.probe();
 		});
@@ -341,6 +375,7 @@ export class Core {
 
 	/** Say bye to peers and stop discovery; `discovery-stopped` follows. */
 	stopDiscovery(options: CommandOptions = {}): boolean {
+		this.#noteCommand('stop-discovery', {...options});
 		return this.#udpCommand(options, () => {
 			this.#discovery.assertRunning();
 			void this.#discovery.stop();
@@ -487,6 +522,41 @@ export class Core {
 				id,
 			) ?? false
 		);
+	}
+
+	#noteCommand(cmd: string, fields: Record<string, unknown>, data?: Buffer): void {
+		if (this.#commandTaps.size === 0) {
+			return;
+		}
+
+		// Undefined fields are left out, as JSON.stringify would; the payload rides as data (base64 in the file).
+		const record: CommandRecord = {type: 'command', at: Date.now(), cmd};
+		for (const [name, value] of Object.entries(fields)) {
+			if (value === undefined) {
+				continue;
+			}
+
+			// In the JSON commands' own terms: framing as text, timeouts in seconds.
+			if (name === 'framing') {
+				record[name] = formatFraming(value as FramingSpec);
+			} else if (name === 'connectTimeoutMs' || name === 'timeoutMs') {
+				record['timeout'] = (value as number) / 1000;
+			} else {
+				record[name] = value;
+			}
+		}
+
+		if (data !== undefined) {
+			record.data = data;
+		}
+
+		for (const tap of this.#commandTaps) {
+			try {
+				tap(record);
+			} catch (error) {
+				this.bus.emit({type: 'subscriber-failed', message: `a command watcher failed on ${cmd}: ${oneLine(error)}`});
+			}
+		}
 	}
 
 	/** Runs a command; any failure becomes a `command-failed` event (naming `target`, the socket it was for), never a throw. */

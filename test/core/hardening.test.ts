@@ -184,7 +184,7 @@ describe('--log FILE', () => {
 
 	it('a write error (disk full) is shown once and the session keeps running', async () => {
 		const {core, events} = setup();
-		openLogFile(core, '/dev/full');
+		openLogFile(core, '/dev/full', {allowSpecial: true});
 		core.listen('127.0.0.1', 0);
 		const failed = await events.waitFor('log-file-failed');
 		expect(failed.code).toBe('ENOSPC');
