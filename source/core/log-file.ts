@@ -146,7 +146,7 @@ export function openLogFile(core: Core, path: string, options: LogFileOptions = 
 	const writerUrl = new URL(import.meta.url.endsWith('.ts') ? './log-writer.ts' : './log-writer.js', import.meta.url);
 	const worker = new Worker(writerUrl, {workerData});
 	worker.unref();
-	let isFdOwnedByWorker = true;
+	let isFdClosed = false;
 	let heads: string[] = [];
 	let lengths: number[] = [];
 	let payloads: Buffer[] = [];
@@ -169,15 +169,11 @@ export function openLogFile(core: Core, path: string, options: LogFileOptions = 
 
 	const isLagging = () => inFlight + cost >= maxLagBytes || (postedAt.length > 0 && performance.now() - postedAt[0]! > maxLagMs);
 
-	/** After the worker is gone without closing the file itself. */
+	/** Only this thread closes the file, once the writer is done with it or gone: never twice, never a reused number. */
 	const releaseFd = () => {
-		if (isFdOwnedByWorker) {
-			isFdOwnedByWorker = false;
-			try {
-				closeSync(fd);
-			} catch {
-				// Already closed by the writer before it stopped.
-			}
+		if (!isFdClosed) {
+			isFdClosed = true;
+			closeSync(fd);
 		}
 	};
 
@@ -204,7 +200,7 @@ export function openLogFile(core: Core, path: string, options: LogFileOptions = 
 		} else if (message.kind === 'failed') {
 			stop(message.code, message.message);
 		} else {
-			isFdOwnedByWorker = false;
+			releaseFd();
 			onClosed?.();
 		}
 	});
@@ -297,6 +293,7 @@ export function openLogFile(core: Core, path: string, options: LogFileOptions = 
 			const closed = new Promise<void>((resolve) => {
 				onClosed = resolve;
 				worker.once('exit', () => {
+					releaseFd();
 					resolve();
 				});
 				timer = setTimeout(() => {

@@ -5,10 +5,10 @@
  * Node can start it from the built file or, under the test runner, from the
  * TypeScript source by type stripping.
  *
- * The main thread opens the file (log-file.ts) and hands over its
- * descriptor; this thread owns it from then on and closes it.
+ * The main thread opens the file (log-file.ts) and lends its descriptor to
+ * this thread until the writer says `closed` or is terminated.
  */
-import {closeSync, fstatSync, ftruncateSync, writeSync} from 'node:fs';
+import {fstatSync, ftruncateSync, writeSync} from 'node:fs';
 import {parentPort, workerData} from 'node:worker_threads';
 
 /**
@@ -26,7 +26,7 @@ export type FromWriter = {kind: 'written'; cost: number} | {kind: 'failed'; code
 
 /** What the writer is started with. */
 export type WriterData = {
-	/** An open descriptor (O_APPEND, O_NONBLOCK), the writer's to close. */
+	/** An open descriptor (O_APPEND, O_NONBLOCK); the main thread closes it when the writer is done. */
 	fd: number;
 	/** A regular file: on a failed write it is truncated back to its last whole line. */
 	isRegular: boolean;
@@ -83,7 +83,7 @@ function append(text: Buffer, length: number): void {
 
 port.on('message', (message: ToWriter) => {
 	if (message.kind === 'close') {
-		closeSync(fd);
+		// Every batch before this one is written; the main thread closes the descriptor.
 		port.postMessage({kind: 'closed'} satisfies FromWriter);
 		port.close();
 		return;
