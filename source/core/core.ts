@@ -536,11 +536,15 @@ export class Core {
 				continue;
 			}
 
-			// In the JSON commands' own terms: framing as text, timeouts in seconds.
+			// In the JSON commands' own terms: framing as text, times in seconds (`timeout`, `interval`), `echo` for isEcho.
 			if (name === 'framing') {
 				record[name] = formatFraming(value as FramingSpec);
-			} else if (name === 'connectTimeoutMs' || name === 'timeoutMs') {
+			} else if (name === 'connectTimeoutMs') {
 				record['timeout'] = (value as number) / 1000;
+			} else if (name.endsWith('Ms') && typeof value === 'number') {
+				record[name.slice(0, -2)] = value / 1000;
+			} else if (/^is[A-Z]/.test(name)) {
+				record[name[2]!.toLowerCase() + name.slice(3)] = value;
 			} else {
 				record[name] = value;
 			}

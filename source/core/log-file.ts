@@ -31,7 +31,11 @@ export type LogFileOptions = {
  */
 export const maxLagBytes = 1024 * 1024;
 export const maxLagMs = 100;
-/** How long closing waits for the writer (a FIFO whose reader stopped would hold quit forever). */
+/**
+ * How long closing waits for the writer of a FIFO, device or socket (one whose reader stopped
+ * would hold quit forever). A regular file is always waited for: its writes cannot block for
+ * good, and giving up on it would lose the end of the session.
+ */
 const closeDeadlineMs = 2000;
 
 /**
@@ -296,13 +300,15 @@ export function openLogFile(core: Core, path: string, options: LogFileOptions = 
 					releaseFd();
 					resolve();
 				});
-				timer = setTimeout(() => {
-					// The writer is stuck (a FIFO nobody reads): give the rest up rather than hang quit.
-					void worker.terminate().then(() => {
-						releaseFd();
-						resolve();
-					});
-				}, closeDeadlineMs);
+				if (!stats.isFile()) {
+					timer = setTimeout(() => {
+						// The writer is stuck (a FIFO nobody reads): give the rest up rather than hang quit.
+						void worker.terminate().then(() => {
+							releaseFd();
+							resolve();
+						});
+					}, closeDeadlineMs);
+				}
 			});
 			worker.postMessage({kind: 'close'} satisfies ToWriter);
 			await closed;

@@ -294,6 +294,8 @@ describe('the session file is a document', () => {
 		const {connection} = await events.waitFor('connection-opened', (event) => event.origin === 'dialed');
 		core.send(connection, Buffer.from('hi\u0000\u001B'), {ref: 's1'});
 		await events.waitFor('data-sent');
+		core.udpBind('127.0.0.1', 0, {isEcho: true, ref: 'u1'});
+		await events.waitFor('udp-bound');
 		await core.closeAll(100);
 		await log.close();
 		const {records} = readLog(file);
@@ -304,6 +306,8 @@ describe('the session file is a document', () => {
 			expect.objectContaining({cmd: 'listen', host: '127.0.0.1', port: 0, ref: 'l1'}),
 			expect.objectContaining({cmd: 'connect', host: '127.0.0.1', port, ref: 'c1'}),
 			expect.objectContaining({cmd: 'send', connection, ref: 's1', base64: Buffer.from('hi\u0000\u001B').toString('base64')}),
+			// In the JSON command's own field names (`echo`, not isEcho).
+			{type: 'command', at: expect.any(Number), cmd: 'udp', host: '127.0.0.1', port: 0, echo: true, ref: 'u1'},
 		]);
 		const indexOf = (match: (entry: Record<string, any>) => boolean) => records.findIndex(match);
 		expect(indexOf((entry) => entry['cmd'] === 'listen')).toBeLessThan(indexOf((entry) => entry['type'] === 'listener-opened'));
