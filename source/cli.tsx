@@ -117,7 +117,7 @@ const core = createCore({
 	stallTimeoutMs: options.stallTimeoutMs,
 	admission: {allow: options.allow, deny: options.deny, maxConnections: options.maxConnections},
 });
-let logFile: Awaited<ReturnType<typeof openLogFile>> | undefined;
+let logFile: ReturnType<typeof openLogFile> | undefined;
 try {
 	logFile = options.logFile === undefined ? undefined : openLogFile(core, options.logFile, {allowSpecial: options.logAllowSpecial, version: cli.pkg.version ?? 'unknown', arguments: process.argv.slice(2)});
 } catch (error) {
