@@ -9,6 +9,7 @@ import {Admission, type AdmissionRules} from './tcp/admission.js';
 import {ResourceWatch} from './resources.js';
 import {Discovery, type DiscoveryOptions} from './discovery/discovery.js';
 import type {DiscoveryStats} from './discovery/protocol.js';
+import {refusalOf} from './udp/admission.js';
 import {UdpManager} from './udp/udp-manager.js';
 import type {RequestOptions, UdpBindOptions} from './udp/udp-socket.js';
 
@@ -93,13 +94,16 @@ export class Core {
 	readonly #watchTimer: NodeJS.Timeout;
 	readonly #stallTimeoutMs: number;
 	readonly #readingHolds = new Set<string>();
+	/** The listeners' allow/deny rules, applied to every UDP datagram and discovery packet too. */
+	readonly #refusal = refusalOf(this.#admission);
+
 	readonly #udp = new UdpManager(this.bus, () => {
 		this.#notifyClosed();
-	});
+	}, this.#refusal);
 
 	readonly #discovery = new Discovery(this.bus, () => {
 		this.#notifyClosed();
-	});
+	}, this.#refusal);
 
 	#nextListener = 1;
 	#nextConnection = 1;

@@ -18,16 +18,29 @@
  *   restart: the old entry is replaced. If the old id is heard again, both
  *   are alive behind one endpoint (two instances sharing the port with
  *   SO_REUSEADDR) and that endpoint is exempt from restart detection.
- * - Hostile input: every datagram first takes a token from its source
- *   address's bucket (a flood is dropped before it is even decoded); what
- *   does not decode is dropped and counted by reason. Per-source state is an
- *   LRU of `maxSources`. The peer table holds `maxPeers` and at most
- *   `maxPeersPerAddress` per address; when full, the least recently seen
- *   non-fresh peer is evicted, and if every peer is fresh the newcomer is
- *   refused (`table-full`) — a flood cannot push out live peers.
+ * - Hostile input, in the order it is checked: the allow/deny rules
+ *   (`datagram-refused`); the source address (broadcast, multicast and
+ *   network addresses are dropped as `bad-source`: see source-address.ts);
+ *   a token from the source's bucket and one from the global bucket
+ *   (limiter.ts: a flood is dropped before it is even decoded); then the
+ *   codec. Drops are counted exactly and reported per reason at most once
+ *   a second. Probes are answered only when the source is a unicast
+ *   address on one of our subnets.
+ * - The peer table holds `maxPeers` and at most `maxPeersPerAddress` per
+ *   address. A peer is verified once it answered one of our probes (it
+ *   received our random request id at its address). When the table is full
+ *   the least recently seen non-fresh peer is evicted; if every peer is
+ *   fresh, a verified newcomer displaces the least recently seen unverified
+ *   peer, and an unverified one is refused (`table-full`) and sent a
+ *   challenge probe (at most `challengesPerSecond`), whose reply verifies
+ *   it. So a flood of forged announces can fill the table but cannot keep
+ *   real newcomers out, and cannot push out verified live peers.
  */
 import type {Endpoint, EventInput, PeerFields} from '../events.js';
+import {RefusalReports, type Refusal} from '../udp/admission.js';
 import {decode, encode, encodingLength, hasMagic, MAX_PORTS, MIN_PACKET_BYTES, type DiscoveryPacket} from './codec.js';
+import {DropReports, FloodLimiter, TokenBucket, type DropSummary} from './limiter.js';
+import type {SourceKind} from './source-address.js';
 
 /** Discovery's UDP port unless told otherwise (registered range; not in /etc/services). */
 export const DEFAULT_DISCOVERY_PORT = 47_474;
@@ -47,6 +60,15 @@ export type DiscoveryLimits = {
 	burst: number;
 	/** Datagrams per second a source may send, sustained. @default 16 */
 	perSecond: number;
+	/**
+	 * Datagrams all sources together may send at once: room for a full table
+	 * of 256 peers to answer a probe and announce within the same moment. @default 512
+	 */
+	globalBurst: number;
+	/** Datagrams per second all sources together may send, sustained (256 peers announcing every 5 s send ≈ 51/s). @default 128 */
+	globalPerSecond: number;
+	/** Challenge probes sent to newcomers refused by a full table, per second (burst: twice as many). @default 4 */
+	challengesPerSecond: number;
 	/** Probe attempts while nobody replies. @default 5 */
 	probeAttempts: number;
 	/** Wait after the first probe; doubled per attempt. @default 500 */
@@ -62,6 +84,9 @@ export const defaultLimits: Readonly<DiscoveryLimits> = Object.freeze({
 	maxSources: 1024,
 	burst: 32,
 	perSecond: 16,
+	globalBurst: 512,
+	globalPerSecond: 128,
+	challengesPerSecond: 4,
 	probeAttempts: 5,
 	probeBackoffMs: 500,
 	foreignBytes: 64,
@@ -86,6 +111,10 @@ export type ProtocolSettings = {
 	send: (bytes: Buffer, to: Endpoint | 'targets') => void;
 	/** Report a fact on the bus. */
 	emit: (event: EventInput) => void;
+	/** The allow/deny rules. @default everyone */
+	refusal?: Refusal;
+	/** What a source address is (see source-address.ts). @default every address is `local` */
+	classify?: (address: string) => SourceKind;
 };
 
 /** Exact counters: `received` = `accepted` + `own` + `foreign` + `droppedTotal`. */
@@ -97,30 +126,25 @@ export type DiscoveryStats = {
 	own: number;
 	/** Not netdash's (no magic). */
 	foreign: number;
-	/** Dropped, by reason (codec reasons, `rate-limited`, `unknown-request`, `unknown-peer`, `table-full`, `peer-limit`). */
+	/** Dropped, by reason (`denied`, `bad-source`, `rate-limited`, `overloaded`, codec reasons, `unknown-request`, `unknown-peer`, `table-full`, `peer-limit`). */
 	dropped: Record<string, number>;
 	droppedTotal: number;
 	repliesSent: number;
+	/** Probes not answered: their source is on none of our subnets (counted in `accepted`: the peer is still heard). */
+	unanswered: number;
+	/** Challenge probes sent to newcomers refused by a full table. */
+	challengesSent: number;
 	/** Per-source states dropped to stay within `maxSources`. */
 	sourcesEvicted: number;
 	/** Peers evicted to stay within `maxPeers`. */
 	peersEvicted: number;
 };
 
-type Peer = PeerFields;
+/** A peer as the table holds it: its public fields, and whether it proved its address. */
+type Peer = PeerFields & {isVerified: boolean};
 
-type Source = {
-	address: string;
-	tokens: number;
-	refilledAt: number;
-	received: number;
-	dropped: number;
-	/** Rate-limited datagrams not yet reported. */
-	pendingLimited: number;
-	pendingBytes: number;
-	pendingPort: number;
-	reportedAt: number;
-};
+/** A probe sent to one newcomer's address: only a reply from that address counts. */
+type Challenge = {address: string; sentAt: number; bytes: number};
 
 type OutstandingProbe = {
 	sentAt: number;
@@ -134,8 +158,8 @@ type OutstandingProbe = {
 const MAX_OUTSTANDING_PROBES = 32;
 /** Replaced ids and shared endpoints remembered for restart detection. */
 const RESTART_MEMORY = 64;
-/** Least time between two reports of rate-limited datagrams from one source. */
-const REPORT_INTERVAL_MS = 1000;
+/** Challenges remembered for their replies. */
+const MAX_CHALLENGES = 64;
 
 function endpointKey(from: Endpoint): string {
 	return `${from.address}:${from.port}`;
@@ -145,6 +169,15 @@ function endpointKey(from: Endpoint): string {
 function fields(peer: Peer): PeerFields {
 	const {instanceId, name, address, port, ports, state, rttMs, firstSeen, lastSeen} = peer;
 	return {instanceId, name, address, port, ports, state, rttMs, firstSeen, lastSeen};
+}
+
+function decrement(counts: Map<string, number>, key: string): void {
+	const count = (counts.get(key) ?? 1) - 1;
+	if (count > 0) {
+		counts.set(key, count);
+	} else {
+		counts.delete(key);
+	}
 }
 
 function samePorts(a: readonly number[], b: readonly number[]): boolean {
@@ -205,6 +238,8 @@ export class DiscoveryProtocol {
 		dropped: {},
 		droppedTotal: 0,
 		repliesSent: 0,
+		unanswered: 0,
+		challengesSent: 0,
 		sourcesEvicted: 0,
 		peersEvicted: 0,
 	};
@@ -215,9 +250,14 @@ export class DiscoveryProtocol {
 	readonly #perAddress = new Map<string, number>();
 	readonly #replaced = new Map<string, string>();
 	readonly #shared = new Set<string>();
-	/** By source address, least recently heard first. */
-	readonly #sources = new Map<string, Source>();
+	/** Verified peers per address: their datagrams skip the global bucket. */
+	readonly #verifiedAddresses = new Map<string, number>();
+	readonly #limiter: FloodLimiter;
+	readonly #drops: DropReports;
+	readonly #refusals: RefusalReports;
+	readonly #challengeBucket: TokenBucket;
 	readonly #probes = new Map<number, OutstandingProbe>();
+	readonly #challenges = new Map<number, Challenge>();
 	readonly #settings: ProtocolSettings;
 	#nextAnnounceAt = Number.POSITIVE_INFINITY;
 	/** `received` when stats were last reported. */
@@ -231,6 +271,13 @@ export class DiscoveryProtocol {
 		this.name = settings.name;
 		this.intervalMs = settings.intervalMs;
 		this.limits = Object.freeze({...defaultLimits, ...settings.limits});
+		const now = settings.now();
+		this.#limiter = new FloodLimiter(this.limits, now);
+		this.#challengeBucket = new TokenBucket(2 * this.limits.challengesPerSecond, this.limits.challengesPerSecond, now);
+		this.#drops = new DropReports((reason, summary) => {
+			this.#emitDrop(reason, summary);
+		});
+		this.#refusals = new RefusalReports('discovery', settings.emit, settings.now);
 	}
 
 	/** Peers in the table now. */
@@ -240,12 +287,17 @@ export class DiscoveryProtocol {
 
 	/** Source addresses with state now. */
 	get sourceCount(): number {
-		return this.#sources.size;
+		return this.#limiter.size;
 	}
 
 	/** A copy of the peer table, least recently heard first. */
 	peers(): PeerFields[] {
 		return [...this.#peers.values()].map((peer) => fields(peer));
+	}
+
+	/** Instance ids of peers that proved their address by answering a probe. */
+	verifiedPeers(): string[] {
+		return [...this.#peers.values()].filter((peer) => peer.isVerified).map((peer) => peer.instanceId);
 	}
 
 	/** Announce and probe now; announces then repeat every interval. */
@@ -264,7 +316,8 @@ export class DiscoveryProtocol {
 	stop(): void {
 		this.#nextAnnounceAt = Number.POSITIVE_INFINITY;
 		this.#nextProbeAt = Number.POSITIVE_INFINITY;
-		this.#flushReports(true);
+		this.#drops.flush(this.#settings.now(), true);
+		this.#refusals.flush(true);
 		this.#reportStats();
 		this.#settings.send(this.#encode('bye', 0, this.#settings.ports()), 'targets');
 	}
@@ -281,10 +334,18 @@ export class DiscoveryProtocol {
 		}
 
 		this.#sweep(now);
-		this.#flushReports(false);
+		this.#drops.flush(now, false);
+		this.#refusals.flush();
+		const forgetAfter = Math.max(30_000, 4 * this.intervalMs);
 		for (const [id, probe] of this.#probes) {
-			if (now - probe.sentAt > Math.max(30_000, 4 * this.intervalMs)) {
+			if (now - probe.sentAt > forgetAfter) {
 				this.#probes.delete(id);
+			}
+		}
+
+		for (const [id, challenge] of this.#challenges) {
+			if (now - challenge.sentAt > forgetAfter) {
+				this.#challenges.delete(id);
 			}
 		}
 	}
@@ -293,30 +354,37 @@ export class DiscoveryProtocol {
 	receive(bytes: Buffer, from: Endpoint): void {
 		const now = this.#settings.now();
 		this.stats.received++;
-		const source = this.#source(from.address, now);
-		source.received++;
-		if (!this.#admit(source, now)) {
-			this.#count('rate-limited', source);
-			source.pendingLimited++;
-			source.pendingBytes = bytes.length;
-			source.pendingPort = from.port;
-			if (now - source.reportedAt >= REPORT_INTERVAL_MS) {
-				this.#report(source, now);
-			}
+		const rule = this.#settings.refusal?.(from.address);
+		if (rule !== undefined) {
+			// Before any bucket: a denied flood must not use up the tokens of everyone else.
+			this.#count('denied');
+			this.#refusals.refuse(from, bytes.length, rule);
+			return;
+		}
 
+		const kind = this.#settings.classify?.(from.address) ?? 'local';
+		if (kind === 'not-unicast') {
+			// A broadcast or multicast "source" is forged: heard as a peer, it would be answered by every instance.
+			this.#drop('bad-source', from, bytes.length);
+			return;
+		}
+
+		const verdict = this.#limiter.admit(from.address, now, this.#verifiedAddresses.has(from.address));
+		this.stats.sourcesEvicted = this.#limiter.sourcesEvicted;
+		if (verdict !== 'ok') {
+			this.#drop(verdict, from, bytes.length);
 			return;
 		}
 
 		if (!hasMagic(bytes)) {
 			this.stats.foreign++;
-			const kept = Buffer.from(bytes.subarray(0, this.limits.foreignBytes));
-			this.#settings.emit({type: 'foreign-datagram', from, bytes: bytes.length, data: kept});
+			this.#drops.add('foreign', from, bytes.length, now, Buffer.from(bytes.subarray(0, this.limits.foreignBytes)));
 			return;
 		}
 
 		const result = decode(bytes);
 		if (!result.ok) {
-			this.#drop(result.reason, source, from, bytes.length);
+			this.#drop(result.reason, from, bytes.length);
 			return;
 		}
 
@@ -326,43 +394,33 @@ export class DiscoveryProtocol {
 			return;
 		}
 
+		const isLocal = kind === 'local';
 		switch (packet.kind) {
 			case 'announce': {
-				this.#observe(packet, from, 'announce', undefined, true, source, bytes.length);
+				this.#observe(packet, from, 'announce', undefined, true, bytes.length, false, isLocal);
 				break;
 			}
 
 			case 'probe': {
-				this.#answer(packet, from, bytes.length);
-				this.#observe(packet, from, 'probe', undefined, true, source, bytes.length);
+				if (isLocal) {
+					this.#answer(packet, from, bytes.length);
+				} else {
+					this.stats.unanswered++;
+				}
+
+				this.#observe(packet, from, 'probe', undefined, true, bytes.length, false, isLocal);
 				break;
 			}
 
 			case 'reply': {
-				const probe = this.#probes.get(packet.requestId);
-				if (!probe) {
-					this.#drop('unknown-request', source, from, bytes.length);
-					return;
-				}
-
-				// Nobody needs more probes: someone answered.
-				this.#nextProbeAt = Number.POSITIVE_INFINITY;
-				const isFirstAnswer = !probe.answered.has(packet.instanceId);
-				if (isFirstAnswer && probe.answered.size < this.limits.maxPeers) {
-					probe.answered.add(packet.instanceId);
-				}
-
-				const rtt = isFirstAnswer ? Math.round((now - probe.sentAt) * 100) / 100 : undefined;
-				// A reply within 3 bytes of the probe's size may have been cut to fit: do not trust its name and ports.
-				const isWhole = bytes.length + 4 <= probe.bytes;
-				this.#observe(packet, from, 'reply', rtt, isWhole, source, bytes.length);
+				this.#onReply(packet, from, bytes.length, now, isLocal);
 				break;
 			}
 
 			case 'bye': {
 				const peer = this.#peers.get(packet.instanceId);
 				if (!peer) {
-					this.#drop('unknown-peer', source, from, bytes.length);
+					this.#drop('unknown-peer', from, bytes.length);
 					return;
 				}
 
@@ -371,6 +429,35 @@ export class DiscoveryProtocol {
 				break;
 			}
 		}
+	}
+
+	/** A reply to our broadcast probe, or to a challenge sent to its address: either way, proof of the address. */
+	#onReply(packet: DiscoveryPacket, from: Endpoint, bytes: number, now: number, isLocal: boolean): void {
+		const probe = this.#probes.get(packet.requestId);
+		const challenge = probe ? undefined : this.#challenges.get(packet.requestId);
+		if (challenge?.address === from.address) {
+			this.#challenges.delete(packet.requestId);
+			const rtt = Math.round((now - challenge.sentAt) * 100) / 100;
+			this.#observe(packet, from, 'reply', rtt, bytes + 4 <= challenge.bytes, bytes, true, isLocal);
+			return;
+		}
+
+		if (!probe) {
+			this.#drop('unknown-request', from, bytes);
+			return;
+		}
+
+		// Nobody needs more probes: someone answered.
+		this.#nextProbeAt = Number.POSITIVE_INFINITY;
+		const isFirstAnswer = !probe.answered.has(packet.instanceId);
+		if (isFirstAnswer && probe.answered.size < this.limits.maxPeers) {
+			probe.answered.add(packet.instanceId);
+		}
+
+		const rtt = isFirstAnswer ? Math.round((now - probe.sentAt) * 100) / 100 : undefined;
+		// A reply within 3 bytes of the probe's size may have been cut to fit: do not trust its name and ports.
+		const isWhole = bytes + 4 <= probe.bytes;
+		this.#observe(packet, from, 'reply', rtt, isWhole, bytes, true, isLocal);
 	}
 
 	#announce(): void {
@@ -398,7 +485,7 @@ export class DiscoveryProtocol {
 			repliesSent: stats.repliesSent,
 			peers: this.#peers.size,
 			peersEvicted: stats.peersEvicted,
-			sources: this.#sources.size,
+			sources: this.#limiter.size,
 			sourcesEvicted: stats.sourcesEvicted,
 		});
 	}
@@ -437,12 +524,18 @@ export class DiscoveryProtocol {
 		return [...new Set(ports)].filter((port) => Number.isInteger(port) && port > 0 && port < 65_536).sort((a, b) => a - b).slice(0, MAX_PORTS);
 	}
 
-	#observe(packet: DiscoveryPacket, from: Endpoint, via: 'announce' | 'probe' | 'reply', rttMs: number | undefined, isWhole: boolean, source: Source, bytes: number): void {
+	#observe(packet: DiscoveryPacket, from: Endpoint, via: 'announce' | 'probe' | 'reply', rttMs: number | undefined, isWhole: boolean, bytes: number, isVerified: boolean, isLocal: boolean): void {
 		const now = this.#settings.now();
 		const key = endpointKey(from);
 		const known = this.#peers.get(packet.instanceId);
 		if (known) {
 			this.stats.accepted++;
+			if (isVerified && !known.isVerified) {
+				this.#unindex(known);
+				known.isVerified = true;
+				this.#index(known);
+			}
+
 			const changed: Array<'name' | 'ports' | 'address' | 'state' | 'rtt'> = [];
 			if (known.address !== from.address || known.port !== from.port) {
 				this.#unindex(known);
@@ -500,12 +593,16 @@ export class DiscoveryProtocol {
 
 		if (restartOf === undefined) {
 			if ((this.#perAddress.get(from.address) ?? 0) >= this.limits.maxPeersPerAddress) {
-				this.#drop('peer-limit', source, from, bytes);
+				this.#drop('peer-limit', from, bytes);
 				return;
 			}
 
-			if (this.#peers.size >= this.limits.maxPeers && !this.#evictOne()) {
-				this.#drop('table-full', source, from, bytes);
+			if (this.#peers.size >= this.limits.maxPeers && !this.#evictOne(isVerified)) {
+				this.#drop('table-full', from, bytes);
+				if (via !== 'reply' && isLocal) {
+					this.#challenge(from, bytes);
+				}
+
 				return;
 			}
 		}
@@ -521,23 +618,58 @@ export class DiscoveryProtocol {
 			rttMs: rttMs ?? null,
 			firstSeen: now,
 			lastSeen: now,
+			isVerified,
 		};
 		this.#peers.set(peer.instanceId, peer);
 		this.#index(peer);
 		this.#settings.emit({type: 'peer-discovered', via, ...(restartOf === undefined ? {} : {restartOf}), ...fields(peer)});
 	}
 
-	/** Evict the least recently heard peer that is not fresh; false when every peer is fresh. */
-	#evictOne(): boolean {
-		for (const peer of this.#peers.values()) {
-			if (peer.state !== 'fresh') {
-				this.stats.peersEvicted++;
-				this.#remove(peer, 'evicted');
-				return true;
-			}
+	/**
+	 * Make room for a newcomer: evict the least recently heard peer that is
+	 * not fresh (unverified ones first); if every peer is fresh, a verified
+	 * newcomer evicts the least recently heard unverified peer. False when
+	 * nobody may go.
+	 */
+	#evictOne(isVerifiedNewcomer: boolean): boolean {
+		const peers = [...this.#peers.values()];
+		const victim = peers.find((peer) => peer.state !== 'fresh' && !peer.isVerified)
+			?? peers.find((peer) => peer.state !== 'fresh')
+			?? (isVerifiedNewcomer ? peers.find((peer) => !peer.isVerified) : undefined);
+		if (!victim) {
+			return false;
 		}
 
-		return false;
+		this.stats.peersEvicted++;
+		this.#remove(victim, 'evicted');
+		return true;
+	}
+
+	/**
+	 * A unicast probe to a newcomer the full table refused: its reply proves
+	 * its address and lets it displace an unverified peer. No larger than the
+	 * datagram that caused it (no amplification) and rate-limited (a flood of
+	 * forged announces must not become a flood of probes to forged addresses).
+	 */
+	#challenge(to: Endpoint, triggerBytes: number): void {
+		const now = this.#settings.now();
+		if (!this.#challengeBucket.take(now)) {
+			return;
+		}
+
+		let requestId = this.#settings.requestId();
+		while (this.#probes.has(requestId) || this.#challenges.has(requestId)) {
+			requestId = this.#settings.requestId();
+		}
+
+		const probe = encode(fitPacket({kind: 'probe', instanceId: this.instanceId, requestId, name: this.name, ports: this.#ports()}, triggerBytes));
+		this.#challenges.set(requestId, {address: to.address, sentAt: now, bytes: probe.length});
+		if (this.#challenges.size > MAX_CHALLENGES) {
+			this.#challenges.delete(this.#challenges.keys().next().value!);
+		}
+
+		this.stats.challengesSent++;
+		this.#settings.send(probe, to);
 	}
 
 	#remove(peer: Peer, reason: 'bye' | 'restarted' | 'evicted' | 'expired'): void {
@@ -554,6 +686,9 @@ export class DiscoveryProtocol {
 	#index(peer: Peer): void {
 		this.#byEndpoint.set(endpointKey(peer), peer.instanceId);
 		this.#perAddress.set(peer.address, (this.#perAddress.get(peer.address) ?? 0) + 1);
+		if (peer.isVerified) {
+			this.#verifiedAddresses.set(peer.address, (this.#verifiedAddresses.get(peer.address) ?? 0) + 1);
+		}
 	}
 
 	#unindex(peer: Peer): void {
@@ -562,11 +697,9 @@ export class DiscoveryProtocol {
 			this.#byEndpoint.delete(key);
 		}
 
-		const count = (this.#perAddress.get(peer.address) ?? 1) - 1;
-		if (count > 0) {
-			this.#perAddress.set(peer.address, count);
-		} else {
-			this.#perAddress.delete(peer.address);
+		decrement(this.#perAddress, peer.address);
+		if (peer.isVerified) {
+			decrement(this.#verifiedAddresses, peer.address);
 		}
 	}
 
@@ -584,80 +717,21 @@ export class DiscoveryProtocol {
 		}
 	}
 
-	#source(address: string, now: number): Source {
-		let source = this.#sources.get(address);
-		if (source) {
-			this.#sources.delete(address);
-		} else {
-			source = {
-				address,
-				tokens: this.limits.burst,
-				refilledAt: now,
-				received: 0,
-				dropped: 0,
-				pendingLimited: 0,
-				pendingBytes: 0,
-				pendingPort: 0,
-				reportedAt: Number.NEGATIVE_INFINITY,
-			};
-			if (this.#sources.size >= this.limits.maxSources) {
-				const oldest = this.#sources.values().next().value!;
-				this.#report(oldest, now); // Its unreported drops are reported before it is forgotten.
-				this.#sources.delete(oldest.address);
-				this.stats.sourcesEvicted++;
-			}
-		}
-
-		this.#sources.set(address, source);
-		return source;
-	}
-
-	/** Token bucket: `burst` at once, `perSecond` sustained. */
-	#admit(source: Source, now: number): boolean {
-		const elapsed = Math.max(0, now - source.refilledAt) / 1000;
-		source.tokens = Math.min(this.limits.burst, source.tokens + (elapsed * this.limits.perSecond));
-		source.refilledAt = now;
-		if (source.tokens < 1) {
-			return false;
-		}
-
-		source.tokens--;
-		return true;
-	}
-
-	#count(reason: string, source: Source): void {
+	#count(reason: string): void {
 		this.stats.dropped[reason] = (this.stats.dropped[reason] ?? 0) + 1;
 		this.stats.droppedTotal++;
-		source.dropped++;
 	}
 
-	#drop(reason: string, source: Source, from: Endpoint, bytes: number): void {
-		this.#count(reason, source);
-		this.#settings.emit({type: 'packet-dropped', from, reason, bytes, count: 1});
+	#drop(reason: string, from: Endpoint, bytes: number): void {
+		this.#count(reason);
+		this.#drops.add(reason, from, bytes, this.#settings.now());
 	}
 
-	#report(source: Source, now: number): void {
-		if (source.pendingLimited === 0) {
-			return;
-		}
-
-		this.#settings.emit({
-			type: 'packet-dropped',
-			from: {address: source.address, port: source.pendingPort},
-			reason: 'rate-limited',
-			bytes: source.pendingBytes,
-			count: source.pendingLimited,
-		});
-		source.pendingLimited = 0;
-		source.reportedAt = now;
-	}
-
-	#flushReports(isFinal: boolean): void {
-		const now = this.#settings.now();
-		for (const source of this.#sources.values()) {
-			if (source.pendingLimited > 0 && (isFinal || now - source.reportedAt >= REPORT_INTERVAL_MS)) {
-				this.#report(source, now);
-			}
+	#emitDrop(reason: string, {from, bytes, count, data}: DropSummary): void {
+		if (reason === 'foreign') {
+			this.#settings.emit({type: 'foreign-datagram', from, bytes, data: data ?? Buffer.alloc(0), count});
+		} else {
+			this.#settings.emit({type: 'packet-dropped', from, reason, bytes, count});
 		}
 	}
 

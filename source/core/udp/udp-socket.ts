@@ -5,6 +5,7 @@ import type {Bus} from '../bus.js';
 import {randomRequestId} from '../discovery/codec.js';
 import {NetdashError, errorCode, explainSocketError, formatAddress, oneLine, type SocketContext} from '../errors.js';
 import type {Endpoint} from '../events.js';
+import {admitEveryone, REFUSAL_REPORT_MS, RefusalReports, type Refusal} from './admission.js';
 import {backoffDelay, decodeHeader, encodeReply, encodeRequest, REQUEST_HEADER_BYTES, type RequestHeader} from './request.js';
 
 /**
@@ -49,6 +50,8 @@ export type UdpInit = UdpBindOptions & {
 	host: string;
 	port: number;
 	ref?: string;
+	/** The allow/deny rules, checked on every datagram before it is read. @default everyone */
+	refusal?: Refusal;
 	/** Called once, after `udp-closed` (or after a refused bind). */
 	onClosed: (socket: UdpSocket) => void;
 };
@@ -93,6 +96,9 @@ export class UdpSocket {
 	#isClosedReported = false;
 	readonly #requests = new Map<number, Request>();
 	readonly #answered = new Set<number>();
+	readonly #refusal: Refusal;
+	readonly #refusals: RefusalReports;
+	#refusalTimer: NodeJS.Timeout | undefined;
 	readonly #socket: dgram.Socket;
 	readonly #bus: Bus;
 	readonly #init: UdpInit;
@@ -103,6 +109,10 @@ export class UdpSocket {
 		this.id = init.id;
 		this.isEcho = init.isEcho ?? false;
 		this.#isBroadcast = init.isBroadcast ?? false;
+		this.#refusal = init.refusal ?? admitEveryone;
+		this.#refusals = new RefusalReports(init.id, (event) => {
+			bus.emit(event);
+		}, () => performance.now());
 		this.family = isIPv6(init.host) ? 'udp6' : 'udp4';
 		this.#socket = dgram.createSocket({
 			type: this.family,
@@ -132,6 +142,11 @@ export class UdpSocket {
 	/** True until closed (or refused at bind). */
 	get isOpen(): boolean {
 		return this.#state !== 'closed' && this.#state !== 'failed';
+	}
+
+	/** Datagrams refused by the allow/deny rules so far. */
+	get refused(): number {
+		return this.#refusals.total;
 	}
 
 	/** Requests waiting for a reply. */
@@ -433,6 +448,14 @@ export class UdpSocket {
 			return;
 		}
 
+		// Admission comes first: a denied source must not be shown, logged,
+		// answered by an echo or complete a request (the TCP rules, applied per datagram).
+		const rule = this.#refusal(from.address);
+		if (rule !== undefined) {
+			this.#refuse(from, message.length, rule);
+			return;
+		}
+
 		this.#datagramsIn++;
 		this.#bytesIn += message.length;
 		this.#bus.emit({type: 'datagram-received', socket: this.id, from, bytes: message.length, data: message});
@@ -443,6 +466,18 @@ export class UdpSocket {
 			// Same size as the request: an echo never amplifies.
 			const reply = encodeReply(header.requestId, header.attempt, header.payload);
 			this.#send(reply, this.#state === 'connected' ? undefined : from, {});
+		}
+	}
+
+	#refuse(from: Endpoint, bytes: number, rule: string): void {
+		this.#refusals.refuse(from, bytes, rule);
+		if (this.#refusals.hasPending && !this.#refusalTimer) {
+			// Refusals held back within the second are reported when it ends, even if no other datagram comes.
+			this.#refusalTimer = setTimeout(() => {
+				this.#refusalTimer = undefined;
+				this.#refusals.flush();
+			}, REFUSAL_REPORT_MS);
+			this.#refusalTimer.unref();
 		}
 	}
 
@@ -503,6 +538,8 @@ export class UdpSocket {
 
 		this.#isClosedReported = true;
 		this.#failAllRequests(`${this.id} was closed`);
+		clearTimeout(this.#refusalTimer);
+		this.#refusals.flush(true);
 		if (this.#state !== 'failed') {
 			this.#state = 'closed';
 			this.#bus.emit({
