@@ -17,8 +17,10 @@ import {broadcastAddress, type InterfaceInfo} from '../interfaces.js';
  */
 export type SourceKind = 'local' | 'remote' | 'not-unicast';
 
-/** IPv4 ranges (ipaddr.js names) that are never a sender's own address. */
-const NEVER_UNICAST = new Set(['unspecified', 'broadcast', 'multicast', 'reserved']);
+/** IPv4 ranges (ipaddr.js names) that are never a sender's own address (0/8, 255.255.255.255, 224/4). */
+const NEVER_UNICAST = new Set(['unspecified', 'broadcast', 'multicast']);
+/** 240/4 (class E) is never assigned; ipaddr.js's `reserved` also holds the documentation nets, which are unicast. */
+const CLASS_E = ipaddr.IPv4.parseCIDR('240.0.0.0/4');
 
 /** What `address` (a datagram's source) is, given this host's interfaces. */
 export function classifySource(address: string, interfaces: readonly InterfaceInfo[]): SourceKind {
@@ -27,7 +29,7 @@ export function classifySource(address: string, interfaces: readonly InterfaceIn
 	}
 
 	const parsed = ipaddr.IPv4.parse(address);
-	if (NEVER_UNICAST.has(parsed.range())) {
+	if (NEVER_UNICAST.has(parsed.range()) || parsed.match(CLASS_E)) {
 		return 'not-unicast';
 	}
 
