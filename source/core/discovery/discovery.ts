@@ -7,7 +7,7 @@ import type {Endpoint} from '../events.js';
 import {interfaceFor, listInterfaces, type InterfaceInfo} from '../interfaces.js';
 import {admitEveryone, type Refusal} from '../udp/admission.js';
 import {clampName, randomInstanceId, randomRequestId} from './codec.js';
-import {classifySource} from './source-address.js';
+import {sourceClassifier, type SourceKind} from './source-address.js';
 import {DEFAULT_DISCOVERY_PORT, DEFAULT_INTERVAL_MS, DiscoveryProtocol, type DiscoveryLimits, type DiscoveryStats} from './protocol.js';
 
 /** How discovery runs; every field has a default. */
@@ -95,6 +95,7 @@ export class Discovery {
 	/** Reply sockets by interface address (see the class comment). */
 	readonly #replySockets = new Map<string, dgram.Socket>();
 	#interfaces: InterfaceInfo[] = [];
+	#classify: (address: string) => SourceKind = sourceClassifier([]);
 	#interfacesReadAt = Number.NEGATIVE_INFINITY;
 	readonly #bus: Bus;
 	readonly #onClosed: () => void;
@@ -172,7 +173,10 @@ export class Discovery {
 				this.#bus.emit(event);
 			},
 			refusal: this.#refusal,
-			classify: (address) => classifySource(address, this.#currentInterfaces()),
+			classify: (address) => {
+				this.#currentInterfaces();
+				return this.#classify(address);
+			},
 		});
 		this.#protocol = protocol;
 		this.#targets = targets;
@@ -285,6 +289,7 @@ export class Discovery {
 		const now = performance.now();
 		if (now - this.#interfacesReadAt >= INTERFACES_TTL_MS) {
 			this.#interfaces = listInterfaces();
+			this.#classify = sourceClassifier(this.#interfaces);
 			this.#interfacesReadAt = now;
 		}
 

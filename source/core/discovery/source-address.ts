@@ -7,49 +7,84 @@
  * answered, and the glue sends those answers from a socket without
  * SO_BROADCAST, so the kernel refuses (EACCES) if this check is ever wrong.
  */
-import ipaddr from 'ipaddr.js';
-import {broadcastAddress, type InterfaceInfo} from '../interfaces.js';
+import type {InterfaceInfo} from '../interfaces.js';
 
 /**
  * - `local`: a unicast address on the subnet of one of our interfaces; may be answered.
  * - `remote`: a unicast address on no subnet of ours (routed, or forged); heard, never answered.
- * - `not-unicast`: broadcast, multicast, network, unspecified or reserved; dropped unread.
+ * - `not-unicast`: broadcast, multicast, network, unspecified or class E; dropped unread.
  */
 export type SourceKind = 'local' | 'remote' | 'not-unicast';
 
-/** IPv4 ranges (ipaddr.js names) that are never a sender's own address (0/8, 255.255.255.255, 224/4). */
-const NEVER_UNICAST = new Set(['unspecified', 'broadcast', 'multicast']);
-/** 240/4 (class E) is never assigned; ipaddr.js's `reserved` also holds the documentation nets, which are unicast. */
-const CLASS_E = ipaddr.IPv4.parseCIDR('240.0.0.0/4');
+type Subnet = {network: number; mask: number; broadcast: number; hasEnds: boolean};
 
-/** What `address` (a datagram's source) is, given this host's interfaces. */
-export function classifySource(address: string, interfaces: readonly InterfaceInfo[]): SourceKind {
-	if (!ipaddr.IPv4.isValidFourPartDecimal(address)) {
-		return 'not-unicast'; // The discovery socket is udp4: anything else is not a sender we know how to judge.
+/** Dotted-quad IPv4 as an unsigned 32-bit number; undefined for anything else. */
+function toU32(address: string): number | undefined {
+	const parts = address.split('.');
+	if (parts.length !== 4) {
+		return undefined;
 	}
 
-	const parsed = ipaddr.IPv4.parse(address);
-	if (NEVER_UNICAST.has(parsed.range()) || parsed.match(CLASS_E)) {
-		return 'not-unicast';
+	let value = 0;
+	for (const part of parts) {
+		const octet = Number(part);
+		if (part === '' || !Number.isInteger(octet) || octet < 0 || octet > 255) {
+			return undefined;
+		}
+
+		value = (value * 256) + octet;
 	}
 
-	let isLocal = false;
+	return value;
+}
+
+function maskOf(prefixLength: number): number {
+	return prefixLength === 0 ? 0 : (0xFF_FF_FF_FF << (32 - prefixLength)) >>> 0;
+}
+
+/**
+ * A classifier for one list of interfaces, its subnets worked out once: it
+ * runs on every datagram of a flood, so it does integer arithmetic only.
+ */
+export function sourceClassifier(interfaces: readonly InterfaceInfo[]): (address: string) => SourceKind {
+	const subnets: Subnet[] = [];
 	for (const info of interfaces) {
-		if (!parsed.match(ipaddr.IPv4.parse(info.address), info.prefixLength)) {
+		const address = toU32(info.address);
+		if (address === undefined) {
 			continue;
 		}
 
-		// The subnet's network and broadcast addresses are nobody's (a /31 or /32 has neither).
-		// Loopback's 127.255.255.255 counts too, though lo lists no broadcast address.
-		if (info.prefixLength <= 30) {
-			const network = ipaddr.IPv4.networkAddressFromCIDR(`${info.address}/${info.prefixLength}`).toString();
-			if (address === network || address === broadcastAddress(info.address, info.prefixLength)) {
-				return 'not-unicast';
-			}
-		}
-
-		isLocal = true;
+		const mask = maskOf(info.prefixLength);
+		const network = (address & mask) >>> 0;
+		// A /31 or /32 has no network or broadcast address; loopback's 127.255.255.255 counts, though lo lists none.
+		subnets.push({network, mask, broadcast: (network | ~mask) >>> 0, hasEnds: info.prefixLength <= 30});
 	}
 
-	return isLocal ? 'local' : 'remote';
+	return (address) => {
+		const value = toU32(address);
+		// 0/8 (this network), 224/4 (multicast) and 240/4 (class E, with 255.255.255.255) are never a sender's own.
+		if (value === undefined || value < 0x01_00_00_00 || value >= 0xE0_00_00_00) {
+			return 'not-unicast';
+		}
+
+		let isLocal = false;
+		for (const subnet of subnets) {
+			if (((value & subnet.mask) >>> 0) !== subnet.network) {
+				continue;
+			}
+
+			if (subnet.hasEnds && (value === subnet.network || value === subnet.broadcast)) {
+				return 'not-unicast';
+			}
+
+			isLocal = true;
+		}
+
+		return isLocal ? 'local' : 'remote';
+	};
+}
+
+/** What `address` (a datagram's source) is, given this host's interfaces. */
+export function classifySource(address: string, interfaces: readonly InterfaceInfo[]): SourceKind {
+	return sourceClassifier(interfaces)(address);
 }
