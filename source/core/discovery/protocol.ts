@@ -40,6 +40,7 @@ import type {Endpoint, EventInput, PeerFields} from '../events.js';
 import {RefusalReports, type Refusal} from '../udp/admission.js';
 import {decode, encode, encodingLength, hasMagic, MAX_PORTS, MIN_PACKET_BYTES, type DiscoveryPacket} from './codec.js';
 import {DropReports, FloodLimiter, TokenBucket, type DropSummary} from './limiter.js';
+import {PeerTable, type Sighting} from './peer-table.js';
 import type {SourceKind} from './source-address.js';
 
 /** Discovery's UDP port unless told otherwise (registered range; not in /etc/services). */
@@ -140,9 +141,6 @@ export type DiscoveryStats = {
 	peersEvicted: number;
 };
 
-/** A peer as the table holds it: its public fields, and whether it proved its address. */
-type Peer = PeerFields & {isVerified: boolean};
-
 /** A probe sent to one newcomer's address: only a reply from that address counts. */
 type Challenge = {address: string; sentAt: number; bytes: number};
 
@@ -156,33 +154,8 @@ type OutstandingProbe = {
 
 /** Probes remembered for their replies. */
 const MAX_OUTSTANDING_PROBES = 32;
-/** Replaced ids and shared endpoints remembered for restart detection. */
-const RESTART_MEMORY = 64;
 /** Challenges remembered for their replies. */
 const MAX_CHALLENGES = 64;
-
-function endpointKey(from: Endpoint): string {
-	return `${from.address}:${from.port}`;
-}
-
-/** A copy of the fields of a peer, for an event. */
-function fields(peer: Peer): PeerFields {
-	const {instanceId, name, address, port, ports, state, rttMs, firstSeen, lastSeen} = peer;
-	return {instanceId, name, address, port, ports, state, rttMs, firstSeen, lastSeen};
-}
-
-function decrement(counts: Map<string, number>, key: string): void {
-	const count = (counts.get(key) ?? 1) - 1;
-	if (count > 0) {
-		counts.set(key, count);
-	} else {
-		counts.delete(key);
-	}
-}
-
-function samePorts(a: readonly number[], b: readonly number[]): boolean {
-	return a.length === b.length && a.every((port, index) => port === b[index]);
-}
 
 /**
  * The packet cut to at most `maxBytes`: ports go first (from the end), then
@@ -244,14 +217,7 @@ export class DiscoveryProtocol {
 		peersEvicted: 0,
 	};
 
-	/** By instance id, least recently heard first. */
-	readonly #peers = new Map<string, Peer>();
-	readonly #byEndpoint = new Map<string, string>();
-	readonly #perAddress = new Map<string, number>();
-	readonly #replaced = new Map<string, string>();
-	readonly #shared = new Set<string>();
-	/** Verified peers per address: their datagrams skip the global bucket. */
-	readonly #verifiedAddresses = new Map<string, number>();
+	readonly #table: PeerTable;
 	readonly #limiter: FloodLimiter;
 	readonly #drops: DropReports;
 	readonly #refusals: RefusalReports;
@@ -278,11 +244,12 @@ export class DiscoveryProtocol {
 			this.#emitDrop(reason, summary);
 		});
 		this.#refusals = new RefusalReports('discovery', settings.emit, settings.now);
+		this.#table = new PeerTable({...this.limits, intervalMs: this.intervalMs, now: settings.now, emit: settings.emit});
 	}
 
 	/** Peers in the table now. */
 	get peerCount(): number {
-		return this.#peers.size;
+		return this.#table.size;
 	}
 
 	/** Source addresses with state now. */
@@ -292,12 +259,12 @@ export class DiscoveryProtocol {
 
 	/** A copy of the peer table, least recently heard first. */
 	peers(): PeerFields[] {
-		return [...this.#peers.values()].map((peer) => fields(peer));
+		return this.#table.peers();
 	}
 
 	/** Instance ids of peers that proved their address by answering a probe. */
 	verifiedPeers(): string[] {
-		return [...this.#peers.values()].filter((peer) => peer.isVerified).map((peer) => peer.instanceId);
+		return this.#table.verifiedPeers();
 	}
 
 	/** Announce and probe now; announces then repeat every interval. */
@@ -333,7 +300,7 @@ export class DiscoveryProtocol {
 			this.#sendProbe();
 		}
 
-		this.#sweep(now);
+		this.#table.sweep(now);
 		this.#drops.flush(now, false);
 		this.#refusals.flush();
 		const forgetAfter = Math.max(30_000, 4 * this.intervalMs);
@@ -369,7 +336,7 @@ export class DiscoveryProtocol {
 			return;
 		}
 
-		const verdict = this.#limiter.admit(from.address, now, this.#verifiedAddresses.has(from.address));
+		const verdict = this.#limiter.admit(from.address, now, this.#table.isVerifiedAddress(from.address));
 		this.stats.sourcesEvicted = this.#limiter.sourcesEvicted;
 		if (verdict !== 'ok') {
 			this.#drop(verdict, from, bytes.length);
@@ -397,7 +364,7 @@ export class DiscoveryProtocol {
 		const isLocal = kind === 'local';
 		switch (packet.kind) {
 			case 'announce': {
-				this.#observe(packet, from, 'announce', undefined, true, bytes.length, false, isLocal);
+				this.#observe({packet, from, via: 'announce', rttMs: undefined, isWhole: true, isVerified: false}, bytes.length, isLocal);
 				break;
 			}
 
@@ -408,7 +375,7 @@ export class DiscoveryProtocol {
 					this.stats.unanswered++;
 				}
 
-				this.#observe(packet, from, 'probe', undefined, true, bytes.length, false, isLocal);
+				this.#observe({packet, from, via: 'probe', rttMs: undefined, isWhole: true, isVerified: false}, bytes.length, isLocal);
 				break;
 			}
 
@@ -418,14 +385,12 @@ export class DiscoveryProtocol {
 			}
 
 			case 'bye': {
-				const peer = this.#peers.get(packet.instanceId);
-				if (!peer) {
+				if (this.#table.bye(packet.instanceId)) {
+					this.stats.accepted++;
+				} else {
 					this.#drop('unknown-peer', from, bytes.length);
-					return;
 				}
 
-				this.stats.accepted++;
-				this.#remove(peer, 'bye');
 				break;
 			}
 		}
@@ -438,7 +403,7 @@ export class DiscoveryProtocol {
 		if (challenge?.address === from.address) {
 			this.#challenges.delete(packet.requestId);
 			const rtt = Math.round((now - challenge.sentAt) * 100) / 100;
-			this.#observe(packet, from, 'reply', rtt, bytes + 4 <= challenge.bytes, bytes, true, isLocal);
+			this.#observe({packet, from, via: 'reply', rttMs: rtt, isWhole: bytes + 4 <= challenge.bytes, isVerified: true}, bytes, isLocal);
 			return;
 		}
 
@@ -457,7 +422,7 @@ export class DiscoveryProtocol {
 		const rtt = isFirstAnswer ? Math.round((now - probe.sentAt) * 100) / 100 : undefined;
 		// A reply within 3 bytes of the probe's size may have been cut to fit: do not trust its name and ports.
 		const isWhole = bytes + 4 <= probe.bytes;
-		this.#observe(packet, from, 'reply', rtt, isWhole, bytes, true, isLocal);
+		this.#observe({packet, from, via: 'reply', rttMs: rtt, isWhole, isVerified: true}, bytes, isLocal);
 	}
 
 	#announce(): void {
@@ -483,7 +448,7 @@ export class DiscoveryProtocol {
 			foreign: stats.foreign,
 			dropped: stats.droppedTotal,
 			repliesSent: stats.repliesSent,
-			peers: this.#peers.size,
+			peers: this.#table.size,
 			peersEvicted: stats.peersEvicted,
 			sources: this.#limiter.size,
 			sourcesEvicted: stats.sourcesEvicted,
@@ -524,125 +489,19 @@ export class DiscoveryProtocol {
 		return [...new Set(ports)].filter((port) => Number.isInteger(port) && port > 0 && port < 65_536).sort((a, b) => a - b).slice(0, MAX_PORTS);
 	}
 
-	#observe(packet: DiscoveryPacket, from: Endpoint, via: 'announce' | 'probe' | 'reply', rttMs: number | undefined, isWhole: boolean, bytes: number, isVerified: boolean, isLocal: boolean): void {
-		const now = this.#settings.now();
-		const key = endpointKey(from);
-		const known = this.#peers.get(packet.instanceId);
-		if (known) {
+	/** Hand a sighting to the table; a refusal is a drop, and a newcomer refused by a full table is challenged. */
+	#observe(sighting: Sighting, bytes: number, isLocal: boolean): void {
+		const verdict = this.#table.observe(sighting);
+		this.stats.peersEvicted = this.#table.evicted;
+		if (verdict === 'ok') {
 			this.stats.accepted++;
-			if (isVerified && !known.isVerified) {
-				this.#unindex(known);
-				known.isVerified = true;
-				this.#index(known);
-			}
-
-			const changed: Array<'name' | 'ports' | 'address' | 'state' | 'rtt'> = [];
-			if (known.address !== from.address || known.port !== from.port) {
-				this.#unindex(known);
-				known.address = from.address;
-				known.port = from.port;
-				this.#index(known);
-				changed.push('address');
-			}
-
-			if (isWhole && known.name !== packet.name) {
-				known.name = packet.name;
-				changed.push('name');
-			}
-
-			if (isWhole && !samePorts(known.ports, packet.ports)) {
-				known.ports = packet.ports;
-				changed.push('ports');
-			}
-
-			if (known.state !== 'fresh') {
-				known.state = 'fresh';
-				changed.push('state');
-			}
-
-			if (rttMs !== undefined) {
-				known.rttMs = rttMs;
-				changed.push('rtt');
-			}
-
-			known.lastSeen = now;
-			// Most recently heard last: the LRU order eviction reads.
-			this.#peers.delete(known.instanceId);
-			this.#peers.set(known.instanceId, known);
-			this.#settings.emit({type: 'peer-updated', changed, ...fields(known)});
 			return;
 		}
 
-		let restartOf: string | undefined;
-		if (this.#replaced.has(packet.instanceId)) {
-			// The "restarted" instance is alive: two instances share this endpoint.
-			this.#replaced.delete(packet.instanceId);
-			this.#remember(this.#shared, key);
-		} else {
-			const previousId = this.#byEndpoint.get(key);
-			const previous = previousId === undefined ? undefined : this.#peers.get(previousId);
-			if (previous && !this.#shared.has(key)) {
-				restartOf = previous.instanceId;
-				this.#remove(previous, 'restarted');
-				this.#replaced.set(previous.instanceId, key);
-				if (this.#replaced.size > RESTART_MEMORY) {
-					this.#replaced.delete(this.#replaced.keys().next().value!);
-				}
-			}
+		this.#drop(verdict, sighting.from, bytes);
+		if (verdict === 'table-full' && sighting.via !== 'reply' && isLocal) {
+			this.#challenge(sighting.from, bytes);
 		}
-
-		if (restartOf === undefined) {
-			if ((this.#perAddress.get(from.address) ?? 0) >= this.limits.maxPeersPerAddress) {
-				this.#drop('peer-limit', from, bytes);
-				return;
-			}
-
-			if (this.#peers.size >= this.limits.maxPeers && !this.#evictOne(isVerified)) {
-				this.#drop('table-full', from, bytes);
-				if (via !== 'reply' && isLocal) {
-					this.#challenge(from, bytes);
-				}
-
-				return;
-			}
-		}
-
-		this.stats.accepted++;
-		const peer: Peer = {
-			instanceId: packet.instanceId,
-			name: packet.name,
-			address: from.address,
-			port: from.port,
-			ports: packet.ports,
-			state: 'fresh',
-			rttMs: rttMs ?? null,
-			firstSeen: now,
-			lastSeen: now,
-			isVerified,
-		};
-		this.#peers.set(peer.instanceId, peer);
-		this.#index(peer);
-		this.#settings.emit({type: 'peer-discovered', via, ...(restartOf === undefined ? {} : {restartOf}), ...fields(peer)});
-	}
-
-	/**
-	 * Make room for a newcomer: evict the least recently heard peer that is
-	 * not fresh (unverified ones first); if every peer is fresh, a verified
-	 * newcomer evicts the least recently heard unverified peer. False when
-	 * nobody may go.
-	 */
-	#evictOne(isVerifiedNewcomer: boolean): boolean {
-		const peers = [...this.#peers.values()];
-		const victim = peers.find((peer) => peer.state !== 'fresh' && !peer.isVerified)
-			?? peers.find((peer) => peer.state !== 'fresh')
-			?? (isVerifiedNewcomer ? peers.find((peer) => !peer.isVerified) : undefined);
-		if (!victim) {
-			return false;
-		}
-
-		this.stats.peersEvicted++;
-		this.#remove(victim, 'evicted');
-		return true;
 	}
 
 	/**
@@ -672,51 +531,6 @@ export class DiscoveryProtocol {
 		this.#settings.send(probe, to);
 	}
 
-	#remove(peer: Peer, reason: 'bye' | 'restarted' | 'evicted' | 'expired'): void {
-		this.#peers.delete(peer.instanceId);
-		this.#unindex(peer);
-		if (reason === 'expired') {
-			peer.state = 'expired';
-			this.#settings.emit({type: 'peer-expired', ...fields(peer)});
-		} else {
-			this.#settings.emit({type: 'peer-left', reason, ...fields(peer)});
-		}
-	}
-
-	#index(peer: Peer): void {
-		this.#byEndpoint.set(endpointKey(peer), peer.instanceId);
-		this.#perAddress.set(peer.address, (this.#perAddress.get(peer.address) ?? 0) + 1);
-		if (peer.isVerified) {
-			this.#verifiedAddresses.set(peer.address, (this.#verifiedAddresses.get(peer.address) ?? 0) + 1);
-		}
-	}
-
-	#unindex(peer: Peer): void {
-		const key = endpointKey(peer);
-		if (this.#byEndpoint.get(key) === peer.instanceId) {
-			this.#byEndpoint.delete(key);
-		}
-
-		decrement(this.#perAddress, peer.address);
-		if (peer.isVerified) {
-			decrement(this.#verifiedAddresses, peer.address);
-		}
-	}
-
-	#sweep(now: number): void {
-		const stale = 1.5 * this.intervalMs;
-		const expired = 3.5 * this.intervalMs;
-		for (const peer of [...this.#peers.values()]) {
-			const silence = now - peer.lastSeen;
-			if (silence > expired) {
-				this.#remove(peer, 'expired');
-			} else if (silence > stale && peer.state === 'fresh') {
-				peer.state = 'stale';
-				this.#settings.emit({type: 'peer-updated', changed: ['state'], ...fields(peer)});
-			}
-		}
-	}
-
 	#count(reason: string): void {
 		this.stats.dropped[reason] = (this.stats.dropped[reason] ?? 0) + 1;
 		this.stats.droppedTotal++;
@@ -732,13 +546,6 @@ export class DiscoveryProtocol {
 			this.#settings.emit({type: 'foreign-datagram', from, bytes, data: data ?? Buffer.alloc(0), count});
 		} else {
 			this.#settings.emit({type: 'packet-dropped', from, reason, bytes, count});
-		}
-	}
-
-	#remember(set: Set<string>, key: string): void {
-		set.add(key);
-		if (set.size > RESTART_MEMORY) {
-			set.delete(set.values().next().value!);
 		}
 	}
 }
