@@ -64,8 +64,8 @@ type Pending = {count: number; bytes: number; from: Endpoint; reportedAt: number
  * the count since the last one. Why: a TCP refusal costs the peer a
  * handshake, a spoofed UDP datagram costs it nothing, so one event per
  * datagram would let a denied host flood the bus and the terminal. Pure:
- * the clock and the output are injected, and `flush()` is called by the
- * owner's timer (or tick).
+ * the clock and the output are injected; `flush()` is called by the
+ * owner's tick, or by a timer of its own with `hasTimer`.
  */
 export class RefusalReports {
 	/** Datagrams refused so far. */
@@ -74,11 +74,15 @@ export class RefusalReports {
 	readonly #socket: string;
 	readonly #emit: (event: EventInput) => void;
 	readonly #now: () => number;
+	readonly #hasTimer: boolean;
+	#timer: NodeJS.Timeout | undefined;
 
-	constructor(socket: string, emit: (event: EventInput) => void, now: () => number) {
+	/** With `hasTimer`, refusals held back are reported when their second is over even if nothing else happens. */
+	constructor(socket: string, emit: (event: EventInput) => void, now: () => number, hasTimer = false) {
 		this.#socket = socket;
 		this.#emit = emit;
 		this.#now = now;
+		this.#hasTimer = hasTimer;
 	}
 
 	/** True while refusals wait for their report. */
@@ -107,17 +111,40 @@ export class RefusalReports {
 		pending.from = from;
 		if (now - pending.reportedAt >= REFUSAL_REPORT_MS) {
 			this.#report(rule, pending, now);
+		} else {
+			this.#arm();
 		}
 	}
 
 	/** Report what waits: what is due, or everything when `isFinal` (closing). */
 	flush(isFinal = false): void {
+		if (isFinal) {
+			clearTimeout(this.#timer);
+			this.#timer = undefined;
+		}
+
 		const now = this.#now();
 		for (const [rule, pending] of this.#pending) {
 			if (pending.count > 0 && (isFinal || now - pending.reportedAt >= REFUSAL_REPORT_MS)) {
 				this.#report(rule, pending, now);
 			}
 		}
+	}
+
+	/** One timer at a time; re-armed while anything still waits (rules' seconds end at different times). */
+	#arm(): void {
+		if (!this.#hasTimer || this.#timer) {
+			return;
+		}
+
+		this.#timer = setTimeout(() => {
+			this.#timer = undefined;
+			this.flush();
+			if (this.hasPending) {
+				this.#arm();
+			}
+		}, REFUSAL_REPORT_MS);
+		this.#timer.unref();
 	}
 
 	#report(rule: string, pending: Pending, now: number): void {

@@ -5,7 +5,7 @@ import type {Bus} from '../bus.js';
 import {randomRequestId} from '../discovery/codec.js';
 import {NetdashError, errorCode, explainSocketError, formatAddress, oneLine, type SocketContext} from '../errors.js';
 import type {Endpoint} from '../events.js';
-import {admitEveryone, REFUSAL_REPORT_MS, RefusalReports, type Refusal} from './admission.js';
+import {admitEveryone, RefusalReports, type Refusal} from './admission.js';
 import {backoffDelay, decodeHeader, encodeReply, encodeRequest, REQUEST_HEADER_BYTES, type RequestHeader} from './request.js';
 
 /**
@@ -98,7 +98,6 @@ export class UdpSocket {
 	readonly #answered = new Set<number>();
 	readonly #refusal: Refusal;
 	readonly #refusals: RefusalReports;
-	#refusalTimer: NodeJS.Timeout | undefined;
 	readonly #socket: dgram.Socket;
 	readonly #bus: Bus;
 	readonly #init: UdpInit;
@@ -112,7 +111,7 @@ export class UdpSocket {
 		this.#refusal = init.refusal ?? admitEveryone;
 		this.#refusals = new RefusalReports(init.id, (event) => {
 			bus.emit(event);
-		}, () => performance.now());
+		}, () => performance.now(), true);
 		this.family = isIPv6(init.host) ? 'udp6' : 'udp4';
 		this.#socket = dgram.createSocket({
 			type: this.family,
@@ -452,7 +451,7 @@ export class UdpSocket {
 		// answered by an echo or complete a request (the TCP rules, applied per datagram).
 		const rule = this.#refusal(from.address);
 		if (rule !== undefined) {
-			this.#refuse(from, message.length, rule);
+			this.#refusals.refuse(from, message.length, rule);
 			return;
 		}
 
@@ -466,18 +465,6 @@ export class UdpSocket {
 			// Same size as the request: an echo never amplifies.
 			const reply = encodeReply(header.requestId, header.attempt, header.payload);
 			this.#send(reply, this.#state === 'connected' ? undefined : from, {});
-		}
-	}
-
-	#refuse(from: Endpoint, bytes: number, rule: string): void {
-		this.#refusals.refuse(from, bytes, rule);
-		if (this.#refusals.hasPending && !this.#refusalTimer) {
-			// Refusals held back within the second are reported when it ends, even if no other datagram comes.
-			this.#refusalTimer = setTimeout(() => {
-				this.#refusalTimer = undefined;
-				this.#refusals.flush();
-			}, REFUSAL_REPORT_MS);
-			this.#refusalTimer.unref();
 		}
 	}
 
@@ -538,7 +525,6 @@ export class UdpSocket {
 
 		this.#isClosedReported = true;
 		this.#failAllRequests(`${this.id} was closed`);
-		clearTimeout(this.#refusalTimer);
 		this.#refusals.flush(true);
 		if (this.#state !== 'failed') {
 			this.#state = 'closed';
