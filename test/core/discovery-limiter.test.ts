@@ -160,6 +160,23 @@ describe('discovery flood control', () => {
 		expectAllCounted(protocol);
 	});
 
+	it('an announce that carries a verified peer\'s id from another address takes its verification away', () => {
+		const {protocol, sent} = harness();
+		const real: Endpoint = {address: '10.0.0.5', port: 47_474};
+		const REAL = randomInstanceId();
+		protocol.probe();
+		const probe = decode(sent.at(-1)!.bytes);
+		protocol.receive(packet('reply', REAL, {requestId: probe.ok ? probe.packet.requestId : 0}), real);
+		expect(protocol.verifiedPeers()).toEqual([REAL]);
+		// Heard again from its own address: still verified
+		protocol.receive(packet('announce', REAL), real);
+		expect(protocol.verifiedPeers()).toEqual([REAL]);
+		// Its id from a forged address: the peer moves (as a peer may), but the proof stays with the old address
+		protocol.receive(packet('announce', REAL), forged(1));
+		expect(protocol.peers()).toMatchObject([{instanceId: REAL, address: forged(1).address}]);
+		expect(protocol.verifiedPeers()).toEqual([]);
+	});
+
 	it('challenges are rate-limited: a flood of refused newcomers does not become a flood of probes', () => {
 		const {protocol, sent} = harness({limits: {maxPeers: 4}});
 		for (let index = 0; index < 1000; index++) {

@@ -125,6 +125,8 @@ export class PeerTable {
 			const changed: Array<'name' | 'ports' | 'address' | 'state' | 'rtt'> = [];
 			if (known.address !== from.address || known.port !== from.port) {
 				this.#unindex(known);
+				// The proof was for the old address: anyone can send an announce carrying a known instance id.
+				known.isVerified &&= isVerified || known.address === from.address;
 				known.address = from.address;
 				known.port = from.port;
 				this.#index(known);
