@@ -136,7 +136,8 @@ export class Core {
 	/**
 	 * Change who may connect, while running: `allow` / `deny` CIDR lists
 	 * (deny wins when both match) and the per-listener connection limit.
-	 * Open connections are not touched; the rules apply to the next accept.
+	 * Open connections are not touched; the rules apply to the next accept,
+	 * and to the next datagram on every UDP socket and on discovery.
 	 */
 	setAdmission(rules: Partial<AdmissionRules>, options: CommandOptions = {}): boolean {
 		return (
