@@ -75,9 +75,10 @@ export function defaultTargets(port: number, interfaces: InterfaceInfo[] = listI
  * SO_BROADCAST: should a broadcast address ever pass the source check, the
  * kernel refuses the send (EACCES) instead of reflecting it to the subnet.
  * Being more specific, a reply socket also receives the unicast datagrams
- * sent to its address; both kinds feed the one protocol. It also follows `listener-opened` / `listener-closed` on the
- * bus from the start, to announce the TCP ports this instance offers:
- * listeners on a non-loopback address (a peer cannot reach 127.0.0.1).
+ * sent to its address; both kinds feed the one protocol. It also follows
+ * `listener-opened` / `listener-closed` on the bus from the start, to
+ * announce the TCP ports this instance offers: listeners on a non-loopback
+ * address (a peer cannot reach 127.0.0.1).
  */
 export class Discovery {
 	#state: DiscoveryState = 'off';
@@ -97,6 +98,8 @@ export class Discovery {
 	#interfaces: InterfaceInfo[] = [];
 	#classify: (address: string) => SourceKind = sourceClassifier([]);
 	#interfacesReadAt = Number.NEGATIVE_INFINITY;
+	/** The port of this run (reply sockets bind it too). */
+	#port = DEFAULT_DISCOVERY_PORT;
 	readonly #bus: Bus;
 	readonly #onClosed: () => void;
 	readonly #refusal: Refusal;
@@ -255,8 +258,9 @@ export class Discovery {
 
 		// Before the bind this throws EBADF (FACTS.md).
 		this.#socket.setBroadcast(true);
-		this.#openReplySockets(protocol, port);
 		this.#state = 'running';
+		this.#port = port;
+		this.#openReplySockets(protocol, port, this.#currentInterfaces());
 		this.#hasListened = true;
 		this.#bus.emit({
 			type: 'discovery-started',
@@ -291,14 +295,18 @@ export class Discovery {
 			this.#interfaces = listInterfaces();
 			this.#classify = sourceClassifier(this.#interfaces);
 			this.#interfacesReadAt = now;
+			if (this.#state === 'running' && this.#protocol) {
+				// An interface that came up since the start gets its reply socket, so its subnet is answered too.
+				this.#openReplySockets(this.#protocol, this.#port, this.#interfaces);
+			}
 		}
 
 		return this.#interfaces;
 	}
 
 	/** One reply socket per IPv4 interface address, on the discovery port, without SO_BROADCAST. */
-	#openReplySockets(protocol: DiscoveryProtocol, port: number): void {
-		for (const info of this.#currentInterfaces()) {
+	#openReplySockets(protocol: DiscoveryProtocol, port: number, interfaces: InterfaceInfo[]): void {
+		for (const info of interfaces) {
 			if (this.#replySockets.has(info.address)) {
 				continue;
 			}
@@ -307,7 +315,10 @@ export class Discovery {
 			this.#replySockets.set(info.address, socket);
 			socket.on('error', (error) => {
 				// Not fatal: probes from this subnet go unanswered, the rest of discovery runs on.
-				this.#replySockets.delete(info.address);
+				if (this.#replySockets.get(info.address) === socket) {
+					this.#replySockets.delete(info.address);
+				}
+
 				this.#reportSendFailure(formatAddress(info.address, port), error);
 				try {
 					socket.close();
