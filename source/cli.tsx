@@ -46,8 +46,8 @@ const cli = meow(
 	  --idle-timeout SECONDS     Close connections idle this long (default 0: never)
 	  --stall-timeout SECONDS    Mark a connection stalled when its queue has not drained
 	                             for this long (default 10; 0: never)
-	  --allow CIDR               Accept clients only from these addresses (repeatable)
-	  --deny CIDR                Refuse clients from these addresses (repeatable; deny wins)
+	  --allow CIDR               Accept clients and datagrams only from these addresses (repeatable)
+	  --deny CIDR                Refuse clients and datagrams from these addresses (repeatable; deny wins)
 	  --max-conns N              Connections per listener; more are refused (default 100)
 	  --log FILE                 Append every event and command to FILE as JSON lines (payloads
 	                             base64); a new file is 0600, a symbolic link is refused

@@ -10,6 +10,7 @@ import {ResourceWatch} from './resources.js';
 import {checkTimeout} from './timeout.js';
 import {Discovery, type DiscoveryOptions} from './discovery/discovery.js';
 import type {DiscoveryStats} from './discovery/protocol.js';
+import {refusalOf} from './udp/admission.js';
 import {UdpManager} from './udp/udp-manager.js';
 import type {RequestOptions, UdpBindOptions} from './udp/udp-socket.js';
 
@@ -102,13 +103,16 @@ export class Core {
 	readonly #watchTimer: NodeJS.Timeout;
 	readonly #stallTimeoutMs: number;
 	readonly #readingHolds = new Set<string>();
+	/** The listeners' allow/deny rules, applied to every UDP datagram and discovery packet too. */
+	readonly #refusal = refusalOf(this.#admission);
+
 	readonly #udp = new UdpManager(this.bus, () => {
 		this.#notifyClosed();
-	});
+	}, this.#refusal);
 
 	readonly #discovery = new Discovery(this.bus, () => {
 		this.#notifyClosed();
-	});
+	}, this.#refusal);
 
 	readonly #commandTaps = new Set<(record: CommandRecord) => void>();
 	#nextListener = 1;
@@ -154,7 +158,8 @@ export class Core {
 	/**
 	 * Change who may connect, while running: `allow` / `deny` CIDR lists
 	 * (deny wins when both match) and the per-listener connection limit.
-	 * Open connections are not touched; the rules apply to the next accept.
+	 * Open connections are not touched; the rules apply to the next accept,
+	 * and to the next datagram on every UDP socket and on discovery.
 	 */
 	setAdmission(rules: Partial<AdmissionRules>, options: CommandOptions = {}): boolean {
 		this.#noteCommand('admission', {...rules, ...options});

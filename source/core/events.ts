@@ -255,6 +255,25 @@ export type DatagramReceived = {
 	data: Buffer;
 };
 
+/**
+ * Datagrams from a source the allow/deny rules refuse were dropped unread
+ * (no `datagram-received`, no echo, no discovery reply). `socket` is a UDP
+ * socket id or `discovery`. The first is reported at once, then at most one
+ * event per rule per second per socket, `count` saying how many it stands for.
+ */
+export type DatagramRefused = {
+	type: 'datagram-refused';
+	socket: string;
+	/** The (last) refused source. */
+	from: Endpoint;
+	/** The rule that matched, e.g. `deny 10.0.0.0/8`. */
+	rule: string;
+	/** Size of the (last) datagram. */
+	bytes: number;
+	/** Datagrams this event stands for. */
+	count: number;
+};
+
 /** The kernel took one datagram (it may still be lost on the way: UDP never says). */
 export type DatagramSent = {
 	type: 'datagram-sent';
@@ -412,13 +431,18 @@ export type ForeignDatagram = {
 	bytes: number;
 	/** Its first bytes (at most 64). */
 	data: Buffer;
+	/** Foreign datagrams this event stands for (the last one's size and bytes are shown): at most one event per second. @default 1 */
+	count?: number;
 };
 
 /**
  * Datagrams on the discovery port were dropped: malformed (a codec reason
- * such as `bad-magic` or `truncated`), `rate-limited`, `unknown-request`,
- * `unknown-peer`, `table-full` or `peer-limit`. Rate-limited drops from one
- * source are summed into at most one event per second (`count`).
+ * such as `bad-magic` or `truncated`), `bad-source` (from a broadcast,
+ * multicast or network address), `rate-limited` (one source over its
+ * rate), `overloaded` (everyone together over the global rate),
+ * `unknown-request`, `unknown-peer`, `table-full` or `peer-limit`. Drops are
+ * summed per reason into at most one event per second (`count`); `from` is
+ * the last source.
  */
 export type PacketDropped = {
 	type: 'packet-dropped';
@@ -458,6 +482,7 @@ export type BusEvent = EventBase &
 		| UdpConnected
 		| UdpBroadcastChanged
 		| DatagramReceived
+		| DatagramRefused
 		| DatagramSent
 		| UdpClosed
 		| RequestCompleted

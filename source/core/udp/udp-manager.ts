@@ -1,6 +1,7 @@
 import type {Bus} from '../bus.js';
 import {NetdashError} from '../errors.js';
 import type {Endpoint} from '../events.js';
+import {admitEveryone, type Refusal} from './admission.js';
 import {UdpSocket, type RequestOptions, type UdpBindOptions} from './udp-socket.js';
 
 function checkPort(port: number, allowZero: boolean): void {
@@ -32,12 +33,18 @@ export class UdpManager {
 	readonly #sockets = new Map<string, UdpSocket>();
 	readonly #bus: Bus;
 	readonly #onClosed: () => void;
+	readonly #refusal: Refusal;
 	#next = 1;
 
-	/** `onClosed` is called after each socket is gone (the core counts open sockets). */
-	constructor(bus: Bus, onClosed: () => void) {
+	/**
+	 * `onClosed` is called after each socket is gone (the core counts open
+	 * sockets); `refusal` is the allow/deny check every socket applies to
+	 * each datagram (read at that moment, so rule changes apply at once).
+	 */
+	constructor(bus: Bus, onClosed: () => void, refusal: Refusal = admitEveryone) {
 		this.#bus = bus;
 		this.#onClosed = onClosed;
+		this.#refusal = refusal;
 	}
 
 	/** UDP sockets open (binding, bound or connected). */
@@ -64,6 +71,7 @@ export class UdpManager {
 			id,
 			host: host === undefined || host === '' ? '127.0.0.1' : host,
 			port,
+			refusal: this.#refusal,
 			onClosed: (closed) => {
 				this.#sockets.delete(closed.id);
 				this.#onClosed();

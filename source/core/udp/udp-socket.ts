@@ -6,6 +6,7 @@ import {randomRequestId} from '../discovery/codec.js';
 import {NetdashError, errorCode, explainSocketError, formatAddress, oneLine, type SocketContext} from '../errors.js';
 import type {Endpoint} from '../events.js';
 import {checkTimeout} from '../timeout.js';
+import {admitEveryone, RefusalReports, type Refusal} from './admission.js';
 import {backoffDelay, decodeHeader, encodeReply, encodeRequest, REQUEST_HEADER_BYTES, type RequestHeader} from './request.js';
 
 /**
@@ -50,6 +51,8 @@ export type UdpInit = UdpBindOptions & {
 	host: string;
 	port: number;
 	ref?: string;
+	/** The allow/deny rules, checked on every datagram before it is read. @default everyone */
+	refusal?: Refusal;
 	/** Called once, after `udp-closed` (or after a refused bind). */
 	onClosed: (socket: UdpSocket) => void;
 };
@@ -94,6 +97,8 @@ export class UdpSocket {
 	#isClosedReported = false;
 	readonly #requests = new Map<number, Request>();
 	readonly #answered = new Set<number>();
+	readonly #refusal: Refusal;
+	readonly #refusals: RefusalReports;
 	readonly #socket: dgram.Socket;
 	readonly #bus: Bus;
 	readonly #init: UdpInit;
@@ -104,6 +109,10 @@ export class UdpSocket {
 		this.id = init.id;
 		this.isEcho = init.isEcho ?? false;
 		this.#isBroadcast = init.isBroadcast ?? false;
+		this.#refusal = init.refusal ?? admitEveryone;
+		this.#refusals = new RefusalReports(init.id, (event) => {
+			bus.emit(event);
+		}, () => performance.now(), true);
 		this.family = isIPv6(init.host) ? 'udp6' : 'udp4';
 		this.#socket = dgram.createSocket({
 			type: this.family,
@@ -133,6 +142,11 @@ export class UdpSocket {
 	/** True until closed (or refused at bind). */
 	get isOpen(): boolean {
 		return this.#state !== 'closed' && this.#state !== 'failed';
+	}
+
+	/** Datagrams refused by the allow/deny rules so far. */
+	get refused(): number {
+		return this.#refusals.total;
 	}
 
 	/** Requests waiting for a reply. */
@@ -436,6 +450,14 @@ export class UdpSocket {
 			return;
 		}
 
+		// Admission comes first: a denied source must not be shown, logged,
+		// answered by an echo or complete a request (the TCP rules, applied per datagram).
+		const rule = this.#refusal(from.address);
+		if (rule !== undefined) {
+			this.#refusals.refuse(from, message.length, rule);
+			return;
+		}
+
 		this.#datagramsIn++;
 		this.#bytesIn += message.length;
 		this.#bus.emit({type: 'datagram-received', socket: this.id, from, bytes: message.length, data: message});
@@ -506,6 +528,7 @@ export class UdpSocket {
 
 		this.#isClosedReported = true;
 		this.#failAllRequests(`${this.id} was closed`);
+		this.#refusals.flush(true);
 		if (this.#state !== 'failed') {
 			this.#state = 'closed';
 			this.#bus.emit({
