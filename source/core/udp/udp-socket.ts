@@ -1,17 +1,20 @@
 import dgram from 'node:dgram';
-import {isIPv6} from 'node:net';
+import dns from 'node:dns';
+import {isIP, isIPv6} from 'node:net';
 import {performance} from 'node:perf_hooks';
 import type {Bus} from '../bus.js';
 import {randomRequestId} from '../discovery/codec.js';
 import {NetdashError, errorCode, explainSocketError, formatAddress, oneLine, type SocketContext} from '../errors.js';
 import type {Endpoint} from '../events.js';
+import {CommandQueue} from './command-queue.js';
 import {backoffDelay, decodeHeader, encodeReply, encodeRequest, REQUEST_HEADER_BYTES, type RequestHeader} from './request.js';
 
 /**
  * A UDP socket's state, changed only in the named transitions:
  * binding → bound → connecting → connected → closed, and binding → failed
- * when the bind is refused. Sends and connects made while binding wait in
- * node:dgram's queue until the socket is bound.
+ * when the bind is refused. Commands given while binding (or behind a
+ * connect, a name lookup or a close) wait in the socket's CommandQueue and
+ * take effect in the order given.
  */
 export type UdpSocketState = 'binding' | 'bound' | 'connecting' | 'connected' | 'closed' | 'failed';
 
@@ -41,6 +44,13 @@ export type RequestOptions = {
 	retries?: number;
 	/** Cap on one attempt's wait. @default 8000 */
 	maxTimeoutMs?: number;
+	/**
+	 * No NDRQ header: the payload goes as it is, and the first datagram from
+	 * the peer of the (connected) socket answers. @default false
+	 */
+	isPlain?: boolean;
+	/** Hold the socket's later commands until this request is answered or fails (a socket of the request's own). @default false */
+	isHolding?: boolean;
 };
 
 /** How a UDP socket is made. */
@@ -65,6 +75,9 @@ type Request = {
 	capMs: number;
 	timer: NodeJS.Timeout | undefined;
 	ref: string | undefined;
+	isPlain: boolean;
+	/** Called once when the request is answered or fails. */
+	onSettled: (() => void) | undefined;
 };
 
 /** Requests one socket may have in flight. */
@@ -72,6 +85,18 @@ const MAX_IN_FLIGHT = 256;
 /** Ids of answered requests remembered, to tell a duplicate reply from an unknown one. */
 const ANSWERED_MEMORY = 256;
 const MAX_RETRIES = 20;
+/** How long a close waits for sends already handed to the kernel to report, before it closes anyway. */
+const CLOSE_WAIT_MS = 1000;
+
+/** Resolve IP literals at once: node:dgram's default lookup answers even those on a later tick, which would let a later command overtake a send. */
+function lookup(hostname: string, family: number, callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+	const literal = isIP(hostname);
+	if (literal === 0) {
+		dns.lookup(hostname, family, callback);
+	} else {
+		callback(null, hostname, literal);
+	}
+}
 
 /**
  * Glue between one `dgram.Socket` and the bus. Handlers are attached in the
@@ -91,6 +116,13 @@ export class UdpSocket {
 	#bytesIn = 0;
 	#bytesOut = 0;
 	#isClosedReported = false;
+	#isClosing = false;
+	#closeRef: string | undefined;
+	/** Sends handed to node:dgram whose callback has not come yet: a close waits for them. */
+	#sendsInFlight = 0;
+	#onSendsDone: (() => void) | undefined;
+	#onClosedStep: (() => void) | undefined;
+	readonly #queue: CommandQueue;
 	readonly #requests = new Map<number, Request>();
 	readonly #answered = new Set<number>();
 	readonly #socket: dgram.Socket;
@@ -104,9 +136,13 @@ export class UdpSocket {
 		this.isEcho = init.isEcho ?? false;
 		this.#isBroadcast = init.isBroadcast ?? false;
 		this.family = isIPv6(init.host) ? 'udp6' : 'udp4';
+		this.#queue = new CommandQueue((error, ref) => {
+			this.#bus.emit({type: 'command-failed', ref: ref ?? null, code: errorCode(error), message: oneLine(error), target: this.id});
+		});
 		this.#socket = dgram.createSocket({
 			type: this.family,
 			reuseAddr: init.reuseAddr ?? false,
+			lookup: lookup as unknown as dgram.SocketOptions['lookup'],
 			...(init.recvBufferSize === undefined ? {} : {recvBufferSize: init.recvBufferSize}),
 		});
 		this.#socket.on('error', (error) => {
@@ -134,6 +170,11 @@ export class UdpSocket {
 		return this.#state !== 'closed' && this.#state !== 'failed';
 	}
 
+	/** True once a close was given (it may still wait its turn). */
+	get isClosing(): boolean {
+		return this.#isClosing || !this.isOpen;
+	}
+
 	/** Requests waiting for a reply. */
 	get requestsInFlight(): number {
 		return this.#requests.size;
@@ -145,11 +186,29 @@ export class UdpSocket {
 	 * before the kernel (too large: reported as `socket-failed` EMSGSIZE).
 	 */
 	send(bytes: Buffer, to: Endpoint | undefined, ref?: string): boolean {
-		return this.#send(bytes, this.#target(to), {ref});
+		const result = this.#queue.add<boolean | Promise<void>>(
+			ref,
+			() => {
+				const target = this.#target(to);
+				if (bytes.length > MAX_DATAGRAM_BYTES[this.family]) {
+					this.#refuseTooLarge(bytes.length, target, ref);
+					return false;
+				}
+
+				return this.#whenResolved(target, ref, (resolved) => this.#send(bytes, resolved, {ref}));
+			},
+			true,
+		);
+		return result !== false;
 	}
 
 	/** Connect: from now on the socket sends only to `host:port`, and the kernel drops datagrams from anyone else. */
 	connect(host: string, port: number, ref?: string): void {
+		this.#queue.add(ref, () => this.#connect(host, port, ref), undefined);
+	}
+
+	/** The connect itself, in its turn: later commands wait until the kernel has the peer. */
+	async #connect(host: string, port: number, ref: string | undefined): Promise<void> {
 		this.#assertOpen('connect');
 		if (this.#state === 'connecting' || this.#state === 'connected') {
 			throw new NetdashError('ALREADY_CONNECTED', `${this.id} is already ${this.#state}${this.#remote ? ` to ${formatAddress(this.#remote.address, this.#remote.port)}` : ''}`);
@@ -157,42 +216,50 @@ export class UdpSocket {
 
 		this.#state = 'connecting';
 		const address = formatAddress(host, port);
-		this.#socket.connect(port, host, (error?: Error) => {
-			if (this.#state !== 'connecting') {
-				return; // Closed meanwhile.
-			}
+		return new Promise((resolve) => {
+			this.#socket.connect(port, host, (error?: Error) => {
+				resolve();
+				if (this.#state !== 'connecting') {
+					return; // Closed meanwhile.
+				}
 
-			if (error) {
-				this.#state = 'bound';
-				this.#emitFailed(error, {operation: 'connect', address}, ref);
-				return;
-			}
+				if (error) {
+					this.#state = 'bound';
+					this.#emitFailed(error, {operation: 'connect', address}, ref);
+					return;
+				}
 
-			this.#state = 'connected';
-			const remote = this.#socket.remoteAddress();
-			this.#remote = {address: remote.address, port: remote.port};
-			this.#bus.emit({type: 'udp-connected', socket: this.id, remote: this.#remote, ...(ref ? {ref} : {})});
+				this.#state = 'connected';
+				const remote = this.#socket.remoteAddress();
+				this.#remote = {address: remote.address, port: remote.port};
+				this.#bus.emit({type: 'udp-connected', socket: this.id, remote: this.#remote, ...(ref ? {ref} : {})});
+			});
 		});
 	}
 
 	/** Turn SO_BROADCAST on or off (applied once bound if still binding). */
 	setBroadcast(isOn: boolean, ref?: string): void {
-		this.#assertOpen('change broadcast on');
-		this.#isBroadcast = isOn;
-		if (this.#state !== 'binding') {
-			this.#socket.setBroadcast(isOn);
-			this.#bus.emit({type: 'udp-broadcast-changed', socket: this.id, isBroadcast: isOn, ...(ref ? {ref} : {})});
-		}
+		this.#queue.add(
+			ref,
+			() => {
+				this.#assertOpen('change broadcast on');
+				this.#isBroadcast = isOn;
+				this.#socket.setBroadcast(isOn);
+				this.#bus.emit({type: 'udp-broadcast-changed', socket: this.id, isBroadcast: isOn, ...(ref ? {ref} : {})});
+			},
+			undefined,
+		);
 	}
 
 	/**
-	 * Send a request and resend it with exponential backoff until a reply
-	 * carrying its id arrives (`request-completed`) or the retries run out
-	 * (`request-failed`). Returns the random request id, or undefined when
+	 * Send a request and resend it with exponential backoff until it is
+	 * answered (`request-completed`) or the retries run out
+	 * (`request-failed`): with an NDRQ header whose random id the reply must
+	 * carry, or (`isPlain`, on a connected socket) bare, answered by the
+	 * peer's first datagram. Returns the random request id, or undefined when
 	 * the datagram was refused as too large.
 	 */
 	request(payload: Buffer, to: Endpoint | undefined, options: RequestOptions = {}, ref?: string): number | undefined {
-		const target = this.#target(to);
 		const retries = options.retries ?? 3;
 		const firstMs = options.timeoutMs ?? 500;
 		if (!Number.isInteger(retries) || retries < 0 || retries > MAX_RETRIES) {
@@ -207,19 +274,15 @@ export class UdpSocket {
 			throw new NetdashError('TOO_MANY_REQUESTS', `${this.id} already has ${MAX_IN_FLIGHT} requests waiting for replies`);
 		}
 
-		if (REQUEST_HEADER_BYTES + payload.length > MAX_DATAGRAM_BYTES[this.family]) {
-			this.#refuseTooLarge(REQUEST_HEADER_BYTES + payload.length, target, ref);
-			return undefined;
-		}
-
 		let id = randomRequestId();
 		while (this.#requests.has(id) || this.#answered.has(id)) {
 			id = randomRequestId();
 		}
 
+		const isPlain = options.isPlain ?? false;
 		const request: Request = {
 			id,
-			to: target,
+			to: undefined,
 			payload,
 			attempt: 0,
 			sentAt: [],
@@ -228,22 +291,102 @@ export class UdpSocket {
 			capMs: Math.max(firstMs, options.maxTimeoutMs ?? 8000),
 			timer: undefined,
 			ref,
+			isPlain,
+			onSettled: undefined,
 		};
-		this.#requests.set(id, request);
-		this.#attempt(request);
-		return id;
+		const isSent = this.#queue.add(ref, () => this.#startRequest(request, to, options.isHolding ?? false), true);
+		return isSent === false ? undefined : id;
 	}
 
-	/** Close the socket; requests in flight fail. `udp-closed` follows. */
-	close(): void {
+	/** A request's first attempt, in its turn. */
+	#startRequest(request: Request, to: Endpoint | undefined, isHolding: boolean): boolean | Promise<void> {
+		const target = this.#target(to);
+		if (request.isPlain && this.#state !== 'connected') {
+			throw new NetdashError('NOT_CONNECTED', `${this.id} is not connected: a plain request needs a connected socket (udp-connect first, or leave out the socket and netdash opens one)`);
+		}
+
+		const size = (request.isPlain ? 0 : REQUEST_HEADER_BYTES) + request.payload.length;
+		if (size > MAX_DATAGRAM_BYTES[this.family]) {
+			this.#refuseTooLarge(size, target, request.ref);
+			return false;
+		}
+
+		const settled = isHolding
+			? new Promise<void>((resolve) => {
+				request.onSettled = resolve;
+			})
+			: undefined;
+		const started = this.#whenResolved(target, request.ref, (resolved) => {
+			request.to = resolved;
+			this.#requests.set(request.id, request);
+			this.#attempt(request);
+			return true;
+		});
+		if (settled) {
+			// A lookup that failed settles nothing: release the queue then too.
+			return Promise.resolve(started).then(async () => (this.#requests.has(request.id) ? settled : undefined));
+		}
+
+		return started;
+	}
+
+	/**
+	 * Close the socket; requests in flight fail. In its turn, after the
+	 * commands given before it: sends already handed to the kernel report
+	 * (`datagram-sent` or `socket-failed`) before `udp-closed` follows.
+	 */
+	close(ref?: string): void {
+		this.#isClosing = true;
+		this.#queue.add(ref, () => this.#close(ref), undefined);
+	}
+
+	async #close(ref: string | undefined): Promise<void> {
 		this.#assertOpen('close');
 		this.#state = 'closed';
+		this.#closeRef = ref;
 		this.#failAllRequests(`${this.id} was closed`);
-		try {
-			this.#socket.close();
-		} catch {
-			this.#onClose(); // Not running any more: finish here.
+		const closed = new Promise<void>((resolve) => {
+			this.#onClosedStep = resolve;
+		});
+		const closeNow = () => {
+			clearTimeout(timer);
+			this.#onSendsDone = undefined;
+			try {
+				this.#socket.close();
+			} catch {
+				this.#onClose(); // Not running any more: finish here.
+			}
+		};
+
+		// Sends whose callback never comes (it always does, if only as ECANCELED) must not hold the close for ever.
+		const timer = setTimeout(closeNow, CLOSE_WAIT_MS);
+		if (this.#sendsInFlight === 0) {
+			closeNow();
+		} else {
+			this.#onSendsDone = closeNow;
 		}
+
+		return closed;
+	}
+
+	/**
+	 * Call `send` with `to` as an address: at once when it is one already (or
+	 * undefined, for a connected socket), else after looking the name up —
+	 * holding the queue meanwhile. A failed lookup is `socket-failed`.
+	 */
+	#whenResolved<T>(to: Endpoint | undefined, ref: string | undefined, send: (to: Endpoint | undefined) => T): T | Promise<void> {
+		if (to === undefined || isIP(to.address) !== 0) {
+			return send(to);
+		}
+
+		return dns.promises.lookup(to.address, {family: this.family === 'udp6' ? 6 : 4}).then(
+			(found) => {
+				send({address: found.address, port: to.port});
+			},
+			(error: unknown) => {
+				this.#emitFailed(error as Error, {operation: 'send', address: formatAddress(to.address, to.port)}, ref);
+			},
+		);
 	}
 
 	#target(to: Endpoint | undefined): Endpoint | undefined {
@@ -299,12 +442,19 @@ export class UdpSocket {
 		}
 
 		const callback = (error: Error | null) => {
-			if (error) {
-				if (this.isOpen) {
-					const message = this.#emitFailed(error, {operation: 'send', address: this.#label(to), bytes: bytes.length, limit: MAX_DATAGRAM_BYTES[this.family]}, ref);
-					extra.onError?.(message);
-				}
+			this.#sendsInFlight--;
+			// A close given after this send waits for it (see #close): report it, then let the close go on.
+			if (this.#sendsInFlight === 0) {
+				queueMicrotask(() => this.#onSendsDone?.());
+			}
 
+			if (this.#isClosedReported) {
+				return; // Closed without waiting (CLOSE_WAIT_MS ran out): udp-closed is the last word.
+			}
+
+			if (error) {
+				const message = this.#emitFailed(error, {operation: 'send', address: this.#label(to), bytes: bytes.length, limit: MAX_DATAGRAM_BYTES[this.family]}, ref);
+				extra.onError?.(message);
 				return;
 			}
 
@@ -325,12 +475,14 @@ export class UdpSocket {
 		};
 
 		try {
+			this.#sendsInFlight++;
 			if (to) {
 				this.#socket.send(bytes, to.port, to.address, callback);
 			} else {
 				this.#socket.send(bytes, callback);
 			}
 		} catch (error) {
+			this.#sendsInFlight--;
 			// Bad arguments and sends on a socket no longer running throw synchronously.
 			throw new NetdashError(errorCode(error), `${this.id} cannot send to ${this.#label(to)}: ${oneLine(error)}`);
 		}
@@ -348,7 +500,8 @@ export class UdpSocket {
 	#attempt(request: Request): void {
 		request.attempt++;
 		request.sentAt[request.attempt] = performance.now();
-		const isSent = this.#send(encodeRequest(request.id, request.attempt, request.payload), request.to, {
+		const bytes = request.isPlain ? request.payload : encodeRequest(request.id, request.attempt, request.payload);
+		const isSent = this.#send(bytes, request.to, {
 			ref: request.ref,
 			requestId: request.id,
 			attempt: request.attempt,
@@ -379,6 +532,7 @@ export class UdpSocket {
 
 		clearTimeout(request.timer);
 		this.#requests.delete(request.id);
+		request.onSettled?.();
 		this.#bus.emit({
 			type: 'request-failed',
 			socket: this.id,
@@ -398,7 +552,7 @@ export class UdpSocket {
 
 	#onReply(header: RequestHeader, from: Endpoint): void {
 		const request = this.#requests.get(header.requestId);
-		if (!request) {
+		if (!request || request.isPlain) {
 			this.#bus.emit({
 				type: 'reply-ignored',
 				socket: this.id,
@@ -409,13 +563,38 @@ export class UdpSocket {
 			return;
 		}
 
-		const sentAt = request.sentAt[header.attempt] ?? request.sentAt[request.attempt]!;
+		this.#complete(request, request.sentAt[header.attempt] ?? request.sentAt[request.attempt]!, from);
+	}
+
+	/**
+	 * The first datagram from a connected socket's peer answers its oldest
+	 * plain request. There is no id to match, so which attempt it answers is
+	 * unknown: the round trip is timed from the latest.
+	 */
+	#onPlainReply(from: Endpoint): boolean {
+		const remote = this.#remote;
+		if (this.#state !== 'connected' || !remote || from.address !== remote.address || from.port !== remote.port) {
+			return false;
+		}
+
+		const request = [...this.#requests.values()].find((waiting) => waiting.isPlain);
+		if (!request) {
+			return false;
+		}
+
+		this.#complete(request, request.sentAt[request.attempt]!, from);
+		return true;
+	}
+
+	#complete(request: Request, sentAt: number, from: Endpoint): void {
 		clearTimeout(request.timer);
 		this.#requests.delete(request.id);
 		this.#answered.add(request.id);
 		if (this.#answered.size > ANSWERED_MEMORY) {
 			this.#answered.delete(this.#answered.values().next().value!);
 		}
+
+		request.onSettled?.();
 
 		this.#bus.emit({
 			type: 'request-completed',
@@ -436,6 +615,10 @@ export class UdpSocket {
 		this.#datagramsIn++;
 		this.#bytesIn += message.length;
 		this.#bus.emit({type: 'datagram-received', socket: this.id, from, bytes: message.length, data: message});
+		if (this.#onPlainReply(from)) {
+			return;
+		}
+
 		const header = decodeHeader(message);
 		if (header?.type === 'reply') {
 			this.#onReply(header, from);
@@ -470,6 +653,7 @@ export class UdpSocket {
 			isEcho: this.isEcho,
 			...(ref ? {ref} : {}),
 		});
+		this.#queue.hold(false);
 	}
 
 	#onError(error: Error): void {
@@ -482,6 +666,8 @@ export class UdpSocket {
 				this.#onClose();
 			}
 
+			// Commands given while binding now fail in their order, each with its own command-failed.
+			this.#queue.hold(false);
 			return;
 		}
 
@@ -512,9 +698,11 @@ export class UdpSocket {
 				datagramsOut: this.#datagramsOut,
 				bytesIn: this.#bytesIn,
 				bytesOut: this.#bytesOut,
+				...(this.#closeRef ? {ref: this.#closeRef} : {}),
 			});
 		}
 
 		this.#init.onClosed(this);
+		this.#onClosedStep?.();
 	}
 }
