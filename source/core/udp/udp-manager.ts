@@ -133,10 +133,14 @@ export class UdpManager {
 		}
 	}
 
-	/** The open socket `id`. */
+	/**
+	 * The socket `id`, open or with its close under way: a command given
+	 * after a close still waits its turn, and fails then (NOT_OPEN), after
+	 * `udp-closed`.
+	 */
 	socket(id: string): UdpSocket {
 		const socket = this.#sockets.get(id);
-		if (!socket?.isOpen) {
+		if (!socket) {
 			const open = [...this.#sockets.keys()];
 			throw new NetdashError(
 				'UNKNOWN_ID',

@@ -157,7 +157,11 @@ export class UdpSocket {
 		this.#socket.on('close', () => {
 			this.#onClose();
 		});
-		this.#socket.bind({port: init.port, address: init.host});
+		// On the next tick: with an address literal the bind (and a refusal) would otherwise happen inside this
+		// constructor, reporting on a socket whose id the caller has not been given yet.
+		process.nextTick(() => {
+			this.#socket.bind({port: init.port, address: init.host});
+		});
 	}
 
 	/** Current state. */
@@ -208,7 +212,7 @@ export class UdpSocket {
 	}
 
 	/** The connect itself, in its turn: later commands wait until the kernel has the peer. */
-	async #connect(host: string, port: number, ref: string | undefined): Promise<void> {
+	#connect(host: string, port: number, ref: string | undefined): Promise<void> {
 		this.#assertOpen('connect');
 		if (this.#state === 'connecting' || this.#state === 'connected') {
 			throw new NetdashError('ALREADY_CONNECTED', `${this.id} is already ${this.#state}${this.#remote ? ` to ${formatAddress(this.#remote.address, this.#remote.port)}` : ''}`);
@@ -340,7 +344,8 @@ export class UdpSocket {
 		this.#queue.add(ref, () => this.#close(ref), undefined);
 	}
 
-	async #close(ref: string | undefined): Promise<void> {
+	/** Not async: a close of a socket no longer open must throw in its turn (command-failed), not reject. */
+	#close(ref: string | undefined): Promise<void> {
 		this.#assertOpen('close');
 		this.#state = 'closed';
 		this.#closeRef = ref;
