@@ -44,6 +44,12 @@ export const commandNames = ['listen', 'connect', 'send', 'sendfile', 'shutdown'
  */
 export function executeCommand(core: Core, command: Command): boolean {
 	const options = command.ref === undefined ? {} : {ref: command.ref};
+	if ((command.cmd === 'listen' || command.cmd === 'connect') && command.halfOpen !== undefined) {
+		// In the schema already, so scripts can be written against it; refused rather than ignored until it works.
+		reportBadCommand(core, new FieldError('NOT_SUPPORTED', '"halfOpen" is not in this build of netdash', 'halfOpen'), command.ref ?? null);
+		return false;
+	}
+
 	switch (command.cmd) {
 		case 'listen': {
 			core.listen(command.host, command.port, {...options, ...(command.framing ? {framing: command.framing} : {})});

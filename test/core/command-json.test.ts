@@ -3,7 +3,7 @@ import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {describe, expect, it} from 'vitest';
 import {commandFromJson, parseJsonCommand} from '../../source/core/command-json.js';
-import {eventToJson} from '../../source/core/commands.js';
+import {eventToJson, executeCommand} from '../../source/core/commands.js';
 import {Core} from '../../source/core/core.js';
 import type {BusEvent} from '../../source/core/events.js';
 import {commandDocument} from '../../source/core/schema/command-schema.js';
@@ -135,6 +135,26 @@ describe('the JSON schema of commands and events', () => {
 		for (const event of events.events) {
 			const line = eventToJson(event as BusEvent);
 			expect(eventErrors(JSON.parse(line)), line).toEqual([]);
+		}
+	});
+});
+
+describe('fields in the schema that this build does not carry out', () => {
+	it('sendfile and halfOpen are refused with a reason, not ignored', async () => {
+		const core = new Core();
+		const events = record(core.bus);
+		try {
+			executeCommand(core, parseJsonCommand('{"cmd":"listen","port":0,"halfOpen":true,"ref":"h"}'));
+			executeCommand(core, parseJsonCommand('{"cmd":"sendfile","connection":"C1","path":"/etc/hostname","ref":"f"}'));
+			expect(events.of('command-failed').map((event) => [event.ref, event.code])).toEqual([
+				['h', 'NOT_SUPPORTED'],
+				['f', 'NOT_SUPPORTED'],
+			]);
+			expect(events.of('listener-opened')).toEqual([]);
+		} finally {
+			events.stop();
+			await core.closeAll(100);
+			core.dispose();
 		}
 	});
 });

@@ -1,4 +1,5 @@
 import {spawn} from 'node:child_process';
+import dgram from 'node:dgram';
 import {accessSync, constants} from 'node:fs';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -85,6 +86,30 @@ describe.skipIf(!hasPython)('plain UDP requests', () => {
 		expect(events.of('datagram-received').filter((event) => event.from.port === server.strangerPort)).toEqual([]);
 		expect(events.of('request-failed')).toEqual([]);
 		expect(events.of('command-failed')).toEqual([]);
+	});
+
+	it('a plain request nobody answers is resent with doubling waits, then fails', async () => {
+		const {core, events} = makeCore();
+		// A silent peer: a socket that reads and never answers.
+		const silent = dgram.createSocket('udp4');
+		const arrivals: number[] = [];
+		silent.on('message', () => arrivals.push(performance.now()));
+		await new Promise<void>((resolve) => {
+			silent.bind(0, '127.0.0.1', resolve);
+		});
+		cleanups.push(() => {
+			silent.close();
+		});
+
+		const requestId = core.udpRequest(undefined, '127.0.0.1', silent.address().port, Buffer.from('anyone?'), {isPlain: true, timeoutMs: 100, retries: 2});
+		const failed = await events.waitFor('request-failed', (event) => event.requestId === requestId);
+		expect(failed.attempts).toBe(3);
+		expect(arrivals).toHaveLength(3);
+		const [first, second] = [arrivals[1]! - arrivals[0]!, arrivals[2]! - arrivals[1]!];
+		console.log(`plain request waits: ${first.toFixed(0)} ms then ${second.toFixed(0)} ms`);
+		expect(first).toBeGreaterThanOrEqual(100 - 25);
+		expect(second).toBeGreaterThan(first * 1.5);
+		await until(() => core.openSockets === 0, () => 'its socket closed');
 	});
 
 	it('a plain request on a named socket needs it connected, and then completes on it', async () => {
