@@ -1,13 +1,14 @@
 import dgram from 'node:dgram';
-import dns from 'node:dns';
-import {isIP, isIPv6} from 'node:net';
-import {performance} from 'node:perf_hooks';
+import {isIPv6} from 'node:net';
 import type {Bus} from '../bus.js';
-import {randomRequestId} from '../discovery/codec.js';
 import {NetdashError, errorCode, explainSocketError, formatAddress, oneLine, type SocketContext} from '../errors.js';
 import type {Endpoint} from '../events.js';
 import {CommandQueue} from './command-queue.js';
-import {backoffDelay, decodeHeader, encodeReply, encodeRequest, REQUEST_HEADER_BYTES, type RequestHeader} from './request.js';
+import {lookupLiteralsAtOnce, resolveEndpoint} from './lookup.js';
+import {decodeHeader, encodeReply, REQUEST_HEADER_BYTES} from './request.js';
+import {UdpRequests, type RequestOptions, type UdpRequest} from './udp-requests.js';
+
+export type {RequestOptions} from './udp-requests.js';
 
 /**
  * A UDP socket's state, changed only in the named transitions:
@@ -36,23 +37,6 @@ export type UdpBindOptions = {
 	recvBufferSize?: number;
 };
 
-/** How a request is retried. */
-export type RequestOptions = {
-	/** Wait for a reply to the first attempt; doubled per attempt. @default 500 */
-	timeoutMs?: number;
-	/** Resends after the first attempt. @default 3 */
-	retries?: number;
-	/** Cap on one attempt's wait. @default 8000 */
-	maxTimeoutMs?: number;
-	/**
-	 * No NDRQ header: the payload goes as it is, and the first datagram from
-	 * the peer of the (connected) socket answers. @default false
-	 */
-	isPlain?: boolean;
-	/** Hold the socket's later commands until this request is answered or fails (a socket of the request's own). @default false */
-	isHolding?: boolean;
-};
-
 /** How a UDP socket is made. */
 export type UdpInit = UdpBindOptions & {
 	id: string;
@@ -63,40 +47,8 @@ export type UdpInit = UdpBindOptions & {
 	onClosed: (socket: UdpSocket) => void;
 };
 
-type Request = {
-	id: number;
-	to: Endpoint | undefined;
-	payload: Buffer;
-	attempt: number;
-	/** performance.now() of each attempt, by attempt number. */
-	sentAt: number[];
-	retries: number;
-	firstMs: number;
-	capMs: number;
-	timer: NodeJS.Timeout | undefined;
-	ref: string | undefined;
-	isPlain: boolean;
-	/** Called once when the request is answered or fails. */
-	onSettled: (() => void) | undefined;
-};
-
-/** Requests one socket may have in flight. */
-const MAX_IN_FLIGHT = 256;
-/** Ids of answered requests remembered, to tell a duplicate reply from an unknown one. */
-const ANSWERED_MEMORY = 256;
-const MAX_RETRIES = 20;
 /** How long a close waits for sends already handed to the kernel to report, before it closes anyway. */
 const CLOSE_WAIT_MS = 1000;
-
-/** Resolve IP literals at once: node:dgram's default lookup answers even those on a later tick, which would let a later command overtake a send. */
-function lookup(hostname: string, family: number, callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
-	const literal = isIP(hostname);
-	if (literal === 0) {
-		dns.lookup(hostname, family, callback);
-	} else {
-		callback(null, hostname, literal);
-	}
-}
 
 /**
  * Glue between one `dgram.Socket` and the bus. Handlers are attached in the
@@ -123,8 +75,7 @@ export class UdpSocket {
 	#onSendsDone: (() => void) | undefined;
 	#onClosedStep: (() => void) | undefined;
 	readonly #queue: CommandQueue;
-	readonly #requests = new Map<number, Request>();
-	readonly #answered = new Set<number>();
+	readonly #requests: UdpRequests;
 	readonly #socket: dgram.Socket;
 	readonly #bus: Bus;
 	readonly #init: UdpInit;
@@ -136,13 +87,19 @@ export class UdpSocket {
 		this.isEcho = init.isEcho ?? false;
 		this.#isBroadcast = init.isBroadcast ?? false;
 		this.family = isIPv6(init.host) ? 'udp6' : 'udp4';
+		this.#requests = new UdpRequests(bus, {
+			id: this.id,
+			send: (bytes, to, extra) => this.#send(bytes, to, extra),
+			label: (to) => this.#label(to),
+			remote: () => this.#remote,
+		});
 		this.#queue = new CommandQueue((error, ref) => {
 			this.#bus.emit({type: 'command-failed', ref: ref ?? null, code: errorCode(error), message: oneLine(error), target: this.id});
 		});
 		this.#socket = dgram.createSocket({
 			type: this.family,
 			reuseAddr: init.reuseAddr ?? false,
-			lookup: lookup as unknown as dgram.SocketOptions['lookup'],
+			lookup: lookupLiteralsAtOnce as unknown as dgram.SocketOptions['lookup'],
 			...(init.recvBufferSize === undefined ? {} : {recvBufferSize: init.recvBufferSize}),
 		});
 		this.#socket.on('error', (error) => {
@@ -264,46 +221,13 @@ export class UdpSocket {
 	 * the datagram was refused as too large.
 	 */
 	request(payload: Buffer, to: Endpoint | undefined, options: RequestOptions = {}, ref?: string): number | undefined {
-		const retries = options.retries ?? 3;
-		const firstMs = options.timeoutMs ?? 500;
-		if (!Number.isInteger(retries) || retries < 0 || retries > MAX_RETRIES) {
-			throw new NetdashError('BAD_COMMAND', `retries must be a whole number from 0 to ${MAX_RETRIES}, not ${retries}`);
-		}
-
-		if (!Number.isFinite(firstMs) || firstMs <= 0) {
-			throw new NetdashError('BAD_COMMAND', `a request timeout must be more than 0, not ${firstMs}`);
-		}
-
-		if (this.#requests.size >= MAX_IN_FLIGHT) {
-			throw new NetdashError('TOO_MANY_REQUESTS', `${this.id} already has ${MAX_IN_FLIGHT} requests waiting for replies`);
-		}
-
-		let id = randomRequestId();
-		while (this.#requests.has(id) || this.#answered.has(id)) {
-			id = randomRequestId();
-		}
-
-		const isPlain = options.isPlain ?? false;
-		const request: Request = {
-			id,
-			to: undefined,
-			payload,
-			attempt: 0,
-			sentAt: [],
-			retries,
-			firstMs,
-			capMs: Math.max(firstMs, options.maxTimeoutMs ?? 8000),
-			timer: undefined,
-			ref,
-			isPlain,
-			onSettled: undefined,
-		};
+		const request = this.#requests.create(payload, options, ref);
 		const isSent = this.#queue.add(ref, () => this.#startRequest(request, to, options.isHolding ?? false), true);
-		return isSent === false ? undefined : id;
+		return isSent === false ? undefined : request.id;
 	}
 
 	/** A request's first attempt, in its turn. */
-	#startRequest(request: Request, to: Endpoint | undefined, isHolding: boolean): boolean | Promise<void> {
+	#startRequest(request: UdpRequest, to: Endpoint | undefined, isHolding: boolean): boolean | Promise<void> {
 		const target = this.#target(to);
 		if (request.isPlain && this.#state !== 'connected') {
 			throw new NetdashError('NOT_CONNECTED', `${this.id} is not connected: a plain request needs a connected socket (udp-connect first, or leave out the socket and netdash opens one)`);
@@ -321,14 +245,12 @@ export class UdpSocket {
 			})
 			: undefined;
 		const started = this.#whenResolved(target, request.ref, (resolved) => {
-			request.to = resolved;
-			this.#requests.set(request.id, request);
-			this.#attempt(request);
+			this.#requests.start(request, resolved);
 			return true;
 		});
 		if (settled) {
 			// A lookup that failed settles nothing: release the queue then too.
-			return Promise.resolve(started).then(async () => (this.#requests.has(request.id) ? settled : undefined));
+			return Promise.resolve(started).then(async () => (this.#requests.isWaiting(request) ? settled : undefined));
 		}
 
 		return started;
@@ -349,7 +271,7 @@ export class UdpSocket {
 		this.#assertOpen('close');
 		this.#state = 'closed';
 		this.#closeRef = ref;
-		this.#failAllRequests(`${this.id} was closed`);
+		this.#requests.failAll(`${this.id} was closed`);
 		const closed = new Promise<void>((resolve) => {
 			this.#onClosedStep = resolve;
 		});
@@ -380,16 +302,17 @@ export class UdpSocket {
 	 * holding the queue meanwhile. A failed lookup is `socket-failed`.
 	 */
 	#whenResolved<T>(to: Endpoint | undefined, ref: string | undefined, send: (to: Endpoint | undefined) => T): T | Promise<void> {
-		if (to === undefined || isIP(to.address) !== 0) {
-			return send(to);
+		const resolved = resolveEndpoint(to, this.family);
+		if (!(resolved instanceof Promise)) {
+			return send(resolved);
 		}
 
-		return dns.promises.lookup(to.address, {family: this.family === 'udp6' ? 6 : 4}).then(
+		return resolved.then(
 			(found) => {
-				send({address: found.address, port: to.port});
+				send(found);
 			},
 			(error: unknown) => {
-				this.#emitFailed(error as Error, {operation: 'send', address: formatAddress(to.address, to.port)}, ref);
+				this.#emitFailed(error as Error, {operation: 'send', address: formatAddress(to!.address, to!.port)}, ref);
 			},
 		);
 	}
@@ -440,6 +363,7 @@ export class UdpSocket {
 
 	/** Hand one datagram to the kernel; `datagram-sent` or `socket-failed` follows from the callback. */
 	#send(bytes: Buffer, to: Endpoint | undefined, extra: {ref?: string | undefined; requestId?: number; attempt?: number; onError?: (message: string) => void}): boolean {
+		// Echo replies and resends come here directly: they answer the network, not a command, so they do not queue.
 		const {ref} = extra;
 		if (bytes.length > MAX_DATAGRAM_BYTES[this.family]) {
 			this.#refuseTooLarge(bytes.length, to, ref);
@@ -502,116 +426,6 @@ export class UdpSocket {
 		return message;
 	}
 
-	#attempt(request: Request): void {
-		request.attempt++;
-		request.sentAt[request.attempt] = performance.now();
-		const bytes = request.isPlain ? request.payload : encodeRequest(request.id, request.attempt, request.payload);
-		const isSent = this.#send(bytes, request.to, {
-			ref: request.ref,
-			requestId: request.id,
-			attempt: request.attempt,
-			onError: (message) => {
-				this.#failRequest(request, message);
-			},
-		});
-		if (!isSent) {
-			this.#failRequest(request, 'the request is too large to send');
-			return;
-		}
-
-		request.timer = setTimeout(() => {
-			request.timer = undefined;
-			if (request.attempt > request.retries) {
-				const waited = ((performance.now() - request.sentAt[1]!) / 1000).toFixed(1);
-				this.#failRequest(request, `no reply from ${this.#label(request.to)} after ${request.attempt} attempt${request.attempt === 1 ? '' : 's'} (${waited} s)`);
-			} else {
-				this.#attempt(request);
-			}
-		}, backoffDelay(request.attempt, request.firstMs, request.capMs));
-	}
-
-	#failRequest(request: Request, message: string): void {
-		if (this.#requests.get(request.id) !== request) {
-			return;
-		}
-
-		clearTimeout(request.timer);
-		this.#requests.delete(request.id);
-		request.onSettled?.();
-		this.#bus.emit({
-			type: 'request-failed',
-			socket: this.id,
-			requestId: request.id,
-			attempts: request.attempt,
-			to: request.to ?? this.#remote ?? {address: '', port: 0},
-			message,
-			...(request.ref ? {ref: request.ref} : {}),
-		});
-	}
-
-	#failAllRequests(message: string): void {
-		for (const request of [...this.#requests.values()]) {
-			this.#failRequest(request, message);
-		}
-	}
-
-	#onReply(header: RequestHeader, from: Endpoint): void {
-		const request = this.#requests.get(header.requestId);
-		if (!request || request.isPlain) {
-			this.#bus.emit({
-				type: 'reply-ignored',
-				socket: this.id,
-				from,
-				requestId: header.requestId,
-				reason: this.#answered.has(header.requestId) ? 'duplicate' : 'unknown',
-			});
-			return;
-		}
-
-		this.#complete(request, request.sentAt[header.attempt] ?? request.sentAt[request.attempt]!, from);
-	}
-
-	/**
-	 * The first datagram from a connected socket's peer answers its oldest
-	 * plain request. There is no id to match, so which attempt it answers is
-	 * unknown: the round trip is timed from the latest.
-	 */
-	#onPlainReply(from: Endpoint): boolean {
-		const remote = this.#remote;
-		if (this.#state !== 'connected' || !remote || from.address !== remote.address || from.port !== remote.port) {
-			return false;
-		}
-
-		const request = [...this.#requests.values()].find((waiting) => waiting.isPlain);
-		if (!request) {
-			return false;
-		}
-
-		this.#complete(request, request.sentAt[request.attempt]!, from);
-		return true;
-	}
-
-	#complete(request: Request, sentAt: number, from: Endpoint): void {
-		clearTimeout(request.timer);
-		this.#requests.delete(request.id);
-		this.#answered.add(request.id);
-		if (this.#answered.size > ANSWERED_MEMORY) {
-			this.#answered.delete(this.#answered.values().next().value!);
-		}
-
-		request.onSettled?.();
-
-		this.#bus.emit({
-			type: 'request-completed',
-			socket: this.id,
-			requestId: request.id,
-			rttMs: Math.round((performance.now() - sentAt) * 100) / 100,
-			attempts: request.attempt,
-			from,
-			...(request.ref ? {ref: request.ref} : {}),
-		});
-	}
-
 	#onMessage(message: Buffer, from: Endpoint): void {
 		if (!this.isOpen) {
 			return;
@@ -620,13 +434,15 @@ export class UdpSocket {
 		this.#datagramsIn++;
 		this.#bytesIn += message.length;
 		this.#bus.emit({type: 'datagram-received', socket: this.id, from, bytes: message.length, data: message});
-		if (this.#onPlainReply(from)) {
+		const remote = this.#remote;
+		// Only the connected peer answers a plain request (the kernel filters the rest; a datagram queued before the connect is not).
+		if (this.#state === 'connected' && remote && from.address === remote.address && from.port === remote.port && this.#requests.onPlainReply(from)) {
 			return;
 		}
 
 		const header = decodeHeader(message);
 		if (header?.type === 'reply') {
-			this.#onReply(header, from);
+			this.#requests.onReply(header, from);
 		} else if (header?.type === 'request' && this.isEcho && this.isOpen) {
 			// Same size as the request: an echo never amplifies.
 			const reply = encodeReply(header.requestId, header.attempt, header.payload);
@@ -683,7 +499,7 @@ export class UdpSocket {
 		// On a connected socket an ICMP port-unreachable arrives here as ECONNREFUSED; the socket stays usable.
 		const message = this.#emitFailed(error, {operation: 'receive', address: this.#label(undefined)}, undefined);
 		if (errorCode(error) === 'ECONNREFUSED' && this.#state === 'connected') {
-			this.#failAllRequests(message);
+			this.#requests.failAll(message);
 		}
 	}
 
@@ -693,7 +509,7 @@ export class UdpSocket {
 		}
 
 		this.#isClosedReported = true;
-		this.#failAllRequests(`${this.id} was closed`);
+		this.#requests.failAll(`${this.id} was closed`);
 		if (this.#state !== 'failed') {
 			this.#state = 'closed';
 			this.#bus.emit({
