@@ -21,13 +21,19 @@ export class FieldError extends NetdashError {
 	}
 }
 
-// Strict about the schemas themselves (a typo in a keyword throws), quiet on the console.
-const ajv = new Ajv({strict: true, allowUnionTypes: true, logger: false});
+/**
+ * Made on first use. Strict about keywords (a typo throws) and quiet on the
+ * console; it does not check the schemas against the draft-07 meta-schema,
+ * which would compile that too before the first command (the tests check
+ * them, with `compileDocument`).
+ */
+let ajv: Ajv | undefined;
 const compiled = new Map<JsonSchema, ValidateFunction>();
 
 function validatorOf(schema: JsonSchema): ValidateFunction {
 	let validate = compiled.get(schema);
 	if (!validate) {
+		ajv ??= new Ajv({strict: true, allowUnionTypes: true, logger: false, validateSchema: false});
 		validate = ajv.compile(schema);
 		compiled.set(schema, validate);
 	}
