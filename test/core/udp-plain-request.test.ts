@@ -114,6 +114,28 @@ describe.skipIf(!hasPython)('plain UDP requests', () => {
 		await until(() => core.openSockets === 0, () => 'its socket closed');
 	});
 
+	it('closing everything during a plain request is prompt: the request fails and its socket closes', async () => {
+		const {core, events} = makeCore();
+		const silent = dgram.createSocket('udp4');
+		await new Promise<void>((resolve) => {
+			silent.bind(0, '127.0.0.1', resolve);
+		});
+		cleanups.push(() => {
+			silent.close();
+		});
+		const requestId = core.udpRequest(undefined, '127.0.0.1', silent.address().port, Buffer.from('?'), {isPlain: true, timeoutMs: 5000});
+		await events.waitFor('datagram-sent', (event) => event.requestId === requestId);
+
+		const startedAt = performance.now();
+		await core.closeAll(200);
+		const elapsed = performance.now() - startedAt;
+
+		expect(elapsed).toBeLessThan(2000);
+		expect(events.of('request-failed')).toMatchObject([{requestId, attempts: 1}]);
+		expect(events.of('udp-closed')).toHaveLength(1);
+		expect(core.openSockets).toBe(0);
+	});
+
 	it('a plain request on a named socket needs it connected, and then completes on it', async () => {
 		const {core, events} = makeCore();
 		const server = await lossyServer();

@@ -124,9 +124,10 @@ export class UdpManager {
 		this.socket(id).close(ref);
 	}
 
-	/** Close every socket. */
+	/** Close every socket, without waiting for requests in flight: they fail first (a request may hold its socket's queue for seconds). */
 	closeAll(): void {
 		for (const socket of [...this.#sockets.values()]) {
+			socket.failRequests(`${socket.id} was closed`);
 			if (!socket.isClosing) {
 				socket.close();
 			}

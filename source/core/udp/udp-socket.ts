@@ -256,6 +256,11 @@ export class UdpSocket {
 		return started;
 	}
 
+	/** Fail every request in flight now (`request-failed` with `message`), ahead of any command waiting. */
+	failRequests(message: string): void {
+		this.#requests.failAll(message);
+	}
+
 	/**
 	 * Close the socket; requests in flight fail. In its turn, after the
 	 * commands given before it: sends already handed to the kernel report
