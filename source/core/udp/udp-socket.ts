@@ -117,7 +117,12 @@ export class UdpSocket {
 		// On the next tick: with an address literal the bind (and a refusal) would otherwise happen inside this
 		// constructor, reporting on a socket whose id the caller has not been given yet.
 		process.nextTick(() => {
-			this.#socket.bind({port: init.port, address: init.host});
+			try {
+				this.#socket.bind({port: init.port, address: init.host});
+			} catch (error) {
+				// Thrown here, nothing would catch it: a bad argument is a refused bind like any other.
+				this.#onError(error as Error);
+			}
 		});
 	}
 
