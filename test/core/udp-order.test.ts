@@ -120,6 +120,25 @@ describe('UDP commands take effect in order', () => {
 		});
 	}
 
+	it('a sendto to a name waits for its lookup, and a broadcast on and close given after it wait for the send', async () => {
+		const {core, events} = makeCore();
+		const peer = await receiver();
+		const id = core.udpBind('127.0.0.1', 0)!;
+		await events.waitFor('udp-bound');
+
+		core.udpSend(id, 'localhost', peer.port, Buffer.from('by name'), {ref: 'named'});
+		core.setBroadcast(id, true, {ref: 'on'});
+		core.close(id, {ref: 'c'});
+
+		await events.waitFor('udp-closed');
+		const types = events.events.filter((event) => event.ref !== undefined).map((event) => `${event.ref} ${event.type}`);
+		// A send reports from its callback, so udp-broadcast-changed may come first; udp-closed waits for it.
+		expect(types.toSorted()).toEqual(['c udp-closed', 'named datagram-sent', 'on udp-broadcast-changed']);
+		expect(types.at(-1)).toBe('c udp-closed');
+		expect(events.of('datagram-sent')[0]!.to).toEqual({address: '127.0.0.1', port: peer.port});
+		await until(() => peer.received.length === 1, () => `received ${JSON.stringify(peer.received)}`);
+	});
+
 	it('commands given while a socket binds to a port in use each fail, in order, instead of vanishing', async () => {
 		const {core, events} = makeCore();
 		const taken = core.udpBind('127.0.0.1', 0)!;
