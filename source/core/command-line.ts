@@ -49,6 +49,7 @@ export const commandLineUsages: readonly CommandLineUsage[] = [
 	{name: 'udp', usage: 'udp [host:]port [flags]', description: 'bind a UDP socket (0.0.0.0 hears broadcasts; flags: broadcast, echo)'},
 	{name: 'sendto', usage: 'sendto [U1] host:port text', description: 'send one datagram (a connected socket: text only)'},
 	{name: 'udpconnect', usage: 'udpconnect [U1] host:port', description: 'only this peer from now on (the kernel drops the rest)'},
+	{name: 'request', usage: 'request [U1] host:port text', description: 'plain UDP request, resent with doubling waits until the target answers'},
 	{name: 'broadcast', usage: 'broadcast [U1] port text', description: 'to each subnet\'s broadcast address, or addr:port; on|off'},
 	{name: 'discover', usage: 'discover [port] [addr:port…]', description: 'find netdash peers by broadcast (port 47474; or announce to these)'},
 	{name: 'probe', usage: 'probe', description: 'ask every peer to answer now'},
@@ -256,6 +257,29 @@ export function parseCommandLine(text: string, context: CommandLineContext = {})
 			return {cmd: 'sendto', socket: id, ...(destination ? {host: destination.host, port: destination.port} : {}), bytes: parseEscapedText(payload)};
 		}
 
+		case 'request': {
+			// Only a socket named here is used (it must be connected); otherwise the request gets a socket of its own.
+			const named = words[0] !== undefined && udpId.test(words[0]) ? words[0] : undefined;
+			const after = named === undefined ? words : words.slice(1);
+			const destination = after[0] !== undefined && destinationShape.test(after[0]) ? parseHostPort(after[0], {requireHost: true}) : undefined;
+			if (named === undefined && destination === undefined) {
+				fail(`request needs host:port (usage: ${usageOf('request')})`, 'BAD_ADDRESS');
+			}
+
+			const payload = afterWords(rest, words.length - after.length + (destination ? 1 : 0));
+			if (payload === '') {
+				fail(`request needs text after ${destination ? 'the address' : 'the socket'} (usage: ${usageOf('request')})`);
+			}
+
+			return {
+				cmd: 'request',
+				...(named === undefined ? {} : {socket: named}),
+				...(destination ? {host: destination.host, port: destination.port} : {}),
+				bytes: parseEscapedText(payload),
+				isPlain: true,
+			};
+		}
+
 		case 'udpconnect': {
 			const {id, rest: after} = udpTargetOf(name, words, context);
 			if (after.length === 0) {
@@ -404,6 +428,7 @@ function choicesFor(name: string, index: number, ids: readonly string[]): readon
 		}
 
 		case 'sendto':
+		case 'request':
 		case 'udpconnect':
 		case 'broadcast': {
 			return index === 0 ? ids.filter((id) => udpId.test(id)) : [];

@@ -281,7 +281,7 @@ export class Core {
 
 		if (this.#udp.has(id)) {
 			return this.#udpCommand(options, () => {
-				this.#udp.close(id);
+				this.#udp.close(id, options.ref);
 			});
 		}
 
@@ -350,9 +350,10 @@ export class Core {
 	 * Send a request with a random id (see udp/request.ts) and resend it with
 	 * exponential backoff until a reply carrying the id arrives
 	 * (`request-completed`) or retries run out (`request-failed`). Returns the
-	 * request id.
+	 * request id. `isPlain`: no header, and the target's first datagram
+	 * answers; without a socket id, a socket of its own is opened for it.
 	 */
-	udpRequest(id: string, host: string | undefined, port: number | undefined, bytes: Buffer, options: RequestOptions & CommandOptions = {}): number | undefined {
+	udpRequest(id: string | undefined, host: string | undefined, port: number | undefined, bytes: Buffer, options: RequestOptions & CommandOptions = {}): number | undefined {
 		this.#noteCommand('request', {socket: id, host, port, ...options}, bytes);
 		return this.#run(options.ref, () => this.#udp.request(id, host, port, bytes, options, options.ref));
 	}

@@ -212,6 +212,8 @@ export type CommandFailed = {
 	message: string;
 	/** The socket the command named (send, shutdown, reset, close), when it named one: its log gets the failure too. */
 	target?: string;
+	/** The field of a JSON command at fault (`timeout`, `allow/2`), when one is. */
+	field?: string;
 };
 
 /** A bus subscriber threw; it was isolated and emission went on. */
