@@ -80,7 +80,6 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	const {exit} = useApp();
 	const quit = onQuit ?? exit;
 	const {columns, rows} = useWindowSize();
-	const layout = layoutFor(columns, rows);
 	const [state, dispatch] = useDashboardState();
 	const commands = useCommands();
 	const core = useCore();
@@ -92,6 +91,8 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	const peers = useSnapshot((snapshot) => snapshot.peers);
 	const foreign = useSnapshot((snapshot) => snapshot.foreign);
 	const discovery = useSnapshot((snapshot) => snapshot.discovery);
+	const isDiscoveryFolded = (discovery.state === 'off' || discovery.state === 'stopped') && peers.length === 0 && foreign.length === 0;
+	const layout = layoutFor(columns, rows, {isDiscoveryFolded});
 	// A selection whose rows were cleared (C, :clear) is no selection.
 	const isKnown = (id: string) => listeners.some((row) => row.id === id) || connections.some((row) => row.id === id) || udpSockets.some((row) => row.id === id);
 	const selected = state.selected !== undefined && isKnown(state.selected) ? state.selected : undefined;
@@ -248,6 +249,24 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	}
 
 	const isPaneActive = (pane: PaneName) => focus === pane && prompt === undefined && !state.isHelpOpen;
+	const discoveryPane = (
+		<DiscoveryPane
+			peers={peers}
+			foreign={foreign}
+			discovery={discovery}
+			filter={state.filters.discovery}
+			cursor={state.cursors.discovery}
+			isFocused={focus === 'discovery'}
+			isActive={isPaneActive('discovery')}
+			width={layout.discovery.width}
+			height={layout.discovery.height}
+			isFolded={isDiscoveryFolded}
+			onMove={(index) => {
+				dispatch({type: 'move-cursor', pane: 'discovery', index});
+			}}
+			onSelect={onPeer}
+		/>
+	);
 	return (
 		<Box flexDirection="column" width={columns} height={rows}>
 			{state.isHelpOpen ? (
@@ -271,22 +290,9 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 							}}
 							onSelect={select}
 						/>
-						<DiscoveryPane
-							peers={peers}
-							foreign={foreign}
-							discovery={discovery}
-							filter={state.filters.discovery}
-							cursor={state.cursors.discovery}
-							isFocused={focus === 'discovery'}
-							isActive={isPaneActive('discovery')}
-							width={layout.discovery.width}
-							height={layout.discovery.height}
-							onMove={(index) => {
-								dispatch({type: 'move-cursor', pane: 'discovery', index});
-							}}
-							onSelect={onPeer}
-						/>
+						{isDiscoveryFolded ? null : discoveryPane}
 					</Box>
+					{isDiscoveryFolded ? discoveryPane : null}
 					<ConnectionsPane
 						rows={shownConnections}
 						total={connections.length}
