@@ -31,6 +31,8 @@ export type UdpBindOptions = {
 	isEcho?: boolean;
 	/** SO_RCVBUF in bytes; the default (≈ 208 KiB) loses datagrams under a burst (see FACTS.md). */
 	recvBufferSize?: number;
+	/** Connect to this peer once bound, so it is the only one heard and sends need no address (`netdash -u HOST PORT`). */
+	connectTo?: {readonly host: string; readonly port: number};
 };
 
 /** How a request is retried. */
@@ -470,6 +472,9 @@ export class UdpSocket {
 			isEcho: this.isEcho,
 			...(ref ? {ref} : {}),
 		});
+		if (this.#init.connectTo) {
+			this.connect(this.#init.connectTo.host, this.#init.connectTo.port, ref);
+		}
 	}
 
 	#onError(error: Error): void {
