@@ -2,6 +2,7 @@ import {useState} from 'react';
 import {Box, Text, useInput} from 'ink';
 import {commandLineUsages} from '../../core/command-line.js';
 import {actionOf, keyBindings, keyLabel, keyScopes} from '../keys.js';
+import {frameGlyphs} from '../terminal.js';
 import {colors, glyphLegend} from '../theme.js';
 
 /** Props of {@link HelpOverlay}. */
@@ -115,7 +116,7 @@ export function HelpOverlay({width, height}: HelpOverlayProps) {
 	const shown = lines.slice(offset, offset + page);
 	const where = maxOffset > 0 ? ` · j/k scroll: lines ${offset + 1}–${offset + shown.length} of ${lines.length}` : '';
 	return (
-		<Box flexDirection="column" width={width} height={height} borderStyle="double" borderColor={colors.focus}>
+		<Box flexDirection="column" width={width} height={height} borderStyle={frameGlyphs().overlayStyle} borderColor={colors.focus}>
 			<Text bold wrap="truncate-end">
 				{` Keys — esc or ? closes${where}`}
 			</Text>

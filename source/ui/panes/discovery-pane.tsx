@@ -11,6 +11,7 @@ import {useListKeys} from '../hooks/use-list-keys.js';
 import {useNow} from '../hooks/use-now.js';
 import {clampCursor, useScrollWindow} from '../hooks/use-scroll-window.js';
 import {fit, safeText} from '../format.js';
+import {frameGlyphs} from '../terminal.js';
 import {colors} from '../theme.js';
 import type {ListPaneProps} from './list-pane.js';
 
@@ -171,12 +172,10 @@ function ForeignLine({row, sourceWidth, width, isCompact = false}: {row: Foreign
 	);
 }
 
-/** Border characters of the folded line: heavy when focused, as PaneFrame's. */
-const foldedBorders = {focused: {left: '┏━', line: '━'}, normal: {left: '╶─', line: '─'}} as const;
-
 /** The Discovery pane while discovery is off: `╶─ 4 Discovery off · :discover or --discover finds peers ───`. */
 function FoldedLine({discovery, isFocused, width}: {discovery: DiscoveryView; isFocused: boolean; width: number}) {
-	const border = isFocused ? foldedBorders.focused : foldedBorders.normal;
+	// Heavy when focused, as PaneFrame's; ASCII where the terminal needs it.
+	const border = isFocused ? frameGlyphs().foldedFocused : frameGlyphs().foldedNormal;
 	const color = isFocused ? colors.focus : colors.border;
 	const name = '4 Discovery';
 	const more = ` ${discovery.state === 'stopped' ? 'stopped' : 'off'} · :discover or --discover finds netdash peers`;
