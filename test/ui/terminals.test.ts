@@ -5,6 +5,7 @@ import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import stringWidth from 'string-width';
 import {afterEach, beforeAll, describe, expect, it} from 'vitest';
+import {commandLineUsages} from '../../source/core/command-line.js';
 import {asAtATerminal, hasTmux, startInTmux, type TmuxSession} from '../helpers/tmux.js';
 
 /**
@@ -159,6 +160,20 @@ describe.skipIf(!hasTmux)('terminals', () => {
 		terminal.tmux('send-keys', '2');
 		await terminal.waitFor((current) => current.includes('┏━ 2 Connections'), 'Connections focused');
 		expect(terminal.raw()).toContain(synchronizedOutput);
+	});
+
+	it('at 80×24 in a real terminal, r draws two minutes of rates in place of the Log, and ? reaches the last : command with G', async () => {
+		const terminal = start(80, 24, 'TERM=xterm-256color', '-l 0');
+		await terminal.waitFor((current) => current.includes('╭─ 3 Log'), 'the Log');
+		terminal.tmux('send-keys', 'r');
+		let screen = await terminal.waitFor((current) => current.includes('3 Rates (last 2 min · r: back to the log)'), 'the rate chart');
+		expect(screen).toMatch(/│ all netdash\s+← in 0 B\/s\s+→ out 0 B\/s/);
+		expect(screen.trimEnd().split('\n')).toHaveLength(24);
+		terminal.tmux('send-keys', '?');
+		await terminal.waitFor((current) => current.includes('j/k scroll'), 'the help');
+		terminal.tmux('send-keys', 'G');
+		screen = await terminal.waitFor((current) => /lines \d+–(\d+) of \1/.test(current), 'the end of the help');
+		expect(screen).toContain(`║ ${commandLineUsages.at(-1)!.usage}`);
 	});
 
 	for (const [columns, rows] of [[80, 24], [120, 40], [200, 60]] as const) {
