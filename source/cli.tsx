@@ -23,40 +23,61 @@ const [{default: meow}, {createCore}, {runJsonLines}, {oneLine}, {openLogFile}, 
 const cli = meow(
 	`
 	Usage
-	  $ netdash [options]
+	  $ netdash [options]              the dashboard
+	  $ netdash HOST PORT              dial HOST:PORT (add -u for UDP)
+	  $ netdash -l PORT                listen on 127.0.0.1:PORT (add -u for UDP)
 
-	With no options, opens the dashboard. When stdout is not a terminal (or with
-	--json) every event is printed as one JSON object per line and commands are
-	read as JSON lines from stdin (see readme.md, "Scripting").
+	When stdout or stdin is not a terminal (or with --json), every event is printed
+	as one JSON object per line, and piped stdin is read as JSON commands, one per
+	line, e.g. {"cmd":"send","connection":"C1","text":"hi\\n"} (readme.md, "Scripting").
 
-	Options
-	  --listen, -l [host:]port   Start a TCP listener (repeatable; host defaults to 127.0.0.1,
-	                             0.0.0.0 or [::] for every interface, port 0 for any free port)
-	  --connect, -c host:port    Dial a TCP connection (repeatable)
-	  --framing MODE             raw (default), line, u16, u32 or fixed:N
-	  --json                     Stream events as JSON lines instead of the dashboard
-	  --connect-timeout SECONDS  Give up a dial after this long (default 10)
-	  --max-queued SIZE          Bytes a connection may hold unsent, e.g. 4M (default 4M)
-	  --discover [PORT]          Find other netdash instances on the subnet by UDP broadcast
-	                             (default port 47474)
-	  --name NAME                The name discovery announces (default: the hostname)
+	TCP
+	  -l, --listen [host:]port     Start a listener (repeatable; host 127.0.0.1 unless given,
+	                               0.0.0.0 or [::] for every interface, port 0 for any free port)
+	  -c, --connect host:port      Dial a connection (repeatable)
+	  --framing MODE               raw (default), line, u16, u32 or fixed:N
+	  --connect-timeout SECONDS    Give up a dial after this long (default 10)
+	  --max-queued SIZE            Bytes a connection may hold unsent, e.g. 4M (default 4M)
+	  --idle-timeout SECONDS       Close connections idle this long (default 0: never)
+	  --stall-timeout SECONDS      Mark a connection stalled when its queue has not drained
+	                               for this long (default 10; 0: never)
+
+	UDP
+	  -u                           Make -l and HOST PORT (or -c) UDP, as nc -u does
+	  --udp [host:]port            Bind a UDP socket at start (repeatable; host 127.0.0.1
+	                               unless given)
+
+	Discovery
+	  --discover [PORT]            Find other netdash instances on the subnet by UDP broadcast
+	                               (default port 47474)
+	  --name NAME                  The name discovery announces (default: the hostname)
 	  --discover-interval SECONDS  Time between announces (default 5)
-	  --broadcast-address ADDR   Announce to ADDR (repeatable; default: the directed broadcast
-	                             of every non-loopback IPv4 interface; 255.255.255.255 allowed)
-	  --idle-timeout SECONDS     Close connections idle this long (default 0: never)
-	  --stall-timeout SECONDS    Mark a connection stalled when its queue has not drained
-	                             for this long (default 10; 0: never)
-	  --allow CIDR               Accept clients and datagrams only from these addresses (repeatable)
-	  --deny CIDR                Refuse clients and datagrams from these addresses (repeatable; deny wins)
-	  --max-conns N              Connections per listener; more are refused (default 100)
-	  --log FILE                 Append every event and command to FILE as JSON lines (payloads
-	                             base64); a new file is 0600, a symbolic link is refused
-	  --log-allow-special        Let --log write to a FIFO, device or socket
-	  --version                  Print the version
-	  --help                     Print this help
+	  --broadcast-address ADDR     Announce to ADDR (repeatable; default: the directed broadcast
+	                               of every non-loopback IPv4 interface; 255.255.255.255 allowed)
+
+	Admission
+	  --allow CIDR                 Accept clients and datagrams only from these addresses (repeatable)
+	  --deny CIDR                  Refuse clients and datagrams from these addresses (repeatable;
+	                               deny wins)
+	  --max-conns N                Connections per listener; more are refused (default 100)
+
+	Output
+	  --json                       Stream events as JSON lines instead of the dashboard
+	  --log FILE                   Append every event and command to FILE as JSON lines (payloads
+	                               base64); a new file is 0600, a symbolic link is refused
+	  --log-allow-special          Let --log write to a FIFO, device or socket
+	  -V, --version                Print the version
+	  -h, --help                   Print this help
+
+	Exit codes
+	  0  quit (q, :quit, {"cmd":"quit"}, a signal), or stdin ended with nothing open
+	  1  stdin ended and the last socket had failed; or a crash
+	  2  bad usage: an unknown flag, a bad value, a terminal that cannot draw (TERM=dumb)
 
 	Examples
-	  $ netdash --listen 8080
+	  $ netdash -l 8080
+	  $ netdash example.test 80
+	  $ netdash -u -l 5353
 	  $ netdash --json --listen 0 --framing line | jq .
 	  $ netdash --discover --name lab-1 --listen 0.0.0.0:8080
 `,
@@ -68,6 +89,10 @@ const cli = meow(
 		flags: {
 			listen: {type: 'string', shortFlag: 'l', isMultiple: true},
 			connect: {type: 'string', shortFlag: 'c', isMultiple: true},
+			udp: {type: 'string', isMultiple: true},
+			udpMode: {type: 'boolean', shortFlag: 'u'},
+			help: {type: 'boolean', shortFlag: 'h'},
+			version: {type: 'boolean', shortFlag: 'V'},
 			framing: {type: 'string'},
 			json: {type: 'boolean'},
 			connectTimeout: {type: 'string'},
@@ -104,7 +129,7 @@ if (cli.flags['version'] === true) {
 
 let options: CliOptions;
 try {
-	options = parseCliOptions(cli.flags as RawFlags, cli.input);
+	options = parseCliOptions(cli.flags as RawFlags, cli.input, process.argv.slice(2));
 } catch (error) {
 	fail(oneLine(error));
 }
@@ -136,6 +161,14 @@ function openFromFlags(target: Core): void {
 
 	for (const {host, port} of options.connect) {
 		target.connect(host, port);
+	}
+
+	for (const {host, port} of options.udp) {
+		target.udpBind(host, port);
+	}
+
+	for (const {host, port} of options.udpDial) {
+		target.udpBind(host.includes(':') ? '::' : '0.0.0.0', 0, {connectTo: {host, port}});
 	}
 
 	if (options.discovery) {

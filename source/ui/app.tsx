@@ -18,7 +18,9 @@ import {ConnectionsPane} from './panes/connections-pane.js';
 import {DiscoveryPane} from './panes/discovery-pane.js';
 import {listenerPaneId, ListenersPane} from './panes/listeners-pane.js';
 import {LogPane} from './panes/log-pane.js';
-import {DashboardProvider, useCore, useSnapshot} from './store-context.js';
+import {RateChart} from './components/rate-chart.js';
+import {RateSampler} from './rate-history.js';
+import {DashboardProvider, useCore, useSnapshot, useStore} from './store-context.js';
 
 /** Props of {@link App}. */
 export type AppProps = {
@@ -80,7 +82,6 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	const {exit} = useApp();
 	const quit = onQuit ?? exit;
 	const {columns, rows} = useWindowSize();
-	const layout = layoutFor(columns, rows);
 	const [state, dispatch] = useDashboardState();
 	const commands = useCommands();
 	const core = useCore();
@@ -92,10 +93,24 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	const peers = useSnapshot((snapshot) => snapshot.peers);
 	const foreign = useSnapshot((snapshot) => snapshot.foreign);
 	const discovery = useSnapshot((snapshot) => snapshot.discovery);
+	const isDiscoveryFolded = (discovery.state === 'off' || discovery.state === 'stopped') && peers.length === 0 && foreign.length === 0;
+	const layout = layoutFor(columns, rows, {isDiscoveryFolded});
 	// A selection whose rows were cleared (C, :clear) is no selection.
 	const isKnown = (id: string) => listeners.some((row) => row.id === id) || connections.some((row) => row.id === id) || udpSockets.some((row) => row.id === id);
 	const selected = state.selected !== undefined && isKnown(state.selected) ? state.selected : undefined;
 	const logView = useSnapshot((snapshot) => (selected === undefined ? undefined : snapshot.logs.get(selected)));
+	// Two minutes of rates for r, sampled from the store once a second whether shown or not.
+	const store = useStore();
+	const sampler = useMemo(() => new RateSampler(store), [store]);
+	useEffect(() => {
+		sampler.start();
+		return () => {
+			sampler.stop();
+		};
+	}, [sampler]);
+	useEffect(() => {
+		sampler.select(selected);
+	}, [sampler, selected]);
 	const shownListeners = useMemo(() => filterListeners(listeners, state.filters.listeners), [listeners, state.filters.listeners]);
 	const shownConnections = useMemo(() => filterConnections(connections, state.filters.connections), [connections, state.filters.connections]);
 	// UDP sockets share the Listeners pane, its filter and its cursor.
@@ -248,6 +263,24 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	}
 
 	const isPaneActive = (pane: PaneName) => focus === pane && prompt === undefined && !state.isHelpOpen;
+	const discoveryPane = (
+		<DiscoveryPane
+			peers={peers}
+			foreign={foreign}
+			discovery={discovery}
+			filter={state.filters.discovery}
+			cursor={state.cursors.discovery}
+			isFocused={focus === 'discovery'}
+			isActive={isPaneActive('discovery')}
+			width={layout.discovery.width}
+			height={layout.discovery.height}
+			isFolded={isDiscoveryFolded}
+			onMove={(index) => {
+				dispatch({type: 'move-cursor', pane: 'discovery', index});
+			}}
+			onSelect={onPeer}
+		/>
+	);
 	return (
 		<Box flexDirection="column" width={columns} height={rows}>
 			{state.isHelpOpen ? (
@@ -271,22 +304,9 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 							}}
 							onSelect={select}
 						/>
-						<DiscoveryPane
-							peers={peers}
-							foreign={foreign}
-							discovery={discovery}
-							filter={state.filters.discovery}
-							cursor={state.cursors.discovery}
-							isFocused={focus === 'discovery'}
-							isActive={isPaneActive('discovery')}
-							width={layout.discovery.width}
-							height={layout.discovery.height}
-							onMove={(index) => {
-								dispatch({type: 'move-cursor', pane: 'discovery', index});
-							}}
-							onSelect={onPeer}
-						/>
+						{isDiscoveryFolded ? null : discoveryPane}
 					</Box>
+					{isDiscoveryFolded ? discoveryPane : null}
 					<ConnectionsPane
 						rows={shownConnections}
 						total={connections.length}
@@ -303,19 +323,29 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 						}}
 						onSelect={select}
 					/>
-					<LogPane
-						socket={selected}
-						description={describeSocket(selected, listeners, connections, udpSockets)}
-						mode={state.logMode}
-						isFollowing={state.isFollowing}
-						cursorSeq={state.logCursor}
-						filter={state.filters.log}
-						isFocused={focus === 'log'}
-						isActive={isPaneActive('log')}
-						width={layout.log.width}
-						height={layout.log.height}
-						onFollow={onFollow}
-					/>
+					{state.isChartShown ? (
+						<RateChart
+							sampler={sampler}
+							description={describeSocket(selected, listeners, connections, udpSockets)}
+							isFocused={focus === 'log'}
+							width={layout.log.width}
+							height={layout.log.height}
+						/>
+					) : (
+						<LogPane
+							socket={selected}
+							description={describeSocket(selected, listeners, connections, udpSockets)}
+							mode={state.logMode}
+							isFollowing={state.isFollowing}
+							cursorSeq={state.logCursor}
+							filter={state.filters.log}
+							isFocused={focus === 'log'}
+							isActive={isPaneActive('log')}
+							width={layout.log.width}
+							height={layout.log.height}
+							onFollow={onFollow}
+						/>
+					)}
 				</Box>
 			)}
 			<StatusBar totals={totals} udpOpen={udpOpen} notice={freshNotice ? undefined : lastNotice} width={columns} />

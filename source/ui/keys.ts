@@ -23,6 +23,7 @@ export type KeyAction =
 	| 'filter'
 	| 'toggle-follow'
 	| 'toggle-hex'
+	| 'toggle-chart'
 	| 'send'
 	| 'shutdown'
 	| 'reset'
@@ -72,6 +73,7 @@ export const keyBindings: readonly KeyBinding[] = [
 	{action: 'filter', keys: ['/'], description: 'filter: text, /in, /out', scope: 'panes', hint: 'filter', matches: (input, key) => plain(key) && input === '/'},
 	{action: 'toggle-follow', keys: ['space'], description: 'pause or resume log follow', scope: 'panes', hint: 'pause', matches: (input, key) => plain(key) && input === ' '},
 	{action: 'toggle-hex', keys: ['x'], description: 'log as text or hex', scope: 'panes', hint: 'hex', matches: (input, key) => plain(key) && input === 'x'},
+	{action: 'toggle-chart', keys: ['r'], description: 'rate chart in place of log', scope: 'panes', hint: 'rates', matches: (input, key) => plain(key) && input === 'r'},
 	{action: 'send', keys: ['s'], description: 'send text (escapes ok)', scope: 'sockets', hint: 'send', matches: (input, key) => plain(key) && input === 's'},
 	{action: 'shutdown', keys: ['e'], description: 'half-close: send FIN', scope: 'sockets', matches: (input, key) => plain(key) && input === 'e'},
 	{action: 'reset', keys: ['R'], description: 'reset with a RST (confirm)', scope: 'sockets', matches: (input, key) => plain(key) && input === 'R'},

@@ -38,6 +38,8 @@ export type UdpBindOptions = {
 	isEcho?: boolean;
 	/** SO_RCVBUF in bytes; the default (≈ 208 KiB) loses datagrams under a burst (see FACTS.md). */
 	recvBufferSize?: number;
+	/** Connect to this peer once bound, so it is the only one heard and sends need no address (`netdash -u HOST PORT`). */
+	connectTo?: {readonly host: string; readonly port: number};
 };
 
 /** How a UDP socket is made. */
@@ -508,6 +510,11 @@ export class UdpSocket {
 			isEcho: this.isEcho,
 			...(ref ? {ref} : {}),
 		});
+		if (this.#init.connectTo) {
+			// As a connect command would be (netdash -u HOST PORT): sends after it need no address.
+			this.#queue.add(ref, () => this.#connect(this.#init.connectTo!.host, this.#init.connectTo!.port, ref), undefined);
+		}
+
 		this.#queue.hold(false);
 	}
 

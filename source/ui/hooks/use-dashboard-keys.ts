@@ -113,6 +113,11 @@ export function useDashboardKeys({state, dispatch, commands, targetOf, logView, 
 						break;
 					}
 
+					case 'toggle-chart': {
+						dispatch({type: 'toggle-chart'});
+						break;
+					}
+
 					case 'toggle-follow': {
 						const last = logView && logView.length > 0 ? logView.at(logView.length - 1)!.seq : undefined;
 						dispatch({type: 'follow', isFollowing: !state.isFollowing, cursor: last});

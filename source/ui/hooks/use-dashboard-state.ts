@@ -34,6 +34,8 @@ export type DashboardState = {
 	readonly cursorTarget: string | undefined;
 	readonly filters: Readonly<Record<PaneName, string>>;
 	readonly logMode: 'text' | 'hex';
+	/** The rate chart is drawn where the Log is (r). */
+	readonly isChartShown: boolean;
 	/** The log shows its newest entries as they come. */
 	readonly isFollowing: boolean;
 	/** While not following: the seq of the entry under the log's cursor. */
@@ -57,6 +59,7 @@ export type DashboardAction =
 	| {type: 'close-prompt'}
 	| {type: 'set-filter'; pane: PaneName; text: string}
 	| {type: 'toggle-hex'}
+	| {type: 'toggle-chart'}
 	| {type: 'follow'; isFollowing: boolean; cursor?: number | undefined}
 	| {type: 'remember-command'; text: string}
 	| {type: 'see-notices'; seq: number};
@@ -74,6 +77,7 @@ export const initialDashboardState: DashboardState = {
 	cursorTarget: undefined,
 	filters: {listeners: '', connections: '', log: '', discovery: ''},
 	logMode: 'text',
+	isChartShown: false,
 	isFollowing: true,
 	logCursor: undefined,
 	history: [],
@@ -132,6 +136,10 @@ export function dashboardReducer(state: DashboardState, action: DashboardAction)
 
 		case 'toggle-hex': {
 			return {...state, logMode: state.logMode === 'text' ? 'hex' : 'text'};
+		}
+
+		case 'toggle-chart': {
+			return {...state, isChartShown: !state.isChartShown};
 		}
 
 		case 'follow': {
