@@ -12,6 +12,8 @@ export type Command =
 	| {cmd: 'listen'; host?: string; port: number; framing?: FramingSpec; ref?: string}
 	| {cmd: 'connect'; host: string; port: number; framing?: FramingSpec; timeoutMs?: number; ref?: string}
 	| {cmd: 'send'; connection: string; bytes: Buffer; framed?: boolean; ref?: string}
+	/** Stream a file's bytes to a connection, read no faster than the connection sends them. */
+	| {cmd: 'sendfile'; connection: string; path: string; ref?: string}
 	| {cmd: 'shutdown' | 'reset' | 'close'; id: string; ref?: string}
 	| {cmd: 'admission'; allow?: string[]; deny?: string[]; maxConnections?: number; ref?: string}
 	| {cmd: 'allow' | 'deny'; cidr: string; ref?: string}
@@ -28,7 +30,7 @@ export type Command =
 	| {cmd: 'quit'; ref?: string};
 
 /** The names of every command. */
-export const commandNames = ['listen', 'connect', 'send', 'shutdown', 'reset', 'close', 'allow', 'deny', 'admission', 'udp', 'sendto', 'udp-connect', 'broadcast', 'request', 'discover', 'probe', 'stop-discovery', 'quit'] as const;
+export const commandNames = ['listen', 'connect', 'send', 'sendfile', 'shutdown', 'reset', 'close', 'allow', 'deny', 'admission', 'udp', 'sendto', 'udp-connect', 'broadcast', 'request', 'discover', 'probe', 'stop-discovery', 'quit'] as const;
 
 type Json = Record<string, unknown>;
 
@@ -104,6 +106,15 @@ export function parseJsonCommand(line: string): Command {
 		throw new NetdashError('BAD_JSON', `not a JSON object: ${line.length > 60 ? `${line.slice(0, 60)}…` : line}`);
 	}
 
+	return commandFromJson(parsed);
+}
+
+/**
+ * Build a command from a JSON value already parsed (json-lines parses each
+ * line once). Throws NetdashError with a one-line message for anything
+ * malformed.
+ */
+export function commandFromJson(parsed: unknown): Command {
 	if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
 		throw new NetdashError('BAD_JSON', 'a command is a JSON object such as {"cmd":"listen","port":0}');
 	}
@@ -136,6 +147,11 @@ export function parseJsonCommand(line: string): Command {
 			const connection = (field(object, 'connection', 'string', false) ?? field(object, 'id', 'string', true)) as string;
 			const framed = field(object, 'framed', 'boolean', false) as boolean | undefined;
 			return {cmd, connection, bytes: payloadField(object), ...(framed ? {framed} : {}), ...withRef};
+		}
+
+		case 'sendfile': {
+			const connection = (field(object, 'connection', 'string', false) ?? field(object, 'id', 'string', true)) as string;
+			return {cmd, connection, path: field(object, 'path', 'string', true) as string, ...withRef};
 		}
 
 		case 'shutdown':
@@ -260,6 +276,11 @@ export function executeCommand(core: Core, command: Command): boolean {
 
 		case 'send': {
 			core.send(command.connection, command.bytes, {...options, ...(command.framed ? {framed: true} : {})});
+			return false;
+		}
+
+		case 'sendfile': {
+			core.sendFile(command.connection, command.path, options);
 			return false;
 		}
 

@@ -33,6 +33,7 @@ export class UdpManager {
 	readonly #bus: Bus;
 	readonly #onClosed: () => void;
 	#next = 1;
+	#isHeld = false;
 
 	/** `onClosed` is called after each socket is gone (the core counts open sockets). */
 	constructor(bus: Bus, onClosed: () => void) {
@@ -70,6 +71,7 @@ export class UdpManager {
 			},
 		});
 		this.#sockets.set(id, socket);
+		socket.setHeld(this.#isHeld);
 		return id;
 	}
 
@@ -101,6 +103,21 @@ export class UdpManager {
 	/** Close one socket. */
 	close(id: string): void {
 		this.socket(id).close();
+	}
+
+	/** Hold or release receiving on every socket, present and future (see UdpSocket.setHeld). */
+	setHeld(isHeld: boolean): void {
+		this.#isHeld = isHeld;
+		for (const socket of this.#sockets.values()) {
+			socket.setHeld(isHeld);
+		}
+	}
+
+	/** Report datagrams dropped while held, per socket, since the last report. */
+	reportDrops(): void {
+		for (const socket of this.#sockets.values()) {
+			socket.reportDrops();
+		}
 	}
 
 	/** Close every socket. */

@@ -91,6 +91,10 @@ export class UdpSocket {
 	#bytesIn = 0;
 	#bytesOut = 0;
 	#isClosedReported = false;
+	/** True while netdash's output is backed up: datagrams are then dropped and counted, not queued. */
+	#isHeld = false;
+	#dropped = 0;
+	#droppedReported = 0;
 	readonly #requests = new Map<number, Request>();
 	readonly #answered = new Set<number>();
 	readonly #socket: dgram.Socket;
@@ -132,6 +136,31 @@ export class UdpSocket {
 	/** True until closed (or refused at bind). */
 	get isOpen(): boolean {
 		return this.#state !== 'closed' && this.#state !== 'failed';
+	}
+
+	/** Datagrams dropped while held. */
+	get dropped(): number {
+		return this.#dropped;
+	}
+
+	/**
+	 * Hold or release: while held, each datagram is taken from the kernel and
+	 * dropped, counted (a `datagrams-dropped` event per {@link reportDrops}).
+	 * Node cannot stop reading a dgram socket, and the kernel drops what
+	 * overflows its buffer anyway; queueing them for a stdout nobody reads
+	 * grew memory without bound (522 MiB in 8 s).
+	 */
+	setHeld(isHeld: boolean): void {
+		this.#isHeld = isHeld;
+	}
+
+	/** Emit `datagrams-dropped` if datagrams were dropped since the last report. */
+	reportDrops(): void {
+		const count = this.#dropped - this.#droppedReported;
+		if (count > 0) {
+			this.#droppedReported = this.#dropped;
+			this.#bus.emit({type: 'datagrams-dropped', socket: this.id, reason: 'backpressure', count, total: this.#dropped});
+		}
 	}
 
 	/** Requests waiting for a reply. */
@@ -433,6 +462,11 @@ export class UdpSocket {
 			return;
 		}
 
+		if (this.#isHeld) {
+			this.#dropped++;
+			return;
+		}
+
 		this.#datagramsIn++;
 		this.#bytesIn += message.length;
 		this.#bus.emit({type: 'datagram-received', socket: this.id, from, bytes: message.length, data: message});
@@ -505,6 +539,7 @@ export class UdpSocket {
 		this.#failAllRequests(`${this.id} was closed`);
 		if (this.#state !== 'failed') {
 			this.#state = 'closed';
+			this.reportDrops();
 			this.#bus.emit({
 				type: 'udp-closed',
 				socket: this.id,
@@ -512,6 +547,7 @@ export class UdpSocket {
 				datagramsOut: this.#datagramsOut,
 				bytesIn: this.#bytesIn,
 				bytesOut: this.#bytesOut,
+				dropped: this.#dropped,
 			});
 		}
 
