@@ -163,7 +163,7 @@ describe('command line: tab completion', () => {
 	});
 
 	it('extends an ambiguous name to the common prefix and lists the candidates', () => {
-		expect(complete('se', [])).toEqual({text: 'send', candidates: ['send', 'sendhex', 'sendto']});
+		expect(complete('se', [])).toEqual({text: 'send', candidates: ['send', 'sendhex', 'sendfile', 'sendto']});
 		expect(complete('c', []).candidates).toEqual(['connect', 'close', 'clear']);
 	});
 
