@@ -4,7 +4,7 @@ import {commandFromJson, eventToJson, executeCommand, reportBadCommand, type Com
 import type {Core} from './core.js';
 import {NetdashError} from './errors.js';
 import type {EventOf} from './events.js';
-import {LineReader} from './line-reader.js';
+import {LineReader, type LineGuard} from './line-reader.js';
 
 /** Where the JSON-lines stream reads commands and writes events. */
 export type JsonLinesOptions = {
@@ -56,41 +56,56 @@ function refOf(parsed: unknown): string | null {
 }
 
 /**
- * True when arrays and objects in `text` nest deeper than `limit`. A scan
- * before JSON.parse: a 20 MB line of `[` took JSON.parse 11 s and 1.5 GiB,
- * with every socket waiting.
+ * Tracks how deep arrays and objects nest in a line of JSON as its bytes
+ * arrive, so a line nested deeper than `limit` is refused before it is
+ * whole and before JSON.parse sees it: a 20 MB line of `[` took JSON.parse
+ * 11 s and 1.5 GiB, with every socket waiting. Bytes of UTF-8 sequences are
+ * all ≥ 0x80, so a byte scan cannot mistake one for a bracket or a quote.
  */
-export function isNestedDeeper(text: string, limit: number): boolean {
-	let depth = 0;
-	let isInString = false;
-	for (let index = 0; index < text.length; index++) {
-		const code = text.charCodeAt(index);
-		if (isInString) {
-			if (code === 0x5c) {
-				index++; // The escaped character cannot end the string.
-			} else if (code === 0x22) {
-				isInString = false;
-			}
-		} else if (code === 0x22) {
-			isInString = true;
-		} else if (code === 0x5b || code === 0x7b) {
-			if (++depth > limit) {
-				return true;
-			}
-		} else if (code === 0x5d || code === 0x7d) {
-			depth--;
-		}
+export class JsonNestingGuard implements LineGuard {
+	readonly #limit: number;
+	#depth = 0;
+	#isInString = false;
+	#isEscaped = false;
+
+	constructor(limit: number) {
+		this.#limit = limit;
 	}
 
-	return false;
+	reset(): void {
+		this.#depth = 0;
+		this.#isInString = false;
+		this.#isEscaped = false;
+	}
+
+	inspect(bytes: Buffer): string | undefined {
+		for (let index = 0; index < bytes.length; index++) {
+			const byte = bytes[index]!;
+			if (this.#isInString) {
+				if (this.#isEscaped) {
+					this.#isEscaped = false;
+				} else if (byte === 0x5c) {
+					this.#isEscaped = true;
+				} else if (byte === 0x22) {
+					this.#isInString = false;
+				}
+			} else if (byte === 0x22) {
+				this.#isInString = true;
+			} else if (byte === 0x5b || byte === 0x7b) {
+				if (++this.#depth > this.#limit) {
+					return `a command nests arrays or objects deeper than ${this.#limit} levels`;
+				}
+			} else if (byte === 0x5d || byte === 0x7d) {
+				this.#depth--;
+			}
+		}
+
+		return undefined;
+	}
 }
 
-/** Parse one line of JSON, once; throws BAD_JSON (nesting checked first). */
+/** Parse one line of JSON, once; throws BAD_JSON. */
 export function parseJsonLine(line: string): unknown {
-	if (isNestedDeeper(line, maxCommandDepth)) {
-		throw new NetdashError('BAD_JSON', `a command nests arrays or objects deeper than ${maxCommandDepth} levels`);
-	}
-
 	try {
 		return JSON.parse(line);
 	} catch {
@@ -129,14 +144,19 @@ export function runJsonLines(options: JsonLinesOptions): JsonLinesSession {
 		reader.hold('json-output', isHeld);
 	};
 
-	const reader = new LineReader(input, options.maxLineBytes ?? defaultMaxLineBytes, {
+	const reader = new LineReader(input, {maxLineBytes: options.maxLineBytes ?? defaultMaxLineBytes, guard: new JsonNestingGuard(maxCommandDepth)}, {
 		line(line) {
 			if (!isEnding && line.trim() !== '') {
 				take(line);
 			}
 		},
-		tooLong(limit) {
-			reportBadCommand(core, new NetdashError('LINE_TOO_LONG', `a command line was longer than ${limit} bytes: skipped up to its newline`));
+		refused(why) {
+			reportBadCommand(
+				core,
+				why.kind === 'too-long'
+					? new NetdashError('LINE_TOO_LONG', `a command line was longer than ${why.limitBytes} bytes: skipped up to its newline`)
+					: new NetdashError('BAD_JSON', `${why.message}: skipped up to its newline`),
+			);
 		},
 		end() {
 			isInputClosed = true;

@@ -1,11 +1,25 @@
 import type {Readable} from 'node:stream';
 
+/**
+ * Looks at a line's bytes as they arrive, so a line can be refused before
+ * it is whole (and before anything parses it).
+ */
+export type LineGuard = {
+	/** A new line starts. */
+	reset(): void;
+	/** The line's next bytes: why the line is refused, or undefined. */
+	inspect(bytes: Buffer): string | undefined;
+};
+
+/** Why a line was refused: over the size limit, or by the guard. */
+export type RefusedLine = {kind: 'too-long'; limitBytes: number} | {kind: 'guard'; message: string};
+
 /** What a LineReader reports. */
 export type LineReaderHandlers = {
 	/** One complete line, without its LF (nor a CR before it), decoded as UTF-8. */
 	line(text: string): void;
-	/** A line grew past the limit: it is dropped up to its LF, and this is called once for it. */
-	tooLong(limitBytes: number): void;
+	/** A line passed the limit or was refused by the guard: it is dropped up to its LF, and this is called once for it. */
+	refused(why: RefusedLine): void;
 	/** The input ended (or failed); a last line without LF was delivered first. */
 	end(): void;
 };
@@ -22,6 +36,7 @@ export class LineReader {
 	readonly #input: Readable;
 	readonly #maxLineBytes: number;
 	readonly #handlers: LineReaderHandlers;
+	readonly #guard: LineGuard | undefined;
 	readonly #holds = new Set<string>();
 	/** The chunk being split, and where its unread part starts. */
 	#chunk: Buffer | undefined;
@@ -34,9 +49,11 @@ export class LineReader {
 	#isEnded = false;
 	#isClosed = false;
 
-	constructor(input: Readable, maxLineBytes: number, handlers: LineReaderHandlers) {
+	constructor(input: Readable, options: {maxLineBytes: number; guard?: LineGuard}, handlers: LineReaderHandlers) {
 		this.#input = input;
-		this.#maxLineBytes = maxLineBytes;
+		this.#maxLineBytes = options.maxLineBytes;
+		this.#guard = options.guard;
+		this.#guard?.reset();
 		this.#handlers = handlers;
 		input.on('data', this.#onData);
 		input.on('end', this.#onEnd);
@@ -107,15 +124,15 @@ export class LineReader {
 			}
 
 			if (this.#isSkipping) {
-				this.#isSkipping = false;
+				this.#newLine();
 				continue;
 			}
 
 			if (this.#take(piece)) {
 				this.#deliver();
-			} else {
-				this.#isSkipping = false; // Reported; and its LF is right here.
 			}
+
+			this.#newLine();
 		}
 
 		if (this.#chunk || this.isHeld || this.#isClosed) {
@@ -129,23 +146,39 @@ export class LineReader {
 		}
 	}
 
-	/** Add bytes to the line being built; false when they take it past the limit (it is then dropped). */
+	/** Add bytes to the line being built; false when the line is refused (it is then dropped up to its LF). */
 	#take(piece: Buffer): boolean {
 		if (this.#isSkipping || piece.length === 0) {
 			return !this.#isSkipping;
 		}
 
 		if (this.#partBytes + piece.length > this.#maxLineBytes) {
-			this.#parts = [];
-			this.#partBytes = 0;
-			this.#isSkipping = true;
-			this.#handlers.tooLong(this.#maxLineBytes);
+			this.#refuse({kind: 'too-long', limitBytes: this.#maxLineBytes});
+			return false;
+		}
+
+		const message = this.#guard?.inspect(piece);
+		if (message !== undefined) {
+			this.#refuse({kind: 'guard', message});
 			return false;
 		}
 
 		this.#parts.push(piece);
 		this.#partBytes += piece.length;
 		return true;
+	}
+
+	#refuse(why: RefusedLine): void {
+		this.#parts = [];
+		this.#partBytes = 0;
+		this.#isSkipping = true;
+		this.#handlers.refused(why);
+	}
+
+	/** After an LF: the next line starts clean. */
+	#newLine(): void {
+		this.#isSkipping = false;
+		this.#guard?.reset();
 	}
 
 	#deliver(): void {

@@ -2,8 +2,8 @@ import {PassThrough, Writable} from 'node:stream';
 import fc from 'fast-check';
 import {afterEach, describe, expect, it, vi} from 'vitest';
 import {createCore, type BusEvent} from '../../source/core/index.js';
-import {isNestedDeeper, runJsonLines} from '../../source/core/json-lines.js';
-import {LineReader} from '../../source/core/line-reader.js';
+import {JsonNestingGuard, runJsonLines} from '../../source/core/json-lines.js';
+import {LineReader, type RefusedLine} from '../../source/core/line-reader.js';
 import {until} from '../helpers/recorder.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -15,23 +15,23 @@ afterEach(async () => {
 });
 
 /** A reader over a PassThrough, recording what it delivers. */
-function reader(maxLineBytes: number): {input: PassThrough; lines: string[]; tooLong: number[]; ended: () => boolean; reader: LineReader} {
+function reader(maxLineBytes: number, guard?: JsonNestingGuard): {input: PassThrough; lines: string[]; refused: RefusedLine[]; ended: () => boolean; reader: LineReader} {
 	const input = new PassThrough();
 	const lines: string[] = [];
-	const tooLong: number[] = [];
+	const refused: RefusedLine[] = [];
 	let isEnded = false;
-	const lineReader = new LineReader(input, maxLineBytes, {
+	const lineReader = new LineReader(input, {maxLineBytes, ...(guard ? {guard} : {})}, {
 		line(text) {
 			lines.push(text);
 		},
-		tooLong(limit) {
-			tooLong.push(limit);
+		refused(why) {
+			refused.push(why);
 		},
 		end() {
 			isEnded = true;
 		},
 	});
-	return {input, lines, tooLong, ended: () => isEnded, reader: lineReader};
+	return {input, lines, refused, ended: () => isEnded, reader: lineReader};
 }
 
 describe('the stdin line splitter', () => {
@@ -61,7 +61,7 @@ describe('the stdin line splitter', () => {
 	});
 
 	it('reports a line over the limit once, skips it up to its LF without holding it, and reads the next line', async () => {
-		const {input, lines, tooLong, ended} = reader(1000);
+		const {input, lines, refused, ended} = reader(1000);
 		input.write('{"cmd":"first"}\n');
 		for (let index = 0; index < 100; index++) {
 			input.write('x'.repeat(999)); // 99,900 bytes of one line, over many chunks
@@ -71,7 +71,10 @@ describe('the stdin line splitter', () => {
 		input.write(`${'y'.repeat(1001)}\n`); // over by one byte, in one chunk with its LF
 		input.end(`${'z'.repeat(1000)}\n`); // exactly the limit: kept
 		await until(ended, () => 'the end of input');
-		expect(tooLong).toEqual([1000, 1000]);
+		expect(refused).toEqual([
+			{kind: 'too-long', limitBytes: 1000},
+			{kind: 'too-long', limitBytes: 1000},
+		]);
 		expect(lines).toEqual(['{"cmd":"first"}', '{"cmd":"after"}', 'z'.repeat(1000)]);
 	});
 
@@ -89,12 +92,25 @@ describe('the stdin line splitter', () => {
 	});
 });
 
-describe('nesting is checked before JSON.parse', () => {
-	it('counts arrays and objects, not brackets inside strings', () => {
-		expect(isNestedDeeper('{"cmd":"admission","allow":["10.0.0.0/8"]}', 2)).toBe(false);
-		expect(isNestedDeeper('[[[1]]]', 2)).toBe(true);
-		expect(isNestedDeeper('{"text":"[[[[[[{{{{\\"[[["}', 1)).toBe(false);
-		expect(isNestedDeeper(`${'['.repeat(17)}${']'.repeat(17)}`, 16)).toBe(true);
+describe('nesting is checked as the bytes arrive, before JSON.parse', () => {
+	it('counts arrays and objects, not brackets inside strings, and refuses a deep line as soon as it is too deep', async () => {
+		const {input, lines, refused, ended} = reader(1 << 20, new JsonNestingGuard(2));
+		input.write('{"cmd":"admission","allow":["10.0.0.0/8"]}\n');
+		input.write('{"text":"[[[[{{{{\\"[[[","more":"\\\\"}\n');
+		input.write('[[[1]]]\n');
+		// Split across writes: the depth carries over; after the LF it starts again.
+		input.write('[[');
+		input.write('[');
+		input.end(']]]\n[[1]]\n');
+		await until(ended, () => 'the end of input');
+		expect(lines).toEqual(['{"cmd":"admission","allow":["10.0.0.0/8"]}', '{"text":"[[[[{{{{\\"[[[","more":"\\\\"}', '[[1]]']);
+		expect(refused).toEqual([
+			{kind: 'guard', message: 'a command nests arrays or objects deeper than 2 levels'},
+			{kind: 'guard', message: 'a command nests arrays or objects deeper than 2 levels'},
+		]);
+		for (const line of lines) {
+			expect(() => JSON.parse(line) as unknown).not.toThrow();
+		}
 	});
 });
 
