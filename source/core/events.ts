@@ -193,13 +193,14 @@ export type KernelDropsChanged = {
 };
 
 /**
- * An output with a capped queue (stdout in `--json`) was so far behind that
- * events were left out rather than held in memory; written once it drains.
- * The `seq` numbers of the events left out are missing from that output.
+ * An output with a capped queue (stdout in `--json`, the `--log` file) was
+ * so far behind that events were left out rather than held in memory;
+ * written once it drains. The `seq` numbers of the events left out are
+ * missing from that output.
  */
 export type OutputShed = {
 	type: 'output-shed';
-	output: 'stdout';
+	output: 'stdout' | 'log';
 	/** Events left out. */
 	events: number;
 	firstSeq: number;

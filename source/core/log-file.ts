@@ -13,6 +13,12 @@ export type LogFile = {
 const highWater = 32 * 1024 * 1024;
 const lowWater = 8 * 1024 * 1024;
 /**
+ * Bytes on their way to disk past which events are left out (counted, then
+ * reported by `output-shed` once the file catches up): what pausing the
+ * sockets does not stop (commands, accepts, timers) cannot grow memory.
+ */
+const defaultMaxQueuedBytes = 128 * 1024 * 1024;
+/**
  * `--log FILE`: every bus event appended as one JSON line, payloads as
  * base64, so a session is kept whole although on-screen logs are bounded.
  * The file is pure ASCII and holds no control bytes (JSON escapes them).
@@ -24,7 +30,8 @@ const lowWater = 8 * 1024 * 1024;
  * if writing fails (disk full, permission), `log-file-failed` says so once
  * and the session goes on without the file.
  */
-export function openLogFile(core: Core, path: string): LogFile {
+export function openLogFile(core: Core, path: string, options: {maxQueuedBytes?: number} = {}): LogFile {
+	const maxQueuedBytes = options.maxQueuedBytes ?? defaultMaxQueuedBytes;
 	// Under the test runner this module is the TypeScript source; Node runs the .ts writer by type stripping.
 	const writerUrl = new URL(import.meta.url.endsWith('.ts') ? './log-writer.ts' : './log-writer.js', import.meta.url);
 	const worker = new Worker(writerUrl, {workerData: {path}});
@@ -38,6 +45,7 @@ export function openLogFile(core: Core, path: string): LogFile {
 	let isFlushQueued = false;
 	let isOpen = true;
 	let onClosed: (() => void) | undefined;
+	let shed: {events: number; firstSeq: number; lastSeq: number; types: Record<string, number>} | undefined;
 
 	const stop = (code: string, message: string) => {
 		if (!isOpen) {
@@ -56,6 +64,11 @@ export function openLogFile(core: Core, path: string): LogFile {
 			inFlight -= message.cost;
 			if (inFlight < lowWater) {
 				core.holdReading('log-file', false);
+				if (shed && isOpen) {
+					const report = shed;
+					shed = undefined;
+					core.bus.emit({type: 'output-shed', output: 'log', ...report});
+				}
 			}
 		} else if (message.kind === 'failed') {
 			stop(message.code, message.message);
@@ -96,6 +109,14 @@ export function openLogFile(core: Core, path: string): LogFile {
 	};
 
 	const unsubscribe = core.bus.subscribe((event) => {
+		if (inFlight + cost >= maxQueuedBytes) {
+			shed ??= {events: 0, firstSeq: event.seq, lastSeq: event.seq, types: {}};
+			shed.events++;
+			shed.lastSeq = event.seq;
+			shed.types[event.type] = (shed.types[event.type] ?? 0) + 1;
+			return;
+		}
+
 		if ('data' in event) {
 			const {data, ...rest} = event;
 			heads.push(asciiJson(rest));
