@@ -48,6 +48,13 @@ describe('command line: parsing what a person types after :', () => {
 		expect(failureOf('sendhex C2 4', 'C2').code).toBe('BAD_HEX');
 	});
 
+	it('sendfile takes the rest of the line as the path, spaces and all, for the selected or named connection', () => {
+		expect(parseCommandLine('sendfile /tmp/my file.bin', {selected: 'C3'})).toEqual({cmd: 'sendfile', connection: 'C3', path: '/tmp/my file.bin'});
+		expect(parseCommandLine('sendfile C2 notes.txt', {selected: 'C3'})).toEqual({cmd: 'sendfile', connection: 'C2', path: 'notes.txt'});
+		expect(failureOf('sendfile', 'C1').message).toBe('sendfile needs a file after the command (usage: sendfile [C1] PATH)');
+		expect(failureOf('sendfile a.bin', 'U1').message).toBe('U1 is a UDP socket: sendfile works on connections (C1, C2, …) (a datagram: sendto)');
+	});
+
 	it('send with nothing selected says how to pick a connection', () => {
 		const failure = failureOf('send hi');
 		expect(failure.code).toBe('NO_SELECTION');
