@@ -95,7 +95,8 @@ export class JsonNestingGuard implements LineGuard {
 				if (++this.#depth > this.#limit) {
 					return `a command nests arrays or objects deeper than ${this.#limit} levels`;
 				}
-			} else if (byte === 0x5d || byte === 0x7d) {
+			} else if ((byte === 0x5d || byte === 0x7d) && this.#depth > 0) {
+				// Never below 0: stray closers first must not buy room for deeper nesting after.
 				this.#depth--;
 			}
 		}
