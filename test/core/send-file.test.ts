@@ -2,8 +2,10 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import {PassThrough, Writable} from 'node:stream';
 import {afterEach, describe, expect, it} from 'vitest';
 import {createCore, type Core} from '../../source/core/index.js';
+import {runJsonLines} from '../../source/core/json-lines.js';
 import {record, until, type Recorder} from '../helpers/recorder.js';
 
 const MiB = 1024 * 1024;
@@ -90,5 +92,50 @@ describe('sendfile on a connection', () => {
 		expect(stopped).toMatchObject({connection: id, code: 'STOPPED', ref: 'f'});
 		expect(stopped.bytes).toBe(events.of('send-queued').reduce((sum, event) => sum + event.bytes, 0));
 		expect(events.of('sendfile-finished')).toEqual([]);
+	});
+});
+
+describe('sendfile in --json when stdout is not read', () => {
+	it('stops sending while stdout is behind (each piece sent is an event to write), and finishes once it is read again', async () => {
+		const directory = mkdtempSync(path.join(os.tmpdir(), 'netdash-sendfile-'));
+		cleanups.push(() => {
+			rmSync(directory, {recursive: true, force: true});
+		});
+		const file = path.join(directory, 'thirty-two.bin');
+		const size = 32 * MiB;
+		writeFileSync(file, Buffer.alloc(size, 0x5a));
+		const {core, events, id, startReading, received} = await toStalledPeer(MiB);
+		startReading();
+
+		// A stdout that takes nothing until released.
+		let waiting: Array<() => void> | undefined = [];
+		const output = new Writable({
+			highWaterMark: 1024,
+			write(_chunk, _encoding, callback) {
+				if (waiting) {
+					waiting.push(callback);
+				} else {
+					callback();
+				}
+			},
+		});
+		const input = new PassThrough();
+		const session = runJsonLines({core, input, output, graceMs: 100});
+		cleanups.push(async () => session.quit());
+		input.write(`${JSON.stringify({cmd: 'sendfile', connection: id, path: file})}\n`);
+		await events.waitFor('sendfile-started');
+		// The file fills the queue, and the queue does not drain: nothing more goes out while stdout is behind.
+		await until(() => core.whenQueueHasRoom(id, 256 * 1024) !== undefined, () => 'the queue to fill while stdout is behind');
+		expect(received()).toBeLessThan(MiB);
+		expect(events.of('sendfile-finished')).toEqual([]);
+
+		const callbacks = waiting;
+		waiting = undefined;
+		for (const callback of callbacks) {
+			callback();
+		}
+
+		await until(() => received() === size, () => `${size} bytes at the peer (has ${received()})`, 60_000);
+		expect(await events.waitFor('sendfile-finished')).toMatchObject({bytes: size});
 	});
 });
