@@ -43,6 +43,7 @@ export const commandLineUsages: readonly CommandLineUsage[] = [
 	{name: 'connect', usage: 'connect host:port [framing]', description: 'dial a TCP connection'},
 	{name: 'send', usage: 'send [C1] text', description: 'send text with \\r \\n \\t \\xNN escapes'},
 	{name: 'sendhex', usage: 'sendhex [C1] 48 65 6c', description: 'send bytes written in hex'},
+	{name: 'sendfile', usage: 'sendfile [C1] PATH', description: 'stream a file of any size, at the pace the peer reads'},
 	{name: 'shutdown', usage: 'shutdown [C1]', description: 'half-close: send FIN, keep reading'},
 	{name: 'reset', usage: 'reset [C1]', description: 'abort with a RST'},
 	{name: 'close', usage: 'close [C1|L1|U1]', description: 'close a connection or UDP socket, or stop a listener'},
@@ -119,7 +120,7 @@ function targetOf(name: string, named: string | undefined, context: CommandLineC
 	}
 
 	if (!isListenerAllowed && !connectionId.test(id)) {
-		const instead = udpId.test(id) && (name === 'send' || name === 'sendhex') ? ' (a datagram: sendto)' : '';
+		const instead = udpId.test(id) && (name === 'send' || name === 'sendhex' || name === 'sendfile') ? ' (a datagram: sendto)' : '';
 		fail(`${id} is ${kindOf(id)}: ${name} works on connections (C1, C2, …)${instead}`);
 	}
 
@@ -154,7 +155,11 @@ function splitPayload(name: string, rest: string, context: CommandLineContext): 
 	const payload = match ? (match[2] ?? '') : rest;
 	const id = targetOf(name, named, context, false);
 	if (payload === '') {
-		fail(name === 'send' ? `send needs text after ${named ?? 'the command'} (usage: ${usageOf('send')})` : `sendhex needs bytes, e.g. ${usageOf('sendhex')}`);
+		fail(
+			name === 'sendhex'
+				? `sendhex needs bytes, e.g. ${usageOf('sendhex')}`
+				: `${name} needs ${name === 'send' ? 'text' : 'a file'} after ${named ?? 'the command'} (usage: ${usageOf(name)})`,
+		);
 	}
 
 	return {id, payload};
@@ -221,6 +226,12 @@ export function parseCommandLine(text: string, context: CommandLineContext = {})
 			}
 
 			return {cmd: 'send', connection: id, bytes, framed: true};
+		}
+
+		case 'sendfile': {
+			// The path is the rest of the line, spaces and all.
+			const {id, payload} = splitPayload(name, rest, context);
+			return {cmd: 'sendfile', connection: id, path: payload};
 		}
 
 		case 'shutdown':
@@ -418,6 +429,7 @@ function choicesFor(name: string, index: number, ids: readonly string[]): readon
 	switch (name) {
 		case 'send':
 		case 'sendhex':
+		case 'sendfile':
 		case 'shutdown':
 		case 'reset': {
 			return index === 0 ? ids.filter((id) => connectionId.test(id)) : [];

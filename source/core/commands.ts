@@ -14,7 +14,7 @@ export type Command =
 	| {cmd: 'listen'; host?: string; port: number; framing?: FramingSpec; halfOpen?: boolean; ref?: string}
 	| {cmd: 'connect'; host: string; port: number; framing?: FramingSpec; timeoutMs?: number; halfOpen?: boolean; ref?: string}
 	| {cmd: 'send'; connection: string; bytes: Buffer; framed?: boolean; ref?: string}
-	/** Stream a file to a connection (its schema is in place; the streaming is another change's). */
+	/** Stream a file's bytes to a connection, read no faster than the connection sends them. */
 	| {cmd: 'sendfile'; connection: string; path: string; ref?: string}
 	| {cmd: 'shutdown' | 'reset' | 'close'; id: string; ref?: string}
 	| {cmd: 'admission'; allow?: string[]; deny?: string[]; maxConnections?: number; ref?: string}
@@ -67,6 +67,11 @@ export function executeCommand(core: Core, command: Command): boolean {
 
 		case 'send': {
 			core.send(command.connection, command.bytes, {...options, ...(command.framed ? {framed: true} : {})});
+			return false;
+		}
+
+		case 'sendfile': {
+			core.sendFile(command.connection, command.path, options);
 			return false;
 		}
 
@@ -123,11 +128,6 @@ export function executeCommand(core: Core, command: Command): boolean {
 			const retry = {...(command.timeoutMs === undefined ? {} : {timeoutMs: command.timeoutMs}), ...(command.retries === undefined ? {} : {retries: command.retries})};
 			const plain = command.isPlain ? {isPlain: true} : {};
 			core.udpRequest(command.socket, command.host, command.port, command.bytes, {...retry, ...plain, ...options});
-			return false;
-		}
-
-		case 'sendfile': {
-			reportBadCommand(core, new NetdashError('NOT_SUPPORTED', 'sendfile is not in this build of netdash'), command.ref ?? null);
 			return false;
 		}
 

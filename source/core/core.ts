@@ -5,6 +5,7 @@ import {encodeFrame, formatFraming, type FramingSpec} from './framing/index.js';
 import {TcpConnection, type ConnectionLimits} from './tcp/connection.js';
 import {Reclaimer} from './reclaim.js';
 import {TcpListener} from './tcp/listener.js';
+import {FileSends} from './tcp/send-file.js';
 import {Admission, type AdmissionRules} from './tcp/admission.js';
 import {ResourceWatch} from './resources.js';
 import {checkTimeout} from './timeout.js';
@@ -103,6 +104,7 @@ export class Core {
 	readonly #watchTimer: NodeJS.Timeout;
 	readonly #stallTimeoutMs: number;
 	readonly #readingHolds = new Set<string>();
+	readonly #files = new FileSends(this.bus);
 	/** The listeners' allow/deny rules, applied to every UDP datagram and discovery packet too. */
 	readonly #refusal = refusalOf(this.#admission);
 
@@ -246,6 +248,10 @@ export class Core {
 				options.ref,
 				() => {
 					const connection = this.#connection(id);
+					if (this.#files.has(id)) {
+						throw new NetdashError('BUSY', `${id} is sending a file: send again after sendfile-finished`);
+					}
+
 					connection.send(options.framed ? encodeFrame(connection.framing, bytes) : bytes, options.ref);
 					return true;
 				},
@@ -254,10 +260,33 @@ export class Core {
 		);
 	}
 
+	/**
+	 * Stream a file to a connection: read a piece at a time, each only when
+	 * the queue has room, so any size streams in bounded memory at the peer's
+	 * pace. `sendfile-started`, then `sendfile-finished` once it is all
+	 * queued (or `sendfile-failed`); `send` waits until then.
+	 */
+	sendFile(id: string, path: string, options: CommandOptions = {}): boolean {
+		return this.#command(id, options, (connection) => {
+			this.#files.start(connection, path, options.ref);
+		});
+	}
+
+	/** Resolves when the file streaming to `id` is wholly queued or stopped; undefined when none is. */
+	whenFileSent(id: string): Promise<void> | undefined {
+		return this.#files.whenDone(id);
+	}
+
+	/** Resolves when `bytes` more fit in connection `id`'s queue (see TcpConnection.whenRoom); undefined when they fit now or there is no such connection. */
+	whenQueueHasRoom(id: string, bytes: number): Promise<void> | undefined {
+		return this.#connections.get(id)?.whenRoom(bytes);
+	}
+
 	/** Half-close a connection: our FIN goes after what is queued; we keep reading. */
 	shutdown(id: string, options: CommandOptions = {}): boolean {
 		this.#noteCommand('shutdown', {id, ...options});
 		return this.#command(id, options, (connection) => {
+			this.#files.stop(id, 'shut down');
 			connection.shutdown();
 		});
 	}
@@ -266,6 +295,7 @@ export class Core {
 	reset(id: string, options: CommandOptions = {}): boolean {
 		this.#noteCommand('reset', {id, ...options});
 		return this.#command(id, options, (connection) => {
+			this.#files.stop(id, 'reset');
 			connection.reset();
 		});
 	}
@@ -286,6 +316,7 @@ export class Core {
 		}
 
 		return this.#command(id, options, (connection) => {
+			this.#files.stop(id, 'closed');
 			connection.close();
 		});
 	}
@@ -296,6 +327,7 @@ export class Core {
 	 * Resolves when every socket is gone.
 	 */
 	async closeAll(graceMs = 1500): Promise<void> {
+		this.#files.stopAll('closing everything');
 		for (const listener of [...this.#listeners.values()]) {
 			listener.close();
 		}
@@ -406,7 +438,10 @@ export class Core {
 	 * Hold or release reading on every connection, present and future: the
 	 * way a slow consumer (a full stdout pipe in `--json`, a slow `--log`
 	 * disk) pushes back on peers through TCP flow control instead of growing
-	 * memory. Reading stays paused while any holder holds it.
+	 * memory. Reading stays paused while any holder holds it. Queued sends
+	 * wait too (each piece sent is an event to write), and UDP sockets drop
+	 * and count what they receive (`datagrams-dropped`): UDP has no flow
+	 * control to push back with.
 	 */
 	holdReading(holder: string, isHeld: boolean): void {
 		const wasPaused = this.#readingHolds.size > 0;
@@ -421,6 +456,8 @@ export class Core {
 			for (const connection of this.#connections.values()) {
 				connection.setReadingPaused(isPaused);
 			}
+
+			this.#udp.setHeld(isPaused);
 		}
 	}
 
@@ -444,6 +481,7 @@ export class Core {
 		}
 
 		this.#resources.checkKernelDrops();
+		this.#udp.reportDrops();
 	}
 
 	/** Ids of open connections, in order of creation. */

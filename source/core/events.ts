@@ -196,6 +196,51 @@ export type KernelDropsChanged = {
 	sinceStart: number;
 };
 
+/**
+ * An output with a capped queue (stdout in `--json`, the `--log` file) was
+ * so far behind that events were left out rather than held in memory;
+ * written once it drains. The `seq` numbers of the events left out are
+ * missing from that output.
+ */
+export type OutputShed = {
+	type: 'output-shed';
+	output: 'stdout' | 'log';
+	/** Events left out. */
+	events: number;
+	firstSeq: number;
+	lastSeq: number;
+	/** Events left out, by type. */
+	types: Record<string, number>;
+};
+
+/** A file began to stream to a connection (`sendfile`). */
+export type SendfileStarted = {
+	type: 'sendfile-started';
+	connection: string;
+	path: string;
+	/** The file's size when opened (null for a pipe or device, read to its end). */
+	size: number | null;
+};
+
+/** Every byte of a file was queued on its connection (`data-sent` events follow as they leave). */
+export type SendfileFinished = {
+	type: 'sendfile-finished';
+	connection: string;
+	path: string;
+	bytes: number;
+};
+
+/** Streaming a file stopped early: it could not be read, the connection ended, or a command stopped it. */
+export type SendfileFailed = {
+	type: 'sendfile-failed';
+	connection: string;
+	path: string;
+	/** Bytes queued before it stopped. */
+	bytes: number;
+	code: string;
+	message: string;
+};
+
 /** Writing the `--log` file failed; the session goes on without it. */
 export type LogFileFailed = {
 	type: 'log-file-failed';
@@ -298,6 +343,24 @@ export type UdpClosed = {
 	datagramsOut: number;
 	bytesIn: number;
 	bytesOut: number;
+	/** Datagrams dropped while netdash's output was backed up (see `datagrams-dropped`). */
+	dropped: number;
+};
+
+/**
+ * Datagrams a UDP socket received and dropped, unread, because netdash's
+ * output (stdout, the `--log` file) was backed up: counted like the
+ * kernel's own drops instead of queued in memory. At most once per watch
+ * interval per socket, when the count rose.
+ */
+export type DatagramsDropped = {
+	type: 'datagrams-dropped';
+	socket: string;
+	reason: 'backpressure';
+	/** Dropped since the last such event. */
+	count: number;
+	/** Dropped since the socket was bound. */
+	total: number;
 };
 
 /** A reply carrying a request's id arrived. */
@@ -480,6 +543,11 @@ export type BusEvent = EventBase &
 		| ResourceExhausted
 		| KernelDropsChanged
 		| LogFileFailed
+		| OutputShed
+		| SendfileStarted
+		| SendfileFinished
+		| SendfileFailed
+		| DatagramsDropped
 		| UdpBound
 		| UdpConnected
 		| UdpBroadcastChanged

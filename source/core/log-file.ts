@@ -20,7 +20,16 @@ export type LogFileOptions = {
 	/** For the `session-started` record: netdash's version and its command-line arguments. */
 	version?: string;
 	arguments?: readonly string[];
+	/** Bytes on their way to disk past which events are left out and counted. @default 128 MiB */
+	maxQueuedBytes?: number;
 };
+
+/**
+ * Bytes on their way to disk past which events are left out (counted, then
+ * reported by `output-shed` once the file catches up): what pausing the
+ * sockets does not stop (commands, accepts, timers) cannot grow memory.
+ */
+const defaultMaxQueuedBytes = 128 * 1024 * 1024;
 
 /**
  * The most the log may lag what has happened (what a SIGKILL can lose):
@@ -146,6 +155,7 @@ function truncateToLastLine(path: string, fd: number, stats: Stats): number {
 export function openLogFile(core: Core, path: string, options: LogFileOptions = {}): LogFile {
 	const {fd, stats, repairedBytes} = openSafely(path, options.allowSpecial ?? false);
 	const workerData: WriterData = {fd, isRegular: stats.isFile()};
+	const maxQueuedBytes = options.maxQueuedBytes ?? defaultMaxQueuedBytes;
 	// Under the test runner this module is the TypeScript source; Node runs the .ts writer by type stripping.
 	const writerUrl = new URL(import.meta.url.endsWith('.ts') ? './log-writer.ts' : './log-writer.js', import.meta.url);
 	const worker = new Worker(writerUrl, {workerData});
@@ -163,6 +173,7 @@ export function openLogFile(core: Core, path: string, options: LogFileOptions = 
 	let isFlushQueued = false;
 	let isOpen = true;
 	let onClosed: (() => void) | undefined;
+	let shed: {events: number; firstSeq: number; lastSeq: number; types: Record<string, number>} | undefined;
 
 	const hold = (isHeld: boolean) => {
 		if (isHolding !== isHeld) {
@@ -200,6 +211,12 @@ export function openLogFile(core: Core, path: string, options: LogFileOptions = 
 			postedAt.shift();
 			if (isHolding && !isLagging()) {
 				hold(false);
+			}
+
+			if (shed && isOpen && !isLagging()) {
+				const report = shed;
+				shed = undefined;
+				core.bus.emit({type: 'output-shed', output: 'log', ...report});
 			}
 		} else if (message.kind === 'failed') {
 			stop(message.code, message.message);
@@ -277,7 +294,17 @@ export function openLogFile(core: Core, path: string, options: LogFileOptions = 
 		// A previous run's last line, cut by a SIGKILL mid-write, was removed before this one.
 		...(repairedBytes > 0 ? {repairedBytes} : {}),
 	});
-	const unsubscribe = core.bus.subscribe(add);
+	const unsubscribe = core.bus.subscribe((event) => {
+		if (inFlight + cost >= maxQueuedBytes) {
+			shed ??= {events: 0, firstSeq: event.seq, lastSeq: event.seq, types: {}};
+			shed.events++;
+			shed.lastSeq = event.seq;
+			shed.types[event.type] = (shed.types[event.type] ?? 0) + 1;
+			return;
+		}
+
+		add(event);
+	});
 	const unsubscribeCommands = core.onCommand((record: CommandRecord) => {
 		add(record);
 	});

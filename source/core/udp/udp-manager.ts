@@ -36,6 +36,7 @@ export class UdpManager {
 	readonly #onClosed: () => void;
 	readonly #refusal: Refusal;
 	#next = 1;
+	#isHeld = false;
 
 	/**
 	 * `onClosed` is called after each socket is gone (the core counts open
@@ -79,6 +80,7 @@ export class UdpManager {
 			},
 		});
 		this.#sockets.set(id, socket);
+		socket.setHeld(this.#isHeld);
 		return id;
 	}
 
@@ -130,6 +132,21 @@ export class UdpManager {
 	/** Close one socket (after the commands given to it before). */
 	close(id: string, ref?: string): void {
 		this.socket(id).close(ref);
+	}
+
+	/** Hold or release receiving on every socket, present and future (see UdpSocket.setHeld). */
+	setHeld(isHeld: boolean): void {
+		this.#isHeld = isHeld;
+		for (const socket of this.#sockets.values()) {
+			socket.setHeld(isHeld);
+		}
+	}
+
+	/** Report datagrams dropped while held, per socket, since the last report. */
+	reportDrops(): void {
+		for (const socket of this.#sockets.values()) {
+			socket.reportDrops();
+		}
 	}
 
 	/** Close every socket, without waiting for requests in flight: they fail first (a request may hold its socket's queue for seconds). */

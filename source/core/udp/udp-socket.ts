@@ -85,6 +85,10 @@ export class UdpSocket {
 	#onClosedStep: (() => void) | undefined;
 	readonly #queue: CommandQueue;
 	readonly #requests: UdpRequests;
+	/** True while netdash's output is backed up: datagrams are then dropped and counted, not queued. */
+	#isHeld = false;
+	#dropped = 0;
+	#droppedReported = 0;
 	readonly #socket: dgram.Socket;
 	readonly #bus: Bus;
 	readonly #init: UdpInit;
@@ -157,6 +161,31 @@ export class UdpSocket {
 	/** True once a close was given (it may still wait its turn). */
 	get isClosing(): boolean {
 		return this.#isClosing || !this.isOpen;
+	}
+
+	/** Datagrams dropped while held. */
+	get dropped(): number {
+		return this.#dropped;
+	}
+
+	/**
+	 * Hold or release: while held, each datagram is taken from the kernel and
+	 * dropped, counted (a `datagrams-dropped` event per {@link reportDrops}).
+	 * Node cannot stop reading a dgram socket, and the kernel drops what
+	 * overflows its buffer anyway; queueing them for a stdout nobody reads
+	 * grew memory without bound (522 MiB in 8 s).
+	 */
+	setHeld(isHeld: boolean): void {
+		this.#isHeld = isHeld;
+	}
+
+	/** Emit `datagrams-dropped` if datagrams were dropped since the last report. */
+	reportDrops(): void {
+		const count = this.#dropped - this.#droppedReported;
+		if (count > 0) {
+			this.#droppedReported = this.#dropped;
+			this.#bus.emit({type: 'datagrams-dropped', socket: this.id, reason: 'backpressure', count, total: this.#dropped});
+		}
 	}
 
 	/** Requests waiting for a reply. */
@@ -467,6 +496,11 @@ export class UdpSocket {
 			return;
 		}
 
+		if (this.#isHeld) {
+			this.#dropped++;
+			return;
+		}
+
 		this.#datagramsIn++;
 		this.#bytesIn += message.length;
 		this.#bus.emit({type: 'datagram-received', socket: this.id, from, bytes: message.length, data: message});
@@ -554,6 +588,7 @@ export class UdpSocket {
 		this.#refusals.flush(true);
 		if (this.#state !== 'failed') {
 			this.#state = 'closed';
+			this.reportDrops();
 			this.#bus.emit({
 				type: 'udp-closed',
 				socket: this.id,
@@ -561,6 +596,7 @@ export class UdpSocket {
 				datagramsOut: this.#datagramsOut,
 				bytesIn: this.#bytesIn,
 				bytesOut: this.#bytesOut,
+				dropped: this.#dropped,
 				...(this.#closeRef ? {ref: this.#closeRef} : {}),
 			});
 		}
