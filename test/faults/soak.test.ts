@@ -440,9 +440,9 @@ describe('soak', () => {
 		expect(stats['received']).toBe(stats['accepted'] + stats['own'] + stats['foreign'] + stats['dropped']);
 		expect(stats['foreign'] + stats['dropped']).toBeGreaterThanOrEqual(malformedSent - discoveryDrops);
 		expect(fdsAfter).toBeLessThanOrEqual(baseline);
-		// Memory figures go to the bench (its targets: RSS +50 %, live heap +25 %).
-		expect(reference && final).toBeTruthy();
-		reportFigures('soak', {seconds: soakSeconds, rssGrowthPercent: growth * 100, liveGrowthPercent: liveGrowth * 100, rssLastMiB: last / 1024});
+		// Memory figures go to the bench (its targets: RSS +50 %, live heap +25 %; live growth is NaN, sent as
+		// null, when V8 ran fewer than two full collections in the soak).
+		reportFigures('soak', {seconds: soakSeconds, rssGrowthPercent: growth * 100, liveGrowthPercent: liveGrowth * 100, rssLastMiB: last / 1024, fullCollections: inSoak.length});
 		expect(netdash.count('peer-discovered')).toBeGreaterThanOrEqual(2);
 		expect(netdash.count('peer-left bye')).toBeGreaterThanOrEqual(1);
 		expect(netdash.count('peer-expired')).toBeGreaterThanOrEqual(1);
