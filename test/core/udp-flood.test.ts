@@ -161,18 +161,28 @@ describe('UDP under flood', () => {
 			const usage = process.memoryUsage();
 			peak = Math.max(peak, usage.heapUsed + usage.arrayBuffers);
 		}, 50);
-		// 1,000-byte datagrams: however few a loaded machine reads, they pass the log's 8 MiB (≈ 7,600 of them).
+		// 1,000-byte datagrams. How many of a flood netdash reads depends on the machine's load (a fifth on 2 cores
+		// shared with a dozen busy processes); floods follow until it has read twice the log's 8 MiB budget.
 		const size = 1000;
-		const result = await flood(port, 110_000, size, 4);
-		// Then every datagram the kernel took is either delivered to netdash or counted as dropped at its socket
-		await until(
-			() => received + (udpSocketDrops(port) ?? 0) === result.sent,
-			() => `${received} received + ${udpSocketDrops(port)} dropped of ${result.sent} sent`,
-			20_000,
-		);
+		const result = {sent: 0, failed: 0, ms: 0, floods: 0};
+		while (received * size < 2 * 8 * MiB && result.floods < 8) {
+			const one = await flood(port, 110_000, size, 4);
+			result.sent += one.sent;
+			result.failed += one.failed;
+			result.ms += one.ms;
+			result.floods++;
+			// Then every datagram the kernel took is either delivered to netdash or counted as dropped at its socket
+			await until(
+				() => received + (udpSocketDrops(port) ?? 0) === result.sent,
+				() => `${received} received + ${udpSocketDrops(port)} dropped of ${result.sent} sent`,
+				20_000,
+			);
+		}
+
 		clearInterval(sampler);
 		const socketDrops = udpSocketDrops(port)!;
-		expect(result.sent).toBeGreaterThanOrEqual(100_000);
+		expect(result.sent).toBe(110_000 * result.floods);
+		expect(received * size).toBeGreaterThanOrEqual(2 * 8 * MiB);
 
 		// Whether the flood overran the first socket depends on the machine's speed; drops happen on purpose at the
 		// small one: a burst of 256 sent in one go from this process, whose event loop (netdash's) cannot read
@@ -222,7 +232,7 @@ describe('UDP under flood', () => {
 		expect(log.evicted).toBeGreaterThan(0);
 		const liveAfter = liveBytes();
 		console.log([
-			`UDP flood: ${result.sent} datagrams of ${size} B sent in ${result.ms} ms (${Math.round(result.sent / (result.ms / 1000))}/s, ${result.failed} send failures) to ${id}`,
+			`UDP flood: ${result.sent} datagrams of ${size} B in ${result.floods} flood(s) of 110,000, sent in ${result.ms} ms (${Math.round(result.sent / (result.ms / 1000))}/s, ${result.failed} send failures) to ${id}`,
 			`  received by netdash ${received}, dropped by the kernel at the socket ${socketDrops} (${((socketDrops / result.sent) * 100).toFixed(1)} %): ${received} + ${socketDrops} = ${result.sent} exactly`,
 			`  a burst of ${burst} into ${smallId} (4 KiB receive buffer): ${burstReceived} received, ${burstDrops} dropped by the kernel; status bar: kernel drops ${netdashDrops}`,
 			`  netdash kernel-drops-changed: sinceStart ${drops?.sinceStart ?? 0}, RcvbufErrors ${drops?.rcvbufErrors ?? 'unchanged'} = /proc/net/snmp ${rcvbufErrors()} (the namespace-wide counter: other sockets' drops count too)`,
@@ -235,7 +245,7 @@ describe('UDP under flood', () => {
 		// The peak, sampled every 50 ms without a collection, holds garbage too (35–41 MiB measured on 2 loaded
 		// cores); a flood held anywhere beyond the log's 8 MiB budget (tens of MiB of payload) passes this bound.
 		expect(peak - before).toBeLessThan(64 * MiB);
-	});
+	}, 180_000);
 
 	it('the discovery port under a flood of malformed datagrams and strangers\' announces: counted per source, rate-limited, the peer table within its cap', async () => {
 		const view = await dashboard();
