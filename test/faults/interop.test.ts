@@ -1,31 +1,13 @@
 import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process';
 import {createHash, randomBytes} from 'node:crypto';
-import {accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {afterEach, describe, expect, it} from 'vitest';
 import {createCore, type Core} from '../../source/core/index.js';
 import {record, until, type Recorder} from '../helpers/recorder.js';
-
-/** True when `tool` is an executable on PATH. */
-function has(tool: string): boolean {
-	return (process.env['PATH'] ?? '').split(path.delimiter).some((directory) => {
-		try {
-			accessSync(path.join(directory, tool), constants.X_OK);
-			return true;
-		} catch {
-			return false;
-		}
-	});
-}
-
-const tools = {socat: has('socat'), ncat: has('ncat')};
-for (const [tool, isThere] of Object.entries(tools)) {
-	if (!isThere) {
-		console.warn(`interop: ${tool} is not installed, its cases are skipped (.ci/run installs it: apt-get install -y ${tool})`);
-	}
-}
+import {missingTool, skipEachIf} from '../helpers/requires.js';
 
 /** A few MiB each way, different each way and each run. */
 const size = 4 * 1024 * 1024;
@@ -186,19 +168,20 @@ async function peerClosesFirst({core, events, peer, connection}: Meeting, label:
 }
 
 describe('interop with socat', () => {
+	skipEachIf(missingTool('socat'));
 	// -t 10: after one direction ends, socat keeps the other open while it moves (its default gives up after 0.5 s of quiet).
-	it.skipIf(!tools.socat)('socat as listener: netdash sends, shuts down, and still reads what socat sends back after EOF', async () => {
+	it('socat as listener: netdash sends, shuts down, and still reads what socat sends back after EOF', async () => {
 		const files = scratch();
 		const meeting = await peerListens('socat', (port) => ['-d', '-d', '-t', '10', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, answerAfterEof(files)], /listening on/);
 		await netdashClosesFirst(meeting, files, 'socat listener');
 	});
 
-	it.skipIf(!tools.socat)('socat as client: its EOF shows as half-closed-remote and netdash can still send to it', async () => {
+	it('socat as client: its EOF shows as half-closed-remote and netdash can still send to it', async () => {
 		const meeting = await peerDials('socat', (port) => ['-t', '10', 'STDIO', `TCP:127.0.0.1:${port}`]);
 		await peerClosesFirst(meeting, 'socat client');
 	});
 
-	it.skipIf(!tools.socat)('socat as client, netdash first: socat sees the FIN and still sends', async () => {
+	it('socat as client, netdash first: socat sees the FIN and still sends', async () => {
 		const files = scratch();
 		const meeting = await peerDials('socat', (port) => ['-t', '10', answerAfterEof(files), `TCP:127.0.0.1:${port}`]);
 		await netdashClosesFirst(meeting, files, 'socat client, netdash FIN first');
@@ -206,19 +189,20 @@ describe('interop with socat', () => {
 });
 
 describe('interop with ncat', () => {
+	skipEachIf(missingTool('ncat'));
 	// ncat exits when it reads the socket's EOF, so it cannot answer after netdash's FIN: it only
 	// half-closes the other way (stdin EOF → shutdown(SHUT_WR), reading on).
-	it.skipIf(!tools.ncat)('ncat as listener: its EOF shows as half-closed-remote and netdash can still send to it', async () => {
+	it('ncat as listener: its EOF shows as half-closed-remote and netdash can still send to it', async () => {
 		const meeting = await peerListens('ncat', (port) => ['-v', '-l', '127.0.0.1', String(port)], /Listening on/);
 		await peerClosesFirst(meeting, 'ncat listener');
 	});
 
-	it.skipIf(!tools.ncat)('ncat as client: its EOF shows as half-closed-remote and netdash can still send to it', async () => {
+	it('ncat as client: its EOF shows as half-closed-remote and netdash can still send to it', async () => {
 		const meeting = await peerDials('ncat', (port) => ['127.0.0.1', String(port)]);
 		await peerClosesFirst(meeting, 'ncat client');
 	});
 
-	it.skipIf(!tools.ncat)('ncat --recv-only as listener: netdash FIN ends its input and it exits 0 with every byte', async () => {
+	it('ncat --recv-only as listener: netdash FIN ends its input and it exits 0 with every byte', async () => {
 		const {core, events, peer, connection} = await peerListens('ncat', (port) => ['-v', '--recv-only', '-l', '127.0.0.1', String(port)], /Listening on/);
 		const toPeer = randomBytes(size);
 		core.send(connection, toPeer);
