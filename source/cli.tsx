@@ -10,7 +10,7 @@ process.env['NODE_ENV'] ??= 'production';
 // OS temp folder) spares compiling them again on every start. Everything else is imported after
 // this line (static imports would load before it and miss the cache): ~15 ms of a ~300 ms start.
 module.enableCompileCache?.();
-const [{default: meow}, {createCore}, {runJsonLines}, {oneLine}, {openLogFile}, {parseCliOptions}] = await Promise.all([
+const [{default: meow}, {createCore}, {runJsonLines}, {oneLine}, {openLogFile, checkLogPath}, {parseCliOptions}] = await Promise.all([
 	import('meow'),
 	import('./core/index.js'),
 	import('./core/json-lines.js'),
@@ -49,8 +49,17 @@ const cli = meow(
 	  --deny CIDR                Refuse clients from these addresses (repeatable; deny wins)
 	  --max-conns N              Connections per listener; more are refused (default 100)
 	  --log FILE                 Append every event to FILE as JSON lines (payloads base64)
+	  --half-open                Keep a connection open after the peer's FIN so it can still be
+	                             answered, until closed (default: close it once its queue is sent,
+	                             as ncat and socat do); it counts toward --max-conns until closed
 	  --version                  Print the version
 	  --help                     Print this help
+
+	Exit status
+	  0  quit (the command, q, a signal), or stdin ended with nothing left open
+	  1  stdin ended and the socket that ended last failed (refused, timed out,
+	     reset), as ncat; or netdash itself crashed
+	  2  bad usage: an unknown or malformed flag, or a --log file that cannot be opened
 
 	Examples
 	  $ netdash --listen 8080
@@ -80,6 +89,7 @@ const cli = meow(
 			deny: {type: 'string', isMultiple: true},
 			maxConns: {type: 'string'},
 			log: {type: 'string'},
+			halfOpen: {type: 'boolean'},
 		},
 	},
 );
@@ -101,6 +111,9 @@ if (cli.flags['version'] === true) {
 let options: CliOptions;
 try {
 	options = parseCliOptions(cli.flags as RawFlags, cli.input);
+	if (options.logFile !== undefined) {
+		checkLogPath(options.logFile);
+	}
 } catch (error) {
 	fail(oneLine(error));
 }
@@ -112,6 +125,7 @@ const core = createCore({
 	idleTimeoutMs: options.idleTimeoutMs,
 	stallTimeoutMs: options.stallTimeoutMs,
 	admission: {allow: options.allow, deny: options.deny, maxConnections: options.maxConnections},
+	halfOpen: options.halfOpen,
 });
 const logFile = options.logFile === undefined ? undefined : openLogFile(core, options.logFile);
 
@@ -145,9 +159,9 @@ if (isJson) {
 	process.on('SIGINT', stop);
 	process.on('SIGTERM', stop);
 	openFromFlags(core);
-	await session.done;
+	const code = await session.done;
 	await finish();
-	process.exit(0);
+	process.exit(code);
 } else {
 	const {runDashboard} = await import('./ui/run.js');
 	await runDashboard({core, openFromFlags, finish});

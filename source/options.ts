@@ -23,6 +23,8 @@ export type CliOptions = {
 	maxConnections: number;
 	/** `--log FILE`: every event appended as JSON lines. */
 	logFile: string | undefined;
+	/** `--half-open`: a peer's FIN leaves the connection open until it is closed. */
+	halfOpen: boolean;
 };
 
 /** The flags meow hands over (strings, unvalidated). */
@@ -44,6 +46,7 @@ export type RawFlags = {
 	deny?: string[];
 	maxConns?: string;
 	log?: string;
+	halfOpen?: boolean;
 	[unknown: string]: unknown;
 };
 
@@ -125,6 +128,7 @@ export const knownFlags = new Set([
 	'deny',
 	'maxConns',
 	'log',
+	'halfOpen',
 	'help',
 	'version',
 ]);
@@ -229,6 +233,7 @@ export function parseCliOptions(flags: RawFlags, input: readonly string[]): CliO
 		deny: cidrs(flags.deny, 'deny'),
 		maxConnections: maxConnections(flags.maxConns),
 		logFile: logFile(flags.log),
+		halfOpen: flags.halfOpen ?? false,
 	};
 }
 

@@ -9,8 +9,11 @@ import {parseFraming, type FramingSpec} from './framing/index.js';
  * and the dashboard's `:` command line. Each maps onto one core verb.
  */
 export type Command =
-	| {cmd: 'listen'; host?: string; port: number; framing?: FramingSpec; ref?: string}
-	| {cmd: 'connect'; host: string; port: number; framing?: FramingSpec; timeoutMs?: number; ref?: string}
+	/** `halfOpen`: its connections stay open after the peer's FIN (otherwise the default, see `halfopen`). */
+	| {cmd: 'listen'; host?: string; port: number; framing?: FramingSpec; halfOpen?: boolean; ref?: string}
+	| {cmd: 'connect'; host: string; port: number; framing?: FramingSpec; timeoutMs?: number; halfOpen?: boolean; ref?: string}
+	/** Change the default of half-open (`--half-open`) while running. */
+	| {cmd: 'halfopen'; isOn: boolean; ref?: string}
 	| {cmd: 'send'; connection: string; bytes: Buffer; framed?: boolean; ref?: string}
 	| {cmd: 'shutdown' | 'reset' | 'close'; id: string; ref?: string}
 	| {cmd: 'admission'; allow?: string[]; deny?: string[]; maxConnections?: number; ref?: string}
@@ -28,7 +31,7 @@ export type Command =
 	| {cmd: 'quit'; ref?: string};
 
 /** The names of every command. */
-export const commandNames = ['listen', 'connect', 'send', 'shutdown', 'reset', 'close', 'allow', 'deny', 'admission', 'udp', 'sendto', 'udp-connect', 'broadcast', 'request', 'discover', 'probe', 'stop-discovery', 'quit'] as const;
+export const commandNames = ['listen', 'connect', 'send', 'shutdown', 'reset', 'close', 'allow', 'deny', 'admission', 'udp', 'sendto', 'udp-connect', 'broadcast', 'request', 'discover', 'probe', 'stop-discovery', 'halfopen', 'quit'] as const;
 
 type Json = Record<string, unknown>;
 
@@ -114,10 +117,19 @@ export function parseJsonCommand(line: string): Command {
 	const cmd = object['cmd'];
 	const framingText = field(object, 'framing', 'string', false) as string | undefined;
 	const framing = framingText === undefined ? {} : {framing: parseFraming(framingText)};
+	const halfOpenField = () => {
+		const halfOpen = field(object, 'halfOpen', 'boolean', false) as boolean | undefined;
+		return halfOpen === undefined ? {} : {halfOpen};
+	};
+
 	switch (cmd) {
 		case 'listen': {
 			const host = field(object, 'host', 'string', false) as string | undefined;
-			return {cmd, ...(host === undefined ? {} : {host}), port: portField(object, false), ...framing, ...withRef};
+			return {cmd, ...(host === undefined ? {} : {host}), port: portField(object, false), ...framing, ...halfOpenField(), ...withRef};
+		}
+
+		case 'halfopen': {
+			return {cmd, isOn: field(object, 'on', 'boolean', true) as boolean, ...withRef};
 		}
 
 		case 'connect': {
@@ -128,6 +140,7 @@ export function parseJsonCommand(line: string): Command {
 				port: portField(object, true),
 				...framing,
 				...(timeout === undefined ? {} : {timeoutMs: timeout * 1000}),
+				...halfOpenField(),
 				...withRef,
 			};
 		}
@@ -245,7 +258,16 @@ export function executeCommand(core: Core, command: Command): boolean {
 	const options = command.ref === undefined ? {} : {ref: command.ref};
 	switch (command.cmd) {
 		case 'listen': {
-			core.listen(command.host, command.port, {...options, ...(command.framing ? {framing: command.framing} : {})});
+			core.listen(command.host, command.port, {
+				...options,
+				...(command.framing ? {framing: command.framing} : {}),
+				...(command.halfOpen === undefined ? {} : {halfOpen: command.halfOpen}),
+			});
+			return false;
+		}
+
+		case 'halfopen': {
+			core.setHalfOpen(command.isOn, options);
 			return false;
 		}
 
@@ -253,6 +275,7 @@ export function executeCommand(core: Core, command: Command): boolean {
 			core.connect(command.host, command.port, {
 				...options,
 				...(command.framing ? {framing: command.framing} : {}),
+				...(command.halfOpen === undefined ? {} : {halfOpen: command.halfOpen}),
 				...(command.timeoutMs === undefined ? {} : {connectTimeoutMs: command.timeoutMs}),
 			});
 			return false;

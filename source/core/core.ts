@@ -4,6 +4,7 @@ import {NetdashError, errorCode, oneLine} from './errors.js';
 import {encodeFrame, type FramingSpec} from './framing/index.js';
 import {TcpConnection, type ConnectionLimits} from './tcp/connection.js';
 import {Reclaimer} from './reclaim.js';
+import {checkHost} from './ports.js';
 import {TcpListener} from './tcp/listener.js';
 import {Admission, type AdmissionRules} from './tcp/admission.js';
 import {ResourceWatch} from './resources.js';
@@ -42,6 +43,12 @@ export type CoreOptions = {
 	 * 0 leaves V8 as it was. @default 16 MiB
 	 */
 	reclaimEveryBytes?: number;
+	/**
+	 * Keep a connection open after the peer's FIN, so it can still be answered, until it is closed
+	 * (`--half-open`). Off, a peer's FIN closes the connection once its queue has drained, as ncat
+	 * and socat do. A half-closed connection counts toward the listener's limit until it closes. @default false
+	 */
+	halfOpen?: boolean;
 };
 
 /** Options common to commands. */
@@ -53,6 +60,8 @@ export type CommandOptions = {
 /** Options of `listen` and `connect`. */
 export type OpenOptions = CommandOptions & {
 	framing?: FramingSpec;
+	/** Half-open for this listener's connections (or this dial); undefined follows the core's default (see {@link CoreOptions.halfOpen}). */
+	halfOpen?: boolean;
 };
 
 const defaults = {
@@ -93,7 +102,8 @@ export class Core {
 	readonly #watchTimer: NodeJS.Timeout;
 	readonly #stallTimeoutMs: number;
 	readonly #readingHolds = new Set<string>();
-	readonly #udp = new UdpManager(this.bus, () => {
+	readonly #udp = new UdpManager(this.bus, (hasFailed) => {
+		this.#hasLastEndFailed = hasFailed;
 		this.#notifyClosed();
 	});
 
@@ -103,6 +113,9 @@ export class Core {
 
 	#nextListener = 1;
 	#nextConnection = 1;
+	#halfOpen: boolean;
+	/** How the socket that ended last ended: true for a failure (refused, timed out, reset, bind refused). */
+	#hasLastEndFailed = false;
 
 	constructor(options: CoreOptions = {}) {
 		this.#limits = {
@@ -115,6 +128,7 @@ export class Core {
 		this.#reclaimer = new Reclaimer(options.reclaimEveryBytes ?? defaults.reclaimEveryBytes);
 		this.#framing = options.framing ?? {kind: 'raw'};
 		this.#stallTimeoutMs = options.stallTimeoutMs ?? defaults.stallTimeoutMs;
+		this.#halfOpen = options.halfOpen ?? false;
 		// Bad rules in options are the caller's bug (the CLI validates flags first): let it throw.
 		this.#admission.set(options.admission ?? {});
 		this.#resources = new ResourceWatch(this.bus);
@@ -137,16 +151,41 @@ export class Core {
 	setAdmission(rules: Partial<AdmissionRules>, options: CommandOptions = {}): boolean {
 		return (
 			this.#run(options.ref, () => {
+				// Listeners read the rules at each accept.
 				this.#admission.set(rules);
-				for (const listener of this.#listeners.values()) {
-					listener.applyAdmission();
-				}
 
 				const {allow, deny, maxConnections} = this.#admission.rules;
 				this.bus.emit({type: 'admission-changed', allow, deny, maxConnections, ...(options.ref ? {ref: options.ref} : {})});
 				return true;
 			}) ?? false
 		);
+	}
+
+	/** The default of `halfOpen` for listeners and dials that do not choose (see {@link CoreOptions.halfOpen}). */
+	get halfOpen(): boolean {
+		return this.#halfOpen;
+	}
+
+	/**
+	 * Change the default of `halfOpen`, while running: it applies to
+	 * connections accepted or dialed from now on, unless their listen or
+	 * connect chose. Open connections keep theirs. `half-open-changed` follows.
+	 */
+	setHalfOpen(isOn: boolean, options: CommandOptions = {}): boolean {
+		this.#halfOpen = isOn;
+
+		this.bus.emit({type: 'half-open-changed', isHalfOpen: isOn, ...(options.ref ? {ref: options.ref} : {})});
+		return true;
+	}
+
+	/** True when the socket that ended last ended in a failure (refused, timed out, reset, a refused bind): the CLI's exit code 1. */
+	get hasLastEndFailed(): boolean {
+		return this.#hasLastEndFailed;
+	}
+
+	/** Resolves when no socket is open (at once when none is). */
+	async whenAllClosed(): Promise<void> {
+		return this.#whenAllClosed();
 	}
 
 	/** Sockets still open: listeners plus connections. */
@@ -167,11 +206,13 @@ export class Core {
 				backlog: this.#backlog,
 				admission: this.#admission,
 				...(options.ref ? {ref: options.ref} : {}),
+				...(options.halfOpen === undefined ? {} : {isHalfOpen: options.halfOpen}),
 				onConnection: (socket, from) => {
 					this.#adopt(socket, from);
 				},
 				onClosed: (closed) => {
 					this.#listeners.delete(closed.id);
+					this.#hasLastEndFailed = closed.state === 'failed';
 					this.#notifyClosed();
 				},
 			});
@@ -187,6 +228,7 @@ export class Core {
 				throw new NetdashError('BAD_ADDRESS', 'connect needs a host');
 			}
 
+			checkHost(host);
 			checkPort(port, false);
 			const id = `C${this.#nextConnection++}`;
 			const socket = new net.Socket({allowHalfOpen: true});
@@ -197,6 +239,7 @@ export class Core {
 				framing: options.framing ?? this.#framing,
 				limits: {...this.#limits, connectTimeoutMs: options.connectTimeoutMs ?? this.#limits.connectTimeoutMs},
 				dial: {host, port},
+				isHalfOpen: options.halfOpen ?? this.#halfOpen,
 				...(options.ref ? {ref: options.ref} : {}),
 				onClosed: this.#forgetConnection,
 				reclaimer: this.#reclaimer,
@@ -225,14 +268,14 @@ export class Core {
 	/** Half-close a connection: our FIN goes after what is queued; we keep reading. */
 	shutdown(id: string, options: CommandOptions = {}): boolean {
 		return this.#command(id, options, (connection) => {
-			connection.shutdown();
+			connection.shutdown(options.ref);
 		});
 	}
 
 	/** Abort a connection with a RST. */
 	reset(id: string, options: CommandOptions = {}): boolean {
 		return this.#command(id, options, (connection) => {
-			connection.reset();
+			connection.reset(options.ref);
 		});
 	}
 
@@ -240,18 +283,18 @@ export class Core {
 	close(id: string, options: CommandOptions = {}): boolean {
 		const listener = this.#listeners.get(id);
 		if (listener) {
-			listener.close();
+			listener.close(options.ref);
 			return true;
 		}
 
 		if (this.#udp.has(id)) {
 			return this.#udpCommand(options, () => {
-				this.#udp.close(id);
+				this.#udp.close(id, options.ref);
 			});
 		}
 
 		return this.#command(id, options, (connection) => {
-			connection.close();
+			connection.close(undefined, options.ref);
 		});
 	}
 
@@ -420,6 +463,7 @@ export class Core {
 			listener: listener.id,
 			framing: listener.framing,
 			limits: this.#limits,
+			isHalfOpen: listener.isHalfOpen ?? this.#halfOpen,
 			...(listener.localEnd ? {local: listener.localEnd} : {}),
 			onClosed: this.#forgetConnection,
 			reclaimer: this.#reclaimer,
@@ -437,6 +481,11 @@ export class Core {
 
 	#forget(connection: TcpConnection): void {
 		this.#connections.delete(connection.id);
+		if (connection.listener !== null) {
+			this.#listeners.get(connection.listener)?.released();
+		}
+
+		this.#hasLastEndFailed = connection.state !== 'closed';
 		this.#notifyClosed();
 	}
 

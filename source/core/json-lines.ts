@@ -23,10 +23,15 @@ const minFlushMs = 100;
 
 /** A running JSON-lines session. */
 export type JsonLinesSession = {
-	/** Resolves when the session ended (quit, or stdin closed with no socket open); every socket is closed and output flushed (or given up on when its reader stopped reading). */
-	readonly done: Promise<void>;
-	/** End the session as `quit` does (signals use this). */
-	quit(): Promise<void>;
+	/**
+	 * Resolves when the session ended (quit, or stdin closed with no socket open); every socket is
+	 * closed and output flushed (or given up on when its reader stopped reading). Its value is the
+	 * exit code: 0, or 1 when stdin ended and the socket that ended last ended in a failure
+	 * (refused, timed out, reset), as ncat does.
+	 */
+	readonly done: Promise<number>;
+	/** End the session as `quit` does (signals use this); resolves with the exit code, 0. */
+	quit(): Promise<number>;
 };
 
 /** The ref of a malformed command line, when the line is JSON with a string `ref`. */
@@ -44,14 +49,15 @@ function refOf(line: string): string | null {
  * netdash's scripting contract: every bus event is one JSON object per line
  * on `output`; commands are read one JSON object per line from `input`.
  * A malformed line gets `command-failed` and the stream goes on. EOF on
- * input does not end the session while sockets are open.
+ * input does not end the session while sockets are open: it ends when the
+ * last one closes.
  */
 export function runJsonLines(options: JsonLinesOptions): JsonLinesSession {
 	const {core, input, output} = options;
 	let isEnding = false;
-	let isInputClosed = false;
-	let finish: () => void;
-	const done = new Promise<void>((resolve) => {
+	let exitCode = 0;
+	let finish: (code: number) => void;
+	const done = new Promise<number>((resolve) => {
 		finish = resolve;
 	});
 
@@ -59,10 +65,6 @@ export function runJsonLines(options: JsonLinesOptions): JsonLinesSession {
 		if (!output.write(eventToJson(event) + '\n')) {
 			// A slow reader of our output pushes back on the peers (TCP flow control), not on our memory.
 			core.holdReading('json-output', true);
-		}
-
-		if (isInputClosed && !isEnding && core.openSockets === 0) {
-			void quit();
 		}
 	});
 	output.on('drain', () => {
@@ -92,13 +94,21 @@ export function runJsonLines(options: JsonLinesOptions): JsonLinesSession {
 		}
 	});
 	lines.on('close', () => {
-		isInputClosed = true;
-		if (core.openSockets === 0) {
-			void quit();
+		if (isEnding) {
+			return; // quit closed the input.
 		}
+
+		// Counted after each socket is forgotten, so the last connection-closed is already written.
+		void core.whenAllClosed().then(async () => {
+			if (!isEnding) {
+				exitCode = core.hasLastEndFailed ? 1 : 0;
+			}
+
+			return quit();
+		});
 	});
 
-	async function quit(): Promise<void> {
+	async function quit(): Promise<number> {
 		if (isEnding) {
 			return done;
 		}
@@ -120,7 +130,7 @@ export function runJsonLines(options: JsonLinesOptions): JsonLinesSession {
 				resolve();
 			});
 		});
-		finish();
+		finish(exitCode);
 		return done;
 	}
 

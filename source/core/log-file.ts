@@ -1,4 +1,6 @@
+import {closeSync, openSync} from 'node:fs';
 import {Worker} from 'node:worker_threads';
+import {NetdashError, errorCode, oneLine} from './errors.js';
 import {asciiJson} from './commands.js';
 import type {Core} from './core.js';
 import type {FromWriter, ToWriter} from './log-writer.js';
@@ -136,4 +138,22 @@ export function openLogFile(core: Core, path: string): LogFile {
 			await closed;
 		},
 	};
+}
+
+/**
+ * Open `path` for appending once, at start, and close it again: a path that
+ * cannot be opened (missing folder, no permission) is a usage error the CLI
+ * reports before anything runs (exit 2), not an event once the session is
+ * under way. Creates the file, as the log would.
+ *
+ * @throws NetdashError `BAD_LOG_FILE` with one line naming the path and the reason.
+ */
+export function checkLogPath(path: string): void {
+	try {
+		closeSync(openSync(path, 'a'));
+	} catch (error) {
+		const code = errorCode(error);
+		const why = code === 'ENOENT' ? 'its folder does not exist' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder' : oneLine(error);
+		throw new NetdashError('BAD_LOG_FILE', `--log cannot open ${path}: ${why} (${code})`, {cause: error});
+	}
 }

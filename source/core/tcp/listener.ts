@@ -16,6 +16,8 @@ export type ListenerInit = {
 	/** listen(2) backlog: the default 511 breaks bursts of connects (see FACTS.md). */
 	backlog: number;
 	ref?: string;
+	/** Whether its connections stay half-open after the peer's FIN; undefined: the core's default at the time of the FIN. */
+	isHalfOpen?: boolean;
 	/** Who may connect; shared by every listener and changed while running. */
 	admission: Admission;
 	/** Called for every accepted socket, synchronously, so its handlers are attached before anything else runs. */
@@ -31,9 +33,13 @@ export type ListenerInit = {
 export class TcpListener {
 	readonly id: string;
 	readonly framing: FramingSpec;
+	/** Half-open choice of its own (see {@link ListenerInit.isHalfOpen}). */
+	readonly isHalfOpen: boolean | undefined;
 	#state: ListenerState = 'starting';
 	#accepted = 0;
 	#refused = 0;
+	/** Connections it accepted that are still open (the core calls {@link released} as each closes). */
+	#open = 0;
 	#localEnd: {address: string; port: number} | undefined;
 	readonly #server: net.Server;
 	readonly #bus: Bus;
@@ -44,32 +50,31 @@ export class TcpListener {
 		this.#init = init;
 		this.id = init.id;
 		this.framing = init.framing;
-		// allowHalfOpen: a peer's FIN must not end our side; shutdown() is the user's choice.
+		this.isHalfOpen = init.isHalfOpen;
+		// allowHalfOpen: Node must not end our side on the peer's FIN by itself; the connection does,
+		// after its queue has drained, unless it is half-open (TcpConnection).
 		this.#server = net.createServer({allowHalfOpen: true});
 		this.#server.on('error', (error) => {
 			this.#onError(error);
 		});
+		// The limit is counted here, not with server.maxConnections: Node drops over its limit before
+		// 'connection', so a denied client would be reported as over the limit. Rules come first.
 		this.#server.on('connection', (socket) => {
 			const rule = init.admission.refusal(socket.remoteAddress ?? '');
 			if (rule) {
-				this.#refuse(socket, rule);
+				this.#refuse(socket, 'denied', rule);
+				return;
+			}
+
+			if (this.#open >= init.admission.rules.maxConnections) {
+				this.#refuse(socket, 'limit');
 				return;
 			}
 
 			this.#accepted++;
+			this.#open++;
 			init.onConnection(socket, this);
 		});
-		// Over maxConnections Node closes the socket itself and tells us only through 'drop'.
-		this.#server.on('drop', (data) => {
-			this.#refused++;
-			this.#bus.emit({
-				type: 'connection-refused',
-				listener: this.id,
-				remote: {address: data?.remoteAddress ?? '', port: data?.remotePort ?? 0},
-				reason: 'limit',
-			});
-		});
-		this.applyAdmission();
 		this.#server.listen({host: init.host, port: init.port, backlog: init.backlog}, () => {
 			this.#onListening();
 		});
@@ -99,13 +104,18 @@ export class TcpListener {
 		return this.#refused;
 	}
 
-	/** Take the current connection limit from the admission rules. */
-	applyAdmission(): void {
-		this.#server.maxConnections = this.#init.admission.rules.maxConnections;
+	/** Connections it accepted that are still open: what counts against the limit. */
+	get open(): number {
+		return this.#open;
 	}
 
-	/** Stop accepting. Connections it accepted stay open. */
-	close(): void {
+	/** One of its connections closed: it no longer counts against the limit. */
+	released(): void {
+		this.#open--;
+	}
+
+	/** Stop accepting. Connections it accepted stay open. `ref` is echoed on `listener-closed`. */
+	close(ref?: string): void {
 		if (this.#state === 'closed' || this.#state === 'failed') {
 			return;
 		}
@@ -113,11 +123,11 @@ export class TcpListener {
 		this.#state = 'closed';
 		// The server's own 'close' waits for every accepted connection; the listening socket is gone now.
 		this.#server.close();
-		this.#bus.emit({type: 'listener-closed', listener: this.id, accepted: this.#accepted});
+		this.#bus.emit({type: 'listener-closed', listener: this.id, accepted: this.#accepted, ...(ref ? {ref} : {})});
 		this.#init.onClosed(this);
 	}
 
-	#refuse(socket: net.Socket, rule: string): void {
+	#refuse(socket: net.Socket, reason: 'denied' | 'limit', rule?: string): void {
 		this.#refused++;
 		socket.on('error', () => {
 			// The refused client may reset first; nothing to report beyond the refusal.
@@ -125,7 +135,7 @@ export class TcpListener {
 		const remote = {address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0};
 		// A RST tells the client at once (ncat closes too); no byte of it is read.
 		socket.resetAndDestroy();
-		this.#bus.emit({type: 'connection-refused', listener: this.id, remote, reason: 'denied', rule});
+		this.#bus.emit({type: 'connection-refused', listener: this.id, remote, reason, ...(rule === undefined ? {} : {rule})});
 	}
 
 	#onListening(): void {
@@ -145,6 +155,7 @@ export class TcpListener {
 			address: address.address,
 			port: address.port,
 			framing: formatFraming(this.framing),
+			...(this.isHalfOpen === undefined ? {} : {isHalfOpen: this.isHalfOpen}),
 			...(this.#init.ref ? {ref: this.#init.ref} : {}),
 		});
 	}

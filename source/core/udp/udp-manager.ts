@@ -1,5 +1,6 @@
 import type {Bus} from '../bus.js';
 import {NetdashError} from '../errors.js';
+import {checkHost} from '../ports.js';
 import type {Endpoint} from '../events.js';
 import {UdpSocket, type RequestOptions, type UdpBindOptions} from './udp-socket.js';
 
@@ -20,6 +21,7 @@ function destination(host: string | undefined, port: number | undefined): Endpoi
 	}
 
 	checkPort(port, false);
+	checkHost(host);
 	return {address: host, port};
 }
 
@@ -31,11 +33,11 @@ function destination(host: string | undefined, port: number | undefined): Endpoi
 export class UdpManager {
 	readonly #sockets = new Map<string, UdpSocket>();
 	readonly #bus: Bus;
-	readonly #onClosed: () => void;
+	readonly #onClosed: (hasFailed: boolean) => void;
 	#next = 1;
 
-	/** `onClosed` is called after each socket is gone (the core counts open sockets). */
-	constructor(bus: Bus, onClosed: () => void) {
+	/** `onClosed` is called after each socket is gone (the core counts open sockets), true when its bind was refused. */
+	constructor(bus: Bus, onClosed: (hasFailed: boolean) => void) {
 		this.#bus = bus;
 		this.#onClosed = onClosed;
 	}
@@ -66,7 +68,7 @@ export class UdpManager {
 			port,
 			onClosed: (closed) => {
 				this.#sockets.delete(closed.id);
-				this.#onClosed();
+				this.#onClosed(closed.state === 'failed');
 			},
 		});
 		this.#sockets.set(id, socket);
@@ -98,9 +100,9 @@ export class UdpManager {
 		return this.socket(id).request(bytes, destination(host, port), options, ref);
 	}
 
-	/** Close one socket. */
-	close(id: string): void {
-		this.socket(id).close();
+	/** Close one socket; `ref` is echoed on `udp-closed`. */
+	close(id: string, ref?: string): void {
+		this.socket(id).close(ref);
 	}
 
 	/** Close every socket. */
