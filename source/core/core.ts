@@ -375,7 +375,7 @@ export class Core {
 	/** Probe for peers now. */
 	probe(options: CommandOptions = {}): boolean {
 		return this.#udpCommand(options, () => {
-			this.#discovery.probe();
+			this.#discovery.probe(options.ref);
 		});
 	}
 
@@ -383,7 +383,7 @@ export class Core {
 	stopDiscovery(options: CommandOptions = {}): boolean {
 		return this.#udpCommand(options, () => {
 			this.#discovery.assertRunning();
-			void this.#discovery.stop();
+			void this.#discovery.stop(options.ref);
 		});
 	}
 

@@ -86,6 +86,9 @@ export class Discovery {
 	readonly #onClosed: () => void;
 
 	/** `onClosed` is called after the discovery socket is gone. */
+	/** `ref` of the stop-discovery command, echoed on `discovery-stopped`. */
+	#stopRef: string | undefined;
+
 	constructor(bus: Bus, onClosed: () => void) {
 		this.#bus = bus;
 		this.#onClosed = onClosed;
@@ -179,17 +182,18 @@ export class Discovery {
 		socket.bind({port, address: '0.0.0.0'});
 	}
 
-	/** Probe now (resent with backoff while nobody answers). */
-	probe(): void {
+	/** Probe now (resent with backoff while nobody answers); `ref` is echoed on `probe-sent`. */
+	probe(ref?: string): void {
 		if (this.#state !== 'running' || !this.#protocol) {
 			throw new NetdashError('DISCOVERY_OFF', 'discovery is not running: start it first (--discover)');
 		}
 
-		this.#protocol.probe();
+		this.#protocol.probe(ref);
 	}
 
-	/** Say bye, then close the socket. Resolves once it is closed; `discovery-stopped` is emitted by then. */
-	async stop(): Promise<void> {
+	/** Say bye, then close the socket. Resolves once it is closed; `discovery-stopped` (with `ref`) is emitted by then. */
+	async stop(ref?: string): Promise<void> {
+		this.#stopRef ??= ref;
 		const socket = this.#socket;
 		if (!socket) {
 			return;
@@ -359,7 +363,9 @@ export class Discovery {
 			reason: this.#hasListened ? 'stopped' : 'failed',
 			received: stats?.received ?? 0,
 			dropped: stats?.droppedTotal ?? 0,
+			...(this.#stopRef ? {ref: this.#stopRef} : {}),
 		});
+		this.#stopRef = undefined;
 		for (const resolve of this.#whenClosed.splice(0)) {
 			resolve();
 		}

@@ -223,6 +223,8 @@ export class DiscoveryProtocol {
 	/** `received` when stats were last reported. */
 	#reportedReceived = 0;
 	#probeAttempt = 0;
+	/** `ref` of the probe command being resent, if any. */
+	#probeRef: string | undefined;
 	#nextProbeAt = Number.POSITIVE_INFINITY;
 
 	constructor(settings: ProtocolSettings) {
@@ -254,8 +256,9 @@ export class DiscoveryProtocol {
 		this.probe();
 	}
 
-	/** Probe now, and again with backoff until someone replies. */
-	probe(): void {
+	/** Probe now, and again with backoff until someone replies; `ref` is echoed on its `probe-sent` events. */
+	probe(ref?: string): void {
+		this.#probeRef = ref;
 		this.#probeAttempt = 0;
 		this.#sendProbe();
 	}
@@ -418,7 +421,8 @@ export class DiscoveryProtocol {
 		}
 
 		this.#settings.send(bytes, 'targets');
-		this.#settings.emit({type: 'probe-sent', requestId, attempt: this.#probeAttempt});
+		const ref = this.#probeRef;
+		this.#settings.emit({type: 'probe-sent', requestId, attempt: this.#probeAttempt, ...(ref ? {ref} : {})});
 		const wait = Math.min(this.limits.probeBackoffMs * (2 ** (this.#probeAttempt - 1)), Math.max(this.intervalMs, this.limits.probeBackoffMs));
 		this.#nextProbeAt = this.#probeAttempt >= this.limits.probeAttempts ? Number.POSITIVE_INFINITY : now + wait;
 	}
