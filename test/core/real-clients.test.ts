@@ -44,8 +44,8 @@ async function listening(core: Core, events: Recorder, options?: Parameters<Core
 }
 
 /** A client socket closed after the test. */
-function client(port: number, options: net.NetConnectOpts | undefined = undefined): net.Socket {
-	const socket = net.connect({port, host: '127.0.0.1', allowHalfOpen: true, ...options});
+function client(port: number, localAddress?: string): net.Socket {
+	const socket = net.connect({port, host: '127.0.0.1', allowHalfOpen: true, ...(localAddress === undefined ? {} : {localAddress})});
 	socket.on('error', () => {});
 	cleanups.push(() => {
 		socket.destroy();
@@ -228,7 +228,7 @@ describe('messages that are right', () => {
 		await events.waitFor('connection-opened');
 
 		// When a denied client connects
-		client(port, {localAddress: '127.0.0.2'});
+		client(port, '127.0.0.2');
 
 		// Then it is refused for the rule, not for the limit
 		const refused = await events.waitFor('connection-refused');

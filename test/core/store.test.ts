@@ -27,6 +27,7 @@ function open(bus: Bus, connection: string): void {
 		local: {address: '127.0.0.1', port: 1},
 		remote: {address: '127.0.0.1', port: 2},
 		framing: 'raw',
+		isHalfOpen: false,
 	});
 }
 
