@@ -4,6 +4,26 @@ import {errorCode, explainSocketError, formatAddress, oneLine} from '../errors.j
 import {formatFraming, type FramingSpec} from '../framing/index.js';
 import type {Admission} from './admission.js';
 
+/**
+ * How long a client over the connection limit waits for a slot before it is
+ * refused. A client that sends and closes at once is released a loop turn or
+ * two after its FIN is read; accepts come in batches before those reads, so a
+ * fast sequential client would otherwise be refused while every connection
+ * it made is already closing.
+ */
+export const LIMIT_WAIT_MS = 1000;
+
+/** Clients that may wait at once, beyond the limit: a burst of quick clients fits, and held descriptors stay bounded. */
+const MAX_WAITING = 1024;
+
+/** A client waiting for a slot under the limit. */
+type Waiting = {socket: net.Socket; remote: {address: string; port: number}; timer: NodeJS.Timeout};
+
+/** A waiting client's socket error (its reset): it is reported as the refusal, when its wait ends. */
+function ignoreError(): void {
+	// Nothing to do until then.
+}
+
 /** A listener's state: `starting` until the kernel has bound it. */
 export type ListenerState = 'starting' | 'listening' | 'closed' | 'failed';
 
@@ -40,6 +60,8 @@ export class TcpListener {
 	#refused = 0;
 	/** Connections it accepted that are still open (the core calls {@link released} as each closes). */
 	#open = 0;
+	/** Clients over the limit waiting for a slot, oldest first (at most MAX_WAITING). */
+	readonly #waiting: Waiting[] = [];
 	#localEnd: {address: string; port: number} | undefined;
 	readonly #server: net.Server;
 	readonly #bus: Bus;
@@ -67,13 +89,11 @@ export class TcpListener {
 			}
 
 			if (this.#open >= init.admission.rules.maxConnections) {
-				this.#refuse(socket, 'limit');
+				this.#wait(socket);
 				return;
 			}
 
-			this.#accepted++;
-			this.#open++;
-			init.onConnection(socket, this);
+			this.#admit(socket);
 		});
 		this.#server.listen({host: init.host, port: init.port, backlog: init.backlog}, () => {
 			this.#onListening();
@@ -109,9 +129,57 @@ export class TcpListener {
 		return this.#open;
 	}
 
-	/** One of its connections closed: it no longer counts against the limit. */
+	/** One of its connections closed: it no longer counts against the limit, and a waiting client may take its slot. */
 	released(): void {
 		this.#open--;
+		while (this.#waiting.length > 0 && this.#open < this.#init.admission.rules.maxConnections && this.#state === 'listening') {
+			const waiting = this.#waiting.shift()!;
+			clearTimeout(waiting.timer);
+			waiting.socket.removeListener('error', ignoreError);
+			if (waiting.socket.destroyed) {
+				this.#refuseWaiting(waiting);
+			} else {
+				this.#admit(waiting.socket);
+			}
+		}
+	}
+
+	#admit(socket: net.Socket): void {
+		this.#accepted++;
+		this.#open++;
+		this.#init.onConnection(socket, this);
+	}
+
+	/**
+	 * Over the limit: hold the client (not read, not counted) for up to
+	 * {@link LIMIT_WAIT_MS} in case a slot frees, then refuse it. At most
+	 * {@link MAX_WAITING} wait; more are refused at once.
+	 */
+	#wait(socket: net.Socket): void {
+		if (this.#waiting.length >= MAX_WAITING) {
+			this.#refuse(socket, 'limit');
+			return;
+		}
+
+		socket.on('error', ignoreError);
+		const waiting: Waiting = {
+			socket,
+			remote: {address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0},
+			timer: setTimeout(() => {
+				const index = this.#waiting.indexOf(waiting);
+				if (index !== -1) {
+					this.#waiting.splice(index, 1);
+					this.#refuseWaiting(waiting);
+				}
+			}, LIMIT_WAIT_MS),
+		};
+		this.#waiting.push(waiting);
+	}
+
+	#refuseWaiting(waiting: Waiting): void {
+		this.#refused++;
+		waiting.socket.resetAndDestroy();
+		this.#bus.emit({type: 'connection-refused', listener: this.id, remote: waiting.remote, reason: 'limit'});
 	}
 
 	/** Stop accepting. Connections it accepted stay open. `ref` is echoed on `listener-closed`. */
@@ -121,6 +189,11 @@ export class TcpListener {
 		}
 
 		this.#state = 'closed';
+		for (const waiting of this.#waiting.splice(0)) {
+			clearTimeout(waiting.timer);
+			this.#refuseWaiting(waiting);
+		}
+
 		// The server's own 'close' waits for every accepted connection; the listening socket is gone now.
 		this.#server.close();
 		this.#bus.emit({type: 'listener-closed', listener: this.id, accepted: this.#accepted, ...(ref ? {ref} : {})});
