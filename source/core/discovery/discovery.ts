@@ -85,10 +85,10 @@ export class Discovery {
 	readonly #bus: Bus;
 	readonly #onClosed: () => void;
 
-	/** `onClosed` is called after the discovery socket is gone. */
 	/** `ref` of the stop-discovery command, echoed on `discovery-stopped`. */
 	#stopRef: string | undefined;
 
+	/** `onClosed` is called after the discovery socket is gone. */
 	constructor(bus: Bus, onClosed: () => void) {
 		this.#bus = bus;
 		this.#onClosed = onClosed;
@@ -193,11 +193,12 @@ export class Discovery {
 
 	/** Say bye, then close the socket. Resolves once it is closed; `discovery-stopped` (with `ref`) is emitted by then. */
 	async stop(ref?: string): Promise<void> {
-		this.#stopRef ??= ref;
 		const socket = this.#socket;
 		if (!socket) {
 			return;
 		}
+
+		this.#stopRef ??= ref;
 
 		const closed = new Promise<void>((resolve) => {
 			this.#whenClosed.push(resolve);
