@@ -197,6 +197,10 @@ export class Core {
 	listen(host: string | undefined, port: number, options: OpenOptions = {}): string | undefined {
 		return this.#run(options.ref, () => {
 			checkPort(port, true);
+			if (host) {
+				checkHost(host);
+			}
+
 			const id = `L${this.#nextListener++}`;
 			const listener = new TcpListener(this.bus, {
 				id,

@@ -254,6 +254,10 @@ describe('messages that are right', () => {
 		await events.waitFor('udp-bound');
 		expect(core.udpSend(id, '10.0.0', 9, Buffer.from('x'), {ref: 's'})).toBe(false);
 		expect((await events.waitFor('command-failed', (event) => event.ref === 's')).message).toMatch(/'10\.0\.0' is not an address/);
+		expect(core.listen('999.1.1.1', 0, {ref: 'l'})).toBeUndefined();
+		expect((await events.waitFor('command-failed', (event) => event.ref === 'l')).message).toMatch(/'999\.1\.1\.1' is not an address/);
+		expect(core.udpBind('999.1.1.1', 0, {ref: 'u'})).toBeUndefined();
+		expect((await events.waitFor('command-failed', (event) => event.ref === 'u')).message).toMatch(/'999\.1\.1\.1' is not an address/);
 	});
 
 	it('the fragmentation warning uses the route\'s MTU: none for 65,507 bytes on loopback (MTU 65,536)', async () => {

@@ -60,6 +60,10 @@ export class UdpManager {
 	/** Bind a new socket; `udp-bound` or `socket-failed` follows. Host `127.0.0.1` by default. */
 	bind(host: string | undefined, port: number, options: UdpBindOptions & {ref?: string} = {}): string {
 		checkPort(port, true);
+		if (host) {
+			checkHost(host);
+		}
+
 		const id = `U${this.#next++}`;
 		const socket = new UdpSocket(this.#bus, {
 			...options,
