@@ -333,7 +333,7 @@ export class Core {
 
 	/**
 	 * Send one datagram (host and port may be left out on a connected socket).
-	 * Over 1472 bytes it is sent with a `warning`; over 65,507 (IPv4) it is
+	 * Over the route's MTU less headers (1472 bytes on Ethernet) it is sent with a `warning`; over 65,507 (IPv4) it is
 	 * refused as `socket-failed` EMSGSIZE, like the kernel's own EMSGSIZE.
 	 */
 	udpSend(id: string, host: string | undefined, port: number | undefined, bytes: Buffer, options: CommandOptions = {}): boolean {

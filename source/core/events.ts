@@ -270,7 +270,7 @@ export type DatagramSent = {
 	to: Endpoint;
 	bytes: number;
 	data: Buffer;
-	/** Set when the datagram is larger than one Ethernet frame carries: "… will fragment; a lost fragment loses all of it". */
+	/** Set when the datagram is larger than the route's MTU carries: "… will fragment (over N on the route's M-byte MTU); a lost fragment loses all of it". */
 	warning?: string;
 	/** For a request (see `request-completed`): its id and which attempt this is (1, 2, …). */
 	requestId?: number;
