@@ -28,6 +28,7 @@ function addConnections(dashboard: Dashboard, from: number, to: number): void {
 			local: {address: '127.0.0.1', port: 20_000 + (index % 40_000)},
 			remote: {address: '127.0.0.1', port: 80},
 			framing: 'raw',
+			isHalfOpen: false,
 		});
 	}
 }
