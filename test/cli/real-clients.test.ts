@@ -222,12 +222,12 @@ describe('exit codes', () => {
 		netdash.child.stdin.end();
 		expect(await netdash.exited).toBe(2);
 		expect(netdash.events).toEqual([]);
-		expect(netdash.stderr().trim()).toBe('netdash: --log cannot open /nonexistent-netdash-folder/session.log: its folder does not exist (ENOENT)');
+		expect(netdash.stderr().trim()).toBe('netdash: cannot open the log file /nonexistent-netdash-folder/session.log: its folder does not exist (ENOENT)');
 	});
 
 	it('--help documents the exit codes', async () => {
 		const help = execFileSync(process.execPath, [cliPath, '--help'], {encoding: 'utf8'});
-		expect(help).toMatch(/Exit status/);
+		expect(help).toMatch(/Exit codes/);
 		expect(help).toMatch(/0 {2}quit/);
 		expect(help).toMatch(/1 {2}stdin ended and the socket that ended last failed/);
 		expect(help).toMatch(/2 {2}bad usage/);
