@@ -6,11 +6,14 @@ import {parseTargets} from './core/discovery/discovery.js';
 import {DEFAULT_DISCOVERY_PORT} from './core/discovery/protocol.js';
 import {parseCidr} from './core/tcp/admission.js';
 import {MAX_TIMEOUT_MS} from './core/timeout.js';
+import {parseForwardSpec, type ForwardSpec} from './core/relay/forward-spec.js';
 
 /** What the command line asked for, validated. */
 export type CliOptions = {
 	listen: HostPort[];
 	connect: HostPort[];
+	/** `--forward [BIND:]PORT:HOST:HOSTPORT`: forwards to start (relay/). */
+	forward: ForwardSpec[];
 	/** UDP sockets to bind at start (`--udp`, or `-u -l PORT`). */
 	udp: HostPort[];
 	/** UDP sockets to bind to any port and connect to these peers (`-u HOST PORT`, `-u -c HOST:PORT`). */
@@ -39,6 +42,7 @@ export type CliOptions = {
 export type RawFlags = {
 	listen?: string[];
 	connect?: string[];
+	forward?: string[];
 	udp?: string[];
 	/** `-u`: make the listeners and dials of this command line UDP, as `nc -u` does. */
 	udpMode?: boolean;
@@ -130,6 +134,7 @@ function parsePortText(text: string): number {
 export const knownFlags = new Set([
 	'listen',
 	'connect',
+	'forward',
 	'udp',
 	'udpMode',
 	'framing',
@@ -210,6 +215,7 @@ export function parseByteCount(text: string, flag: string): number {
 const valueFlags: ReadonlyArray<{long: string; short?: string}> = [
 	{long: 'listen', short: 'l'},
 	{long: 'connect', short: 'c'},
+	{long: 'forward'},
 	{long: 'udp'},
 	{long: 'allow'},
 	{long: 'deny'},
@@ -230,7 +236,7 @@ export function checkFlagValues(argv: readonly string[]): void {
 		const isMissing = next === undefined || (next.startsWith('-') && next !== '-');
 		const flag = valueFlags.find(({long, short}) => arg === `--${long}` || (short !== undefined && /^-[a-zA-Z]*$/.test(arg) && arg.endsWith(short)));
 		if (flag && isMissing) {
-			const example = flag.long === 'listen' ? ': -l 8080 or --listen host:port' : flag.long === 'connect' ? ': -c host:port' : flag.long === 'udp' ? ': --udp 9000 or --udp host:port' : '';
+			const example = flag.long === 'listen' ? ': -l 8080 or --listen host:port' : flag.long === 'connect' ? ': -c host:port' : flag.long === 'udp' ? ': --udp 9000 or --udp host:port' : flag.long === 'forward' ? ': --forward 8080:127.0.0.1:3000' : '';
 			throw new NetdashError('BAD_FLAG', `${arg} needs a value${example}`);
 		}
 	}
@@ -340,6 +346,13 @@ export function parseCliOptions(flags: RawFlags, input: readonly string[], argv:
 	}
 
 	return {
+		forward: (flags.forward ?? []).map((text) => {
+			try {
+				return parseForwardSpec(text);
+			} catch (error) {
+				throw new NetdashError('BAD_FLAG', `--forward ${(error as Error).message}`);
+			}
+		}),
 		listen: isUdp ? [] : listen,
 		connect: isUdp ? [] : connect,
 		udp: isUdp ? [...udp, ...listen] : udp,

@@ -91,6 +91,11 @@ export function commandFromJson(value: unknown): Command {
 			return {cmd: 'listen', ...definedOnly({host}), port: port!, ...framing, ...halfOpen, ...withRef};
 		}
 
+		case 'forward': {
+			const target = object['target'] as {host: string; port: number};
+			return {cmd: 'forward', ...definedOnly({host}), port: port!, target: {host: target.host, port: target.port}, ...framing, ...withRef};
+		}
+
 		case 'connect': {
 			return {cmd: 'connect', host: host!, port: port!, ...framing, ...definedOnly({timeoutMs: millis(object['timeout'])}), ...halfOpen, ...withRef};
 		}

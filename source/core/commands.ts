@@ -13,6 +13,8 @@ export {commandFromJson, parseJsonCommand} from './command-json.js';
 export type Command =
 	/** `halfOpen`: its connections stay open after the peer's FIN (otherwise the default, see `halfopen`). */
 	| {cmd: 'listen'; host?: string; port: number; framing?: FramingSpec; halfOpen?: boolean; ref?: string}
+	/** Forward `host:port` (host 127.0.0.1 by default) to `target`, as `ssh -L`: each client is relayed to its own connection there. */
+	| {cmd: 'forward'; host?: string; port: number; target: {host: string; port: number}; framing?: FramingSpec; ref?: string}
 	| {cmd: 'connect'; host: string; port: number; framing?: FramingSpec; timeoutMs?: number; halfOpen?: boolean; ref?: string}
 	/** Change the default of half-open (`--half-open`) while running. */
 	| {cmd: 'halfopen'; isOn: boolean; ref?: string}
@@ -39,7 +41,7 @@ export type Command =
 	| {cmd: 'quit'; ref?: string};
 
 /** The names of every command. */
-export const commandNames = ['listen', 'connect', 'send', 'sendfile', 'shutdown', 'reset', 'close', 'allow', 'deny', 'admission', 'udp', 'sendto', 'udp-connect', 'broadcast', 'request', 'discover', 'probe', 'stop-discovery', 'halfopen', 'quit'] as const;
+export const commandNames = ['listen', 'forward', 'connect', 'send', 'sendfile', 'shutdown', 'reset', 'close', 'allow', 'deny', 'admission', 'udp', 'sendto', 'udp-connect', 'broadcast', 'request', 'discover', 'probe', 'stop-discovery', 'halfopen', 'quit'] as const;
 
 /**
  * Carry a command out on the core. `quit` is not the core's: it returns
@@ -54,6 +56,11 @@ export function executeCommand(core: Core, command: Command): boolean {
 				...(command.framing ? {framing: command.framing} : {}),
 				...(command.halfOpen === undefined ? {} : {halfOpen: command.halfOpen}),
 			});
+			return false;
+		}
+
+		case 'forward': {
+			core.forward(command.host, command.port, command.target, {...options, ...(command.framing ? {framing: command.framing} : {})});
 			return false;
 		}
 

@@ -2,7 +2,8 @@ import net from 'node:net';
 import {Bus} from './bus.js';
 import {NetdashError, errorCode, oneLine} from './errors.js';
 import {encodeFrame, formatFraming, type FramingSpec} from './framing/index.js';
-import {TcpConnection, type ConnectionLimits} from './tcp/connection.js';
+import {TcpConnection, type ConnectionInit, type ConnectionLimits} from './tcp/connection.js';
+import {Relays} from './relay/relay.js';
 import {Reclaimer} from './reclaim.js';
 import {checkHost} from './ports.js';
 import {TcpListener} from './tcp/listener.js';
@@ -126,6 +127,13 @@ export class Core {
 		this.#notifyClosed();
 	}, this.#refusal);
 
+	/** Forwards' clients and the connections dialed for them (relay/). */
+	readonly #relays = new Relays(this.bus, {
+		nextConnectionId: () => `C${this.#nextConnection++}`,
+		// Both halves of a relay stay open after their peer's FIN: the relay passes the FIN on.
+		adopt: (socket, init) => this.#register(socket, {...init, limits: this.#limits, isHalfOpen: true}),
+	});
+
 	readonly #commandTaps = new Set<(record: CommandRecord) => void>();
 	#nextListener = 1;
 	#nextConnection = 1;
@@ -226,6 +234,24 @@ export class Core {
 	/** Start a TCP listener. Host `127.0.0.1` by default; `0.0.0.0` / `::` mean every interface; port 0 picks an ephemeral port. */
 	listen(host: string | undefined, port: number, options: OpenOptions = {}): string | undefined {
 		this.#noteCommand('listen', {host, port, ...options});
+		return this.#listen(host, port, options);
+	}
+
+	/**
+	 * Forward `host:port` (host 127.0.0.1 by default) to `target`, as `ssh -L`:
+	 * each client gets its own connection to the target, relayed byte for
+	 * byte (relay/). Returns the listener's id; each client is relay `R1`, ….
+	 */
+	forward(host: string | undefined, port: number, target: {host: string; port: number}, options: OpenOptions = {}): string | undefined {
+		this.#noteCommand('forward', {host, port, target, ...options});
+		return this.#run(options.ref, () => {
+			checkHost(target.host);
+			checkPort(target.port, false);
+			return this.#listen(host, port, options, {address: target.host, port: target.port});
+		});
+	}
+
+	#listen(host: string | undefined, port: number, options: OpenOptions, target?: {address: string; port: number}): string | undefined {
 		return this.#run(options.ref, () => {
 			checkPort(port, true);
 			if (host) {
@@ -242,8 +268,13 @@ export class Core {
 				admission: this.#admission,
 				...(options.ref ? {ref: options.ref} : {}),
 				...(options.halfOpen === undefined ? {} : {isHalfOpen: options.halfOpen}),
+				...(target ? {target} : {}),
 				onConnection: (socket, from) => {
-					this.#adopt(socket, from);
+					if (from.target) {
+						this.#relays.accept(socket, from);
+					} else {
+						this.#adopt(socket, from);
+					}
 				},
 				onClosed: (closed) => {
 					this.#listeners.delete(closed.id);
@@ -269,7 +300,7 @@ export class Core {
 			const connectTimeoutMs = checkTimeout(options.connectTimeoutMs ?? this.#limits.connectTimeoutMs, 'a connect timeout');
 			const id = `C${this.#nextConnection++}`;
 			const socket = new net.Socket({allowHalfOpen: true});
-			const connection = new TcpConnection(this.bus, socket, {
+			this.#register(socket, {
 				id,
 				origin: 'dialed',
 				listener: null,
@@ -278,10 +309,7 @@ export class Core {
 				dial: {host, port},
 				isHalfOpen: options.halfOpen ?? this.#halfOpen,
 				...(options.ref ? {ref: options.ref} : {}),
-				onClosed: this.#forgetConnection,
-				reclaimer: this.#reclaimer,
 			});
-			this.#connections.set(id, connection);
 			socket.connect({host, port});
 			return id;
 		});
@@ -542,22 +570,26 @@ export class Core {
 	}
 
 	#adopt(socket: net.Socket, listener: TcpListener): void {
-		const id = `C${this.#nextConnection++}`;
-		const connection = new TcpConnection(this.bus, socket, {
-			id,
+		this.#register(socket, {
+			id: `C${this.#nextConnection++}`,
 			origin: 'accepted',
 			listener: listener.id,
 			framing: listener.framing,
 			limits: this.#limits,
 			isHalfOpen: listener.isHalfOpen ?? this.#halfOpen,
 			...(listener.localEnd ? {local: listener.localEnd} : {}),
-			onClosed: this.#forgetConnection,
-			reclaimer: this.#reclaimer,
 		});
-		this.#connections.set(id, connection);
+	}
+
+	/** Make a connection on `socket` and keep it with the others (commands, reading holds, closeAll). */
+	#register(socket: net.Socket, init: Omit<ConnectionInit, 'onClosed' | 'reclaimer'>): TcpConnection {
+		const connection = new TcpConnection(this.bus, socket, {...init, onClosed: this.#forgetConnection, reclaimer: this.#reclaimer});
+		this.#connections.set(connection.id, connection);
 		if (this.#readingHolds.size > 0) {
 			connection.setReadingPaused(true);
 		}
+
+		return connection;
 	}
 
 	/** One function for every connection's close, not a closure each. */

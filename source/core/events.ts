@@ -39,6 +39,39 @@ export type ListenerOpened = {
 	framing: string;
 	/** Present when the listen command chose: whether its connections stay half-open after the peer's FIN (otherwise the default, see `half-open-changed`). */
 	isHalfOpen?: boolean;
+	/** Present on a forward (`--forward`, `forward`): where each client it accepts is relayed to. */
+	target?: Endpoint;
+};
+
+/**
+ * A forward accepted a client: it becomes one half of relay `relay`, and
+ * `server` is dialed to `target` for it. Each half is an ordinary
+ * connection whose opening events name the relay and its partner.
+ */
+export type RelayOpened = {
+	type: 'relay-opened';
+	relay: string;
+	listener: string;
+	/** The accepted client's connection id. */
+	client: string;
+	/** The connection dialed to the target. */
+	server: string;
+	target: Endpoint;
+};
+
+/** Both halves of a relay are gone. */
+export type RelayClosed = {
+	type: 'relay-closed';
+	relay: string;
+	client: string;
+	server: string;
+	/** `closed` (FIN both ways), `reset` (a RST passed on), `failed`, or `upstream-failed` (the target refused or timed out; the client was reset). */
+	reason: 'closed' | 'reset' | 'failed' | 'upstream-failed';
+	/** Bytes handed to the server and to the client, exact. */
+	bytesToServer: number;
+	bytesToClient: number;
+	code?: string;
+	message?: string;
 };
 
 /** A TCP listener stopped accepting. */
@@ -58,6 +91,9 @@ export type ConnectionDialing = {
 	framing: string;
 	/** True when the peer's FIN leaves it open (`--half-open`); false when it then closes, after its queue. */
 	isHalfOpen: boolean;
+	/** On one half of a relay: the relay's id (`R1`) and the other half's connection id. */
+	relay?: string;
+	partner?: string;
 };
 
 /** A connection is established (dialed and connected, or accepted). */
@@ -72,6 +108,9 @@ export type ConnectionOpened = {
 	framing: string;
 	/** True when the peer's FIN leaves it open (`--half-open`); false when it then closes, after its queue. */
 	isHalfOpen: boolean;
+	/** On one half of a relay: the relay's id (`R1`) and the other half's connection id. */
+	relay?: string;
+	partner?: string;
 };
 
 /** Bytes arrived from the peer. `data` is the chunk itself; `--json` prints it as `base64`. */
@@ -536,6 +575,8 @@ export type BusEvent = EventBase &
 	(
 		| ListenerOpened
 		| ListenerClosed
+		| RelayOpened
+		| RelayClosed
 		| ConnectionDialing
 		| ConnectionOpened
 		| DataReceived

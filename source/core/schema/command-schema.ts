@@ -43,6 +43,16 @@ function command(name: string, properties: Record<string, unknown>, required: re
 /** The schema of each command, by its `cmd`. */
 export const commandSchemas: Readonly<Record<string, JsonSchema>> = {
 	listen: command('listen', {host, port: bindPort, framing, halfOpen}, ['port']),
+	forward: command(
+		'forward',
+		{
+			host,
+			port: bindPort,
+			target: {type: 'object', properties: {host, port: peerPort}, required: ['host', 'port'], additionalProperties: false, description: 'Where each client is relayed to.'},
+			framing,
+		},
+		['port', 'target'],
+	),
 	connect: command('connect', {host, port: peerPort, framing, timeout: seconds, halfOpen}, ['host', 'port']),
 	send: command('send', {connection: id, id, ...payload, framed: {type: 'boolean'}}),
 	sendfile: command('sendfile', {connection: id, path: {type: 'string', minLength: 1}}, ['connection', 'path']),

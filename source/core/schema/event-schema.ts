@@ -42,10 +42,20 @@ function event(type: string, properties: Record<string, unknown>, required: read
 
 /** The schema of each event, by its `type`. */
 export const eventSchemas: Readonly<Record<string, JsonSchema>> = {
-	'listener-opened': event('listener-opened', {listener: text, address: text, port, framing: text}),
+	'listener-opened': event('listener-opened', {listener: text, address: text, port, framing: text, target: endpoint}, ['listener', 'address', 'port', 'framing']),
+	'relay-opened': event('relay-opened', {relay: text, listener: text, client: text, server: text, target: endpoint}),
+	'relay-closed': event(
+		'relay-closed',
+		{relay: text, client: text, server: text, reason: {enum: ['closed', 'reset', 'failed', 'upstream-failed']}, bytesToServer: count, bytesToClient: count, code: text, message: text},
+		['relay', 'client', 'server', 'reason', 'bytesToServer', 'bytesToClient'],
+	),
 	'listener-closed': event('listener-closed', {listener: text, accepted: count}),
-	'connection-dialing': event('connection-dialing', {connection: text, remote: endpoint, framing: text}),
-	'connection-opened': event('connection-opened', {connection: text, listener: {type: ['string', 'null']}, origin: {enum: ['accepted', 'dialed']}, local: endpoint, remote: endpoint, framing: text}),
+	'connection-dialing': event('connection-dialing', {connection: text, remote: endpoint, framing: text, relay: text, partner: text}, ['connection', 'remote', 'framing']),
+	'connection-opened': event(
+		'connection-opened',
+		{connection: text, listener: {type: ['string', 'null']}, origin: {enum: ['accepted', 'dialed']}, local: endpoint, remote: endpoint, framing: text, relay: text, partner: text},
+		['connection', 'listener', 'origin', 'local', 'remote', 'framing'],
+	),
 	'data-received': event('data-received', {connection: text, bytes: count, base64}),
 	'send-queued': event('send-queued', {connection: text, bytes: count, queued: count}),
 	'data-sent': event('data-sent', {connection: text, bytes: count, base64, queued: count}),

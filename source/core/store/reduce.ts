@@ -21,6 +21,7 @@ type ListenerModel = {
 	address: string;
 	port: number;
 	framing: string;
+	target: Endpoint | undefined;
 	state: 'listening' | 'closed';
 	accepted: number;
 	open: number;
@@ -59,6 +60,8 @@ type ConnectionModel = {
 	closedAt: number | undefined;
 	closeReason: CloseReason | undefined;
 	error: {code: string; message: string} | undefined;
+	relay: string | undefined;
+	partner: string | undefined;
 	row: ConnectionRow | undefined;
 };
 
@@ -169,6 +172,7 @@ export class Model {
 					address: event.address,
 					port: event.port,
 					framing: event.framing,
+					target: event.target,
 					state: 'listening',
 					accepted: 0,
 					open: 0,
@@ -197,6 +201,8 @@ export class Model {
 			case 'connection-dialing': {
 				const dialing = this.#newConnection(event.connection, 'dialed', null, event.framing, event.remote, event.at, 'connecting');
 				dialing.isHalfOpen = event.isHalfOpen;
+				dialing.relay = event.relay;
+				dialing.partner = event.partner;
 				this.connections.set(event.connection, dialing);
 				this.isMembershipChanged = true;
 				this.#note(event.connection, event, `connecting to ${event.remote.address}:${event.remote.port}`, false);
@@ -217,6 +223,8 @@ export class Model {
 
 				connection.local = event.local;
 				connection.isHalfOpen = event.isHalfOpen;
+				connection.relay = event.relay;
+				connection.partner = event.partner;
 				const listener = event.listener ? this.listeners.get(event.listener) : undefined;
 				if (listener) {
 					listener.accepted++;
@@ -482,6 +490,8 @@ export class Model {
 			closedAt: undefined,
 			closeReason: undefined,
 			error: undefined,
+			relay: undefined,
+			partner: undefined,
 			row: undefined,
 		};
 	}

@@ -194,6 +194,8 @@ export class Store {
 						closedAt: connection.closedAt,
 						closeReason: connection.closeReason,
 						error: connection.error,
+						relay: connection.relay,
+						partner: connection.partner,
 					});
 				}
 
