@@ -42,7 +42,7 @@ export type CommandLineUsage = {
 export const commandLineUsages: readonly CommandLineUsage[] = [
 	{name: 'listen', usage: 'listen [host:]port [framing]', description: 'start a TCP listener (port 0: any free port)'},
 	{name: 'connect', usage: 'connect host:port [framing]', description: 'dial a TCP connection'},
-	{name: 'forward', usage: 'forward [bind:]port host:port [framing]', description: 'relay each client of a local port to host:port (as ssh -L)'},
+	{name: 'forward', usage: 'forward [ip:]port host:port', description: 'relay each client to its own connection to host:port (ssh -L)'},
 	{name: 'send', usage: 'send [C1] text', description: 'send text with \\r \\n \\t \\xNN escapes'},
 	{name: 'sendhex', usage: 'sendhex [C1] 48 65 6c', description: 'send bytes written in hex'},
 	{name: 'sendfile', usage: 'sendfile [C1] PATH', description: 'stream a file of any size, at the pace the peer reads'},
