@@ -38,6 +38,9 @@ const cli = meow(
 	  --forward [BIND:]PORT:HOST:HOSTPORT
 	                               Relay each client of BIND:PORT (BIND 127.0.0.1 unless given) to
 	                               its own connection to HOST:HOSTPORT, as ssh -L (repeatable)
+	  --forward-udp [BIND:]PORT:HOST:HOSTPORT
+	                               The same for UDP: one upstream socket per client address; a session
+	                               idle for --idle-timeout (default 60 s here) expires
 	  --framing MODE               raw (default), line, u16, u32 or fixed:N
 	  --connect-timeout SECONDS    Give up a dial after this long (default 10)
 	  --max-queued SIZE            Bytes a connection may hold unsent, e.g. 4M (default 4M)
@@ -99,6 +102,7 @@ const cli = meow(
 			listen: {type: 'string', shortFlag: 'l', isMultiple: true},
 			connect: {type: 'string', shortFlag: 'c', isMultiple: true},
 			forward: {type: 'string', isMultiple: true},
+			forwardUdp: {type: 'string', isMultiple: true},
 			udp: {type: 'string', isMultiple: true},
 			udpMode: {type: 'boolean', shortFlag: 'u'},
 			help: {type: 'boolean', shortFlag: 'h'},
@@ -177,6 +181,10 @@ function openFromFlags(target: Core): void {
 
 	for (const {bind, target: to} of options.forward) {
 		target.forward(bind.host, bind.port, to);
+	}
+
+	for (const {bind, target: to} of options.forwardUdp) {
+		target.forwardUdp(bind.host, bind.port, to);
 	}
 
 	for (const {host, port} of options.udp) {

@@ -14,6 +14,8 @@ export type CliOptions = {
 	connect: HostPort[];
 	/** `--forward [BIND:]PORT:HOST:HOSTPORT`: forwards to start (relay/). */
 	forward: ForwardSpec[];
+	/** `--forward-udp [BIND:]PORT:HOST:HOSTPORT`: UDP forwards to start. */
+	forwardUdp: ForwardSpec[];
 	/** UDP sockets to bind at start (`--udp`, or `-u -l PORT`). */
 	udp: HostPort[];
 	/** UDP sockets to bind to any port and connect to these peers (`-u HOST PORT`, `-u -c HOST:PORT`). */
@@ -43,6 +45,7 @@ export type RawFlags = {
 	listen?: string[];
 	connect?: string[];
 	forward?: string[];
+	forwardUdp?: string[];
 	udp?: string[];
 	/** `-u`: make the listeners and dials of this command line UDP, as `nc -u` does. */
 	udpMode?: boolean;
@@ -135,6 +138,7 @@ export const knownFlags = new Set([
 	'listen',
 	'connect',
 	'forward',
+	'forwardUdp',
 	'udp',
 	'udpMode',
 	'framing',
@@ -216,6 +220,7 @@ const valueFlags: ReadonlyArray<{long: string; short?: string}> = [
 	{long: 'listen', short: 'l'},
 	{long: 'connect', short: 'c'},
 	{long: 'forward'},
+	{long: 'forward-udp'},
 	{long: 'udp'},
 	{long: 'allow'},
 	{long: 'deny'},
@@ -346,13 +351,8 @@ export function parseCliOptions(flags: RawFlags, input: readonly string[], argv:
 	}
 
 	return {
-		forward: (flags.forward ?? []).map((text) => {
-			try {
-				return parseForwardSpec(text);
-			} catch (error) {
-				throw new NetdashError('BAD_FLAG', `--forward ${(error as Error).message}`);
-			}
-		}),
+		forward: forwardSpecs(flags.forward, 'forward'),
+		forwardUdp: forwardSpecs(flags.forwardUdp, 'forward-udp'),
 		listen: isUdp ? [] : listen,
 		connect: isUdp ? [] : connect,
 		udp: isUdp ? [...udp, ...listen] : udp,
@@ -383,6 +383,16 @@ function maxConnections(text: string | undefined): number {
 	}
 
 	return Number(text);
+}
+
+function forwardSpecs(list: string[] | undefined, flag: string): ForwardSpec[] {
+	return (list ?? []).map((text) => {
+		try {
+			return parseForwardSpec(text);
+		} catch (error) {
+			throw new NetdashError('BAD_FLAG', `--${flag} ${(error as Error).message}`);
+		}
+	});
 }
 
 function logAllowSpecial(flags: RawFlags): boolean {

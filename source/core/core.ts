@@ -4,6 +4,7 @@ import {NetdashError, errorCode, oneLine} from './errors.js';
 import {encodeFrame, formatFraming, type FramingSpec} from './framing/index.js';
 import {TcpConnection, type ConnectionInit, type ConnectionLimits} from './tcp/connection.js';
 import {Relays} from './relay/relay.js';
+import {DEFAULT_UDP_IDLE_MS, UdpForward} from './relay/udp-forward.js';
 import {Reclaimer} from './reclaim.js';
 import {checkHost} from './ports.js';
 import {TcpListener} from './tcp/listener.js';
@@ -248,6 +249,20 @@ export class Core {
 			checkHost(target.host);
 			checkPort(target.port, false);
 			return this.#listen(host, port, options, {address: target.host, port: target.port});
+		});
+	}
+
+	/**
+	 * Forward UDP `host:port` to `target`: each client address gets its own socket (source port) towards the target;
+	 * a session idle for `idleMs` (default: the idle timeout, else 60 s) expires (relay/udp-forward.ts). Returns the forward's socket id.
+	 */
+	forwardUdp(host: string | undefined, port: number, target: {host: string; port: number}, options: CommandOptions & {idleMs?: number} = {}): string | undefined {
+		this.#noteCommand('forward-udp', {host, port, target, ...options});
+		return this.#run(options.ref, () => {
+			checkHost(target.host);
+			checkPort(target.port, false);
+			const idleMs = options.idleMs ?? (this.#limits.idleTimeoutMs || DEFAULT_UDP_IDLE_MS);
+			return new UdpForward(this.bus, this.#udp, {host, port, target: {address: target.host, port: target.port}, idleMs, nextRelay: () => this.#relays.nextId(), ...(options.ref ? {ref: options.ref} : {})}).id;
 		});
 	}
 

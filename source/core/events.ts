@@ -74,6 +74,29 @@ export type RelayClosed = {
 	message?: string;
 };
 
+/** A UDP forward heard from a new client address: socket `upstream` (its own source port) now speaks to the target for it. */
+export type UdpRelayOpened = {
+	type: 'udp-relay-opened';
+	relay: string;
+	/** The forward's own socket (where clients send). */
+	socket: string;
+	upstream: string;
+	client: Endpoint;
+	target: Endpoint;
+};
+
+/** A UDP forward's session ended: idle for the timeout (`expired`), or its socket closed. */
+export type UdpRelayClosed = {
+	type: 'udp-relay-closed';
+	relay: string;
+	socket: string;
+	upstream: string;
+	client: Endpoint;
+	reason: 'expired' | 'closed';
+	datagramsToServer: number;
+	datagramsToClient: number;
+};
+
 /** A TCP listener stopped accepting. */
 export type ListenerClosed = {
 	type: 'listener-closed';
@@ -577,6 +600,8 @@ export type BusEvent = EventBase &
 		| ListenerClosed
 		| RelayOpened
 		| RelayClosed
+		| UdpRelayOpened
+		| UdpRelayClosed
 		| ConnectionDialing
 		| ConnectionOpened
 		| DataReceived

@@ -34,5 +34,7 @@ describe('asking for a forward', () => {
 		]);
 		expect(() => parseCliOptions({forward: ['3000']}, [])).toThrow(/^--forward '3000' is not \[BIND:\]PORT:HOST:HOSTPORT/);
 		expect(() => parseCliOptions({}, [], ['--forward'])).toThrow(/--forward needs a value/);
+		expect(parseCliOptions({forwardUdp: ['5353:127.0.0.1:53']}, []).forwardUdp).toEqual([{bind: {host: '127.0.0.1', port: 5353}, target: {host: '127.0.0.1', port: 53}}]);
+		expect(() => parseCliOptions({forwardUdp: ['x']}, [])).toThrow(/^--forward-udp 'x' is not/);
 	});
 });

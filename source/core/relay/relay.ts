@@ -173,7 +173,7 @@ export class Relays {
 	/** A forward accepted `socket`: dial its target and relay between them. Synchronous, so handlers are on the socket at once. */
 	accept(socket: net.Socket, listener: TcpListener): void {
 		const target = listener.target!;
-		const id = `R${this.#next++}`;
+		const id = this.nextId();
 		const relay = new Relay(this.#bus, this.#host, {
 			id,
 			socket,
@@ -185,6 +185,11 @@ export class Relays {
 			},
 		});
 		this.#relays.set(id, relay);
+	}
+
+	/** The next relay id (`R…`): UDP forwards' sessions share the sequence. */
+	nextId(): string {
+		return `R${this.#next++}`;
 	}
 
 	/** A relay by id. */

@@ -44,6 +44,8 @@ function event(type: string, properties: Record<string, unknown>, required: read
 export const eventSchemas: Readonly<Record<string, JsonSchema>> = {
 	'listener-opened': event('listener-opened', {listener: text, address: text, port, framing: text, target: endpoint}, ['listener', 'address', 'port', 'framing']),
 	'relay-opened': event('relay-opened', {relay: text, listener: text, client: text, server: text, target: endpoint}),
+	'udp-relay-opened': event('udp-relay-opened', {relay: text, socket: text, upstream: text, client: endpoint, target: endpoint}),
+	'udp-relay-closed': event('udp-relay-closed', {relay: text, socket: text, upstream: text, client: endpoint, reason: {enum: ['expired', 'closed']}, datagramsToServer: count, datagramsToClient: count}),
 	'relay-closed': event(
 		'relay-closed',
 		{relay: text, client: text, server: text, reason: {enum: ['closed', 'reset', 'failed', 'upstream-failed']}, bytesToServer: count, bytesToClient: count, code: text, message: text},
