@@ -3,7 +3,7 @@ import {Bus} from './bus.js';
 import {NetdashError, errorCode, oneLine} from './errors.js';
 import {encodeFrame, formatFraming, type FramingSpec} from './framing/index.js';
 import {TcpConnection, type ConnectionInit, type ConnectionLimits} from './tcp/connection.js';
-import {Relays} from './relay/relay.js';
+import {Relays, type RelayStep} from './relay/relay.js';
 import {DEFAULT_UDP_IDLE_MS, UdpForward} from './relay/udp-forward.js';
 import {Reclaimer} from './reclaim.js';
 import {checkHost} from './ports.js';
@@ -264,6 +264,13 @@ export class Core {
 			const idleMs = options.idleMs ?? (this.#limits.idleTimeoutMs || DEFAULT_UDP_IDLE_MS);
 			return new UdpForward(this.bus, this.#udp, {host, port, target: {address: target.host, port: target.port}, idleMs, nextRelay: () => this.#relays.nextId(), ...(options.ref ? {ref: options.ref} : {})}).id;
 		});
+	}
+
+	/** Steer relay `id`: intercept a direction, release or drop a held chunk, inject bytes (relay/relay.ts). */
+	steer(id: string, step: RelayStep, options: CommandOptions = {}): boolean {
+		const {type, ...fields} = step;
+		this.#noteCommand(type, {relay: id, ...fields, data: undefined, ...options}, 'data' in step ? step.data : undefined);
+		return this.#udpCommand(options, () => this.#relays.steer(id, step, options.ref));
 	}
 
 	#listen(host: string | undefined, port: number, options: OpenOptions, target?: {address: string; port: number}): string | undefined {

@@ -74,6 +74,52 @@ export type RelayClosed = {
 	message?: string;
 };
 
+/** Intercept was turned on or off for one direction of a relay (`on` false releases what is held, in order). */
+export type RelayInterceptChanged = {
+	type: 'relay-intercept-changed';
+	relay: string;
+	direction: 'to-server' | 'to-client';
+	isOn: boolean;
+};
+
+/** A chunk going one way through an intercepted relay is held, as chunk number `chunk`, until released or dropped. */
+export type RelayChunkHeld = {
+	type: 'relay-chunk-held';
+	relay: string;
+	chunk: number;
+	direction: 'to-server' | 'to-client';
+	bytes: number;
+	data: Buffer;
+};
+
+/** A held chunk was sent on (`isEdited`: other bytes in its place; `bytes` is what was sent). */
+export type RelayChunkReleased = {
+	type: 'relay-chunk-released';
+	relay: string;
+	chunk: number;
+	direction: 'to-server' | 'to-client';
+	bytes: number;
+	isEdited: boolean;
+};
+
+/** A held chunk was dropped: its bytes never reach the other side. */
+export type RelayChunkDropped = {
+	type: 'relay-chunk-dropped';
+	relay: string;
+	chunk: number;
+	direction: 'to-server' | 'to-client';
+	bytes: number;
+};
+
+/** Bytes of our own were queued towards one side of a relay (in order with what is relayed). */
+export type RelayInjected = {
+	type: 'relay-injected';
+	relay: string;
+	direction: 'to-server' | 'to-client';
+	bytes: number;
+	data: Buffer;
+};
+
 /** A UDP forward heard from a new client address: socket `upstream` (its own source port) now speaks to the target for it. */
 export type UdpRelayOpened = {
 	type: 'udp-relay-opened';
@@ -601,6 +647,11 @@ export type BusEvent = EventBase &
 		| RelayOpened
 		| RelayClosed
 		| UdpRelayOpened
+		| RelayInterceptChanged
+		| RelayChunkHeld
+		| RelayChunkReleased
+		| RelayChunkDropped
+		| RelayInjected
 		| UdpRelayClosed
 		| ConnectionDialing
 		| ConnectionOpened

@@ -23,7 +23,14 @@ export type RelayInput =
 	| {type: 'fin'; from: RelaySide}
 	/** Bytes queued towards `to` were handed to the kernel. */
 	| {type: 'written'; to: RelaySide; bytes: number}
-	| {type: 'closed'; side: RelaySide; reason: CloseReason; code?: string | undefined; message?: string | undefined};
+	| {type: 'closed'; side: RelaySide; reason: CloseReason; code?: string | undefined; message?: string | undefined}
+	/** Hold (or stop holding, releasing what is held in order) chunks going towards `to`. */
+	| {type: 'intercept'; to: RelaySide; isOn: boolean}
+	/** Send a held chunk on, as it was or as `data` (edited). */
+	| {type: 'release'; chunk: number; data?: Buffer | undefined}
+	| {type: 'drop'; chunk: number}
+	/** Bytes of our own towards `to`, in order with what is relayed. */
+	| {type: 'inject'; to: RelaySide; data: Buffer};
 
 /** A command for the glue to carry out. */
 export type RelayOutput =
@@ -37,6 +44,12 @@ export type RelayOutput =
 	/** Stop / restart reading from the side. */
 	| {type: 'pause'; side: RelaySide}
 	| {type: 'resume'; side: RelaySide}
+	/** A chunk towards `to` is held (intercept is on), as chunk number `chunk`. */
+	| {type: 'held'; chunk: number; to: RelaySide; data: Buffer}
+	| {type: 'released'; chunk: number; to: RelaySide; bytes: number; isEdited: boolean}
+	| {type: 'dropped'; chunk: number; to: RelaySide; bytes: number}
+	/** A step could not be taken (unknown chunk, side gone): one line for `command-failed`. */
+	| {type: 'refused'; code: string; message: string}
 	/** Both halves are gone: the relay is over. */
 	| {type: 'ended'; reason: RelayEndReason; code?: string; message?: string};
 
@@ -59,6 +72,12 @@ type HalfState = {
 	queued: number;
 	/** Reading from this side is paused. */
 	isPaused: boolean;
+	/** Chunks towards this side held by intercept, oldest first, and their bytes. */
+	isIntercepted: boolean;
+	held: Array<{chunk: number; data: Buffer}>;
+	heldBytes: number;
+	/** A FIN from the other side waits for the held chunks to go first. */
+	isFinWaiting: boolean;
 	/** Whether it was ever connected (the client always is). */
 	wasConnected: boolean;
 };
@@ -71,9 +90,11 @@ function other(side: RelaySide): RelaySide {
 export class RelayLayer {
 	readonly #limits: RelayLimits;
 	readonly #halves: Record<RelaySide, HalfState> = {
-		client: {isOpen: true, isFinSent: false, queued: 0, isPaused: false, wasConnected: true},
-		server: {isOpen: true, isFinSent: false, queued: 0, isPaused: false, wasConnected: false},
+		client: {isOpen: true, isFinSent: false, queued: 0, isPaused: false, wasConnected: true, isIntercepted: false, held: [], heldBytes: 0, isFinWaiting: false},
+		server: {isOpen: true, isFinSent: false, queued: 0, isPaused: false, wasConnected: false, isIntercepted: false, held: [], heldBytes: 0, isFinWaiting: false},
 	};
+
+	#nextChunk = 1;
 
 	/** The first abnormal end, which names the relay's end. */
 	#end: {reason: RelayEndReason; code?: string; message?: string} | undefined;
@@ -124,15 +145,58 @@ export class RelayLayer {
 					return [];
 				}
 
+				if (half.held.length > 0) {
+					half.isFinWaiting = true; // The FIN follows the held chunks, as it followed them on the wire.
+					return [];
+				}
+
 				half.isFinSent = true;
 				return [{type: 'shutdown', side: to}];
+			}
+
+			case 'intercept': {
+				const half = this.#halves[input.to];
+				half.isIntercepted = input.isOn;
+				if (input.isOn) {
+					return [];
+				}
+
+				const outputs: RelayOutput[] = [];
+				for (const {chunk} of [...half.held]) {
+					outputs.push(...this.#release(chunk, undefined));
+				}
+
+				return outputs;
+			}
+
+			case 'release': {
+				return this.#release(input.chunk, input.data);
+			}
+
+			case 'drop': {
+				const found = this.#takeHeld(input.chunk);
+				if (!found) {
+					return [{type: 'refused', code: 'UNKNOWN_CHUNK', message: `no held chunk ${input.chunk}`}];
+				}
+
+				return [{type: 'dropped', chunk: input.chunk, to: found.to, bytes: found.data.length}, ...this.#afterHeldGone(found.to)];
+			}
+
+			case 'inject': {
+				const half = this.#halves[input.to];
+				if (!half.isOpen || half.isFinSent) {
+					return [{type: 'refused', code: 'NOT_WRITABLE', message: `the ${input.to} side can no longer be sent to`}];
+				}
+
+				half.queued += input.data.length;
+				return [{type: 'send', to: input.to, data: input.data}];
 			}
 
 			case 'written': {
 				const half = this.#halves[input.to];
 				half.queued = Math.max(0, half.queued - input.bytes);
 				const from = this.#halves[other(input.to)];
-				if (from.isPaused && from.isOpen && half.queued <= this.#limits.lowWater) {
+				if (from.isPaused && from.isOpen && half.queued + half.heldBytes <= this.#limits.lowWater) {
 					from.isPaused = false;
 					return [{type: 'resume', side: other(input.to)}];
 				}
@@ -154,16 +218,76 @@ export class RelayLayer {
 			return [];
 		}
 
-		half.queued += data.length;
-		const outputs: RelayOutput[] = [{type: 'send', to, data}];
 		const source = this.#halves[from];
-		if (half.queued >= this.#limits.highWater && !source.isPaused) {
+		let outputs: RelayOutput[];
+		if (half.isIntercepted) {
+			const chunk = this.#nextChunk++;
+			half.held.push({chunk, data});
+			half.heldBytes += data.length;
+			outputs = [{type: 'held', chunk, to, data}];
+		} else {
+			half.queued += data.length;
+			outputs = [{type: 'send', to, data}];
+		}
+
+		// Held bytes count as well: a held direction stops its source like a slow reader does.
+		if (half.queued + half.heldBytes >= this.#limits.highWater && !source.isPaused) {
 			// The destination is not reading as fast as the source writes: let TCP slow the source.
 			source.isPaused = true;
 			outputs.push({type: 'pause', side: from});
 		}
 
 		return outputs;
+	}
+
+	#takeHeld(chunk: number): {to: RelaySide; data: Buffer} | undefined {
+		for (const to of ['client', 'server'] as const) {
+			const half = this.#halves[to];
+			const index = half.held.findIndex((entry) => entry.chunk === chunk);
+			if (index !== -1) {
+				const [entry] = half.held.splice(index, 1);
+				half.heldBytes -= entry!.data.length;
+				return {to, data: entry!.data};
+			}
+		}
+
+		return undefined;
+	}
+
+	#release(chunk: number, edited: Buffer | undefined): RelayOutput[] {
+		const found = this.#takeHeld(chunk);
+		if (!found) {
+			return [{type: 'refused', code: 'UNKNOWN_CHUNK', message: `no held chunk ${chunk}`}];
+		}
+
+		const data = edited ?? found.data;
+		const half = this.#halves[found.to];
+		half.queued += data.length;
+		return [{type: 'send', to: found.to, data}, {type: 'released', chunk, to: found.to, bytes: data.length, isEdited: edited !== undefined}, ...this.#afterHeldGone(found.to)];
+	}
+
+	/** After a held chunk went (or was dropped): a waiting FIN may follow, a paused source may read again. */
+	#afterHeldGone(to: RelaySide): RelayOutput[] {
+		const half = this.#halves[to];
+		const outputs: RelayOutput[] = [];
+		if (half.held.length === 0 && half.isFinWaiting && half.isOpen && !half.isFinSent) {
+			half.isFinWaiting = false;
+			half.isFinSent = true;
+			outputs.push({type: 'shutdown', side: to});
+		}
+
+		const from = this.#halves[other(to)];
+		if (from.isPaused && from.isOpen && half.queued + half.heldBytes <= this.#limits.lowWater) {
+			from.isPaused = false;
+			outputs.push({type: 'resume', side: other(to)});
+		}
+
+		return outputs;
+	}
+
+	/** Chunks held now, oldest first per side. */
+	held(to: RelaySide): ReadonlyArray<{chunk: number; bytes: number}> {
+		return this.#halves[to].held.map((entry) => ({chunk: entry.chunk, bytes: entry.data.length}));
 	}
 
 	#onClosed(side: RelaySide, reason: CloseReason, code: string | undefined, message: string | undefined): RelayOutput[] {
@@ -174,6 +298,8 @@ export class RelayLayer {
 
 		half.isOpen = false;
 		half.queued = 0;
+		half.held = [];
+		half.heldBytes = 0;
 		const to = other(side);
 		const partner = this.#halves[to];
 		const outputs: RelayOutput[] = [];

@@ -3,7 +3,29 @@ import type {Bus} from '../bus.js';
 import type {CloseReason, Endpoint} from '../events.js';
 import type {ConnectionInit, ConnectionTap, TcpConnection} from '../tcp/connection.js';
 import type {TcpListener} from '../tcp/listener.js';
+import {NetdashError} from '../errors.js';
 import {RelayLayer, defaultRelayLimits, type RelayLimits, type RelayOutput, type RelaySide} from './relay-layer.js';
+
+/** A direction through a relay, as commands and events name it. */
+export type RelayDirection = 'to-server' | 'to-client';
+
+/** A step a person or script takes on a relay (issue 13, point 4). */
+export type RelayStep =
+	/** Hold chunks going one way (off: release what is held, in order). */
+	| {type: 'intercept'; direction: RelayDirection; isOn: boolean}
+	/** Send a held chunk on, or `data` in its place (edited). */
+	| {type: 'release'; chunk: number; data?: Buffer}
+	| {type: 'drop'; chunk: number}
+	/** Send bytes of our own towards one side. */
+	| {type: 'inject'; direction: RelayDirection; data: Buffer};
+
+function sideOf(direction: RelayDirection): RelaySide {
+	return direction === 'to-server' ? 'server' : 'client';
+}
+
+function directionOf(side: RelaySide): RelayDirection {
+	return side === 'server' ? 'to-server' : 'to-client';
+}
 
 /** What a connection needs from the core that the relay cannot make itself. */
 export type RelayHost = {
@@ -83,6 +105,38 @@ export class Relay implements ConnectionTap {
 		this.#run(this.#layer.handle({type: 'closed', side: this.#sideOf(connection), reason, code: error?.code, message: error?.message}));
 	}
 
+	/** Take a step (intercept, release, drop, inject); each is an event. Throws NetdashError when it cannot be taken. */
+	steer(step: RelayStep, ref?: string): void {
+		const withRef = ref ? {ref} : {};
+		switch (step.type) {
+			case 'intercept': {
+				this.#bus.emit({type: 'relay-intercept-changed', relay: this.id, direction: step.direction, isOn: step.isOn, ...withRef});
+				this.#run(this.#layer.handle({type: 'intercept', to: sideOf(step.direction), isOn: step.isOn}), ref);
+				break;
+			}
+
+			case 'release': {
+				this.#run(this.#layer.handle({type: 'release', chunk: step.chunk, data: step.data}), ref);
+				break;
+			}
+
+			case 'drop': {
+				this.#run(this.#layer.handle({type: 'drop', chunk: step.chunk}), ref);
+				break;
+			}
+
+			case 'inject': {
+				const outputs = this.#layer.handle({type: 'inject', to: sideOf(step.direction), data: step.data});
+				if (outputs[0]?.type === 'send') {
+					this.#bus.emit({type: 'relay-injected', relay: this.id, direction: step.direction, bytes: step.data.length, data: step.data, ...withRef});
+				}
+
+				this.#run(outputs, ref);
+				break;
+			}
+		}
+	}
+
 	#sideOf(connection: TcpConnection): RelaySide {
 		return connection === this.client ? 'client' : 'server';
 	}
@@ -91,9 +145,29 @@ export class Relay implements ConnectionTap {
 		return side === 'client' ? this.client : this.server;
 	}
 
-	#run(outputs: RelayOutput[]): void {
+	#run(outputs: RelayOutput[], ref?: string): void {
+		const withRef = ref ? {ref} : {};
 		for (const output of outputs) {
 			switch (output.type) {
+				case 'held': {
+					this.#bus.emit({type: 'relay-chunk-held', relay: this.id, chunk: output.chunk, direction: directionOf(output.to), bytes: output.data.length, data: output.data});
+					break;
+				}
+
+				case 'released': {
+					this.#bus.emit({type: 'relay-chunk-released', relay: this.id, chunk: output.chunk, direction: directionOf(output.to), bytes: output.bytes, isEdited: output.isEdited, ...withRef});
+					break;
+				}
+
+				case 'dropped': {
+					this.#bus.emit({type: 'relay-chunk-dropped', relay: this.id, chunk: output.chunk, direction: directionOf(output.to), bytes: output.bytes, ...withRef});
+					break;
+				}
+
+				case 'refused': {
+					throw new NetdashError(output.code, `${this.id}: ${output.message}`);
+				}
+
 				case 'send': {
 					this.#half(output.to).relaySend(output.data);
 					break;
@@ -190,6 +264,16 @@ export class Relays {
 	/** The next relay id (`R…`): UDP forwards' sessions share the sequence. */
 	nextId(): string {
 		return `R${this.#next++}`;
+	}
+
+	/** Take a step on relay `id` (see {@link Relay.steer}); throws UNKNOWN_ID when there is none. */
+	steer(id: string, step: RelayStep, ref?: string): void {
+		const relay = this.#relays.get(id);
+		if (!relay) {
+			throw new NetdashError('UNKNOWN_ID', `no open relay ${JSON.stringify(id)}${this.#relays.size > 0 ? ` (open: ${[...this.#relays.keys()].slice(0, 8).join(', ')})` : ' (none is open)'}`);
+		}
+
+		relay.steer(step, ref);
 	}
 
 	/** A relay by id. */

@@ -44,6 +44,11 @@ function event(type: string, properties: Record<string, unknown>, required: read
 export const eventSchemas: Readonly<Record<string, JsonSchema>> = {
 	'listener-opened': event('listener-opened', {listener: text, address: text, port, framing: text, target: endpoint}, ['listener', 'address', 'port', 'framing']),
 	'relay-opened': event('relay-opened', {relay: text, listener: text, client: text, server: text, target: endpoint}),
+	'relay-intercept-changed': event('relay-intercept-changed', {relay: text, direction: {enum: ['to-server', 'to-client']}, isOn: {type: 'boolean'}}),
+	'relay-chunk-held': event('relay-chunk-held', {relay: text, chunk: {type: 'integer', minimum: 1}, direction: {enum: ['to-server', 'to-client']}, bytes: count, base64}),
+	'relay-chunk-released': event('relay-chunk-released', {relay: text, chunk: {type: 'integer', minimum: 1}, direction: {enum: ['to-server', 'to-client']}, bytes: count, isEdited: {type: 'boolean'}}),
+	'relay-chunk-dropped': event('relay-chunk-dropped', {relay: text, chunk: {type: 'integer', minimum: 1}, direction: {enum: ['to-server', 'to-client']}, bytes: count}),
+	'relay-injected': event('relay-injected', {relay: text, direction: {enum: ['to-server', 'to-client']}, bytes: count, base64}),
 	'udp-relay-opened': event('udp-relay-opened', {relay: text, socket: text, upstream: text, client: endpoint, target: endpoint}),
 	'udp-relay-closed': event('udp-relay-closed', {relay: text, socket: text, upstream: text, client: endpoint, reason: {enum: ['expired', 'closed']}, datagramsToServer: count, datagramsToClient: count}),
 	'relay-closed': event(
