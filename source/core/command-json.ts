@@ -109,6 +109,10 @@ export function commandFromJson(value: unknown): Command {
 			return {cmd: 'drop', relay: object['relay'] as string, chunk: object['chunk'] as number, ...withRef};
 		}
 
+		case 'throttle': {
+			return {cmd: 'throttle', relay: object['relay'] as string, direction: object['direction'] as 'to-server' | 'to-client', bytesPerSecond: object['bytesPerSecond'] as number, ...withRef};
+		}
+
 		case 'inject': {
 			return {cmd: 'inject', relay: object['relay'] as string, direction: object['direction'] as 'to-server' | 'to-client', bytes: payloadOf(object), ...withRef};
 		}

@@ -21,6 +21,8 @@ export type Command =
 	/** Send a held chunk on; with `bytes`, those in its place (edited). */
 	| {cmd: 'release'; relay: string; chunk: number; bytes?: Buffer; ref?: string}
 	| {cmd: 'drop'; relay: string; chunk: number; ref?: string}
+	/** Pace one direction of a relay (0: no limit). */
+	| {cmd: 'throttle'; relay: string; direction: 'to-server' | 'to-client'; bytesPerSecond: number; ref?: string}
 	/** Send bytes of our own towards one side of a relay. */
 	| {cmd: 'inject'; relay: string; direction: 'to-server' | 'to-client'; bytes: Buffer; ref?: string}
 	/** Change the default of half-open (`--half-open`) while running. */
@@ -48,7 +50,7 @@ export type Command =
 	| {cmd: 'quit'; ref?: string};
 
 /** The names of every command. */
-export const commandNames = ['listen', 'forward', 'intercept', 'release', 'drop', 'inject', 'connect', 'send', 'sendfile', 'shutdown', 'reset', 'close', 'allow', 'deny', 'admission', 'udp', 'sendto', 'udp-connect', 'broadcast', 'request', 'discover', 'probe', 'stop-discovery', 'halfopen', 'quit'] as const;
+export const commandNames = ['listen', 'forward', 'intercept', 'release', 'drop', 'inject', 'throttle', 'connect', 'send', 'sendfile', 'shutdown', 'reset', 'close', 'allow', 'deny', 'admission', 'udp', 'sendto', 'udp-connect', 'broadcast', 'request', 'discover', 'probe', 'stop-discovery', 'halfopen', 'quit'] as const;
 
 /**
  * Carry a command out on the core. `quit` is not the core's: it returns
@@ -83,6 +85,11 @@ export function executeCommand(core: Core, command: Command): boolean {
 
 		case 'drop': {
 			core.steer(command.relay, {type: 'drop', chunk: command.chunk}, options);
+			return false;
+		}
+
+		case 'throttle': {
+			core.steer(command.relay, {type: 'throttle', direction: command.direction, bytesPerSecond: command.bytesPerSecond}, options);
 			return false;
 		}
 

@@ -111,6 +111,14 @@ export type RelayChunkDropped = {
 	bytes: number;
 };
 
+/** One direction of a relay is paced at `bytesPerSecond` from now on (0: no limit). */
+export type RelayThrottleChanged = {
+	type: 'relay-throttle-changed';
+	relay: string;
+	direction: 'to-server' | 'to-client';
+	bytesPerSecond: number;
+};
+
 /** Bytes of our own were queued towards one side of a relay (in order with what is relayed). */
 export type RelayInjected = {
 	type: 'relay-injected';
@@ -652,6 +660,7 @@ export type BusEvent = EventBase &
 		| RelayChunkReleased
 		| RelayChunkDropped
 		| RelayInjected
+		| RelayThrottleChanged
 		| UdpRelayClosed
 		| ConnectionDialing
 		| ConnectionOpened

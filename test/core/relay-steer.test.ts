@@ -125,4 +125,23 @@ describe('steering a relay', () => {
 		run(core, '{"cmd":"inject","relay":"R9","direction":"to-client","text":"x","ref":"r9"}');
 		expect(await events.waitFor('command-failed', (event) => event.ref === 'r9')).toMatchObject({code: 'UNKNOWN_ID'});
 	});
+
+	it('throttle paces a direction: 8,000 bytes at 20,000 B/s take at least 0.3 s, arrive whole, and the FIN follows them', async () => {
+		const {core, events, server, atClient} = await pair();
+		run(core, '{"cmd":"throttle","relay":"R1","direction":"to-client","bytesPerSecond":20000}');
+		expect(events.of('relay-throttle-changed')).toMatchObject([{relay: 'R1', direction: 'to-client', bytesPerSecond: 20_000}]);
+		const payload = 'x'.repeat(7999) + 'y';
+		const started = Date.now();
+		server().end(payload);
+		const clientHalf = events.of('relay-opened')[0]!.client;
+		const fin = await events.waitFor('connection-half-closed', (event) => event.connection === clientHalf && event.by === 'local');
+		expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+		expect(fin.seq).toBeGreaterThan(events.of('data-sent').filter((event) => event.connection === clientHalf).at(-1)!.seq);
+		await until(() => atClient().length === payload.length, () => `${atClient().length} bytes at the client`);
+		expect(atClient()).toBe(payload);
+		// Paced in slices: many data-sent events, none larger than one tick's budget
+		const sent = events.of('data-sent').filter((event) => event.connection === clientHalf);
+		expect(sent.length).toBeGreaterThanOrEqual(4);
+		expect(Math.max(...sent.map((event) => event.bytes))).toBeLessThanOrEqual(2000);
+	});
 });

@@ -17,7 +17,15 @@ export type RelayStep =
 	| {type: 'release'; chunk: number; data?: Buffer}
 	| {type: 'drop'; chunk: number}
 	/** Send bytes of our own towards one side. */
-	| {type: 'inject'; direction: RelayDirection; data: Buffer};
+	| {type: 'inject'; direction: RelayDirection; data: Buffer}
+	/** Pace one direction at `bytesPerSecond` (0: no limit). */
+	| {type: 'throttle'; direction: RelayDirection; bytesPerSecond: number};
+
+/** How often a throttled direction is fed: small slices keep the pace even. */
+const THROTTLE_TICK_MS = 100;
+
+/** A throttled direction: bytes wait here (counted as queued by the layer, so the source is paused past 1 MiB). */
+type Throttle = {bytesPerSecond: number; pending: Buffer[]; timer: NodeJS.Timeout | undefined; isFinWaiting: boolean};
 
 function sideOf(direction: RelayDirection): RelaySide {
 	return direction === 'to-server' ? 'server' : 'client';
@@ -47,6 +55,7 @@ export class Relay implements ConnectionTap {
 	readonly #layer: RelayLayer;
 	readonly #bus: Bus;
 	readonly #onEnded: (relay: Relay) => void;
+	readonly #throttles: Partial<Record<RelaySide, Throttle>> = {};
 
 	constructor(bus: Bus, host: RelayHost, init: {id: string; socket: net.Socket; listener: TcpListener; target: Endpoint; limits?: RelayLimits; onEnded: (relay: Relay) => void}) {
 		this.id = init.id;
@@ -125,6 +134,16 @@ export class Relay implements ConnectionTap {
 				break;
 			}
 
+			case 'throttle': {
+				if (!Number.isFinite(step.bytesPerSecond) || step.bytesPerSecond < 0) {
+					throw new NetdashError('BAD_RATE', `a throttle is a number of bytes per second, 0 or more, not ${step.bytesPerSecond}`);
+				}
+
+				this.#setThrottle(sideOf(step.direction), step.bytesPerSecond);
+				this.#bus.emit({type: 'relay-throttle-changed', relay: this.id, direction: step.direction, bytesPerSecond: step.bytesPerSecond, ...withRef});
+				break;
+			}
+
 			case 'inject': {
 				const outputs = this.#layer.handle({type: 'inject', to: sideOf(step.direction), data: step.data});
 				if (outputs[0]?.type === 'send') {
@@ -134,6 +153,84 @@ export class Relay implements ConnectionTap {
 				this.#run(outputs, ref);
 				break;
 			}
+		}
+	}
+
+	#setThrottle(side: RelaySide, bytesPerSecond: number): void {
+		const throttle = this.#throttles[side];
+		if (bytesPerSecond > 0) {
+			if (throttle) {
+				throttle.bytesPerSecond = bytesPerSecond;
+			} else {
+				this.#throttles[side] = {bytesPerSecond, pending: [], timer: undefined, isFinWaiting: false};
+			}
+
+			return;
+		}
+
+		if (throttle) {
+			// Off: what waits goes at once, then a FIN that waited behind it.
+			delete this.#throttles[side];
+			clearInterval(throttle.timer);
+			for (const piece of throttle.pending) {
+				this.#half(side).relaySend(piece);
+			}
+
+			if (throttle.isFinWaiting) {
+				this.#shutdown(side);
+			}
+		}
+	}
+
+	/** Send towards a side, at its throttle's pace when it has one. */
+	#send(side: RelaySide, data: Buffer): void {
+		const throttle = this.#throttles[side];
+		if (!throttle) {
+			this.#half(side).relaySend(data);
+			return;
+		}
+
+		throttle.pending.push(data);
+		throttle.timer ??= setInterval(() => {
+			this.#tick(side, throttle);
+		}, THROTTLE_TICK_MS);
+	}
+
+	#tick(side: RelaySide, throttle: Throttle): void {
+		let budget = Math.max(1, Math.floor((throttle.bytesPerSecond * THROTTLE_TICK_MS) / 1000));
+		const half = this.#half(side);
+		while (budget > 0 && throttle.pending.length > 0) {
+			const head = throttle.pending[0]!;
+			const piece = head.subarray(0, budget);
+			half.relaySend(piece);
+			budget -= piece.length;
+			if (piece.length === head.length) {
+				throttle.pending.shift();
+			} else {
+				throttle.pending[0] = head.subarray(piece.length);
+			}
+		}
+
+		if (throttle.pending.length === 0) {
+			clearInterval(throttle.timer);
+			throttle.timer = undefined;
+			if (throttle.isFinWaiting) {
+				throttle.isFinWaiting = false;
+				this.#shutdown(side);
+			}
+		}
+	}
+
+	#shutdown(side: RelaySide): void {
+		const throttle = this.#throttles[side];
+		if (throttle && throttle.pending.length > 0) {
+			throttle.isFinWaiting = true; // The FIN goes after the paced bytes.
+			return;
+		}
+
+		const half = this.#half(side);
+		if (half.isOpen && !half.isWriteEnded) {
+			half.shutdown();
 		}
 	}
 
@@ -169,16 +266,12 @@ export class Relay implements ConnectionTap {
 				}
 
 				case 'send': {
-					this.#half(output.to).relaySend(output.data);
+					this.#send(output.to, output.data);
 					break;
 				}
 
 				case 'shutdown': {
-					const half = this.#half(output.side);
-					if (half.isOpen && !half.isWriteEnded) {
-						half.shutdown();
-					}
-
+					this.#shutdown(output.side);
 					break;
 				}
 
@@ -211,6 +304,10 @@ export class Relay implements ConnectionTap {
 				}
 
 				case 'ended': {
+					for (const throttle of Object.values(this.#throttles)) {
+						clearInterval(throttle.timer);
+					}
+
 					this.#bus.emit({
 						type: 'relay-closed',
 						relay: this.id,

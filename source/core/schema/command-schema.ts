@@ -59,6 +59,7 @@ export const commandSchemas: Readonly<Record<string, JsonSchema>> = {
 	release: command('release', {relay: id, chunk, ...payload}, ['relay', 'chunk']),
 	drop: command('drop', {relay: id, chunk}, ['relay', 'chunk']),
 	inject: command('inject', {relay: id, direction, ...payload}, ['relay', 'direction']),
+	throttle: command('throttle', {relay: id, direction, bytesPerSecond: {type: 'number', minimum: 0, description: 'Pace of this direction; 0 lifts the limit.'}}, ['relay', 'direction', 'bytesPerSecond']),
 	connect: command('connect', {host, port: peerPort, framing, timeout: seconds, halfOpen}, ['host', 'port']),
 	send: command('send', {connection: id, id, ...payload, framed: {type: 'boolean'}}),
 	sendfile: command('sendfile', {connection: id, path: {type: 'string', minLength: 1}}, ['connection', 'path']),

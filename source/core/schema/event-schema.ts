@@ -49,6 +49,7 @@ export const eventSchemas: Readonly<Record<string, JsonSchema>> = {
 	'relay-chunk-released': event('relay-chunk-released', {relay: text, chunk: {type: 'integer', minimum: 1}, direction: {enum: ['to-server', 'to-client']}, bytes: count, isEdited: {type: 'boolean'}}),
 	'relay-chunk-dropped': event('relay-chunk-dropped', {relay: text, chunk: {type: 'integer', minimum: 1}, direction: {enum: ['to-server', 'to-client']}, bytes: count}),
 	'relay-injected': event('relay-injected', {relay: text, direction: {enum: ['to-server', 'to-client']}, bytes: count, base64}),
+	'relay-throttle-changed': event('relay-throttle-changed', {relay: text, direction: {enum: ['to-server', 'to-client']}, bytesPerSecond: {type: 'number', minimum: 0}}),
 	'udp-relay-opened': event('udp-relay-opened', {relay: text, socket: text, upstream: text, client: endpoint, target: endpoint}),
 	'udp-relay-closed': event('udp-relay-closed', {relay: text, socket: text, upstream: text, client: endpoint, reason: {enum: ['expired', 'closed']}, datagramsToServer: count, datagramsToClient: count}),
 	'relay-closed': event(
