@@ -60,7 +60,7 @@ const headings: Record<ConnectionColumn, string> = {
  * are memoised by identity (the store keeps unchanged rows), so 10,000
  * connections scroll without rebuilding every row.
  */
-export function ConnectionsPane({rows, total, open, filter, cursor, selected, isFocused, isActive, width, height, onMove, onSelect}: ConnectionsPaneProps) {
+export function ConnectionsPane({rows, total, open, filter, cursor, selected, isFocused, keys, width, height, onMove, onSelect}: ConnectionsPaneProps) {
 	const inner = width - 2;
 	const idWidth = Math.max(5, rows.at(-1)?.id.length ?? 0);
 	const columns = useMemo(() => fitColumns(inner, connectionColumns(idWidth)), [inner, idWidth]);
@@ -68,7 +68,8 @@ export function ConnectionsPane({rows, total, open, filter, cursor, selected, is
 	const position = clampCursor(cursor, rows.length);
 	const {start, end} = useScrollWindow(position, rows.length, bodyHeight);
 	useListKeys({
-		isActive,
+		pane: 'connections',
+		keys,
 		count: rows.length,
 		cursor,
 		page: bodyHeight,

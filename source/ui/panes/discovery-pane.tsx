@@ -175,7 +175,7 @@ function ForeignLine({row, sourceWidth, width, isCompact = false}: {row: Foreign
  * the foreign senders on the discovery port. Names and foreign bytes are
  * peer-controlled and painted through toDisplayString / toDisplay.
  */
-export function DiscoveryPane({peers: allPeers, foreign, discovery, filter, cursor, isFocused, isActive, width, height, onMove, onSelect}: DiscoveryPaneProps) {
+export function DiscoveryPane({peers: allPeers, foreign, discovery, filter, cursor, isFocused, keys, width, height, onMove, onSelect}: DiscoveryPaneProps) {
 	const peers = useMemo(() => filterPeers(allPeers, filter), [allPeers, filter]);
 	const inner = width - 2;
 	const body = Math.max(0, height - 2);
@@ -192,7 +192,8 @@ export function DiscoveryPane({peers: allPeers, foreign, discovery, filter, curs
 	const {start, end} = useScrollWindow(position, peers.length, peerLines);
 	const now = useNow(1000, allPeers.length > 0);
 	useListKeys({
-		isActive,
+		pane: 'discovery',
+		keys,
 		count: peers.length,
 		cursor,
 		page: peerLines,
