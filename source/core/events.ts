@@ -103,6 +103,14 @@ export type MessageReceived = {
 	data: Buffer;
 };
 
+/** The peer sent FIN with an unfinished message in the framer (a line without its LF, a frame short of its length): those bytes are never delivered as a message. */
+export type MessagePartial = {
+	type: 'message-partial';
+	connection: string;
+	/** Bytes of the unfinished message (a length prefix counted too). */
+	bytes: number;
+};
+
 /** The framer discarded bytes it could not frame (an over-long line or length). The raw bytes were still reported as `data-received`. */
 export type FramingOverflowed = {
 	type: 'framing-overflowed';
@@ -438,6 +446,7 @@ export type BusEvent = EventBase &
 		| DataSent
 		| MessageReceived
 		| FramingOverflowed
+		| MessagePartial
 		| ConnectionHalfClosed
 		| ConnectionClosed
 		| SocketFailed

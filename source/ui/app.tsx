@@ -66,6 +66,17 @@ function describeSocket(id: string | undefined, listeners: readonly ListenerRow[
 	return listener ? `${formatEndpoint(listener)} ${listener.state}` : '';
 }
 
+/** `nc 127.0.0.1 8080` for the first open listener (a wildcard one is reached on loopback). */
+function howToConnect(listeners: readonly ListenerRow[]): string | undefined {
+	const listener = listeners.find((row) => row.state === 'listening');
+	if (!listener) {
+		return undefined;
+	}
+
+	const host = listener.address === '0.0.0.0' ? '127.0.0.1' : listener.address === '::' ? '::1' : listener.address;
+	return `nc ${host} ${listener.port}`;
+}
+
 /** How long a notice keeps the bottom line when no key is pressed. */
 export const noticeFadeMs = 5000;
 
@@ -140,7 +151,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	const lastNotice = notices.at(-1);
 	const freshNotice = lastNotice !== undefined && lastNotice.seq > state.seenNotice ? lastNotice : undefined;
 
-	useDashboardKeys({
+	const {typeAhead} = useDashboardKeys({
 		store: dashboard,
 		paneKeys,
 		commands,
@@ -342,6 +353,12 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 			onClose={() => {
 				dispatch({type: 'close-prompt'});
 			}}
+			lineEnding={state.lineEnding}
+			onLineEnding={() => {
+				dispatch({type: 'next-line-ending'});
+			}}
+			framingOf={(target) => connections.find((row) => row.id === target)?.framing}
+			onTypeAhead={typeAhead}
 		/>
 	);
 
@@ -430,10 +447,12 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 							dispatch({type: 'move-cursor', pane: 'connections', index});
 						}}
 						onSelect={select}
+						howToConnect={howToConnect(listeners)}
 					/>
 					<LogPane
 						socket={selected}
 						description={describeSocket(selected, listeners, connections, udpSockets)}
+						framing={connections.find((row) => row.id === selected)?.framing}
 						mode={state.logMode}
 						isFollowing={state.isFollowing}
 						cursorSeq={state.logCursor}

@@ -172,5 +172,10 @@ export function splitKeys(input: string, key: Key): Array<{input: string; key: K
 		return [{input, key}];
 	}
 
-	return chars.map((char) => ({input: char, key: char === '\r' ? {...noKey, return: true} : char === '\t' ? {...noKey, tab: true} : {...noKey, shift: /[A-Z]/.test(char)}}));
+	return chars.map((char) => ({input: char, key: keyOfChar(char)}));
+}
+
+/** The Key Ink reports for one character typed alone: enter, tab, or a plain (maybe shifted) key. */
+export function keyOfChar(char: string): Key {
+	return char === '\r' ? {...noKey, return: true} : char === '\t' ? {...noKey, tab: true} : {...noKey, shift: /^[A-Z]$/.test(char)};
 }

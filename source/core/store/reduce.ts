@@ -4,6 +4,11 @@ import {LogBook} from './log.js';
 import {UdpModel} from './reduce-udp.js';
 import type {AdmissionView, ConnectionRow, ListenerRow, Notice, RefusedRow} from './snapshot.js';
 
+/** `127.0.0.1:51234`, or `[::1]:51234`. */
+function hostPort(endpoint: Endpoint): string {
+	return endpoint.address.includes(':') ? `[${endpoint.address}]:${endpoint.port}` : `${endpoint.address}:${endpoint.port}`;
+}
+
 /** Limits of the working model. */
 export type ModelOptions = {
 	/** Byte budget of all logs together. */
@@ -155,6 +160,11 @@ export class Model {
 				break;
 			}
 
+			case 'message-partial': {
+				this.#note(event.connection, event, `partial, ${event.bytes} bytes: the peer sent FIN before the message was complete`, true);
+				break;
+			}
+
 			case 'framing-overflowed': {
 				this.#note(event.connection, event, event.message, true);
 				break;
@@ -216,6 +226,8 @@ export class Model {
 					listener.accepted++;
 					listener.open++;
 					this.dirtyListeners.add(listener.id);
+					// The listener's log tells who came in (the connection's own log stays empty until it has news).
+					this.#note(listener.id, event, `accepted ${connection.id} from ${hostPort(event.remote)}`, false);
 				}
 
 				// A dial's log already began with "connecting to"; an accepted connection gets its log when

@@ -490,6 +490,12 @@ export class TcpConnection {
 			this.#state = 'half-closed-remote';
 		}
 
+		// No more bytes will come to finish the message the framer holds: say so, or they vanish unseen.
+		const partial = this.#framer?.buffered ?? 0;
+		if (partial > 0) {
+			this.#bus.emit({type: 'message-partial', connection: this.id, bytes: partial});
+		}
+
 		this.#bus.emit({type: 'connection-half-closed', connection: this.id, by: 'remote'});
 	}
 

@@ -6,7 +6,7 @@ import {moveCursor} from '../hooks/use-list-keys.js';
 import {actionOf, type KeyAction} from '../keys.js';
 import {formatTime, safeText} from '../format.js';
 import {colors, directionStyles} from '../theme.js';
-import {bytesPerLineFor, datagramPeer} from './log-entry-view.js';
+import {bytesPerLineFor, datagramPeer, messageMarks} from './log-entry-view.js';
 import {PaneFrame} from './pane-frame.js';
 
 /** Props of {@link LogEntryFull}. */
@@ -86,10 +86,7 @@ export function framingMark(entry: LogEntry, framing: string | undefined): strin
 	}
 
 	if (framing === 'u16' || framing === 'u32') {
-		const size = framing === 'u16' ? 2 : 4;
-		const prefix = Buffer.alloc(size);
-		prefix.writeUIntBE(entry.bytes, 0, size);
-		return `⟨${[...prefix].map((byte) => byte.toString(16).padStart(2, '0')).join(' ')}⟩ ${framing} length prefix = ${entry.bytes} (not in the bytes)`;
+		return `${messageMarks(entry, framing).before}${framing} length prefix = ${entry.bytes} (not in the bytes)`;
 	}
 
 	return `${framing}: exactly ${entry.bytes} bytes, no delimiter`;

@@ -1,9 +1,16 @@
-import {useInput} from 'ink';
+import {useInput, usePaste, type Key} from 'ink';
 import type {LogView} from '../../core/index.js';
-import {actionOf, splitKeys} from '../keys.js';
+import {actionOf, keyOfChar, splitKeys} from '../keys.js';
+import {pastedText} from '../send-text.js';
 import type {PaneKeys, TypedKey} from './pane-keys.js';
 import type {Commands} from './use-commands.js';
 import {paneNames, type ConfirmAction, type DashboardState, type DashboardStore} from './use-dashboard-state.js';
+
+/** What the dashboard's keys give back. */
+export type DashboardKeys = {
+	/** Keys typed after the enter that closed a prompt, in the same burst: handled in order, as if typed now. */
+	readonly typeAhead: (text: string) => void;
+};
 
 /** The questions asked before a destructive key does its work. */
 export const confirmQuestions: Record<ConfirmAction, (target: string | undefined, open: number) => string> = {
@@ -38,7 +45,7 @@ export type DashboardKeysOptions = {
  * socket verbs. Panes handle their movement keys themselves (useListKeys,
  * LogPane); prompts handle theirs while open, when this hook is inactive.
  */
-export function useDashboardKeys({store, paneKeys, commands, targetOf, logView, openSockets, lastNotice, quit}: DashboardKeysOptions): void {
+export function useDashboardKeys({store, paneKeys, commands, targetOf, logView, openSockets, lastNotice, quit}: DashboardKeysOptions): DashboardKeys {
 	const {state, dispatch, current} = store;
 	const withConnection = (state: DashboardState, verb: string, action: (id: string) => void) => {
 		const id = targetOf('connection', state);
@@ -192,18 +199,46 @@ export function useDashboardKeys({store, paneKeys, commands, targetOf, logView, 
 		}
 	};
 
-	// One handler walks a burst key by key; once a key opens a prompt, the rest of the burst is typed into it.
-	useInput(
-		(input, key) => {
-			const typed = splitKeys(input, key);
-			for (const [index, each] of typed.entries()) {
-				if (current().prompt !== undefined) {
-					break;
-				}
+	/** Keys of one burst, in order; once a key opens a prompt, the rest is typed into it. */
+	const typeKeys = (input: string, key: Key) => {
+		const typed = splitKeys(input, key);
+		for (const [index, each] of typed.entries()) {
+			if (current().prompt !== undefined) {
+				break;
+			}
 
-				handleKey(each, typed.slice(index + 1).map((later) => later.input).join(''));
+			handleKey(each, typed.slice(index + 1).map((later) => later.input).join(''));
+		}
+	};
+
+	useInput(typeKeys, {isActive: state.prompt === undefined});
+
+	// A paste with no prompt open is never read as keys (a q or R in it would act): it opens the
+	// send prompt with the text, not yet sent, or says why it cannot.
+	usePaste(
+		(text) => {
+			const now = current();
+			const prompt = now.prompt;
+			if (prompt?.kind === 'send') {
+				// The prompt opened by a key of the same burst has not rendered yet: the paste is its text.
+				dispatch({type: 'open-prompt', prompt: {...prompt, pasted: (prompt.pasted ?? '') + pastedText(text)}});
+			} else if (prompt === undefined) {
+				const id = targetOf('sender', now);
+				if (id === undefined) {
+					commands.complain('NO_SELECTION', 'paste: no connection to send it to — select one, then paste (or press s)');
+				} else {
+					dispatch({type: 'open-prompt', prompt: {kind: 'send', target: id, initial: '', pasted: pastedText(text)}});
+				}
 			}
 		},
 		{isActive: state.prompt === undefined},
 	);
+
+	return {
+		typeAhead(text) {
+			if (text !== '') {
+				typeKeys(text, keyOfChar(text));
+			}
+		},
+	};
 }

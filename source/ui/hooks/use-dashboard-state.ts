@@ -1,4 +1,5 @@
 import {useCallback, useRef, useState} from 'react';
+import {nextLineEnding, type LineEnding} from '../send-text.js';
 
 /** The four panes, in focus order (their numbers are index + 1). */
 export const paneNames = ['listeners', 'connections', 'log', 'discovery'] as const;
@@ -16,7 +17,8 @@ export type ConfirmAction = 'reset' | 'close' | 'quit';
 export type Prompt =
 	| {readonly kind: 'command'; readonly initial: string}
 	| {readonly kind: 'filter'; readonly pane: PaneName; readonly initial: string; readonly previous: string}
-	| {readonly kind: 'send'; readonly target: string; readonly initial: string}
+	/** `pasted`: a bracketed paste that opened the prompt (already as the line holds it). */
+	| {readonly kind: 'send'; readonly target: string; readonly initial: string; readonly pasted?: string}
 	| {readonly kind: 'confirm'; readonly action: ConfirmAction; readonly target: string | undefined; readonly question: string}
 	/** Which of a peer's offered TCP ports to connect to (`name` is the peer's, escaped for display). */
 	| {readonly kind: 'choose-port'; readonly name: string; readonly address: string; readonly ports: readonly number[]};
@@ -54,6 +56,8 @@ export type DashboardState = {
 	readonly entryView: EntryView | undefined;
 	/** Whether the user chose the selection (enter on a row): a new connection then does not take it. */
 	readonly isSelectionChosen: boolean;
+	/** What Enter adds after sent text (ctrl-t in the send prompt switches it). */
+	readonly lineEnding: LineEnding;
 	/** Seq of the newest notice shown when a key was last pressed: newer ones take the bottom line. */
 	readonly seenNotice: number;
 };
@@ -68,6 +72,7 @@ export type DashboardAction =
 	| {type: 'open-entry'; socket: string; seq: number; kind: string}
 	| {type: 'scroll-entry'; scroll: number}
 	| {type: 'close-entry'}
+	| {type: 'next-line-ending'}
 	| {type: 'toggle-help'}
 	| {type: 'close-help'}
 	| {type: 'open-prompt'; prompt: Prompt}
@@ -96,6 +101,7 @@ export const initialDashboardState: DashboardState = {
 	history: [],
 	entryView: undefined,
 	isSelectionChosen: false,
+	lineEnding: 'lf',
 	seenNotice: 0,
 };
 
@@ -142,6 +148,10 @@ export function dashboardReducer(state: DashboardState, action: DashboardAction)
 
 		case 'close-entry': {
 			return {...state, entryView: undefined};
+		}
+
+		case 'next-line-ending': {
+			return {...state, lineEnding: nextLineEnding(state.lineEnding)};
 		}
 
 		case 'toggle-help': {

@@ -19,6 +19,8 @@ export type LogPaneProps = {
 	readonly socket: string | undefined;
 	/** One line about that socket for the title, e.g. `127.0.0.1:5000 → 127.0.0.1:41234 open`. */
 	readonly description: string;
+	/** The socket's framing, when it is a connection (`raw`, `line`, `u16`, …). */
+	readonly framing?: string | undefined;
 	readonly mode: 'text' | 'hex';
 	readonly isFollowing: boolean;
 	/** While not following: seq of the entry under the cursor. */
@@ -44,7 +46,7 @@ const logActions: ReadonlySet<KeyAction> = new Set(['move-down', 'move-up', 'pag
  * store's bounded log (only the entries that fit are rendered; never
  * <Static>), following the newest entries until paused.
  */
-export function LogPane({socket, description, mode, isFollowing, cursorSeq, filter, isFocused, keys, width, height, onFollow, onOpen, onCopy}: LogPaneProps) {
+export function LogPane({socket, description, framing, mode, isFollowing, cursorSeq, filter, isFocused, keys, width, height, onFollow, onOpen, onCopy}: LogPaneProps) {
 	const view: LogView = useSnapshot((snapshot) => (socket === undefined ? undefined : snapshot.logs.get(socket))) ?? emptyLogView;
 	const rows = useMemo(() => filterLog(view, filter), [view, filter]);
 	const inner = width - 2;
@@ -102,6 +104,7 @@ export function LogPane({socket, description, mode, isFollowing, cursorSeq, filt
 				isCursor={!isFollowing && index === cursor}
 				bytesPerLine={bytesPerLine}
 				maxHexLines={maxHexLines}
+				framing={framing}
 			/>,
 		);
 	}
