@@ -2,7 +2,7 @@ import {useCallback, useEffect, useMemo, useRef, useState} from 'react';
 import {Box, Text, useApp, useStdout, useWindowSize} from 'ink';
 import type {ConnectionRow, Core, ListenerRow, LogEntry, LogView, Notice, PeerRow, Store, UdpSocketRow} from '../core/index.js';
 import {hexDump} from '../core/format/index.js';
-import {complete} from '../core/command-line.js';
+import {complete, type Completion} from '../core/command-line.js';
 import {ErrorBoundary} from './components/error-boundary.js';
 import {HelpOverlay} from './components/help-overlay.js';
 import {LogEntryFull} from './components/log-entry-full.js';
@@ -21,7 +21,7 @@ import {ConnectionsPane} from './panes/connections-pane.js';
 import {DiscoveryPane} from './panes/discovery-pane.js';
 import {listenerPaneId, ListenersPane} from './panes/listeners-pane.js';
 import {LogPane} from './panes/log-pane.js';
-import {DashboardProvider, useCore, useSnapshot} from './store-context.js';
+import {DashboardProvider, useCore, useSnapshot, useStore} from './store-context.js';
 
 /** Props of {@link App}. */
 export type AppProps = {
@@ -77,6 +77,39 @@ function howToConnect(listeners: readonly ListenerRow[]): string | undefined {
 	return `nc ${host} ${listener.port}`;
 }
 
+/**
+ * Tab in the send prompt of a UDP socket: the address of a peer that sent
+ * to it (from its log, newest first), while the destination is typed.
+ * A TCP connection has nothing to complete: tab leaves the text alone.
+ */
+function completeDestination(text: string, view: LogView | undefined): Completion {
+	if (!view || text.includes(' ')) {
+		return {text, candidates: []};
+	}
+
+	const peers = new Set<string>();
+	for (let index = view.length - 1; index >= Math.max(0, view.length - 500); index--) {
+		const entry = view.at(index)!;
+		if (entry.kind === 'datagram' && entry.direction === 'in' && entry.text?.startsWith(text)) {
+			peers.add(entry.text);
+		}
+	}
+
+	const candidates = [...peers];
+	if (candidates.length === 1) {
+		return {text: `${candidates[0]} `, candidates: []};
+	}
+
+	let prefix = candidates[0] ?? text;
+	for (const candidate of candidates) {
+		while (!candidate.startsWith(prefix)) {
+			prefix = prefix.slice(0, -1);
+		}
+	}
+
+	return {text: prefix.length > text.length ? prefix : text, candidates};
+}
+
 /** How long a notice keeps the bottom line when no key is pressed. */
 export const noticeFadeMs = 5000;
 
@@ -130,6 +163,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	const {stdout} = useStdout();
 	const commands = useCommands();
 	const core = useCore();
+	const store = useStore();
 	const listeners = useSnapshot((snapshot) => snapshot.listeners);
 	const connections = useSnapshot((snapshot) => snapshot.connections);
 	const totals = useSnapshot((snapshot) => snapshot.totals);
@@ -156,7 +190,8 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 		paneKeys,
 		commands,
 		targetOf(kind, {focus, cursors}) {
-			if (focus === 'connections') {
+			// An empty Connections pane has no row to act on: the socket in the Log is meant (`:udp 0`, then s).
+			if (focus === 'connections' && shownConnections.length > 0) {
 				return shownConnections[clampCursor(cursors.connections, shownConnections.length)]?.id;
 			}
 
@@ -319,22 +354,31 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 
 	// The bottom line shows the newest of a fresh notice and our own line, for 5 s or until a key.
 	const shownNotice = flash !== undefined && (freshNotice === undefined || flash.at >= freshNotice.at) ? flash : freshNotice;
+	// Each fades on its own clock, so one that was covered by a newer one never comes back later.
 	useEffect(() => {
-		if (shownNotice === undefined) {
+		if (flash === undefined) {
 			return;
 		}
 
 		const timer = setTimeout(() => {
-			if (shownNotice === flash) {
-				setFlash(undefined);
-			} else {
-				dispatch({type: 'see-notices', seq: shownNotice.seq});
-			}
+			setFlash(undefined);
 		}, noticeFadeMs);
 		return () => {
 			clearTimeout(timer);
 		};
-	}, [shownNotice, flash, dispatch]);
+	}, [flash]);
+	useEffect(() => {
+		if (freshNotice === undefined) {
+			return;
+		}
+
+		const timer = setTimeout(() => {
+			dispatch({type: 'see-notices', seq: freshNotice.seq});
+		}, noticeFadeMs);
+		return () => {
+			clearTimeout(timer);
+		};
+	}, [freshNotice, dispatch]);
 
 	const promptLine = (
 		<PromptLine
@@ -358,6 +402,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 				dispatch({type: 'next-line-ending'});
 			}}
 			framingOf={(target) => connections.find((row) => row.id === target)?.framing}
+			completeSend={(target, text) => (target.startsWith('U') ? completeDestination(text, store.getSnapshot().logs.get(target)) : {text, candidates: []})}
 			onTypeAhead={typeAhead}
 		/>
 	);

@@ -1,3 +1,4 @@
+import dgram from 'node:dgram';
 import net from 'node:net';
 import {afterEach, describe, expect, it} from 'vitest';
 import {keys, renderDashboard, waitForFrame, type Dashboard} from '../helpers/ink.js';
@@ -157,6 +158,29 @@ describe('send prompt', () => {
 		await dashboard.type(keys.enter, (frame) => !frame.includes('send to C1'));
 		await until(() => server.received().length >= 3, 'the line');
 		expect(server.received().toString()).toBe('hi\n');
+	});
+
+	it('a TAB typed in a UDP send prompt completes the address of a peer that sent to the socket, and the datagram goes there with its LF', async () => {
+		const dashboard = await open();
+		await command(dashboard, 'udp 0');
+		const port = Number(/127\.0\.0\.1:(\d+)\/udp/.exec(await dashboard.see(/127\.0\.0\.1:\d+\/udp/))![1]);
+		const client = dgram.createSocket('udp4');
+		cleanups.push(() => {
+			client.close();
+		});
+		const replies: Buffer[] = [];
+		client.on('message', (message) => replies.push(message));
+		await new Promise<void>((resolve) => client.bind(0, '127.0.0.1', resolve));
+		client.send('hello', port, '127.0.0.1');
+		await dashboard.see('hello');
+
+		await dashboard.type('s', 'sendto from U1 +LF ›');
+		await dashboard.type('127.0', '127.0');
+		await dashboard.type(keys.tab, `sendto from U1 +LF › 127.0.0.1:${client.address().port} `);
+		await dashboard.type('pong', 'pong');
+		await dashboard.type(keys.enter, (frame) => !frame.includes('sendto from U1'));
+		await until(() => replies.length > 0, 'the reply datagram');
+		expect(replies[0]!.toString()).toBe('pong\n');
 	});
 
 	it('a TAB typed in the command line completes, even inside a burst that ends in enter', async () => {

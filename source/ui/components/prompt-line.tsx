@@ -34,6 +34,8 @@ export type PromptLineProps = {
 	readonly onLineEnding: () => void;
 	/** The framing of a connection (`raw`, `line`, …); undefined for a UDP socket. */
 	readonly framingOf: (target: string) => string | undefined;
+	/** Tab in the send prompt (a UDP socket's destination). */
+	readonly completeSend: (target: string, text: string) => Completion;
 	/** Keys typed after the enter that closed a prompt, in the same burst. */
 	readonly onTypeAhead: (rest: string) => void;
 };
@@ -50,7 +52,7 @@ const destination = /^(?:\[[^\]]*\]|[^\s:]+):\d+ /;
  * The bottom line: the open prompt (command line, filter, send text, a
  * yes/no question), else a fresh notice, else the key hint.
  */
-export function PromptLine({prompt, freshNotice, width, history, complete, onCommand, onFilter, onSend, onConfirm, onConnect, onClose, lineEnding, onLineEnding, framingOf, onTypeAhead}: PromptLineProps) {
+export function PromptLine({prompt, freshNotice, width, history, complete, onCommand, onFilter, onSend, onConfirm, onConnect, onClose, lineEnding, onLineEnding, framingOf, completeSend, onTypeAhead}: PromptLineProps) {
 	switch (prompt?.kind) {
 		case 'command': {
 			return (
@@ -83,6 +85,7 @@ export function PromptLine({prompt, freshNotice, width, history, complete, onCom
 					onChange={(text) => {
 						onFilter(pane, text);
 					}}
+					onTypeAhead={onTypeAhead}
 					onCancel={() => {
 						onFilter(pane, previous);
 						onClose();
@@ -110,6 +113,7 @@ export function PromptLine({prompt, freshNotice, width, history, complete, onCom
 					pasted={prompt.pasted}
 					isActive
 					display={sendDisplay}
+					complete={(value) => completeSend(target, value)}
 					fromPaste={pastedText}
 					status={(value) => {
 						const bytes = wireBytes(sendText(isUdp ? value.replace(destination, '') : value, lineEnding, framing), framing);
