@@ -101,6 +101,8 @@ export type MessageReceived = {
 	connection: string;
 	bytes: number;
 	data: Buffer;
+	/** Line framing: the terminator that ended the line (not in `data`). */
+	delimiter?: 'lf' | 'crlf';
 };
 
 /** The peer sent FIN with an unfinished message in the framer (a line without its LF, a frame short of its length): those bytes are never delivered as a message. */

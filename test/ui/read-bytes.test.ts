@@ -97,20 +97,23 @@ describe('read every byte', () => {
 		expect(frame).not.toContain('abc');
 	});
 
-	it('line framing marks each line\'s end with ⏎, and a last line without one is partial', async () => {
+	it('line framing marks each line\'s end, ⏎ for LF and ␍⏎ for CRLF, and a last line without one is partial', async () => {
 		const dashboard = await open();
 		await receive(dashboard, Buffer.from('one\r\ntwo\nthr'), {framing: 'line', isEnded: true});
 		const frame = await dashboard.see('partial, 3 bytes');
-		expect(frame).toContain('one⏎');
-		expect(frame).toContain('two⏎');
+		// The CRLF of `one` and the LF of `two` read apart.
+		expect(frame).toContain('one␍⏎');
+		expect(frame).toMatch(/two⏎/);
+		expect(frame).not.toContain('two␍⏎');
 
 		// In full, the entry says what the ⏎ stands for.
 		await dashboard.type('3', '┏━ 3 Log');
-		await dashboard.type('k');
-		await dashboard.type('k');
-		await dashboard.type('k', /› .*two⏎/);
+		await dashboard.type('g', /› .*connecting to/);
+		await dashboard.type('j', /› .*connected:/);
+		await dashboard.type('j', /› .*one␍⏎/);
+		await dashboard.type('j', /› .*two⏎/);
 		const full = await dashboard.type('v', '3 Entry');
-		expect(full).toContain('⏎ ends at LF or CRLF');
+		expect(full).toContain('⏎ ended by LF (0a, not in the bytes)');
 	});
 
 	it('y copies the entry under the cursor with OSC 52, as text or, in the hex view, as its hex dump, and says so', async () => {

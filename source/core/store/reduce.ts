@@ -134,7 +134,7 @@ export class Model {
 				if (connection) {
 					connection.messagesIn++;
 					this.dirtyConnections.add(connection.id);
-					this.#log(connection.id, event, 'in', 'message', event.bytes, event.data);
+					this.logs.appendData(connection.id, event.seq, event.at, 'in', 'message', event.data, event.bytes, undefined, this.dirtyLogs, event.delimiter === 'crlf');
 				}
 
 				break;

@@ -140,8 +140,14 @@ export class TcpConnection {
 			init.framing.kind === 'raw'
 				? undefined
 				: createFramer(init.framing, {
-						message(payload) {
-							bus.emit({type: 'message-received', connection: id, bytes: payload.length, data: payload});
+						message(payload, delimiterBytes) {
+							bus.emit({
+								type: 'message-received',
+								connection: id,
+								bytes: payload.length,
+								data: payload,
+								...(delimiterBytes === undefined ? {} : {delimiter: delimiterBytes === 2 ? 'crlf' : 'lf'}),
+							});
 						},
 						overflow(discardedBytes, reason) {
 							bus.emit({type: 'framing-overflowed', connection: id, bytes: discardedBytes, message: reason});

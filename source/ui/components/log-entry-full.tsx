@@ -82,7 +82,7 @@ export function framingMark(entry: LogEntry, framing: string | undefined): strin
 	}
 
 	if (framing === 'line') {
-		return '⏎ ends at LF or CRLF (the delimiter is not in the bytes)';
+		return entry.isCrlf ? '␍⏎ ended by CRLF (0d 0a, not in the bytes)' : '⏎ ended by LF (0a, not in the bytes)';
 	}
 
 	if (framing === 'u16' || framing === 'u32') {

@@ -29,7 +29,7 @@ export type LogEntryViewProps = {
 /**
  * How a framed message was cut from the stream, as marks around its text:
  * `⟨00 05⟩` before a u16/u32 message (its length prefix, in hex), `⏎` after
- * a line (its LF or CRLF). The framer hands over only the payload, so the
+ * a line ended by LF, `␍⏎` after one ended by CRLF. The framer hands over only the payload, so the
  * marks are rebuilt from the framing and the size.
  */
 export function messageMarks(entry: LogEntry, framing: string | undefined): {before: string; after: string} {
@@ -38,7 +38,7 @@ export function messageMarks(entry: LogEntry, framing: string | undefined): {bef
 	}
 
 	if (framing === 'line') {
-		return {before: '', after: '⏎'};
+		return {before: '', after: entry.isCrlf ? '␍⏎' : '⏎'};
 	}
 
 	if (framing === 'u16' || framing === 'u32') {
