@@ -1,6 +1,6 @@
 import {useCallback, useEffect, useMemo, useRef, useState} from 'react';
 import {Box, Text, useApp, useStdout, useWindowSize} from 'ink';
-import type {ConnectionRow, Core, ListenerRow, LogEntry, LogView, Notice, PeerRow, Store, UdpSocketRow} from '../core/index.js';
+import type {ConnectionRow, Core, ListenerRow, LogEntry, Notice, PeerRow, Store, UdpSocketRow} from '../core/index.js';
 import {hexDump} from '../core/format/index.js';
 import {complete} from '../core/command-line.js';
 import {completeDestination, entryOf} from './log-lookup.js';
