@@ -132,6 +132,19 @@ describe('send prompt', () => {
 		await until(() => server.received().toString() === 'quit\nRESET\n', 'the pasted lines');
 	});
 
+	it('a paste never answers a question: a y in it does not confirm a reset', async () => {
+		const dashboard = await open();
+		const server = await peer();
+		await command(dashboard, `connect 127.0.0.1:${server.port}`);
+		await dashboard.see(/C1 .*● open/);
+		await dashboard.type('R', 'reset C1 with a RST?');
+		dashboard.stdin.write(paste('yes'));
+		await until(() => dashboard.store.getSnapshot().notices.at(-1)?.message.includes('paste ignored') ?? false, 'the paste refused');
+		expect(dashboard.lastFrame()).toContain('reset C1 with a RST?');
+		await dashboard.type(keys.escape, (frame) => !frame.includes('reset C1 with a RST?'));
+		expect(dashboard.lastFrame()).toMatch(/C1 .*● open/);
+	});
+
 	it('esc cancels the send prompt and nothing is sent', async () => {
 		const dashboard = await open();
 		const server = await peer();

@@ -214,7 +214,8 @@ export function useDashboardKeys({store, paneKeys, commands, targetOf, logView, 
 	useInput(typeKeys, {isActive: state.prompt === undefined});
 
 	// A paste with no prompt open is never read as keys (a q or R in it would act): it opens the
-	// send prompt with the text, not yet sent, or says why it cannot.
+	// send prompt with the text, not yet sent, or says why it cannot. Nor is a paste an answer
+	// to a question (a y in it would confirm a reset): there it is dropped.
 	usePaste(
 		(text) => {
 			const now = current();
@@ -222,6 +223,8 @@ export function useDashboardKeys({store, paneKeys, commands, targetOf, logView, 
 			if (prompt?.kind === 'send') {
 				// The prompt opened by a key of the same burst has not rendered yet: the paste is its text.
 				dispatch({type: 'open-prompt', prompt: {...prompt, pasted: (prompt.pasted ?? '') + pastedText(text)}});
+			} else if (prompt?.kind === 'confirm' || prompt?.kind === 'choose-port') {
+				commands.complain('PASTE_IGNORED', 'paste ignored: answer the question with a key');
 			} else if (prompt === undefined) {
 				const id = targetOf('sender', now);
 				if (id === undefined) {
@@ -231,7 +234,8 @@ export function useDashboardKeys({store, paneKeys, commands, targetOf, logView, 
 				}
 			}
 		},
-		{isActive: state.prompt === undefined},
+		// Text prompts take a paste themselves (useLineInput).
+		{isActive: state.prompt === undefined || state.prompt.kind === 'confirm' || state.prompt.kind === 'choose-port'},
 	);
 
 	return {
