@@ -1,15 +1,16 @@
 #!/usr/bin/env node
-import module from 'node:module';
 import process from 'node:process';
+import {enablePrivateCompileCache} from './compile-cache.js';
 import type {Core} from './core/index.js';
 import type {CliOptions, RawFlags} from './options.js';
 
 // React's development build is ≈ 2.6× slower (FACTS.md): use production unless the user chose.
 process.env['NODE_ENV'] ??= 'production';
-// Importing Ink and React is most of the time to the first frame; V8's code cache (kept in the
-// OS temp folder) spares compiling them again on every start. Everything else is imported after
-// this line (static imports would load before it and miss the cache): ~15 ms of a ~300 ms start.
-module.enableCompileCache?.();
+// Importing Ink and React is most of the time to the first frame; V8's code cache spares
+// compiling them again on every start. It lives in the user's own cache directory, and only when
+// nobody else can write there (compile-cache.ts). Everything else is imported after this line
+// (static imports would load before it and miss the cache): ~15 ms of a ~300 ms start.
+enablePrivateCompileCache();
 const [{default: meow}, {createCore}, {runJsonLines}, {oneLine}, {openLogFile}, {parseCliOptions}] = await Promise.all([
 	import('meow'),
 	import('./core/index.js'),
@@ -22,38 +23,61 @@ const [{default: meow}, {createCore}, {runJsonLines}, {oneLine}, {openLogFile}, 
 const cli = meow(
 	`
 	Usage
-	  $ netdash [options]
+	  $ netdash [options]              the dashboard
+	  $ netdash HOST PORT              dial HOST:PORT (add -u for UDP)
+	  $ netdash -l PORT                listen on 127.0.0.1:PORT (add -u for UDP)
 
-	With no options, opens the dashboard. When stdout is not a terminal (or with
-	--json) every event is printed as one JSON object per line and commands are
-	read as JSON lines from stdin (see readme.md, "Scripting").
+	When stdout or stdin is not a terminal (or with --json), every event is printed
+	as one JSON object per line, and piped stdin is read as JSON commands, one per
+	line, e.g. {"cmd":"send","connection":"C1","text":"hi\\n"} (readme.md, "Scripting").
 
-	Options
-	  --listen, -l [host:]port   Start a TCP listener (repeatable; host defaults to 127.0.0.1,
-	                             0.0.0.0 or [::] for every interface, port 0 for any free port)
-	  --connect, -c host:port    Dial a TCP connection (repeatable)
-	  --framing MODE             raw (default), line, u16, u32 or fixed:N
-	  --json                     Stream events as JSON lines instead of the dashboard
-	  --connect-timeout SECONDS  Give up a dial after this long (default 10)
-	  --max-queued SIZE          Bytes a connection may hold unsent, e.g. 4M (default 4M)
-	  --discover [PORT]          Find other netdash instances on the subnet by UDP broadcast
-	                             (default port 47474)
-	  --name NAME                The name discovery announces (default: the hostname)
+	TCP
+	  -l, --listen [host:]port     Start a listener (repeatable; host 127.0.0.1 unless given,
+	                               0.0.0.0 or [::] for every interface, port 0 for any free port)
+	  -c, --connect host:port      Dial a connection (repeatable)
+	  --framing MODE               raw (default), line, u16, u32 or fixed:N
+	  --connect-timeout SECONDS    Give up a dial after this long (default 10)
+	  --max-queued SIZE            Bytes a connection may hold unsent, e.g. 4M (default 4M)
+	  --idle-timeout SECONDS       Close connections idle this long (default 0: never)
+	  --stall-timeout SECONDS      Mark a connection stalled when its queue has not drained
+	                               for this long (default 10; 0: never)
+
+	UDP
+	  -u                           Make -l and HOST PORT (or -c) UDP, as nc -u does
+	  --udp [host:]port            Bind a UDP socket at start (repeatable; host 127.0.0.1
+	                               unless given)
+
+	Discovery
+	  --discover [PORT]            Find other netdash instances on the subnet by UDP broadcast
+	                               (default port 47474)
+	  --name NAME                  The name discovery announces (default: the hostname)
 	  --discover-interval SECONDS  Time between announces (default 5)
-	  --broadcast-address ADDR   Announce to ADDR (repeatable; default: the directed broadcast
-	                             of every non-loopback IPv4 interface; 255.255.255.255 allowed)
-	  --idle-timeout SECONDS     Close connections idle this long (default 0: never)
-	  --stall-timeout SECONDS    Mark a connection stalled when its queue has not drained
-	                             for this long (default 10; 0: never)
-	  --allow CIDR               Accept clients only from these addresses (repeatable)
-	  --deny CIDR                Refuse clients from these addresses (repeatable; deny wins)
-	  --max-conns N              Connections per listener; more are refused (default 100)
-	  --log FILE                 Append every event to FILE as JSON lines (payloads base64)
-	  --version                  Print the version
-	  --help                     Print this help
+	  --broadcast-address ADDR     Announce to ADDR (repeatable; default: the directed broadcast
+	                               of every non-loopback IPv4 interface; 255.255.255.255 allowed)
+
+	Admission
+	  --allow CIDR                 Accept clients and datagrams only from these addresses (repeatable)
+	  --deny CIDR                  Refuse clients and datagrams from these addresses (repeatable;
+	                               deny wins)
+	  --max-conns N                Connections per listener; more are refused (default 100)
+
+	Output
+	  --json                       Stream events as JSON lines instead of the dashboard
+	  --log FILE                   Append every event and command to FILE as JSON lines (payloads
+	                               base64); a new file is 0600, a symbolic link is refused
+	  --log-allow-special          Let --log write to a FIFO, device or socket
+	  -V, --version                Print the version
+	  -h, --help                   Print this help
+
+	Exit codes
+	  0  quit (q, :quit, {"cmd":"quit"}, a signal), or stdin ended with nothing open
+	  1  stdin ended and the last socket had failed; or a crash
+	  2  bad usage: an unknown flag, a bad value, a terminal that cannot draw (TERM=dumb)
 
 	Examples
-	  $ netdash --listen 8080
+	  $ netdash -l 8080
+	  $ netdash example.test 80
+	  $ netdash -u -l 5353
 	  $ netdash --json --listen 0 --framing line | jq .
 	  $ netdash --discover --name lab-1 --listen 0.0.0.0:8080
 `,
@@ -65,6 +89,10 @@ const cli = meow(
 		flags: {
 			listen: {type: 'string', shortFlag: 'l', isMultiple: true},
 			connect: {type: 'string', shortFlag: 'c', isMultiple: true},
+			udp: {type: 'string', isMultiple: true},
+			udpMode: {type: 'boolean', shortFlag: 'u'},
+			help: {type: 'boolean', shortFlag: 'h'},
+			version: {type: 'boolean', shortFlag: 'V'},
 			framing: {type: 'string'},
 			json: {type: 'boolean'},
 			connectTimeout: {type: 'string'},
@@ -80,6 +108,7 @@ const cli = meow(
 			deny: {type: 'string', isMultiple: true},
 			maxConns: {type: 'string'},
 			log: {type: 'string'},
+			logAllowSpecial: {type: 'boolean'},
 		},
 	},
 );
@@ -100,7 +129,7 @@ if (cli.flags['version'] === true) {
 
 let options: CliOptions;
 try {
-	options = parseCliOptions(cli.flags as RawFlags, cli.input);
+	options = parseCliOptions(cli.flags as RawFlags, cli.input, process.argv.slice(2));
 } catch (error) {
 	fail(oneLine(error));
 }
@@ -113,7 +142,12 @@ const core = createCore({
 	stallTimeoutMs: options.stallTimeoutMs,
 	admission: {allow: options.allow, deny: options.deny, maxConnections: options.maxConnections},
 });
-const logFile = options.logFile === undefined ? undefined : openLogFile(core, options.logFile);
+let logFile: ReturnType<typeof openLogFile> | undefined;
+try {
+	logFile = options.logFile === undefined ? undefined : openLogFile(core, options.logFile, {allowSpecial: options.logAllowSpecial, version: cli.pkg.version ?? 'unknown', arguments: process.argv.slice(2)});
+} catch (error) {
+	fail(oneLine(error));
+}
 
 /** After every socket is closed: flush and close the log file. */
 async function finish(): Promise<void> {
@@ -127,6 +161,14 @@ function openFromFlags(target: Core): void {
 
 	for (const {host, port} of options.connect) {
 		target.connect(host, port);
+	}
+
+	for (const {host, port} of options.udp) {
+		target.udpBind(host, port);
+	}
+
+	for (const {host, port} of options.udpDial) {
+		target.udpBind(host.includes(':') ? '::' : '0.0.0.0', 0, {connectTo: {host, port}});
 	}
 
 	if (options.discovery) {

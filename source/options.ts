@@ -1,14 +1,20 @@
 import {NetdashError} from './core/errors.js';
 import {parseFraming, type FramingSpec} from './core/framing/index.js';
+import {isIPv6} from 'node:net';
 import {parseHostPort, type HostPort} from './core/ports.js';
 import {parseTargets} from './core/discovery/discovery.js';
 import {DEFAULT_DISCOVERY_PORT} from './core/discovery/protocol.js';
 import {parseCidr} from './core/tcp/admission.js';
+import {MAX_TIMEOUT_MS} from './core/timeout.js';
 
 /** What the command line asked for, validated. */
 export type CliOptions = {
 	listen: HostPort[];
 	connect: HostPort[];
+	/** UDP sockets to bind at start (`--udp`, or `-u -l PORT`). */
+	udp: HostPort[];
+	/** UDP sockets to bind to any port and connect to these peers (`-u HOST PORT`, `-u -c HOST:PORT`). */
+	udpDial: HostPort[];
 	framing: FramingSpec;
 	/** Undefined: decide by whether stdout is a terminal. */
 	json: boolean | undefined;
@@ -23,12 +29,17 @@ export type CliOptions = {
 	maxConnections: number;
 	/** `--log FILE`: every event appended as JSON lines. */
 	logFile: string | undefined;
+	/** `--log-allow-special`: --log may name a FIFO, device or socket. */
+	logAllowSpecial: boolean;
 };
 
 /** The flags meow hands over (strings, unvalidated). */
 export type RawFlags = {
 	listen?: string[];
 	connect?: string[];
+	udp?: string[];
+	/** `-u`: make the listeners and dials of this command line UDP, as `nc -u` does. */
+	udpMode?: boolean;
 	framing?: string;
 	json?: boolean;
 	connectTimeout?: string;
@@ -44,6 +55,7 @@ export type RawFlags = {
 	deny?: string[];
 	maxConns?: string;
 	log?: string;
+	logAllowSpecial?: boolean;
 	[unknown: string]: unknown;
 };
 
@@ -85,7 +97,7 @@ export function parseDiscoveryFlags(flags: RawFlags): DiscoveryFlags | undefined
 		throw new NetdashError('BAD_FLAG', '--name needs a name');
 	}
 
-	const intervalMs = flags.discoverInterval === undefined ? 5000 : positiveNumber(flags.discoverInterval, 'discover-interval', 'seconds') * 1000;
+	const intervalMs = flags.discoverInterval === undefined ? 5000 : timerSeconds(flags.discoverInterval, 'discover-interval');
 	if (intervalMs < 100) {
 		throw new NetdashError('BAD_FLAG', `--discover-interval must be at least 0.1 seconds, not '${flags.discoverInterval}'`);
 	}
@@ -115,6 +127,8 @@ function parsePortText(text: string): number {
 export const knownFlags = new Set([
 	'listen',
 	'connect',
+	'udp',
+	'udpMode',
 	'framing',
 	'json',
 	'connectTimeout',
@@ -125,6 +139,7 @@ export const knownFlags = new Set([
 	'deny',
 	'maxConns',
 	'log',
+	'logAllowSpecial',
 	'help',
 	'version',
 ]);
@@ -138,7 +153,17 @@ function seconds(text: string | undefined, flag: string, fallbackMs: number, all
 		return 0;
 	}
 
-	return positiveNumber(text, flag, 'seconds') * 1000;
+	return timerSeconds(text, flag);
+}
+
+/** Seconds for a timer, in ms; over Node's timer limit is refused here rather than warned about and fired at once. */
+function timerSeconds(text: string, flag: string): number {
+	const ms = positiveNumber(text, flag, 'seconds') * 1000;
+	if (ms > MAX_TIMEOUT_MS) {
+		throw new NetdashError('BAD_FLAG', `--${flag} ${text.trim()} is too long: Node's timers go up to ${Math.floor(MAX_TIMEOUT_MS / 1000)} seconds (about 24 days)`);
+	}
+
+	return ms;
 }
 
 function cidrs(list: string[] | undefined, flag: string): string[] {
@@ -177,21 +202,101 @@ export function parseByteCount(text: string, flag: string): number {
 	return value;
 }
 
+/** Flags that take a value, as typed (meow gives an empty list for a repeatable one given without its value). */
+const valueFlags: ReadonlyArray<{long: string; short?: string}> = [
+	{long: 'listen', short: 'l'},
+	{long: 'connect', short: 'c'},
+	{long: 'udp'},
+	{long: 'allow'},
+	{long: 'deny'},
+	{long: 'broadcast-address'},
+];
+
+/**
+ * A value flag at the end of the command line or followed by another flag:
+ * `netdash -l` or `netdash -l --json`, which meow reads as no flag at all.
+ */
+export function checkFlagValues(argv: readonly string[]): void {
+	for (const [index, arg] of argv.entries()) {
+		if (arg === '--') {
+			return;
+		}
+
+		const next = argv[index + 1];
+		const isMissing = next === undefined || (next.startsWith('-') && next !== '-');
+		const flag = valueFlags.find(({long, short}) => arg === `--${long}` || (short !== undefined && /^-[a-zA-Z]*$/.test(arg) && arg.endsWith(short)));
+		if (flag && isMissing) {
+			const example = flag.long === 'listen' ? ': -l 8080 or --listen host:port' : flag.long === 'connect' ? ': -c host:port' : flag.long === 'udp' ? ': --udp 9000 or --udp host:port' : '';
+			throw new NetdashError('BAD_FLAG', `${arg} needs a value${example}`);
+		}
+	}
+}
+
+/** Edit distance, for "did you mean". */
+function distance(a: string, b: string): number {
+	let previous = Array.from({length: b.length + 1}, (_, index) => index);
+	for (let i = 1; i <= a.length; i++) {
+		const current = [i];
+		for (let j = 1; j <= b.length; j++) {
+			current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+		}
+
+		previous = current;
+	}
+
+	return previous[b.length]!;
+}
+
+const kebab = (name: string) => name.replaceAll(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+
+/** The known flag closest to a misspelled one, when it is close enough to be what was meant. */
+export function closestFlag(name: string): string | undefined {
+	const candidates = [...knownFlags, ...discoveryFlagNames].filter((flag) => flag !== 'udpMode').map(kebab);
+	let best: {flag: string; cost: number} | undefined;
+	for (const flag of candidates) {
+		const cost = flag.startsWith(name) && name.length >= 3 ? 0 : distance(name, flag);
+		if (best === undefined || cost < best.cost) {
+			best = {flag, cost};
+		}
+	}
+
+	return best !== undefined && best.cost <= Math.max(1, Math.floor(name.length / 3)) ? best.flag : undefined;
+}
+
+/** `HOST PORT` as netcat takes them: one dial. */
+function positionalTarget(input: readonly string[]): HostPort | undefined {
+	if (input.length === 0) {
+		return undefined;
+	}
+
+	if (input.length !== 2) {
+		throw new NetdashError('BAD_FLAG', `expected HOST PORT, not '${input.join(' ')}' (netdash HOST PORT dials, netdash -l PORT listens; see netdash --help)`);
+	}
+
+	const [host, port] = input as [string, string];
+	try {
+		return parseHostPort(isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`, {requireHost: true});
+	} catch (error) {
+		throw new NetdashError('BAD_FLAG', `netdash HOST PORT: ${(error as Error).message}`);
+	}
+}
+
 /**
  * Validate flags. Throws NetdashError with one line naming the flag and the
- * bad value; the CLI prints it and exits with code 2.
+ * bad value; the CLI prints it and exits with code 2. `argv` (the raw
+ * arguments) catches a value flag given without its value.
  */
-export function parseCliOptions(flags: RawFlags, input: readonly string[]): CliOptions {
+export function parseCliOptions(flags: RawFlags, input: readonly string[], argv: readonly string[] = []): CliOptions {
+	checkFlagValues(argv);
 	const unknown = Object.keys(flags).filter((name) => !knownFlags.has(name) && !discoveryFlagNames.has(name));
 	if (unknown.length > 0) {
-		const name = unknown[0]!.replaceAll(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
-		throw new NetdashError('BAD_FLAG', `unknown flag --${name} (see netdash --help)`);
+		const name = kebab(unknown[0]!);
+		const dashes = name.length === 1 ? '-' : '--';
+		const guess = closestFlag(name);
+		throw new NetdashError('BAD_FLAG', `unknown flag ${dashes}${name}${guess ? ` — did you mean --${guess}?` : ''} (see netdash --help)`);
 	}
 
-	if (input.length > 0) {
-		throw new NetdashError('BAD_FLAG', `unexpected argument '${input[0]}' (use --listen PORT or --connect HOST:PORT)`);
-	}
-
+	const target = positionalTarget(input);
 	const listen = (flags.listen ?? []).map((text) => {
 		try {
 			return parseHostPort(text, {defaultHost: '127.0.0.1', allowZero: true});
@@ -206,6 +311,21 @@ export function parseCliOptions(flags: RawFlags, input: readonly string[]): CliO
 			throw new NetdashError('BAD_FLAG', `--connect ${(error as Error).message}`);
 		}
 	});
+	if (target) {
+		connect.push(target);
+	}
+
+	const udp = (flags.udp ?? []).map((text) => {
+		try {
+			return parseHostPort(text, {defaultHost: '127.0.0.1', allowZero: true});
+		} catch (error) {
+			throw new NetdashError('BAD_FLAG', `--udp ${(error as Error).message}`);
+		}
+	});
+	const isUdp = flags.udpMode === true;
+	if (isUdp && listen.length === 0 && connect.length === 0) {
+		throw new NetdashError('BAD_FLAG', '-u makes a dial or a listener UDP: netdash -u HOST PORT, or netdash -u -l PORT');
+	}
 	let framing: FramingSpec = {kind: 'raw'};
 	if (flags.framing !== undefined) {
 		try {
@@ -216,8 +336,10 @@ export function parseCliOptions(flags: RawFlags, input: readonly string[]): CliO
 	}
 
 	return {
-		listen,
-		connect,
+		listen: isUdp ? [] : listen,
+		connect: isUdp ? [] : connect,
+		udp: isUdp ? [...udp, ...listen] : udp,
+		udpDial: isUdp ? connect : [],
 		framing,
 		json: flags.json,
 		connectTimeoutMs: seconds(flags.connectTimeout, 'connect-timeout', 10_000, false),
@@ -229,6 +351,7 @@ export function parseCliOptions(flags: RawFlags, input: readonly string[]): CliO
 		deny: cidrs(flags.deny, 'deny'),
 		maxConnections: maxConnections(flags.maxConns),
 		logFile: logFile(flags.log),
+		logAllowSpecial: logAllowSpecial(flags),
 	};
 }
 
@@ -242,6 +365,14 @@ function maxConnections(text: string | undefined): number {
 	}
 
 	return Number(text);
+}
+
+function logAllowSpecial(flags: RawFlags): boolean {
+	if (flags.logAllowSpecial === true && flags.log === undefined) {
+		throw new NetdashError('BAD_FLAG', '--log-allow-special only applies to --log FILE');
+	}
+
+	return flags.logAllowSpecial === true;
 }
 
 function logFile(text: string | undefined): string | undefined {

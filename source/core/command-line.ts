@@ -43,12 +43,14 @@ export const commandLineUsages: readonly CommandLineUsage[] = [
 	{name: 'connect', usage: 'connect host:port [framing]', description: 'dial a TCP connection'},
 	{name: 'send', usage: 'send [C1] text', description: 'send text with \\r \\n \\t \\xNN escapes'},
 	{name: 'sendhex', usage: 'sendhex [C1] 48 65 6c', description: 'send bytes written in hex'},
+	{name: 'sendfile', usage: 'sendfile [C1] PATH', description: 'stream a file of any size, at the pace the peer reads'},
 	{name: 'shutdown', usage: 'shutdown [C1]', description: 'half-close: send FIN, keep reading'},
 	{name: 'reset', usage: 'reset [C1]', description: 'abort with a RST'},
 	{name: 'close', usage: 'close [C1|L1|U1]', description: 'close a connection or UDP socket, or stop a listener'},
 	{name: 'udp', usage: 'udp [host:]port [flags]', description: 'bind a UDP socket (0.0.0.0 hears broadcasts; flags: broadcast, echo)'},
 	{name: 'sendto', usage: 'sendto [U1] host:port text', description: 'send one datagram (a connected socket: text only)'},
 	{name: 'udpconnect', usage: 'udpconnect [U1] host:port', description: 'only this peer from now on (the kernel drops the rest)'},
+	{name: 'request', usage: 'request [U1] host:port text', description: 'plain UDP request, resent with doubling waits until answered'},
 	{name: 'broadcast', usage: 'broadcast [U1] port text', description: 'to each subnet\'s broadcast address, or addr:port; on|off'},
 	{name: 'discover', usage: 'discover [port] [addr:port…]', description: 'find netdash peers by broadcast (port 47474; or announce to these)'},
 	{name: 'probe', usage: 'probe', description: 'ask every peer to answer now'},
@@ -118,7 +120,7 @@ function targetOf(name: string, named: string | undefined, context: CommandLineC
 	}
 
 	if (!isListenerAllowed && !connectionId.test(id)) {
-		const instead = udpId.test(id) && (name === 'send' || name === 'sendhex') ? ' (a datagram: sendto)' : '';
+		const instead = udpId.test(id) && (name === 'send' || name === 'sendhex' || name === 'sendfile') ? ' (a datagram: sendto)' : '';
 		fail(`${id} is ${kindOf(id)}: ${name} works on connections (C1, C2, …)${instead}`);
 	}
 
@@ -153,7 +155,11 @@ function splitPayload(name: string, rest: string, context: CommandLineContext): 
 	const payload = match ? (match[2] ?? '') : rest;
 	const id = targetOf(name, named, context, false);
 	if (payload === '') {
-		fail(name === 'send' ? `send needs text after ${named ?? 'the command'} (usage: ${usageOf('send')})` : `sendhex needs bytes, e.g. ${usageOf('sendhex')}`);
+		fail(
+			name === 'sendhex'
+				? `sendhex needs bytes, e.g. ${usageOf('sendhex')}`
+				: `${name} needs ${name === 'send' ? 'text' : 'a file'} after ${named ?? 'the command'} (usage: ${usageOf(name)})`,
+		);
 	}
 
 	return {id, payload};
@@ -222,6 +228,12 @@ export function parseCommandLine(text: string, context: CommandLineContext = {})
 			return {cmd: 'send', connection: id, bytes, framed: true};
 		}
 
+		case 'sendfile': {
+			// The path is the rest of the line, spaces and all.
+			const {id, payload} = splitPayload(name, rest, context);
+			return {cmd: 'sendfile', connection: id, path: payload};
+		}
+
 		case 'shutdown':
 		case 'reset':
 		case 'close': {
@@ -254,6 +266,29 @@ export function parseCommandLine(text: string, context: CommandLineContext = {})
 			}
 
 			return {cmd: 'sendto', socket: id, ...(destination ? {host: destination.host, port: destination.port} : {}), bytes: parseEscapedText(payload)};
+		}
+
+		case 'request': {
+			// Only a socket named here is used (it must be connected); otherwise the request gets a socket of its own.
+			const named = words[0] !== undefined && udpId.test(words[0]) ? words[0] : undefined;
+			const after = named === undefined ? words : words.slice(1);
+			const destination = after[0] !== undefined && destinationShape.test(after[0]) ? parseHostPort(after[0], {requireHost: true}) : undefined;
+			if (named === undefined && destination === undefined) {
+				fail(`request needs host:port (usage: ${usageOf('request')})`, 'BAD_ADDRESS');
+			}
+
+			const payload = afterWords(rest, words.length - after.length + (destination ? 1 : 0));
+			if (payload === '') {
+				fail(`request needs text after ${destination ? 'the address' : 'the socket'} (usage: ${usageOf('request')})`);
+			}
+
+			return {
+				cmd: 'request',
+				...(named === undefined ? {} : {socket: named}),
+				...(destination ? {host: destination.host, port: destination.port} : {}),
+				bytes: parseEscapedText(payload),
+				isPlain: true,
+			};
 		}
 
 		case 'udpconnect': {
@@ -394,6 +429,7 @@ function choicesFor(name: string, index: number, ids: readonly string[]): readon
 	switch (name) {
 		case 'send':
 		case 'sendhex':
+		case 'sendfile':
 		case 'shutdown':
 		case 'reset': {
 			return index === 0 ? ids.filter((id) => connectionId.test(id)) : [];
@@ -404,6 +440,7 @@ function choicesFor(name: string, index: number, ids: readonly string[]): readon
 		}
 
 		case 'sendto':
+		case 'request':
 		case 'udpconnect':
 		case 'broadcast': {
 			return index === 0 ? ids.filter((id) => udpId.test(id)) : [];

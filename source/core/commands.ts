@@ -1,17 +1,21 @@
 import type {Core} from './core.js';
 import {NetdashError, errorCode, oneLine} from './errors.js';
+import {FieldError} from './schema/validate.js';
 import type {BusEvent} from './events.js';
-import {parseEscapedText, parseHex} from './format/index.js';
-import {parseFraming, type FramingSpec} from './framing/index.js';
+import type {FramingSpec} from './framing/index.js';
+
+export {commandFromJson, parseJsonCommand} from './command-json.js';
 
 /**
  * The command vocabulary shared by `--json` (one JSON object per stdin line)
  * and the dashboard's `:` command line. Each maps onto one core verb.
  */
 export type Command =
-	| {cmd: 'listen'; host?: string; port: number; framing?: FramingSpec; ref?: string}
-	| {cmd: 'connect'; host: string; port: number; framing?: FramingSpec; timeoutMs?: number; ref?: string}
+	| {cmd: 'listen'; host?: string; port: number; framing?: FramingSpec; halfOpen?: boolean; ref?: string}
+	| {cmd: 'connect'; host: string; port: number; framing?: FramingSpec; timeoutMs?: number; halfOpen?: boolean; ref?: string}
 	| {cmd: 'send'; connection: string; bytes: Buffer; framed?: boolean; ref?: string}
+	/** Stream a file's bytes to a connection, read no faster than the connection sends them. */
+	| {cmd: 'sendfile'; connection: string; path: string; ref?: string}
 	| {cmd: 'shutdown' | 'reset' | 'close'; id: string; ref?: string}
 	| {cmd: 'admission'; allow?: string[]; deny?: string[]; maxConnections?: number; ref?: string}
 	| {cmd: 'allow' | 'deny'; cidr: string; ref?: string}
@@ -21,221 +25,18 @@ export type Command =
 	| {cmd: 'sendto'; socket: string; host?: string; port?: number; bytes: Buffer; ref?: string}
 	| {cmd: 'udp-connect'; socket: string; host: string; port: number; ref?: string}
 	| {cmd: 'broadcast'; socket: string; isOn: boolean; ref?: string}
-	/** A request with a random id, resent with backoff until a reply carries it. */
-	| {cmd: 'request'; socket: string; host?: string; port?: number; bytes: Buffer; timeoutMs?: number; retries?: number; ref?: string}
+	/**
+	 * A request resent with backoff until answered: with a random id in an
+	 * NDRQ header, or (`isPlain`) bare, answered by the target's first
+	 * datagram. A plain request without `socket` gets a socket of its own.
+	 */
+	| {cmd: 'request'; socket?: string; host?: string; port?: number; bytes: Buffer; timeoutMs?: number; retries?: number; isPlain?: boolean; ref?: string}
 	| {cmd: 'discover'; port?: number; name?: string; intervalMs?: number; broadcast?: string[]; ref?: string}
 	| {cmd: 'probe' | 'stop-discovery'; ref?: string}
 	| {cmd: 'quit'; ref?: string};
 
 /** The names of every command. */
-export const commandNames = ['listen', 'connect', 'send', 'shutdown', 'reset', 'close', 'allow', 'deny', 'admission', 'udp', 'sendto', 'udp-connect', 'broadcast', 'request', 'discover', 'probe', 'stop-discovery', 'quit'] as const;
-
-type Json = Record<string, unknown>;
-
-function field(object: Json, name: string, type: 'string' | 'number' | 'boolean', isRequired: boolean): unknown {
-	const value = object[name];
-	if (value === undefined || value === null) {
-		if (isRequired) {
-			throw new NetdashError('BAD_COMMAND', `${String(object['cmd'])} needs "${name}"`);
-		}
-
-		return undefined;
-	}
-
-	if (typeof value !== type) {
-		throw new NetdashError('BAD_COMMAND', `"${name}" must be a ${type}, not ${JSON.stringify(value).slice(0, 40)}`);
-	}
-
-	return value;
-}
-
-function portField(object: Json, isRequired: boolean): number {
-	const value = object['port'];
-	const port = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-	if (typeof port !== 'number' || !Number.isInteger(port)) {
-		throw new NetdashError('BAD_PORT', `${String(object['cmd'])} needs "port" as a whole number, not ${JSON.stringify(value) ?? 'nothing'}`);
-	}
-
-	if (port < (isRequired ? 1 : 0) || port > 65_535) {
-		throw new NetdashError('BAD_PORT', `port ${port} is out of range (${isRequired ? 1 : 0}–65535)`);
-	}
-
-	return port;
-}
-
-/** The fields of an object that are not undefined. */
-function definedOnly<T extends Record<string, unknown>>(object: T): Partial<T> {
-	return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as Partial<T>;
-}
-
-/** The payload of a send: exactly one of text (with \r \n \t \xNN escapes when `escapes` is true), hex or base64. */
-function payloadField(object: Json): Buffer {
-	const given = ['text', 'hex', 'base64'].filter((name) => object[name] !== undefined);
-	if (given.length !== 1) {
-		throw new NetdashError('BAD_COMMAND', `send needs exactly one of "text", "hex" or "base64"${given.length > 1 ? ` (got ${given.join(' and ')})` : ''}`);
-	}
-
-	const name = given[0]!;
-	const value = field(object, name, 'string', true) as string;
-	if (name === 'hex') {
-		return parseHex(value);
-	}
-
-	if (name === 'base64') {
-		if (!/^[A-Za-z\d+/]*={0,2}$/.test(value) || value.length % 4 !== 0) {
-			throw new NetdashError('BAD_BASE64', '"base64" is not valid base64');
-		}
-
-		return Buffer.from(value, 'base64');
-	}
-
-	return object['escapes'] === true ? parseEscapedText(value) : Buffer.from(value, 'utf8');
-}
-
-/**
- * Parse one line of `--json` input into a command. Throws NetdashError with
- * a one-line message for anything malformed.
- */
-export function parseJsonCommand(line: string): Command {
-	let parsed: unknown;
-	try {
-		parsed = JSON.parse(line);
-	} catch {
-		throw new NetdashError('BAD_JSON', `not a JSON object: ${line.length > 60 ? `${line.slice(0, 60)}…` : line}`);
-	}
-
-	if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-		throw new NetdashError('BAD_JSON', 'a command is a JSON object such as {"cmd":"listen","port":0}');
-	}
-
-	const object = parsed as Json;
-	const ref = field(object, 'ref', 'string', false) as string | undefined;
-	const withRef = ref === undefined ? {} : {ref};
-	const cmd = object['cmd'];
-	const framingText = field(object, 'framing', 'string', false) as string | undefined;
-	const framing = framingText === undefined ? {} : {framing: parseFraming(framingText)};
-	switch (cmd) {
-		case 'listen': {
-			const host = field(object, 'host', 'string', false) as string | undefined;
-			return {cmd, ...(host === undefined ? {} : {host}), port: portField(object, false), ...framing, ...withRef};
-		}
-
-		case 'connect': {
-			const timeout = field(object, 'timeout', 'number', false) as number | undefined;
-			return {
-				cmd,
-				host: field(object, 'host', 'string', true) as string,
-				port: portField(object, true),
-				...framing,
-				...(timeout === undefined ? {} : {timeoutMs: timeout * 1000}),
-				...withRef,
-			};
-		}
-
-		case 'send': {
-			const connection = (field(object, 'connection', 'string', false) ?? field(object, 'id', 'string', true)) as string;
-			const framed = field(object, 'framed', 'boolean', false) as boolean | undefined;
-			return {cmd, connection, bytes: payloadField(object), ...(framed ? {framed} : {}), ...withRef};
-		}
-
-		case 'shutdown':
-		case 'reset':
-		case 'close': {
-			const id = (field(object, 'id', 'string', false) ?? field(object, 'connection', 'string', false) ?? field(object, 'listener', 'string', true)) as string;
-			return {cmd, id, ...withRef};
-		}
-
-		case 'allow':
-		case 'deny': {
-			return {cmd, cidr: field(object, 'cidr', 'string', true) as string, ...withRef};
-		}
-
-		case 'admission': {
-			const list = (name: string) => {
-				const value = object[name];
-				if (value === undefined) {
-					return {};
-				}
-
-				if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
-					throw new NetdashError('BAD_COMMAND', `"${name}" must be an array of CIDR strings`);
-				}
-
-				return {[name]: value as string[]};
-			};
-
-			const maxConnections = field(object, 'maxConnections', 'number', false) as number | undefined;
-			return {cmd, ...list('allow'), ...list('deny'), ...(maxConnections === undefined ? {} : {maxConnections}), ...withRef};
-		}
-
-		case 'udp': {
-			const host = field(object, 'host', 'string', false) as string | undefined;
-			const flags = {
-				isBroadcast: field(object, 'broadcast', 'boolean', false) as boolean | undefined,
-				isEcho: field(object, 'echo', 'boolean', false) as boolean | undefined,
-				reuseAddr: field(object, 'reuseAddr', 'boolean', false) as boolean | undefined,
-			};
-			return {cmd, ...(host === undefined ? {} : {host}), port: portField(object, false), ...definedOnly(flags), ...withRef};
-		}
-
-		case 'sendto':
-		case 'request': {
-			const socket = (field(object, 'socket', 'string', false) ?? field(object, 'id', 'string', true)) as string;
-			const host = field(object, 'host', 'string', false) as string | undefined;
-			// Host and port are optional together: a connected socket knows where to send.
-			const to = host === undefined && object['port'] === undefined ? {} : {host: field(object, 'host', 'string', true) as string, port: portField(object, true)};
-			if (cmd === 'sendto') {
-				return {cmd, socket, ...to, bytes: payloadField(object), ...withRef};
-			}
-
-			const timeout = field(object, 'timeout', 'number', false) as number | undefined;
-			const retries = field(object, 'retries', 'number', false) as number | undefined;
-			return {cmd, socket, ...to, bytes: payloadField(object), ...(timeout === undefined ? {} : {timeoutMs: timeout * 1000}), ...(retries === undefined ? {} : {retries}), ...withRef};
-		}
-
-		case 'udp-connect': {
-			const socket = (field(object, 'socket', 'string', false) ?? field(object, 'id', 'string', true)) as string;
-			return {cmd, socket, host: field(object, 'host', 'string', true) as string, port: portField(object, true), ...withRef};
-		}
-
-		case 'broadcast': {
-			const socket = (field(object, 'socket', 'string', false) ?? field(object, 'id', 'string', true)) as string;
-			return {cmd, socket, isOn: (field(object, 'on', 'boolean', false) as boolean | undefined) ?? true, ...withRef};
-		}
-
-		case 'discover': {
-			const interval = field(object, 'interval', 'number', false) as number | undefined;
-			const name = field(object, 'name', 'string', false) as string | undefined;
-			const given = object['broadcastAddress'];
-			const broadcast = typeof given === 'string' ? [given] : given;
-			if (broadcast !== undefined && (!Array.isArray(broadcast) || !broadcast.every((item) => typeof item === 'string'))) {
-				throw new NetdashError('BAD_COMMAND', '"broadcastAddress" must be an address or an array of addresses such as "10.0.0.255"');
-			}
-
-			return {
-				cmd,
-				...(object['port'] === undefined ? {} : {port: portField(object, true)}),
-				...(name === undefined ? {} : {name}),
-				...(interval === undefined ? {} : {intervalMs: interval * 1000}),
-				...(broadcast === undefined ? {} : {broadcast: broadcast as string[]}),
-				...withRef,
-			};
-		}
-
-		case 'probe':
-		case 'stop-discovery': {
-			return {cmd, ...withRef};
-		}
-
-		case 'quit': {
-			return {cmd, ...withRef};
-		}
-
-		default: {
-			throw new NetdashError('BAD_COMMAND', `unknown command ${JSON.stringify(cmd) ?? '(no "cmd")'}: use one of ${commandNames.join(', ')}`);
-		}
-	}
-}
+export const commandNames = ['listen', 'connect', 'send', 'sendfile', 'shutdown', 'reset', 'close', 'allow', 'deny', 'admission', 'udp', 'sendto', 'udp-connect', 'broadcast', 'request', 'discover', 'probe', 'stop-discovery', 'quit'] as const;
 
 /**
  * Carry a command out on the core. `quit` is not the core's: it returns
@@ -243,6 +44,12 @@ export function parseJsonCommand(line: string): Command {
  */
 export function executeCommand(core: Core, command: Command): boolean {
 	const options = command.ref === undefined ? {} : {ref: command.ref};
+	if ((command.cmd === 'listen' || command.cmd === 'connect') && command.halfOpen !== undefined) {
+		// In the schema already, so scripts can be written against it; refused rather than ignored until it works.
+		reportBadCommand(core, new FieldError('NOT_SUPPORTED', '"halfOpen" is not in this build of netdash', 'halfOpen'), command.ref ?? null);
+		return false;
+	}
+
 	switch (command.cmd) {
 		case 'listen': {
 			core.listen(command.host, command.port, {...options, ...(command.framing ? {framing: command.framing} : {})});
@@ -260,6 +67,11 @@ export function executeCommand(core: Core, command: Command): boolean {
 
 		case 'send': {
 			core.send(command.connection, command.bytes, {...options, ...(command.framed ? {framed: true} : {})});
+			return false;
+		}
+
+		case 'sendfile': {
+			core.sendFile(command.connection, command.path, options);
 			return false;
 		}
 
@@ -314,7 +126,8 @@ export function executeCommand(core: Core, command: Command): boolean {
 
 		case 'request': {
 			const retry = {...(command.timeoutMs === undefined ? {} : {timeoutMs: command.timeoutMs}), ...(command.retries === undefined ? {} : {retries: command.retries})};
-			core.udpRequest(command.socket, command.host, command.port, command.bytes, {...retry, ...options});
+			const plain = command.isPlain ? {isPlain: true} : {};
+			core.udpRequest(command.socket, command.host, command.port, command.bytes, {...retry, ...plain, ...options});
 			return false;
 		}
 
@@ -340,9 +153,10 @@ export function executeCommand(core: Core, command: Command): boolean {
 	}
 }
 
-/** Report a command that could not be parsed, as `command-failed` on the bus. */
+/** Report a command that could not be parsed, as `command-failed` on the bus (with the `field` at fault when known). */
 export function reportBadCommand(core: Core, error: unknown, ref: string | null = null): void {
-	core.bus.emit({type: 'command-failed', ref, code: errorCode(error), message: oneLine(error)});
+	const field = error instanceof FieldError ? {field: error.field} : {};
+	core.bus.emit({type: 'command-failed', ref, code: errorCode(error), message: oneLine(error), ...field});
 }
 
 /**

@@ -1,14 +1,17 @@
 import net from 'node:net';
 import {Bus} from './bus.js';
 import {NetdashError, errorCode, oneLine} from './errors.js';
-import {encodeFrame, type FramingSpec} from './framing/index.js';
+import {encodeFrame, formatFraming, type FramingSpec} from './framing/index.js';
 import {TcpConnection, type ConnectionLimits} from './tcp/connection.js';
 import {Reclaimer} from './reclaim.js';
 import {TcpListener} from './tcp/listener.js';
+import {FileSends} from './tcp/send-file.js';
 import {Admission, type AdmissionRules} from './tcp/admission.js';
 import {ResourceWatch} from './resources.js';
+import {checkTimeout} from './timeout.js';
 import {Discovery, type DiscoveryOptions} from './discovery/discovery.js';
 import type {DiscoveryStats} from './discovery/protocol.js';
+import {refusalOf} from './udp/admission.js';
 import {UdpManager} from './udp/udp-manager.js';
 import type {RequestOptions, UdpBindOptions} from './udp/udp-socket.js';
 
@@ -43,6 +46,14 @@ export type CoreOptions = {
 	 */
 	reclaimEveryBytes?: number;
 };
+
+/**
+ * A command the core was given, as the `--log` file records it: the verb in
+ * the JSON commands' vocabulary (`cmd`), its arguments, and its payload as
+ * `data` (written as base64), whichever front end (JSON lines, dashboard)
+ * gave it.
+ */
+export type CommandRecord = {type: 'command'; at: number; cmd: string; data?: Buffer; [field: string]: unknown};
 
 /** Options common to commands. */
 export type CommandOptions = {
@@ -93,23 +104,29 @@ export class Core {
 	readonly #watchTimer: NodeJS.Timeout;
 	readonly #stallTimeoutMs: number;
 	readonly #readingHolds = new Set<string>();
+	readonly #files = new FileSends(this.bus);
+	/** The listeners' allow/deny rules, applied to every UDP datagram and discovery packet too. */
+	readonly #refusal = refusalOf(this.#admission);
+
 	readonly #udp = new UdpManager(this.bus, () => {
 		this.#notifyClosed();
-	});
+	}, this.#refusal);
 
 	readonly #discovery = new Discovery(this.bus, () => {
 		this.#notifyClosed();
-	});
+	}, this.#refusal);
 
+	readonly #commandTaps = new Set<(record: CommandRecord) => void>();
 	#nextListener = 1;
 	#nextConnection = 1;
 
 	constructor(options: CoreOptions = {}) {
+		// Out-of-range timeouts in options are the caller's bug (the CLI validates flags first): let them throw.
 		this.#limits = {
-			connectTimeoutMs: options.connectTimeoutMs ?? defaults.connectTimeoutMs,
+			connectTimeoutMs: checkTimeout(options.connectTimeoutMs ?? defaults.connectTimeoutMs, 'the connect timeout'),
 			maxQueuedBytes: options.maxQueuedBytes ?? defaults.maxQueuedBytes,
 			writeChunkBytes: options.writeChunkBytes ?? defaults.writeChunkBytes,
-			idleTimeoutMs: options.idleTimeoutMs ?? defaults.idleTimeoutMs,
+			idleTimeoutMs: checkTimeout(options.idleTimeoutMs ?? defaults.idleTimeoutMs, 'the idle timeout'),
 		};
 		this.#backlog = options.backlog ?? defaults.backlog;
 		this.#reclaimer = new Reclaimer(options.reclaimEveryBytes ?? defaults.reclaimEveryBytes);
@@ -124,6 +141,17 @@ export class Core {
 		this.#watchTimer.unref();
 	}
 
+	/**
+	 * Watch every command the core is given, before it runs (so a record
+	 * comes before the events it causes). Returns an unsubscribe.
+	 */
+	onCommand(tap: (record: CommandRecord) => void): () => void {
+		this.#commandTaps.add(tap);
+		return () => {
+			this.#commandTaps.delete(tap);
+		};
+	}
+
 	/** The admission rules in force. */
 	get admission(): AdmissionRules {
 		return this.#admission.rules;
@@ -132,9 +160,11 @@ export class Core {
 	/**
 	 * Change who may connect, while running: `allow` / `deny` CIDR lists
 	 * (deny wins when both match) and the per-listener connection limit.
-	 * Open connections are not touched; the rules apply to the next accept.
+	 * Open connections are not touched; the rules apply to the next accept,
+	 * and to the next datagram on every UDP socket and on discovery.
 	 */
 	setAdmission(rules: Partial<AdmissionRules>, options: CommandOptions = {}): boolean {
+		this.#noteCommand('admission', {...rules, ...options});
 		return (
 			this.#run(options.ref, () => {
 				this.#admission.set(rules);
@@ -156,6 +186,7 @@ export class Core {
 
 	/** Start a TCP listener. Host `127.0.0.1` by default; `0.0.0.0` / `::` mean every interface; port 0 picks an ephemeral port. */
 	listen(host: string | undefined, port: number, options: OpenOptions = {}): string | undefined {
+		this.#noteCommand('listen', {host, port, ...options});
 		return this.#run(options.ref, () => {
 			checkPort(port, true);
 			const id = `L${this.#nextListener++}`;
@@ -182,12 +213,14 @@ export class Core {
 
 	/** Dial a TCP connection. */
 	connect(host: string, port: number, options: OpenOptions & {connectTimeoutMs?: number} = {}): string | undefined {
+		this.#noteCommand('connect', {host, port, ...options});
 		return this.#run(options.ref, () => {
 			if (!host) {
 				throw new NetdashError('BAD_ADDRESS', 'connect needs a host');
 			}
 
 			checkPort(port, false);
+			const connectTimeoutMs = checkTimeout(options.connectTimeoutMs ?? this.#limits.connectTimeoutMs, 'a connect timeout');
 			const id = `C${this.#nextConnection++}`;
 			const socket = new net.Socket({allowHalfOpen: true});
 			const connection = new TcpConnection(this.bus, socket, {
@@ -195,7 +228,7 @@ export class Core {
 				origin: 'dialed',
 				listener: null,
 				framing: options.framing ?? this.#framing,
-				limits: {...this.#limits, connectTimeoutMs: options.connectTimeoutMs ?? this.#limits.connectTimeoutMs},
+				limits: {...this.#limits, connectTimeoutMs},
 				dial: {host, port},
 				...(options.ref ? {ref: options.ref} : {}),
 				onClosed: this.#forgetConnection,
@@ -209,11 +242,16 @@ export class Core {
 
 	/** Queue bytes on a connection. With `framed`, the connection's framing wraps them first (a line gets its LF, u16/u32 their length). */
 	send(id: string, bytes: Buffer, options: CommandOptions & {framed?: boolean} = {}): boolean {
+		this.#noteCommand('send', {connection: id, ...options}, bytes);
 		return (
 			this.#run(
 				options.ref,
 				() => {
 					const connection = this.#connection(id);
+					if (this.#files.has(id)) {
+						throw new NetdashError('BUSY', `${id} is sending a file: send again after sendfile-finished`);
+					}
+
 					connection.send(options.framed ? encodeFrame(connection.framing, bytes) : bytes, options.ref);
 					return true;
 				},
@@ -222,22 +260,49 @@ export class Core {
 		);
 	}
 
+	/**
+	 * Stream a file to a connection: read a piece at a time, each only when
+	 * the queue has room, so any size streams in bounded memory at the peer's
+	 * pace. `sendfile-started`, then `sendfile-finished` once it is all
+	 * queued (or `sendfile-failed`); `send` waits until then.
+	 */
+	sendFile(id: string, path: string, options: CommandOptions = {}): boolean {
+		return this.#command(id, options, (connection) => {
+			this.#files.start(connection, path, options.ref);
+		});
+	}
+
+	/** Resolves when the file streaming to `id` is wholly queued or stopped; undefined when none is. */
+	whenFileSent(id: string): Promise<void> | undefined {
+		return this.#files.whenDone(id);
+	}
+
+	/** Resolves when `bytes` more fit in connection `id`'s queue (see TcpConnection.whenRoom); undefined when they fit now or there is no such connection. */
+	whenQueueHasRoom(id: string, bytes: number): Promise<void> | undefined {
+		return this.#connections.get(id)?.whenRoom(bytes);
+	}
+
 	/** Half-close a connection: our FIN goes after what is queued; we keep reading. */
 	shutdown(id: string, options: CommandOptions = {}): boolean {
+		this.#noteCommand('shutdown', {id, ...options});
 		return this.#command(id, options, (connection) => {
+			this.#files.stop(id, 'shut down');
 			connection.shutdown();
 		});
 	}
 
 	/** Abort a connection with a RST. */
 	reset(id: string, options: CommandOptions = {}): boolean {
+		this.#noteCommand('reset', {id, ...options});
 		return this.#command(id, options, (connection) => {
+			this.#files.stop(id, 'reset');
 			connection.reset();
 		});
 	}
 
 	/** Close a listener (it stops accepting) or a connection (FIN, then release). */
 	close(id: string, options: CommandOptions = {}): boolean {
+		this.#noteCommand('close', {id, ...options});
 		const listener = this.#listeners.get(id);
 		if (listener) {
 			listener.close();
@@ -246,11 +311,12 @@ export class Core {
 
 		if (this.#udp.has(id)) {
 			return this.#udpCommand(options, () => {
-				this.#udp.close(id);
+				this.#udp.close(id, options.ref);
 			});
 		}
 
 		return this.#command(id, options, (connection) => {
+			this.#files.stop(id, 'closed');
 			connection.close();
 		});
 	}
@@ -261,6 +327,7 @@ export class Core {
 	 * Resolves when every socket is gone.
 	 */
 	async closeAll(graceMs = 1500): Promise<void> {
+		this.#files.stopAll('closing everything');
 		for (const listener of [...this.#listeners.values()]) {
 			listener.close();
 		}
@@ -281,6 +348,7 @@ export class Core {
 
 	/** Bind a UDP socket (ids `U1`, `U2`, …). Host `127.0.0.1` by default, `0.0.0.0` for every interface; port 0 picks a free port. */
 	udpBind(host: string | undefined, port: number, options: UdpBindOptions & CommandOptions = {}): string | undefined {
+		this.#noteCommand('udp', {host, port, ...options});
 		return this.#run(options.ref, () => this.#udp.bind(host, port, options));
 	}
 
@@ -290,11 +358,13 @@ export class Core {
 	 * refused as `socket-failed` EMSGSIZE, like the kernel's own EMSGSIZE.
 	 */
 	udpSend(id: string, host: string | undefined, port: number | undefined, bytes: Buffer, options: CommandOptions = {}): boolean {
+		this.#noteCommand('sendto', {socket: id, host, port, ...options}, bytes);
 		return this.#run(options.ref, () => this.#udp.send(id, host, port, bytes, options.ref)) ?? false;
 	}
 
 	/** Connect a UDP socket: it then sends only to host:port and the kernel drops datagrams from anyone else. */
 	udpConnect(id: string, host: string, port: number, options: CommandOptions = {}): boolean {
+		this.#noteCommand('udp-connect', {socket: id, host, port, ...options});
 		return this.#udpCommand(options, () => {
 			this.#udp.connect(id, host, port, options.ref);
 		});
@@ -302,6 +372,7 @@ export class Core {
 
 	/** Turn SO_BROADCAST on or off on a UDP socket (sending to a broadcast address without it fails with EACCES). */
 	setBroadcast(id: string, isOn: boolean, options: CommandOptions = {}): boolean {
+		this.#noteCommand('broadcast', {socket: id, on: isOn, ...options});
 		return this.#udpCommand(options, () => {
 			this.#udp.setBroadcast(id, isOn, options.ref);
 		});
@@ -311,9 +382,11 @@ export class Core {
 	 * Send a request with a random id (see udp/request.ts) and resend it with
 	 * exponential backoff until a reply carrying the id arrives
 	 * (`request-completed`) or retries run out (`request-failed`). Returns the
-	 * request id.
+	 * request id. `isPlain`: no header, and the target's first datagram
+	 * answers; without a socket id, a socket of its own is opened for it.
 	 */
-	udpRequest(id: string, host: string | undefined, port: number | undefined, bytes: Buffer, options: RequestOptions & CommandOptions = {}): number | undefined {
+	udpRequest(id: string | undefined, host: string | undefined, port: number | undefined, bytes: Buffer, options: RequestOptions & CommandOptions = {}): number | undefined {
+		this.#noteCommand('request', {socket: id, host, port, ...options}, bytes);
 		return this.#run(options.ref, () => this.#udp.request(id, host, port, bytes, options, options.ref));
 	}
 
@@ -324,6 +397,7 @@ export class Core {
 
 	/** Start discovery: bind the discovery port, announce, probe, keep a peer table. */
 	startDiscovery(options: DiscoveryOptions = {}): boolean {
+		this.#noteCommand('discover', {...options});
 		return this.#udpCommand(options, () => {
 			this.#discovery.start(options);
 		});
@@ -331,6 +405,7 @@ export class Core {
 
 	/** Probe for peers now. */
 	probe(options: CommandOptions = {}): boolean {
+		this.#noteCommand('probe', {...options});
 		return this.#udpCommand(options, () => {
 			this.#discovery.probe();
 		});
@@ -338,6 +413,7 @@ export class Core {
 
 	/** Say bye to peers and stop discovery; `discovery-stopped` follows. */
 	stopDiscovery(options: CommandOptions = {}): boolean {
+		this.#noteCommand('stop-discovery', {...options});
 		return this.#udpCommand(options, () => {
 			this.#discovery.assertRunning();
 			void this.#discovery.stop();
@@ -362,7 +438,10 @@ export class Core {
 	 * Hold or release reading on every connection, present and future: the
 	 * way a slow consumer (a full stdout pipe in `--json`, a slow `--log`
 	 * disk) pushes back on peers through TCP flow control instead of growing
-	 * memory. Reading stays paused while any holder holds it.
+	 * memory. Reading stays paused while any holder holds it. Queued sends
+	 * wait too (each piece sent is an event to write), and UDP sockets drop
+	 * and count what they receive (`datagrams-dropped`): UDP has no flow
+	 * control to push back with.
 	 */
 	holdReading(holder: string, isHeld: boolean): void {
 		const wasPaused = this.#readingHolds.size > 0;
@@ -377,6 +456,8 @@ export class Core {
 			for (const connection of this.#connections.values()) {
 				connection.setReadingPaused(isPaused);
 			}
+
+			this.#udp.setHeld(isPaused);
 		}
 	}
 
@@ -400,6 +481,7 @@ export class Core {
 		}
 
 		this.#resources.checkKernelDrops();
+		this.#udp.reportDrops();
 	}
 
 	/** Ids of open connections, in order of creation. */
@@ -484,6 +566,45 @@ export class Core {
 				id,
 			) ?? false
 		);
+	}
+
+	#noteCommand(cmd: string, fields: Record<string, unknown>, data?: Buffer): void {
+		if (this.#commandTaps.size === 0) {
+			return;
+		}
+
+		// Undefined fields are left out, as JSON.stringify would; the payload rides as data (base64 in the file).
+		const record: CommandRecord = {type: 'command', at: Date.now(), cmd};
+		for (const [name, value] of Object.entries(fields)) {
+			if (value === undefined) {
+				continue;
+			}
+
+			// In the JSON commands' own terms: framing as text, times in seconds (`timeout`, `interval`), `echo` for isEcho.
+			if (name === 'framing') {
+				record[name] = formatFraming(value as FramingSpec);
+			} else if (name === 'connectTimeoutMs') {
+				record['timeout'] = (value as number) / 1000;
+			} else if (name.endsWith('Ms') && typeof value === 'number') {
+				record[name.slice(0, -2)] = value / 1000;
+			} else if (/^is[A-Z]/.test(name)) {
+				record[name[2]!.toLowerCase() + name.slice(3)] = value;
+			} else {
+				record[name] = value;
+			}
+		}
+
+		if (data !== undefined) {
+			record.data = data;
+		}
+
+		for (const tap of this.#commandTaps) {
+			try {
+				tap(record);
+			} catch (error) {
+				this.bus.emit({type: 'subscriber-failed', message: `a command watcher failed on ${cmd}: ${oneLine(error)}`});
+			}
+		}
 	}
 
 	/** Runs a command; any failure becomes a `command-failed` event (naming `target`, the socket it was for), never a throw. */

@@ -156,8 +156,12 @@ export type ConnectionRefused = {
 	listener: string;
 	remote: Endpoint;
 	reason: 'denied' | 'limit';
-	/** The rule that matched, for `denied` (e.g. `deny 10.0.0.0/8`). */
-	rule?: string;
+	/**
+	 * Always present: the rule that matched (`deny 10.0.0.0/8`, `not in allow …`),
+	 * `max-conns N` for `limit`, or that the client's address was unknown (it reset
+	 * before it was accepted; `remote` is then empty).
+	 */
+	rule: string;
 };
 
 /** The admission rules changed (from a flag at start or a command while running). */
@@ -202,6 +206,51 @@ export type KernelDropsChanged = {
 	sinceStart: number;
 };
 
+/**
+ * An output with a capped queue (stdout in `--json`, the `--log` file) was
+ * so far behind that events were left out rather than held in memory;
+ * written once it drains. The `seq` numbers of the events left out are
+ * missing from that output.
+ */
+export type OutputShed = {
+	type: 'output-shed';
+	output: 'stdout' | 'log';
+	/** Events left out. */
+	events: number;
+	firstSeq: number;
+	lastSeq: number;
+	/** Events left out, by type. */
+	types: Record<string, number>;
+};
+
+/** A file began to stream to a connection (`sendfile`). */
+export type SendfileStarted = {
+	type: 'sendfile-started';
+	connection: string;
+	path: string;
+	/** The file's size when opened (null for a pipe or device, read to its end). */
+	size: number | null;
+};
+
+/** Every byte of a file was queued on its connection (`data-sent` events follow as they leave). */
+export type SendfileFinished = {
+	type: 'sendfile-finished';
+	connection: string;
+	path: string;
+	bytes: number;
+};
+
+/** Streaming a file stopped early: it could not be read, the connection ended, or a command stopped it. */
+export type SendfileFailed = {
+	type: 'sendfile-failed';
+	connection: string;
+	path: string;
+	/** Bytes queued before it stopped. */
+	bytes: number;
+	code: string;
+	message: string;
+};
+
 /** Writing the `--log` file failed; the session goes on without it. */
 export type LogFileFailed = {
 	type: 'log-file-failed';
@@ -218,6 +267,8 @@ export type CommandFailed = {
 	message: string;
 	/** The socket the command named (send, shutdown, reset, close), when it named one: its log gets the failure too. */
 	target?: string;
+	/** The field of a JSON command at fault (`timeout`, `allow/2`), when one is. */
+	field?: string;
 };
 
 /** A bus subscriber threw; it was isolated and emission went on. */
@@ -261,6 +312,25 @@ export type DatagramReceived = {
 	data: Buffer;
 };
 
+/**
+ * Datagrams from a source the allow/deny rules refuse were dropped unread
+ * (no `datagram-received`, no echo, no discovery reply). `socket` is a UDP
+ * socket id or `discovery`. The first is reported at once, then at most one
+ * event per rule per second per socket, `count` saying how many it stands for.
+ */
+export type DatagramRefused = {
+	type: 'datagram-refused';
+	socket: string;
+	/** The (last) refused source. */
+	from: Endpoint;
+	/** The rule that matched, e.g. `deny 10.0.0.0/8`. */
+	rule: string;
+	/** Size of the (last) datagram. */
+	bytes: number;
+	/** Datagrams this event stands for. */
+	count: number;
+};
+
 /** The kernel took one datagram (it may still be lost on the way: UDP never says). */
 export type DatagramSent = {
 	type: 'datagram-sent';
@@ -283,6 +353,24 @@ export type UdpClosed = {
 	datagramsOut: number;
 	bytesIn: number;
 	bytesOut: number;
+	/** Datagrams dropped while netdash's output was backed up (see `datagrams-dropped`). */
+	dropped: number;
+};
+
+/**
+ * Datagrams a UDP socket received and dropped, unread, because netdash's
+ * output (stdout, the `--log` file) was backed up: counted like the
+ * kernel's own drops instead of queued in memory. At most once per watch
+ * interval per socket, when the count rose.
+ */
+export type DatagramsDropped = {
+	type: 'datagrams-dropped';
+	socket: string;
+	reason: 'backpressure';
+	/** Dropped since the last such event. */
+	count: number;
+	/** Dropped since the socket was bound. */
+	total: number;
 };
 
 /** A reply carrying a request's id arrived. */
@@ -418,13 +506,18 @@ export type ForeignDatagram = {
 	bytes: number;
 	/** Its first bytes (at most 64). */
 	data: Buffer;
+	/** Foreign datagrams this event stands for (the last one's size and bytes are shown): at most one event per second. @default 1 */
+	count?: number;
 };
 
 /**
  * Datagrams on the discovery port were dropped: malformed (a codec reason
- * such as `bad-magic` or `truncated`), `rate-limited`, `unknown-request`,
- * `unknown-peer`, `table-full` or `peer-limit`. Rate-limited drops from one
- * source are summed into at most one event per second (`count`).
+ * such as `bad-magic` or `truncated`), `bad-source` (from a broadcast,
+ * multicast or network address), `rate-limited` (one source over its
+ * rate), `overloaded` (everyone together over the global rate),
+ * `unknown-request`, `unknown-peer`, `table-full` or `peer-limit`. Drops are
+ * summed per reason into at most one event per second (`count`); `from` is
+ * the last source.
  */
 export type PacketDropped = {
 	type: 'packet-dropped';
@@ -461,10 +554,16 @@ export type BusEvent = EventBase &
 		| ResourceExhausted
 		| KernelDropsChanged
 		| LogFileFailed
+		| OutputShed
+		| SendfileStarted
+		| SendfileFinished
+		| SendfileFailed
+		| DatagramsDropped
 		| UdpBound
 		| UdpConnected
 		| UdpBroadcastChanged
 		| DatagramReceived
+		| DatagramRefused
 		| DatagramSent
 		| UdpClosed
 		| RequestCompleted

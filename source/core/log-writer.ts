@@ -4,12 +4,15 @@
  * the event loop instead of on it. Self-contained (node builtins only) so
  * Node can start it from the built file or, under the test runner, from the
  * TypeScript source by type stripping.
+ *
+ * The main thread opens the file (log-file.ts) and lends its descriptor to
+ * this thread until the writer says `closed` or is terminated.
  */
-import {closeSync, openSync, writeSync} from 'node:fs';
+import {fstatSync, ftruncateSync, writeSync} from 'node:fs';
 import {parentPort, workerData} from 'node:worker_threads';
 
 /**
- * One batch from the main thread: `heads[i]` is an event's JSON; payloads
+ * One batch from the main thread: `heads[i]` is a record's JSON; payloads
  * are cut in order from `blob` by `lengths[i]` (-1: none). `cost` is echoed
  * back when the batch is on disk, for the main thread's backpressure.
  */
@@ -21,12 +24,21 @@ export type ToWriter = LogBatch | {kind: 'close'};
 /** Messages the writer sends back. */
 export type FromWriter = {kind: 'written'; cost: number} | {kind: 'failed'; code: string; message: string} | {kind: 'closed'};
 
+/** What the writer is started with. */
+export type WriterData = {
+	/** An open descriptor (O_APPEND, O_NONBLOCK); the main thread closes it when the writer is done. */
+	fd: number;
+	/** A regular file: on a failed write it is truncated back to its last whole line. */
+	isRegular: boolean;
+};
+
 const port = parentPort!;
-const {path} = workerData as {path: string};
-let fd: number | undefined;
+const {fd, isRegular} = workerData as WriterData;
 let hasFailed = false;
 const base64Open = ',"base64":"';
 const base64Close = '"}\n';
+/** Sleeps on EAGAIN (a FIFO or terminal whose reader is slow) without spinning. */
+const pause = new Int32Array(new SharedArrayBuffer(4));
 
 function fail(error: unknown): void {
 	hasFailed = true;
@@ -34,18 +46,44 @@ function fail(error: unknown): void {
 	port.postMessage({kind: 'failed', code: code ?? 'UNKNOWN', message: String(message).split('\n', 1)[0] ?? ''} satisfies FromWriter);
 }
 
-try {
-	fd = openSync(path, 'a');
-} catch (error) {
-	fail(error);
+/**
+ * Write `length` bytes of `text` in as few `write` calls as the kernel
+ * allows. The batch holds whole lines only, so a file cut between two
+ * writes (SIGKILL) ends on a line. On a regular file that fails part way
+ * (ENOSPC, EFBIG), what this batch wrote is truncated away, so the file
+ * still ends on its last whole line.
+ */
+function append(text: Buffer, length: number): void {
+	const start = isRegular ? fstatSync(fd).size : 0;
+	try {
+		for (let written = 0; written < length; ) {
+			try {
+				written += writeSync(fd, text, written, length - written);
+			} catch (error) {
+				if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') {
+					throw error;
+				}
+
+				// The descriptor is non-blocking (so opening a FIFO never hangs): wait for its reader.
+				Atomics.wait(pause, 0, 0, 10);
+			}
+		}
+	} catch (error) {
+		if (isRegular) {
+			try {
+				ftruncateSync(fd, start);
+			} catch {
+				// Nothing more can be done; the failure below is what the user needs to know.
+			}
+		}
+
+		throw error;
+	}
 }
 
 port.on('message', (message: ToWriter) => {
 	if (message.kind === 'close') {
-		if (fd !== undefined) {
-			closeSync(fd);
-		}
-
+		// Every batch before this one is written; the main thread closes the descriptor.
 		port.postMessage({kind: 'closed'} satisfies FromWriter);
 		port.close();
 		return;
@@ -79,11 +117,9 @@ port.on('message', (message: ToWriter) => {
 		}
 	}
 
-	if (!hasFailed && fd !== undefined) {
+	if (!hasFailed) {
 		try {
-			for (let written = 0; written < at; ) {
-				written += writeSync(fd, text, written, at - written);
-			}
+			append(text, at);
 		} catch (error) {
 			fail(error);
 		}

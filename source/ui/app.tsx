@@ -5,7 +5,7 @@ import {hexDump} from '../core/format/index.js';
 import {complete} from '../core/command-line.js';
 import {completeDestination, entryOf} from './log-lookup.js';
 import {ErrorBoundary} from './components/error-boundary.js';
-import {HelpOverlay} from './components/help-overlay.js';
+import {HelpOverlay, helpKeyHandler} from './components/help-overlay.js';
 import {LogEntryFull} from './components/log-entry-full.js';
 import {PromptLine} from './components/prompt-line.js';
 import {StatusBar} from './components/status-bar.js';
@@ -22,6 +22,8 @@ import {ConnectionsPane} from './panes/connections-pane.js';
 import {DiscoveryPane} from './panes/discovery-pane.js';
 import {listenerPaneId, ListenersPane} from './panes/listeners-pane.js';
 import {LogPane} from './panes/log-pane.js';
+import {RateChart} from './components/rate-chart.js';
+import {RateSampler} from './rate-history.js';
 import {DashboardProvider, useCore, useSnapshot, useStore} from './store-context.js';
 
 /** Props of {@link App}. */
@@ -98,7 +100,6 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	const {exit} = useApp();
 	const quit = onQuit ?? exit;
 	const {columns, rows} = useWindowSize();
-	const layout = layoutFor(columns, rows);
 	const dashboard = useDashboardState();
 	const {state, dispatch} = dashboard;
 	const paneKeys = usePaneKeys();
@@ -114,10 +115,23 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	const peers = useSnapshot((snapshot) => snapshot.peers);
 	const foreign = useSnapshot((snapshot) => snapshot.foreign);
 	const discovery = useSnapshot((snapshot) => snapshot.discovery);
+	const isDiscoveryFolded = (discovery.state === 'off' || discovery.state === 'stopped') && peers.length === 0 && foreign.length === 0;
+	const layout = layoutFor(columns, rows, {isDiscoveryFolded});
 	// A selection whose rows were cleared (C, :clear) is no selection.
 	const isKnown = (id: string) => listeners.some((row) => row.id === id) || connections.some((row) => row.id === id) || udpSockets.some((row) => row.id === id);
 	const selected = state.selected !== undefined && isKnown(state.selected) ? state.selected : undefined;
 	const logView = useSnapshot((snapshot) => (selected === undefined ? undefined : snapshot.logs.get(selected)));
+	// Two minutes of rates for r, sampled from the store once a second whether shown or not.
+	const sampler = useMemo(() => new RateSampler(store), [store]);
+	useEffect(() => {
+		sampler.start();
+		return () => {
+			sampler.stop();
+		};
+	}, [sampler]);
+	useEffect(() => {
+		sampler.select(selected);
+	}, [sampler, selected]);
 	const shownListeners = useMemo(() => filterListeners(listeners, state.filters.listeners), [listeners, state.filters.listeners]);
 	const shownConnections = useMemo(() => filterConnections(connections, state.filters.connections), [connections, state.filters.connections]);
 	// UDP sockets share the Listeners pane, its filter and its cursor.
@@ -154,6 +168,11 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 		openSockets: () => core.openSockets,
 		lastNotice: lastNotice?.seq,
 		quit,
+	});
+
+	// The help's scroll keys, known before the help is first drawn (`?j` in one burst scrolls it).
+	paneKeys.current.help = helpKeyHandler(columns, layout.panes.height, (scroll) => {
+		dispatch({type: 'scroll-help', scroll});
 	});
 
 	// The cursor lands on a socket the command line opened once its row is in the snapshot.
@@ -360,10 +379,28 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	}
 
 	const {entryView} = state;
+	const discoveryPane = (
+		<DiscoveryPane
+			peers={peers}
+			foreign={foreign}
+			discovery={discovery}
+			filter={state.filters.discovery}
+			cursor={state.cursors.discovery}
+			isFocused={focus === 'discovery'}
+			keys={paneKeys}
+			width={layout.discovery.width}
+			height={layout.discovery.height}
+			isFolded={isDiscoveryFolded}
+			onMove={(index) => {
+				dispatch({type: 'move-cursor', pane: 'discovery', index});
+			}}
+			onSelect={onPeer}
+		/>
+	);
 	return (
 		<Box flexDirection="column" width={columns} height={rows}>
 			{state.isHelpOpen ? (
-				<HelpOverlay width={columns} height={layout.panes.height} />
+				<HelpOverlay width={columns} height={layout.panes.height} scroll={state.helpScroll} />
 			) : entryView ? (
 				<LogEntryFull
 					entry={entryOf(logView, entryView.seq, entryView.kind)}
@@ -403,22 +440,9 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 							}}
 							onSelect={select}
 						/>
-						<DiscoveryPane
-							peers={peers}
-							foreign={foreign}
-							discovery={discovery}
-							filter={state.filters.discovery}
-							cursor={state.cursors.discovery}
-							isFocused={focus === 'discovery'}
-							keys={paneKeys}
-							width={layout.discovery.width}
-							height={layout.discovery.height}
-							onMove={(index) => {
-								dispatch({type: 'move-cursor', pane: 'discovery', index});
-							}}
-							onSelect={onPeer}
-						/>
+						{isDiscoveryFolded ? null : discoveryPane}
 					</Box>
+					{isDiscoveryFolded ? discoveryPane : null}
 					<ConnectionsPane
 						rows={shownConnections}
 						total={connections.length}
@@ -436,26 +460,36 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 						onSelect={select}
 						howToConnect={howToConnect(listeners)}
 					/>
-					<LogPane
-						socket={selected}
-						description={describeSocket(selected, listeners, connections, udpSockets)}
-						framing={connections.find((row) => row.id === selected)?.framing}
-						mode={state.logMode}
-						isFollowing={state.isFollowing}
-						cursorSeq={state.logCursor}
-						filter={state.filters.log}
-						isFocused={focus === 'log'}
-						keys={paneKeys}
-						width={layout.log.width}
-						height={layout.log.height}
-						onFollow={onFollow}
-						onOpen={(entry) => {
-							if (selected !== undefined) {
-								dispatch({type: 'open-entry', socket: selected, seq: entry.seq, kind: entry.kind});
-							}
-						}}
-						onCopy={copy}
-					/>
+					{state.isChartShown ? (
+						<RateChart
+							sampler={sampler}
+							description={describeSocket(selected, listeners, connections, udpSockets)}
+							isFocused={focus === 'log'}
+							width={layout.log.width}
+							height={layout.log.height}
+						/>
+					) : (
+						<LogPane
+							socket={selected}
+							description={describeSocket(selected, listeners, connections, udpSockets)}
+							framing={connections.find((row) => row.id === selected)?.framing}
+							mode={state.logMode}
+							isFollowing={state.isFollowing}
+							cursorSeq={state.logCursor}
+							filter={state.filters.log}
+							isFocused={focus === 'log'}
+							keys={paneKeys}
+							width={layout.log.width}
+							height={layout.log.height}
+							onFollow={onFollow}
+							onOpen={(entry) => {
+								if (selected !== undefined) {
+									dispatch({type: 'open-entry', socket: selected, seq: entry.seq, kind: entry.kind});
+								}
+							}}
+							onCopy={copy}
+						/>
+					)}
 				</Box>
 			)}
 			<StatusBar totals={totals} udpOpen={udpOpen} notice={freshNotice ? undefined : lastNotice} width={columns} />

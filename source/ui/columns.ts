@@ -53,3 +53,13 @@ export function fitColumns<K extends string>(width: number, columns: ReadonlyArr
 
 	return fitted;
 }
+
+/** Columns the fitted cells take together; a row pads the rest of the pane with {@link columnsWidth}'s complement. */
+export function columnsWidth<K extends string>(columns: FittedColumns<K>): number {
+	let sum = 0;
+	for (const width of columns.values()) {
+		sum += width;
+	}
+
+	return sum;
+}

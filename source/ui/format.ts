@@ -1,3 +1,4 @@
+import stringWidth from 'string-width';
 import type {Endpoint} from '../core/index.js';
 import {formatAddress} from '../core/index.js';
 import {toDisplayString} from '../core/format/index.js';
@@ -20,17 +21,48 @@ export function formatEndpoint(endpoint: Endpoint | undefined): string {
 	return endpoint ? toDisplayString(formatAddress(endpoint.address, endpoint.port)) : '…';
 }
 
-/** Pads or cuts `text` to exactly `width` characters (cut text ends in '…'). */
+/** Columns `text` takes on a terminal: 2 for CJK and emoji, 0 for combining marks (string-width, as Ink measures). */
+export function textWidth(text: string): number {
+	return stringWidth(text);
+}
+
+const graphemes = new Intl.Segmenter(undefined, {granularity: 'grapheme'});
+
+/** The longest start of `text` (whole graphemes) that takes at most `width` columns. */
+function cutToWidth(text: string, width: number): {text: string; width: number} {
+	let cut = '';
+	let used = 0;
+	for (const {segment} of graphemes.segment(text)) {
+		const size = stringWidth(segment);
+		if (used + size > width) {
+			break;
+		}
+
+		cut += segment;
+		used += size;
+	}
+
+	return {text: cut, width: used};
+}
+
+/**
+ * Pads or cuts `text` to exactly `width` terminal columns (cut text ends in
+ * '…'). Widths are measured, not counted: a wide character never shifts the
+ * columns after it, and one that would straddle the edge becomes a space.
+ */
 export function fit(text: string, width: number, align: 'left' | 'right' = 'left'): string {
 	if (width <= 0) {
 		return '';
 	}
 
-	if (text.length > width) {
-		return width === 1 ? '…' : `${text.slice(0, width - 1)}…`;
+	const size = stringWidth(text);
+	if (size > width) {
+		const cut = cutToWidth(text, width - 1);
+		return `${cut.text}…${' '.repeat(width - 1 - cut.width)}`;
 	}
 
-	return align === 'left' ? text.padEnd(width) : text.padStart(width);
+	const padding = ' '.repeat(width - size);
+	return align === 'left' ? text + padding : padding + text;
 }
 
 /** Any string from the snapshot (notes, error messages), made safe and cut to `maxChars`. */

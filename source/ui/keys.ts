@@ -23,6 +23,7 @@ export type KeyAction =
 	| 'filter'
 	| 'toggle-follow'
 	| 'toggle-hex'
+	| 'toggle-chart'
 	| 'send'
 	| 'shutdown'
 	| 'reset'
@@ -77,6 +78,7 @@ export const keyBindings: readonly KeyBinding[] = [
 	{action: 'toggle-hex', keys: ['x'], description: 'log as text or hex', scope: 'panes', hint: 'hex', matches: (input, key) => plain(key) && input === 'x'},
 	{action: 'open-entry', keys: ['v'], description: 'log: whole entry (enter too)', scope: 'panes', matches: (input, key) => plain(key) && input === 'v'},
 	{action: 'copy', keys: ['y'], description: 'log: copy the entry (OSC 52)', scope: 'panes', matches: (input, key) => plain(key) && input === 'y'},
+	{action: 'toggle-chart', keys: ['r'], description: 'rate chart in place of log', scope: 'panes', hint: 'rates', matches: (input, key) => plain(key) && input === 'r'},
 	{action: 'send', keys: ['s'], description: 'send text (escapes ok)', scope: 'sockets', hint: 'send', matches: (input, key) => plain(key) && input === 's'},
 	{action: 'shutdown', keys: ['e'], description: 'half-close: send FIN', scope: 'sockets', matches: (input, key) => plain(key) && input === 'e'},
 	{action: 'reset', keys: ['R'], description: 'reset with a RST (confirm)', scope: 'sockets', matches: (input, key) => plain(key) && input === 'R'},

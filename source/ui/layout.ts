@@ -10,6 +10,9 @@
  * status bar
  * key hint / prompt line
  * ```
+ *
+ * While discovery is off the Discovery pane folds to one line under the
+ * Listeners, which then take the whole width.
  */
 
 /** The outer size of one pane, borders included. */
@@ -25,6 +28,8 @@ export type DashboardLayout = {
 	readonly log: PaneBox;
 	/** The panes area (everything above the status bar), for the help overlay. */
 	readonly panes: PaneBox;
+	/** The Discovery pane is one line below the Listeners. */
+	readonly isDiscoveryFolded: boolean;
 	/** Too small for the panes: only a one-line message is drawn. */
 	readonly isTooSmall: boolean;
 };
@@ -39,8 +44,14 @@ function clamp(value: number, low: number, high: number): number {
 	return Math.max(low, Math.min(high, value));
 }
 
+/** What else the layout depends on. */
+export type LayoutOptions = {
+	/** Discovery is off and has found nothing: its pane is one line. @default false */
+	readonly isDiscoveryFolded?: boolean;
+};
+
 /** The layout for a terminal of `columns` × `rows`. */
-export function layoutFor(columns: number, rows: number): DashboardLayout {
+export function layoutFor(columns: number, rows: number, {isDiscoveryFolded = false}: LayoutOptions = {}): DashboardLayout {
 	const isTooSmall = columns < minimumSize.columns || rows < minimumSize.rows;
 	const height = Math.max(0, rows - chromeRows);
 	const top = clamp(Math.round(height * 0.22), 5, 12);
@@ -50,11 +61,13 @@ export function layoutFor(columns: number, rows: number): DashboardLayout {
 	return {
 		columns,
 		rows,
-		listeners: {width: left, height: top},
-		discovery: {width: columns - left, height: top},
-		connections: {width: columns, height: middle},
-		log: {width: columns, height: bottom},
+		listeners: {width: isDiscoveryFolded ? columns : left, height: top},
+		discovery: isDiscoveryFolded ? {width: columns, height: 1} : {width: columns - left, height: top},
+		// The folded Discovery line comes out of the Log, or out of Connections where the Log is at its least.
+		connections: {width: columns, height: middle - (isDiscoveryFolded && bottom <= 3 ? 1 : 0)},
+		log: {width: columns, height: bottom - (isDiscoveryFolded && bottom > 3 ? 1 : 0)},
 		panes: {width: columns, height},
+		isDiscoveryFolded,
 		isTooSmall,
 	};
 }

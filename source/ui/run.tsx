@@ -6,6 +6,7 @@ import {createStore, oneLine, type Core} from '../core/index.js';
 import {toDisplayString} from '../core/format/index.js';
 import {App} from './app.js';
 import {dashboardRenderOptions} from './render-options.js';
+import {dashboardStdout, dumbTerminalRefusal, terminalKind} from './terminal.js';
 
 /** What the CLI hands the dashboard. */
 export type DashboardOptions = {
@@ -27,6 +28,12 @@ const exitDeadlineMs = 2000;
  * terminal is restored first, then the sockets are closed.
  */
 export async function runDashboard({core, openFromFlags, finish}: DashboardOptions): Promise<void> {
+	if (terminalKind() === 'dumb') {
+		// Nothing is open yet (openFromFlags has not run): one line and out, as for a bad flag.
+		process.stderr.write(`netdash: ${dumbTerminalRefusal}\n`);
+		process.exit(2);
+	}
+
 	const store = createStore(core.bus);
 	let instance: Instance | undefined;
 	let isLeaving = false;
@@ -71,6 +78,8 @@ export async function runDashboard({core, openFromFlags, finish}: DashboardOptio
 
 	instance = render(<App core={core} store={store} onQuit={() => void leave(0)} onCrash={crash} />, {
 		...dashboardRenderOptions,
+		// VT100 and the Linux console: no synchronized-output brackets (terminal.ts).
+		stdout: dashboardStdout(process.stdout),
 		exitOnCtrlC: false,
 		// Ink turns itself non-interactive (no alternate screen, one frame at exit) when CI is set;
 		// a person at a terminal in such an environment still gets the dashboard.

@@ -46,3 +46,34 @@ export const directionStyles: Record<LogDirection | 'error', {label: string; col
 	note: {label: '· note', color: colors.note},
 	error: {label: '✗ error', color: colors.error},
 };
+
+/** How the row under the cursor is marked across the pane's width. */
+export type CursorHighlight = 'inverse' | 'underline' | 'none';
+
+/**
+ * Inverse video; an underline under NO_COLOR (https://no-color.org forbids
+ * colour, not emphasis); nothing beyond `›` and bold where styles are off
+ * altogether (FORCE_COLOR=0, which chalk reads as "no escapes at all").
+ */
+export function cursorHighlight(): CursorHighlight {
+	const {env} = process;
+	if (!isColorless()) {
+		return 'inverse';
+	}
+
+	return env['NO_COLOR'] !== undefined && env['NO_COLOR'] !== '' && env['TERM'] !== 'dumb' ? 'underline' : 'none';
+}
+
+/** Every glyph the panes draw, with what it means (the help overlay lists them). */
+export const glyphLegend: ReadonlyArray<{readonly glyph: string; readonly meaning: string}> = [
+	{glyph: '›', meaning: 'the cursor: keys act on this row'},
+	{glyph: '•', meaning: 'selected: its log is the one shown'},
+	{glyph: '●', meaning: 'open, listening, or a fresh peer'},
+	{glyph: '◌', meaning: 'connecting, or a peer gone quiet'},
+	{glyph: '◐', meaning: 'we sent FIN; still reading'},
+	{glyph: '◑', meaning: 'peer sent FIN; we may still send'},
+	{glyph: '○', meaning: 'closed (C clears), or a peer expired'},
+	{glyph: '✗', meaning: 'reset or failed'},
+	{glyph: '⚠', meaning: 'queue growing or stalled (R resets)'},
+	{glyph: '◇', meaning: 'a sender that is not netdash'},
+];

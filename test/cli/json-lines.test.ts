@@ -110,7 +110,7 @@ describe('bad flags', () => {
 		[['--framing', 'fixed:x'], /--framing/],
 		[['--bogus'], /unknown flag --bogus/],
 		[['--connect-timeout', 'soon'], /--connect-timeout needs a positive number/],
-		[['stray'], /unexpected argument 'stray'/],
+		[['stray'], /expected HOST PORT, not 'stray'/],
 	] as const) {
 		it(`netdash ${args.join(' ')} prints one clear line and exits with code 2`, async () => {
 			const result = await runCli([...args]);

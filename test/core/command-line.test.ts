@@ -48,6 +48,22 @@ describe('command line: parsing what a person types after :', () => {
 		expect(failureOf('sendhex C2 4', 'C2').code).toBe('BAD_HEX');
 	});
 
+	it(':request host:port text is a plain UDP request with escapes, on a socket of its own unless one is named', () => {
+		expect(parseCommandLine('request 127.0.0.1:9000 ping\\r\\n', {selected: 'U3'})).toEqual({cmd: 'request', host: '127.0.0.1', port: 9000, bytes: Buffer.from('ping\r\n'), isPlain: true});
+		expect(parseCommandLine('request U2 hello there')).toEqual({cmd: 'request', socket: 'U2', bytes: Buffer.from('hello there'), isPlain: true});
+		expect(parseCommandLine('request U2 [::1]:53 q')).toEqual({cmd: 'request', socket: 'U2', host: '::1', port: 53, bytes: Buffer.from('q'), isPlain: true});
+		expect(failureOf('request ping').message).toBe('request needs host:port (usage: request [U1] host:port text)');
+		expect(failureOf('request 127.0.0.1:9000').message).toBe('request needs text after the address (usage: request [U1] host:port text)');
+		expect(failureOf('request 127.0.0.1:0 x').code).toBe('BAD_PORT');
+	});
+
+	it('sendfile takes the rest of the line as the path, spaces and all, for the selected or named connection', () => {
+		expect(parseCommandLine('sendfile /tmp/my file.bin', {selected: 'C3'})).toEqual({cmd: 'sendfile', connection: 'C3', path: '/tmp/my file.bin'});
+		expect(parseCommandLine('sendfile C2 notes.txt', {selected: 'C3'})).toEqual({cmd: 'sendfile', connection: 'C2', path: 'notes.txt'});
+		expect(failureOf('sendfile', 'C1').message).toBe('sendfile needs a file after the command (usage: sendfile [C1] PATH)');
+		expect(failureOf('sendfile a.bin', 'U1').message).toBe('U1 is a UDP socket: sendfile works on connections (C1, C2, …) (a datagram: sendto)');
+	});
+
 	it('send with nothing selected says how to pick a connection', () => {
 		const failure = failureOf('send hi');
 		expect(failure.code).toBe('NO_SELECTION');
@@ -163,7 +179,7 @@ describe('command line: tab completion', () => {
 	});
 
 	it('extends an ambiguous name to the common prefix and lists the candidates', () => {
-		expect(complete('se', [])).toEqual({text: 'send', candidates: ['send', 'sendhex', 'sendto']});
+		expect(complete('se', [])).toEqual({text: 'send', candidates: ['send', 'sendhex', 'sendfile', 'sendto']});
 		expect(complete('c', []).candidates).toEqual(['connect', 'close', 'clear']);
 	});
 

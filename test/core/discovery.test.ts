@@ -307,7 +307,7 @@ function countFrom(events: Recorder, address: string): number {
 	let count = 0;
 	for (const event of events.events) {
 		if (event.type === 'foreign-datagram' && event.from.address === address) {
-			count++;
+			count += event.count ?? 1;
 		} else if (event.type === 'packet-dropped' && event.from.address === address) {
 			count += event.count;
 		}

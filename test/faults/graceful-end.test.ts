@@ -74,7 +74,9 @@ function readLog(file: string): Array<Record<string, any>> {
 	return readFileSync(file, 'utf8')
 		.split('\n')
 		.filter((line) => line.trim() !== '')
-		.map((line) => JSON.parse(line) as Record<string, any>);
+		.map((line) => JSON.parse(line) as Record<string, any>)
+		// The events only: the file also holds each run's session-started record and the commands given.
+		.filter((record) => record['seq'] !== undefined);
 }
 
 /** The first child of `parent`, from /proc. */

@@ -26,16 +26,18 @@ export type SpawnJsonOptions = {
 	env?: NodeJS.ProcessEnv;
 	/** A command that runs node, e.g. `['ip', 'netns', 'exec', 'ns1']` (it must exec, so the child's pid is node's). */
 	prefix?: string[];
+	/** Run this instead of `node dist/bin/cli.js` (e.g. an installed `netdash`); ARGS follow it. */
+	command?: string[];
 };
 
 /** Spawn `node dist/bin/cli.js ARGS` with Node 24 (the test runner's own node), optionally behind a `prefix` command. */
 export function spawnJson(args: string[], options: SpawnJsonOptions = {}): JsonChild {
-	if (!existsSync(cliPath)) {
+	if (options.command === undefined && !existsSync(cliPath)) {
 		throw new Error(`${cliPath} is missing: run npm run build (npm test does it first)`);
 	}
 
-	const [command, ...prefixArgs] = [...(options.prefix ?? []), process.execPath];
-	const child = spawn(command!, [...prefixArgs, cliPath, ...args], {env: {...process.env, ...options.env}, stdio: 'pipe'});
+	const [command, ...commandArgs] = [...(options.prefix ?? []), ...(options.command ?? [process.execPath, cliPath])];
+	const child = spawn(command!, [...commandArgs, ...args], {env: {...process.env, ...options.env}, stdio: 'pipe'});
 	const events: Array<Record<string, any>> = [];
 	const badLines: string[] = [];
 	const wakers = new Set<() => void>();

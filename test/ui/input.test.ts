@@ -251,6 +251,47 @@ describe('keys act in order', () => {
 		expect(burst.quits()).toBe(0);
 	});
 
+	it('`?jjjk` and `?Gkk` in one chunk scroll the help exactly as the same keys one at a time', async () => {
+		/** The help's own line: `Keys — esc or ? closes · j/k scroll: lines 3–21 of 90`. */
+		const where = (frame: string) => /j\/k scroll: lines (\d+–\d+ of \d+)/.exec(frame)?.[1];
+		for (const keysTyped of ['?jjjk', '?Gkk']) {
+			const oneByOne = await open();
+			for (const key of keysTyped) {
+				const before = where(oneByOne.lastFrame() ?? '');
+				// Each key is seen before the next is typed (every one of them moves the help).
+				await oneByOne.type(key, (frame) => where(frame) !== undefined && where(frame) !== before);
+			}
+
+			const slow = where(oneByOne.lastFrame() ?? '');
+			const [, first, last, total] = /^(\d+)–(\d+) of (\d+)$/.exec(slow ?? '')!.map(Number);
+			// Three down and one up is line 3; the end and two up ends two lines short of the last.
+			expect(keysTyped === '?jjjk' ? first : last).toBe(keysTyped === '?jjjk' ? 3 : total! - 2);
+
+			const burst = await open();
+			burst.stdin.write(keysTyped);
+			const fast = await burst.see((frame) => where(frame) === slow);
+			expect(where(fast)).toBe(slow);
+		}
+	});
+
+	it('`3r` in one chunk puts the rate chart in place of the Log; there `v` opens no entry, and `vr` brings the Log back', async () => {
+		const dashboard = await open();
+		const server = await peer();
+		await command(dashboard, `connect 127.0.0.1:${server.port}`);
+		await dashboard.see((frame) => facts(frame).log === 'C1');
+		dashboard.stdin.write('3r');
+		let frame = await dashboard.see('3 Rates');
+		expect(frame).not.toContain('3 Log');
+		expect(facts(frame).focus).toBe('3 Rates');
+		// v and r in one chunk: v finds no entry under the chart, r toggles the chart off.
+		dashboard.stdin.write('vr');
+		frame = await dashboard.see((current) => facts(current).log === 'C1');
+		expect(frame).not.toContain('Entry');
+		// The Log's own keys are back with it.
+		frame = await dashboard.type('v', '3 Entry');
+		expect(frame).not.toContain('3 Log');
+	});
+
 	it('keys typed after the enter that sends a line act on the dashboard, in order', async () => {
 		const dashboard = await open();
 		const server = await peer();

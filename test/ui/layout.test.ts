@@ -25,6 +25,13 @@ function fits(frame: string, columns: number, rows: number): boolean {
 describe('layout', () => {
 	it('the panes, status bar and hint line fill the terminal exactly, never more, at every size from 60×16 up', () => {
 		for (const [columns, rows] of [[60, 16], [80, 24], [100, 30], [120, 40], [200, 60], [300, 90]] as const) {
+			const folded = layoutFor(columns, rows, {isDiscoveryFolded: true});
+			expect(folded.listeners.height + folded.discovery.height + folded.connections.height + folded.log.height + chromeRows).toBe(rows);
+			expect([folded.listeners.width, folded.discovery.width, folded.discovery.height]).toEqual([columns, columns, 1]);
+			for (const pane of [folded.listeners, folded.connections, folded.log]) {
+				expect(pane.height - 2).toBeGreaterThanOrEqual(1);
+			}
+
 			const layout = layoutFor(columns, rows);
 			expect(layout.isTooSmall).toBe(false);
 			expect(layout.listeners.height + layout.connections.height + layout.log.height + chromeRows).toBe(rows);

@@ -52,7 +52,7 @@ async function receive(dashboard: Dashboard, bytes: Buffer, {framing = '', isEnd
 const bottom = (frame: string) => frame.split('\n').at(-1) ?? '';
 
 describe('read every byte', () => {
-	it('enter on a log entry opens it in full: time, direction, size, the text wrapped with offsets and the hex dump, scrolled with j and G; esc closes', async () => {
+	it('enter on a log entry opens it in full: time, direction, size, the text wrapped with offsets and the hex dump, scrolled with j and G, typed one at a time or at once; esc closes', async () => {
 		const dashboard = await open();
 		// 40 lines of 24 bytes: 960 bytes in one chunk, far more than a log line shows.
 		const text = Array.from({length: 40}, (_, index) => `line ${String(index + 1).padStart(2, '0')} of the response\n`).join('');
@@ -79,6 +79,10 @@ describe('read every byte', () => {
 
 		frame = await dashboard.type(keys.escape, (current) => !current.includes('3 Entry'));
 		expect(frame).toContain('┏━ 3 Log C1');
+
+		// Keys of one burst scroll it as typed one at a time: enter opens, jjjk goes to line 3.
+		frame = await dashboard.type(`${keys.enter}jjjk`, /3 Entry.*lines 3–/);
+		expect(frame).toContain('00000018  line 02');
 	});
 
 	it('the text view shows a backslash as \\\\, so the bytes \\t and a TAB read apart', async () => {

@@ -4,8 +4,10 @@ import {performance} from 'node:perf_hooks';
 import type {Bus} from '../bus.js';
 import {NetdashError, errorCode, explainSocketError, formatAddress, oneLine} from '../errors.js';
 import type {Endpoint} from '../events.js';
-import {listInterfaces, type InterfaceInfo} from '../interfaces.js';
+import {interfaceFor, listInterfaces, type InterfaceInfo} from '../interfaces.js';
+import {admitEveryone, type Refusal} from '../udp/admission.js';
 import {clampName, randomInstanceId, randomRequestId} from './codec.js';
+import {sourceClassifier, type SourceKind} from './source-address.js';
 import {DEFAULT_DISCOVERY_PORT, DEFAULT_INTERVAL_MS, DiscoveryProtocol, type DiscoveryLimits, type DiscoveryStats} from './protocol.js';
 
 /** How discovery runs; every field has a default. */
@@ -37,6 +39,8 @@ export const DISCOVERY_TARGET = 'discovery';
 const BYE_GRACE_MS = 300;
 /** Distinct send failures remembered, so a failing target is reported once, not every interval. */
 const MAX_SEND_FAILURES = 64;
+/** How long the list of interfaces (which sources are answerable) is trusted before it is read again. */
+const INTERFACES_TTL_MS = 2000;
 
 function isLoopback(address: string): boolean {
 	return address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.');
@@ -62,12 +66,19 @@ export function defaultTargets(port: number, interfaces: InterfaceInfo[] = listI
 }
 
 /**
- * Glue between the discovery protocol, one `dgram` socket and the bus. The
- * socket binds `0.0.0.0` with SO_REUSEADDR (a socket bound to a unicast
- * address never receives broadcasts) and turns SO_BROADCAST on once
- * listening. It also follows `listener-opened` / `listener-closed` on the
- * bus from the start, to announce the TCP ports this instance offers:
- * listeners on a non-loopback address (a peer cannot reach 127.0.0.1).
+ * Glue between the discovery protocol, its `dgram` sockets and the bus. The
+ * broadcast socket binds `0.0.0.0` with SO_REUSEADDR (a socket bound to a
+ * unicast address never receives broadcasts) and turns SO_BROADCAST on once
+ * listening; it sends only announces, probes and byes to the targets.
+ * Answers (replies, challenges) leave from a reply socket per interface
+ * address, bound to that address on the same port and never given
+ * SO_BROADCAST: should a broadcast address ever pass the source check, the
+ * kernel refuses the send (EACCES) instead of reflecting it to the subnet.
+ * Being more specific, a reply socket also receives the unicast datagrams
+ * sent to its address; both kinds feed the one protocol. It also follows
+ * `listener-opened` / `listener-closed` on the bus from the start, to
+ * announce the TCP ports this instance offers: listeners on a non-loopback
+ * address (a peer cannot reach 127.0.0.1).
  */
 export class Discovery {
 	#state: DiscoveryState = 'off';
@@ -82,13 +93,22 @@ export class Discovery {
 	#whenClosed: Array<() => void> = [];
 	readonly #sendFailures = new Map<string, string>();
 	readonly #listeners = new Map<string, Endpoint>();
+	/** Reply sockets by interface address (see the class comment). */
+	readonly #replySockets = new Map<string, dgram.Socket>();
+	#interfaces: InterfaceInfo[] = [];
+	#classify: (address: string) => SourceKind = sourceClassifier([]);
+	#interfacesReadAt = Number.NEGATIVE_INFINITY;
+	/** The port of this run (reply sockets bind it too). */
+	#port = DEFAULT_DISCOVERY_PORT;
 	readonly #bus: Bus;
 	readonly #onClosed: () => void;
+	readonly #refusal: Refusal;
 
-	/** `onClosed` is called after the discovery socket is gone. */
-	constructor(bus: Bus, onClosed: () => void) {
+	/** `onClosed` is called after the discovery socket is gone; `refusal` is the allow/deny check applied to every datagram. */
+	constructor(bus: Bus, onClosed: () => void, refusal: Refusal = admitEveryone) {
 		this.#bus = bus;
 		this.#onClosed = onClosed;
+		this.#refusal = refusal;
 		bus.subscribe((event) => {
 			if (event.type === 'listener-opened') {
 				this.#listeners.set(event.listener, {address: event.address, port: event.port});
@@ -154,6 +174,11 @@ export class Discovery {
 			},
 			emit: (event) => {
 				this.#bus.emit(event);
+			},
+			refusal: this.#refusal,
+			classify: (address) => {
+				this.#currentInterfaces();
+				return this.#classify(address);
 			},
 		});
 		this.#protocol = protocol;
@@ -234,6 +259,8 @@ export class Discovery {
 		// Before the bind this throws EBADF (FACTS.md).
 		this.#socket.setBroadcast(true);
 		this.#state = 'running';
+		this.#port = port;
+		this.#openReplySockets(protocol, port, this.#currentInterfaces());
 		this.#hasListened = true;
 		this.#bus.emit({
 			type: 'discovery-started',
@@ -261,10 +288,79 @@ export class Discovery {
 		}, tickMs);
 	}
 
+	/** The interfaces, read again at most every INTERFACES_TTL_MS (a datagram flood must not call getifaddrs each time). */
+	#currentInterfaces(): InterfaceInfo[] {
+		const now = performance.now();
+		if (now - this.#interfacesReadAt >= INTERFACES_TTL_MS) {
+			this.#interfaces = listInterfaces();
+			this.#classify = sourceClassifier(this.#interfaces);
+			this.#interfacesReadAt = now;
+			if (this.#state === 'running' && this.#protocol) {
+				// An interface that came up since the start gets its reply socket, so its subnet is answered too.
+				this.#openReplySockets(this.#protocol, this.#port, this.#interfaces);
+			}
+		}
+
+		return this.#interfaces;
+	}
+
+	/** One reply socket per IPv4 interface address, on the discovery port, without SO_BROADCAST. */
+	#openReplySockets(protocol: DiscoveryProtocol, port: number, interfaces: InterfaceInfo[]): void {
+		for (const info of interfaces) {
+			if (this.#replySockets.has(info.address)) {
+				continue;
+			}
+
+			const socket = dgram.createSocket({type: 'udp4', reuseAddr: true});
+			this.#replySockets.set(info.address, socket);
+			socket.on('error', (error) => {
+				// Not fatal: probes from this subnet go unanswered, the rest of discovery runs on.
+				if (this.#replySockets.get(info.address) === socket) {
+					this.#replySockets.delete(info.address);
+				}
+
+				this.#reportSendFailure(formatAddress(info.address, port), error);
+				try {
+					socket.close();
+				} catch {
+					// Already closed.
+				}
+			});
+			socket.on('message', (message, rinfo) => {
+				protocol.receive(message, {address: rinfo.address, port: rinfo.port});
+			});
+			socket.bind({port, address: info.address});
+		}
+	}
+
+	#closeReplySockets(): void {
+		for (const socket of this.#replySockets.values()) {
+			try {
+				socket.close();
+			} catch {
+				// Never bound or already closed.
+			}
+		}
+
+		this.#replySockets.clear();
+	}
+
 	#send(bytes: Buffer, to: Endpoint | 'targets'): void {
-		const socket = this.#socket;
-		if (!socket) {
+		const broadcastSocket = this.#socket;
+		if (!broadcastSocket) {
 			return;
+		}
+
+		let socket = broadcastSocket;
+		if (to !== 'targets') {
+			// Answers leave only from the reply socket of the subnet they go to (no SO_BROADCAST there).
+			const info = interfaceFor(to.address, this.#currentInterfaces());
+			const replySocket = info && this.#replySockets.get(info.address);
+			if (!replySocket) {
+				return;
+			}
+
+			socket = replySocket;
 		}
 
 		for (const target of to === 'targets' ? this.#targets : [to]) {
@@ -352,6 +448,7 @@ export class Discovery {
 		clearInterval(this.#timer);
 		this.#timer = undefined;
 		this.#socket = undefined;
+		this.#closeReplySockets();
 		this.#state = 'off';
 		const stats = this.#protocol?.stats;
 		this.#bus.emit({

@@ -18,109 +18,35 @@
  *   restart: the old entry is replaced. If the old id is heard again, both
  *   are alive behind one endpoint (two instances sharing the port with
  *   SO_REUSEADDR) and that endpoint is exempt from restart detection.
- * - Hostile input: every datagram first takes a token from its source
- *   address's bucket (a flood is dropped before it is even decoded); what
- *   does not decode is dropped and counted by reason. Per-source state is an
- *   LRU of `maxSources`. The peer table holds `maxPeers` and at most
- *   `maxPeersPerAddress` per address; when full, the least recently seen
- *   non-fresh peer is evicted, and if every peer is fresh the newcomer is
- *   refused (`table-full`) — a flood cannot push out live peers.
+ * - Hostile input, in the order it is checked: the allow/deny rules
+ *   (`datagram-refused`); the source address (broadcast, multicast and
+ *   network addresses are dropped as `bad-source`: see source-address.ts);
+ *   a token from the source's bucket and one from the global bucket
+ *   (limiter.ts: a flood is dropped before it is even decoded); then the
+ *   codec. Drops are counted exactly and reported per reason at most once
+ *   a second. Probes are answered only when the source is a unicast
+ *   address on one of our subnets.
+ * - The peer table holds `maxPeers` and at most `maxPeersPerAddress` per
+ *   address. A peer is verified once it answered one of our probes (it
+ *   received our random request id at its address). When the table is full
+ *   the least recently seen non-fresh peer is evicted; if every peer is
+ *   fresh, a verified newcomer displaces the least recently seen unverified
+ *   peer, and an unverified one is refused (`table-full`) and sent a
+ *   challenge probe (at most `challengesPerSecond`), whose reply verifies
+ *   it. So a flood of forged announces can fill the table but cannot keep
+ *   real newcomers out, and cannot push out verified live peers.
  */
-import type {Endpoint, EventInput, PeerFields} from '../events.js';
+import type {Endpoint, PeerFields} from '../events.js';
+import {RefusalReports} from '../udp/admission.js';
 import {decode, encode, encodingLength, hasMagic, MAX_PORTS, MIN_PACKET_BYTES, type DiscoveryPacket} from './codec.js';
+import {DropReports, FloodLimiter, TokenBucket, type DropSummary} from './limiter.js';
+import {PeerTable, type Sighting} from './peer-table.js';
+import {defaultLimits, type DiscoveryLimits, type DiscoveryStats, type ProtocolSettings} from './settings.js';
 
-/** Discovery's UDP port unless told otherwise (registered range; not in /etc/services). */
-export const DEFAULT_DISCOVERY_PORT = 47_474;
+export {DEFAULT_DISCOVERY_PORT, DEFAULT_INTERVAL_MS, defaultLimits, type DiscoveryLimits, type DiscoveryStats, type ProtocolSettings} from './settings.js';
 
-/** Seconds between announces unless told otherwise. */
-export const DEFAULT_INTERVAL_MS = 5000;
-
-/** Bounds on what strangers can make this instance hold or do. */
-export type DiscoveryLimits = {
-	/** Peers in the table. @default 256 */
-	maxPeers: number;
-	/** Peers behind one source address. @default 8 */
-	maxPeersPerAddress: number;
-	/** Source addresses with rate-limit state and counters (LRU). @default 1024 */
-	maxSources: number;
-	/** Datagrams a source may send at once. @default 32 */
-	burst: number;
-	/** Datagrams per second a source may send, sustained. @default 16 */
-	perSecond: number;
-	/** Probe attempts while nobody replies. @default 5 */
-	probeAttempts: number;
-	/** Wait after the first probe; doubled per attempt. @default 500 */
-	probeBackoffMs: number;
-	/** Bytes of a foreign datagram kept in its event. @default 64 */
-	foreignBytes: number;
-};
-
-/** The default limits. */
-export const defaultLimits: Readonly<DiscoveryLimits> = Object.freeze({
-	maxPeers: 256,
-	maxPeersPerAddress: 8,
-	maxSources: 1024,
-	burst: 32,
-	perSecond: 16,
-	probeAttempts: 5,
-	probeBackoffMs: 500,
-	foreignBytes: 64,
-});
-
-/** What the protocol needs from the world. */
-export type ProtocolSettings = {
-	instanceId: string;
-	/** Already clamped to 64 UTF-8 bytes (`clampName`). */
-	name: string;
-	intervalMs: number;
-	limits?: Partial<DiscoveryLimits>;
-	/** Epoch milliseconds, fractional allowed (RTT is measured with it). */
-	now: () => number;
-	/** Uniform in [0, 1), for jitter. */
-	random: () => number;
-	/** A fresh non-zero u32 request id. */
-	requestId: () => number;
-	/** TCP ports this instance offers now. */
-	ports: () => number[];
-	/** Hand a datagram to the socket: to one endpoint, or to every broadcast target. */
-	send: (bytes: Buffer, to: Endpoint | 'targets') => void;
-	/** Report a fact on the bus. */
-	emit: (event: EventInput) => void;
-};
-
-/** Exact counters: `received` = `accepted` + `own` + `foreign` + `droppedTotal`. */
-export type DiscoveryStats = {
-	received: number;
-	/** Decoded and acted on. */
-	accepted: number;
-	/** Our own packets (our broadcasts come back to us), ignored. */
-	own: number;
-	/** Not netdash's (no magic). */
-	foreign: number;
-	/** Dropped, by reason (codec reasons, `rate-limited`, `unknown-request`, `unknown-peer`, `table-full`, `peer-limit`). */
-	dropped: Record<string, number>;
-	droppedTotal: number;
-	repliesSent: number;
-	/** Per-source states dropped to stay within `maxSources`. */
-	sourcesEvicted: number;
-	/** Peers evicted to stay within `maxPeers`. */
-	peersEvicted: number;
-};
-
-type Peer = PeerFields;
-
-type Source = {
-	address: string;
-	tokens: number;
-	refilledAt: number;
-	received: number;
-	dropped: number;
-	/** Rate-limited datagrams not yet reported. */
-	pendingLimited: number;
-	pendingBytes: number;
-	pendingPort: number;
-	reportedAt: number;
-};
+/** A probe sent to one newcomer's address: only a reply from that address counts. */
+type Challenge = {address: string; sentAt: number; bytes: number};
 
 type OutstandingProbe = {
 	sentAt: number;
@@ -132,24 +58,8 @@ type OutstandingProbe = {
 
 /** Probes remembered for their replies. */
 const MAX_OUTSTANDING_PROBES = 32;
-/** Replaced ids and shared endpoints remembered for restart detection. */
-const RESTART_MEMORY = 64;
-/** Least time between two reports of rate-limited datagrams from one source. */
-const REPORT_INTERVAL_MS = 1000;
-
-function endpointKey(from: Endpoint): string {
-	return `${from.address}:${from.port}`;
-}
-
-/** A copy of the fields of a peer, for an event. */
-function fields(peer: Peer): PeerFields {
-	const {instanceId, name, address, port, ports, state, rttMs, firstSeen, lastSeen} = peer;
-	return {instanceId, name, address, port, ports, state, rttMs, firstSeen, lastSeen};
-}
-
-function samePorts(a: readonly number[], b: readonly number[]): boolean {
-	return a.length === b.length && a.every((port, index) => port === b[index]);
-}
+/** Challenges remembered for their replies. */
+const MAX_CHALLENGES = 64;
 
 /**
  * The packet cut to at most `maxBytes`: ports go first (from the end), then
@@ -205,19 +115,19 @@ export class DiscoveryProtocol {
 		dropped: {},
 		droppedTotal: 0,
 		repliesSent: 0,
+		unanswered: 0,
+		challengesSent: 0,
 		sourcesEvicted: 0,
 		peersEvicted: 0,
 	};
 
-	/** By instance id, least recently heard first. */
-	readonly #peers = new Map<string, Peer>();
-	readonly #byEndpoint = new Map<string, string>();
-	readonly #perAddress = new Map<string, number>();
-	readonly #replaced = new Map<string, string>();
-	readonly #shared = new Set<string>();
-	/** By source address, least recently heard first. */
-	readonly #sources = new Map<string, Source>();
+	readonly #table: PeerTable;
+	readonly #limiter: FloodLimiter;
+	readonly #drops: DropReports;
+	readonly #refusals: RefusalReports;
+	readonly #challengeBucket: TokenBucket;
 	readonly #probes = new Map<number, OutstandingProbe>();
+	readonly #challenges = new Map<number, Challenge>();
 	readonly #settings: ProtocolSettings;
 	#nextAnnounceAt = Number.POSITIVE_INFINITY;
 	/** `received` when stats were last reported. */
@@ -231,21 +141,34 @@ export class DiscoveryProtocol {
 		this.name = settings.name;
 		this.intervalMs = settings.intervalMs;
 		this.limits = Object.freeze({...defaultLimits, ...settings.limits});
+		const now = settings.now();
+		this.#limiter = new FloodLimiter(this.limits, now);
+		this.#challengeBucket = new TokenBucket(2 * this.limits.challengesPerSecond, this.limits.challengesPerSecond, now);
+		this.#drops = new DropReports((reason, summary) => {
+			this.#emitDrop(reason, summary);
+		});
+		this.#refusals = new RefusalReports('discovery', settings.emit, settings.now);
+		this.#table = new PeerTable({...this.limits, intervalMs: this.intervalMs, now: settings.now, emit: settings.emit});
 	}
 
 	/** Peers in the table now. */
 	get peerCount(): number {
-		return this.#peers.size;
+		return this.#table.size;
 	}
 
 	/** Source addresses with state now. */
 	get sourceCount(): number {
-		return this.#sources.size;
+		return this.#limiter.size;
 	}
 
 	/** A copy of the peer table, least recently heard first. */
 	peers(): PeerFields[] {
-		return [...this.#peers.values()].map((peer) => fields(peer));
+		return this.#table.peers();
+	}
+
+	/** Instance ids of peers that proved their address by answering a probe. */
+	verifiedPeers(): string[] {
+		return this.#table.verifiedPeers();
 	}
 
 	/** Announce and probe now; announces then repeat every interval. */
@@ -264,7 +187,8 @@ export class DiscoveryProtocol {
 	stop(): void {
 		this.#nextAnnounceAt = Number.POSITIVE_INFINITY;
 		this.#nextProbeAt = Number.POSITIVE_INFINITY;
-		this.#flushReports(true);
+		this.#drops.flush(this.#settings.now(), true);
+		this.#refusals.flush(true);
 		this.#reportStats();
 		this.#settings.send(this.#encode('bye', 0, this.#settings.ports()), 'targets');
 	}
@@ -280,11 +204,19 @@ export class DiscoveryProtocol {
 			this.#sendProbe();
 		}
 
-		this.#sweep(now);
-		this.#flushReports(false);
+		this.#table.sweep(now);
+		this.#drops.flush(now, false);
+		this.#refusals.flush();
+		const forgetAfter = Math.max(30_000, 4 * this.intervalMs);
 		for (const [id, probe] of this.#probes) {
-			if (now - probe.sentAt > Math.max(30_000, 4 * this.intervalMs)) {
+			if (now - probe.sentAt > forgetAfter) {
 				this.#probes.delete(id);
+			}
+		}
+
+		for (const [id, challenge] of this.#challenges) {
+			if (now - challenge.sentAt > forgetAfter) {
+				this.#challenges.delete(id);
 			}
 		}
 	}
@@ -293,30 +225,37 @@ export class DiscoveryProtocol {
 	receive(bytes: Buffer, from: Endpoint): void {
 		const now = this.#settings.now();
 		this.stats.received++;
-		const source = this.#source(from.address, now);
-		source.received++;
-		if (!this.#admit(source, now)) {
-			this.#count('rate-limited', source);
-			source.pendingLimited++;
-			source.pendingBytes = bytes.length;
-			source.pendingPort = from.port;
-			if (now - source.reportedAt >= REPORT_INTERVAL_MS) {
-				this.#report(source, now);
-			}
+		const rule = this.#settings.refusal?.(from.address);
+		if (rule !== undefined) {
+			// Before any bucket: a denied flood must not use up the tokens of everyone else.
+			this.#count('denied');
+			this.#refusals.refuse(from, bytes.length, rule);
+			return;
+		}
 
+		const kind = this.#settings.classify?.(from.address) ?? 'local';
+		if (kind === 'not-unicast') {
+			// A broadcast or multicast "source" is forged: heard as a peer, it would be answered by every instance.
+			this.#drop('bad-source', from, bytes.length);
+			return;
+		}
+
+		const verdict = this.#limiter.admit(from.address, now, this.#table.isVerifiedAddress(from.address));
+		this.stats.sourcesEvicted = this.#limiter.sourcesEvicted;
+		if (verdict !== 'ok') {
+			this.#drop(verdict, from, bytes.length);
 			return;
 		}
 
 		if (!hasMagic(bytes)) {
 			this.stats.foreign++;
-			const kept = Buffer.from(bytes.subarray(0, this.limits.foreignBytes));
-			this.#settings.emit({type: 'foreign-datagram', from, bytes: bytes.length, data: kept});
+			this.#drops.add('foreign', from, bytes.length, now, Buffer.from(bytes.subarray(0, this.limits.foreignBytes)));
 			return;
 		}
 
 		const result = decode(bytes);
 		if (!result.ok) {
-			this.#drop(result.reason, source, from, bytes.length);
+			this.#drop(result.reason, from, bytes.length);
 			return;
 		}
 
@@ -326,51 +265,68 @@ export class DiscoveryProtocol {
 			return;
 		}
 
+		const isLocal = kind === 'local';
 		switch (packet.kind) {
 			case 'announce': {
-				this.#observe(packet, from, 'announce', undefined, true, source, bytes.length);
+				this.#observe({packet, from, via: 'announce', rttMs: undefined, isWhole: true, isVerified: false}, bytes.length, isLocal);
 				break;
 			}
 
 			case 'probe': {
-				this.#answer(packet, from, bytes.length);
-				this.#observe(packet, from, 'probe', undefined, true, source, bytes.length);
+				if (isLocal) {
+					this.#answer(packet, from, bytes.length);
+				} else {
+					this.stats.unanswered++;
+				}
+
+				this.#observe({packet, from, via: 'probe', rttMs: undefined, isWhole: true, isVerified: false}, bytes.length, isLocal);
 				break;
 			}
 
 			case 'reply': {
-				const probe = this.#probes.get(packet.requestId);
-				if (!probe) {
-					this.#drop('unknown-request', source, from, bytes.length);
-					return;
-				}
-
-				// Nobody needs more probes: someone answered.
-				this.#nextProbeAt = Number.POSITIVE_INFINITY;
-				const isFirstAnswer = !probe.answered.has(packet.instanceId);
-				if (isFirstAnswer && probe.answered.size < this.limits.maxPeers) {
-					probe.answered.add(packet.instanceId);
-				}
-
-				const rtt = isFirstAnswer ? Math.round((now - probe.sentAt) * 100) / 100 : undefined;
-				// A reply within 3 bytes of the probe's size may have been cut to fit: do not trust its name and ports.
-				const isWhole = bytes.length + 4 <= probe.bytes;
-				this.#observe(packet, from, 'reply', rtt, isWhole, source, bytes.length);
+				this.#onReply(packet, from, bytes.length, now, isLocal);
 				break;
 			}
 
 			case 'bye': {
-				const peer = this.#peers.get(packet.instanceId);
-				if (!peer) {
-					this.#drop('unknown-peer', source, from, bytes.length);
-					return;
+				if (this.#table.bye(packet.instanceId)) {
+					this.stats.accepted++;
+				} else {
+					this.#drop('unknown-peer', from, bytes.length);
 				}
 
-				this.stats.accepted++;
-				this.#remove(peer, 'bye');
 				break;
 			}
 		}
+	}
+
+	/** A reply to our broadcast probe, or to a challenge sent to its address: either way, proof of the address. */
+	#onReply(packet: DiscoveryPacket, from: Endpoint, bytes: number, now: number, isLocal: boolean): void {
+		const probe = this.#probes.get(packet.requestId);
+		const challenge = probe ? undefined : this.#challenges.get(packet.requestId);
+		if (challenge?.address === from.address) {
+			this.#challenges.delete(packet.requestId);
+			const rtt = Math.round((now - challenge.sentAt) * 100) / 100;
+			this.#observe({packet, from, via: 'reply', rttMs: rtt, isWhole: bytes + 4 <= challenge.bytes, isVerified: true}, bytes, isLocal);
+			return;
+		}
+
+		if (!probe) {
+			this.#drop('unknown-request', from, bytes);
+			return;
+		}
+
+		// Nobody needs more probes: someone answered.
+		this.#nextProbeAt = Number.POSITIVE_INFINITY;
+		const isFirstAnswer = !probe.answered.has(packet.instanceId);
+		if (isFirstAnswer && probe.answered.size < this.limits.maxPeers) {
+			probe.answered.add(packet.instanceId);
+		}
+
+		const rtt = isFirstAnswer ? Math.round((now - probe.sentAt) * 100) / 100 : undefined;
+		// A reply within 3 bytes of the probe's size may have been cut to fit: do not trust its name and ports.
+		const isWhole = bytes + 4 <= probe.bytes;
+		this.#observe({packet, from, via: 'reply', rttMs: rtt, isWhole, isVerified: true}, bytes, isLocal);
 	}
 
 	#announce(): void {
@@ -396,9 +352,9 @@ export class DiscoveryProtocol {
 			foreign: stats.foreign,
 			dropped: stats.droppedTotal,
 			repliesSent: stats.repliesSent,
-			peers: this.#peers.size,
+			peers: this.#table.size,
 			peersEvicted: stats.peersEvicted,
-			sources: this.#sources.size,
+			sources: this.#limiter.size,
 			sourcesEvicted: stats.sourcesEvicted,
 		});
 	}
@@ -437,234 +393,63 @@ export class DiscoveryProtocol {
 		return [...new Set(ports)].filter((port) => Number.isInteger(port) && port > 0 && port < 65_536).sort((a, b) => a - b).slice(0, MAX_PORTS);
 	}
 
-	#observe(packet: DiscoveryPacket, from: Endpoint, via: 'announce' | 'probe' | 'reply', rttMs: number | undefined, isWhole: boolean, source: Source, bytes: number): void {
-		const now = this.#settings.now();
-		const key = endpointKey(from);
-		const known = this.#peers.get(packet.instanceId);
-		if (known) {
+	/** Hand a sighting to the table; a refusal is a drop, and a newcomer refused by a full table is challenged. */
+	#observe(sighting: Sighting, bytes: number, isLocal: boolean): void {
+		const verdict = this.#table.observe(sighting);
+		this.stats.peersEvicted = this.#table.evicted;
+		if (verdict === 'ok') {
 			this.stats.accepted++;
-			const changed: Array<'name' | 'ports' | 'address' | 'state' | 'rtt'> = [];
-			if (known.address !== from.address || known.port !== from.port) {
-				this.#unindex(known);
-				known.address = from.address;
-				known.port = from.port;
-				this.#index(known);
-				changed.push('address');
-			}
-
-			if (isWhole && known.name !== packet.name) {
-				known.name = packet.name;
-				changed.push('name');
-			}
-
-			if (isWhole && !samePorts(known.ports, packet.ports)) {
-				known.ports = packet.ports;
-				changed.push('ports');
-			}
-
-			if (known.state !== 'fresh') {
-				known.state = 'fresh';
-				changed.push('state');
-			}
-
-			if (rttMs !== undefined) {
-				known.rttMs = rttMs;
-				changed.push('rtt');
-			}
-
-			known.lastSeen = now;
-			// Most recently heard last: the LRU order eviction reads.
-			this.#peers.delete(known.instanceId);
-			this.#peers.set(known.instanceId, known);
-			this.#settings.emit({type: 'peer-updated', changed, ...fields(known)});
 			return;
 		}
 
-		let restartOf: string | undefined;
-		if (this.#replaced.has(packet.instanceId)) {
-			// The "restarted" instance is alive: two instances share this endpoint.
-			this.#replaced.delete(packet.instanceId);
-			this.#remember(this.#shared, key);
-		} else {
-			const previousId = this.#byEndpoint.get(key);
-			const previous = previousId === undefined ? undefined : this.#peers.get(previousId);
-			if (previous && !this.#shared.has(key)) {
-				restartOf = previous.instanceId;
-				this.#remove(previous, 'restarted');
-				this.#replaced.set(previous.instanceId, key);
-				if (this.#replaced.size > RESTART_MEMORY) {
-					this.#replaced.delete(this.#replaced.keys().next().value!);
-				}
-			}
-		}
-
-		if (restartOf === undefined) {
-			if ((this.#perAddress.get(from.address) ?? 0) >= this.limits.maxPeersPerAddress) {
-				this.#drop('peer-limit', source, from, bytes);
-				return;
-			}
-
-			if (this.#peers.size >= this.limits.maxPeers && !this.#evictOne()) {
-				this.#drop('table-full', source, from, bytes);
-				return;
-			}
-		}
-
-		this.stats.accepted++;
-		const peer: Peer = {
-			instanceId: packet.instanceId,
-			name: packet.name,
-			address: from.address,
-			port: from.port,
-			ports: packet.ports,
-			state: 'fresh',
-			rttMs: rttMs ?? null,
-			firstSeen: now,
-			lastSeen: now,
-		};
-		this.#peers.set(peer.instanceId, peer);
-		this.#index(peer);
-		this.#settings.emit({type: 'peer-discovered', via, ...(restartOf === undefined ? {} : {restartOf}), ...fields(peer)});
-	}
-
-	/** Evict the least recently heard peer that is not fresh; false when every peer is fresh. */
-	#evictOne(): boolean {
-		for (const peer of this.#peers.values()) {
-			if (peer.state !== 'fresh') {
-				this.stats.peersEvicted++;
-				this.#remove(peer, 'evicted');
-				return true;
-			}
-		}
-
-		return false;
-	}
-
-	#remove(peer: Peer, reason: 'bye' | 'restarted' | 'evicted' | 'expired'): void {
-		this.#peers.delete(peer.instanceId);
-		this.#unindex(peer);
-		if (reason === 'expired') {
-			peer.state = 'expired';
-			this.#settings.emit({type: 'peer-expired', ...fields(peer)});
-		} else {
-			this.#settings.emit({type: 'peer-left', reason, ...fields(peer)});
+		this.#drop(verdict, sighting.from, bytes);
+		if (verdict === 'table-full' && sighting.via !== 'reply' && isLocal) {
+			this.#challenge(sighting.from, bytes);
 		}
 	}
 
-	#index(peer: Peer): void {
-		this.#byEndpoint.set(endpointKey(peer), peer.instanceId);
-		this.#perAddress.set(peer.address, (this.#perAddress.get(peer.address) ?? 0) + 1);
-	}
-
-	#unindex(peer: Peer): void {
-		const key = endpointKey(peer);
-		if (this.#byEndpoint.get(key) === peer.instanceId) {
-			this.#byEndpoint.delete(key);
+	/**
+	 * A unicast probe to a newcomer the full table refused: its reply proves
+	 * its address and lets it displace an unverified peer. No larger than the
+	 * datagram that caused it (no amplification) and rate-limited (a flood of
+	 * forged announces must not become a flood of probes to forged addresses).
+	 */
+	#challenge(to: Endpoint, triggerBytes: number): void {
+		const now = this.#settings.now();
+		if (!this.#challengeBucket.take(now)) {
+			return;
 		}
 
-		const count = (this.#perAddress.get(peer.address) ?? 1) - 1;
-		if (count > 0) {
-			this.#perAddress.set(peer.address, count);
-		} else {
-			this.#perAddress.delete(peer.address);
-		}
-	}
-
-	#sweep(now: number): void {
-		const stale = 1.5 * this.intervalMs;
-		const expired = 3.5 * this.intervalMs;
-		for (const peer of [...this.#peers.values()]) {
-			const silence = now - peer.lastSeen;
-			if (silence > expired) {
-				this.#remove(peer, 'expired');
-			} else if (silence > stale && peer.state === 'fresh') {
-				peer.state = 'stale';
-				this.#settings.emit({type: 'peer-updated', changed: ['state'], ...fields(peer)});
-			}
-		}
-	}
-
-	#source(address: string, now: number): Source {
-		let source = this.#sources.get(address);
-		if (source) {
-			this.#sources.delete(address);
-		} else {
-			source = {
-				address,
-				tokens: this.limits.burst,
-				refilledAt: now,
-				received: 0,
-				dropped: 0,
-				pendingLimited: 0,
-				pendingBytes: 0,
-				pendingPort: 0,
-				reportedAt: Number.NEGATIVE_INFINITY,
-			};
-			if (this.#sources.size >= this.limits.maxSources) {
-				const oldest = this.#sources.values().next().value!;
-				this.#report(oldest, now); // Its unreported drops are reported before it is forgotten.
-				this.#sources.delete(oldest.address);
-				this.stats.sourcesEvicted++;
-			}
+		let requestId = this.#settings.requestId();
+		while (this.#probes.has(requestId) || this.#challenges.has(requestId)) {
+			requestId = this.#settings.requestId();
 		}
 
-		this.#sources.set(address, source);
-		return source;
-	}
-
-	/** Token bucket: `burst` at once, `perSecond` sustained. */
-	#admit(source: Source, now: number): boolean {
-		const elapsed = Math.max(0, now - source.refilledAt) / 1000;
-		source.tokens = Math.min(this.limits.burst, source.tokens + (elapsed * this.limits.perSecond));
-		source.refilledAt = now;
-		if (source.tokens < 1) {
-			return false;
+		const probe = encode(fitPacket({kind: 'probe', instanceId: this.instanceId, requestId, name: this.name, ports: this.#ports()}, triggerBytes));
+		this.#challenges.set(requestId, {address: to.address, sentAt: now, bytes: probe.length});
+		if (this.#challenges.size > MAX_CHALLENGES) {
+			this.#challenges.delete(this.#challenges.keys().next().value!);
 		}
 
-		source.tokens--;
-		return true;
+		this.stats.challengesSent++;
+		this.#settings.send(probe, to);
 	}
 
-	#count(reason: string, source: Source): void {
+	#count(reason: string): void {
 		this.stats.dropped[reason] = (this.stats.dropped[reason] ?? 0) + 1;
 		this.stats.droppedTotal++;
-		source.dropped++;
 	}
 
-	#drop(reason: string, source: Source, from: Endpoint, bytes: number): void {
-		this.#count(reason, source);
-		this.#settings.emit({type: 'packet-dropped', from, reason, bytes, count: 1});
+	#drop(reason: string, from: Endpoint, bytes: number): void {
+		this.#count(reason);
+		this.#drops.add(reason, from, bytes, this.#settings.now());
 	}
 
-	#report(source: Source, now: number): void {
-		if (source.pendingLimited === 0) {
-			return;
-		}
-
-		this.#settings.emit({
-			type: 'packet-dropped',
-			from: {address: source.address, port: source.pendingPort},
-			reason: 'rate-limited',
-			bytes: source.pendingBytes,
-			count: source.pendingLimited,
-		});
-		source.pendingLimited = 0;
-		source.reportedAt = now;
-	}
-
-	#flushReports(isFinal: boolean): void {
-		const now = this.#settings.now();
-		for (const source of this.#sources.values()) {
-			if (source.pendingLimited > 0 && (isFinal || now - source.reportedAt >= REPORT_INTERVAL_MS)) {
-				this.#report(source, now);
-			}
-		}
-	}
-
-	#remember(set: Set<string>, key: string): void {
-		set.add(key);
-		if (set.size > RESTART_MEMORY) {
-			set.delete(set.values().next().value!);
+	#emitDrop(reason: string, {from, bytes, count, data}: DropSummary): void {
+		if (reason === 'foreign') {
+			this.#settings.emit({type: 'foreign-datagram', from, bytes, data: data ?? Buffer.alloc(0), count});
+		} else {
+			this.#settings.emit({type: 'packet-dropped', from, reason, bytes, count});
 		}
 	}
 }

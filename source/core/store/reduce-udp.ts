@@ -306,7 +306,19 @@ export class UdpModel {
 			}
 
 			case 'foreign-datagram': {
-				this.#foreign(event.from, event.bytes, event.data, event.at);
+				this.#foreign(event.from, event.bytes, event.data, event.at, event.count ?? 1);
+				break;
+			}
+
+			case 'datagram-refused': {
+				// Discovery's refusals are drops too (its counters add up to what it received); a socket's show in its row.
+				if (event.socket === 'discovery') {
+					const discovery = this.#discovery;
+					discovery.dropped.denied = (discovery.dropped.denied ?? 0) + event.count;
+					discovery.droppedTotal += event.count;
+					this.#isDiscoveryChanged = true;
+				}
+
 				break;
 			}
 
@@ -404,7 +416,7 @@ export class UdpModel {
 		}
 	}
 
-	#foreign(from: Endpoint, bytes: number, data: Buffer, at: number): void {
+	#foreign(from: Endpoint, bytes: number, data: Buffer, at: number, count: number): void {
 		const key = formatAddress(from.address, from.port);
 		let row = this.foreign.get(key);
 		if (row) {
@@ -417,13 +429,14 @@ export class UdpModel {
 			}
 		}
 
-		row.datagrams++;
-		row.bytes += bytes;
+		// One event stands for `count` datagrams (summed by discovery once a second); their sizes are known only in total for the last.
+		row.datagrams += count;
+		row.bytes += bytes * count;
 		row.lastBytes = bytes;
 		row.lastAt = at;
 		row.data = this.#logs.copy(data, this.#foreignBytes);
 		this.foreign.set(key, row);
-		this.#discovery.foreign++;
+		this.#discovery.foreign += count;
 		this.#isForeignChanged = true;
 		this.#isDiscoveryChanged = true;
 	}

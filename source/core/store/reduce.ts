@@ -314,6 +314,20 @@ export class Model {
 				break;
 			}
 
+			case 'datagram-refused': {
+				// Counted with TCP refusals: one rule set, one count of who was turned away.
+				this.refusedTotal += event.count;
+				this.refused.push({seq: event.seq, at: event.at, listener: event.socket, address: event.from.address, port: event.from.port, reason: 'denied', rule: event.rule});
+				if (this.refused.length > this.#options.maxNotices * 2) {
+					this.refused = this.refused.slice(-this.#options.maxNotices);
+				}
+
+				this.isRefusedChanged = true;
+				const times = event.count === 1 ? '' : ` (${event.count} datagrams)`;
+				this.#note(event.socket, event, `refused datagrams from ${event.from.address}:${event.from.port}: denied (${event.rule})${times}`, false);
+				break;
+			}
+
 			case 'admission-changed': {
 				this.admission = {allow: event.allow, deny: event.deny, maxConnections: event.maxConnections};
 				this.isRefusedChanged = true;

@@ -59,6 +59,11 @@ export class Store {
 		this.#sampleTimer.unref();
 	}
 
+	/** How often rates are sampled (the step of every history, and of the UI's rate chart). */
+	get sampleIntervalMs(): number {
+		return this.#sampleIntervalMs;
+	}
+
 	/** The latest snapshot: the same object until the next publish. */
 	getSnapshot = (): Snapshot => this.#snapshot;
 

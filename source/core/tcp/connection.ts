@@ -102,6 +102,10 @@ export class TcpConnection {
 	/** Bytes accepted and not yet handed to the kernel, the piece in flight included. */
 	#queued = 0;
 	#isWriting = false;
+	/** True while netdash's own output is backed up: queued pieces wait (each one sent is an event to write). */
+	#isSendingHeld = false;
+	/** Callers waiting for room in the queue (scripts' sends, a file being streamed). */
+	#roomWaiters: Array<{bytes: number; resolve: () => void}> | undefined;
 	/** `end()` waits until the queue is empty, so our FIN follows every queued byte. */
 	#endWhenDrained: (() => void) | undefined;
 	#error: {code: string; message: string} | undefined;
@@ -239,9 +243,7 @@ export class TcpConnection {
 	 * The buffer must not be changed afterwards (it is sent without a copy).
 	 */
 	send(bytes: Buffer, ref?: string): void {
-		if (!this.isOpen || this.#isWriteEnded || this.#socket.writableEnded) {
-			throw new NetdashError('NOT_WRITABLE', `${this.id} cannot send: ${this.#whyNotWritable()}`);
-		}
+		this.assertWritable();
 
 		const queued = this.#queued;
 		if (queued + bytes.length > this.#limits.maxQueuedBytes) {
@@ -262,6 +264,49 @@ export class TcpConnection {
 		// Write callbacks never run synchronously, so this precedes every data-sent of the send.
 		this.#bus.emit({type: 'send-queued', connection: this.id, bytes: bytes.length, queued: this.#queued, ...(ref ? {ref} : {})});
 		this.#pump();
+	}
+
+	/** Throws NOT_WRITABLE unless bytes may still be queued (open, and our side not shut down). */
+	assertWritable(): void {
+		if (!this.isOpen || this.#isWriteEnded || this.#socket.writableEnded) {
+			throw new NetdashError('NOT_WRITABLE', `${this.id} cannot send: ${this.#whyNotWritable()}`);
+		}
+	}
+
+	/**
+	 * Resolves once `bytes` more fit under `maxQueuedBytes` (or the queue is
+	 * empty, or the connection can no longer send — the send then fails on
+	 * its own); undefined when they fit now. How a script's sends and a
+	 * streamed file are slowed to the pace the peer reads at.
+	 */
+	whenRoom(bytes: number): Promise<void> | undefined {
+		if (this.#hasRoom(bytes)) {
+			return undefined;
+		}
+
+		return new Promise((resolve) => {
+			(this.#roomWaiters ??= []).push({bytes, resolve});
+		});
+	}
+
+	#hasRoom(bytes: number): boolean {
+		return !this.isOpen || this.#isWriteEnded || this.#queued === 0 || this.#queued + bytes <= this.#limits.maxQueuedBytes;
+	}
+
+	#wakeRoomWaiters(): void {
+		const waiters = this.#roomWaiters;
+		if (!waiters) {
+			return;
+		}
+
+		this.#roomWaiters = undefined;
+		for (const waiter of waiters) {
+			if (this.#hasRoom(waiter.bytes)) {
+				waiter.resolve();
+			} else {
+				(this.#roomWaiters ??= []).push(waiter);
+			}
+		}
 	}
 
 	/** True while the queue has not drained for the stall timeout. */
@@ -288,12 +333,18 @@ export class TcpConnection {
 		}
 	}
 
-	/** Stop or restart reading (the kernel's buffer then fills and TCP flow control slows the peer). */
+	/**
+	 * Stop or restart reading (the kernel's buffer then fills and TCP flow
+	 * control slows the peer) and handing queued bytes to the kernel (each
+	 * piece sent is a `data-sent` event for the output that is behind).
+	 */
 	setReadingPaused(isPaused: boolean): void {
+		this.#isSendingHeld = isPaused;
 		if (isPaused) {
 			this.#socket.pause();
 		} else {
 			this.#socket.resume();
+			this.#pump();
 		}
 	}
 
@@ -360,8 +411,8 @@ export class TcpConnection {
 
 	/** Hand the next queued piece to the socket once the previous one is in the kernel. */
 	#pump(): void {
-		if (this.#isWriting || this.#state === 'connecting') {
-			return; // A dial's queue starts on connect.
+		if (this.#isWriting || this.#state === 'connecting' || this.#isSendingHeld) {
+			return; // A dial's queue starts on connect; a held one on release.
 		}
 
 		const pending = this.#pending;
@@ -400,6 +451,7 @@ export class TcpConnection {
 					queued: this.#queued,
 					...(ref ? {ref} : {}),
 				});
+				this.#wakeRoomWaiters();
 				this.#pump();
 			});
 		} catch (error) {
@@ -550,6 +602,7 @@ export class TcpConnection {
 		}
 
 		this.#state = reason;
+		this.#wakeRoomWaiters();
 		this.#bus.emit({
 			type: 'connection-closed',
 			connection: this.id,

@@ -50,7 +50,9 @@ export class TcpListener {
 			this.#onError(error);
 		});
 		this.#server.on('connection', (socket) => {
-			const rule = init.admission.refusal(socket.remoteAddress ?? '');
+			// Read the address once, here: a client that reset before we accepted it has none, and
+			// admission refuses it (fails closed) rather than letting it past every rule.
+			const rule = init.admission.refusal(socket.remoteAddress);
 			if (rule) {
 				this.#refuse(socket, rule);
 				return;
@@ -67,6 +69,7 @@ export class TcpListener {
 				listener: this.id,
 				remote: {address: data?.remoteAddress ?? '', port: data?.remotePort ?? 0},
 				reason: 'limit',
+				rule: `max-conns ${this.#server.maxConnections}`,
 			});
 		});
 		this.applyAdmission();

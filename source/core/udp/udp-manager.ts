@@ -1,6 +1,8 @@
 import type {Bus} from '../bus.js';
 import {NetdashError} from '../errors.js';
 import type {Endpoint} from '../events.js';
+import {isIPv6} from 'node:net';
+import {admitEveryone, type Refusal} from './admission.js';
 import {UdpSocket, type RequestOptions, type UdpBindOptions} from './udp-socket.js';
 
 function checkPort(port: number, allowZero: boolean): void {
@@ -32,12 +34,19 @@ export class UdpManager {
 	readonly #sockets = new Map<string, UdpSocket>();
 	readonly #bus: Bus;
 	readonly #onClosed: () => void;
+	readonly #refusal: Refusal;
 	#next = 1;
+	#isHeld = false;
 
-	/** `onClosed` is called after each socket is gone (the core counts open sockets). */
-	constructor(bus: Bus, onClosed: () => void) {
+	/**
+	 * `onClosed` is called after each socket is gone (the core counts open
+	 * sockets); `refusal` is the allow/deny check every socket applies to
+	 * each datagram (read at that moment, so rule changes apply at once).
+	 */
+	constructor(bus: Bus, onClosed: () => void, refusal: Refusal = admitEveryone) {
 		this.#bus = bus;
 		this.#onClosed = onClosed;
+		this.#refusal = refusal;
 	}
 
 	/** UDP sockets open (binding, bound or connected). */
@@ -64,12 +73,14 @@ export class UdpManager {
 			id,
 			host: host === undefined || host === '' ? '127.0.0.1' : host,
 			port,
+			refusal: this.#refusal,
 			onClosed: (closed) => {
 				this.#sockets.delete(closed.id);
 				this.#onClosed();
 			},
 		});
 		this.#sockets.set(id, socket);
+		socket.setHeld(this.#isHeld);
 		return id;
 	}
 
@@ -93,29 +104,69 @@ export class UdpManager {
 		this.socket(id).setBroadcast(isOn, ref);
 	}
 
-	/** Send a request with retries; returns its id (undefined when refused as too large). */
-	request(id: string, host: string | undefined, port: number | undefined, bytes: Buffer, options: RequestOptions = {}, ref?: string): number | undefined {
-		return this.socket(id).request(bytes, destination(host, port), options, ref);
+	/**
+	 * Send a request with retries; returns its id (undefined when refused as
+	 * too large). A plain request without a socket gets one of its own:
+	 * bound to any address, connected to the target (so the kernel drops
+	 * datagrams from anyone else), and closed once the request is answered or
+	 * fails.
+	 */
+	request(id: string | undefined, host: string | undefined, port: number | undefined, bytes: Buffer, options: RequestOptions = {}, ref?: string): number | undefined {
+		if (id !== undefined) {
+			return this.socket(id).request(bytes, destination(host, port), options, ref);
+		}
+
+		const to = destination(host, port);
+		if (!to || !options.isPlain) {
+			throw new NetdashError('BAD_COMMAND', 'a request needs a socket, unless it is plain and names a host and port');
+		}
+
+		const own = this.socket(this.bind(isIPv6(to.address) ? '::' : '0.0.0.0', 0, ref === undefined ? {} : {ref}));
+		own.connect(to.address, to.port, ref);
+		// Holding the socket's queue until the request settles makes the close below wait for it.
+		const requestId = own.request(bytes, undefined, {...options, isPlain: true, isHolding: true}, ref);
+		own.close(ref);
+		return requestId;
 	}
 
-	/** Close one socket. */
-	close(id: string): void {
-		this.socket(id).close();
+	/** Close one socket (after the commands given to it before). */
+	close(id: string, ref?: string): void {
+		this.socket(id).close(ref);
 	}
 
-	/** Close every socket. */
+	/** Hold or release receiving on every socket, present and future (see UdpSocket.setHeld). */
+	setHeld(isHeld: boolean): void {
+		this.#isHeld = isHeld;
+		for (const socket of this.#sockets.values()) {
+			socket.setHeld(isHeld);
+		}
+	}
+
+	/** Report datagrams dropped while held, per socket, since the last report. */
+	reportDrops(): void {
+		for (const socket of this.#sockets.values()) {
+			socket.reportDrops();
+		}
+	}
+
+	/** Close every socket, without waiting for requests in flight: they fail first (a request may hold its socket's queue for seconds). */
 	closeAll(): void {
 		for (const socket of [...this.#sockets.values()]) {
-			if (socket.isOpen) {
+			socket.failRequests(`${socket.id} was closed`);
+			if (!socket.isClosing) {
 				socket.close();
 			}
 		}
 	}
 
-	/** The open socket `id`. */
+	/**
+	 * The socket `id`, open or with its close under way: a command given
+	 * after a close still waits its turn, and fails then (NOT_OPEN), after
+	 * `udp-closed`.
+	 */
 	socket(id: string): UdpSocket {
 		const socket = this.#sockets.get(id);
-		if (!socket?.isOpen) {
+		if (!socket) {
 			const open = [...this.#sockets.keys()];
 			throw new NetdashError(
 				'UNKNOWN_ID',

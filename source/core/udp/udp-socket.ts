@@ -2,16 +2,23 @@ import dgram from 'node:dgram';
 import {isIPv6} from 'node:net';
 import {performance} from 'node:perf_hooks';
 import type {Bus} from '../bus.js';
-import {randomRequestId} from '../discovery/codec.js';
 import {NetdashError, errorCode, explainSocketError, formatAddress, oneLine, type SocketContext} from '../errors.js';
 import type {Endpoint} from '../events.js';
-import {backoffDelay, decodeHeader, encodeReply, encodeRequest, REQUEST_HEADER_BYTES, type RequestHeader} from './request.js';
+import {checkTimeout} from '../timeout.js';
+import {admitEveryone, RefusalReports, type Refusal} from './admission.js';
+import {CommandQueue} from './command-queue.js';
+import {lookupLiteralsAtOnce, resolveEndpoint} from './lookup.js';
+import {decodeHeader, encodeReply, REQUEST_HEADER_BYTES} from './request.js';
+import {UdpRequests, type RequestOptions, type UdpRequest} from './udp-requests.js';
+
+export type {RequestOptions} from './udp-requests.js';
 
 /**
  * A UDP socket's state, changed only in the named transitions:
  * binding → bound → connecting → connected → closed, and binding → failed
- * when the bind is refused. Sends and connects made while binding wait in
- * node:dgram's queue until the socket is bound.
+ * when the bind is refused. Commands given while binding (or behind a
+ * connect, a name lookup or a close) wait in the socket's CommandQueue and
+ * take effect in the order given.
  */
 export type UdpSocketState = 'binding' | 'bound' | 'connecting' | 'connected' | 'closed' | 'failed';
 
@@ -31,16 +38,8 @@ export type UdpBindOptions = {
 	isEcho?: boolean;
 	/** SO_RCVBUF in bytes; the default (≈ 208 KiB) loses datagrams under a burst (see FACTS.md). */
 	recvBufferSize?: number;
-};
-
-/** How a request is retried. */
-export type RequestOptions = {
-	/** Wait for a reply to the first attempt; doubled per attempt. @default 500 */
-	timeoutMs?: number;
-	/** Resends after the first attempt. @default 3 */
-	retries?: number;
-	/** Cap on one attempt's wait. @default 8000 */
-	maxTimeoutMs?: number;
+	/** Connect to this peer once bound, so it is the only one heard and sends need no address (`netdash -u HOST PORT`). */
+	connectTo?: {readonly host: string; readonly port: number};
 };
 
 /** How a UDP socket is made. */
@@ -49,29 +48,14 @@ export type UdpInit = UdpBindOptions & {
 	host: string;
 	port: number;
 	ref?: string;
+	/** The allow/deny rules, checked on every datagram before it is read. @default everyone */
+	refusal?: Refusal;
 	/** Called once, after `udp-closed` (or after a refused bind). */
 	onClosed: (socket: UdpSocket) => void;
 };
 
-type Request = {
-	id: number;
-	to: Endpoint | undefined;
-	payload: Buffer;
-	attempt: number;
-	/** performance.now() of each attempt, by attempt number. */
-	sentAt: number[];
-	retries: number;
-	firstMs: number;
-	capMs: number;
-	timer: NodeJS.Timeout | undefined;
-	ref: string | undefined;
-};
-
-/** Requests one socket may have in flight. */
-const MAX_IN_FLIGHT = 256;
-/** Ids of answered requests remembered, to tell a duplicate reply from an unknown one. */
-const ANSWERED_MEMORY = 256;
-const MAX_RETRIES = 20;
+/** How long a close waits for sends already handed to the kernel to report, before it closes anyway. */
+const CLOSE_WAIT_MS = 1000;
 
 /**
  * Glue between one `dgram.Socket` and the bus. Handlers are attached in the
@@ -91,8 +75,20 @@ export class UdpSocket {
 	#bytesIn = 0;
 	#bytesOut = 0;
 	#isClosedReported = false;
-	readonly #requests = new Map<number, Request>();
-	readonly #answered = new Set<number>();
+	readonly #refusal: Refusal;
+	readonly #refusals: RefusalReports;
+	#isClosing = false;
+	#closeRef: string | undefined;
+	/** Sends handed to node:dgram whose callback has not come yet: a close waits for them. */
+	#sendsInFlight = 0;
+	#onSendsDone: (() => void) | undefined;
+	#onClosedStep: (() => void) | undefined;
+	readonly #queue: CommandQueue;
+	readonly #requests: UdpRequests;
+	/** True while netdash's output is backed up: datagrams are then dropped and counted, not queued. */
+	#isHeld = false;
+	#dropped = 0;
+	#droppedReported = 0;
 	readonly #socket: dgram.Socket;
 	readonly #bus: Bus;
 	readonly #init: UdpInit;
@@ -103,10 +99,24 @@ export class UdpSocket {
 		this.id = init.id;
 		this.isEcho = init.isEcho ?? false;
 		this.#isBroadcast = init.isBroadcast ?? false;
+		this.#refusal = init.refusal ?? admitEveryone;
+		this.#refusals = new RefusalReports(init.id, (event) => {
+			bus.emit(event);
+		}, () => performance.now(), true);
 		this.family = isIPv6(init.host) ? 'udp6' : 'udp4';
+		this.#requests = new UdpRequests(bus, {
+			id: this.id,
+			send: (bytes, to, extra) => this.#send(bytes, to, extra),
+			label: (to) => this.#label(to),
+			remote: () => this.#remote,
+		});
+		this.#queue = new CommandQueue((error, ref) => {
+			this.#bus.emit({type: 'command-failed', ref: ref ?? null, code: errorCode(error), message: oneLine(error), target: this.id});
+		});
 		this.#socket = dgram.createSocket({
 			type: this.family,
 			reuseAddr: init.reuseAddr ?? false,
+			lookup: lookupLiteralsAtOnce as unknown as dgram.SocketOptions['lookup'],
 			...(init.recvBufferSize === undefined ? {} : {recvBufferSize: init.recvBufferSize}),
 		});
 		this.#socket.on('error', (error) => {
@@ -121,7 +131,16 @@ export class UdpSocket {
 		this.#socket.on('close', () => {
 			this.#onClose();
 		});
-		this.#socket.bind({port: init.port, address: init.host});
+		// On the next tick: with an address literal the bind (and a refusal) would otherwise happen inside this
+		// constructor, reporting on a socket whose id the caller has not been given yet.
+		process.nextTick(() => {
+			try {
+				this.#socket.bind({port: init.port, address: init.host});
+			} catch (error) {
+				// Thrown here, nothing would catch it: a bad argument is a refused bind like any other.
+				this.#onError(error as Error);
+			}
+		});
 	}
 
 	/** Current state. */
@@ -132,6 +151,41 @@ export class UdpSocket {
 	/** True until closed (or refused at bind). */
 	get isOpen(): boolean {
 		return this.#state !== 'closed' && this.#state !== 'failed';
+	}
+
+	/** Datagrams refused by the allow/deny rules so far. */
+	get refused(): number {
+		return this.#refusals.total;
+	}
+
+	/** True once a close was given (it may still wait its turn). */
+	get isClosing(): boolean {
+		return this.#isClosing || !this.isOpen;
+	}
+
+	/** Datagrams dropped while held. */
+	get dropped(): number {
+		return this.#dropped;
+	}
+
+	/**
+	 * Hold or release: while held, each datagram is taken from the kernel and
+	 * dropped, counted (a `datagrams-dropped` event per {@link reportDrops}).
+	 * Node cannot stop reading a dgram socket, and the kernel drops what
+	 * overflows its buffer anyway; queueing them for a stdout nobody reads
+	 * grew memory without bound (522 MiB in 8 s).
+	 */
+	setHeld(isHeld: boolean): void {
+		this.#isHeld = isHeld;
+	}
+
+	/** Emit `datagrams-dropped` if datagrams were dropped since the last report. */
+	reportDrops(): void {
+		const count = this.#dropped - this.#droppedReported;
+		if (count > 0) {
+			this.#droppedReported = this.#dropped;
+			this.#bus.emit({type: 'datagrams-dropped', socket: this.id, reason: 'backpressure', count, total: this.#dropped});
+		}
 	}
 
 	/** Requests waiting for a reply. */
@@ -145,11 +199,29 @@ export class UdpSocket {
 	 * before the kernel (too large: reported as `socket-failed` EMSGSIZE).
 	 */
 	send(bytes: Buffer, to: Endpoint | undefined, ref?: string): boolean {
-		return this.#send(bytes, this.#target(to), {ref});
+		const result = this.#queue.add<boolean | Promise<void>>(
+			ref,
+			() => {
+				const target = this.#target(to);
+				if (bytes.length > MAX_DATAGRAM_BYTES[this.family]) {
+					this.#refuseTooLarge(bytes.length, target, ref);
+					return false;
+				}
+
+				return this.#whenResolved(target, ref, (resolved) => this.#send(bytes, resolved, {ref}));
+			},
+			true,
+		);
+		return result !== false;
 	}
 
 	/** Connect: from now on the socket sends only to `host:port`, and the kernel drops datagrams from anyone else. */
 	connect(host: string, port: number, ref?: string): void {
+		this.#queue.add(ref, () => this.#connect(host, port, ref), undefined);
+	}
+
+	/** The connect itself, in its turn: later commands wait until the kernel has the peer. */
+	#connect(host: string, port: number, ref: string | undefined): Promise<void> {
 		this.#assertOpen('connect');
 		if (this.#state === 'connecting' || this.#state === 'connected') {
 			throw new NetdashError('ALREADY_CONNECTED', `${this.id} is already ${this.#state}${this.#remote ? ` to ${formatAddress(this.#remote.address, this.#remote.port)}` : ''}`);
@@ -157,93 +229,149 @@ export class UdpSocket {
 
 		this.#state = 'connecting';
 		const address = formatAddress(host, port);
-		this.#socket.connect(port, host, (error?: Error) => {
-			if (this.#state !== 'connecting') {
-				return; // Closed meanwhile.
-			}
+		return new Promise((resolve) => {
+			this.#socket.connect(port, host, (error?: Error) => {
+				resolve();
+				if (this.#state !== 'connecting') {
+					return; // Closed meanwhile.
+				}
 
-			if (error) {
-				this.#state = 'bound';
-				this.#emitFailed(error, {operation: 'connect', address}, ref);
-				return;
-			}
+				if (error) {
+					this.#state = 'bound';
+					this.#emitFailed(error, {operation: 'connect', address}, ref);
+					return;
+				}
 
-			this.#state = 'connected';
-			const remote = this.#socket.remoteAddress();
-			this.#remote = {address: remote.address, port: remote.port};
-			this.#bus.emit({type: 'udp-connected', socket: this.id, remote: this.#remote, ...(ref ? {ref} : {})});
+				this.#state = 'connected';
+				const remote = this.#socket.remoteAddress();
+				this.#remote = {address: remote.address, port: remote.port};
+				this.#bus.emit({type: 'udp-connected', socket: this.id, remote: this.#remote, ...(ref ? {ref} : {})});
+			});
 		});
 	}
 
 	/** Turn SO_BROADCAST on or off (applied once bound if still binding). */
 	setBroadcast(isOn: boolean, ref?: string): void {
-		this.#assertOpen('change broadcast on');
-		this.#isBroadcast = isOn;
-		if (this.#state !== 'binding') {
-			this.#socket.setBroadcast(isOn);
-			this.#bus.emit({type: 'udp-broadcast-changed', socket: this.id, isBroadcast: isOn, ...(ref ? {ref} : {})});
-		}
+		this.#queue.add(
+			ref,
+			() => {
+				this.#assertOpen('change broadcast on');
+				this.#isBroadcast = isOn;
+				this.#socket.setBroadcast(isOn);
+				this.#bus.emit({type: 'udp-broadcast-changed', socket: this.id, isBroadcast: isOn, ...(ref ? {ref} : {})});
+			},
+			undefined,
+		);
 	}
 
 	/**
-	 * Send a request and resend it with exponential backoff until a reply
-	 * carrying its id arrives (`request-completed`) or the retries run out
-	 * (`request-failed`). Returns the random request id, or undefined when
+	 * Send a request and resend it with exponential backoff until it is
+	 * answered (`request-completed`) or the retries run out
+	 * (`request-failed`): with an NDRQ header whose random id the reply must
+	 * carry, or (`isPlain`, on a connected socket) bare, answered by the
+	 * peer's first datagram. Returns the random request id, or undefined when
 	 * the datagram was refused as too large.
 	 */
 	request(payload: Buffer, to: Endpoint | undefined, options: RequestOptions = {}, ref?: string): number | undefined {
-		const target = this.#target(to);
-		const retries = options.retries ?? 3;
-		const firstMs = options.timeoutMs ?? 500;
-		if (!Number.isInteger(retries) || retries < 0 || retries > MAX_RETRIES) {
-			throw new NetdashError('BAD_COMMAND', `retries must be a whole number from 0 to ${MAX_RETRIES}, not ${retries}`);
-		}
-
-		if (!Number.isFinite(firstMs) || firstMs <= 0) {
-			throw new NetdashError('BAD_COMMAND', `a request timeout must be more than 0, not ${firstMs}`);
-		}
-
-		if (this.#requests.size >= MAX_IN_FLIGHT) {
-			throw new NetdashError('TOO_MANY_REQUESTS', `${this.id} already has ${MAX_IN_FLIGHT} requests waiting for replies`);
-		}
-
-		if (REQUEST_HEADER_BYTES + payload.length > MAX_DATAGRAM_BYTES[this.family]) {
-			this.#refuseTooLarge(REQUEST_HEADER_BYTES + payload.length, target, ref);
-			return undefined;
-		}
-
-		let id = randomRequestId();
-		while (this.#requests.has(id) || this.#answered.has(id)) {
-			id = randomRequestId();
-		}
-
-		const request: Request = {
-			id,
-			to: target,
-			payload,
-			attempt: 0,
-			sentAt: [],
-			retries,
-			firstMs,
-			capMs: Math.max(firstMs, options.maxTimeoutMs ?? 8000),
-			timer: undefined,
-			ref,
-		};
-		this.#requests.set(id, request);
-		this.#attempt(request);
-		return id;
+		const request = this.#requests.create(payload, options, ref);
+		const isSent = this.#queue.add(ref, () => this.#startRequest(request, to, options.isHolding ?? false), true);
+		return isSent === false ? undefined : request.id;
 	}
 
-	/** Close the socket; requests in flight fail. `udp-closed` follows. */
-	close(): void {
+	/** A request's first attempt, in its turn. */
+	#startRequest(request: UdpRequest, to: Endpoint | undefined, isHolding: boolean): boolean | Promise<void> {
+		const target = this.#target(to);
+		if (request.isPlain && this.#state !== 'connected') {
+			throw new NetdashError('NOT_CONNECTED', `${this.id} is not connected: a plain request needs a connected socket (udp-connect first, or leave out the socket and netdash opens one)`);
+		}
+
+		const size = (request.isPlain ? 0 : REQUEST_HEADER_BYTES) + request.payload.length;
+		if (size > MAX_DATAGRAM_BYTES[this.family]) {
+			this.#refuseTooLarge(size, target, request.ref);
+			return false;
+		}
+
+		const settled = isHolding
+			? new Promise<void>((resolve) => {
+				request.onSettled = resolve;
+			})
+			: undefined;
+		const started = this.#whenResolved(target, request.ref, (resolved) => {
+			this.#requests.start(request, resolved);
+			return true;
+		});
+		if (settled) {
+			// A lookup that failed settles nothing: release the queue then too.
+			return Promise.resolve(started).then(async () => (this.#requests.isWaiting(request) ? settled : undefined));
+		}
+
+		return started;
+	}
+
+	/** Fail every request in flight now (`request-failed` with `message`), ahead of any command waiting. */
+	failRequests(message: string): void {
+		this.#requests.failAll(message);
+	}
+
+	/**
+	 * Close the socket; requests in flight fail. In its turn, after the
+	 * commands given before it: sends already handed to the kernel report
+	 * (`datagram-sent` or `socket-failed`) before `udp-closed` follows.
+	 */
+	close(ref?: string): void {
+		this.#isClosing = true;
+		this.#queue.add(ref, () => this.#close(ref), undefined);
+	}
+
+	/** Not async: a close of a socket no longer open must throw in its turn (command-failed), not reject. */
+	#close(ref: string | undefined): Promise<void> {
 		this.#assertOpen('close');
 		this.#state = 'closed';
-		this.#failAllRequests(`${this.id} was closed`);
-		try {
-			this.#socket.close();
-		} catch {
-			this.#onClose(); // Not running any more: finish here.
+		this.#closeRef = ref;
+		this.#requests.failAll(`${this.id} was closed`);
+		const closed = new Promise<void>((resolve) => {
+			this.#onClosedStep = resolve;
+		});
+		const closeNow = () => {
+			clearTimeout(timer);
+			this.#onSendsDone = undefined;
+			try {
+				this.#socket.close();
+			} catch {
+				this.#onClose(); // Not running any more: finish here.
+			}
+		};
+
+		// Sends whose callback never comes (it always does, if only as ECANCELED) must not hold the close for ever.
+		const timer = setTimeout(closeNow, CLOSE_WAIT_MS);
+		if (this.#sendsInFlight === 0) {
+			closeNow();
+		} else {
+			this.#onSendsDone = closeNow;
 		}
+
+		return closed;
+	}
+
+	/**
+	 * Call `send` with `to` as an address: at once when it is one already (or
+	 * undefined, for a connected socket), else after looking the name up —
+	 * holding the queue meanwhile. A failed lookup is `socket-failed`.
+	 */
+	#whenResolved<T>(to: Endpoint | undefined, ref: string | undefined, send: (to: Endpoint | undefined) => T): T | Promise<void> {
+		const resolved = resolveEndpoint(to, this.family);
+		if (!(resolved instanceof Promise)) {
+			return send(resolved);
+		}
+
+		return resolved.then(
+			(found) => {
+				send(found);
+			},
+			(error: unknown) => {
+				this.#emitFailed(error as Error, {operation: 'send', address: formatAddress(to!.address, to!.port)}, ref);
+			},
+		);
 	}
 
 	#target(to: Endpoint | undefined): Endpoint | undefined {
@@ -292,6 +420,7 @@ export class UdpSocket {
 
 	/** Hand one datagram to the kernel; `datagram-sent` or `socket-failed` follows from the callback. */
 	#send(bytes: Buffer, to: Endpoint | undefined, extra: {ref?: string | undefined; requestId?: number; attempt?: number; onError?: (message: string) => void}): boolean {
+		// Echo replies and resends come here directly: they answer the network, not a command, so they do not queue.
 		const {ref} = extra;
 		if (bytes.length > MAX_DATAGRAM_BYTES[this.family]) {
 			this.#refuseTooLarge(bytes.length, to, ref);
@@ -299,12 +428,19 @@ export class UdpSocket {
 		}
 
 		const callback = (error: Error | null) => {
-			if (error) {
-				if (this.isOpen) {
-					const message = this.#emitFailed(error, {operation: 'send', address: this.#label(to), bytes: bytes.length, limit: MAX_DATAGRAM_BYTES[this.family]}, ref);
-					extra.onError?.(message);
-				}
+			this.#sendsInFlight--;
+			// A close given after this send waits for it (see #close): report it, then let the close go on.
+			if (this.#sendsInFlight === 0) {
+				queueMicrotask(() => this.#onSendsDone?.());
+			}
 
+			if (this.#isClosedReported) {
+				return; // Closed without waiting (CLOSE_WAIT_MS ran out): udp-closed is the last word.
+			}
+
+			if (error) {
+				const message = this.#emitFailed(error, {operation: 'send', address: this.#label(to), bytes: bytes.length, limit: MAX_DATAGRAM_BYTES[this.family]}, ref);
+				extra.onError?.(message);
 				return;
 			}
 
@@ -325,12 +461,14 @@ export class UdpSocket {
 		};
 
 		try {
+			this.#sendsInFlight++;
 			if (to) {
 				this.#socket.send(bytes, to.port, to.address, callback);
 			} else {
 				this.#socket.send(bytes, callback);
 			}
 		} catch (error) {
+			this.#sendsInFlight--;
 			// Bad arguments and sends on a socket no longer running throw synchronously.
 			throw new NetdashError(errorCode(error), `${this.id} cannot send to ${this.#label(to)}: ${oneLine(error)}`);
 		}
@@ -345,100 +483,36 @@ export class UdpSocket {
 		return message;
 	}
 
-	#attempt(request: Request): void {
-		request.attempt++;
-		request.sentAt[request.attempt] = performance.now();
-		const isSent = this.#send(encodeRequest(request.id, request.attempt, request.payload), request.to, {
-			ref: request.ref,
-			requestId: request.id,
-			attempt: request.attempt,
-			onError: (message) => {
-				this.#failRequest(request, message);
-			},
-		});
-		if (!isSent) {
-			this.#failRequest(request, 'the request is too large to send');
-			return;
-		}
-
-		request.timer = setTimeout(() => {
-			request.timer = undefined;
-			if (request.attempt > request.retries) {
-				const waited = ((performance.now() - request.sentAt[1]!) / 1000).toFixed(1);
-				this.#failRequest(request, `no reply from ${this.#label(request.to)} after ${request.attempt} attempt${request.attempt === 1 ? '' : 's'} (${waited} s)`);
-			} else {
-				this.#attempt(request);
-			}
-		}, backoffDelay(request.attempt, request.firstMs, request.capMs));
-	}
-
-	#failRequest(request: Request, message: string): void {
-		if (this.#requests.get(request.id) !== request) {
-			return;
-		}
-
-		clearTimeout(request.timer);
-		this.#requests.delete(request.id);
-		this.#bus.emit({
-			type: 'request-failed',
-			socket: this.id,
-			requestId: request.id,
-			attempts: request.attempt,
-			to: request.to ?? this.#remote ?? {address: '', port: 0},
-			message,
-			...(request.ref ? {ref: request.ref} : {}),
-		});
-	}
-
-	#failAllRequests(message: string): void {
-		for (const request of [...this.#requests.values()]) {
-			this.#failRequest(request, message);
-		}
-	}
-
-	#onReply(header: RequestHeader, from: Endpoint): void {
-		const request = this.#requests.get(header.requestId);
-		if (!request) {
-			this.#bus.emit({
-				type: 'reply-ignored',
-				socket: this.id,
-				from,
-				requestId: header.requestId,
-				reason: this.#answered.has(header.requestId) ? 'duplicate' : 'unknown',
-			});
-			return;
-		}
-
-		const sentAt = request.sentAt[header.attempt] ?? request.sentAt[request.attempt]!;
-		clearTimeout(request.timer);
-		this.#requests.delete(request.id);
-		this.#answered.add(request.id);
-		if (this.#answered.size > ANSWERED_MEMORY) {
-			this.#answered.delete(this.#answered.values().next().value!);
-		}
-
-		this.#bus.emit({
-			type: 'request-completed',
-			socket: this.id,
-			requestId: request.id,
-			rttMs: Math.round((performance.now() - sentAt) * 100) / 100,
-			attempts: request.attempt,
-			from,
-			...(request.ref ? {ref: request.ref} : {}),
-		});
-	}
-
 	#onMessage(message: Buffer, from: Endpoint): void {
 		if (!this.isOpen) {
+			return;
+		}
+
+		// Admission comes first: a denied source must not be shown, logged,
+		// answered by an echo or complete a request (the TCP rules, applied per datagram).
+		const rule = this.#refusal(from.address);
+		if (rule !== undefined) {
+			this.#refusals.refuse(from, message.length, rule);
+			return;
+		}
+
+		if (this.#isHeld) {
+			this.#dropped++;
 			return;
 		}
 
 		this.#datagramsIn++;
 		this.#bytesIn += message.length;
 		this.#bus.emit({type: 'datagram-received', socket: this.id, from, bytes: message.length, data: message});
+		const remote = this.#remote;
+		// Only the connected peer answers a plain request (the kernel filters the rest; a datagram queued before the connect is not).
+		if (this.#state === 'connected' && remote && from.address === remote.address && from.port === remote.port && this.#requests.onPlainReply(from)) {
+			return;
+		}
+
 		const header = decodeHeader(message);
 		if (header?.type === 'reply') {
-			this.#onReply(header, from);
+			this.#requests.onReply(header, from);
 		} else if (header?.type === 'request' && this.isEcho && this.isOpen) {
 			// Same size as the request: an echo never amplifies.
 			const reply = encodeReply(header.requestId, header.attempt, header.payload);
@@ -470,6 +544,12 @@ export class UdpSocket {
 			isEcho: this.isEcho,
 			...(ref ? {ref} : {}),
 		});
+		if (this.#init.connectTo) {
+			// As a connect command would be (netdash -u HOST PORT): sends after it need no address.
+			this.#queue.add(ref, () => this.#connect(this.#init.connectTo!.host, this.#init.connectTo!.port, ref), undefined);
+		}
+
+		this.#queue.hold(false);
 	}
 
 	#onError(error: Error): void {
@@ -482,6 +562,8 @@ export class UdpSocket {
 				this.#onClose();
 			}
 
+			// Commands given while binding now fail in their order, each with its own command-failed.
+			this.#queue.hold(false);
 			return;
 		}
 
@@ -492,7 +574,7 @@ export class UdpSocket {
 		// On a connected socket an ICMP port-unreachable arrives here as ECONNREFUSED; the socket stays usable.
 		const message = this.#emitFailed(error, {operation: 'receive', address: this.#label(undefined)}, undefined);
 		if (errorCode(error) === 'ECONNREFUSED' && this.#state === 'connected') {
-			this.#failAllRequests(message);
+			this.#requests.failAll(message);
 		}
 	}
 
@@ -502,9 +584,11 @@ export class UdpSocket {
 		}
 
 		this.#isClosedReported = true;
-		this.#failAllRequests(`${this.id} was closed`);
+		this.#requests.failAll(`${this.id} was closed`);
+		this.#refusals.flush(true);
 		if (this.#state !== 'failed') {
 			this.#state = 'closed';
+			this.reportDrops();
 			this.#bus.emit({
 				type: 'udp-closed',
 				socket: this.id,
@@ -512,9 +596,12 @@ export class UdpSocket {
 				datagramsOut: this.#datagramsOut,
 				bytesIn: this.#bytesIn,
 				bytesOut: this.#bytesOut,
+				dropped: this.#dropped,
+				...(this.#closeRef ? {ref: this.#closeRef} : {}),
 			});
 		}
 
 		this.#init.onClosed(this);
+		this.#onClosedStep?.();
 	}
 }

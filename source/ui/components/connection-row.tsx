@@ -3,8 +3,9 @@ import {Text} from 'ink';
 import type {ConnectionRow as ConnectionData} from '../../core/index.js';
 import {formatBytes, formatRate} from '../../core/format/index.js';
 import type {FittedColumns} from '../columns.js';
-import {fit, formatEndpoint} from '../format.js';
+import {fit, formatEndpoint, textWidth} from '../format.js';
 import {colors, stateStyles} from '../theme.js';
+import {RowLine} from './row-line.js';
 import {sparkline} from './sparkline.js';
 
 /** Columns of the Connections pane. */
@@ -17,6 +18,8 @@ export type ConnectionRowProps = {
 	readonly isCursor: boolean;
 	/** Its log is the one shown. */
 	readonly isSelected: boolean;
+	/** Blank columns after the last cell (the pane's width less the columns'), highlighted with the cursor. */
+	readonly fill: number;
 };
 
 /** Bars in a rate's sparkline. */
@@ -31,7 +34,7 @@ function cell(columns: FittedColumns<ConnectionColumn>, key: ConnectionColumn, t
 function endpointsText(row: ConnectionData, width: number): string {
 	const remote = formatEndpoint(row.remote);
 	const both = `${formatEndpoint(row.local)} → ${remote}`;
-	return both.length < width ? both : `→ ${remote}`;
+	return textWidth(both) < width ? both : `→ ${remote}`;
 }
 
 function rateCell(columns: FittedColumns<ConnectionColumn>, key: 'rateIn' | 'rateOut', rate: number, history: readonly number[]): string {
@@ -42,29 +45,33 @@ function rateCell(columns: FittedColumns<ConnectionColumn>, key: 'rateIn' | 'rat
 /**
  * One connection. Closed rows are dimmed until cleared; a queue that keeps
  * growing (the peer is not reading) is marked with ⚠ as well as colour, and
- * a queue that has stopped draining altogether says `⚠ stalled`.
+ * a queue that has stopped draining altogether says `⚠ stalled` in the
+ * state column, with the bytes it holds right beside it in the queued one.
  */
-export const ConnectionRow = memo(function ConnectionRow({row, columns, isCursor, isSelected}: ConnectionRowProps) {
+export const ConnectionRow = memo(function ConnectionRow({row, columns, isCursor, isSelected, fill}: ConnectionRowProps) {
 	const isClosed = row.closedAt !== undefined;
 	const state = stateStyles[row.state];
 	const endpointsWidth = columns.get('endpoints') ?? 0;
 	const isWarning = row.isStalled || row.isQueueGrowing;
-	const queued = row.isStalled ? '⚠ stalled' : row.isQueueGrowing ? `⚠ ${formatBytes(row.queued)}` : formatBytes(row.queued);
+	const stateText = row.isStalled ? '⚠ stalled' : `${state.glyph} ${row.state}`;
+	const queued = !row.isStalled && row.isQueueGrowing ? `⚠ ${formatBytes(row.queued)}` : formatBytes(row.queued);
 	return (
-		<Text wrap="truncate-end" dimColor={isClosed} bold={isCursor}>
+		<RowLine isCursor={isCursor} fill={fill} isDim={isClosed}>
 			{cell(columns, 'gutter', `${isCursor ? '›' : ' '}${isSelected ? '•' : ' '}`)}
 			{cell(columns, 'id', row.id)}
 			{cell(columns, 'endpoints', endpointsText(row, endpointsWidth))}
 			{cell(columns, 'origin', row.origin)}
-			<Text color={state.color}>{cell(columns, 'state', `${state.glyph} ${row.state}`)}</Text>
+			<Text color={row.isStalled ? colors.error : state.color} bold={row.isStalled}>
+				{cell(columns, 'state', stateText)}
+			</Text>
+			<Text color={isWarning ? colors.error : undefined} bold={isWarning}>
+				{cell(columns, 'queued', queued, 'right')}
+			</Text>
 			<Text color={colors.in}>{cell(columns, 'in', formatBytes(row.bytesIn), 'right')}</Text>
 			<Text color={colors.out}>{cell(columns, 'out', formatBytes(row.bytesOut), 'right')}</Text>
 			<Text color={colors.in}>{rateCell(columns, 'rateIn', row.rateIn, row.historyIn)}</Text>
 			<Text color={colors.out}>{rateCell(columns, 'rateOut', row.rateOut, row.historyOut)}</Text>
-			<Text color={isWarning ? colors.error : undefined} bold={isWarning}>
-				{cell(columns, 'queued', queued, 'right')}
-			</Text>
 			{cell(columns, 'framing', row.framing)}
-		</Text>
+		</RowLine>
 	);
 });

@@ -1,38 +1,65 @@
 import {Box, Text} from 'ink';
-import {commandLineNames, commandLineUsages} from '../../core/command-line.js';
-import {keyBindings, keyLabel, keyScopes} from '../keys.js';
-import {colors} from '../theme.js';
+import {commandLineUsages} from '../../core/command-line.js';
+import type {PaneKeyHandler} from '../hooks/pane-keys.js';
+import {moveCursor} from '../hooks/use-list-keys.js';
+import {actionOf, keyBindings, keyLabel, keyScopes, type KeyAction} from '../keys.js';
+import {frameGlyphs} from '../terminal.js';
+import {colors, glyphLegend} from '../theme.js';
 
 /** Props of {@link HelpOverlay}. */
 export type HelpOverlayProps = {
 	readonly width: number;
 	readonly height: number;
+	/** First line shown (the dashboard state's helpScroll). */
+	readonly scroll: number;
 };
 
-type Line = {readonly key: string; readonly text: string; readonly isHeading?: boolean};
+const scrollActions: ReadonlySet<KeyAction> = new Set(['move-down', 'move-up', 'page-down', 'page-up', 'move-first', 'move-last']);
 
-/** Every binding of keys.ts under its scope's heading. */
-function keyLines(): Line[] {
+type Line = {readonly key: string; readonly text: string; readonly labelWidth: number; readonly isHeading?: boolean};
+
+/** The least width of a column of the help. */
+const columnWidth = 40;
+const keyLabelWidth = 11;
+const glyphLabelWidth = 1;
+const usageWidth = 28;
+
+function heading(text: string): Line {
+	return {key: '', text, labelWidth: 0, isHeading: true};
+}
+
+/**
+ * Everything the help says, as lines for columns `width` wide: every binding
+ * of keys.ts under its scope, what each glyph means, then the command line's
+ * vocabulary (a usage whose description does not fit beside it gets it on
+ * the next line).
+ */
+export function helpLines(width: number): Line[] {
 	const lines: Line[] = [];
 	for (const {scope, title} of keyScopes) {
-		lines.push({key: '', text: title, isHeading: true});
+		lines.push(heading(title));
 		for (const binding of keyBindings.filter((candidate) => candidate.scope === scope)) {
-			lines.push({key: keyLabel(binding), text: binding.description});
+			lines.push({key: keyLabel(binding), text: binding.description, labelWidth: keyLabelWidth});
+		}
+	}
+
+	lines.push(heading('Glyphs'));
+	for (const {glyph, meaning} of glyphLegend) {
+		lines.push({key: glyph, text: meaning, labelWidth: glyphLabelWidth});
+	}
+
+	lines.push(heading('Commands (after :)'));
+	for (const {usage, description} of commandLineUsages) {
+		const labelWidth = Math.min(usageWidth, width - 2);
+		if (Math.max(usage.length, labelWidth) + 1 + description.length <= width - 1) {
+			lines.push({key: usage, text: description, labelWidth});
+		} else {
+			lines.push({key: usage, text: '', labelWidth: 0}, {key: '', text: `  ${description}`, labelWidth: 0});
 		}
 	}
 
 	return lines;
 }
-
-/** The command-line vocabulary, from command-line.ts. */
-function commandLines(): Line[] {
-	return [{key: '', text: 'Commands (after :)', isHeading: true}, ...commandLineUsages.map((usage) => ({key: usage.usage, text: usage.description}))];
-}
-
-/** Width of a key column: the longest label, a space, the longest description. */
-const keyColumnWidth = 40;
-const keyLabelWidth = 11;
-const usageWidth = 28;
 
 function chunk<T>(items: readonly T[], size: number): T[][] {
 	const chunks: T[][] = [];
@@ -43,32 +70,18 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 	return chunks;
 }
 
-/** Words joined by spaces into lines of at most `width` characters. */
-function wrapWords(words: readonly string[], width: number): string[] {
-	const lines: string[] = [];
-	for (const word of words) {
-		const last = lines.at(-1);
-		if (last !== undefined && last.length + 1 + word.length <= width) {
-			lines[lines.length - 1] = `${last} ${word}`;
-		} else {
-			lines.push(word);
-		}
-	}
-
-	return lines;
-}
-
-function HelpColumn({lines, width, labelWidth}: {lines: readonly Line[]; width: number; labelWidth: number}) {
+function HelpColumn({lines, width}: {lines: readonly Line[]; width: number}) {
 	return (
 		<Box flexDirection="column" width={width} paddingLeft={1}>
-			{lines.map((line) =>
+			{lines.map((line, index) =>
 				line.isHeading ? (
-					<Text key={`h-${line.text}`} bold underline color={colors.focus} wrap="truncate-end">
+					<Text key={index} bold underline color={colors.focus} wrap="truncate-end">
 						{line.text}
 					</Text>
 				) : (
-					<Text key={`${line.key}-${line.text}`} wrap="truncate-end">
-						<Text bold>{line.key.padEnd(labelWidth)}</Text> {line.text}
+					<Text key={index} wrap="truncate-end">
+						<Text bold>{line.key.padEnd(line.labelWidth)}</Text>
+						{line.text === '' ? '' : ` ${line.text}`}
 					</Text>
 				),
 			)}
@@ -76,44 +89,63 @@ function HelpColumn({lines, width, labelWidth}: {lines: readonly Line[]; width: 
 	);
 }
 
-/**
- * The help, rendered from the key table in place of the panes. Wide
- * terminals get the keys in columns and the command line's vocabulary
- * beside them; narrow ones get as many columns as the height needs, and
- * leave the commands out rather than overflow (tab completion and the
- * command line's errors list them too).
- */
-export function HelpOverlay({width, height}: HelpOverlayProps) {
-	const rows = Math.max(1, height - 3);
-	const keys = keyLines();
-	const commands = commandLines();
+/** How the help lays out in `width`×`height`: its lines, columns, rows per column and how far it scrolls. */
+export function helpLayout(width: number, height: number) {
 	const inner = width - 2;
-	let columns: Array<{lines: Line[]; width: number; labelWidth: number}>;
-	if (inner >= keyColumnWidth * 2 + 60) {
-		const count = Math.max(2, Math.ceil(keys.length / rows));
-		columns = chunk(keys, Math.ceil(keys.length / count)).map((lines) => ({lines, width: keyColumnWidth, labelWidth: keyLabelWidth}));
-		columns.push({lines: commands.slice(0, rows), width: inner - (keyColumnWidth * columns.length), labelWidth: usageWidth});
-	} else {
-		// Usages only: a description would not fit beside them in a key column.
-		const usages = commands.map((line) => (line.isHeading ? line : {key: line.key, text: ''}));
-		const capacity = rows * Math.floor(inner / keyColumnWidth);
-		// Where the usages do not fit, the names alone may: a few lines of words.
-		const names = [commands[0]!, ...wrapWords(commandLineNames, keyColumnWidth - 2).map((text) => ({key: text, text: ''}))];
-		const all = keys.length + usages.length <= capacity ? [...keys, ...usages] : keys.length + names.length <= capacity ? [...keys, ...names] : keys;
-		const count = Math.max(1, Math.min(3, Math.ceil(all.length / rows)));
-		columns = chunk(all, rows)
-			.slice(0, count)
-			.map((lines) => ({lines, width: Math.floor(inner / count), labelWidth: keyLabelWidth}));
+	const rows = Math.max(1, height - 3);
+	// The fewest columns that hold everything (wider columns keep a command beside its description), else the most that fit.
+	const most = Math.max(1, Math.floor(inner / columnWidth));
+	let count = 1;
+	while (count < most && helpLines(Math.floor(inner / count) - 1).length > rows * count) {
+		count++;
 	}
 
+	const shownWidth = Math.floor(inner / count);
+	const lines = helpLines(shownWidth - 1);
+	const page = rows * count;
+	return {lines, rows, page, shownWidth, maxOffset: Math.max(0, lines.length - page)};
+}
+
+/**
+ * The help's keys while it is open, for the dashboard's one key handler:
+ * j/k, pgdn/pgup, g/G scroll from where the key before left it (in a burst,
+ * before that is drawn). The dashboard registers it whether or not the help
+ * is drawn yet, so `?j` in one burst scrolls; the layout is worked out only
+ * when a key comes.
+ */
+export function helpKeyHandler(width: number, height: number, onScroll: (scroll: number) => void): PaneKeyHandler {
+	return (typed, state) => {
+		const action = actionOf(typed.input, typed.key, scrollActions);
+		if (action === undefined) {
+			return false;
+		}
+
+		const {rows, maxOffset} = helpLayout(width, height);
+		onScroll(moveCursor(action, Math.min(state.helpScroll, maxOffset), maxOffset + 1, rows));
+		return true;
+	};
+}
+
+/**
+ * The help, rendered from the key table, the glyph legend and the command
+ * line's vocabulary in place of the panes, in as many columns as the width
+ * holds. What does not fit scrolls (j/k, pgdn/pgup, g/G through
+ * {@link helpKeyHandler}), so even at 80×24 every `:` command is one scroll
+ * away.
+ */
+export function HelpOverlay({width, height, scroll}: HelpOverlayProps) {
+	const {lines, rows, page, shownWidth, maxOffset} = helpLayout(width, height);
+	const offset = Math.min(scroll, maxOffset);
+	const shown = lines.slice(offset, offset + page);
+	const where = maxOffset > 0 ? ` · j/k scroll: lines ${offset + 1}–${offset + shown.length} of ${lines.length}` : '';
 	return (
-		<Box flexDirection="column" width={width} height={height} borderStyle="double" borderColor={colors.focus}>
+		<Box flexDirection="column" width={width} height={height} borderStyle={frameGlyphs().overlayStyle} borderColor={colors.focus}>
 			<Text bold wrap="truncate-end">
-				{' Keys — esc or ? closes'}
+				{` Keys — esc or ? closes${where}`}
 			</Text>
 			<Box flexDirection="row">
-				{columns.map((column) => (
-					<HelpColumn key={column.lines[0]?.text ?? ''} lines={column.lines} width={column.width} labelWidth={column.labelWidth} />
+				{chunk(shown, rows).map((column, index) => (
+					<HelpColumn key={index} lines={column} width={shownWidth} />
 				))}
 			</Box>
 		</Box>

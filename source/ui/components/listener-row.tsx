@@ -5,6 +5,7 @@ import {portClass, serviceName} from '../../core/ports.js';
 import type {FittedColumns} from '../columns.js';
 import {fit, formatEndpoint} from '../format.js';
 import {colors} from '../theme.js';
+import {RowLine} from './row-line.js';
 
 /** Columns of the Listeners pane. */
 export type ListenerColumn = 'gutter' | 'glyph' | 'id' | 'address' | 'counts' | 'class' | 'service' | 'state' | 'framing';
@@ -16,6 +17,8 @@ export type ListenerRowProps = {
 	readonly isCursor: boolean;
 	/** Its log is the one shown. */
 	readonly isSelected: boolean;
+	/** Blank columns after the last cell, highlighted with the cursor. */
+	readonly fill: number;
 };
 
 /** One cell of a Listeners-pane row: `text` fitted to its column and a space, or nothing when the column does not fit. */
@@ -25,11 +28,11 @@ export function listenerCell(columns: FittedColumns<ListenerColumn>, key: Listen
 }
 
 /** One listener: state, address, accepted/open, port class, service, framing; dimmed once closed. Cells follow the order of the pane's columns. */
-export const ListenerRow = memo(function ListenerRow({row, columns, isCursor, isSelected}: ListenerRowProps) {
+export const ListenerRow = memo(function ListenerRow({row, columns, isCursor, isSelected, fill}: ListenerRowProps) {
 	const isClosed = row.state === 'closed';
 	const service = serviceName(row.port) ?? '—';
 	return (
-		<Text wrap="truncate-end" dimColor={isClosed} bold={isCursor}>
+		<RowLine isCursor={isCursor} fill={fill} isDim={isClosed}>
 			{listenerCell(columns, 'gutter', `${isCursor ? '›' : ' '}${isSelected ? '•' : ' '}`)}
 			<Text color={isClosed ? colors.muted : 'green'}>{listenerCell(columns, 'glyph', isClosed ? '○' : '●')}</Text>
 			{listenerCell(columns, 'id', row.id)}
@@ -39,6 +42,6 @@ export const ListenerRow = memo(function ListenerRow({row, columns, isCursor, is
 			{listenerCell(columns, 'service', service)}
 			<Text color={isClosed ? colors.muted : 'green'}>{listenerCell(columns, 'state', row.state)}</Text>
 			{listenerCell(columns, 'framing', row.framing)}
-		</Text>
+		</RowLine>
 	);
 });

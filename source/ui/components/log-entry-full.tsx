@@ -142,7 +142,7 @@ export function LogEntryFull({entry, socket, framing, width, height, scroll, key
 	const last = Math.max(0, lines.length - bodyHeight);
 	const top = Math.min(scroll, last);
 
-	keys.current.entry = (typed) => {
+	keys.current.entry = (typed, state) => {
 		const action = actionOf(typed.input, typed.key, scrollActions);
 		switch (action) {
 			case 'cancel':
@@ -171,8 +171,9 @@ export function LogEntryFull({entry, socket, framing, width, height, scroll, key
 			}
 
 			default: {
-				// The scroll position as a cursor over the first lines a window can start at.
-				onScroll(moveCursor(action, top, last + 1, bodyHeight));
+				// The scroll position as a cursor over the first lines a window can start at, from
+				// where the key before left it (in a burst, that is not yet drawn).
+				onScroll(moveCursor(action, Math.min(state.entryView?.scroll ?? top, last), last + 1, bodyHeight));
 			}
 		}
 

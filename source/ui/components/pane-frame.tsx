@@ -1,5 +1,6 @@
 import type {ReactNode} from 'react';
 import {Box, Text} from 'ink';
+import {frameGlyphs} from '../terminal.js';
 import {colors} from '../theme.js';
 
 /** Props of {@link PaneFrame}. */
@@ -16,19 +17,15 @@ export type PaneFrameProps = {
 	readonly children?: ReactNode;
 };
 
-/** Border characters: heavy for the focused pane (readable without colour), round otherwise. */
-const borders = {
-	focused: {style: 'bold', left: '┏', line: '━', right: '┓'},
-	normal: {style: 'round', left: '╭', line: '─', right: '╮'},
-} as const;
-
 /**
  * A bordered pane with its number and title set into the top border:
  * `╭─ 2 Connections (3 open) ─────╮`. Children get `width - 2` columns and
  * `height - 2` rows.
  */
 export function PaneFrame({number, title, detail = '', isFocused, width, height, children}: PaneFrameProps) {
-	const border = isFocused ? borders.focused : borders.normal;
+	// Heavy for the focused pane (readable without colour), round otherwise; ASCII where the terminal needs it (terminal.ts).
+	const glyphs = frameGlyphs();
+	const border = isFocused ? {style: glyphs.focusedStyle, ...glyphs.focusedTop} : {style: glyphs.normalStyle, ...glyphs.normalTop};
 	const color = isFocused ? colors.focus : colors.border;
 	const room = Math.max(0, width - 5);
 	const name = `${number} ${title}`.slice(0, room);

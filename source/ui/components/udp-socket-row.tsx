@@ -5,6 +5,7 @@ import {portClass, serviceName} from '../../core/ports.js';
 import type {FittedColumns} from '../columns.js';
 import {formatEndpoint} from '../format.js';
 import {colors} from '../theme.js';
+import {RowLine} from './row-line.js';
 import {listenerCell as cell, type ListenerColumn} from './listener-row.js';
 
 /** Props of {@link UdpSocketRow}. */
@@ -14,6 +15,8 @@ export type UdpSocketRowProps = {
 	readonly isCursor: boolean;
 	/** Its log is the one shown. */
 	readonly isSelected: boolean;
+	/** Blank columns after the last cell, highlighted with the cursor. */
+	readonly fill: number;
 };
 
 /** `127.0.0.1:5000/udp`, and `→ peer` once connected: the port/protocol notation of /etc/services. */
@@ -27,11 +30,11 @@ export function udpAddress(row: UdpSocketData): string {
  * service, broadcast on or off, and `datagram` where a listener shows its
  * framing. Dimmed once closed.
  */
-export const UdpSocketRow = memo(function UdpSocketRow({row, columns, isCursor, isSelected}: UdpSocketRowProps) {
+export const UdpSocketRow = memo(function UdpSocketRow({row, columns, isCursor, isSelected, fill}: UdpSocketRowProps) {
 	const isClosed = row.state === 'closed';
 	const state = isClosed ? 'closed' : row.isBroadcast ? 'bcast on' : 'bcast off';
 	return (
-		<Text wrap="truncate-end" dimColor={isClosed} bold={isCursor}>
+		<RowLine isCursor={isCursor} fill={fill} isDim={isClosed}>
 			{cell(columns, 'gutter', `${isCursor ? '›' : ' '}${isSelected ? '•' : ' '}`)}
 			<Text color={isClosed ? colors.muted : row.error ? colors.warning : 'green'}>{cell(columns, 'glyph', isClosed ? '○' : '●')}</Text>
 			{cell(columns, 'id', row.id)}
@@ -41,6 +44,6 @@ export const UdpSocketRow = memo(function UdpSocketRow({row, columns, isCursor, 
 			{cell(columns, 'service', serviceName(row.port, 'udp') ?? '—')}
 			<Text color={isClosed ? colors.muted : row.isBroadcast ? colors.warning : undefined}>{cell(columns, 'state', state)}</Text>
 			{cell(columns, 'framing', 'datagram')}
-		</Text>
+		</RowLine>
 	);
 });

@@ -79,6 +79,9 @@ export function useDashboardKeys({store, paneKeys, commands, targetOf, logView, 
 			const action = actionOf(typed.input, typed.key);
 			if (action === 'help' || action === 'cancel' || action === 'quit') {
 				dispatch({type: 'close-help'});
+			} else {
+				// j/k, pages, g/G scroll the help (help-overlay.tsx knows how far).
+				paneKeys.current.help?.(typed, state);
 			}
 
 			return;
@@ -89,7 +92,9 @@ export function useDashboardKeys({store, paneKeys, commands, targetOf, logView, 
 			return;
 		}
 
-		if (paneKeys.current[state.focus]?.(typed, state)) {
+		// While the rate chart is where the Log was (r), the Log's keys (v, y, j/k on entries) have nothing to act on.
+		const isLogHidden = state.focus === 'log' && state.isChartShown;
+		if (!isLogHidden && paneKeys.current[state.focus]?.(typed, state)) {
 			return;
 		}
 
@@ -116,6 +121,11 @@ export function useDashboardKeys({store, paneKeys, commands, targetOf, logView, 
 
 			case 'command': {
 				dispatch({type: 'open-prompt', prompt: {kind: 'command', initial: rest}});
+				break;
+			}
+
+			case 'toggle-chart': {
+				dispatch({type: 'toggle-chart'});
 				break;
 			}
 

@@ -37,6 +37,8 @@ export type EntryView = {
 export type DashboardState = {
 	readonly focus: PaneName;
 	readonly isHelpOpen: boolean;
+	/** First line of the help shown (j/k, pages, g/G scroll it where it does not fit). */
+	readonly helpScroll: number;
 	readonly prompt: Prompt | undefined;
 	/** Row index under the cursor of each list pane (clamped when drawn). */
 	readonly cursors: Readonly<Record<ListPaneName, number>>;
@@ -46,6 +48,8 @@ export type DashboardState = {
 	readonly cursorTarget: string | undefined;
 	readonly filters: Readonly<Record<PaneName, string>>;
 	readonly logMode: 'text' | 'hex';
+	/** The rate chart is drawn where the Log is (r). */
+	readonly isChartShown: boolean;
 	/** The log shows its newest entries as they come. */
 	readonly isFollowing: boolean;
 	/** While not following: the seq of the entry under the log's cursor. */
@@ -75,10 +79,12 @@ export type DashboardAction =
 	| {type: 'next-line-ending'}
 	| {type: 'toggle-help'}
 	| {type: 'close-help'}
+	| {type: 'scroll-help'; scroll: number}
 	| {type: 'open-prompt'; prompt: Prompt}
 	| {type: 'close-prompt'}
 	| {type: 'set-filter'; pane: PaneName; text: string}
 	| {type: 'toggle-hex'}
+	| {type: 'toggle-chart'}
 	| {type: 'follow'; isFollowing: boolean; cursor?: number | undefined}
 	| {type: 'remember-command'; text: string}
 	| {type: 'see-notices'; seq: number};
@@ -90,12 +96,14 @@ const historyLength = 100;
 export const initialDashboardState: DashboardState = {
 	focus: 'connections',
 	isHelpOpen: false,
+	helpScroll: 0,
 	prompt: undefined,
 	cursors: {listeners: 0, connections: 0, discovery: 0},
 	selected: undefined,
 	cursorTarget: undefined,
 	filters: {listeners: '', connections: '', log: '', discovery: ''},
 	logMode: 'text',
+	isChartShown: false,
 	isFollowing: true,
 	logCursor: undefined,
 	history: [],
@@ -155,7 +163,12 @@ export function dashboardReducer(state: DashboardState, action: DashboardAction)
 		}
 
 		case 'toggle-help': {
-			return {...state, isHelpOpen: !state.isHelpOpen};
+			// The help opens at its top.
+			return {...state, isHelpOpen: !state.isHelpOpen, helpScroll: 0};
+		}
+
+		case 'scroll-help': {
+			return {...state, helpScroll: Math.max(0, action.scroll)};
 		}
 
 		case 'close-help': {
@@ -176,6 +189,10 @@ export function dashboardReducer(state: DashboardState, action: DashboardAction)
 
 		case 'toggle-hex': {
 			return {...state, logMode: state.logMode === 'text' ? 'hex' : 'text'};
+		}
+
+		case 'toggle-chart': {
+			return {...state, isChartShown: !state.isChartShown};
 		}
 
 		case 'follow': {

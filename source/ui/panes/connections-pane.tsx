@@ -1,7 +1,7 @@
 import {useMemo} from 'react';
 import {Box, Text} from 'ink';
 import type {ConnectionRow as ConnectionData} from '../../core/index.js';
-import {fitColumns, type Column} from '../columns.js';
+import {columnsWidth, fitColumns, type Column} from '../columns.js';
 import {ConnectionRow, sparkWidth, type ConnectionColumn} from '../components/connection-row.js';
 import {EmptyState} from '../components/empty-state.js';
 import {PaneFrame} from '../components/pane-frame.js';
@@ -27,19 +27,24 @@ export type ConnectionsPaneProps = ListPaneProps & {
 
 const rateWidth = 10 + sparkWidth + 2;
 
-/** The columns, with the id column as wide as the longest id (ids only grow, so the last row's). */
+/**
+ * The columns, with the id column as wide as the longest id (ids only grow,
+ * so the last row's). Between 100 and 140 columns the rates and their
+ * sparklines come before the origin and before padding the endpoints.
+ */
 const connectionColumns = (idWidth: number): ReadonlyArray<Column<ConnectionColumn>> => [
 	{key: 'gutter', width: 3, priority: 0},
 	{key: 'id', width: idWidth + 1, priority: 0},
-	// Room for `local → remote` with IPv4 addresses comes right after the queue.
-	{key: 'endpoints', width: 19, priority: 0, isFlexible: true, maxWidth: 64, grow: {width: 16, priority: 2}},
-	{key: 'origin', width: 9, priority: 3},
+	// Room for `local → remote` with IPv4 addresses comes after the rates (from 140 columns).
+	{key: 'endpoints', width: 19, priority: 0, isFlexible: true, maxWidth: 64, grow: {width: 16, priority: 3}},
+	{key: 'origin', width: 9, priority: 4},
 	{key: 'state', width: 21, priority: 0},
+	// Beside the state, so a stalled row reads `⚠ stalled  3 MiB`.
+	{key: 'queued', width: 11, priority: 1},
 	{key: 'in', width: 9, priority: 0},
 	{key: 'out', width: 9, priority: 0},
-	{key: 'rateIn', width: rateWidth, priority: 4},
-	{key: 'rateOut', width: rateWidth, priority: 4},
-	{key: 'queued', width: 11, priority: 1},
+	{key: 'rateIn', width: rateWidth, priority: 2},
+	{key: 'rateOut', width: rateWidth, priority: 2},
 	{key: 'framing', width: 9, priority: 5},
 ];
 
@@ -82,6 +87,7 @@ export function ConnectionsPane({rows, total, open, filter, cursor, selected, is
 	});
 	const where = rows.length > bodyHeight ? ` · ${start + 1}–${end} of ${rows.length}` : '';
 	const detail = `(${open} open · ${total} total${filter ? ` · /${filter} ${rows.length} match` : ''}${where})`;
+	const fill = Math.max(0, inner - columnsWidth(columns));
 	const heading = useMemo(() => [...columns].map(([key, size]) => headings[key].padEnd(size).slice(0, size)).join(''), [columns]);
 	return (
 		<PaneFrame number={2} title="Connections" detail={detail} isFocused={isFocused} width={width} height={height}>
@@ -101,7 +107,7 @@ export function ConnectionsPane({rows, total, open, filter, cursor, selected, is
 			) : (
 				<Box flexDirection="column">
 					{rows.slice(start, end).map((row, index) => (
-						<ConnectionRow key={row.id} row={row} columns={columns} isCursor={isFocused && start + index === position} isSelected={row.id === selected} />
+						<ConnectionRow key={row.id} row={row} columns={columns} isCursor={isFocused && start + index === position} isSelected={row.id === selected} fill={fill} />
 					))}
 				</Box>
 			)}

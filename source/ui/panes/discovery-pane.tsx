@@ -3,13 +3,15 @@ import {Box, Text} from 'ink';
 import type {DiscoveryView, ForeignRow, PeerRow} from '../../core/index.js';
 import {formatAddress} from '../../core/index.js';
 import {formatBytes, toDisplay} from '../../core/format/index.js';
-import {fitColumns, type Column, type FittedColumns} from '../columns.js';
+import {columnsWidth, fitColumns, type Column, type FittedColumns} from '../columns.js';
 import {EmptyState} from '../components/empty-state.js';
+import {RowLine} from '../components/row-line.js';
 import {PaneFrame} from '../components/pane-frame.js';
 import {useListKeys} from '../hooks/use-list-keys.js';
 import {useNow} from '../hooks/use-now.js';
 import {clampCursor, useScrollWindow} from '../hooks/use-scroll-window.js';
 import {fit, safeText} from '../format.js';
+import {frameGlyphs} from '../terminal.js';
 import {colors} from '../theme.js';
 import type {ListPaneProps} from './list-pane.js';
 
@@ -23,6 +25,8 @@ export type DiscoveryPaneProps = ListPaneProps & {
 	readonly discovery: DiscoveryView;
 	/** Enter on a peer: connect to one of its offered ports. */
 	readonly onSelect?: (peer: PeerRow) => void;
+	/** Discovery is off: one line under the Listeners (layout.ts), saying how to start it. @default false */
+	readonly isFolded?: boolean;
 };
 
 /** Columns of a peer row. */
@@ -136,10 +140,10 @@ function cell(columns: FittedColumns<PeerColumn>, key: PeerColumn, text: string)
 	return width === undefined ? '' : `${fit(text, width - 1)} `;
 }
 
-function PeerLine({peer, columns, isCursor, now}: {peer: PeerRow; columns: FittedColumns<PeerColumn>; isCursor: boolean; now: number}) {
+function PeerLine({peer, columns, isCursor, now, fill}: {peer: PeerRow; columns: FittedColumns<PeerColumn>; isCursor: boolean; now: number; fill: number}) {
 	const isFresh = peer.state === 'fresh';
 	return (
-		<Text wrap="truncate-end" dimColor={!isFresh} bold={isCursor}>
+		<RowLine isCursor={isCursor} fill={fill} isDim={!isFresh}>
 			{isCursor ? '›' : ' '}
 			<Text color={isFresh ? 'green' : colors.muted}>{`${peerStateGlyphs[peer.state]} `}</Text>
 			{/* The name is the peer's own bytes: always through toDisplayString. */}
@@ -149,7 +153,7 @@ function PeerLine({peer, columns, isCursor, now}: {peer: PeerRow; columns: Fitte
 			{cell(columns, 'rtt', rttText(peer.rttMs))}
 			{cell(columns, 'age', ageText(peer.lastSeen, now))}
 			{cell(columns, 'state', peer.state)}
-		</Text>
+		</RowLine>
 	);
 }
 
@@ -168,6 +172,25 @@ function ForeignLine({row, sourceWidth, width, isCompact = false}: {row: Foreign
 	);
 }
 
+/** The Discovery pane while discovery is off: `╶─ 4 Discovery off · :discover or --discover finds peers ───`. */
+function FoldedLine({discovery, isFocused, width}: {discovery: DiscoveryView; isFocused: boolean; width: number}) {
+	// Heavy when focused, as PaneFrame's; ASCII where the terminal needs it.
+	const border = isFocused ? frameGlyphs().foldedFocused : frameGlyphs().foldedNormal;
+	const color = isFocused ? colors.focus : colors.border;
+	const name = '4 Discovery';
+	const more = ` ${discovery.state === 'stopped' ? 'stopped' : 'off'} · :discover or --discover finds netdash peers`;
+	const room = Math.max(0, width - 4 - name.length);
+	const shown = more.slice(0, room);
+	return (
+		<Text wrap="truncate-end">
+			<Text color={color}>{`${border.left} `}</Text>
+			<Text bold={isFocused}>{name}</Text>
+			<Text color={colors.muted}>{shown}</Text>
+			<Text color={color}>{` ${border.line.repeat(Math.max(0, room - shown.length))}`}</Text>
+		</Text>
+	);
+}
+
 /**
  * Pane 4: discovery. A line of counters (our instance id, dropped and
  * rate-limited datagrams), the peers found (name, address, offered TCP
@@ -175,7 +198,7 @@ function ForeignLine({row, sourceWidth, width, isCompact = false}: {row: Foreign
  * the foreign senders on the discovery port. Names and foreign bytes are
  * peer-controlled and painted through toDisplayString / toDisplay.
  */
-export function DiscoveryPane({peers: allPeers, foreign, discovery, filter, cursor, isFocused, keys, width, height, onMove, onSelect}: DiscoveryPaneProps) {
+export function DiscoveryPane({peers: allPeers, foreign, discovery, filter, cursor, isFocused, keys, width, height, onMove, onSelect, isFolded = false}: DiscoveryPaneProps) {
 	const peers = useMemo(() => filterPeers(allPeers, filter), [allPeers, filter]);
 	const inner = width - 2;
 	const body = Math.max(0, height - 2);
@@ -212,6 +235,11 @@ export function DiscoveryPane({peers: allPeers, foreign, discovery, filter, curs
 	const isIdle = discovery.state === 'off' && allPeers.length === 0 && foreign.length === 0;
 	const heading = [...columns].map(([key, size]) => headings[key].padEnd(size).slice(0, size)).join('');
 	const hasDrops = discovery.droppedTotal > 0;
+	const fill = Math.max(0, inner - columnsWidth(columns));
+	if (isFolded) {
+		return <FoldedLine discovery={discovery} isFocused={isFocused} width={width} />;
+	}
+
 	return (
 		<PaneFrame number={4} title="Discovery" detail={detail} isFocused={isFocused} width={width} height={height}>
 			{isIdle ? (
@@ -235,7 +263,7 @@ export function DiscoveryPane({peers: allPeers, foreign, discovery, filter, curs
 					) : (
 						<Box flexDirection="column" height={peerLines}>
 							{peers.slice(start, end).map((peer, index) => (
-								<PeerLine key={peer.instanceId} peer={peer} columns={columns} isCursor={isFocused && start + index === position} now={now} />
+								<PeerLine key={peer.instanceId} peer={peer} columns={columns} isCursor={isFocused && start + index === position} now={now} fill={fill} />
 							))}
 						</Box>
 					)}

@@ -1,7 +1,7 @@
 import {useMemo} from 'react';
 import {Box, Text} from 'ink';
 import type {ListenerRow as ListenerData, UdpSocketRow as UdpSocketData} from '../../core/index.js';
-import {fitColumns, type Column} from '../columns.js';
+import {columnsWidth, fitColumns, type Column} from '../columns.js';
 import {ListenerRow, type ListenerColumn} from '../components/listener-row.js';
 import {UdpSocketRow} from '../components/udp-socket-row.js';
 import {EmptyState} from '../components/empty-state.js';
@@ -29,10 +29,11 @@ const listenerColumns: ReadonlyArray<Column<ListenerColumn>> = [
 	// ● listening / ○ closed: readable without colour, even where the state word does not fit.
 	{key: 'glyph', width: 2, priority: 0},
 	{key: 'id', width: 5, priority: 0},
-	{key: 'address', width: 18, priority: 0, isFlexible: true, maxWidth: 48, grow: {width: 6, priority: 3}},
+	// The service name says more than the port class, and both more than padding the address.
+	{key: 'address', width: 18, priority: 0, isFlexible: true, maxWidth: 48, grow: {width: 6, priority: 4}},
 	{key: 'counts', width: 15, priority: 1},
-	{key: 'class', width: 11, priority: 4},
-	{key: 'service', width: 12, priority: 5},
+	{key: 'class', width: 11, priority: 5},
+	{key: 'service', width: 12, priority: 3},
 	{key: 'state', width: 10, priority: 2},
 	{key: 'framing', width: 9, priority: 6},
 ];
@@ -80,6 +81,7 @@ export function ListenersPane({rows, udpRows, total, filter, cursor, selected, i
 	const udpOpen = udpRows.filter((row) => row.state !== 'closed').length;
 	const where = count > bodyHeight ? ` · ${start + 1}–${end} of ${count}` : '';
 	const detail = `(${open} open${udpRows.length > 0 ? ` · ${udpOpen} udp` : ''}${filter ? ` · /${filter} ${count} of ${total}` : ''}${where})`;
+	const fill = Math.max(0, inner - columnsWidth(columns));
 	const heading = [...columns].map(([key, size]) => headings[key].padEnd(size).slice(0, size)).join('');
 	return (
 		<PaneFrame number={1} title="Listeners" detail={detail} isFocused={isFocused} width={width} height={height}>
@@ -91,7 +93,7 @@ export function ListenersPane({rows, udpRows, total, filter, cursor, selected, i
 			) : (
 				<Box flexDirection="column">
 					{rows.slice(start, Math.min(end, rows.length)).map((row, index) => (
-						<ListenerRow key={row.id} row={row} columns={columns} isCursor={isFocused && start + index === position} isSelected={row.id === selected} />
+						<ListenerRow key={row.id} row={row} columns={columns} isCursor={isFocused && start + index === position} isSelected={row.id === selected} fill={fill} />
 					))}
 					{udpRows.slice(Math.max(0, start - rows.length), Math.max(0, end - rows.length)).map((row, index) => (
 						<UdpSocketRow
@@ -100,6 +102,7 @@ export function ListenersPane({rows, udpRows, total, filter, cursor, selected, i
 							columns={columns}
 							isCursor={isFocused && Math.max(start, rows.length) + index === position}
 							isSelected={row.id === selected}
+							fill={fill}
 						/>
 					))}
 				</Box>

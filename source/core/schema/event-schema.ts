@@ -1,0 +1,108 @@
+import type {JsonSchema} from './command-schema.js';
+
+/**
+ * The JSON Schema (draft-07) of every event netdash writes with `--json`,
+ * as written (payloads as `base64`). Fields each event always has are
+ * required; fields may be added in later versions, so a reader should ignore
+ * the ones it does not know, and the schema allows them.
+ */
+
+const count = {type: 'integer', minimum: 0} as const;
+const text = {type: 'string'} as const;
+const port = {type: 'integer', minimum: 0, maximum: 65_535} as const;
+const endpoint = {type: 'object', properties: {address: text, port}, required: ['address', 'port']} as const;
+const base64 = {type: 'string', pattern: '^[A-Za-z0-9+/]*={0,2}$'} as const;
+const requestId = {type: 'integer', minimum: 1, maximum: 4_294_967_295} as const;
+const peer = {
+	instanceId: text,
+	name: text,
+	address: text,
+	port,
+	ports: {type: 'array', items: port},
+	state: {enum: ['fresh', 'stale', 'expired']},
+	rttMs: {type: ['number', 'null']},
+	firstSeen: {type: 'number'},
+	lastSeen: {type: 'number'},
+} as const;
+const peerRequired = Object.keys(peer);
+
+function event(type: string, properties: Record<string, unknown>, required: readonly string[] = Object.keys(properties)): JsonSchema {
+	return {
+		type: 'object',
+		properties: {
+			type: {const: type},
+			seq: {type: 'integer', minimum: 1},
+			at: {type: 'number'},
+			ref: {type: ['string', 'null']},
+			...properties,
+		},
+		required: ['type', 'seq', 'at', ...required],
+	};
+}
+
+/** The schema of each event, by its `type`. */
+export const eventSchemas: Readonly<Record<string, JsonSchema>> = {
+	'listener-opened': event('listener-opened', {listener: text, address: text, port, framing: text}),
+	'listener-closed': event('listener-closed', {listener: text, accepted: count}),
+	'connection-dialing': event('connection-dialing', {connection: text, remote: endpoint, framing: text}),
+	'connection-opened': event('connection-opened', {connection: text, listener: {type: ['string', 'null']}, origin: {enum: ['accepted', 'dialed']}, local: endpoint, remote: endpoint, framing: text}),
+	'data-received': event('data-received', {connection: text, bytes: count, base64}),
+	'send-queued': event('send-queued', {connection: text, bytes: count, queued: count}),
+	'data-sent': event('data-sent', {connection: text, bytes: count, base64, queued: count}),
+	'message-received': event('message-received', {connection: text, bytes: count, base64}),
+	'framing-overflowed': event('framing-overflowed', {connection: text, bytes: count, message: text}),
+	'connection-half-closed': event('connection-half-closed', {connection: text, by: {enum: ['local', 'remote']}}),
+	'connection-closed': event('connection-closed', {connection: text, reason: {enum: ['closed', 'reset', 'failed']}, bytesIn: count, bytesOut: count, unsent: count, code: text}, ['connection', 'reason', 'bytesIn', 'bytesOut', 'unsent']),
+	'socket-failed': event('socket-failed', {target: text, code: text, message: text}),
+	'command-failed': event('command-failed', {ref: {type: ['string', 'null']}, code: text, message: text, target: text, field: text}, ['ref', 'code', 'message']),
+	'subscriber-failed': event('subscriber-failed', {message: text}),
+	'connection-refused': event('connection-refused', {listener: text, remote: endpoint, reason: {enum: ['denied', 'limit']}, rule: text}, ['listener', 'remote', 'reason']),
+	'admission-changed': event('admission-changed', {allow: {type: 'array', items: text}, deny: {type: 'array', items: text}, maxConnections: {type: 'integer', minimum: 1}}),
+	'connection-stalled': event('connection-stalled', {connection: text, queued: count, stalledMs: {type: 'number', minimum: 0}}),
+	'connection-unstalled': event('connection-unstalled', {connection: text}),
+	'resource-exhausted': event('resource-exhausted', {resource: {enum: ['file-descriptors']}, used: count, limit: count, message: text}),
+	'kernel-drops-changed': event('kernel-drops-changed', {socketDrops: count, rcvbufErrors: count, sinceStart: count}),
+	'log-file-failed': event('log-file-failed', {path: text, code: text, message: text}),
+	'udp-bound': event('udp-bound', {socket: text, address: text, port, isBroadcast: {type: 'boolean'}, isEcho: {type: 'boolean'}}),
+	'udp-connected': event('udp-connected', {socket: text, remote: endpoint}),
+	'udp-broadcast-changed': event('udp-broadcast-changed', {socket: text, isBroadcast: {type: 'boolean'}}),
+	'datagram-received': event('datagram-received', {socket: text, from: endpoint, bytes: count, base64}),
+	'datagram-sent': event('datagram-sent', {socket: text, to: endpoint, bytes: count, base64, warning: text, requestId, attempt: {type: 'integer', minimum: 1}}, ['socket', 'to', 'bytes', 'base64']),
+	'udp-closed': event('udp-closed', {socket: text, datagramsIn: count, datagramsOut: count, bytesIn: count, bytesOut: count}),
+	'request-completed': event('request-completed', {socket: text, requestId, rttMs: {type: 'number', minimum: 0}, attempts: {type: 'integer', minimum: 1}, from: endpoint}),
+	'request-failed': event('request-failed', {socket: text, requestId, attempts: count, to: endpoint, message: text}),
+	'reply-ignored': event('reply-ignored', {socket: text, from: endpoint, requestId, reason: {enum: ['unknown', 'duplicate']}}),
+	'discovery-started': event('discovery-started', {port, instanceId: text, name: text, intervalMs: {type: 'number', exclusiveMinimum: 0}, targets: {type: 'array', items: endpoint}}),
+	'discovery-stopped': event('discovery-stopped', {reason: {enum: ['stopped', 'failed']}, received: count, dropped: count}),
+	'probe-sent': event('probe-sent', {requestId, attempt: {type: 'integer', minimum: 1}}),
+	'discovery-stats': event('discovery-stats', {
+		received: count,
+		accepted: count,
+		own: count,
+		foreign: count,
+		dropped: count,
+		repliesSent: count,
+		peers: count,
+		peersEvicted: count,
+		sources: count,
+		sourcesEvicted: count,
+	}),
+	'peer-discovered': event('peer-discovered', {...peer, via: {enum: ['announce', 'probe', 'reply']}, restartOf: text}, [...peerRequired, 'via']),
+	'peer-updated': event('peer-updated', {...peer, changed: {type: 'array', items: {enum: ['name', 'ports', 'address', 'state', 'rtt']}}}),
+	'peer-expired': event('peer-expired', peer),
+	'peer-left': event('peer-left', {...peer, reason: {enum: ['bye', 'restarted', 'evicted']}}),
+	'foreign-datagram': event('foreign-datagram', {from: endpoint, bytes: count, base64}),
+	'packet-dropped': event('packet-dropped', {from: endpoint, reason: text, bytes: count, count: {type: 'integer', minimum: 1}}),
+};
+
+/** Every event as one standalone schema: an object whose `type` picks one of `eventSchemas`. */
+export const eventDocument: JsonSchema = {
+	$schema: 'http://json-schema.org/draft-07/schema#',
+	$id: 'https://netdash.invalid/schema/event.json',
+	title: 'netdash event',
+	description: 'One line of netdash --json output.',
+	type: 'object',
+	required: ['type', 'seq', 'at'],
+	properties: {type: {enum: Object.keys(eventSchemas)}},
+	oneOf: Object.values(eventSchemas),
+};
