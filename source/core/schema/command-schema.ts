@@ -74,6 +74,8 @@ export const commandSchemas: Readonly<Record<string, JsonSchema>> = {
 	}),
 	probe: command('probe', {}),
 	'stop-discovery': command('stop-discovery', {}),
+	/** The half-open default while running (branch real-clients; until it lands, `halfopen` is an unknown command). */
+	halfopen: command('halfopen', {on: {type: 'boolean'}}, ['on']),
 	quit: command('quit', {}),
 };
 
