@@ -1,10 +1,18 @@
-import {readFileSync} from 'node:fs';
+import dgram from 'node:dgram';
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import {PassThrough, Writable} from 'node:stream';
 import {fileURLToPath} from 'node:url';
 import {describe, expect, it} from 'vitest';
-import {commandNames} from '../../source/core/commands.js';
+import {commandNames, eventToJson} from '../../source/core/commands.js';
+import {createCore, type BusEvent, type EventOf, type EventType} from '../../source/core/index.js';
+import {runJsonLines} from '../../source/core/json-lines.js';
 import {commandSchemas, type JsonSchema} from '../../source/core/schema/command-schema.js';
 import {eventSchemas} from '../../source/core/schema/event-schema.js';
+import {eventErrors} from '../../source/core/schema/validate.js';
+import {until} from '../helpers/recorder.js';
 
 /**
  * The event schema is held to the source, not to a list kept by hand:
@@ -229,5 +237,140 @@ describe('the command schema follows commands.ts', () => {
 	it('every command netdash reads has a schema, and the schema has no command but halfopen (not merged yet) beyond them', () => {
 		expect(commandNames.filter((name) => !(name in commandSchemas))).toEqual([]);
 		expect(Object.keys(commandSchemas).filter((name) => !(commandNames as readonly string[]).includes(name) && name !== 'halfopen')).toEqual([]);
+	});
+});
+
+/** A stdout that keeps what is written and can be made to stop taking it. */
+function stdout(): {output: Writable; lines: () => string[]; block: (isBlocked: boolean) => void} {
+	const written: Buffer[] = [];
+	let pending: Array<() => void> | undefined;
+	const output = new Writable({
+		highWaterMark: 1024,
+		write(chunk: Buffer, _encoding, callback) {
+			written.push(chunk);
+			if (pending) {
+				pending.push(callback);
+			} else {
+				callback();
+			}
+		},
+	});
+	return {
+		output,
+		lines: () => Buffer.concat(written).toString().split('\n').filter((line) => line !== ''),
+		block(isBlocked) {
+			const callbacks = pending ?? [];
+			pending = isBlocked ? [] : undefined;
+			for (const callback of callbacks) {
+				callback();
+			}
+		},
+	};
+}
+
+describe('what netdash writes conforms to the event schema', () => {
+	it('every line of a --json session that uses TCP, sendfile, admission, UDP, requests, refusals and a stalled stdout validates, and names no field the schema lacks', async () => {
+		const core = createCore({watchIntervalMs: 100});
+		const input = new PassThrough();
+		const {output, lines, block} = stdout();
+		const events: BusEvent[] = [];
+		core.bus.subscribe((event) => {
+			events.push(event);
+		});
+		const running = runJsonLines({core, input, output, graceMs: 300, maxOutputBytes: 4096});
+		const directory = mkdtempSync(path.join(os.tmpdir(), 'netdash-schema-'));
+		const file = path.join(directory, 'payload.bin');
+		writeFileSync(file, Buffer.alloc(200_000, 'x'));
+		const clients: net.Socket[] = [];
+		const stranger = dgram.createSocket('udp4');
+		const command = (value: Record<string, unknown>) => input.write(`${JSON.stringify(value)}\n`);
+		const next = async <T extends EventType>(type: T, match: (event: EventOf<T>) => boolean = () => true): Promise<EventOf<T>> => {
+			await until(() => events.some((event) => event.type === type && match(event as EventOf<T>)), () => `${type}; seen ${[...new Set(events.map((event) => event.type))].join(' ')}`);
+			return events.find((event) => event.type === type && match(event as EventOf<T>)) as EventOf<T>;
+		};
+
+		try {
+			// TCP with line framing, a send, a file, a missing file, a half-close.
+			command({cmd: 'listen', port: 0, framing: 'line', ref: 'l'});
+			const {port} = await next('listener-opened');
+			command({cmd: 'connect', host: '127.0.0.1', port, ref: 'c'});
+			const dialed = await next('connection-opened', (event) => event.origin === 'dialed');
+			command({cmd: 'send', connection: dialed.connection, text: 'hello\n', ref: 's'});
+			await next('message-received');
+			command({cmd: 'sendfile', connection: dialed.connection, path: file, ref: 'f'});
+			await next('sendfile-finished');
+			command({cmd: 'sendfile', connection: dialed.connection, path: path.join(directory, 'absent'), ref: 'f2'});
+			await next('sendfile-failed');
+			command({cmd: 'shutdown', id: dialed.connection, ref: 'h'});
+			await next('connection-half-closed', (event) => event.by === 'remote');
+			command({cmd: 'close', id: 'C99', ref: 'x'});
+			await next('command-failed');
+
+			// UDP: an echo socket, a request answered, one that fails, broadcast, connect.
+			command({cmd: 'udp', port: 0, echo: true, ref: 'u1'});
+			const echo = await next('udp-bound');
+			command({cmd: 'udp', port: 0, ref: 'u2'});
+			const other = await next('udp-bound', (event) => event.socket !== echo.socket);
+			command({cmd: 'request', socket: other.socket, host: '127.0.0.1', port: echo.port, text: 'ping', ref: 'q'});
+			await next('request-completed');
+			command({cmd: 'request', socket: echo.socket, host: '127.0.0.1', port: other.port, text: 'ping', timeout: 0.05, retries: 0, ref: 'q2'});
+			await next('request-failed');
+			command({cmd: 'broadcast', socket: other.socket, on: true, ref: 'b'});
+			await next('udp-broadcast-changed');
+			command({cmd: 'udp-connect', socket: other.socket, host: '127.0.0.1', port: echo.port, ref: 'uc'});
+			await next('udp-connected');
+
+			// Admission: 127.0.0.1 denied, for TCP and UDP alike.
+			command({cmd: 'deny', cidr: '127.0.0.1', ref: 'd'});
+			await next('admission-changed');
+			command({cmd: 'connect', host: '127.0.0.1', port, ref: 'c2'});
+			await next('connection-refused');
+			command({cmd: 'sendto', socket: other.socket, text: 'refused', ref: 't'});
+			await next('datagram-refused');
+
+			// A stdout that takes nothing: datagrams dropped and counted, accepts past the cap shed.
+			block(true);
+			await new Promise<void>((resolve) => {
+				stranger.bind(0, '127.0.0.2', resolve);
+			});
+			for (let index = 0; index < 40; index++) {
+				clients.push(net.connect({port, host: '127.0.0.1', localAddress: '127.0.0.2'}).on('error', () => {}));
+				stranger.send('dropped', echo.port, '127.0.0.1');
+			}
+
+			await next('datagrams-dropped');
+			await until(() => events.filter((event) => event.type === 'connection-opened').length >= 40, () => 'the clients accepted');
+			block(false);
+			await until(() => lines().some((line) => line.includes('"type":"output-shed"')), () => 'output-shed');
+			command({cmd: 'quit', ref: 'end'});
+			await running.done;
+		} finally {
+			block(false);
+			for (const client of clients) {
+				client.destroy();
+			}
+
+			stranger.close();
+			await running.quit();
+			core.dispose();
+			rmSync(directory, {recursive: true, force: true});
+		}
+
+		// What stdout got, and every event on the bus as the stream writes it (some were shed from stdout: output-shed counts them).
+		const written = [...lines(), ...events.map((event) => eventToJson(event))].map((line) => JSON.parse(line) as Record<string, unknown> & {type: string});
+		const problems = written.flatMap((event) => {
+			const known = Object.keys((eventSchemas[event.type] as {properties?: object} | undefined)?.properties ?? {});
+			return [...eventErrors(event), ...Object.keys(event).filter((key) => !known.includes(key)).map((key) => `${event.type}.${key} is not in the schema`)];
+		});
+		expect(problems).toEqual([]);
+		const seen = new Set(written.map((event) => event.type));
+		// The session drove these 27 of the 46 kinds (discovery, stalls and resource events have tests of their own; their shapes are checked against events.ts above).
+		const expected = [
+			...['listener-opened', 'listener-closed', 'connection-dialing', 'connection-opened', 'send-queued', 'data-sent', 'data-received', 'message-received'],
+			...['sendfile-started', 'sendfile-finished', 'sendfile-failed', 'connection-half-closed', 'connection-closed', 'command-failed', 'admission-changed', 'connection-refused'],
+			...['udp-bound', 'udp-connected', 'udp-broadcast-changed', 'datagram-sent', 'datagram-received', 'request-completed', 'request-failed', 'datagram-refused'],
+			...['datagrams-dropped', 'output-shed', 'udp-closed'],
+		];
+		expect(expected.filter((type) => !seen.has(type))).toEqual([]);
 	});
 });
