@@ -328,18 +328,24 @@ describe('what netdash writes conforms to the event schema', () => {
 			command({cmd: 'sendto', socket: other.socket, text: 'refused', ref: 't'});
 			await next('datagram-refused');
 
-			// A stdout that takes nothing: datagrams dropped and counted, accepts past the cap shed.
+			// A stdout that takes nothing: accepts past its cap are shed, then datagrams (from an allowed source) are dropped and counted.
 			block(true);
+			const opened = events.filter((event) => event.type === 'connection-opened').length;
+			for (let index = 0; index < 40; index++) {
+				clients.push(net.connect({port, host: '127.0.0.1', localAddress: '127.0.0.2'}).on('error', () => {}));
+			}
+
+			await until(() => events.filter((event) => event.type === 'connection-opened').length >= opened + 40, () => 'the clients accepted');
 			await new Promise<void>((resolve) => {
 				stranger.bind(0, '127.0.0.2', resolve);
 			});
-			for (let index = 0; index < 40; index++) {
-				clients.push(net.connect({port, host: '127.0.0.1', localAddress: '127.0.0.2'}).on('error', () => {}));
-				stranger.send('dropped', echo.port, '127.0.0.1');
-			}
-
-			await next('datagrams-dropped');
-			await until(() => events.filter((event) => event.type === 'connection-opened').length >= 40, () => 'the clients accepted');
+			await until(
+				() => {
+					stranger.send('dropped', echo.port, '127.0.0.1');
+					return events.some((event) => event.type === 'datagrams-dropped');
+				},
+				() => 'datagrams-dropped',
+			);
 			block(false);
 			await until(() => lines().some((line) => line.includes('"type":"output-shed"')), () => 'output-shed');
 			command({cmd: 'quit', ref: 'end'});
