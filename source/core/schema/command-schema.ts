@@ -74,8 +74,7 @@ export const commandSchemas: Readonly<Record<string, JsonSchema>> = {
 	}),
 	probe: command('probe', {}),
 	'stop-discovery': command('stop-discovery', {}),
-	/** The half-open default while running (branch real-clients; until it lands, `halfopen` is an unknown command). */
-	halfopen: command('halfopen', {on: {type: 'boolean'}}, ['on']),
+	halfopen: command('halfopen', {on: {type: 'boolean', description: "Whether connections opened from now on stay open after the peer's FIN."}}, ['on']),
 	quit: command('quit', {}),
 };
 
