@@ -8,7 +8,7 @@ import type {JsonSchema} from './command-schema.js';
  */
 
 const count = {type: 'integer', minimum: 0} as const;
-/** How many datagrams or drops an event stands for: at least one. */
+/** A number that starts at 1: seq, attempts, how many datagrams an event stands for. */
 const many = {type: 'integer', minimum: 1} as const;
 const text = {type: 'string'} as const;
 const bool = {type: 'boolean'} as const;
