@@ -47,19 +47,19 @@ function event(type: string, properties: Record<string, unknown>, required: read
 
 /**
  * The schema of each event, by its `type`. It runs ahead of this build by
- * what branches not yet merged add (`half-open-changed` and `isHalfOpen`,
- * `message-partial` and `delimiter`): those are optional, so events of this
+ * what branches not yet merged add (`message-partial` and `delimiter`):
+ * those are optional, so events of this
  * build and of those conform alike. test/core/event-schema.test.ts holds it
  * to events.ts and to the readme's tables.
  */
 export const eventSchemas: Readonly<Record<string, JsonSchema>> = {
 	'listener-opened': event('listener-opened', {listener: text, address: text, port, framing: text, isHalfOpen}, ['listener', 'address', 'port', 'framing']),
 	'listener-closed': event('listener-closed', {listener: text, accepted: count}),
-	'connection-dialing': event('connection-dialing', {connection: text, remote: endpoint, framing: text, isHalfOpen}, ['connection', 'remote', 'framing']),
+	'connection-dialing': event('connection-dialing', {connection: text, remote: endpoint, framing: text, isHalfOpen}, ['connection', 'remote', 'framing', 'isHalfOpen']),
 	'connection-opened': event(
 		'connection-opened',
 		{connection: text, listener: {type: ['string', 'null']}, origin: {enum: ['accepted', 'dialed']}, local: endpoint, remote: endpoint, framing: text, isHalfOpen},
-		['connection', 'listener', 'origin', 'local', 'remote', 'framing'],
+		['connection', 'listener', 'origin', 'local', 'remote', 'framing', 'isHalfOpen'],
 	),
 	'data-received': event('data-received', {connection: text, bytes: count, base64}),
 	'send-queued': event('send-queued', {connection: text, bytes: count, queued: count}),
