@@ -14,8 +14,9 @@ export default defineConfig({
 		hookTimeout: 30_000,
 		// Sockets and child processes: two cores, keep the pool small.
 		maxWorkers: 2,
-		// The JSON copy lets .ci/run print a plain "N passed, N failed" closing line.
-		reporters: ['default', 'json'],
-		outputFile: {json: 'test-results.json'},
+		// The skip report ends the run with each skipped test and its reason, and fails it when CI
+		// is set. It also writes vitest's JSON results, from which .ci/run prints a plain
+		// "N passed, N failed, N skipped" closing line.
+		reporters: ['default', ['./test/helpers/skip-report.ts', {json: 'test-results.json'}]],
 	},
 });

@@ -41,6 +41,9 @@ const cli = meow(
 	  --idle-timeout SECONDS       Close connections idle this long (default 0: never)
 	  --stall-timeout SECONDS      Mark a connection stalled when its queue has not drained
 	                               for this long (default 10; 0: never)
+	  --half-open                  Keep a connection open after the peer's FIN so it can still be
+	                               answered, until closed (default: close it once its queue is
+	                               sent, as ncat and socat do); it counts toward --max-conns
 
 	UDP
 	  -u                           Make -l and HOST PORT (or -c) UDP, as nc -u does
@@ -69,10 +72,13 @@ const cli = meow(
 	  -V, --version                Print the version
 	  -h, --help                   Print this help
 
+
 	Exit codes
-	  0  quit (q, :quit, {"cmd":"quit"}, a signal), or stdin ended with nothing open
-	  1  stdin ended and the last socket had failed; or a crash
-	  2  bad usage: an unknown flag, a bad value, a terminal that cannot draw (TERM=dumb)
+	  0  quit (q, :quit, {"cmd":"quit"}, a signal), or stdin ended with nothing left open
+	  1  stdin ended and the socket that ended last failed (refused, timed out,
+	     reset), as ncat; or netdash itself crashed
+	  2  bad usage: an unknown or malformed flag, a --log file that cannot be opened,
+	     a terminal that cannot draw (TERM=dumb)
 
 	Examples
 	  $ netdash -l 8080
@@ -109,6 +115,7 @@ const cli = meow(
 			maxConns: {type: 'string'},
 			log: {type: 'string'},
 			logAllowSpecial: {type: 'boolean'},
+			halfOpen: {type: 'boolean'},
 		},
 	},
 );
@@ -141,6 +148,7 @@ const core = createCore({
 	idleTimeoutMs: options.idleTimeoutMs,
 	stallTimeoutMs: options.stallTimeoutMs,
 	admission: {allow: options.allow, deny: options.deny, maxConnections: options.maxConnections},
+	halfOpen: options.halfOpen,
 });
 let logFile: ReturnType<typeof openLogFile> | undefined;
 try {
@@ -187,9 +195,9 @@ if (isJson) {
 	process.on('SIGINT', stop);
 	process.on('SIGTERM', stop);
 	openFromFlags(core);
-	await session.done;
+	const code = await session.done;
 	await finish();
-	process.exit(0);
+	process.exit(code);
 } else {
 	const {runDashboard} = await import('./ui/run.js');
 	await runDashboard({core, openFromFlags, finish});

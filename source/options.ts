@@ -31,6 +31,8 @@ export type CliOptions = {
 	logFile: string | undefined;
 	/** `--log-allow-special`: --log may name a FIFO, device or socket. */
 	logAllowSpecial: boolean;
+	/** `--half-open`: a peer's FIN leaves the connection open until it is closed. */
+	halfOpen: boolean;
 };
 
 /** The flags meow hands over (strings, unvalidated). */
@@ -56,6 +58,7 @@ export type RawFlags = {
 	maxConns?: string;
 	log?: string;
 	logAllowSpecial?: boolean;
+	halfOpen?: boolean;
 	[unknown: string]: unknown;
 };
 
@@ -140,6 +143,7 @@ export const knownFlags = new Set([
 	'maxConns',
 	'log',
 	'logAllowSpecial',
+	'halfOpen',
 	'help',
 	'version',
 ]);
@@ -352,6 +356,7 @@ export function parseCliOptions(flags: RawFlags, input: readonly string[], argv:
 		maxConnections: maxConnections(flags.maxConns),
 		logFile: logFile(flags.log),
 		logAllowSpecial: logAllowSpecial(flags),
+		halfOpen: flags.halfOpen ?? false,
 	};
 }
 

@@ -100,6 +100,10 @@ export function commandFromJson(value: unknown): Command {
 			return {cmd: 'send', connection: idOf(object, ['connection', 'id'])!, bytes: payloadOf(object), ...framed, ...withRef};
 		}
 
+		case 'halfopen': {
+			return {cmd: 'halfopen', isOn: object['on'] as boolean, ...withRef};
+		}
+
 		case 'sendfile': {
 			return {cmd: 'sendfile', connection: object['connection'] as string, path: object['path'] as string, ...withRef};
 		}

@@ -50,7 +50,7 @@ export const commandLineUsages: readonly CommandLineUsage[] = [
 	{name: 'udp', usage: 'udp [host:]port [flags]', description: 'bind a UDP socket (0.0.0.0 hears broadcasts; flags: broadcast, echo)'},
 	{name: 'sendto', usage: 'sendto [U1] host:port text', description: 'send one datagram (a connected socket: text only)'},
 	{name: 'udpconnect', usage: 'udpconnect [U1] host:port', description: 'only this peer from now on (the kernel drops the rest)'},
-	{name: 'request', usage: 'request [U1] host:port text', description: 'plain UDP request, resent with doubling waits until answered'},
+	{name: 'request', usage: 'request [U1] host:port text', description: 'plain UDP request, resent with doubling waits until the target answers'},
 	{name: 'broadcast', usage: 'broadcast [U1] port text', description: 'to each subnet\'s broadcast address, or addr:port; on|off'},
 	{name: 'discover', usage: 'discover [port] [addr:port…]', description: 'find netdash peers by broadcast (port 47474; or announce to these)'},
 	{name: 'probe', usage: 'probe', description: 'ask every peer to answer now'},
@@ -58,6 +58,7 @@ export const commandLineUsages: readonly CommandLineUsage[] = [
 	{name: 'allow', usage: 'allow CIDR… | allow none', description: 'accept clients only from these (deny wins); none: everyone'},
 	{name: 'deny', usage: 'deny CIDR… | deny none', description: 'refuse clients from these; none: clear the list'},
 	{name: 'maxconns', usage: 'maxconns N', description: 'open connections per listener; more are refused'},
+	{name: 'halfopen', usage: 'halfopen on|off', description: 'on: keep a connection open after the peer\'s FIN (off: close it after the queue)'},
 	{name: 'clear', usage: 'clear', description: 'remove closed rows'},
 	{name: 'help', usage: 'help', description: 'show the keys'},
 	{name: 'quit', usage: 'quit', description: 'close everything and leave'},
@@ -357,6 +358,15 @@ export function parseCommandLine(text: string, context: CommandLineContext = {})
 			return {cmd: 'admission', maxConnections: Number(words[0])};
 		}
 
+		case 'halfopen': {
+			const choice = words[0]?.toLowerCase();
+			if (words.length !== 1 || (choice !== 'on' && choice !== 'off')) {
+				fail(`halfopen needs on or off (usage: ${usageOf('halfopen')})`);
+			}
+
+			return {cmd: 'halfopen', isOn: choice === 'on'};
+		}
+
 		case 'probe':
 		case 'stop-discovery': {
 			expectAtMost(name, words, 0);
@@ -448,6 +458,10 @@ function choicesFor(name: string, index: number, ids: readonly string[]): readon
 
 		case 'udp': {
 			return index >= 1 ? udpFlags : [];
+		}
+
+		case 'halfopen': {
+			return index === 0 ? ['on', 'off'] : [];
 		}
 
 		case 'listen':

@@ -11,8 +11,11 @@ export {commandFromJson, parseJsonCommand} from './command-json.js';
  * and the dashboard's `:` command line. Each maps onto one core verb.
  */
 export type Command =
+	/** `halfOpen`: its connections stay open after the peer's FIN (otherwise the default, see `halfopen`). */
 	| {cmd: 'listen'; host?: string; port: number; framing?: FramingSpec; halfOpen?: boolean; ref?: string}
 	| {cmd: 'connect'; host: string; port: number; framing?: FramingSpec; timeoutMs?: number; halfOpen?: boolean; ref?: string}
+	/** Change the default of half-open (`--half-open`) while running. */
+	| {cmd: 'halfopen'; isOn: boolean; ref?: string}
 	| {cmd: 'send'; connection: string; bytes: Buffer; framed?: boolean; ref?: string}
 	/** Stream a file's bytes to a connection, read no faster than the connection sends them. */
 	| {cmd: 'sendfile'; connection: string; path: string; ref?: string}
@@ -36,7 +39,7 @@ export type Command =
 	| {cmd: 'quit'; ref?: string};
 
 /** The names of every command. */
-export const commandNames = ['listen', 'connect', 'send', 'sendfile', 'shutdown', 'reset', 'close', 'allow', 'deny', 'admission', 'udp', 'sendto', 'udp-connect', 'broadcast', 'request', 'discover', 'probe', 'stop-discovery', 'quit'] as const;
+export const commandNames = ['listen', 'connect', 'send', 'sendfile', 'shutdown', 'reset', 'close', 'allow', 'deny', 'admission', 'udp', 'sendto', 'udp-connect', 'broadcast', 'request', 'discover', 'probe', 'stop-discovery', 'halfopen', 'quit'] as const;
 
 /**
  * Carry a command out on the core. `quit` is not the core's: it returns
@@ -44,15 +47,18 @@ export const commandNames = ['listen', 'connect', 'send', 'sendfile', 'shutdown'
  */
 export function executeCommand(core: Core, command: Command): boolean {
 	const options = command.ref === undefined ? {} : {ref: command.ref};
-	if ((command.cmd === 'listen' || command.cmd === 'connect') && command.halfOpen !== undefined) {
-		// In the schema already, so scripts can be written against it; refused rather than ignored until it works.
-		reportBadCommand(core, new FieldError('NOT_SUPPORTED', '"halfOpen" is not in this build of netdash', 'halfOpen'), command.ref ?? null);
-		return false;
-	}
-
 	switch (command.cmd) {
 		case 'listen': {
-			core.listen(command.host, command.port, {...options, ...(command.framing ? {framing: command.framing} : {})});
+			core.listen(command.host, command.port, {
+				...options,
+				...(command.framing ? {framing: command.framing} : {}),
+				...(command.halfOpen === undefined ? {} : {halfOpen: command.halfOpen}),
+			});
+			return false;
+		}
+
+		case 'halfopen': {
+			core.setHalfOpen(command.isOn, options);
 			return false;
 		}
 
@@ -60,6 +66,7 @@ export function executeCommand(core: Core, command: Command): boolean {
 			core.connect(command.host, command.port, {
 				...options,
 				...(command.framing ? {framing: command.framing} : {}),
+				...(command.halfOpen === undefined ? {} : {halfOpen: command.halfOpen}),
 				...(command.timeoutMs === undefined ? {} : {connectTimeoutMs: command.timeoutMs}),
 			});
 			return false;

@@ -4,6 +4,7 @@ import {NetdashError, errorCode, oneLine} from './errors.js';
 import {encodeFrame, formatFraming, type FramingSpec} from './framing/index.js';
 import {TcpConnection, type ConnectionLimits} from './tcp/connection.js';
 import {Reclaimer} from './reclaim.js';
+import {checkHost} from './ports.js';
 import {TcpListener} from './tcp/listener.js';
 import {FileSends} from './tcp/send-file.js';
 import {Admission, type AdmissionRules} from './tcp/admission.js';
@@ -45,6 +46,12 @@ export type CoreOptions = {
 	 * 0 leaves V8 as it was. @default 16 MiB
 	 */
 	reclaimEveryBytes?: number;
+	/**
+	 * Keep a connection open after the peer's FIN, so it can still be answered, until it is closed
+	 * (`--half-open`). Off, a peer's FIN closes the connection once its queue has drained, as ncat
+	 * and socat do. A half-closed connection counts toward the listener's limit until it closes. @default false
+	 */
+	halfOpen?: boolean;
 };
 
 /**
@@ -64,6 +71,8 @@ export type CommandOptions = {
 /** Options of `listen` and `connect`. */
 export type OpenOptions = CommandOptions & {
 	framing?: FramingSpec;
+	/** Half-open for this listener's connections (or this dial); undefined follows the core's default (see {@link CoreOptions.halfOpen}). */
+	halfOpen?: boolean;
 };
 
 const defaults = {
@@ -108,7 +117,8 @@ export class Core {
 	/** The listeners' allow/deny rules, applied to every UDP datagram and discovery packet too. */
 	readonly #refusal = refusalOf(this.#admission);
 
-	readonly #udp = new UdpManager(this.bus, () => {
+	readonly #udp = new UdpManager(this.bus, (hasFailed) => {
+		this.#hasLastEndFailed = hasFailed;
 		this.#notifyClosed();
 	}, this.#refusal);
 
@@ -119,6 +129,9 @@ export class Core {
 	readonly #commandTaps = new Set<(record: CommandRecord) => void>();
 	#nextListener = 1;
 	#nextConnection = 1;
+	#halfOpen: boolean;
+	/** How the socket that ended last ended: true for a failure (refused, timed out, reset, bind refused). */
+	#hasLastEndFailed = false;
 
 	constructor(options: CoreOptions = {}) {
 		// Out-of-range timeouts in options are the caller's bug (the CLI validates flags first): let them throw.
@@ -132,6 +145,7 @@ export class Core {
 		this.#reclaimer = new Reclaimer(options.reclaimEveryBytes ?? defaults.reclaimEveryBytes);
 		this.#framing = options.framing ?? {kind: 'raw'};
 		this.#stallTimeoutMs = options.stallTimeoutMs ?? defaults.stallTimeoutMs;
+		this.#halfOpen = options.halfOpen ?? false;
 		// Bad rules in options are the caller's bug (the CLI validates flags first): let it throw.
 		this.#admission.set(options.admission ?? {});
 		this.#resources = new ResourceWatch(this.bus);
@@ -167,16 +181,41 @@ export class Core {
 		this.#noteCommand('admission', {...rules, ...options});
 		return (
 			this.#run(options.ref, () => {
+				// Listeners read the rules at each accept.
 				this.#admission.set(rules);
-				for (const listener of this.#listeners.values()) {
-					listener.applyAdmission();
-				}
 
 				const {allow, deny, maxConnections} = this.#admission.rules;
 				this.bus.emit({type: 'admission-changed', allow, deny, maxConnections, ...(options.ref ? {ref: options.ref} : {})});
 				return true;
 			}) ?? false
 		);
+	}
+
+	/** The default of `halfOpen` for listeners and dials that do not choose (see {@link CoreOptions.halfOpen}). */
+	get halfOpen(): boolean {
+		return this.#halfOpen;
+	}
+
+	/**
+	 * Change the default of `halfOpen`, while running: it applies to
+	 * connections accepted or dialed from now on, unless their listen or
+	 * connect chose. Open connections keep theirs. `half-open-changed` follows.
+	 */
+	setHalfOpen(isOn: boolean, options: CommandOptions = {}): boolean {
+		this.#halfOpen = isOn;
+
+		this.bus.emit({type: 'half-open-changed', isHalfOpen: isOn, ...(options.ref ? {ref: options.ref} : {})});
+		return true;
+	}
+
+	/** True when the socket that ended last ended in a failure (refused, timed out, reset, a refused bind): the CLI's exit code 1. */
+	get hasLastEndFailed(): boolean {
+		return this.#hasLastEndFailed;
+	}
+
+	/** Resolves when no socket is open (at once when none is). */
+	async whenAllClosed(): Promise<void> {
+		return this.#whenAllClosed();
 	}
 
 	/** Sockets still open: listeners plus connections. */
@@ -189,6 +228,10 @@ export class Core {
 		this.#noteCommand('listen', {host, port, ...options});
 		return this.#run(options.ref, () => {
 			checkPort(port, true);
+			if (host) {
+				checkHost(host);
+			}
+
 			const id = `L${this.#nextListener++}`;
 			const listener = new TcpListener(this.bus, {
 				id,
@@ -198,11 +241,13 @@ export class Core {
 				backlog: this.#backlog,
 				admission: this.#admission,
 				...(options.ref ? {ref: options.ref} : {}),
+				...(options.halfOpen === undefined ? {} : {isHalfOpen: options.halfOpen}),
 				onConnection: (socket, from) => {
 					this.#adopt(socket, from);
 				},
 				onClosed: (closed) => {
 					this.#listeners.delete(closed.id);
+					this.#hasLastEndFailed = closed.state === 'failed';
 					this.#notifyClosed();
 				},
 			});
@@ -219,6 +264,7 @@ export class Core {
 				throw new NetdashError('BAD_ADDRESS', 'connect needs a host');
 			}
 
+			checkHost(host);
 			checkPort(port, false);
 			const connectTimeoutMs = checkTimeout(options.connectTimeoutMs ?? this.#limits.connectTimeoutMs, 'a connect timeout');
 			const id = `C${this.#nextConnection++}`;
@@ -230,6 +276,7 @@ export class Core {
 				framing: options.framing ?? this.#framing,
 				limits: {...this.#limits, connectTimeoutMs},
 				dial: {host, port},
+				isHalfOpen: options.halfOpen ?? this.#halfOpen,
 				...(options.ref ? {ref: options.ref} : {}),
 				onClosed: this.#forgetConnection,
 				reclaimer: this.#reclaimer,
@@ -287,7 +334,7 @@ export class Core {
 		this.#noteCommand('shutdown', {id, ...options});
 		return this.#command(id, options, (connection) => {
 			this.#files.stop(id, 'shut down');
-			connection.shutdown();
+			connection.shutdown(options.ref);
 		});
 	}
 
@@ -296,7 +343,7 @@ export class Core {
 		this.#noteCommand('reset', {id, ...options});
 		return this.#command(id, options, (connection) => {
 			this.#files.stop(id, 'reset');
-			connection.reset();
+			connection.reset(options.ref);
 		});
 	}
 
@@ -305,7 +352,7 @@ export class Core {
 		this.#noteCommand('close', {id, ...options});
 		const listener = this.#listeners.get(id);
 		if (listener) {
-			listener.close();
+			listener.close(options.ref);
 			return true;
 		}
 
@@ -317,7 +364,7 @@ export class Core {
 
 		return this.#command(id, options, (connection) => {
 			this.#files.stop(id, 'closed');
-			connection.close();
+			connection.close(undefined, options.ref);
 		});
 	}
 
@@ -354,7 +401,7 @@ export class Core {
 
 	/**
 	 * Send one datagram (host and port may be left out on a connected socket).
-	 * Over 1472 bytes it is sent with a `warning`; over 65,507 (IPv4) it is
+	 * Over the route's MTU less headers (1472 bytes on Ethernet) it is sent with a `warning`; over 65,507 (IPv4) it is
 	 * refused as `socket-failed` EMSGSIZE, like the kernel's own EMSGSIZE.
 	 */
 	udpSend(id: string, host: string | undefined, port: number | undefined, bytes: Buffer, options: CommandOptions = {}): boolean {
@@ -407,7 +454,7 @@ export class Core {
 	probe(options: CommandOptions = {}): boolean {
 		this.#noteCommand('probe', {...options});
 		return this.#udpCommand(options, () => {
-			this.#discovery.probe();
+			this.#discovery.probe(options.ref);
 		});
 	}
 
@@ -416,7 +463,7 @@ export class Core {
 		this.#noteCommand('stop-discovery', {...options});
 		return this.#udpCommand(options, () => {
 			this.#discovery.assertRunning();
-			void this.#discovery.stop();
+			void this.#discovery.stop(options.ref);
 		});
 	}
 
@@ -502,6 +549,7 @@ export class Core {
 			listener: listener.id,
 			framing: listener.framing,
 			limits: this.#limits,
+			isHalfOpen: listener.isHalfOpen ?? this.#halfOpen,
 			...(listener.localEnd ? {local: listener.localEnd} : {}),
 			onClosed: this.#forgetConnection,
 			reclaimer: this.#reclaimer,
@@ -519,6 +567,11 @@ export class Core {
 
 	#forget(connection: TcpConnection): void {
 		this.#connections.delete(connection.id);
+		if (connection.listener !== null) {
+			this.#listeners.get(connection.listener)?.released();
+		}
+
+		this.#hasLastEndFailed = connection.state !== 'closed';
 		this.#notifyClosed();
 	}
 

@@ -37,6 +37,8 @@ export type ListenerOpened = {
 	port: number;
 	/** The framing given to every connection it accepts (`raw`, `line`, `u16`, `u32`, `fixed:N`). */
 	framing: string;
+	/** Present when the listen command chose: whether its connections stay half-open after the peer's FIN (otherwise the default, see `half-open-changed`). */
+	isHalfOpen?: boolean;
 };
 
 /** A TCP listener stopped accepting. */
@@ -54,6 +56,8 @@ export type ConnectionDialing = {
 	/** The host and port as the user gave them (the host may be a name). */
 	remote: Endpoint;
 	framing: string;
+	/** True when the peer's FIN leaves it open (`--half-open`); false when it then closes, after its queue. */
+	isHalfOpen: boolean;
 };
 
 /** A connection is established (dialed and connected, or accepted). */
@@ -66,6 +70,8 @@ export type ConnectionOpened = {
 	local: Endpoint;
 	remote: Endpoint;
 	framing: string;
+	/** True when the peer's FIN leaves it open (`--half-open`); false when it then closes, after its queue. */
+	isHalfOpen: boolean;
 };
 
 /** Bytes arrived from the peer. `data` is the chunk itself; `--json` prints it as `base64`. */
@@ -126,6 +132,12 @@ export type ConnectionHalfClosed = {
 	type: 'connection-half-closed';
 	connection: string;
 	by: 'local' | 'remote';
+};
+
+/** The default of half-open changed (`halfopen on|off`); it applies to open connections that did not choose their own. */
+export type HalfOpenChanged = {
+	type: 'half-open-changed';
+	isHalfOpen: boolean;
 };
 
 /** A connection ended. Counters are exact. */
@@ -338,7 +350,7 @@ export type DatagramSent = {
 	to: Endpoint;
 	bytes: number;
 	data: Buffer;
-	/** Set when the datagram is larger than one Ethernet frame carries: "… will fragment; a lost fragment loses all of it". */
+	/** Set when the datagram is larger than the route's MTU carries: "… will fragment (over N on the route's M-byte MTU); a lost fragment loses all of it". */
 	warning?: string;
 	/** For a request (see `request-completed`): its id and which attempt this is (1, 2, …). */
 	requestId?: number;
@@ -544,6 +556,7 @@ export type BusEvent = EventBase &
 		| MessagePartial
 		| ConnectionHalfClosed
 		| ConnectionClosed
+		| HalfOpenChanged
 		| SocketFailed
 		| CommandFailed
 		| SubscriberFailed

@@ -43,10 +43,15 @@ const minFlushMs = 100;
 
 /** A running JSON-lines session. */
 export type JsonLinesSession = {
-	/** Resolves when the session ended (quit, or stdin closed with no socket open); every socket is closed and output flushed (or given up on when its reader stopped reading). */
-	readonly done: Promise<void>;
-	/** End the session as `quit` does (signals use this). */
-	quit(): Promise<void>;
+	/**
+	 * Resolves when the session ended (quit, or stdin closed with no socket open); every socket is
+	 * closed and output flushed (or given up on when its reader stopped reading). Its value is the
+	 * exit code: 0, or 1 when stdin ended and the socket that ended last ended in a failure
+	 * (refused, timed out, reset), as ncat does.
+	 */
+	readonly done: Promise<number>;
+	/** End the session as `quit` does (signals use this); resolves with the exit code, 0. */
+	quit(): Promise<number>;
 };
 
 /** The ref of a malformed command, when it is an object with a string `ref`. */
@@ -118,7 +123,8 @@ export function parseJsonLine(line: string): unknown {
  * netdash's scripting contract: every bus event is one JSON object per line
  * on `output`; commands are read one JSON object per line from `input`.
  * A malformed line gets `command-failed` and the stream goes on. EOF on
- * input does not end the session while sockets are open.
+ * input does not end the session while sockets are open: it ends when the
+ * last one closes.
  *
  * Memory stays bounded whoever is slow. While `output` is behind, stdin is
  * not read, connections neither read nor send, and UDP sockets drop and
@@ -132,10 +138,10 @@ export function runJsonLines(options: JsonLinesOptions): JsonLinesSession {
 	// Under the stream's own high-water mark, write() would never say false and 'drain' never come.
 	const maxOutputBytes = Math.max(options.maxOutputBytes ?? defaultMaxOutputBytes, output.writableHighWaterMark);
 	let isEnding = false;
-	let isInputClosed = false;
+	let exitCode = 0;
 	let shed: Pick<EventOf<'output-shed'>, 'events' | 'firstSeq' | 'lastSeq' | 'types'> | undefined;
-	let finish: () => void;
-	const done = new Promise<void>((resolve) => {
+	let finish: (code: number) => void;
+	const done = new Promise<number>((resolve) => {
 		finish = resolve;
 	});
 
@@ -160,10 +166,18 @@ export function runJsonLines(options: JsonLinesOptions): JsonLinesSession {
 			);
 		},
 		end() {
-			isInputClosed = true;
-			if (core.openSockets === 0) {
-				void quit();
+			if (isEnding) {
+				return; // quit closed the input.
 			}
+
+			// Counted after each socket is forgotten, so the last connection-closed is already written.
+			void core.whenAllClosed().then(async () => {
+				if (!isEnding) {
+					exitCode = core.hasLastEndFailed ? 1 : 0;
+				}
+
+				return quit();
+			});
 		},
 	});
 
@@ -176,10 +190,6 @@ export function runJsonLines(options: JsonLinesOptions): JsonLinesSession {
 			shed.types[event.type] = (shed.types[event.type] ?? 0) + 1;
 		} else if (!output.write(eventToJson(event) + '\n')) {
 			holdBack(true);
-		}
-
-		if (isInputClosed && !isEnding && core.openSockets === 0) {
-			void quit();
 		}
 	});
 	output.on('drain', () => {
@@ -245,7 +255,7 @@ export function runJsonLines(options: JsonLinesOptions): JsonLinesSession {
 		}
 	}
 
-	async function quit(): Promise<void> {
+	async function quit(): Promise<number> {
 		if (isEnding) {
 			return done;
 		}
@@ -267,7 +277,7 @@ export function runJsonLines(options: JsonLinesOptions): JsonLinesSession {
 				resolve();
 			});
 		});
-		finish();
+		finish(exitCode);
 		return done;
 	}
 

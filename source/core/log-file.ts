@@ -72,7 +72,13 @@ function openSafely(path: string, allowSpecial: boolean): {fd: number; stats: St
 				? 'it is a symbolic link, and --log does not follow one (name the file it points to)'
 				: code === 'ENXIO'
 					? 'it is a FIFO that nobody is reading'
-					: String(message).split('\n', 1)[0]!;
+					: code === 'ENOENT'
+						? 'its folder does not exist (ENOENT)'
+						: code === 'EACCES' || code === 'EPERM'
+							? `permission denied (${code})`
+							: code === 'EISDIR'
+								? 'it is a folder (EISDIR)'
+								: String(message).split('\n', 1)[0]!;
 		throw new NetdashError(code ?? 'LOG_FAILED', `cannot open the log file ${path}: ${why}`);
 	}
 

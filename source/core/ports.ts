@@ -1,5 +1,5 @@
 import {readFileSync} from 'node:fs';
-import {isIPv6} from 'node:net';
+import {isIPv4, isIPv6} from 'node:net';
 import {NetdashError} from './errors.js';
 import {toDisplayString} from './format/display.js';
 
@@ -133,6 +133,21 @@ export function parsePort(text: string, options?: ParsePortOptions): number {
 /** Host names and IPv4 addresses: letters, digits, '.', '-', '_'. */
 const hostName = /^[\w.-]+$/;
 
+/** Digits and dots only: meant as an IPv4 address (no host name is all digits in its last label). */
+const dottedNumbers = /^[\d.]+$/;
+
+/**
+ * Rejects a host written as numbers that is not an IPv4 address
+ * (`999.1.1.1`, `10.0.0`): the resolver would only say "no such name".
+ *
+ * @throws NetdashError `BAD_ADDRESS`, e.g. "'999.1.1.1' is not an address (each of its 4 numbers is 0–255)".
+ */
+export function checkHost(host: string): void {
+	if (dottedNumbers.test(host) && !isIPv4(host)) {
+		throw new NetdashError('BAD_ADDRESS', `${quote(host)} is not an address (an IPv4 address is 4 numbers from 0 to 255, as in 10.0.0.1)`);
+	}
+}
+
 /**
  * Parses `'port'`, `':port'`, `'host:port'` and `'[ipv6]:port'` (the host
  * comes back without brackets). A missing host gives `defaultHost`. IPv6
@@ -172,6 +187,11 @@ export function parseHostPort(text: string, options: ParseHostPortOptions): Host
 			throw new NetdashError('BAD_ADDRESS', `${quote(text)} is not host:port (an IPv6 address needs brackets, as in [::1]:80)`);
 		}
 
+		if (colon === -1 && options.requireHost && !/^\d*$/.test(text)) {
+			// `-c example.com`: a host with no port, not a port with no host.
+			throw new NetdashError('BAD_PORT', `${quote(text)} has no port (write ${toDisplayString(text, {maxChars: 40})}:PORT)`);
+		}
+
 		host = colon === -1 ? '' : text.slice(0, colon);
 		portText = text.slice(colon + 1);
 		if (colon !== -1 && portText === '') {
@@ -181,6 +201,8 @@ export function parseHostPort(text: string, options: ParseHostPortOptions): Host
 		if (host !== '' && !hostName.test(host)) {
 			throw new NetdashError('BAD_ADDRESS', `${quote(text)}: ${quote(host)} is not a host name or address`);
 		}
+
+		checkHost(host);
 	}
 
 	if (host === '') {

@@ -35,6 +35,7 @@ export class Reclaimer {
 	#level: number | undefined;
 	/** Collections in a row that freed nothing. */
 	#futile = 0;
+	#collections = 0;
 
 	/** `everyBytes` 0 turns it off. */
 	constructor(everyBytes: number) {
@@ -48,6 +49,11 @@ export class Reclaimer {
 			// Set before any data flows (set later, the guess was sometimes already made).
 			v8.setFlagsFromString('--no-allocation-site-pretenuring');
 		}
+	}
+
+	/** Minor collections asked of V8 so far (what V8 then runs on its own is not counted). */
+	get collections(): number {
+		return this.#collections;
 	}
 
 	/** Count bytes just read; collect the young generation when enough have gone by. */
@@ -77,6 +83,7 @@ export class Reclaimer {
 		this.#level = level;
 		this.#futile = isFreeing ? 0 : this.#futile + 1;
 		this.#interval = this.#futile < 2 ? this.#every : Math.min(this.#interval * 2, 1024 * this.#every);
+		this.#collections++;
 		collector({type: 'minor'});
 	}
 }

@@ -150,6 +150,13 @@ export class ResourceWatch {
 			return;
 		}
 
+		if (this.#udpPorts.size === 0) {
+			// No UDP socket of ours is open: the namespace's drops are other programs' business. Follow
+			// the count quietly so a socket opened later reports only what happens while it is open.
+			this.#lastDrops = drops;
+			return;
+		}
+
 		let socketDrops = this.#closedSocketDrops;
 		if (this.#udpPorts.size > 0) {
 			this.#lastPortDrops = udpDropsByPort(new Set(this.#udpPorts.values()));

@@ -168,20 +168,3 @@ describe('the JSON schema of commands and events', () => {
 	});
 });
 
-describe('fields in the schema that this build does not carry out', () => {
-	it('halfOpen is refused with a reason, not ignored', async () => {
-		const core = new Core();
-		const events = record(core.bus);
-		try {
-			executeCommand(core, parseJsonCommand('{"cmd":"listen","port":0,"halfOpen":true,"ref":"h"}'));
-			expect(events.of('command-failed').map((event) => [event.ref, event.code])).toEqual([
-				['h', 'NOT_SUPPORTED'],
-			]);
-			expect(events.of('listener-opened')).toEqual([]);
-		} finally {
-			events.stop();
-			await core.closeAll(100);
-			core.dispose();
-		}
-	});
-});

@@ -96,13 +96,10 @@ describe('connections', () => {
 			return received(client.connection) === 7 * (index + 1);
 		}), () => 'client side received every byte');
 
-		// And close reports the same exact counters (each side closes: a peer's FIN alone leaves us half-open by design)
+		// And closing the dialed side is enough: each accepted side closes on its peer's FIN, and every close
+		// reports the same exact counters
 		for (const id of dialed) {
 			core.close(id);
-		}
-
-		for (const event of accepted) {
-			core.close(event.connection);
 		}
 
 		await until(() => events.of('connection-closed').length === 6, () => `${events.of('connection-closed').length} closed`);
@@ -110,6 +107,12 @@ describe('connections', () => {
 			const closed = events.of('connection-closed').find((event) => event.connection === id)!;
 			expect(closed.bytesOut).toBe(1000 * (index + 1));
 			expect(closed.reason).toBe('closed');
+		}
+
+		for (const event of accepted) {
+			const closed = events.of('connection-closed').find((each) => each.connection === event.connection)!;
+			expect(closed.reason).toBe('closed');
+			expect(closed.ref).toBeUndefined();
 		}
 	});
 
@@ -142,7 +145,7 @@ describe('connections', () => {
 		expect(closed.bytesIn).toBe(13);
 	});
 
-	it('after the peer sends FIN we can still send to it', async () => {
+	it('with halfOpen, after the peer sends FIN we can still send to it', async () => {
 		const {core, events} = setup();
 		const chunks: Buffer[] = [];
 		const peerDone = new Promise<void>((resolve) => {
@@ -150,7 +153,7 @@ describe('connections', () => {
 				socket.on('data', (chunk: Buffer) => chunks.push(chunk));
 				socket.on('end', resolve);
 				socket.end('bye from peer');
-			}).then((port) => core.connect('127.0.0.1', port));
+			}).then((port) => core.connect('127.0.0.1', port, {halfOpen: true}));
 		});
 
 		const halfClosed = await events.waitFor('connection-half-closed', (event) => event.by === 'remote');
@@ -313,15 +316,15 @@ describe('backpressure', () => {
 		console.log(`64 MiB: queued peaked at ${queuedAtSend} B, drained in ${sent.length} pieces`);
 	});
 
-	it('a send past the queue limit is refused with a clear message and nothing is lost', async () => {
+	it('a send larger than the queue limit is refused with a message naming the limit', async () => {
 		const {core, events} = setup({maxQueuedBytes: 1024 * 1024});
 		const port = await rawServer(() => {}); // Never reads.
 		const id = core.connect('127.0.0.1', port)!;
 		await events.waitFor('connection-opened');
 		expect(core.send(id, Buffer.alloc(2 * 1024 * 1024))).toBe(false);
 		const failed = await events.waitFor('command-failed');
-		expect(failed.code).toBe('QUEUE_FULL');
-		expect(failed.message).toMatch(/limit is 1048576/);
+		expect(failed.code).toBe('TOO_LARGE');
+		expect(failed.message).toMatch(/larger than the queue limit of 1048576 bytes/);
 	});
 
 	it('both sides writing 32 MiB before reading (the classic deadlock) completes, because netdash never blocks', async () => {

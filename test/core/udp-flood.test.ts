@@ -129,6 +129,7 @@ describe('UDP under flood', () => {
 		const view = await dashboard();
 		const {core, store} = view;
 		let received = 0;
+		let burstReceived = 0;
 		let drops: EventOf<'kernel-drops-changed'> | undefined;
 		let afterFlood: EventOf<'datagram-received'> | undefined;
 		const marker = Buffer.from('a normal datagram after the flood');
@@ -137,13 +138,20 @@ describe('UDP under flood', () => {
 				drops = event;
 			} else if (event.data.equals(marker)) {
 				afterFlood = event;
-			} else {
+			} else if (event.socket === id) {
 				received++;
+			} else {
+				burstReceived++;
 			}
 		});
-		const id = core.udpBind('127.0.0.1', 0)!;
-		await until(() => store.getSnapshot().udpSockets.some((row) => row.id === id && row.state === 'bound'), () => `${id} bound`);
+		// The largest receive buffer the kernel allows (net.core.rmem_max caps it): the flood overruns it or not
+		// depending on the machine's load; drops on purpose come from the small socket below.
+		const id = core.udpBind('127.0.0.1', 0, {recvBufferSize: 4 * MiB})!;
+		// A second socket with the smallest receive buffer the kernel allows (≈ 4 KiB asked, 8 KiB given): a few datagrams fill it.
+		const smallId = core.udpBind('127.0.0.1', 0, {recvBufferSize: 4096})!;
+		await until(() => store.getSnapshot().udpSockets.filter((row) => (row.id === id || row.id === smallId) && row.state === 'bound').length === 2, () => `${id} and ${smallId} bound`);
 		const {port} = store.getSnapshot().udpSockets.find((row) => row.id === id)!;
+		const smallPort = store.getSnapshot().udpSockets.find((row) => row.id === smallId)!.port;
 		const snmpBefore = rcvbufErrors();
 		const before = liveBytes();
 
@@ -153,27 +161,50 @@ describe('UDP under flood', () => {
 			const usage = process.memoryUsage();
 			peak = Math.max(peak, usage.heapUsed + usage.arrayBuffers);
 		}, 50);
-		const size = 200;
-		const result = await flood(port, 110_000, size, 4);
-		// Then every datagram the kernel took is either delivered to netdash or counted as dropped at its socket
-		await until(
-			() => received + (udpSocketDrops(port) ?? 0) === result.sent,
-			() => `${received} received + ${udpSocketDrops(port)} dropped of ${result.sent} sent`,
-			20_000,
-		);
+		// 1,000-byte datagrams. How many of a flood netdash reads depends on the machine's load (a fifth on 2 cores
+		// shared with a dozen busy processes); floods follow until it has read twice the log's 8 MiB budget.
+		const size = 1000;
+		const result = {sent: 0, failed: 0, ms: 0, floods: 0};
+		while (received * size < 2 * 8 * MiB && result.floods < 8) {
+			const one = await flood(port, 110_000, size, 4);
+			result.sent += one.sent;
+			result.failed += one.failed;
+			result.ms += one.ms;
+			result.floods++;
+			// Then every datagram the kernel took is either delivered to netdash or counted as dropped at its socket
+			await until(
+				() => received + (udpSocketDrops(port) ?? 0) === result.sent,
+				() => `${received} received + ${udpSocketDrops(port)} dropped of ${result.sent} sent`,
+				20_000,
+			);
+		}
+
 		clearInterval(sampler);
 		const socketDrops = udpSocketDrops(port)!;
-		expect(result.sent).toBeGreaterThanOrEqual(100_000);
+		expect(result.sent).toBe(110_000 * result.floods);
+		expect(received * size).toBeGreaterThanOrEqual(2 * 8 * MiB);
 
-		// Kernel drops are on the bus and in the status bar: exactly those at netdash's socket (other programs'
-		// drops in the namespace are not netdash's), and the namespace-wide counter beside them.
-		if (socketDrops > 0) {
-			await until(() => drops !== undefined && drops.socketDrops === socketDrops && drops.sinceStart >= socketDrops && drops.rcvbufErrors === rcvbufErrors(), () => `kernel-drops-changed ${JSON.stringify(drops)} vs RcvbufErrors ${rcvbufErrors()} and ${socketDrops} at the socket`, 5000);
-			await view.see((frame) => Number(/kernel drops (\d+)/.exec(frame)?.[1] ?? -1) === socketDrops);
-		} else {
-			// No drop at all: the counter netdash follows did not move for this socket either.
-			await until(() => (drops?.rcvbufErrors ?? snmpBefore) === rcvbufErrors(), () => `kernel-drops-changed ${JSON.stringify(drops)} vs RcvbufErrors ${rcvbufErrors()}`, 5000);
+		// Whether the flood overran the first socket depends on the machine's speed; drops happen on purpose at the
+		// small one: a burst of 256 sent in one go from this process, whose event loop (netdash's) cannot read
+		// before the last is sent. The kernel then takes a handful and drops the rest.
+		const burst = 256;
+		const burster = await udpSocket('127.0.0.1');
+		const payload = Buffer.alloc(size, 'b');
+		for (let index = 0; index < burst; index++) {
+			burster.send(payload, smallPort, '127.0.0.1');
 		}
+
+		await until(() => burstReceived + (udpSocketDrops(smallPort) ?? 0) === burst, () => `${burstReceived} received + ${udpSocketDrops(smallPort)} dropped of the ${burst} of the burst`);
+		const burstDrops = udpSocketDrops(smallPort)!;
+		expect(burstDrops).toBeGreaterThan(0);
+		await until(() => store.getSnapshot().udpSockets.find((row) => row.id === smallId)!.datagramsIn === burstReceived, () => `${smallId}'s row to count the ${burstReceived} received`);
+
+		// Kernel drops are on the bus and in the status bar: exactly those at netdash's sockets (other programs'
+		// drops in the namespace are not netdash's), and the namespace-wide counter beside them.
+		const netdashDrops = socketDrops + burstDrops;
+		expect(rcvbufErrors() - snmpBefore).toBeGreaterThanOrEqual(netdashDrops);
+		await until(() => drops !== undefined && drops.socketDrops === netdashDrops && drops.sinceStart >= netdashDrops && drops.rcvbufErrors === rcvbufErrors(), () => `kernel-drops-changed ${JSON.stringify(drops)} vs RcvbufErrors ${rcvbufErrors()} and ${netdashDrops} at netdash's sockets`, 5000);
+		await view.see((frame) => Number(/kernel drops (\d+)/.exec(frame)?.[1] ?? -1) === netdashDrops);
 
 		// The dashboard drew a frame after the flood: the socket's counter in its row, the log's evictions in the status bar.
 		const snapshot = store.getSnapshot();
@@ -201,16 +232,21 @@ describe('UDP under flood', () => {
 		expect(log.evicted).toBeGreaterThan(0);
 		const liveAfter = liveBytes();
 		console.log([
-			`UDP flood: ${result.sent} datagrams of ${size} B sent in ${result.ms} ms (${Math.round(result.sent / (result.ms / 1000))}/s, ${result.failed} send failures) to ${id}`,
+			`UDP flood: ${result.sent} datagrams of ${size} B in ${result.floods} flood(s) of 110,000, sent in ${result.ms} ms (${Math.round(result.sent / (result.ms / 1000))}/s, ${result.failed} send failures) to ${id}`,
 			`  received by netdash ${received}, dropped by the kernel at the socket ${socketDrops} (${((socketDrops / result.sent) * 100).toFixed(1)} %): ${received} + ${socketDrops} = ${result.sent} exactly`,
+			`  a burst of ${burst} into ${smallId} (4 KiB receive buffer): ${burstReceived} received, ${burstDrops} dropped by the kernel; status bar: kernel drops ${netdashDrops}`,
 			`  netdash kernel-drops-changed: sinceStart ${drops?.sinceStart ?? 0}, RcvbufErrors ${drops?.rcvbufErrors ?? 'unchanged'} = /proc/net/snmp ${rcvbufErrors()} (the namespace-wide counter: other sockets' drops count too)`,
-			`  heap + buffers: ${(before / MiB).toFixed(1)} MiB before, peak ${(peak / MiB).toFixed(1)} MiB, ${(liveAfter / MiB).toFixed(1)} MiB after (growth ${((liveAfter - before) / MiB).toFixed(1)} MiB, bound 64 MiB)`,
-			`  ${id}'s log: ${log.length} entries in ${(logBytes / MiB).toFixed(2)} MiB of the 8 MiB budget, ${log.evicted} evicted (${(log.evictedBytes / MiB).toFixed(1)} MiB); status bar: ${/evicted \d+/.exec(frame)?.[0]}${socketDrops > 0 ? `, ${/kernel drops \d+/.exec(frame)?.[0]}` : ''}`,
+			`  heap + buffers: ${(before / MiB).toFixed(1)} MiB before, peak ${(peak / MiB).toFixed(1)} MiB during the flood (rise ${((peak - before) / MiB).toFixed(1)} MiB, bound 128 MiB), ${(liveAfter / MiB).toFixed(1)} MiB after (growth ${((liveAfter - before) / MiB).toFixed(1)} MiB, bound 64 MiB)`,
+			`  ${id}'s log: ${log.length} entries in ${(logBytes / MiB).toFixed(2)} MiB of the 8 MiB budget, ${log.evicted} evicted (${(log.evictedBytes / MiB).toFixed(1)} MiB); status bar: ${/evicted \d+/.exec(frame)?.[0]}`,
 			`  ${id}'s row in the frame after the flood: ${frame.split(/[│┃\n]/).find((part) => part.includes(`${id} `))?.trim()}`,
 			`  the datagram sent after the flood: received (seq ${afterFlood!.seq}), counted, and in ${id}'s Log pane: ${after.split(/[│┃\n]/).find((part) => part.includes(marker.toString()))?.trim()}`,
 		].join('\n'));
 		expect(liveAfter - before).toBeLessThan(64 * MiB);
-	});
+		// The peak, sampled every 50 ms without a collection, holds garbage too: a rise of 35–41 MiB on 2 cores
+		// under some load, 71 MiB with two dozen busy processes, when collections run late. A flood held
+		// anywhere beyond the log's budget (110,000 datagrams of 1,000 B are 105 MiB of payload) passes it.
+		expect(peak - before).toBeLessThan(128 * MiB);
+	}, 180_000);
 
 	it('the discovery port under a flood of malformed datagrams and strangers\' announces: counted exactly, rate-limited, reported once a second per reason, the peer table within its cap', async () => {
 		const view = await dashboard();
@@ -236,8 +272,11 @@ describe('UDP under flood', () => {
 			peers += event.type === 'peer-discovered' ? 1 : -1;
 			maxPeers = Math.max(maxPeers, peers);
 		});
-		// Announces go to a port nobody reads, so the counters hold only what the test sent.
-		core.startDiscovery({port, name: 'flooded', intervalMs: 1000, broadcast: ['127.0.0.1:9']});
+		// Announces go to a port nobody reads, so the counters hold only what the test sent. A 60 s interval:
+		// the strangers, each heard once, stay in the table (expiry is 3 intervals) however long a loaded
+		// machine takes over the paced flood (with 1 s, they had expired before the frame was read; at load
+		// 25 the flood took over a minute).
+		core.startDiscovery({port, name: 'flooded', intervalMs: 60_000, broadcast: ['127.0.0.1:9']});
 		await until(() => store.getSnapshot().discovery.state === 'running', () => 'discovery running');
 		const startedAt = Date.now();
 
@@ -309,5 +348,5 @@ describe('UDP under flood', () => {
 			`  ${malformedSources.length} malformed sources sent ${perSource} each; ${stats.dropped['rate-limited']} rate-limited in ${rateLimitEvents} events; at most ${admittedMax} per source could pass the limiter`,
 			`  peer table: at most ${maxPeers} of cap ${defaultLimits.maxPeers}; ${stats.dropped['table-full']} strangers refused (table-full), ${stats.peersEvicted} evicted; the Discovery pane shows (${store.getSnapshot().peers.length} peers`,
 		].join('\n'));
-	});
+	}, 180_000);
 });

@@ -11,7 +11,8 @@ import {decode} from '../../source/core/discovery/codec.js';
 import {cliPath} from '../helpers/cli.js';
 import {until} from '../helpers/recorder.js';
 import {freeUdpPort} from '../helpers/ports.js';
-import {asAtATerminal, hasTmux, startInTmux} from '../helpers/tmux.js';
+import {missingTool} from '../helpers/requires.js';
+import {asAtATerminal, startInTmux} from '../helpers/tmux.js';
 
 /**
  * Issue 5, graceful end: `q` in the dashboard, SIGINT and SIGTERM on
@@ -22,9 +23,8 @@ import {asAtATerminal, hasTmux, startInTmux} from '../helpers/tmux.js';
  */
 
 
-if (!hasTmux) {
-	console.warn('tmux is not installed: the dashboard cases of the graceful end are skipped (.ci/run installs it: apt-get install -y tmux)');
-}
+/** Why the dashboard cases cannot run here (they run the binary in tmux), or undefined. */
+const noTmux = missingTool('tmux');
 
 const cleanups: Array<() => Promise<void> | void> = [];
 const figures: string[] = [];
@@ -236,7 +236,11 @@ const cases: Array<{mode: 'json' | 'dashboard'; ending: Ending; isReaderStuck?: 
 
 describe('graceful end', () => {
 	for (const {mode, ending, isReaderStuck = false} of cases) {
-		it.skipIf(mode === 'dashboard' && !hasTmux)(`${ending === 'q' ? 'q then y' : ending} on the ${mode === 'json' ? `--json stream${isReaderStuck ? ' whose reader stopped reading' : ''}` : 'dashboard'}: FIN to both peers, bye to discovery, the log flushed, gone within 2 s, ports free`, async () => {
+		it(`${ending === 'q' ? 'q then y' : ending} on the ${mode === 'json' ? `--json stream${isReaderStuck ? ' whose reader stopped reading' : ''}` : 'dashboard'}: FIN to both peers, bye to discovery, the log flushed, gone within 2 s, ports free`, async (context) => {
+			if (mode === 'dashboard' && noTmux !== undefined) {
+				context.skip(noTmux);
+			}
+
 			// Given: a peer netdash dials, a raw socket where discovery announces (and says bye), and a log file
 			const dialedPeer: Peer = {sawEnd: false, error: undefined, closed: false};
 			const server = net.createServer((socket) => {

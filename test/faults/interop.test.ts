@@ -1,31 +1,13 @@
 import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process';
 import {createHash, randomBytes} from 'node:crypto';
-import {accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {afterEach, describe, expect, it} from 'vitest';
 import {createCore, type Core} from '../../source/core/index.js';
 import {record, until, type Recorder} from '../helpers/recorder.js';
-
-/** True when `tool` is an executable on PATH. */
-function has(tool: string): boolean {
-	return (process.env['PATH'] ?? '').split(path.delimiter).some((directory) => {
-		try {
-			accessSync(path.join(directory, tool), constants.X_OK);
-			return true;
-		} catch {
-			return false;
-		}
-	});
-}
-
-const tools = {socat: has('socat'), ncat: has('ncat')};
-for (const [tool, isThere] of Object.entries(tools)) {
-	if (!isThere) {
-		console.warn(`interop: ${tool} is not installed, its cases are skipped (.ci/run installs it: apt-get install -y ${tool})`);
-	}
-}
+import {missingTool, skipEachIf} from '../helpers/requires.js';
 
 /** A few MiB each way, different each way and each run. */
 const size = 4 * 1024 * 1024;
@@ -93,19 +75,20 @@ function setup(): {core: Core; events: Recorder} {
 /** How netdash meets the peer: it dials a listening peer, or a dialing peer reaches netdash's listener. */
 type Meeting = {core: Core; events: Recorder; peer: Peer; connection: string};
 
-async function peerListens(command: string, args: (port: number) => string[], listening: RegExp): Promise<Meeting> {
+/** `halfOpen`: netdash keeps its side open after the peer's FIN (the half-close lesson); otherwise it then closes. */
+async function peerListens(command: string, args: (port: number) => string[], listening: RegExp, halfOpen?: boolean): Promise<Meeting> {
 	const {core, events} = setup();
 	const port = await freePort();
 	const peer = startPeer(command, args(port));
 	await until(() => listening.test(peer.stderr()), () => `${command} to listen on ${port}; stderr: ${peer.stderr()}`);
-	const connection = core.connect('127.0.0.1', port)!;
+	const connection = core.connect('127.0.0.1', port, halfOpen === undefined ? {} : {halfOpen})!;
 	await events.waitFor('connection-opened', (event) => event.connection === connection);
 	return {core, events, peer, connection};
 }
 
-async function peerDials(command: string, args: (port: number) => string[]): Promise<Meeting> {
+async function peerDials(command: string, args: (port: number) => string[], halfOpen?: boolean): Promise<Meeting> {
 	const {core, events} = setup();
-	core.listen('127.0.0.1', 0);
+	core.listen('127.0.0.1', 0, halfOpen === undefined ? {} : {halfOpen});
 	const {port} = await events.waitFor('listener-opened');
 	const peer = startPeer(command, args(port));
 	const {connection} = await events.waitFor('connection-opened', (event) => event.origin === 'accepted');
@@ -186,19 +169,20 @@ async function peerClosesFirst({core, events, peer, connection}: Meeting, label:
 }
 
 describe('interop with socat', () => {
+	skipEachIf(missingTool('socat'));
 	// -t 10: after one direction ends, socat keeps the other open while it moves (its default gives up after 0.5 s of quiet).
-	it.skipIf(!tools.socat)('socat as listener: netdash sends, shuts down, and still reads what socat sends back after EOF', async () => {
+	it('socat as listener: netdash sends, shuts down, and still reads what socat sends back after EOF', async () => {
 		const files = scratch();
 		const meeting = await peerListens('socat', (port) => ['-d', '-d', '-t', '10', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, answerAfterEof(files)], /listening on/);
 		await netdashClosesFirst(meeting, files, 'socat listener');
 	});
 
-	it.skipIf(!tools.socat)('socat as client: its EOF shows as half-closed-remote and netdash can still send to it', async () => {
-		const meeting = await peerDials('socat', (port) => ['-t', '10', 'STDIO', `TCP:127.0.0.1:${port}`]);
+	it('socat as client, half-open: its EOF shows as half-closed-remote and netdash can still send to it', async () => {
+		const meeting = await peerDials('socat', (port) => ['-t', '10', 'STDIO', `TCP:127.0.0.1:${port}`], true);
 		await peerClosesFirst(meeting, 'socat client');
 	});
 
-	it.skipIf(!tools.socat)('socat as client, netdash first: socat sees the FIN and still sends', async () => {
+	it('socat as client, netdash first: socat sees the FIN and still sends', async () => {
 		const files = scratch();
 		const meeting = await peerDials('socat', (port) => ['-t', '10', answerAfterEof(files), `TCP:127.0.0.1:${port}`]);
 		await netdashClosesFirst(meeting, files, 'socat client, netdash FIN first');
@@ -206,19 +190,37 @@ describe('interop with socat', () => {
 });
 
 describe('interop with ncat', () => {
+	skipEachIf(missingTool('ncat'));
 	// ncat exits when it reads the socket's EOF, so it cannot answer after netdash's FIN: it only
 	// half-closes the other way (stdin EOF → shutdown(SHUT_WR), reading on).
-	it.skipIf(!tools.ncat)('ncat as listener: its EOF shows as half-closed-remote and netdash can still send to it', async () => {
-		const meeting = await peerListens('ncat', (port) => ['-v', '-l', '127.0.0.1', String(port)], /Listening on/);
+	it('ncat as listener, half-open: its EOF shows as half-closed-remote and netdash can still send to it', async () => {
+		const meeting = await peerListens('ncat', (port) => ['-v', '-l', '127.0.0.1', String(port)], /Listening on/, true);
 		await peerClosesFirst(meeting, 'ncat listener');
 	});
 
-	it.skipIf(!tools.ncat)('ncat as client: its EOF shows as half-closed-remote and netdash can still send to it', async () => {
-		const meeting = await peerDials('ncat', (port) => ['127.0.0.1', String(port)]);
+	it('ncat as client, half-open: its EOF shows as half-closed-remote and netdash can still send to it', async () => {
+		const meeting = await peerDials('ncat', (port) => ['127.0.0.1', String(port)], true);
 		await peerClosesFirst(meeting, 'ncat client');
 	});
 
-	it.skipIf(!tools.ncat)('ncat --recv-only as listener: netdash FIN ends its input and it exits 0 with every byte', async () => {
+	it('ncat as client (`echo line | ncat`): its EOF closes the connection, after what netdash had queued, and ncat exits 0', async () => {
+		// Given netdash with the default (no half-open) and bytes queued for the client
+		const {core, events, peer, connection} = await peerDials('ncat', (port) => ['127.0.0.1', String(port)]);
+		const toPeer = randomBytes(size);
+		expect(core.send(connection, toPeer)).toBe(true);
+
+		// When ncat's stdin ends (it sends its line and FIN, then reads until the socket's EOF)
+		peer.child.stdin.end('one line\n');
+
+		// Then netdash sends the rest, closes by itself, and ncat gets every byte and exits 0
+		const closed = await events.waitFor('connection-closed', (event) => event.connection === connection, 20_000);
+		expect(closed).toMatchObject({reason: 'closed', bytesIn: 9, bytesOut: size, unsent: 0});
+		expect(await peer.exited).toBe(0);
+		expect(sha256(peer.received)).toBe(sha256([toPeer]));
+		expect(core.connectionIds()).toEqual([]);
+	});
+
+	it('ncat --recv-only as listener: netdash FIN ends its input and it exits 0 with every byte', async () => {
 		const {core, events, peer, connection} = await peerListens('ncat', (port) => ['-v', '--recv-only', '-l', '127.0.0.1', String(port)], /Listening on/);
 		const toPeer = randomBytes(size);
 		core.send(connection, toPeer);

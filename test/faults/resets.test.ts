@@ -53,6 +53,8 @@ type Tracker = {
 	/** The accepted connection whose peer has this port, taken once: a later client may get the same port. */
 	claim(clientPort: number): string | undefined;
 	readonly received: Map<string, number>;
+	/** Bytes of `data-sent` per connection. */
+	readonly sent: Map<string, number>;
 	readonly closed: Map<string, Array<EventOf<'connection-closed'>>>;
 	readonly failed: Map<string, Array<EventOf<'socket-failed'>>>;
 	readonly refused: number;
@@ -63,6 +65,7 @@ function track(core: Core): Tracker {
 	const accepted = new Set<string>();
 	const byClientPort = new Map<number, string>();
 	const received = new Map<string, number>();
+	const sent = new Map<string, number>();
 	const closed = new Map<string, Array<EventOf<'connection-closed'>>>();
 	const failed = new Map<string, Array<EventOf<'socket-failed'>>>();
 	const checks = new Set<() => void>();
@@ -80,6 +83,11 @@ function track(core: Core): Tracker {
 
 			case 'data-received': {
 				received.set(event.connection, (received.get(event.connection) ?? 0) + event.bytes);
+				break;
+			}
+
+			case 'data-sent': {
+				sent.set(event.connection, (sent.get(event.connection) ?? 0) + event.bytes);
 				break;
 			}
 
@@ -115,6 +123,7 @@ function track(core: Core): Tracker {
 			return id;
 		},
 		received,
+		sent,
 		closed,
 		failed,
 		get refused() {
@@ -334,6 +343,97 @@ describe('connections reset mid-transfer', () => {
 			`peer resets while netdash sends (seed ${(seed + 1).toString(16)}): ${count} connections, ${tally(closes.map((closed) => `${closed.reason}/${closed.code}`))}, ` +
 				`${closes.filter((closed) => closed.unsent > 0).length} with bytes left unsent (${unsent} B, all counted), ` +
 				`peers read at most ${beyond} B past bytesOut (the piece in flight), ${unhandled.length} unhandled`,
+		);
+	});
+	it('200 connections reset while data flows both ways (100 by the peer, 100 by netdash): one close each, bytes in the events equal to the counters, 0 unhandled errors', async () => {
+		const count = 200;
+		const unhandled = countUnhandled();
+		const core = setup({maxQueuedBytes: 12 * 1024 * 1024});
+		const tracker = track(core);
+		const port = await listen(core);
+		const random = prng(seed + 2);
+		const payload = Buffer.alloc(12 * 1024 * 1024, 0x3c);
+		const queuedFor = new Map<string, number>();
+		const wroteBy = new Map<string, number>();
+		const readBy = new Map<string, number>();
+		const byPeer = new Set<string>();
+		const clientErrors: string[] = [];
+
+		await inBatches(count, async (index) => {
+			// Both ways at once: netdash queues 8–12 MiB to the peer while the peer writes 256 KiB–2 MiB to netdash
+			// without waiting, and the RST comes once the peer has read up to 2 MiB: at least 6 MiB of netdash's
+			// stream are still queued (the kernel holds ~3.7 MiB for a loopback peer), so bytes are in flight both ways.
+			const toPeer = 8 * 1024 * 1024 + random(4 * 1024 * 1024);
+			const fromPeer = 256 * 1024 + random(1792 * 1024);
+			const resetAt = random(2 * 1024 * 1024);
+			const isPeerReset = index % 2 === 0;
+			const socket = await rawClient(port, clientErrors);
+			const connection = await tracker.when(() => tracker.claim(socket.localPort!), () => `netdash to accept client ${index}`);
+			expect(core.send(connection, payload.subarray(0, toPeer))).toBe(true);
+			queuedFor.set(connection, toPeer);
+			for (let written = 0; written < fromPeer; ) {
+				const size = Math.min(fromPeer - written, 1 + random(64 * 1024));
+				socket.write(Buffer.alloc(size, index % 251));
+				written += size;
+			}
+
+			wroteBy.set(connection, fromPeer);
+			let read = 0;
+			await new Promise<void>((resolve) => {
+				socket.on('data', (chunk: Buffer) => {
+					read += chunk.length;
+					if (read >= resetAt && !readBy.has(connection)) {
+						readBy.set(connection, read);
+						if (isPeerReset) {
+							byPeer.add(connection);
+							socket.resetAndDestroy();
+						} else {
+							socket.pause();
+							core.reset(connection);
+						}
+
+						resolve();
+					}
+				});
+			});
+			await tracker.when(() => tracker.closed.get(connection), () => `${connection} to close after the ${isPeerReset ? 'peer\'s' : 'netdash\'s'} RST (${read} of ${toPeer} B read)`);
+		}, 50);
+		await new Promise((resolve) => setImmediate(resolve));
+
+		expect(unhandled).toEqual([]);
+		expect(tracker.refused).toBe(0);
+		expect(tracker.accepted.size).toBe(count);
+		expect(byPeer.size).toBe(count / 2);
+		// Exactly one close per accepted socket.
+		expect([...tracker.closed.keys()].sort()).toEqual([...tracker.accepted].sort());
+		expect([...tracker.closed].filter(([, events]) => events.length !== 1).map(([id]) => id)).toEqual([]);
+		const closes = [...tracker.closed.values()].map((events) => events[0]!);
+		// Every one a reset; the peer's with the code the kernel gave.
+		expect(closes.filter((closed) => closed.reason !== 'reset' || (byPeer.has(closed.connection) && !CONNECTION_LOST_CODES.has(closed.code ?? ''))).map((closed) => `${closed.connection} ${closed.reason} ${closed.code}`)).toEqual([]);
+		// What the events carried (what the log and --json show) is what the counters say, exactly, each way;
+		// nothing vanishes from what netdash was asked to send; nobody got more than was sent to it.
+		const inFlight = 64 * 1024;
+		const badCounts = closes
+			.filter((closed) =>
+				closed.bytesIn !== (tracker.received.get(closed.connection) ?? 0)
+				|| closed.bytesOut !== (tracker.sent.get(closed.connection) ?? 0)
+				|| closed.bytesOut + closed.unsent !== queuedFor.get(closed.connection)
+				|| closed.bytesIn > wroteBy.get(closed.connection)!
+				|| readBy.get(closed.connection)! > closed.bytesOut + inFlight)
+			.map((closed) => `${closed.connection}: in ${closed.bytesIn} (events ${tracker.received.get(closed.connection) ?? 0}, peer wrote ${wroteBy.get(closed.connection)}), out ${closed.bytesOut} (events ${tracker.sent.get(closed.connection) ?? 0}) + unsent ${closed.unsent} vs ${queuedFor.get(closed.connection)}, peer read ${readBy.get(closed.connection)}`);
+		expect(badCounts).toEqual([]);
+		expect(core.connectionIds()).toEqual([]);
+
+		// In flight both ways: every connection had bytes netdash had not yet handed to the kernel; and peers had
+		// written bytes netdash never read.
+		const cutOut = closes.filter((closed) => closed.unsent > 0).length;
+		const cutIn = closes.filter((closed) => closed.bytesIn < wroteBy.get(closed.connection)!).length;
+		expect(cutOut).toBe(count);
+		expect(cutIn).toBeGreaterThan(0);
+		console.log(
+			`resets with data both ways (seed ${(seed + 2).toString(16)}): ${count} connections (${byPeer.size} reset by the peer, ${count - byPeer.size} by netdash), ` +
+				`${tally(closes.map((closed) => `${closed.reason}/${closed.code ?? '-'}`))}; ${cutOut} with bytes left unsent by netdash, ${cutIn} with peer bytes never read; ` +
+				`in ${closes.reduce((sum, closed) => sum + closed.bytesIn, 0)} B and out ${closes.reduce((sum, closed) => sum + closed.bytesOut, 0)} B, equal to the events; ${unhandled.length} unhandled, ${clientErrors.length} client errors`,
 		);
 	});
 });

@@ -10,6 +10,7 @@ import {setTimeout as sleep} from 'node:timers/promises';
 import {fileURLToPath, pathToFileURL} from 'node:url';
 import {afterEach, describe, expect, it} from 'vitest';
 import {cliPath} from '../helpers/cli.js';
+import {reportFigures} from '../helpers/figures.js';
 import {udpSocketDrops} from '../bench/lib/udp-drops.js';
 import {until} from '../helpers/recorder.js';
 import {freeUdpPort} from '../helpers/ports.js';
@@ -20,7 +21,10 @@ import {freeUdpPort} from '../helpers/ports.js';
  * both ways, traffic both ways, a discovery peer that comes, says bye,
  * comes back and dies without a word, and malformed datagrams at the
  * discovery port. Then: nothing unhandled, descriptors back to baseline,
- * memory flat after warm-up, and `quit` exits 0.
+ * exactly one close per connection, and `quit` exits 0. How flat memory
+ * stays (RSS and live heap growth after warm-up) is printed here and judged
+ * by `npm run bench -- --only=steadiness`, which runs this file: it depends
+ * on V8's heap sizing and the machine's load, not only on netdash.
  *
  * SOAK_SECONDS sets the time (10 to 120; default 60).
  */
@@ -187,7 +191,7 @@ function mean(values: readonly number[]): number {
 }
 
 describe('soak', () => {
-	it(`the real CLI under ${soakSeconds} s of churn, resets, traffic, discovery peers and malformed datagrams: nothing unhandled, descriptors back to baseline, RSS flat, quit exits 0`, async () => {
+	it(`the real CLI under ${soakSeconds} s of churn, resets, traffic, discovery peers and malformed datagrams: nothing unhandled, descriptors back to baseline, one close per connection, quit exits 0`, async () => {
 		const [mainPort, peerPort] = [await freeUdpPort(), await freeUdpPort()];
 		const discovery = (own: number, other: number) => ['--discover', String(own), '--discover-interval', '0.5', '--broadcast-address', `127.0.0.1:${other}`];
 		const directory = mkdtempSync(path.join(tmpdir(), 'netdash-soak-'));
@@ -342,11 +346,9 @@ describe('soak', () => {
 					// netdash resets one itself.
 					netdash.send({cmd: 'reset', id});
 				} else {
-					// A half-close: netdash keeps its side open (half-close is honoured) until told to close it.
+					// A half-close, and nothing more: netdash closes its side by itself once its queue is sent
+					// (the rounds below wait for every connection to be gone, so a pinned one fails the soak).
 					socket.end();
-					if (id !== undefined) {
-						netdash.send({cmd: 'close', id});
-					}
 				}
 			}
 
@@ -436,9 +438,9 @@ describe('soak', () => {
 		expect(stats['received']).toBe(stats['accepted'] + stats['own'] + stats['foreign'] + stats['dropped']);
 		expect(stats['foreign'] + stats['dropped']).toBeGreaterThanOrEqual(malformedSent - discoveryDrops);
 		expect(fdsAfter).toBeLessThanOrEqual(baseline);
-		expect(growth).toBeLessThan(0.5);
-		expect(reference && final).toBeTruthy();
-		expect(liveGrowth).toBeLessThan(0.25);
+		// Memory figures go to the bench (its targets: RSS +50 %, live heap +25 %; live growth is NaN, sent as
+		// null, when V8 ran fewer than two full collections in the soak).
+		reportFigures('soak', {seconds: soakSeconds, rssGrowthPercent: growth * 100, liveGrowthPercent: liveGrowth * 100, rssLastMiB: last / 1024, fullCollections: inSoak.length});
 		expect(netdash.count('peer-discovered')).toBeGreaterThanOrEqual(2);
 		expect(netdash.count('peer-left bye')).toBeGreaterThanOrEqual(1);
 		expect(netdash.count('peer-expired')).toBeGreaterThanOrEqual(1);

@@ -2,6 +2,7 @@ import {execFileSync} from 'node:child_process';
 import process from 'node:process';
 import {afterAll, afterEach, beforeEach, describe, expect, it} from 'vitest';
 import {spawnJson, type JsonChild} from '../helpers/cli.js';
+import {skipEachIf, whyNoNetns} from '../helpers/requires.js';
 
 /**
  * A real subnet: three network namespaces, each with one veth into a bridge
@@ -23,24 +24,7 @@ function ip(...args: string[]): void {
 }
 
 /** Why the test cannot run here, or undefined when it can. */
-function whyNot(): string | undefined {
-	if (process.getuid?.() !== 0) {
-		return 'not root: network namespaces need root (CI runs as root)';
-	}
-
-	try {
-		ip('netns', 'add', namespaceOf('probe'));
-		ip('netns', 'del', namespaceOf('probe'));
-		return undefined;
-	} catch (error) {
-		return `ip netns failed: ${(error as Error).message.split('\n', 1)[0]}`;
-	}
-}
-
-const reason = whyNot();
-if (reason) {
-	console.warn(`skipping the network namespace discovery test: ${reason}`);
-}
+const reason = whyNoNetns();
 
 let madeNamespaces: string[] = [];
 
@@ -121,6 +105,8 @@ async function startAndDiscover(): Promise<{all: Instance[]; ids: Map<Host, stri
 }
 
 describe('discovery across a real subnet of network namespaces', () => {
+	skipEachIf(reason);
+
 	beforeEach(() => {
 		if (!reason) {
 			makeSubnet();
@@ -137,7 +123,7 @@ describe('discovery across a real subnet of network namespaces', () => {
 		removeNamespaces();
 	});
 
-	it.skipIf(reason !== undefined)('every instance discovers the other two within a few seconds, by directed broadcast', async () => {
+	it('every instance discovers the other two within a few seconds, by directed broadcast', async () => {
 		const {all, ids, startedAt} = await startAndDiscover();
 
 		for (const instance of all) {
@@ -159,7 +145,7 @@ describe('discovery across a real subnet of network namespaces', () => {
 		await all[0]!.waitFor((event) => (event.type === 'peer-discovered' || event.type === 'peer-updated') && event.rttMs !== null, 'a peer with a round trip');
 	});
 
-	it.skipIf(reason !== undefined)('an instance that quits says bye, and the others remove it at once', async () => {
+	it('an instance that quits says bye, and the others remove it at once', async () => {
 		const {all, ids} = await startAndDiscover();
 		const [a, b, c] = all as [Instance, Instance, Instance];
 
@@ -180,7 +166,7 @@ describe('discovery across a real subnet of network namespaces', () => {
 		expect(a.events.some((event) => event.type === 'peer-expired')).toBe(false);
 	});
 
-	it.skipIf(reason !== undefined)('an instance killed with SIGKILL goes stale, then expired after three intervals', async () => {
+	it('an instance killed with SIGKILL goes stale, then expired after three intervals', async () => {
 		const {all, ids} = await startAndDiscover();
 		const [a, b] = all as [Instance, Instance, Instance];
 		const lastAnnounce = () => (a.events.filter((event) => event.instanceId === ids.get('b') && (event.type === 'peer-updated' || event.type === 'peer-discovered')).at(-1)!.lastSeen as number);

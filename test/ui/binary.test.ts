@@ -4,6 +4,7 @@ import path from 'node:path';
 import process from 'node:process';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {afterEach, beforeAll, describe, expect, it} from 'vitest';
+import {missingTool, skipEachIf} from '../helpers/requires.js';
 import {asAtATerminal, hasTmux, startInTmux} from '../helpers/tmux.js';
 
 /**
@@ -14,10 +15,6 @@ import {asAtATerminal, hasTmux, startInTmux} from '../helpers/tmux.js';
 const root = path.resolve(import.meta.dirname, '../..');
 const node = path.join(root, 'node_modules/.bin/node');
 const cli = path.join(root, 'dist/bin/cli.js');
-
-if (!hasTmux) {
-	console.warn('tmux is not installed: tests of the built binary in a pseudo-terminal are skipped (.ci/run installs it: apt-get install -y tmux)');
-}
 
 const cleanups: Array<() => void> = [];
 
@@ -153,7 +150,8 @@ async function started(terminal: Terminal): Promise<string> {
 	return terminal.waitFor((screen) => titles.every((title) => screen.includes(title)), 'the four pane titles');
 }
 
-describe.skipIf(!hasTmux)('the built binary in a pseudo-terminal', () => {
+describe('the built binary in a pseudo-terminal', () => {
+	skipEachIf(missingTool('tmux'));
 	it('starts on the alternate screen at 80×24, takes :listen 0, re-lays out at 200×60, and q + y leaves with exit code 0 and the screen restored', async () => {
 		// CI=true as on a CI runner, where Ink would otherwise turn itself non-interactive
 		const terminal = start(80, 24, 'CI=true');

@@ -139,20 +139,33 @@ describe('dashboard driven from the keyboard', () => {
 		expect(frame).not.toContain('→ out');
 	});
 
-	it('e half-closes the connection and R (confirmed) resets the other end: both show in Connections', async () => {
+	it('e half-closes the connection: by default the other end closes after the FIN, and both rows show closed', async () => {
 		const dashboard = await open();
 		await listenAndConnect(dashboard);
 
-		// e on C1: we send FIN; C2 sees the peer's FIN
+		// e on C1: we send FIN; C2 gets it, sends its (empty) queue and closes; C1 then closes too
+		const isClosed = (row: string) => row.includes('closed') && !row.includes('half');
+		const frame = await dashboard.type('e', (current) => isClosed(rowOf(current, 'C1')) && isClosed(rowOf(current, 'C2')));
+		expect(rowOf(frame, 'C1')).toMatch(/ closed /);
+		expect(rowOf(frame, 'C2')).toMatch(/ closed /);
+	});
+
+	it('with :halfopen on, e half-closes the connection, the other end waits (its row counts the seconds), and R (confirmed) resets it', async () => {
+		const dashboard = await open();
+		await command(dashboard, 'halfopen on');
+		await listenAndConnect(dashboard);
+		expect(rowOf(await dashboard.see((current) => rowOf(current, 'C2') !== ''), 'C2')).toContain('open · half-open');
+
+		// e on C1: we send FIN; C2 sees the peer's FIN and stays open, saying how long it has waited
 		let frame = await dashboard.type('e', (current) => rowOf(current, 'C1').includes('half-closed-local'));
-		frame = await dashboard.see((current) => rowOf(current, 'C2').includes('half-closed-remote'));
+		frame = await dashboard.see((current) => /half-open [1-9]\d*s/.test(rowOf(current, 'C2')));
 		expect(rowOf(frame, 'C1')).toContain('◐ half-closed-local');
 
 		// R on C2 asks first; n keeps it
 		await dashboard.type('j');
 		await dashboard.type('R', 'reset C2 with a RST?');
 		frame = await dashboard.type('n', (current) => !current.includes('reset C2 with a RST?'));
-		expect(rowOf(frame, 'C2')).toContain('half-closed-remote');
+		expect(rowOf(frame, 'C2')).toContain('half-open');
 
 		// R then y resets it
 		await dashboard.type('R', 'reset C2 with a RST?');

@@ -104,6 +104,9 @@ export class Discovery {
 	readonly #onClosed: () => void;
 	readonly #refusal: Refusal;
 
+	/** `ref` of the stop-discovery command, echoed on `discovery-stopped`. */
+	#stopRef: string | undefined;
+
 	/** `onClosed` is called after the discovery socket is gone; `refusal` is the allow/deny check applied to every datagram. */
 	constructor(bus: Bus, onClosed: () => void, refusal: Refusal = admitEveryone) {
 		this.#bus = bus;
@@ -204,21 +207,23 @@ export class Discovery {
 		socket.bind({port, address: '0.0.0.0'});
 	}
 
-	/** Probe now (resent with backoff while nobody answers). */
-	probe(): void {
+	/** Probe now (resent with backoff while nobody answers); `ref` is echoed on `probe-sent`. */
+	probe(ref?: string): void {
 		if (this.#state !== 'running' || !this.#protocol) {
 			throw new NetdashError('DISCOVERY_OFF', 'discovery is not running: start it first (--discover)');
 		}
 
-		this.#protocol.probe();
+		this.#protocol.probe(ref);
 	}
 
-	/** Say bye, then close the socket. Resolves once it is closed; `discovery-stopped` is emitted by then. */
-	async stop(): Promise<void> {
+	/** Say bye, then close the socket. Resolves once it is closed; `discovery-stopped` (with `ref`) is emitted by then. */
+	async stop(ref?: string): Promise<void> {
 		const socket = this.#socket;
 		if (!socket) {
 			return;
 		}
+
+		this.#stopRef ??= ref;
 
 		const closed = new Promise<void>((resolve) => {
 			this.#whenClosed.push(resolve);
@@ -456,7 +461,9 @@ export class Discovery {
 			reason: this.#hasListened ? 'stopped' : 'failed',
 			received: stats?.received ?? 0,
 			dropped: stats?.droppedTotal ?? 0,
+			...(this.#stopRef ? {ref: this.#stopRef} : {}),
 		});
+		this.#stopRef = undefined;
 		for (const resolve of this.#whenClosed.splice(0)) {
 			resolve();
 		}

@@ -133,6 +133,8 @@ export class DiscoveryProtocol {
 	/** `received` when stats were last reported. */
 	#reportedReceived = 0;
 	#probeAttempt = 0;
+	/** `ref` of the probe command being resent, if any. */
+	#probeRef: string | undefined;
 	#nextProbeAt = Number.POSITIVE_INFINITY;
 
 	constructor(settings: ProtocolSettings) {
@@ -177,8 +179,9 @@ export class DiscoveryProtocol {
 		this.probe();
 	}
 
-	/** Probe now, and again with backoff until someone replies. */
-	probe(): void {
+	/** Probe now, and again with backoff until someone replies; `ref` is echoed on its `probe-sent` events. */
+	probe(ref?: string): void {
+		this.#probeRef = ref;
 		this.#probeAttempt = 0;
 		this.#sendProbe();
 	}
@@ -374,7 +377,8 @@ export class DiscoveryProtocol {
 		}
 
 		this.#settings.send(bytes, 'targets');
-		this.#settings.emit({type: 'probe-sent', requestId, attempt: this.#probeAttempt});
+		const ref = this.#probeRef;
+		this.#settings.emit({type: 'probe-sent', requestId, attempt: this.#probeAttempt, ...(ref ? {ref} : {})});
 		const wait = Math.min(this.limits.probeBackoffMs * (2 ** (this.#probeAttempt - 1)), Math.max(this.intervalMs, this.limits.probeBackoffMs));
 		this.#nextProbeAt = this.#probeAttempt >= this.limits.probeAttempts ? Number.POSITIVE_INFINITY : now + wait;
 	}

@@ -74,6 +74,7 @@ export const commandSchemas: Readonly<Record<string, JsonSchema>> = {
 	}),
 	probe: command('probe', {}),
 	'stop-discovery': command('stop-discovery', {}),
+	halfopen: command('halfopen', {on: {type: 'boolean', description: "Whether connections opened from now on stay open after the peer's FIN."}}, ['on']),
 	quit: command('quit', {}),
 };
 

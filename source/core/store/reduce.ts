@@ -57,6 +57,9 @@ type ConnectionModel = {
 	sampledQueued: number;
 	queueGrowth: number;
 	isStalled: boolean;
+	isHalfOpen: boolean;
+	halfClosedAt: number | undefined;
+	waitedMs: number;
 	openedAt: number;
 	closedAt: number | undefined;
 	closeReason: CloseReason | undefined;
@@ -202,7 +205,9 @@ export class Model {
 			}
 
 			case 'connection-dialing': {
-				this.connections.set(event.connection, this.#newConnection(event.connection, 'dialed', null, event.framing, event.remote, event.at, 'connecting'));
+				const dialing = this.#newConnection(event.connection, 'dialed', null, event.framing, event.remote, event.at, 'connecting');
+				dialing.isHalfOpen = event.isHalfOpen;
+				this.connections.set(event.connection, dialing);
 				this.isMembershipChanged = true;
 				this.#note(event.connection, event, `connecting to ${event.remote.address}:${event.remote.port}`, false);
 				break;
@@ -221,6 +226,7 @@ export class Model {
 				}
 
 				connection.local = event.local;
+				connection.isHalfOpen = event.isHalfOpen;
 				const listener = event.listener ? this.listeners.get(event.listener) : undefined;
 				if (listener) {
 					listener.accepted++;
@@ -242,6 +248,10 @@ export class Model {
 				this.#update(event.connection, (connection) => {
 					if (connection.state === 'open') {
 						connection.state = event.by === 'local' ? 'half-closed-local' : 'half-closed-remote';
+					}
+
+					if (event.by === 'remote') {
+						connection.halfClosedAt = event.at;
 					}
 				});
 				this.#note(event.connection, event, event.by === 'local' ? 'we sent FIN (shutdown): still reading' : 'peer sent FIN: it will send no more', false);
@@ -328,6 +338,11 @@ export class Model {
 				break;
 			}
 
+			case 'half-open-changed': {
+				this.#notice({seq: event.seq, at: event.at, level: 'info', target: undefined, code: undefined, message: event.isHalfOpen ? "half-open on: from now on a peer's FIN leaves the connection open until you close it" : "half-open off: from now on a peer's FIN closes the connection after its queue"});
+				break;
+			}
+
 			case 'admission-changed': {
 				this.admission = {allow: event.allow, deny: event.deny, maxConnections: event.maxConnections};
 				this.isRefusedChanged = true;
@@ -384,7 +399,14 @@ export class Model {
 		this.#sampledBytesIn = this.bytesIn;
 		this.#sampledBytesOut = this.bytesOut;
 		const limit = this.#options.historyLength;
+		const now = Date.now();
 		for (const connection of this.connections.values()) {
+			if (connection.isHalfOpen && connection.halfClosedAt !== undefined && connection.closedAt === undefined) {
+				// A half-open connection waits on us after the peer's FIN: the row says for how long.
+				connection.waitedMs = now - connection.halfClosedAt;
+				this.dirtyConnections.add(connection.id);
+			}
+
 			if (connection.closedAt !== undefined && connection.rateIn === 0 && connection.rateOut === 0) {
 				continue;
 			}
@@ -465,6 +487,9 @@ export class Model {
 			sampledQueued: 0,
 			queueGrowth: 0,
 			isStalled: false,
+			isHalfOpen: false,
+			halfClosedAt: undefined,
+			waitedMs: 0,
 			openedAt: at,
 			closedAt: undefined,
 			closeReason: undefined,

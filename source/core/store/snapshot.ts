@@ -48,6 +48,12 @@ export type ConnectionRow = {
 	readonly isQueueGrowing: boolean;
 	/** True when queued bytes have not drained for the stall timeout (a reset is offered). */
 	readonly isStalled: boolean;
+	/** True when the peer's FIN leaves it open (`--half-open`, `halfopen on`). */
+	readonly isHalfOpen: boolean;
+	/** When the peer sent its FIN (epoch ms), if it did. */
+	readonly halfClosedAt: number | undefined;
+	/** A half-open connection whose peer sent FIN: how long it has waited for us to close, in ms (updated each rate sample). */
+	readonly waitedMs: number;
 	readonly openedAt: number;
 	readonly closedAt: number | undefined;
 	readonly closeReason: CloseReason | undefined;

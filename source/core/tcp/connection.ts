@@ -48,6 +48,12 @@ export type ConnectionInit = {
 	limits: ConnectionLimits;
 	/** `ref` of the command that made it, echoed on its opening events. */
 	ref?: string;
+	/**
+	 * Keep our side open after the peer's FIN (so we can still answer) until
+	 * told to close. Off, a peer's FIN closes the connection once what is
+	 * queued has left, as ncat and socat do.
+	 */
+	isHalfOpen: boolean;
 	/** For dialed connections: where to, as the user gave it. */
 	dial?: {host: string; port: number};
 	/** For accepted connections on a listener bound to one address: that address and port, our end. */
@@ -85,6 +91,11 @@ export class TcpConnection {
 	#bytesAccepted = 0;
 	#isWriteEnded = false;
 	#isResetByUs = false;
+	readonly #isHalfOpen: boolean;
+	/** `ref` of the shutdown or close that sent our FIN, echoed on `connection-half-closed`. */
+	#shutdownRef: string | undefined;
+	/** `ref` of the reset or close that ends the connection, echoed on `connection-closed`. */
+	#closeRef: string | undefined;
 	/** A code for a close we decided on (IDLE_TIMEOUT), reported with reason `closed`. */
 	#closeCode: string | undefined;
 	/** When the queue last moved (a write completed) or was last empty. */
@@ -137,6 +148,7 @@ export class TcpConnection {
 		this.#state = init.origin === 'dialed' ? 'connecting' : 'open';
 		this.#dial = init.dial;
 		this.#local = init.local;
+		this.#isHalfOpen = init.isHalfOpen;
 
 		const {id} = this;
 		// Raw framing has no framer: spare the sink too (one set per connection, 10,000 of them at scale).
@@ -246,7 +258,13 @@ export class TcpConnection {
 		this.assertWritable();
 
 		const queued = this.#queued;
-		if (queued + bytes.length > this.#limits.maxQueuedBytes) {
+		const limit = this.#limits.maxQueuedBytes;
+		if (bytes.length > limit) {
+			// No peer, however fast, could make room for it: the send itself is over the limit.
+			throw new NetdashError('TOO_LARGE', `${this.id} cannot send ${bytes.length} bytes at once: that is larger than the queue limit of ${limit} bytes (--max-queued); split it or raise the limit`);
+		}
+
+		if (queued + bytes.length > limit) {
 			throw new NetdashError(
 				'QUEUE_FULL',
 				`${this.id} cannot queue ${bytes.length} more bytes: ${queued} already wait and the limit is ${this.#limits.maxQueuedBytes} — the peer is not reading fast enough`,
@@ -348,12 +366,18 @@ export class TcpConnection {
 		}
 	}
 
+	/** True when a peer's FIN leaves our side open (see {@link ConnectionInit.isHalfOpen}). */
+	get isHalfOpen(): boolean {
+		return this.#isHalfOpen;
+	}
+
 	/** Half-close: send our FIN after what is queued, and keep reading. */
-	shutdown(): void {
+	shutdown(ref?: string): void {
 		if (!this.isOpen || this.#isWriteEnded) {
 			throw new NetdashError('NOT_WRITABLE', `${this.id} cannot shut down: ${this.#whyNotWritable()}`);
 		}
 
+		this.#shutdownRef = ref;
 		this.#isWriteEnded = true;
 		this.#endAfterQueue(() => {
 			this.#socket.end();
@@ -361,11 +385,12 @@ export class TcpConnection {
 	}
 
 	/** Abort with a RST: the peer sees ECONNRESET; queued bytes are dropped (and counted as unsent). */
-	reset(): void {
+	reset(ref?: string): void {
 		if (!this.isOpen) {
 			throw new NetdashError('NOT_OPEN', `${this.id} is already ${this.#state}`);
 		}
 
+		this.#closeRef ??= ref;
 		this.#isResetByUs = true;
 		if (this.#state === 'connecting') {
 			this.#socket.destroy();
@@ -379,9 +404,14 @@ export class TcpConnection {
 	 * release the socket. If the queue has not drained within `graceMs`,
 	 * the socket is destroyed and what is left is counted as unsent.
 	 */
-	close(graceMs = 2000): void {
+	close(graceMs = 2000, ref?: string): void {
 		if (!this.isOpen) {
 			throw new NetdashError('NOT_OPEN', `${this.id} is already ${this.#state}`);
+		}
+
+		this.#closeRef ??= ref;
+		if (!this.#isWriteEnded) {
+			this.#shutdownRef = ref;
 		}
 
 		if (this.#state === 'connecting') {
@@ -491,6 +521,7 @@ export class TcpConnection {
 			connection: this.id,
 			remote: {address: dial.host, port: dial.port},
 			framing: formatFraming(this.framing),
+			isHalfOpen: this.#isHalfOpen,
 			...(ref ? {ref} : {}),
 		});
 	}
@@ -512,6 +543,7 @@ export class TcpConnection {
 			local: this.#local ?? {address: socket.localAddress ?? '', port: socket.localPort ?? 0},
 			remote: {address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0},
 			framing: formatFraming(this.framing),
+			isHalfOpen: this.#isHalfOpen,
 			...(ref ? {ref} : {}),
 		});
 	}
@@ -555,6 +587,26 @@ export class TcpConnection {
 		}
 
 		this.#bus.emit({type: 'connection-half-closed', connection: this.id, by: 'remote'});
+		if (!this.#isHalfOpen) {
+			this.#closeAfterPeer();
+		}
+	}
+
+	/**
+	 * The peer sent its FIN and we do not stay half-open: send what is
+	 * queued, then our FIN. With both directions ended the socket closes
+	 * itself. Without this, a client that connects, sends and closes leaves
+	 * a CLOSE-WAIT socket counted against --max-conns forever.
+	 */
+	#closeAfterPeer(): void {
+		if (!this.isOpen || this.#isWriteEnded) {
+			return; // Our FIN is already on its way (shutdown or close): the socket closes when it is out.
+		}
+
+		this.#isWriteEnded = true;
+		this.#endAfterQueue(() => {
+			this.#socket.end();
+		});
 	}
 
 	#onLocalEnd(): void {
@@ -562,7 +614,8 @@ export class TcpConnection {
 			this.#state = 'half-closed-local';
 		}
 
-		this.#bus.emit({type: 'connection-half-closed', connection: this.id, by: 'local'});
+		const ref = this.#shutdownRef;
+		this.#bus.emit({type: 'connection-half-closed', connection: this.id, by: 'local', ...(ref ? {ref} : {})});
 	}
 
 	#onError(error: Error): void {
@@ -611,7 +664,7 @@ export class TcpConnection {
 			bytesOut: this.#bytesOut,
 			unsent: this.#bytesAccepted - this.#bytesOut,
 			...(this.#error ? {code: this.#error.code} : this.#closeCode ? {code: this.#closeCode} : {}),
-			...(this.#dialRef ? {ref: this.#dialRef} : {}),
+			...(this.#closeRef ? {ref: this.#closeRef} : this.#dialRef ? {ref: this.#dialRef} : {}),
 		});
 		this.#onClosed(this);
 	}

@@ -4,6 +4,26 @@ import {errorCode, explainSocketError, formatAddress, oneLine} from '../errors.j
 import {formatFraming, type FramingSpec} from '../framing/index.js';
 import type {Admission} from './admission.js';
 
+/**
+ * How long a client over the connection limit waits for a slot before it is
+ * refused. A client that sends and closes at once is released a loop turn or
+ * two after its FIN is read; accepts come in batches before those reads, so a
+ * fast sequential client would otherwise be refused while every connection
+ * it made is already closing.
+ */
+export const LIMIT_WAIT_MS = 1000;
+
+/** Clients that may wait at once, beyond the limit: a burst of quick clients fits, and held descriptors stay bounded. */
+const MAX_WAITING = 1024;
+
+/** A client waiting for a slot under the limit. */
+type Waiting = {socket: net.Socket; remote: {address: string; port: number}; timer: NodeJS.Timeout};
+
+/** A waiting client's socket error (its reset): it is reported as the refusal, when its wait ends. */
+function ignoreError(): void {
+	// Nothing to do until then.
+}
+
 /** A listener's state: `starting` until the kernel has bound it. */
 export type ListenerState = 'starting' | 'listening' | 'closed' | 'failed';
 
@@ -16,6 +36,8 @@ export type ListenerInit = {
 	/** listen(2) backlog: the default 511 breaks bursts of connects (see FACTS.md). */
 	backlog: number;
 	ref?: string;
+	/** Whether its connections stay half-open after the peer's FIN; undefined: the core's default at the time of the FIN. */
+	isHalfOpen?: boolean;
 	/** Who may connect; shared by every listener and changed while running. */
 	admission: Admission;
 	/** Called for every accepted socket, synchronously, so its handlers are attached before anything else runs. */
@@ -31,9 +53,15 @@ export type ListenerInit = {
 export class TcpListener {
 	readonly id: string;
 	readonly framing: FramingSpec;
+	/** Half-open choice of its own (see {@link ListenerInit.isHalfOpen}). */
+	readonly isHalfOpen: boolean | undefined;
 	#state: ListenerState = 'starting';
 	#accepted = 0;
 	#refused = 0;
+	/** Connections it accepted that are still open (the core calls {@link released} as each closes). */
+	#open = 0;
+	/** Clients over the limit waiting for a slot, oldest first (at most MAX_WAITING). */
+	readonly #waiting: Waiting[] = [];
 	#localEnd: {address: string; port: number} | undefined;
 	readonly #server: net.Server;
 	readonly #bus: Bus;
@@ -44,35 +72,31 @@ export class TcpListener {
 		this.#init = init;
 		this.id = init.id;
 		this.framing = init.framing;
-		// allowHalfOpen: a peer's FIN must not end our side; shutdown() is the user's choice.
+		this.isHalfOpen = init.isHalfOpen;
+		// allowHalfOpen: Node must not end our side on the peer's FIN by itself; the connection does,
+		// after its queue has drained, unless it is half-open (TcpConnection).
 		this.#server = net.createServer({allowHalfOpen: true});
 		this.#server.on('error', (error) => {
 			this.#onError(error);
 		});
+		// The limit is counted here, not with server.maxConnections: Node drops over its limit before
+		// 'connection', so a denied client would be reported as over the limit. Rules come first.
 		this.#server.on('connection', (socket) => {
 			// Read the address once, here: a client that reset before we accepted it has none, and
 			// admission refuses it (fails closed) rather than letting it past every rule.
 			const rule = init.admission.refusal(socket.remoteAddress);
 			if (rule) {
-				this.#refuse(socket, rule);
+				this.#refuse(socket, 'denied', rule);
 				return;
 			}
 
-			this.#accepted++;
-			init.onConnection(socket, this);
+			if (this.#open >= init.admission.rules.maxConnections) {
+				this.#wait(socket);
+				return;
+			}
+
+			this.#admit(socket);
 		});
-		// Over maxConnections Node closes the socket itself and tells us only through 'drop'.
-		this.#server.on('drop', (data) => {
-			this.#refused++;
-			this.#bus.emit({
-				type: 'connection-refused',
-				listener: this.id,
-				remote: {address: data?.remoteAddress ?? '', port: data?.remotePort ?? 0},
-				reason: 'limit',
-				rule: `max-conns ${this.#server.maxConnections}`,
-			});
-		});
-		this.applyAdmission();
 		this.#server.listen({host: init.host, port: init.port, backlog: init.backlog}, () => {
 			this.#onListening();
 		});
@@ -102,25 +126,88 @@ export class TcpListener {
 		return this.#refused;
 	}
 
-	/** Take the current connection limit from the admission rules. */
-	applyAdmission(): void {
-		this.#server.maxConnections = this.#init.admission.rules.maxConnections;
+	/** Connections it accepted that are still open: what counts against the limit. */
+	get open(): number {
+		return this.#open;
 	}
 
-	/** Stop accepting. Connections it accepted stay open. */
-	close(): void {
+	/** One of its connections closed: it no longer counts against the limit, and a waiting client may take its slot. */
+	released(): void {
+		this.#open--;
+		while (this.#waiting.length > 0 && this.#open < this.#init.admission.rules.maxConnections && this.#state === 'listening') {
+			const waiting = this.#waiting.shift()!;
+			clearTimeout(waiting.timer);
+			waiting.socket.removeListener('error', ignoreError);
+			if (waiting.socket.destroyed) {
+				this.#refuseWaiting(waiting);
+			} else {
+				this.#admit(waiting.socket);
+			}
+		}
+	}
+
+	#admit(socket: net.Socket): void {
+		this.#accepted++;
+		this.#open++;
+		this.#init.onConnection(socket, this);
+	}
+
+	/**
+	 * Over the limit: hold the client (not read, not counted) for up to
+	 * {@link LIMIT_WAIT_MS} in case a slot frees, then refuse it. At most
+	 * {@link MAX_WAITING} wait; more are refused at once.
+	 */
+	#wait(socket: net.Socket): void {
+		if (this.#waiting.length >= MAX_WAITING) {
+			this.#refuse(socket, 'limit', this.#limitRule());
+			return;
+		}
+
+		socket.on('error', ignoreError);
+		const waiting: Waiting = {
+			socket,
+			remote: {address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0},
+			timer: setTimeout(() => {
+				const index = this.#waiting.indexOf(waiting);
+				if (index !== -1) {
+					this.#waiting.splice(index, 1);
+					this.#refuseWaiting(waiting);
+				}
+			}, LIMIT_WAIT_MS),
+		};
+		this.#waiting.push(waiting);
+	}
+
+	#refuseWaiting(waiting: Waiting): void {
+		this.#refused++;
+		waiting.socket.resetAndDestroy();
+		this.#bus.emit({type: 'connection-refused', listener: this.id, remote: waiting.remote, reason: 'limit', rule: this.#limitRule()});
+	}
+
+	/** Stop accepting. Connections it accepted stay open. `ref` is echoed on `listener-closed`. */
+	close(ref?: string): void {
 		if (this.#state === 'closed' || this.#state === 'failed') {
 			return;
 		}
 
 		this.#state = 'closed';
+		for (const waiting of this.#waiting.splice(0)) {
+			clearTimeout(waiting.timer);
+			this.#refuseWaiting(waiting);
+		}
+
 		// The server's own 'close' waits for every accepted connection; the listening socket is gone now.
 		this.#server.close();
-		this.#bus.emit({type: 'listener-closed', listener: this.id, accepted: this.#accepted});
+		this.#bus.emit({type: 'listener-closed', listener: this.id, accepted: this.#accepted, ...(ref ? {ref} : {})});
 		this.#init.onClosed(this);
 	}
 
-	#refuse(socket: net.Socket, rule: string): void {
+	/** The rule a client over the limit is refused by, as connection-refused names it. */
+	#limitRule(): string {
+		return `max-conns ${this.#init.admission.rules.maxConnections}`;
+	}
+
+	#refuse(socket: net.Socket, reason: 'denied' | 'limit', rule: string): void {
 		this.#refused++;
 		socket.on('error', () => {
 			// The refused client may reset first; nothing to report beyond the refusal.
@@ -128,7 +215,7 @@ export class TcpListener {
 		const remote = {address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0};
 		// A RST tells the client at once (ncat closes too); no byte of it is read.
 		socket.resetAndDestroy();
-		this.#bus.emit({type: 'connection-refused', listener: this.id, remote, reason: 'denied', rule});
+		this.#bus.emit({type: 'connection-refused', listener: this.id, remote, reason, rule});
 	}
 
 	#onListening(): void {
@@ -148,6 +235,7 @@ export class TcpListener {
 			address: address.address,
 			port: address.port,
 			framing: formatFraming(this.framing),
+			...(this.isHalfOpen === undefined ? {} : {isHalfOpen: this.isHalfOpen}),
 			...(this.#init.ref ? {ref: this.#init.ref} : {}),
 		});
 	}

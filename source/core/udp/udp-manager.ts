@@ -1,5 +1,6 @@
 import type {Bus} from '../bus.js';
 import {NetdashError} from '../errors.js';
+import {checkHost} from '../ports.js';
 import type {Endpoint} from '../events.js';
 import {isIPv6} from 'node:net';
 import {admitEveryone, type Refusal} from './admission.js';
@@ -22,6 +23,7 @@ function destination(host: string | undefined, port: number | undefined): Endpoi
 	}
 
 	checkPort(port, false);
+	checkHost(host);
 	return {address: host, port};
 }
 
@@ -33,17 +35,18 @@ function destination(host: string | undefined, port: number | undefined): Endpoi
 export class UdpManager {
 	readonly #sockets = new Map<string, UdpSocket>();
 	readonly #bus: Bus;
-	readonly #onClosed: () => void;
+	readonly #onClosed: (hasFailed: boolean) => void;
 	readonly #refusal: Refusal;
 	#next = 1;
 	#isHeld = false;
 
 	/**
 	 * `onClosed` is called after each socket is gone (the core counts open
-	 * sockets); `refusal` is the allow/deny check every socket applies to
-	 * each datagram (read at that moment, so rule changes apply at once).
+	 * sockets), true when its bind was refused; `refusal` is the allow/deny
+	 * check every socket applies to each datagram (read at that moment, so
+	 * rule changes apply at once).
 	 */
-	constructor(bus: Bus, onClosed: () => void, refusal: Refusal = admitEveryone) {
+	constructor(bus: Bus, onClosed: (hasFailed: boolean) => void, refusal: Refusal = admitEveryone) {
 		this.#bus = bus;
 		this.#onClosed = onClosed;
 		this.#refusal = refusal;
@@ -67,6 +70,10 @@ export class UdpManager {
 	/** Bind a new socket; `udp-bound` or `socket-failed` follows. Host `127.0.0.1` by default. */
 	bind(host: string | undefined, port: number, options: UdpBindOptions & {ref?: string} = {}): string {
 		checkPort(port, true);
+		if (host) {
+			checkHost(host);
+		}
+
 		const id = `U${this.#next++}`;
 		const socket = new UdpSocket(this.#bus, {
 			...options,
@@ -76,7 +83,7 @@ export class UdpManager {
 			refusal: this.#refusal,
 			onClosed: (closed) => {
 				this.#sockets.delete(closed.id);
-				this.#onClosed();
+				this.#onClosed(closed.state === 'failed');
 			},
 		});
 		this.#sockets.set(id, socket);
@@ -129,7 +136,7 @@ export class UdpManager {
 		return requestId;
 	}
 
-	/** Close one socket (after the commands given to it before). */
+	/** Close one socket (after the commands given to it before); `ref` is echoed on `udp-closed`. */
 	close(id: string, ref?: string): void {
 		this.socket(id).close(ref);
 	}

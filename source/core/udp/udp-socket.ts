@@ -11,6 +11,8 @@ import {lookupLiteralsAtOnce, resolveEndpoint} from './lookup.js';
 import {decodeHeader, encodeReply, REQUEST_HEADER_BYTES} from './request.js';
 import {UdpRequests, type RequestOptions, type UdpRequest} from './udp-requests.js';
 
+import {routeMtu} from './route-mtu.js';
+
 export type {RequestOptions} from './udp-requests.js';
 
 /**
@@ -27,6 +29,9 @@ export const MAX_DATAGRAM_BYTES = {udp4: 65_507, udp6: 65_527} as const;
 
 /** Largest payload that fits one 1500-byte Ethernet frame unfragmented (IPv4: 1500 − 20 − 8; IPv6: 1500 − 40 − 8). */
 export const UNFRAGMENTED_BYTES = {udp4: 1472, udp6: 1452} as const;
+
+/** IP and UDP headers of a datagram: IPv4 20 + 8, IPv6 40 + 8. */
+const HEADER_BYTES = {udp4: 28, udp6: 48} as const;
 
 /** Options of `udpBind`. */
 export type UdpBindOptions = {
@@ -326,6 +331,7 @@ export class UdpSocket {
 	/** Not async: a close of a socket no longer open must throw in its turn (command-failed), not reject. */
 	#close(ref: string | undefined): Promise<void> {
 		this.#assertOpen('close');
+		this.#closeRef = ref;
 		this.#state = 'closed';
 		this.#closeRef = ref;
 		this.#requests.failAll(`${this.id} was closed`);
@@ -446,15 +452,15 @@ export class UdpSocket {
 
 			this.#datagramsOut++;
 			this.#bytesOut += bytes.length;
-			const limit = UNFRAGMENTED_BYTES[this.family];
 			const destination = to ?? this.#remote ?? {address: '', port: 0};
+			const warning = this.#fragmentWarning(bytes.length, destination.address);
 			this.#bus.emit({
 				type: 'datagram-sent',
 				socket: this.id,
 				to: destination,
 				bytes: bytes.length,
 				data: bytes,
-				...(bytes.length > limit ? {warning: `${bytes.length} bytes will fragment (over ${limit} on a 1500-byte MTU); a lost fragment loses all of it`} : {}),
+				...(warning === undefined ? {} : {warning}),
 				...(extra.requestId === undefined ? {} : {requestId: extra.requestId, attempt: extra.attempt}),
 				...(ref ? {ref} : {}),
 			});
@@ -481,6 +487,25 @@ export class UdpSocket {
 		const message = explainSocketError(code, context, oneLine(error));
 		this.#bus.emit({type: 'socket-failed', target: this.id, code, message, ...(ref ? {ref} : {})});
 		return message;
+	}
+
+	/**
+	 * The warning for a datagram that will be fragmented on the route to
+	 * `address`: over its MTU less the IP and UDP headers (65,536 on
+	 * loopback, so 65,508 bytes there; 1,500 on Ethernet, so 1,472). The
+	 * route is looked up (once per destination) only for datagrams over
+	 * 1,232 bytes: every IPv6 link, and in practice every IPv4 one, carries
+	 * that much whole (IPv6's minimum MTU of 1,280 less headers).
+	 */
+	#fragmentWarning(bytes: number, address: string): string | undefined {
+		const headers = HEADER_BYTES[this.family];
+		if (bytes <= 1232) {
+			return undefined;
+		}
+
+		const mtu = routeMtu(address);
+		const limit = mtu - headers;
+		return bytes > limit ? `${bytes} bytes will fragment (over ${limit} on the route's ${mtu}-byte MTU); a lost fragment loses all of it` : undefined;
 	}
 
 	#onMessage(message: Buffer, from: Endpoint): void {

@@ -42,6 +42,35 @@ function rateCell(columns: FittedColumns<ConnectionColumn>, key: 'rateIn' | 'rat
 	return width === undefined ? '' : `${fit(formatRate(rate), width - sparkWidth - 2, 'right')} ${sparkline(history, sparkWidth)} `;
 }
 
+/** The state column: the state, and for a half-open connection whose peer sent FIN, how long it has waited. */
+export function stateText(row: ConnectionData): string {
+	if (!row.isHalfOpen || row.closedAt !== undefined) {
+		return row.state;
+	}
+
+	// Half-open: the peer's FIN does not close it. Once the FIN came, say how long it has waited on us.
+	if (row.state === 'half-closed-remote') {
+		return `half-open ${formatWait(row.waitedMs)}`;
+	}
+
+	return row.state === 'open' ? 'open · half-open' : row.state;
+}
+
+/** 9s, 4m05s, 2h03m. */
+function formatWait(ms: number): string {
+	const seconds = Math.floor(ms / 1000);
+	if (seconds < 60) {
+		return `${seconds}s`;
+	}
+
+	const minutes = Math.floor(seconds / 60);
+	if (minutes < 60) {
+		return `${minutes}m${String(seconds % 60).padStart(2, '0')}s`;
+	}
+
+	return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
+}
+
 /**
  * One connection. Closed rows are dimmed until cleared; a queue that keeps
  * growing (the peer is not reading) is marked with ⚠ as well as colour, and
@@ -53,7 +82,7 @@ export const ConnectionRow = memo(function ConnectionRow({row, columns, isCursor
 	const state = stateStyles[row.state];
 	const endpointsWidth = columns.get('endpoints') ?? 0;
 	const isWarning = row.isStalled || row.isQueueGrowing;
-	const stateText = row.isStalled ? '⚠ stalled' : `${state.glyph} ${row.state}`;
+	const shownState = row.isStalled ? '⚠ stalled' : `${state.glyph} ${stateText(row)}`;
 	const queued = !row.isStalled && row.isQueueGrowing ? `⚠ ${formatBytes(row.queued)}` : formatBytes(row.queued);
 	return (
 		<RowLine isCursor={isCursor} fill={fill} isDim={isClosed}>
@@ -62,7 +91,7 @@ export const ConnectionRow = memo(function ConnectionRow({row, columns, isCursor
 			{cell(columns, 'endpoints', endpointsText(row, endpointsWidth))}
 			{cell(columns, 'origin', row.origin)}
 			<Text color={row.isStalled ? colors.error : state.color} bold={row.isStalled}>
-				{cell(columns, 'state', stateText)}
+				{cell(columns, 'state', shownState)}
 			</Text>
 			<Text color={isWarning ? colors.error : undefined} bold={isWarning}>
 				{cell(columns, 'queued', queued, 'right')}
