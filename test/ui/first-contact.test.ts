@@ -1,23 +1,8 @@
 import net from 'node:net';
-import {afterEach, describe, expect, it} from 'vitest';
-import {keys, renderDashboard, type Dashboard} from '../helpers/ink.js';
+import {describe, expect, it} from 'vitest';
+import {dashboardsForEachTest, keys, type Dashboard} from '../helpers/ink.js';
 
-const dashboards: Dashboard[] = [];
-const cleanups: Array<() => void | Promise<void>> = [];
-
-afterEach(async () => {
-	for (const cleanup of cleanups.splice(0).reverse()) {
-		await cleanup();
-	}
-
-	await Promise.all(dashboards.splice(0).map(async (dashboard) => dashboard.dispose()));
-});
-
-async function open(): Promise<Dashboard> {
-	const dashboard = await renderDashboard();
-	dashboards.push(dashboard);
-	return dashboard;
-}
+const {open, cleanups} = dashboardsForEachTest();
 
 /** A client from outside netdash, as `nc` would be; its local port is what the listener's log should name. */
 async function dial(port: number): Promise<net.Socket> {

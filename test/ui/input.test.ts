@@ -1,24 +1,9 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
-import {afterEach, describe, expect, it} from 'vitest';
-import {keys, renderDashboard, waitForFrame, type Dashboard} from '../helpers/ink.js';
+import {describe, expect, it} from 'vitest';
+import {dashboardsForEachTest, keys, waitForFrame, type Dashboard} from '../helpers/ink.js';
 
-const dashboards: Dashboard[] = [];
-const cleanups: Array<() => void | Promise<void>> = [];
-
-afterEach(async () => {
-	for (const cleanup of cleanups.splice(0).reverse()) {
-		await cleanup();
-	}
-
-	await Promise.all(dashboards.splice(0).map(async (dashboard) => dashboard.dispose()));
-});
-
-async function open(): Promise<Dashboard> {
-	const dashboard = await renderDashboard();
-	dashboards.push(dashboard);
-	return dashboard;
-}
+const {open, cleanups} = dashboardsForEachTest();
 
 /** A Node server on loopback that keeps every byte it receives, and can send and close. */
 async function peer(): Promise<{port: number; received: () => Buffer; sockets: net.Socket[]}> {

@@ -1,24 +1,9 @@
 import net from 'node:net';
-import {afterEach, describe, expect, it} from 'vitest';
+import {describe, expect, it} from 'vitest';
 import {hexDump} from '../../source/core/format/index.js';
-import {keys, renderDashboard, type Dashboard} from '../helpers/ink.js';
+import {dashboardsForEachTest, keys, type Dashboard} from '../helpers/ink.js';
 
-const dashboards: Dashboard[] = [];
-const cleanups: Array<() => void | Promise<void>> = [];
-
-afterEach(async () => {
-	for (const cleanup of cleanups.splice(0).reverse()) {
-		await cleanup();
-	}
-
-	await Promise.all(dashboards.splice(0).map(async (dashboard) => dashboard.dispose()));
-});
-
-async function open(): Promise<Dashboard> {
-	const dashboard = await renderDashboard();
-	dashboards.push(dashboard);
-	return dashboard;
-}
+const {open, cleanups} = dashboardsForEachTest();
 
 /**
  * A loopback server that writes `bytes` to the first client (and ends, when
