@@ -3,8 +3,8 @@ import {Bus} from './bus.js';
 import {NetdashError, errorCode, oneLine} from './errors.js';
 import {encodeFrame, formatFraming, type FramingSpec} from './framing/index.js';
 import {TcpConnection, type ConnectionInit, type ConnectionLimits} from './tcp/connection.js';
-import {Relays, type RelayStep} from './relay/relay.js';
-import {DEFAULT_UDP_IDLE_MS, UdpForward} from './relay/udp-forward.js';
+import type {RelayStep} from './relay/relay.js';
+import {RelayManager, type ForwardTarget} from './relay/relay-manager.js';
 import {Reclaimer} from './reclaim.js';
 import {checkHost} from './ports.js';
 import {TcpListener} from './tcp/listener.js';
@@ -129,7 +129,7 @@ export class Core {
 	}, this.#refusal);
 
 	/** Forwards' clients and the connections dialed for them (relay/). */
-	readonly #relays = new Relays(this.bus, {
+	readonly #relays = new RelayManager(this.bus, this.#udp, {
 		nextConnectionId: () => `C${this.#nextConnection++}`,
 		// Both halves of a relay stay open after their peer's FIN: the relay passes the FIN on.
 		adopt: (socket, init) => this.#register(socket, {...init, limits: this.#limits, isHalfOpen: true}),
@@ -243,27 +243,18 @@ export class Core {
 	 * each client gets its own connection to the target, relayed byte for
 	 * byte (relay/). Returns the listener's id; each client is relay `R1`, ….
 	 */
-	forward(host: string | undefined, port: number, target: {host: string; port: number}, options: OpenOptions = {}): string | undefined {
+	forward(host: string | undefined, port: number, target: ForwardTarget, options: OpenOptions = {}): string | undefined {
 		this.#noteCommand('forward', {host, port, target, ...options});
-		return this.#run(options.ref, () => {
-			checkHost(target.host);
-			checkPort(target.port, false);
-			return this.#listen(host, port, options, {address: target.host, port: target.port});
-		});
+		return this.#run(options.ref, () => this.#listen(host, port, options, this.#relays.target(target)));
 	}
 
 	/**
 	 * Forward UDP `host:port` to `target`: each client address gets its own socket (source port) towards the target;
 	 * a session idle for `idleMs` (default: the idle timeout, else 60 s) expires (relay/udp-forward.ts). Returns the forward's socket id.
 	 */
-	forwardUdp(host: string | undefined, port: number, target: {host: string; port: number}, options: CommandOptions & {idleMs?: number} = {}): string | undefined {
+	forwardUdp(host: string | undefined, port: number, target: ForwardTarget, options: CommandOptions & {idleMs?: number} = {}): string | undefined {
 		this.#noteCommand('forward-udp', {host, port, target, ...options});
-		return this.#run(options.ref, () => {
-			checkHost(target.host);
-			checkPort(target.port, false);
-			const idleMs = options.idleMs ?? (this.#limits.idleTimeoutMs || DEFAULT_UDP_IDLE_MS);
-			return new UdpForward(this.bus, this.#udp, {host, port, target: {address: target.host, port: target.port}, idleMs, nextRelay: () => this.#relays.nextId(), ...(options.ref ? {ref: options.ref} : {})}).id;
-		});
+		return this.#run(options.ref, () => this.#relays.forwardUdp(host, port, target, {...options, fallbackIdleMs: this.#limits.idleTimeoutMs}));
 	}
 
 	/** Steer relay `id`: intercept a direction, release or drop a held chunk, inject bytes (relay/relay.ts). */

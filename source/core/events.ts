@@ -43,6 +43,8 @@ export type ListenerOpened = {
 	target?: Endpoint;
 };
 
+// Relay (issue 13, branch relay): the events of --forward / --forward-udp and of steering a relay, from here to UdpRelayClosed.
+
 /**
  * A forward accepted a client: it becomes one half of relay `relay`, and
  * `server` is dialed to `target` for it. Each half is an ordinary
@@ -223,6 +225,16 @@ export type MessageReceived = {
 	connection: string;
 	bytes: number;
 	data: Buffer;
+	/** Line framing: the terminator that ended the line (not in `data`). */
+	delimiter?: 'lf' | 'crlf';
+};
+
+/** The peer sent FIN with an unfinished message in the framer (a line without its LF, a frame short of its length): those bytes are never delivered as a message. */
+export type MessagePartial = {
+	type: 'message-partial';
+	connection: string;
+	/** Bytes of the unfinished message (a length prefix counted too). */
+	bytes: number;
 };
 
 /** The framer discarded bytes it could not frame (an over-long line or length). The raw bytes were still reported as `data-received`. */
@@ -652,6 +664,7 @@ export type BusEvent = EventBase &
 	(
 		| ListenerOpened
 		| ListenerClosed
+		// Relay (issue 13)
 		| RelayOpened
 		| RelayClosed
 		| UdpRelayOpened
@@ -669,6 +682,7 @@ export type BusEvent = EventBase &
 		| DataSent
 		| MessageReceived
 		| FramingOverflowed
+		| MessagePartial
 		| ConnectionHalfClosed
 		| ConnectionClosed
 		| HalfOpenChanged

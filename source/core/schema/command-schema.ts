@@ -22,6 +22,7 @@ const seconds = {type: 'number', exclusiveMinimum: 0, maximum: maxSeconds} as co
 const id = {type: 'string', minLength: 1} as const;
 const framing = {type: 'string', description: 'raw, line, u16, u32 or fixed:N'} as const;
 const halfOpen = {type: 'boolean', description: 'Keep a connection open after the peer\'s FIN (a half-close).'} as const;
+// Relay (issue 13): a relay's direction and a held chunk's number.
 const direction = {enum: ['to-server', 'to-client'], description: 'Which way through a relay.'} as const;
 const chunk = {type: 'integer', minimum: 1, description: 'A held chunk, as relay-chunk-held numbered it.'} as const;
 const cidrs = {type: 'array', items: {type: 'string'}} as const;
@@ -45,6 +46,7 @@ function command(name: string, properties: Record<string, unknown>, required: re
 /** The schema of each command, by its `cmd`. */
 export const commandSchemas: Readonly<Record<string, JsonSchema>> = {
 	listen: command('listen', {host, port: bindPort, framing, halfOpen}, ['port']),
+	// Relay (issue 13, branch relay): forward, then steering a relay (intercept, release, drop, inject, throttle).
 	forward: command(
 		'forward',
 		{
