@@ -7,6 +7,8 @@
  * fact too (`socket-failed`, `command-failed`).
  */
 
+import type {SystemSocket, SystemSocketRates} from './system/types.js';
+
 /** An address and port as the kernel reports it. */
 export type Endpoint = {
 	address: string;
@@ -531,6 +533,37 @@ export type PacketDropped = {
 	count: number;
 };
 
+/** Every TCP and UDP socket of the machine, read once (`{"cmd":"sockets"}`). */
+export type SystemSocketsListed = {
+	type: 'system-sockets';
+	sockets: SystemSocket[];
+	/** What this reading could not show, one sentence each (no `ss`, other users' processes, not Linux); empty when nothing is missing. */
+	missing: string[];
+	/** Wall time the reading took, ms. */
+	tookMs: number;
+};
+
+/**
+ * What changed among the machine's sockets since the previous refresh of a
+ * watch (`watch-sockets`); the first lists every socket as opened. Emitted
+ * only when something changed. A socket is known by its 4-tuple, so
+ * `ESTAB` → `TIME-WAIT` is a change of one socket.
+ */
+export type SystemSocketsChanged = {
+	type: 'system-sockets-changed';
+	opened: SystemSocketRates[];
+	/** Sockets whose state, queues, counters, owner or rates changed. */
+	changed: SystemSocketRates[];
+	/** Sockets gone since the previous refresh, as last seen. */
+	closed: SystemSocketRates[];
+	/** Sockets on the machine now. */
+	total: number;
+	/** Milliseconds since the previous refresh (0 on the first): what the rates are over. */
+	intervalMs: number;
+	missing: string[];
+	tookMs: number;
+};
+
 /** Every event on the bus. */
 export type BusEvent = EventBase &
 	(
@@ -581,6 +614,8 @@ export type BusEvent = EventBase &
 		| PeerLeft
 		| ForeignDatagram
 		| PacketDropped
+		| SystemSocketsListed
+		| SystemSocketsChanged
 	);
 
 /** Every event type name. */

@@ -26,6 +26,33 @@ const peer = {
 } as const;
 const peerRequired = Object.keys(peer);
 
+const systemSocket = {
+	type: 'object',
+	properties: {
+		protocol: {enum: ['tcp', 'udp']},
+		family: {enum: [4, 6]},
+		local: endpoint,
+		remote: endpoint,
+		state: text,
+		recvQueue: count,
+		sendQueue: count,
+		uid: count,
+		inode: count,
+		pid: {type: ['integer', 'null'], minimum: 1},
+		process: text,
+		whyUnknown: text,
+		bytesIn: {type: ['integer', 'null'], minimum: 0},
+		bytesOut: {type: ['integer', 'null'], minimum: 0},
+		rttMs: {type: ['number', 'null'], minimum: 0},
+		isOwn: {type: 'boolean'},
+		rateIn: {type: ['number', 'null'], minimum: 0},
+		rateOut: {type: ['number', 'null'], minimum: 0},
+	},
+	required: ['protocol', 'family', 'local', 'remote', 'state', 'recvQueue', 'sendQueue', 'uid', 'inode', 'pid', 'process', 'bytesIn', 'bytesOut', 'rttMs', 'isOwn'],
+} as const;
+const systemSockets = {type: 'array', items: systemSocket} as const;
+const missing = {type: 'array', items: text} as const;
+
 function event(type: string, properties: Record<string, unknown>, required: readonly string[] = Object.keys(properties)): JsonSchema {
 	return {
 		type: 'object',
@@ -93,6 +120,16 @@ export const eventSchemas: Readonly<Record<string, JsonSchema>> = {
 	'peer-left': event('peer-left', {...peer, reason: {enum: ['bye', 'restarted', 'evicted']}}),
 	'foreign-datagram': event('foreign-datagram', {from: endpoint, bytes: count, base64}),
 	'packet-dropped': event('packet-dropped', {from: endpoint, reason: text, bytes: count, count: {type: 'integer', minimum: 1}}),
+	'system-sockets': event('system-sockets', {sockets: systemSockets, missing, tookMs: {type: 'number', minimum: 0}}),
+	'system-sockets-changed': event('system-sockets-changed', {
+		opened: systemSockets,
+		changed: systemSockets,
+		closed: systemSockets,
+		total: count,
+		intervalMs: {type: 'number', minimum: 0},
+		missing,
+		tookMs: {type: 'number', minimum: 0},
+	}),
 };
 
 /** Every event as one standalone schema: an object whose `type` picks one of `eventSchemas`. */
