@@ -47,7 +47,12 @@ export function diffSockets(previous: SocketTable, sockets: readonly SystemSocke
 	const opened: SystemSocketRates[] = [];
 	const changed: SystemSocketRates[] = [];
 	for (const socket of sockets) {
-		const key = socketKey(socket);
+		let key = socketKey(socket);
+		if (table.has(key)) {
+			// A closed socket whose program still holds the fd, beside the TIME-WAIT that took over its tuple.
+			key = `${key}|${socket.inode}`;
+		}
+
 		const before = previous.get(key);
 		const row: SystemSocketRates = {...socket, rateIn: rate(socket.bytesIn, before?.bytesIn, seconds), rateOut: rate(socket.bytesOut, before?.bytesOut, seconds)};
 		table.set(key, row);
