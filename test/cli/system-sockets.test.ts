@@ -150,6 +150,47 @@ describe('the machine\'s sockets, with programs the test starts', () => {
 		expect(sockets.find((row) => row['protocol'] === 'tcp' && isAt(row, own, 0))).toMatchObject({state: 'LISTEN', pid: netdash.child.pid, process: 'netdash', isOwn: true});
 	});
 
+	test('a watch shows a connection opening, its rate while it sends, and the rate falling to 0 when it stops', async () => {
+		const server = startPeer(['serve', '127.0.0.1']);
+		const port = Number((await server.waitLine(/^port (\d+)/, 'port'))[1]);
+		const netdash = startNetdash();
+		netdash.send({cmd: 'watch-sockets', interval: 0.3, ref: 'w'});
+		await netdash.waitFor((event) => event['type'] === 'system-sockets-changed', 'the first refresh');
+		const client = startPeer(['dial', '127.0.0.1', String(port), '1000']);
+		const clientPort = Number((await client.waitLine(/^connected (\d+)/, 'connected'))[1]);
+		const rowsOf = (event: Row, key: 'opened' | 'changed') => (event[key] as Row[] | undefined)?.filter((row) => row['protocol'] === 'tcp' && isAt(row, port, clientPort)) ?? [];
+		const opened = await netdash.waitFor((event) => event['type'] === 'system-sockets-changed' && rowsOf(event, 'opened').some((row) => row['bytesIn'] === 1000), 'the accepted connection opened with 1000 bytes in');
+		expect(rowsOf(opened, 'opened')[0]).toMatchObject({pid: server.child.pid, rateIn: null});
+
+		// When the client sends 600,000 more bytes between two refreshes.
+		client.send('send 600000');
+		const busy = await netdash.waitFor((event) => event['type'] === 'system-sockets-changed' && rowsOf(event, 'changed').some((row) => row['bytesIn'] === 601_000), 'the bytes counted');
+		// Then each refresh's rate accounts for the bytes since the previous one (rounded to whole bytes per second),
+		// however the kernel split them between refreshes.
+		let previous = 1000;
+		let rates = 0;
+		for (const event of netdash.events.filter((event) => event['type'] === 'system-sockets-changed' && event['seq'] > opened['seq'] && event['seq'] <= busy['seq'])) {
+			for (const row of rowsOf(event, 'changed')) {
+				const delta = (row['bytesIn'] as number) - previous;
+				expect(Math.abs((row['rateIn'] as number) * (event['intervalMs'] as number) / 1000 - delta)).toBeLessThanOrEqual(delta * 0.01 + 2);
+				previous = row['bytesIn'] as number;
+				rates += row['rateIn'] > 0 ? 1 : 0;
+			}
+		}
+
+		expect(rates).toBeGreaterThanOrEqual(1);
+		const quiet = await netdash.waitFor((event) => event['seq'] > busy['seq'] && rowsOf(event, 'changed').length > 0, 'the rate falling');
+		expect(rowsOf(quiet, 'changed')[0]).toMatchObject({bytesIn: 601_000, rateIn: 0});
+
+		netdash.send({cmd: 'unwatch-sockets', ref: 'u'});
+		netdash.send({cmd: 'unwatch-sockets', ref: 'u2'});
+		expect(await netdash.waitFor((event) => event['type'] === 'command-failed' && event['ref'] === 'u2', 'the second unwatch refused')).toMatchObject({code: 'NOT_WATCHING'});
+		expect(netdash.events.some((event) => event['type'] === 'command-failed' && event['ref'] === 'u')).toBe(false);
+		// With no watch and no socket, the end of stdin ends the session.
+		netdash.child.stdin.end();
+		expect(await netdash.exited).toBe(0);
+	});
+
 	test('without ss the sockets are still listed, with counters unknown and the reason given', async () => {
 		const server = startPeer(['serve', '127.0.0.1']);
 		const port = Number((await server.waitLine(/^port (\d+)/, 'port'))[1]);
