@@ -1,4 +1,3 @@
-import type {Endpoint} from '../events.js';
 import type {KernelSocket, SocketProtocol} from './types.js';
 
 /*
@@ -72,10 +71,12 @@ export function formatIpv6(bytes: readonly number[]): string {
 	return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
 }
 
-function endpointOf(field: string): Endpoint {
-	const [address = '', port = '0'] = field.split(':');
-	return {address: decodeAddress(address), port: Number.parseInt(port, 16)};
-}
+/**
+ * One row: `sl: local rem st tx:rx tr:when retrnsmt uid timeout inode …`
+ * (the fields after inode vary by table and kernel). One regex over the
+ * whole text, not a split per line: 10,000 rows are read every refresh.
+ */
+const rowPattern = /^\s*\d+: ([\dA-F]+):([\dA-F]{4}) ([\dA-F]+):([\dA-F]{4}) ([\dA-F]{2}) ([\dA-F]{8}):([\dA-F]{8}) \S+ \S+\s+(\d+)\s+\d+ (\d+)/gm;
 
 /**
  * Parse one of `/proc/net/{tcp,tcp6,udp,udp6}`. Lines that do not have the
@@ -85,16 +86,21 @@ function endpointOf(field: string): Endpoint {
 export function parseProcNet(text: string, protocol: SocketProtocol, family: 4 | 6): KernelSocket[] {
 	const sockets: KernelSocket[] = [];
 	const addressLength = family === 4 ? 8 : 32;
-	for (const line of text.split('\n')) {
-		// sl local rem st tx:rx tr:when retrnsmt uid timeout inode …
-		const fields = line.trim().split(/\s+/);
-		if (fields.length < 10 || !/^\d+:$/.test(fields[0]!)) {
-			continue;
+	// Most rows share a few addresses (loopback, the wildcard): decode each once.
+	const addresses = new Map<string, string>();
+	const addressOf = (hex: string): string => {
+		let address = addresses.get(hex);
+		if (address === undefined) {
+			address = decodeAddress(hex);
+			addresses.set(hex, address);
 		}
 
-		const [, local = '', remote = '', state = '', queues = '', , , uid = '', , inode = ''] = fields;
-		const [tx = '', rx = ''] = queues.split(':');
-		if (local.indexOf(':') !== addressLength || remote.indexOf(':') !== addressLength) {
+		return address;
+	};
+
+	for (const match of text.matchAll(rowPattern)) {
+		const [, local = '', localPort = '', remote = '', remotePort = '', state = '', tx = '', rx = '', uid = '', inode = ''] = match;
+		if (local.length !== addressLength || remote.length !== addressLength) {
 			continue;
 		}
 
@@ -102,14 +108,14 @@ export function parseProcNet(text: string, protocol: SocketProtocol, family: 4 |
 		sockets.push({
 			protocol,
 			family,
-			local: endpointOf(local),
-			remote: endpointOf(remote),
+			local: {address: addressOf(local), port: Number.parseInt(localPort, 16)},
+			remote: {address: addressOf(remote), port: Number.parseInt(remotePort, 16)},
 			// UDP uses the TCP numbers: 1 for a connected socket, 7 for an unconnected one.
 			state: tcpStates[stateNumber] ?? `UNKNOWN-${stateNumber}`,
-			recvQueue: Number.parseInt(rx, 16) || 0,
-			sendQueue: Number.parseInt(tx, 16) || 0,
-			uid: Number.parseInt(uid, 10) || 0,
-			inode: Number.parseInt(inode, 10) || 0,
+			recvQueue: Number.parseInt(rx, 16),
+			sendQueue: Number.parseInt(tx, 16),
+			uid: Number(uid),
+			inode: Number(inode),
 		});
 	}
 

@@ -36,9 +36,9 @@ export function parseSsInfo(text: string): Map<number, TcpCounters> {
 		}
 
 		counters.set(inode, {
-			bytesIn: numberField(line, 'bytes_received') ?? 0,
-			bytesOut: numberField(line, 'bytes_acked') ?? 0,
-			rttMs: numberField(line, 'rtt'),
+			bytesIn: numberField(line, bytesReceived) ?? 0,
+			bytesOut: numberField(line, bytesAcked) ?? 0,
+			rttMs: numberField(line, rtt),
 		});
 		inode = 0;
 	}
@@ -46,9 +46,13 @@ export function parseSsInfo(text: string): Map<number, TcpCounters> {
 	return counters;
 }
 
+const bytesReceived = /\sbytes_received:([\d.]+)/;
+const bytesAcked = /\sbytes_acked:([\d.]+)/;
+const rtt = /\srtt:([\d.]+)/;
+
 /** The number after ` NAME:` in an ss info line (`rtt:0.03/0.01` gives 0.03), or null. */
-function numberField(line: string, name: string): number | null {
-	const match = new RegExp(`(?:^|\\s)${name}:([\\d.]+)`).exec(line);
+function numberField(line: string, pattern: RegExp): number | null {
+	const match = pattern.exec(line);
 	if (!match) {
 		return null;
 	}

@@ -1,7 +1,7 @@
 import type {Bus} from '../bus.js';
 import {NetdashError, errorCode, oneLine} from '../errors.js';
 import {diffSockets, type SocketTable} from './diff.js';
-import {readSystemSockets, type SystemSocketsReading} from './read.js';
+import {createSystemSocketReader, type SystemSocketsReading} from './read.js';
 
 /** Reads the machine's sockets; tests and the bench may swap it. */
 export type SocketReader = () => Promise<SystemSocketsReading>;
@@ -27,7 +27,7 @@ export class SystemSockets {
 	#generation = 0;
 
 	/** `onIdle` is called when the last read finishes or the watch stops (the session may end then). */
-	constructor(bus: Bus, onIdle: () => void, read: SocketReader = readSystemSockets) {
+	constructor(bus: Bus, onIdle: () => void, read: SocketReader = createSystemSocketReader()) {
 		this.#bus = bus;
 		this.#onIdle = onIdle;
 		this.#read = read;
