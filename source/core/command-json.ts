@@ -171,6 +171,7 @@ export function commandFromJson(value: unknown): Command {
 			};
 		}
 
+		// System pane (issue 14): the machine's sockets
 		case 'watch-sockets': {
 			return {cmd: 'watch-sockets', intervalMs: millis(object['interval']) ?? 1000, ...withRef};
 		}

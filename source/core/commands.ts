@@ -36,6 +36,7 @@ export type Command =
 	| {cmd: 'request'; socket?: string; host?: string; port?: number; bytes: Buffer; timeoutMs?: number; retries?: number; isPlain?: boolean; ref?: string}
 	| {cmd: 'discover'; port?: number; name?: string; intervalMs?: number; broadcast?: string[]; ref?: string}
 	| {cmd: 'probe' | 'stop-discovery'; ref?: string}
+	// System pane (issue 14): the machine's sockets
 	/** Every socket of the machine, once (`system-sockets`). */
 	| {cmd: 'sockets'; ref?: string}
 	/** Stream `system-sockets-changed` every `intervalMs` until `unwatch-sockets`. */
