@@ -197,6 +197,16 @@ export function commandFromJson(value: unknown): Command {
 			};
 		}
 
+		// System pane (issue 14): the machine's sockets
+		case 'watch-sockets': {
+			return {cmd: 'watch-sockets', intervalMs: millis(object['interval']) ?? 1000, ...withRef};
+		}
+
+		case 'sockets':
+		case 'unwatch-sockets': {
+			return {cmd: cmd as 'sockets' | 'unwatch-sockets', ...withRef};
+		}
+
 		case 'probe':
 		case 'stop-discovery':
 		case 'quit': {

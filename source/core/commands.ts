@@ -47,10 +47,16 @@ export type Command =
 	| {cmd: 'request'; socket?: string; host?: string; port?: number; bytes: Buffer; timeoutMs?: number; retries?: number; isPlain?: boolean; ref?: string}
 	| {cmd: 'discover'; port?: number; name?: string; intervalMs?: number; broadcast?: string[]; ref?: string}
 	| {cmd: 'probe' | 'stop-discovery'; ref?: string}
+	// System pane (issue 14): the machine's sockets
+	/** Every socket of the machine, once (`system-sockets`). */
+	| {cmd: 'sockets'; ref?: string}
+	/** Stream `system-sockets-changed` every `intervalMs` until `unwatch-sockets`. */
+	| {cmd: 'watch-sockets'; intervalMs: number; ref?: string}
+	| {cmd: 'unwatch-sockets'; ref?: string}
 	| {cmd: 'quit'; ref?: string};
 
 /** The names of every command. */
-export const commandNames = ['listen', 'forward', 'intercept', 'release', 'drop', 'inject', 'throttle', 'connect', 'send', 'sendfile', 'shutdown', 'reset', 'close', 'allow', 'deny', 'admission', 'udp', 'sendto', 'udp-connect', 'broadcast', 'request', 'discover', 'probe', 'stop-discovery', 'halfopen', 'quit'] as const;
+export const commandNames = ['listen', 'forward', 'intercept', 'release', 'drop', 'inject', 'throttle', 'connect', 'send', 'sendfile', 'shutdown', 'reset', 'close', 'allow', 'deny', 'admission', 'udp', 'sendto', 'udp-connect', 'broadcast', 'request', 'discover', 'probe', 'stop-discovery', 'halfopen', 'sockets', 'watch-sockets', 'unwatch-sockets', 'quit'] as const;
 
 /**
  * Carry a command out on the core. `quit` is not the core's: it returns
@@ -192,6 +198,21 @@ export function executeCommand(core: Core, command: Command): boolean {
 
 		case 'stop-discovery': {
 			core.stopDiscovery(options);
+			return false;
+		}
+
+		case 'sockets': {
+			core.listSystemSockets(options);
+			return false;
+		}
+
+		case 'watch-sockets': {
+			core.watchSystemSockets(command.intervalMs, options);
+			return false;
+		}
+
+		case 'unwatch-sockets': {
+			core.unwatchSystemSockets(options);
 			return false;
 		}
 

@@ -16,6 +16,7 @@ import {Discovery, type DiscoveryOptions} from './discovery/discovery.js';
 import type {DiscoveryStats} from './discovery/protocol.js';
 import {refusalOf} from './udp/admission.js';
 import {UdpManager} from './udp/udp-manager.js';
+import {SystemSockets} from './system/system-sockets.js';
 import type {RequestOptions, UdpBindOptions} from './udp/udp-socket.js';
 
 /** Options of a core; every one has a default. */
@@ -135,6 +136,11 @@ export class Core {
 		adopt: (socket, init) => this.#register(socket, {...init, limits: this.#limits, isHalfOpen: true}),
 	});
 
+	/** The machine's sockets (not only ours): core/system/. */
+	readonly #system = new SystemSockets(this.bus, () => {
+		this.#notifyClosed();
+	});
+
 	readonly #commandTaps = new Set<(record: CommandRecord) => void>();
 	#nextListener = 1;
 	#nextConnection = 1;
@@ -229,7 +235,7 @@ export class Core {
 
 	/** Sockets still open: listeners plus connections. */
 	get openSockets(): number {
-		return this.#listeners.size + this.#connections.size + this.#udp.size + (this.#discovery.isOpen ? 1 : 0);
+		return this.#listeners.size + this.#connections.size + this.#udp.size + (this.#discovery.isOpen ? 1 : 0) + (this.#system.isBusy ? 1 : 0);
 	}
 
 	/** Start a TCP listener. Host `127.0.0.1` by default; `0.0.0.0` / `::` mean every interface; port 0 picks an ephemeral port. */
@@ -431,6 +437,7 @@ export class Core {
 		this.#udp.closeAll();
 		// Peers remove us at once on our bye instead of waiting three intervals.
 		void this.#discovery.stop();
+		this.#system.stop();
 		await this.#whenAllClosed();
 	}
 
@@ -506,6 +513,30 @@ export class Core {
 			this.#discovery.assertRunning();
 			void this.#discovery.stop(options.ref);
 		});
+	}
+
+	/** Read every socket of the machine once: `system-sockets` follows. */
+	listSystemSockets(options: CommandOptions = {}): void {
+		this.#noteCommand('sockets', {...options});
+		this.#system.list(options.ref);
+	}
+
+	/** Refresh the machine's sockets every `intervalMs`, emitting `system-sockets-changed`, until unwatched. */
+	watchSystemSockets(intervalMs: number, options: CommandOptions = {}): boolean {
+		this.#noteCommand('watch-sockets', {intervalMs, ...options});
+		return this.#run(options.ref, () => {
+			this.#system.watch(intervalMs, options.ref);
+			return true;
+		}) ?? false;
+	}
+
+	/** Stop watching the machine's sockets. */
+	unwatchSystemSockets(options: CommandOptions = {}): boolean {
+		this.#noteCommand('unwatch-sockets', {...options});
+		return this.#run(options.ref, () => {
+			this.#system.unwatch();
+			return true;
+		}) ?? false;
 	}
 
 	/** Exact discovery counters of the current (or last) run. */

@@ -97,6 +97,11 @@ function shapeOfType(text: string): string {
 			return part;
 		}
 
+		// A number literal (`family: 4 | 6`) is an enum value, as the schema writes it.
+		if (/^-?\d+$/.test(part)) {
+			return `'${part}'`;
+		}
+
 		if ((match = /^(.+)\[\]$/.exec(part)) ?? (match = /^Array<(.+)>$/.exec(part))) {
 			return `array<${shapeOfType(match[1]!)}>`;
 		}
@@ -105,7 +110,8 @@ function shapeOfType(text: string): string {
 			return `record<${shapeOfType(match[1]!)}>`;
 		}
 
-		if (part.startsWith('{')) {
+		// An object, or an intersection of objects (`KernelSocket & {…}`).
+		if (part.startsWith('{') || splitTop(part, '&').length > 1) {
 			return objectShape(fieldsOf(part));
 		}
 
@@ -114,7 +120,7 @@ function shapeOfType(text: string): string {
 			throw new Error(`events.ts: cannot read the type ${part}`);
 		}
 
-		return alias.startsWith('{') ? objectShape(fieldsOf(alias)) : shapeOfType(alias);
+		return alias.startsWith('{') || splitTop(alias, '&').length > 1 ? objectShape(fieldsOf(alias)) : shapeOfType(alias);
 	});
 	return [...new Set(parts.flatMap((part) => splitTop(part, '|')))].sort().join('|');
 }

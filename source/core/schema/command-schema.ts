@@ -94,6 +94,10 @@ export const commandSchemas: Readonly<Record<string, JsonSchema>> = {
 	probe: command('probe', {}),
 	'stop-discovery': command('stop-discovery', {}),
 	halfopen: command('halfopen', {on: {type: 'boolean', description: "Whether connections opened from now on stay open after the peer's FIN."}}, ['on']),
+	// System pane (issue 14): the machine's sockets
+	sockets: command('sockets', {}),
+	'watch-sockets': command('watch-sockets', {interval: {type: 'number', minimum: 0.1, maximum: 3600, description: 'Seconds between refreshes (default 1).'}}),
+	'unwatch-sockets': command('unwatch-sockets', {}),
 	quit: command('quit', {}),
 };
 

@@ -31,6 +31,38 @@ const peer = {
 } as const;
 const peerRequired = Object.keys(peer);
 
+const systemSocket = {
+	type: 'object',
+	properties: {
+		protocol: {enum: ['tcp', 'udp']},
+		family: {enum: [4, 6]},
+		local: endpoint,
+		remote: endpoint,
+		state: text,
+		recvQueue: count,
+		sendQueue: count,
+		uid: count,
+		inode: count,
+		pid: {type: ['integer', 'null'], minimum: 1},
+		process: text,
+		whyUnknown: text,
+		bytesIn: {type: ['integer', 'null'], minimum: 0},
+		bytesOut: {type: ['integer', 'null'], minimum: 0},
+		rttMs: {type: ['number', 'null'], minimum: 0},
+		isOwn: {type: 'boolean'},
+	},
+	required: ['protocol', 'family', 'local', 'remote', 'state', 'recvQueue', 'sendQueue', 'uid', 'inode', 'pid', 'process', 'bytesIn', 'bytesOut', 'rttMs', 'isOwn'],
+} as const;
+const systemSockets = {type: 'array', items: systemSocket} as const;
+/** A row of system-sockets-changed: a socket with its rates since the previous refresh. */
+const systemSocketRates = {
+	...systemSocket,
+	properties: {...systemSocket.properties, rateIn: {type: ['number', 'null'], minimum: 0}, rateOut: {type: ['number', 'null'], minimum: 0}},
+	required: [...systemSocket.required, 'rateIn', 'rateOut'],
+} as const;
+const systemSocketsRates = {type: 'array', items: systemSocketRates} as const;
+const missing = {type: 'array', items: text} as const;
+
 function event(type: string, properties: Record<string, unknown>, required: readonly string[] = Object.keys(properties)): JsonSchema {
 	return {
 		type: 'object',
@@ -129,6 +161,17 @@ export const eventSchemas: Readonly<Record<string, JsonSchema>> = {
 	'relay-throttle-changed': event('relay-throttle-changed', {relay: text, direction: {enum: ['to-server', 'to-client']}, bytesPerSecond: {type: 'number', minimum: 0}}),
 	'udp-relay-opened': event('udp-relay-opened', {relay: text, socket: text, upstream: text, client: endpoint, target: endpoint}),
 	'udp-relay-closed': event('udp-relay-closed', {relay: text, socket: text, upstream: text, client: endpoint, reason: {enum: ['expired', 'closed']}, datagramsToServer: count, datagramsToClient: count}),
+	// System pane (issue 14): the machine's sockets
+	'system-sockets': event('system-sockets', {sockets: systemSockets, missing, tookMs: {type: 'number', minimum: 0}}),
+	'system-sockets-changed': event('system-sockets-changed', {
+		opened: systemSocketsRates,
+		changed: systemSocketsRates,
+		closed: systemSocketsRates,
+		total: count,
+		intervalMs: {type: 'number', minimum: 0},
+		missing,
+		tookMs: {type: 'number', minimum: 0},
+	}),
 };
 
 /** Every event as one standalone schema: an object whose `type` picks one of `eventSchemas`. */

@@ -2,6 +2,7 @@ import type {BusEvent, CloseReason, Endpoint, Origin} from '../events.js';
 import type {ConnectionState} from '../tcp/connection.js';
 import {LogBook} from './log.js';
 import {UdpModel} from './reduce-udp.js';
+import {SystemModel} from './reduce-system.js';
 import type {AdmissionView, ConnectionRow, ListenerRow, Notice, RefusedRow} from './snapshot.js';
 
 /** `127.0.0.1:51234`, or `[::1]:51234`. */
@@ -88,6 +89,8 @@ export class Model {
 	readonly logs: LogBook;
 	/** UDP sockets, discovery peers, foreign senders and discovery counters. */
 	readonly udp: UdpModel;
+	/** The machine's sockets (core/system/). */
+	readonly system = new SystemModel();
 	notices: Notice[] = [];
 	evictedNotices = 0;
 	bytesIn = 0;
@@ -120,6 +123,7 @@ export class Model {
 	apply(event: BusEvent): void {
 		this.lastSeq = event.seq;
 		this.udp.apply(event);
+		this.system.apply(event);
 		switch (event.type) {
 			case 'data-received': {
 				const connection = this.connections.get(event.connection);

@@ -1,5 +1,6 @@
 import type {CloseReason, Endpoint, Origin, PeerFields} from '../events.js';
 import type {ConnectionState} from '../tcp/connection.js';
+import type {SystemSocketRates} from '../system/types.js';
 import type {LogView} from './log.js';
 
 /** A TCP listener as the panes show it. */
@@ -199,6 +200,16 @@ export type RefusedRow = {
 	readonly rule: string | undefined;
 };
 
+/** The machine's sockets as last read (`sockets` / `watch-sockets`): what the System pane shows. */
+export type SystemView = {
+	/** Every socket of the last reading, with rates when a watch runs. */
+	readonly sockets: readonly SystemSocketRates[];
+	/** What the reading could not show, one sentence each. */
+	readonly missing: readonly string[];
+	/** When it was read (epoch ms); absent before the first reading. */
+	readonly refreshedAt?: number;
+};
+
 /** Who may connect, as in force now. */
 export type AdmissionView = {
 	readonly allow: readonly string[];
@@ -229,5 +240,6 @@ export type Snapshot = {
 	/** Non-netdash senders on the discovery port, least recently heard first (bounded). */
 	readonly foreign: readonly ForeignRow[];
 	readonly discovery: DiscoveryView;
+	readonly system: SystemView;
 	readonly totals: Totals;
 };

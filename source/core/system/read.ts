@@ -1,0 +1,135 @@
+import {execFile} from 'node:child_process';
+import {readFileSync} from 'node:fs';
+import path from 'node:path';
+import process from 'node:process';
+import {joinSockets} from './join.js';
+import {scanProcesses, type ProcessScan} from './proc-fd.js';
+import {parseProcNet} from './proc-net.js';
+import {parseSsInfo} from './ss-info.js';
+import type {KernelSocket, SocketProtocol, SystemSocket, TcpCounters} from './types.js';
+
+/** One reading of the machine's sockets. */
+export type SystemSocketsReading = {
+	sockets: SystemSocket[];
+	/** What this reading could not show, one sentence each (no ss, other users' processes, not Linux). */
+	missing: string[];
+	/** Wall time the reading took, ms. */
+	tookMs: number;
+};
+
+/** Where to read from; the defaults are the machine's. */
+export type ReadOptions = {
+	/** @default '/proc' */
+	procRoot?: string;
+	/** The `ss` to run. @default 'ss' (from PATH) */
+	ssCommand?: string;
+	/** @default process.platform */
+	platform?: NodeJS.Platform;
+};
+
+const tables: ReadonlyArray<[string, SocketProtocol, 4 | 6]> = [
+	['tcp', 'tcp', 4],
+	['tcp6', 'tcp', 6],
+	['udp', 'udp', 4],
+	['udp6', 'udp', 6],
+];
+
+/** ss prints ~1 KiB per TCP socket with -i (padded): room for 50,000 sockets. */
+const maxSsOutputBytes = 64 * 1024 * 1024;
+
+/**
+ * Run `ss -tinaeH`: the counters by inode, or why they cannot be had. Never rejects.
+ * TIME-WAIT sockets have no inode and no counters, but ss pads a blank info line for
+ * each: leaving them out cut its output from 4 MB to 6 kB on a machine with 6,000 of them.
+ */
+async function readCounters(ssCommand: string): Promise<Map<number, TcpCounters> | string> {
+	return new Promise((resolve) => {
+		execFile(ssCommand, ['-tinaeH', 'exclude', 'time-wait'], {maxBuffer: maxSsOutputBytes, timeout: 10_000, encoding: 'latin1'}, (error, stdout) => {
+			if (error) {
+				const code = (error as NodeJS.ErrnoException).code;
+				resolve(code === 'ENOENT'
+					? 'TCP bytes and rtt: `ss` (iproute2) is not installed'
+					: `TCP bytes and rtt: ss failed (${String(error.message).split('\n', 1)[0]})`);
+				return;
+			}
+
+			resolve(parseSsInfo(stdout));
+		});
+	});
+}
+
+/** A full /proc scan at least this often, even when no new socket asks for one. */
+const fullScanEvery = 10;
+
+/**
+ * Read every TCP and UDP socket of the machine (of this network namespace)
+ * with its process and counters, once. Never rejects: each source that is
+ * missing becomes a sentence in `missing`.
+ */
+export async function readSystemSockets(options: ReadOptions = {}): Promise<SystemSocketsReading> {
+	return createSystemSocketReader(options)();
+}
+
+/**
+ * A reader for repeated refreshes. The /proc scan (one readlink per open
+ * file on the machine: most of a refresh's CPU) is reused while every socket
+ * in the tables is one it already accounted for; a socket it has not seen
+ * triggers a full scan, and so does every 10th refresh, so an fd handed to
+ * another process (fork, SCM_RIGHTS) is seen within 10 refreshes.
+ */
+export function createSystemSocketReader(options: ReadOptions = {}): () => Promise<SystemSocketsReading> {
+	let scan: ProcessScan | undefined;
+	/** Inodes the last full scan saw in the tables without finding their process. */
+	let unowned = new Set<number>();
+	let sinceFullScan = 0;
+	return async () => {
+		const reading = await readOnce(options, (kernel) => {
+			const isKnown = (socket: KernelSocket) => socket.inode === 0 || scan!.owners.has(socket.inode) || unowned.has(socket.inode);
+			if (scan === undefined || ++sinceFullScan >= fullScanEvery || !kernel.every(isKnown)) {
+				scan = scanProcesses(options.procRoot ?? '/proc');
+				sinceFullScan = 0;
+				unowned = new Set(kernel.filter((socket) => socket.inode !== 0 && !scan!.owners.has(socket.inode)).map((socket) => socket.inode));
+			}
+
+			return scan;
+		});
+		return reading;
+	};
+}
+
+async function readOnce(options: ReadOptions, scanFor: (kernel: KernelSocket[]) => ProcessScan): Promise<SystemSocketsReading> {
+	const started = performance.now();
+	const procRoot = options.procRoot ?? '/proc';
+	const missing: string[] = [];
+	if ((options.platform ?? process.platform) !== 'linux') {
+		return {sockets: [], missing: [`every socket: the machine's socket tables are read from /proc/net, which ${options.platform ?? process.platform} does not have (Linux only)`], tookMs: 0};
+	}
+
+	// Counters first: ss runs in its own process while this one reads /proc.
+	const counting = readCounters(options.ssCommand ?? 'ss');
+	const kernel: KernelSocket[] = [];
+	for (const [file, protocol, family] of tables) {
+		try {
+			kernel.push(...parseProcNet(readFileSync(path.join(procRoot, 'net', file), 'utf8'), protocol, family));
+		} catch (error) {
+			missing.push(`${protocol.toUpperCase()} over IPv${family}: /proc/net/${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+		}
+	}
+
+	const scan = scanFor(kernel);
+	const counters = await counting;
+	if (typeof counters === 'string') {
+		missing.push(counters);
+	}
+
+	if (scan.hidepid) {
+		missing.push(`other users' processes: /proc is mounted with ${scan.hidepid}; their sockets show ?`);
+	} else if (scan.unreadable > 0) {
+		const uids = [...scan.unreadableUids].sort((a, b) => a - b).join(', ');
+		missing.push(`other users' processes: ${scan.unreadable} processes' /proc/PID/fd are readable only by root${uids ? ` (uid ${uids})` : ''}; their sockets show ?`);
+	}
+
+	const reader = {pid: process.pid, uid: process.getuid?.() ?? 0};
+	const sockets = joinSockets(kernel, scan, typeof counters === 'string' ? undefined : counters, reader);
+	return {sockets, missing, tookMs: Math.round((performance.now() - started) * 10) / 10};
+}

@@ -1,0 +1,201 @@
+import {spawn, spawnSync} from 'node:child_process';
+import {readFileSync} from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import process from 'node:process';
+import readline from 'node:readline';
+import {judge, type Row} from '../lib/report.js';
+import {median} from '../lib/stats.js';
+import {hasTool} from '../lib/tools.js';
+import type {BenchContext, Scenario} from './context.js';
+
+/*
+ * The System source (core/system/): what one refresh of the machine's
+ * sockets costs netdash with 10,000 sockets open, what an idle 1 s watch
+ * costs with 1,000, and `ss -tanpi` run once per second beside it. CPU is
+ * read from /proc/PID/stat with the children netdash waited for (the `ss`
+ * it runs) included.
+ */
+
+const cliPath = path.resolve(import.meta.dirname, '..', '..', '..', 'dist', 'bin', 'cli.js');
+/** USER_HZ: the unit of /proc/PID/stat times on every Linux. */
+const ticksPerSecond = 100;
+
+/** CPU ms a process used, its waited-for children included. */
+function cpuMs(pid: number | 'self'): number {
+	const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+	const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+	// utime, stime, cutime, cstime are fields 14-17 (1-based); fields here start at field 3.
+	return fields.slice(11, 15).reduce((sum, field) => sum + Number(field), 0) * 1000 / ticksPerSecond;
+}
+
+/** Loopback pairs held open by this process: 2 × pairs sockets plus a listener. */
+async function holdPairs(pairs: number): Promise<{sockets: net.Socket[]; close(): void}> {
+	const sockets: net.Socket[] = [];
+	const server = net.createServer((socket) => {
+		socket.on('error', () => {});
+		sockets.push(socket);
+	});
+	await new Promise<void>((resolve) => server.listen({host: '127.0.0.1', port: 0, backlog: 4096}, resolve));
+	const {port} = server.address() as net.AddressInfo;
+	for (let start = 0; start < pairs; start += 500) {
+		// eslint-disable-next-line no-await-in-loop
+		await Promise.all(Array.from({length: Math.min(500, pairs - start)}, async () => new Promise<void>((resolve, reject) => {
+			const socket = net.connect({host: '127.0.0.1', port}, () => {
+				resolve();
+			});
+			socket.on('error', reject);
+			sockets.push(socket);
+		})));
+	}
+
+	while (sockets.length < pairs * 2) {
+		// eslint-disable-next-line no-await-in-loop
+		await new Promise((resolve) => setImmediate(resolve));
+	}
+
+	return {
+		sockets,
+		close() {
+			for (const socket of sockets) {
+				socket.resetAndDestroy();
+			}
+
+			server.close();
+		},
+	};
+}
+
+type Netdash = {pid: number; ask(command: Record<string, unknown>, type: string): Promise<Record<string, any>>; waitType(type: string): Promise<Record<string, any>>; stop(): void};
+
+function startNetdash(): Netdash {
+	const child = spawn(process.execPath, [cliPath, '--json'], {stdio: ['pipe', 'pipe', 'ignore']});
+	const waiters: Array<{type: string; ref?: string; resolve(event: Record<string, any>): void}> = [];
+	readline.createInterface({input: child.stdout}).on('line', (line) => {
+		const event = JSON.parse(line) as Record<string, any>;
+		const index = waiters.findIndex((waiter) => waiter.type === event['type'] && (waiter.ref === undefined || waiter.ref === event['ref']));
+		if (index >= 0) {
+			waiters.splice(index, 1)[0]!.resolve(event);
+		}
+	});
+	let nextRef = 1;
+	return {
+		pid: child.pid!,
+		async ask(command, type) {
+			const ref = `b${nextRef++}`;
+			const answer = new Promise<Record<string, any>>((resolve) => {
+				waiters.push({type, ref, resolve});
+			});
+			child.stdin.write(JSON.stringify({...command, ref}) + '\n');
+			return answer;
+		},
+		async waitType(type) {
+			return new Promise((resolve) => {
+				waiters.push({type, resolve});
+			});
+		},
+		stop() {
+			child.kill('SIGKILL');
+		},
+	};
+}
+
+async function sleep(ms: number): Promise<void> {
+	// The bench measures over a span of time; tests never sleep like this.
+	return new Promise((resolve) => {
+		setTimeout(resolve, ms);
+	});
+}
+
+/** `ss -tanpi` run `runs` times: CPU ms per run, from this process's waited-for children. */
+function ssCpuMs(runs: number): number {
+	const before = cpuMs('self');
+	const selfBefore = process.cpuUsage();
+	for (let run = 0; run < runs; run++) {
+		spawnSync('ss', ['-tanpi'], {stdio: 'ignore'});
+	}
+
+	const own = process.cpuUsage(selfBefore);
+	// Our own share of spawnSync is in cpuMs('self') too: take it out.
+	return (cpuMs('self') - before - (own.user + own.system) / 1000) / runs;
+}
+
+export const system: Scenario = {
+	name: 'system',
+	async run(context: BenchContext): Promise<Row[]> {
+		const scenario = 'system sockets';
+		if (process.platform !== 'linux' || !hasTool('ss')) {
+			return [{scenario, unit: 'ms CPU', status: 'skipped', notes: 'needs Linux and ss (iproute2)'}];
+		}
+
+		const refreshes = context.isQuick ? 5 : 20;
+		const idleSeconds = context.isQuick ? 5 : 20;
+		const rows: Row[] = [];
+		context.progress('system: opening 5,000 loopback pairs (10,000 sockets)');
+		let held = await holdPairs(5000);
+		try {
+			const netdash = startNetdash();
+			try {
+				await netdash.ask({cmd: 'sockets'}, 'system-sockets');
+				const before = cpuMs(netdash.pid);
+				const took: number[] = [];
+				let total = 0;
+				for (let run = 0; run < refreshes; run++) {
+					// eslint-disable-next-line no-await-in-loop
+					const answer = await netdash.ask({cmd: 'sockets'}, 'system-sockets');
+					took.push(answer['tookMs'] as number);
+					total = (answer['sockets'] as unknown[]).length;
+				}
+
+				const perRefresh = (cpuMs(netdash.pid) - before) / refreshes;
+				const ssPerRun = ssCpuMs(refreshes);
+				rows.push(judge({
+					scenario: `${scenario}: one refresh, ${total.toLocaleString('en')} sockets`,
+					unit: 'ms CPU',
+					netdash: perRefresh,
+					baseline: ssPerRun,
+					baselineName: 'ss -tanpi once',
+					ratio: perRefresh / ssPerRun,
+					target: {on: 'netdash', op: '<=', value: 50},
+					notes: `CPU of netdash and the ss -tinae it runs, per refresh over ${refreshes}; wall time median ${median(took).toFixed(0)} ms`,
+					details: {tookMs: took, sockets: total},
+				}));
+			} finally {
+				netdash.stop();
+			}
+
+			held.close();
+			context.progress('system: 500 pairs (1,000 sockets), an idle 1 s watch');
+			held = await holdPairs(500);
+			const watcher = startNetdash();
+			try {
+				const first = watcher.waitType('system-sockets-changed');
+				// Its answer is the first refresh, which `first` takes.
+				void watcher.ask({cmd: 'watch-sockets', interval: 1}, 'never');
+				await first;
+				const before = cpuMs(watcher.pid);
+				const started = performance.now();
+				await sleep(idleSeconds * 1000);
+				const percent = (cpuMs(watcher.pid) - before) / (performance.now() - started) * 100;
+				const ssPercent = ssCpuMs(context.isQuick ? 5 : 10) / 10; // Once per 1,000 ms.
+				rows.push(judge({
+					scenario: `${scenario}: idle watch at 1 s, ~1,000 sockets`,
+					unit: '% core',
+					netdash: percent,
+					baseline: ssPercent,
+					baselineName: 'ss -tanpi each s',
+					ratio: percent / ssPercent,
+					target: {on: 'netdash', op: '<=', value: 3},
+					notes: `over ${idleSeconds} s, the whole netdash process (Node's idle cost included)`,
+				}));
+			} finally {
+				watcher.stop();
+			}
+		} finally {
+			held.close();
+		}
+
+		rows.push({scenario: `${scenario}: pane keys p99`, unit: 'ms p99', status: 'waiting for the dashboard', notes: 'the System pane (key 5) is not built yet'});
+		return rows;
+	},
+};
