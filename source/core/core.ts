@@ -11,6 +11,7 @@ import {Admission, type AdmissionRules} from './tcp/admission.js';
 import {ResourceWatch} from './resources.js';
 import {checkTimeout} from './timeout.js';
 import {Discovery, type DiscoveryOptions} from './discovery/discovery.js';
+import {LanDiscovery, type LanOptions} from './discovery/lan.js';
 import type {DiscoveryStats} from './discovery/protocol.js';
 import {refusalOf} from './udp/admission.js';
 import {UdpManager} from './udp/udp-manager.js';
@@ -126,6 +127,8 @@ export class Core {
 		this.#notifyClosed();
 	}, this.#refusal);
 
+	readonly #lan = new LanDiscovery(this.bus, this.#refusal);
+
 	readonly #commandTaps = new Set<(record: CommandRecord) => void>();
 	#nextListener = 1;
 	#nextConnection = 1;
@@ -220,7 +223,7 @@ export class Core {
 
 	/** Sockets still open: listeners plus connections. */
 	get openSockets(): number {
-		return this.#listeners.size + this.#connections.size + this.#udp.size + (this.#discovery.isOpen ? 1 : 0);
+		return this.#listeners.size + this.#connections.size + this.#udp.size + (this.#discovery.isOpen ? 1 : 0) + (this.#lan.isOpen ? 1 : 0);
 	}
 
 	/** Start a TCP listener. Host `127.0.0.1` by default; `0.0.0.0` / `::` mean every interface; port 0 picks an ephemeral port. */
@@ -390,6 +393,7 @@ export class Core {
 		this.#udp.closeAll();
 		// Peers remove us at once on our bye instead of waiting three intervals.
 		void this.#discovery.stop();
+		this.#lan.stop();
 		await this.#whenAllClosed();
 	}
 
@@ -448,6 +452,11 @@ export class Core {
 		return this.#udpCommand(options, () => {
 			this.#discovery.start(options);
 		});
+	}
+
+	/** Browse the LAN protocols (mDNS, Syncthing) beside netdash's own: `service-*` events follow. */
+	browseServices(options: LanOptions): void {
+		void this.#lan.start(options);
 	}
 
 	/** Probe for peers now. */

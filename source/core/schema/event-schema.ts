@@ -25,6 +25,23 @@ const peer = {
 	lastSeen: {type: 'number'},
 } as const;
 const peerRequired = Object.keys(peer);
+const serviceProtocol = {enum: ['mdns', 'ssdp', 'syncthing']} as const;
+const stringMap = {type: 'object', additionalProperties: text} as const;
+const service = {
+	protocol: serviceProtocol,
+	key: text,
+	name: text,
+	serviceType: text,
+	host: text,
+	address: text,
+	port: {type: ['integer', 'null'], minimum: 0, maximum: 65_535},
+	txt: stringMap,
+	details: stringMap,
+	state: {enum: ['fresh', 'stale']},
+	firstSeen: {type: 'number'},
+	lastSeen: {type: 'number'},
+	expiresAt: {type: 'number'},
+} as const;
 
 function event(type: string, properties: Record<string, unknown>, required: readonly string[] = Object.keys(properties)): JsonSchema {
 	return {
@@ -91,6 +108,11 @@ export const eventSchemas: Readonly<Record<string, JsonSchema>> = {
 	'peer-updated': event('peer-updated', {...peer, changed: {type: 'array', items: {enum: ['name', 'ports', 'address', 'state', 'rtt']}}}),
 	'peer-expired': event('peer-expired', peer),
 	'peer-left': event('peer-left', {...peer, reason: {enum: ['bye', 'restarted', 'evicted']}}),
+	'service-discovered': event('service-discovered', service),
+	'service-updated': event('service-updated', {...service, changed: {type: 'array', items: {enum: ['name', 'host', 'address', 'port', 'txt', 'details', 'state']}}}),
+	'service-expired': event('service-expired', service),
+	'service-left': event('service-left', {...service, reason: {enum: ['bye', 'evicted', 'stopped']}}),
+	'services-browsing': event('services-browsing', {protocols: {type: 'array', items: serviceProtocol}, interfaces: {type: 'array', items: text}}),
 	'foreign-datagram': event('foreign-datagram', {from: endpoint, bytes: count, base64}),
 	'packet-dropped': event('packet-dropped', {from: endpoint, reason: text, bytes: count, count: {type: 'integer', minimum: 1}}),
 };
