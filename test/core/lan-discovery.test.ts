@@ -116,6 +116,16 @@ describe('the mDNS browser', () => {
 		expect(events.at(-1)).toMatchObject({type: 'service-left', reason: 'bye', name: 'Lab Printer'});
 	});
 
+	it('a service is shown once its TXT record came too, not before: it asks for the TXT', () => {
+		const {events, sent, feed} = browse();
+		const name = 'Lab Printer._ipp._tcp.local';
+		feed(dnsPacket.encode({type: 'response', answers: [{type: 'SRV', name, ttl: 120, data: {target: 'printer.local', port: 631}}]}), 0);
+		expect(events).toEqual([]);
+		expect(sent.flat()).toContainEqual({name, type: 'TXT', class: 'IN'});
+		feed(dnsPacket.encode({type: 'response', answers: [{type: 'TXT', name, ttl: 120, data: ['rp=lab']}]}), 10);
+		expect(events).toEqual([expect.objectContaining({type: 'service-discovered', port: 631, txt: {rp: 'lab'}})]);
+	});
+
 	it('re-asks for a service at 80 % of its TTL, so a live responder keeps it fresh', () => {
 		const {sent, browser, feed} = browse();
 		feed(announcement(10), 0);

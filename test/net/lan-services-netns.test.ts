@@ -202,6 +202,13 @@ describe('LAN services across a real subnet of network namespaces', () => {
 		expect(netdash.events.some((event) => event.type === 'service-left')).toBe(false);
 	});
 
+	it('--discover alone runs netdash discovery, mDNS and Syncthing together', async () => {
+		const netdash = startNetdash(['--discover', '--discover-interval', '0.5']);
+		await netdash.waitFor((event) => event.type === 'discovery-started', 'discovery-started');
+		const browsing = await netdash.waitFor((event) => event.type === 'services-browsing', 'services-browsing');
+		expect(browsing.protocols).toEqual(['mdns', 'syncthing']);
+	});
+
 	it('a Syncthing announcement broadcast on the subnet shows its short device id, addresses and instance id', async () => {
 		const netdash = startNetdash(['--discover-protocols', 'syncthing']);
 		await netdash.waitFor((event) => event.type === 'services-browsing', 'services-browsing');

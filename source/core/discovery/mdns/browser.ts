@@ -40,7 +40,8 @@ type Instance = {
 	type: string;
 	ptrExpiresAt: number | undefined;
 	srv: {target: string; port: number; expiresAt: number} | undefined;
-	txt: Record<string, string>;
+	/** Undefined until its TXT record came: RFC 6763 §6 gives every service one, so it is awaited before the service is shown. */
+	txt: Record<string, string> | undefined;
 	from: string;
 	/** Fractions of the lifetime already re-asked for (0.8, 0.9). */
 	asked: number;
@@ -115,12 +116,12 @@ export class MdnsBrowser {
 
 		for (const [fqdn, instance] of this.#instances) {
 			// Gone from the table by now (expired), or never resolved: forget it so the cap is not held by the dead.
-			if (now > instance.since + instance.lifetime + graceMs(instance.lifetime) + (instance.srv ? 0 : UNRESOLVED_MS)) {
+			if (now > instance.since + instance.lifetime + graceMs(instance.lifetime) + (instance.srv && instance.txt ? 0 : UNRESOLVED_MS)) {
 				this.#instances.delete(fqdn);
 				continue;
 			}
 
-			if (!instance.srv) {
+			if (!instance.srv || !instance.txt) {
 				continue;
 			}
 
@@ -186,7 +187,7 @@ export class MdnsBrowser {
 						if (instance) {
 							instance.ptrExpiresAt = now + ttlMs;
 							touched.add(data);
-							if (!instance.srv) {
+							if (!instance.srv || !instance.txt) {
 								this.#ask(data, 'SRV');
 								this.#ask(data, 'TXT');
 							}
@@ -213,6 +214,10 @@ export class MdnsBrowser {
 				if (instance && data && typeof data.target === 'string' && Number.isInteger(data.port)) {
 					instance.srv = {target: data.target, port: data.port, expiresAt: now + ttlMs};
 					touched.add(name);
+					if (!instance.txt) {
+						this.#ask(name, 'TXT');
+					}
+
 					if (!this.#hosts.has(data.target.toLowerCase())) {
 						this.#ask(data.target, 'A');
 					}
@@ -222,8 +227,9 @@ export class MdnsBrowser {
 			}
 
 			case 'TXT': {
-				const instance = this.#instances.get(name);
-				if (instance && ttlMs > 0) {
+				const type = typeOfInstance(name);
+				const instance = type === undefined || ttlMs === 0 ? undefined : this.#instance(name, type, from, now);
+				if (instance) {
 					instance.txt = txtPairs(record.data);
 					touched.add(name);
 				}
@@ -265,7 +271,7 @@ export class MdnsBrowser {
 				return undefined;
 			}
 
-			instance = {type, ptrExpiresAt: undefined, srv: undefined, txt: {}, from: from.address, asked: 0, lifetime: 0, since: now};
+			instance = {type, ptrExpiresAt: undefined, srv: undefined, txt: undefined, from: from.address, asked: 0, lifetime: 0, since: now};
 			this.#instances.set(fqdn, instance);
 		}
 
@@ -282,7 +288,7 @@ export class MdnsBrowser {
 
 	#publish(fqdn: string, now: number): void {
 		const instance = this.#instances.get(fqdn);
-		if (!instance?.srv) {
+		if (!instance?.srv || !instance.txt) {
 			return;
 		}
 
