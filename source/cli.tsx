@@ -61,6 +61,10 @@ const cli = meow(
 	                               (default port 47474)
 	  --name NAME                  The name discovery announces (default: the hostname)
 	  --discover-interval SECONDS  Time between announces (default 5)
+	  --discover-protocols LIST    Which of netdash,mdns,syncthing to run (default: all;
+	                               netdash only with --broadcast-address)
+	  --discover-max-ttl SECONDS   Trust an mDNS record or Syncthing device at most this long
+	                               unheard
 	  --broadcast-address ADDR     Announce to ADDR (repeatable; default: the directed broadcast
 	                               of every non-loopback IPv4 interface; 255.255.255.255 allowed)
 
@@ -115,6 +119,8 @@ const cli = meow(
 			discover: {type: 'string'},
 			name: {type: 'string'},
 			discoverInterval: {type: 'string'},
+			discoverProtocols: {type: 'string'},
+			discoverMaxTtl: {type: 'string'},
 			broadcastAddress: {type: 'string', isMultiple: true},
 			idleTimeout: {type: 'string'},
 			stallTimeout: {type: 'string'},
@@ -196,7 +202,15 @@ function openFromFlags(target: Core): void {
 	}
 
 	if (options.discovery) {
-		target.startDiscovery(options.discovery);
+		const {protocols, maxTtlMs, ...discovery} = options.discovery;
+		if (protocols.includes('netdash')) {
+			target.startDiscovery(discovery);
+		}
+
+		const lan = protocols.filter((protocol) => protocol !== 'netdash');
+		if (lan.length > 0) {
+			target.browseServices({protocols: lan, ...(maxTtlMs === undefined ? {} : {maxTtlMs})});
+		}
 	}
 }
 

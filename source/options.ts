@@ -4,6 +4,8 @@ import {isIPv6} from 'node:net';
 import {parseHostPort, type HostPort} from './core/ports.js';
 import {parseTargets} from './core/discovery/discovery.js';
 import {DEFAULT_DISCOVERY_PORT} from './core/discovery/protocol.js';
+import {serviceProtocols} from './core/discovery/lan.js';
+import type {ServiceProtocol} from './core/events.js';
 import {parseCidr} from './core/tcp/admission.js';
 import {MAX_TIMEOUT_MS} from './core/timeout.js';
 import {parseForwardSpec, type ForwardSpec} from './core/relay/forward-spec.js';
@@ -57,6 +59,8 @@ export type RawFlags = {
 	discover?: string;
 	name?: string;
 	discoverInterval?: string;
+	discoverProtocols?: string;
+	discoverMaxTtl?: string;
 	broadcastAddress?: string[];
 	idleTimeout?: string;
 	stallTimeout?: string;
@@ -76,16 +80,26 @@ export type DiscoveryFlags = {
 	intervalMs: number;
 	/** Undefined: every non-loopback interface's directed broadcast. */
 	broadcast?: string[];
+	/** Which protocols run: netdash's own and the LAN protocols it browses. */
+	protocols: DiscoveryProtocolName[];
+	/** `--discover-max-ttl`: trust a LAN record at most this long without hearing it again. */
+	maxTtlMs?: number;
 };
 
+/** A protocol `--discover-protocols` may name. */
+export type DiscoveryProtocolName = 'netdash' | ServiceProtocol;
+
+/** The names `--discover-protocols` accepts, in order. */
+export const discoveryProtocolNames: readonly DiscoveryProtocolName[] = ['netdash', ...serviceProtocols];
+
 /** The discovery flags, camelCased as meow gives them. */
-export const discoveryFlagNames: ReadonlySet<string> = new Set(['discover', 'name', 'discoverInterval', 'broadcastAddress']);
+export const discoveryFlagNames: ReadonlySet<string> = new Set(['discover', 'name', 'discoverInterval', 'broadcastAddress', 'discoverProtocols', 'discoverMaxTtl']);
 
 /** Validate the discovery flags; the others only make sense with `--discover`. */
 export function parseDiscoveryFlags(flags: RawFlags): DiscoveryFlags | undefined {
-	if (flags.discover === undefined) {
+	if (flags.discover === undefined && flags.discoverProtocols === undefined) {
 		// meow gives [] for a repeatable flag that was not used.
-		const stray = ['name', 'discoverInterval', 'broadcastAddress'].find((name) => flags[name] !== undefined && !(Array.isArray(flags[name]) && flags[name].length === 0));
+		const stray = ['name', 'discoverInterval', 'broadcastAddress', 'discoverMaxTtl'].find((name) => flags[name] !== undefined && !(Array.isArray(flags[name]) && flags[name].length === 0));
 		if (stray) {
 			const flag = stray.replaceAll(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
 			throw new NetdashError('BAD_FLAG', `--${flag} only applies to discovery: add --discover`);
@@ -95,7 +109,7 @@ export function parseDiscoveryFlags(flags: RawFlags): DiscoveryFlags | undefined
 	}
 
 	let port = DEFAULT_DISCOVERY_PORT;
-	if (flags.discover.trim() !== '') {
+	if (flags.discover !== undefined && flags.discover.trim() !== '') {
 		try {
 			port = parsePortText(flags.discover.trim());
 		} catch (error) {
@@ -121,7 +135,32 @@ export function parseDiscoveryFlags(flags: RawFlags): DiscoveryFlags | undefined
 		}
 	}
 
-	return {port, ...(flags.name === undefined ? {} : {name: flags.name}), intervalMs, ...(broadcast === undefined ? {} : {broadcast})};
+	const protocols = parseProtocols(flags.discoverProtocols, broadcast !== undefined);
+	const maxTtlMs = flags.discoverMaxTtl === undefined ? undefined : timerSeconds(flags.discoverMaxTtl, 'discover-max-ttl');
+	if (maxTtlMs !== undefined && maxTtlMs < 1000) {
+		throw new NetdashError('BAD_FLAG', `--discover-max-ttl must be at least 1 second, not '${flags.discoverMaxTtl}'`);
+	}
+
+	return {port, ...(flags.name === undefined ? {} : {name: flags.name}), intervalMs, ...(broadcast === undefined ? {} : {broadcast}), protocols, ...(maxTtlMs === undefined ? {} : {maxTtlMs})};
+}
+
+/**
+ * `--discover-protocols netdash,mdns,…`; without it every protocol, except
+ * that `--broadcast-address` (discovery pinned to chosen targets) leaves the
+ * LAN protocols off: they listen and ask on every interface.
+ */
+function parseProtocols(text: string | undefined, isPinned: boolean): DiscoveryProtocolName[] {
+	if (text === undefined) {
+		return isPinned ? ['netdash'] : [...discoveryProtocolNames];
+	}
+
+	const names = text.split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
+	const unknown = names.find((name) => !(discoveryProtocolNames as readonly string[]).includes(name));
+	if (unknown !== undefined || names.length === 0) {
+		throw new NetdashError('BAD_FLAG', `--discover-protocols takes a comma-separated list of ${discoveryProtocolNames.join(', ')}${unknown === undefined ? '' : `, not '${unknown.slice(0, 20)}'`}`);
+	}
+
+	return [...new Set(names)] as DiscoveryProtocolName[];
 }
 
 function parsePortText(text: string): number {

@@ -13,6 +13,7 @@ import {Admission, type AdmissionRules} from './tcp/admission.js';
 import {ResourceWatch} from './resources.js';
 import {checkTimeout} from './timeout.js';
 import {Discovery, type DiscoveryOptions} from './discovery/discovery.js';
+import {LanDiscovery, type LanOptions} from './discovery/lan.js';
 import type {DiscoveryStats} from './discovery/protocol.js';
 import {refusalOf} from './udp/admission.js';
 import {UdpManager} from './udp/udp-manager.js';
@@ -140,6 +141,7 @@ export class Core {
 	readonly #system = new SystemSockets(this.bus, () => {
 		this.#notifyClosed();
 	});
+	readonly #lan = new LanDiscovery(this.bus, this.#refusal);
 
 	readonly #commandTaps = new Set<(record: CommandRecord) => void>();
 	#nextListener = 1;
@@ -235,7 +237,7 @@ export class Core {
 
 	/** Sockets still open: listeners plus connections. */
 	get openSockets(): number {
-		return this.#listeners.size + this.#connections.size + this.#udp.size + (this.#discovery.isOpen ? 1 : 0) + (this.#system.isBusy ? 1 : 0);
+		return this.#listeners.size + this.#connections.size + this.#udp.size + (this.#discovery.isOpen ? 1 : 0) + (this.#system.isBusy ? 1 : 0) + (this.#lan.isOpen ? 1 : 0);
 	}
 
 	/** Start a TCP listener. Host `127.0.0.1` by default; `0.0.0.0` / `::` mean every interface; port 0 picks an ephemeral port. */
@@ -438,6 +440,7 @@ export class Core {
 		// Peers remove us at once on our bye instead of waiting three intervals.
 		void this.#discovery.stop();
 		this.#system.stop();
+		this.#lan.stop();
 		await this.#whenAllClosed();
 	}
 
@@ -496,6 +499,11 @@ export class Core {
 		return this.#udpCommand(options, () => {
 			this.#discovery.start(options);
 		});
+	}
+
+	/** Browse the LAN protocols (mDNS, Syncthing) beside netdash's own: `service-*` events follow. */
+	browseServices(options: LanOptions): void {
+		void this.#lan.start(options);
 	}
 
 	/** Probe for peers now. */

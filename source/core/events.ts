@@ -628,6 +628,68 @@ export type PeerLeft = {
 	reason: 'bye' | 'restarted' | 'evicted';
 } & PeerFields;
 
+/** The LAN protocols netdash browses beside its own: mDNS/DNS-SD, SSDP/UPnP and Syncthing local discovery. */
+export type ServiceProtocol = 'mdns' | 'ssdp' | 'syncthing';
+
+/**
+ * What the service table knows about one service another program announces
+ * on the subnet. Every text field is as received (escape it for display).
+ */
+export type ServiceFields = {
+	protocol: ServiceProtocol;
+	/** Unique within the protocol: the mDNS instance name, the SSDP USN, the Syncthing device id. */
+	key: string;
+	/** Instance name (mDNS), friendlyName or server (SSDP), short device id (Syncthing). */
+	name: string;
+	/** Service type (`_ipp._tcp`), SSDP notification type, or `syncthing` (not `type`: that names the event). */
+	serviceType: string;
+	/** The host name it gave (mDNS SRV target, SSDP LOCATION host), or its address. */
+	host: string;
+	/** The IPv4 address it is reached at (an A record, else the sender). */
+	address: string;
+	/** Its port, when the protocol gives one. */
+	port: number | null;
+	/** TXT pairs (mDNS); empty for the others. */
+	txt: Record<string, string>;
+	/** Protocol-specific fields: manufacturer, model, location, addresses, instance id, … */
+	details: Record<string, string>;
+	/** `fresh`; `stale` once its TTL (or max-age) ran out unrefreshed; it is removed (`service-expired`) a grace time later. */
+	state: 'fresh' | 'stale';
+	firstSeen: number;
+	lastSeen: number;
+	/** When it turns stale unless heard again (epoch ms). */
+	expiresAt: number;
+};
+
+/** A service was announced or answered for the first time. */
+export type ServiceDiscovered = {
+	type: 'service-discovered';
+} & ServiceFields;
+
+/** A known service changed, was refreshed after going stale, or went stale (`changed` lists what). */
+export type ServiceUpdated = {
+	type: 'service-updated';
+	changed: Array<'name' | 'host' | 'address' | 'port' | 'txt' | 'details' | 'state'>;
+} & ServiceFields;
+
+/** A service stayed silent past its TTL and grace time, and was removed. */
+export type ServiceExpired = {
+	type: 'service-expired';
+} & ServiceFields;
+
+/** A service was removed at once: it said goodbye (TTL 0, ssdp:byebye), was evicted to keep the table bounded, or browsing stopped. */
+export type ServiceLeft = {
+	type: 'service-left';
+	reason: 'bye' | 'evicted' | 'stopped';
+} & ServiceFields;
+
+/** Browsing of the LAN protocols started: which ones, and the interface addresses they listen on. */
+export type ServicesBrowsing = {
+	type: 'services-browsing';
+	protocols: ServiceProtocol[];
+	interfaces: string[];
+};
+
 /** A datagram on the discovery port that is not netdash's (no magic): someone else broadcasts here. */
 export type ForeignDatagram = {
 	type: 'foreign-datagram';
@@ -805,6 +867,12 @@ export type BusEvent = EventBase &
 		| PeerUpdated
 		| PeerExpired
 		| PeerLeft
+		// LAN discovery (branch lan, issue 15)
+		| ServiceDiscovered
+		| ServiceUpdated
+		| ServiceExpired
+		| ServiceLeft
+		| ServicesBrowsing
 		| ForeignDatagram
 		| PacketDropped
 		// System pane (issue 14): the machine's sockets

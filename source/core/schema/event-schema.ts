@@ -30,6 +30,24 @@ const peer = {
 	lastSeen: {type: 'number'},
 } as const;
 const peerRequired = Object.keys(peer);
+/** LAN discovery (branch lan): the fields every service-* event carries. */
+const serviceProtocol = {enum: ['mdns', 'ssdp', 'syncthing']} as const;
+const stringMap = {type: 'object', additionalProperties: text} as const;
+const service = {
+	protocol: serviceProtocol,
+	key: text,
+	name: text,
+	serviceType: text,
+	host: text,
+	address: text,
+	port: {type: ['integer', 'null'], minimum: 0, maximum: 65_535},
+	txt: stringMap,
+	details: stringMap,
+	state: {enum: ['fresh', 'stale']},
+	firstSeen: {type: 'number'},
+	lastSeen: {type: 'number'},
+	expiresAt: {type: 'number'},
+} as const;
 
 const systemSocket = {
 	type: 'object',
@@ -172,6 +190,12 @@ export const eventSchemas: Readonly<Record<string, JsonSchema>> = {
 		missing,
 		tookMs: {type: 'number', minimum: 0},
 	}),
+	// LAN discovery (branch lan, issue 15): services found by mDNS, SSDP and Syncthing.
+	'service-discovered': event('service-discovered', service),
+	'service-updated': event('service-updated', {...service, changed: {type: 'array', items: {enum: ['name', 'host', 'address', 'port', 'txt', 'details', 'state']}}}),
+	'service-expired': event('service-expired', service),
+	'service-left': event('service-left', {...service, reason: {enum: ['bye', 'evicted', 'stopped']}}),
+	'services-browsing': event('services-browsing', {protocols: {type: 'array', items: serviceProtocol}, interfaces: {type: 'array', items: text}}),
 };
 
 /** Every event as one standalone schema: an object whose `type` picks one of `eventSchemas`. */
