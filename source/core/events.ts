@@ -216,7 +216,7 @@ export type KernelDropsChanged = {
  */
 export type OutputShed = {
 	type: 'output-shed';
-	output: 'stdout' | 'log';
+	output: 'stdout' | 'log' | 'pcap';
 	/** Events left out. */
 	events: number;
 	firstSeq: number;
@@ -256,6 +256,14 @@ export type SendfileFailed = {
 /** Writing the `--log` file failed; the session goes on without it. */
 export type LogFileFailed = {
 	type: 'log-file-failed';
+	path: string;
+	code: string;
+	message: string;
+};
+
+/** Writing the `--pcap` file failed; the session goes on without it, and the file keeps every whole block written before. */
+export type PcapFileFailed = {
+	type: 'pcap-file-failed';
 	path: string;
 	code: string;
 	message: string;
@@ -556,6 +564,7 @@ export type BusEvent = EventBase &
 		| ResourceExhausted
 		| KernelDropsChanged
 		| LogFileFailed
+		| PcapFileFailed
 		| OutputShed
 		| SendfileStarted
 		| SendfileFinished

@@ -63,6 +63,7 @@ export const eventSchemas: Readonly<Record<string, JsonSchema>> = {
 	'resource-exhausted': event('resource-exhausted', {resource: {enum: ['file-descriptors']}, used: count, limit: count, message: text}),
 	'kernel-drops-changed': event('kernel-drops-changed', {socketDrops: count, rcvbufErrors: count, sinceStart: count}),
 	'log-file-failed': event('log-file-failed', {path: text, code: text, message: text}),
+	'pcap-file-failed': event('pcap-file-failed', {path: text, code: text, message: text}),
 	'udp-bound': event('udp-bound', {socket: text, address: text, port, isBroadcast: {type: 'boolean'}, isEcho: {type: 'boolean'}}),
 	'udp-connected': event('udp-connected', {socket: text, remote: endpoint}),
 	'udp-broadcast-changed': event('udp-broadcast-changed', {socket: text, isBroadcast: {type: 'boolean'}}),

@@ -11,7 +11,7 @@ import {createWriteStream} from 'node:fs';
 import net from 'node:net';
 import process from 'node:process';
 import {createCore, createStore} from '../../../source/core/index.js';
-import {openLogFile} from '../../../source/core/log-file.js';
+import {openLogFile} from '../../../source/core/capture/log-file.js';
 import {cpuMsSince, fail, finish, monotonicUs, report, roleArgs, runRole, statusKiB} from '../lib/role.js';
 
 runRole(async () => {
