@@ -59,7 +59,9 @@ export function openCaptureFile(path: string, kind: CaptureFileKind, options: Op
 							? `permission denied (${code})`
 							: code === 'EISDIR'
 								? 'it is a folder (EISDIR)'
-								: String(message).split('\n', 1)[0]!;
+								: code === 'EROFS'
+									? 'the file system is read-only (EROFS)'
+									: String(message).split('\n', 1)[0]!;
 		throw new NetdashError(code ?? `${kind.code}_FAILED`, `cannot open the ${kind.noun} ${path}: ${why}`);
 	}
 
