@@ -11,7 +11,7 @@ import {createCore} from '../../source/core/index.js';
 import {runCli} from '../helpers/cli.js';
 import {record, until} from '../helpers/recorder.js';
 import {missingTool, skipEachIf} from '../helpers/requires.js';
-import {expertInfo, followTcp, tshark, wireProblems} from '../helpers/tshark.js';
+import {expertInfo, followTcp, sendUntilReceived, tshark, wireProblems} from '../helpers/tshark.js';
 
 skipEachIf(missingTool('tshark'));
 
@@ -62,8 +62,7 @@ async function session(logFile: string, pcapFile: string | undefined, up: Buffer
 		const bound = await events.waitFor('udp-bound');
 		const peer = dgram.createSocket('udp4');
 		await new Promise<void>((resolve) => peer.bind(0, '127.0.0.1', resolve));
-		peer.send(up.subarray(0, 1000), bound.port, '127.0.0.1');
-		await events.waitFor('datagram-received');
+		await sendUntilReceived(() => peer.send(up.subarray(0, 1000), bound.port, '127.0.0.1'), () => events.of('datagram-received').length);
 		core.udpSend(bound.socket, '127.0.0.1', peer.address().port, down.subarray(0, 1000));
 		await events.waitFor('datagram-sent');
 		peer.close();

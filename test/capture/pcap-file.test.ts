@@ -9,7 +9,7 @@ import {openPcapFile} from '../../source/core/capture/pcap-file.js';
 import {createCore, type Core} from '../../source/core/index.js';
 import {record, until, type Recorder} from '../helpers/recorder.js';
 import {missingTool, skipEachIf} from '../helpers/requires.js';
-import {expertInfo, followTcp, tshark, wireProblems} from '../helpers/tshark.js';
+import {expertInfo, followTcp, sendUntilReceived, tshark, wireProblems} from '../helpers/tshark.js';
 
 skipEachIf(missingTool('tshark'));
 
@@ -136,13 +136,12 @@ describe('--pcap writes what netdash carried as a capture tshark reads as if fro
 		peer.on('message', (message) => peerGot.push(message));
 		await new Promise<void>((resolve) => peer.bind(0, '127.0.0.1', resolve));
 		const peerPort = peer.address().port;
-		const inbound = [randomBytes(1), randomBytes(1200), randomBytes(60_000)];
-		const outbound = [randomBytes(7), randomBytes(9000)];
+		const inbound = [randomBytes(1), randomBytes(1201), randomBytes(60_000)];
+		const outbound = [randomBytes(7), randomBytes(9001)];
 		for (const datagram of inbound) {
-			peer.send(datagram, bound.port, '127.0.0.1');
+			await sendUntilReceived(() => peer.send(datagram, bound.port, '127.0.0.1'), () => events.of('datagram-received').length);
 		}
 
-		await until(() => events.of('datagram-received').length === inbound.length, () => 'netdash did not receive every datagram');
 		for (const datagram of outbound) {
 			core.udpSend(bound.socket, '127.0.0.1', peerPort, datagram);
 		}

@@ -53,3 +53,26 @@ export function expertInfo(file: string): string {
 
 /** What in the expert info means the capture does not look like the wire: malformed packets, holes, retransmissions, bad checksums. */
 export const wireProblems = /malformed|not captured|retransmission|out-of-order|bad checksum|checksum.*(incorrect|bad)|dup ack|zero window|\berror/i;
+
+/**
+ * Send one datagram until netdash has read it: while a capture writer lags
+ * (a loaded machine), netdash drops what arrives unread and counts it
+ * (`datagrams-dropped`), as the kernel would; a dropped datagram is in no
+ * capture either, so sending it again keeps the comparison exact.
+ */
+export async function sendUntilReceived(send: () => void, receivedCount: () => number, attempts = 20): Promise<void> {
+	const before = receivedCount();
+	for (let attempt = 0; attempt < attempts; attempt++) {
+		send();
+		const deadline = Date.now() + 1000;
+		while (Date.now() < deadline) {
+			if (receivedCount() > before) {
+				return;
+			}
+
+			await new Promise((resolve) => setTimeout(resolve, 10));
+		}
+	}
+
+	throw new Error(`a datagram was not received after ${attempts} attempts`);
+}

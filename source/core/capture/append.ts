@@ -2,7 +2,7 @@
  * Writing for the capture writer threads (`--log`, `--pcap`): node builtins
  * only, so a worker loads it from the source or the bundle alike.
  */
-import {fstatSync, ftruncateSync, writeSync} from 'node:fs';
+import {fstatSync, ftruncateSync, writeSync, writevSync} from 'node:fs';
 
 /** Sleeps on EAGAIN (a FIFO or terminal whose reader is slow) without spinning. */
 const pause = new Int32Array(new SharedArrayBuffer(4));
@@ -39,5 +39,57 @@ export function appendWhole(fd: number, isRegular: boolean, bytes: Uint8Array, l
 		}
 
 		throw error;
+	}
+}
+
+/** The most buffers one writev takes (IOV_MAX on Linux). */
+const maxIovecs = 1024;
+
+/**
+ * appendWhole for a batch held as several buffers: one writev when the
+ * kernel takes it all (no copy into one buffer first), the rest written as
+ * appendWhole does. Same guarantees: whole records, and on a regular file
+ * that fails part way the batch is truncated away.
+ */
+export function appendWholeV(fd: number, isRegular: boolean, buffers: readonly Buffer[], length: number): void {
+	if (buffers.length > maxIovecs) {
+		appendWhole(fd, isRegular, Buffer.concat(buffers, length), length);
+		return;
+	}
+
+	const start = isRegular ? fstatSync(fd).size : 0;
+	let written = 0;
+	try {
+		written = writevSync(fd, buffers);
+	} catch (error) {
+		if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') {
+			if (isRegular) {
+				try {
+					ftruncateSync(fd, start);
+				} catch {
+					// The failure itself is what the user needs to know.
+				}
+			}
+
+			throw error;
+		}
+	}
+
+	if (written < length) {
+		// A short write (a pipe's reader, a disk filling up): finish the rest, or cut the whole batch away.
+		const rest = Buffer.concat(buffers, length).subarray(written);
+		try {
+			appendWhole(fd, false, rest, rest.length);
+		} catch (error) {
+			if (isRegular) {
+				try {
+					ftruncateSync(fd, start);
+				} catch {
+					// As above.
+				}
+			}
+
+			throw error;
+		}
 	}
 }

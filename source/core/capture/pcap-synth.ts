@@ -8,7 +8,7 @@
  * Self-contained (node builtins and pcapng.ts) so a worker can load it.
  */
 import {isIPv4} from 'node:net';
-import {addressBytes, enhancedPacket, interfaceDescription, maxSegmentBytes, sectionHeader, tcpFlags, tcpPacket, udpPacket} from './pcapng.ts';
+import {addressBytes, interfaceDescription, maxSegmentBytes, sectionHeader, tcpBlock, tcpFlags, udpBlock} from './pcapng.ts';
 
 /** One record: an event's fields, with its payload (if any) as `data`. */
 export type CaptureRecord = {type: string; at?: number; data?: Uint8Array; [field: string]: unknown};
@@ -172,8 +172,9 @@ export class PcapSynth {
 
 				const [local, remote] = addressPair(socket.address, peer.address);
 				const data = Buffer.from(record.data.buffer, record.data.byteOffset, record.data.byteLength);
-				const packet = record.type === 'datagram-sent' ? udpPacket(local, remote, socket.port, peer.port, data) : udpPacket(remote, local, peer.port, socket.port, data);
-				this.#emit(micros, packet, `${id} ${record.type}`);
+				const comment = `${id} ${record.type}`;
+				this.packets++;
+				this.#write(record.type === 'datagram-sent' ? udpBlock(micros, comment, local, remote, socket.port, peer.port, data) : udpBlock(micros, comment, remote, local, peer.port, socket.port, data));
 				break;
 			}
 
@@ -183,14 +184,9 @@ export class PcapSynth {
 		}
 	}
 
-	#emit(micros: number, packet: Buffer, comment: string): void {
-		this.packets++;
-		this.#write(enhancedPacket(micros, packet, comment));
-	}
-
 	#segment(tcp: Tcp, from: Side, to: Side, flags: number, payload: Buffer, micros: number, what: string): void {
-		const packet = tcpPacket(from.address, to.address, {sourcePort: from.port, destinationPort: to.port, seq: from.seq, ack: flags & tcpFlags.ack ? to.seq : 0, flags}, payload);
-		this.#emit(micros, packet, `${tcp.id} ${what}`);
+		this.packets++;
+		this.#write(tcpBlock(micros, `${tcp.id} ${what}`, from.address, to.address, {sourcePort: from.port, destinationPort: to.port, seq: from.seq, ack: flags & tcpFlags.ack ? to.seq : 0, flags}, payload));
 	}
 
 	#open(record: CaptureRecord, micros: number): void {

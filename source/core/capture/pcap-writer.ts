@@ -6,7 +6,7 @@
  * from the TypeScript source by type stripping.
  */
 import {parentPort, workerData} from 'node:worker_threads';
-import {appendWhole} from './append.ts';
+import {appendWholeV} from './append.ts';
 import type {FromWriter, ToWriter, WriterData} from './log-writer.ts';
 import {type CaptureRecord, PcapSynth} from './pcap-synth.ts';
 
@@ -31,7 +31,7 @@ function writeBlocks(): void {
 	}
 
 	try {
-		appendWhole(fd, isRegular, pending.length === 1 ? pending[0]! : Buffer.concat(pending, length), length);
+		appendWholeV(fd, isRegular, pending, length);
 	} catch (error) {
 		hasFailed = true;
 		const {code, message} = error as NodeJS.ErrnoException;

@@ -92,22 +92,27 @@ export function interfaceDescription(name: string): Buffer {
 	return block(blockIdb, body, [[ifName, Buffer.from(name)]]);
 }
 
-/** An Enhanced Packet Block on interface 0, at `micros` since the epoch, with an opt_comment. */
-export function enhancedPacket(micros: number, packet: Buffer, comment: string): Buffer {
+/**
+ * An Enhanced Packet Block on interface 0, at `micros` since the epoch,
+ * with an opt_comment; `fill(block, at)` writes the packet's
+ * `packetLength` bytes in place (one allocation, one copy of the payload).
+ */
+function enhancedPacketWith(micros: number, packetLength: number, comment: string, fill: (block: Buffer, at: number) => void): Buffer {
 	const commentBytes = Buffer.from(comment);
-	const bodyLength = 20 + packet.length;
+	const bodyLength = 20 + packetLength;
 	const total = 12 + pad4(bodyLength) + optionsLength([[optComment, commentBytes]]);
-	const out = Buffer.allocUnsafe(total);
+	// Its own memory, word-aligned, so checksums can read it as 16-bit words.
+	const out = Buffer.allocUnsafeSlow(total);
 	out.writeUInt32LE(blockEpb, 0);
 	out.writeUInt32LE(total, 4);
 	out.writeUInt32LE(0, 8);
 	const time = BigInt(Math.round(micros));
 	out.writeUInt32LE(Number(time >> 32n), 12);
 	out.writeUInt32LE(Number(time & 0xff_ff_ff_ffn), 16);
-	out.writeUInt32LE(packet.length, 20);
-	out.writeUInt32LE(packet.length, 24);
-	packet.copy(out, 28);
-	out.fill(0, 28 + packet.length, 8 + pad4(bodyLength));
+	out.writeUInt32LE(packetLength, 20);
+	out.writeUInt32LE(packetLength, 24);
+	fill(out, 28);
+	out.fill(0, 28 + packetLength, 8 + pad4(bodyLength));
 	writeOptions(out, 8 + pad4(bodyLength), [[optComment, commentBytes]]);
 	out.writeUInt32LE(total, total - 4);
 	return out;
@@ -146,10 +151,27 @@ export function addressBytes(address: string): Buffer {
 	return out;
 }
 
+/** Whether 16-bit arrays read words little-endian here (then a sum is taken on swapped words and swapped back: RFC 1071 §2(B)). */
+const isLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** The one's-complement sum of `data` as 16-bit big-endian words (odd length: a zero byte pads it), not yet folded. */
 function sum16(data: Buffer, start: number, end: number, initial: number): number {
 	let sum = initial;
 	let at = start;
+	const address = data.byteOffset + start;
+	if (isLittleEndian && address % 2 === 0 && end - start >= 64) {
+		// The payload is most of the bytes: sum whole words natively, fold, and swap the result's bytes.
+		const words = new Uint16Array(data.buffer, address, (end - start) >>> 1);
+		let wide = 0;
+		for (let index = 0; index < words.length; index++) {
+			wide += words[index]!;
+		}
+
+		const folded = fold(wide);
+		sum += ((folded & 0xff) << 8) | (folded >>> 8);
+		at = start + words.length * 2;
+	}
+
 	for (; at + 1 < end; at += 2) {
 		sum += (data[at]! << 8) | data[at + 1]!;
 	}
@@ -186,56 +208,59 @@ const protoTcp = 6;
 const protoUdp = 17;
 
 /**
- * One IP packet carrying `transport` (its header, checksum still zero, at
- * offset 0) and `payload`: writes the IP header, then the transport
- * checksum over the pseudo-header, header and payload.
+ * Write one IP packet into `block` at `at`, carrying `transport` (its
+ * header, checksum still zero) and `payload`: the IP header, then the
+ * transport checksum over the pseudo-header, header and payload.
  */
-function ipPacket(source: Buffer, destination: Buffer, protocol: number, transport: Buffer, payload: Buffer, checksumAt: number): Buffer {
+function writeIpPacket(block: Buffer, at: number, source: Buffer, destination: Buffer, protocol: number, transport: Buffer, payload: Buffer, checksumAt: number): void {
 	const isV4 = source.length === 4;
 	const ipLength = isV4 ? 20 : 40;
 	const transportLength = transport.length + payload.length;
-	const packet = Buffer.allocUnsafe(ipLength + transportLength);
 	if (isV4) {
-		packet.writeUInt8(0x45, 0);
-		packet.writeUInt8(0, 1);
-		packet.writeUInt16BE(ipLength + transportLength, 2);
+		block.writeUInt8(0x45, at);
+		block.writeUInt8(0, at + 1);
+		block.writeUInt16BE(ipLength + transportLength, at + 2);
 		// Identification 0 with Don't Fragment: what Linux sends for TCP.
-		packet.writeUInt16BE(0, 4);
-		packet.writeUInt16BE(0x40_00, 6);
-		packet.writeUInt8(64, 8);
-		packet.writeUInt8(protocol, 9);
-		packet.writeUInt16BE(0, 10);
-		source.copy(packet, 12);
-		destination.copy(packet, 16);
-		packet.writeUInt16BE(~fold(sum16(packet, 0, 20, 0)) & 0xff_ff, 10);
+		block.writeUInt16BE(0, at + 4);
+		block.writeUInt16BE(0x40_00, at + 6);
+		block.writeUInt8(64, at + 8);
+		block.writeUInt8(protocol, at + 9);
+		block.writeUInt16BE(0, at + 10);
+		source.copy(block, at + 12);
+		destination.copy(block, at + 16);
+		block.writeUInt16BE(~fold(sum16(block, at, at + 20, 0)) & 0xff_ff, at + 10);
 	} else {
-		packet.writeUInt32BE(0x60_00_00_00, 0);
-		packet.writeUInt16BE(transportLength, 4);
-		packet.writeUInt8(protocol, 6);
-		packet.writeUInt8(64, 7);
-		source.copy(packet, 8);
-		destination.copy(packet, 24);
+		block.writeUInt32BE(0x60_00_00_00, at);
+		block.writeUInt16BE(transportLength, at + 4);
+		block.writeUInt8(protocol, at + 6);
+		block.writeUInt8(64, at + 7);
+		source.copy(block, at + 8);
+		destination.copy(block, at + 24);
 	}
 
-	transport.copy(packet, ipLength);
-	payload.copy(packet, ipLength + transport.length);
+	const start = at + ipLength;
+	transport.copy(block, start);
+	payload.copy(block, start + transport.length);
 	// Pseudo-header: addresses, protocol, transport length.
 	let sum = sum16(source, 0, source.length, 0);
 	sum = sum16(destination, 0, destination.length, sum);
 	sum += protocol + (transportLength & 0xff_ff) + Math.floor(transportLength / 0x1_00_00);
-	sum = sum16(packet, ipLength, packet.length, sum);
+	sum = sum16(block, start, start + transportLength, sum);
 	let checksum = ~fold(sum) & 0xff_ff;
 	// UDP sends a computed zero as all ones (zero means "no checksum").
 	if (protocol === protoUdp && checksum === 0) {
 		checksum = 0xff_ff;
 	}
 
-	packet.writeUInt16BE(checksum, ipLength + checksumAt);
-	return packet;
+	block.writeUInt16BE(checksum, start + checksumAt);
 }
 
-/** An IPv4 or IPv6 packet (by the addresses' length) holding one TCP segment. */
-export function tcpPacket(source: Buffer, destination: Buffer, fields: TcpFields, payload: Buffer): Buffer {
+function ipLengthOf(source: Buffer): number {
+	return source.length === 4 ? 20 : 40;
+}
+
+/** An Enhanced Packet Block holding an IPv4 or IPv6 packet (by the addresses' length) with one TCP segment. */
+export function tcpBlock(micros: number, comment: string, source: Buffer, destination: Buffer, fields: TcpFields, payload: Buffer): Buffer {
 	const header = Buffer.alloc(20);
 	header.writeUInt16BE(fields.sourcePort, 0);
 	header.writeUInt16BE(fields.destinationPort, 2);
@@ -245,15 +270,19 @@ export function tcpPacket(source: Buffer, destination: Buffer, fields: TcpFields
 	header.writeUInt8(5 << 4, 12);
 	header.writeUInt8(fields.flags, 13);
 	header.writeUInt16BE(65_535, 14);
-	return ipPacket(source, destination, protoTcp, header, payload, 16);
+	return enhancedPacketWith(micros, ipLengthOf(source) + 20 + payload.length, comment, (block, at) => {
+		writeIpPacket(block, at, source, destination, protoTcp, header, payload, 16);
+	});
 }
 
-/** An IPv4 or IPv6 packet holding one UDP datagram. */
-export function udpPacket(source: Buffer, destination: Buffer, sourcePort: number, destinationPort: number, payload: Buffer): Buffer {
+/** An Enhanced Packet Block holding an IPv4 or IPv6 packet with one UDP datagram. */
+export function udpBlock(micros: number, comment: string, source: Buffer, destination: Buffer, sourcePort: number, destinationPort: number, payload: Buffer): Buffer {
 	const header = Buffer.alloc(8);
 	header.writeUInt16BE(sourcePort, 0);
 	header.writeUInt16BE(destinationPort, 2);
 	// A jumbo IPv6 datagram cannot be written in 16 bits; netdash never carries one (dgram caps at 65,507 / 65,527).
 	header.writeUInt16BE((8 + payload.length) & 0xff_ff, 4);
-	return ipPacket(source, destination, protoUdp, header, payload, 6);
+	return enhancedPacketWith(micros, ipLengthOf(source) + 8 + payload.length, comment, (block, at) => {
+		writeIpPacket(block, at, source, destination, protoUdp, header, payload, 6);
+	});
 }
