@@ -107,6 +107,16 @@ export type MessageReceived = {
 	connection: string;
 	bytes: number;
 	data: Buffer;
+	/** Line framing: the terminator that ended the line (not in `data`). */
+	delimiter?: 'lf' | 'crlf';
+};
+
+/** The peer sent FIN with an unfinished message in the framer (a line without its LF, a frame short of its length): those bytes are never delivered as a message. */
+export type MessagePartial = {
+	type: 'message-partial';
+	connection: string;
+	/** Bytes of the unfinished message (a length prefix counted too). */
+	bytes: number;
 };
 
 /** The framer discarded bytes it could not frame (an over-long line or length). The raw bytes were still reported as `data-received`. */
@@ -551,6 +561,7 @@ export type BusEvent = EventBase &
 		| DataSent
 		| MessageReceived
 		| FramingOverflowed
+		| MessagePartial
 		| ConnectionHalfClosed
 		| ConnectionClosed
 		| HalfOpenChanged
@@ -564,7 +575,6 @@ export type BusEvent = EventBase &
 		| ResourceExhausted
 		| KernelDropsChanged
 		| LogFileFailed
-		| PcapFileFailed
 		| OutputShed
 		| SendfileStarted
 		| SendfileFinished
@@ -590,6 +600,8 @@ export type BusEvent = EventBase &
 		| PeerLeft
 		| ForeignDatagram
 		| PacketDropped
+		// capture (issue 16)
+		| PcapFileFailed
 	);
 
 /** Every event type name. */
