@@ -4,7 +4,7 @@
 import {defineConfig} from 'rolldown';
 
 export default defineConfig({
-	input: ['dist/cli.js', 'dist/core/log-writer.js'],
+	input: ['dist/cli.js', 'dist/core/capture/log-writer.js', 'dist/core/capture/pcap-writer.js'],
 	platform: 'node',
 	external: ['react-devtools-core'],
 	transform: {define: {'process.env.NODE_ENV': '"production"'}},

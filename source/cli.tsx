@@ -11,12 +11,19 @@ process.env['NODE_ENV'] ??= 'production';
 // nobody else can write there (compile-cache.ts). Everything else is imported after this line
 // (static imports would load before it and miss the cache): ~15 ms of a ~300 ms start.
 enablePrivateCompileCache();
-const [{default: meow}, {createCore}, {runJsonLines}, {oneLine}, {openLogFile}, {parseCliOptions}] = await Promise.all([
+// `netdash export LOG.jsonl -o FILE.pcapng` is a command of its own: no sockets, no dashboard.
+if (process.argv[2] === 'export' && process.argv.some((argument) => argument === '-o' || argument === '--output' || argument.startsWith('--output='))) {
+	const {runExport} = await import('./export-command.js');
+	process.exit(await runExport(process.argv.slice(3)));
+}
+
+const [{default: meow}, {createCore}, {runJsonLines}, {oneLine}, {openLogFile}, {openPcapFile}, {parseCliOptions}] = await Promise.all([
 	import('meow'),
 	import('./core/index.js'),
 	import('./core/json-lines.js'),
 	import('./core/errors.js'),
-	import('./core/log-file.js'),
+	import('./core/capture/log-file.js'),
+	import('./core/capture/pcap-file.js'),
 	import('./options.js'),
 ]);
 
@@ -79,6 +86,8 @@ const cli = meow(
 	  --log FILE                   Append every event and command to FILE as JSON lines (payloads
 	                               base64); a new file is 0600, a symbolic link is refused
 	  --log-allow-special          Let --log write to a FIFO, device or socket
+	  --pcap FILE                  Write every TCP connection and UDP datagram to FILE as pcapng
+	                               (Wireshark, tshark); a new file is 0600, a symbolic link is refused
 	  -V, --version                Print the version
 	  -h, --help                   Print this help
 
@@ -87,13 +96,14 @@ const cli = meow(
 	  0  quit (q, :quit, {"cmd":"quit"}, a signal), or stdin ended with nothing left open
 	  1  stdin ended and the socket that ended last failed (refused, timed out,
 	     reset), as ncat; or netdash itself crashed
-	  2  bad usage: an unknown or malformed flag, a --log file that cannot be opened,
+	  2  bad usage: an unknown or malformed flag, a --log or --pcap file that cannot be opened,
 	     a terminal that cannot draw (TERM=dumb)
 
 	Examples
 	  $ netdash -l 8080
 	  $ netdash example.test 80
 	  $ netdash -u -l 5353
+	  $ netdash export session.jsonl -o session.pcapng   (a --log file as pcapng)
 	  $ netdash --json --listen 0 --framing line | jq .
 	  $ netdash --discover --name lab-1 --listen 0.0.0.0:8080
 `,
@@ -129,6 +139,7 @@ const cli = meow(
 			maxConns: {type: 'string'},
 			log: {type: 'string'},
 			logAllowSpecial: {type: 'boolean'},
+			pcap: {type: 'string'},
 			halfOpen: {type: 'boolean'},
 		},
 	},
@@ -165,15 +176,17 @@ const core = createCore({
 	halfOpen: options.halfOpen,
 });
 let logFile: ReturnType<typeof openLogFile> | undefined;
+let pcapFile: ReturnType<typeof openPcapFile> | undefined;
 try {
 	logFile = options.logFile === undefined ? undefined : openLogFile(core, options.logFile, {allowSpecial: options.logAllowSpecial, version: cli.pkg.version ?? 'unknown', arguments: process.argv.slice(2)});
+	pcapFile = options.pcapFile === undefined ? undefined : openPcapFile(core, options.pcapFile);
 } catch (error) {
 	fail(oneLine(error));
 }
 
-/** After every socket is closed: flush and close the log file. */
+/** After every socket is closed: flush and close the log and capture files. */
 async function finish(): Promise<void> {
-	await logFile?.close();
+	await Promise.all([logFile?.close(), pcapFile?.close()]);
 }
 
 function openFromFlags(target: Core): void {

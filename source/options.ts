@@ -38,6 +38,8 @@ export type CliOptions = {
 	logFile: string | undefined;
 	/** `--log-allow-special`: --log may name a FIFO, device or socket. */
 	logAllowSpecial: boolean;
+	/** `--pcap FILE`: every connection and datagram written as pcapng. */
+	pcapFile: string | undefined;
 	/** `--half-open`: a peer's FIN leaves the connection open until it is closed. */
 	halfOpen: boolean;
 };
@@ -69,6 +71,7 @@ export type RawFlags = {
 	maxConns?: string;
 	log?: string;
 	logAllowSpecial?: boolean;
+	pcap?: string;
 	halfOpen?: boolean;
 	[unknown: string]: unknown;
 };
@@ -191,6 +194,7 @@ export const knownFlags = new Set([
 	'maxConns',
 	'log',
 	'logAllowSpecial',
+	'pcap',
 	'halfOpen',
 	'help',
 	'version',
@@ -408,6 +412,7 @@ export function parseCliOptions(flags: RawFlags, input: readonly string[], argv:
 		maxConnections: maxConnections(flags.maxConns),
 		logFile: logFile(flags.log),
 		logAllowSpecial: logAllowSpecial(flags),
+		pcapFile: pcapFile(flags.pcap),
 		halfOpen: flags.halfOpen ?? false,
 	};
 }
@@ -440,6 +445,14 @@ function logAllowSpecial(flags: RawFlags): boolean {
 	}
 
 	return flags.logAllowSpecial === true;
+}
+
+function pcapFile(text: string | undefined): string | undefined {
+	if (text !== undefined && text.trim() === '') {
+		throw new NetdashError('BAD_FLAG', '--pcap needs a file name');
+	}
+
+	return text;
 }
 
 function logFile(text: string | undefined): string | undefined {

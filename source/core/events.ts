@@ -344,7 +344,7 @@ export type KernelDropsChanged = {
  */
 export type OutputShed = {
 	type: 'output-shed';
-	output: 'stdout' | 'log';
+	output: 'stdout' | 'log' | 'pcap';
 	/** Events left out. */
 	events: number;
 	firstSeq: number;
@@ -384,6 +384,14 @@ export type SendfileFailed = {
 /** Writing the `--log` file failed; the session goes on without it. */
 export type LogFileFailed = {
 	type: 'log-file-failed';
+	path: string;
+	code: string;
+	message: string;
+};
+
+/** Writing the `--pcap` file failed; the session goes on without it, and the file keeps every whole block written before. */
+export type PcapFileFailed = {
+	type: 'pcap-file-failed';
 	path: string;
 	code: string;
 	message: string;
@@ -878,6 +886,8 @@ export type BusEvent = EventBase &
 		// System pane (issue 14): the machine's sockets
 		| SystemSocketsListed
 		| SystemSocketsChanged
+		// capture (issue 16)
+		| PcapFileFailed
 	);
 
 /** Every event type name. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import {spawn} from 'node:child_process';
 import {afterEach, describe, expect, it} from 'vitest';
 import {createCore, createStore, type Core} from '../../source/core/index.js';
-import {openLogFile} from '../../source/core/log-file.js';
+import {openLogFile} from '../../source/core/capture/log-file.js';
 import {parseCidr} from '../../source/core/tcp/admission.js';
 import {cliPath, spawnJson, type JsonChild} from '../helpers/cli.js';
 import {record, until, type Recorder} from '../helpers/recorder.js';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {afterEach, describe, expect, it} from 'vitest';
 import {createCore, NetdashError, reportBadCommand, type BusEvent} from '../../source/core/index.js';
-import {openLogFile} from '../../source/core/log-file.js';
+import {openLogFile} from '../../source/core/capture/log-file.js';
 import {until} from '../helpers/recorder.js';
 
 const cleanups: Array<() => unknown> = [];

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {afterEach, describe, expect, it} from 'vitest';
 import {createCore, type Core} from '../../source/core/index.js';
-import {maxLagBytes, openLogFile} from '../../source/core/log-file.js';
+import {maxLagBytes, openLogFile} from '../../source/core/capture/log-file.js';
 import {cliPath, runCli} from '../helpers/cli.js';
 import {record, until, type Recorder} from '../helpers/recorder.js';
 

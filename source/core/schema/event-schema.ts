@@ -128,7 +128,7 @@ export const eventSchemas: Readonly<Record<string, JsonSchema>> = {
 	'resource-exhausted': event('resource-exhausted', {resource: {enum: ['file-descriptors']}, used: count, limit: count, message: text}),
 	'kernel-drops-changed': event('kernel-drops-changed', {socketDrops: count, rcvbufErrors: count, sinceStart: count}),
 	'log-file-failed': event('log-file-failed', {path: text, code: text, message: text}),
-	'output-shed': event('output-shed', {output: {enum: ['stdout', 'log']}, events: many, firstSeq: many, lastSeq: many, types: {type: 'object', additionalProperties: many}}),
+	'output-shed': event('output-shed', {output: {enum: ['stdout', 'log', 'pcap']}, events: many, firstSeq: many, lastSeq: many, types: {type: 'object', additionalProperties: many}}),
 	'sendfile-started': event('sendfile-started', {connection: text, path: text, size: {type: ['integer', 'null'], minimum: 0}}),
 	'sendfile-finished': event('sendfile-finished', {connection: text, path: text, bytes: count}),
 	'sendfile-failed': event('sendfile-failed', {connection: text, path: text, bytes: count, code: text, message: text}),
@@ -196,6 +196,8 @@ export const eventSchemas: Readonly<Record<string, JsonSchema>> = {
 	'service-expired': event('service-expired', service),
 	'service-left': event('service-left', {...service, reason: {enum: ['bye', 'evicted', 'stopped']}}),
 	'services-browsing': event('services-browsing', {protocols: {type: 'array', items: serviceProtocol}, interfaces: {type: 'array', items: text}}),
+	// capture (issue 16): the --pcap writer
+	'pcap-file-failed': event('pcap-file-failed', {path: text, code: text, message: text}),
 };
 
 /** Every event as one standalone schema: an object whose `type` picks one of `eventSchemas`. */

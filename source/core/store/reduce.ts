@@ -392,7 +392,8 @@ export class Model {
 				break;
 			}
 
-			case 'log-file-failed': {
+			case 'log-file-failed':
+			case 'pcap-file-failed': {
 				this.#notice({seq: event.seq, at: event.at, level: 'error', target: undefined, code: event.code, message: event.message});
 				break;
 			}

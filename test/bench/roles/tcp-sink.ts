@@ -2,16 +2,18 @@
  * A TCP sink, measured: `--kind=raw` is a bare `net` server that counts
  * bytes; `--kind=raw-file --log=FILE` is the same server writing each chunk
  * as base64 to FILE through a write stream (what capture costs in plain
- * Node, file system included); `--kind=netdash` is the headless core with a store publishing
+ * Node, file system included); `--kind=raw-bytes-file --log=FILE` writes
+ * the chunks as they are (what `--pcap` is compared with); `--kind=netdash` is the headless core with a store publishing
  * snapshots (defaults of the CLI: bounded logs, exact counters) and, with
- * `--log=FILE`, the `--log` capture. Either one closes its side when the
+ * `--log=FILE`, the `--log` capture, with `--pcap=FILE` the pcapng capture. Either one closes its side when the
  * peer's FIN has come (and the log is flushed), which stops the sender's clock.
  */
 import {createWriteStream} from 'node:fs';
 import net from 'node:net';
 import process from 'node:process';
 import {createCore, createStore} from '../../../source/core/index.js';
-import {openLogFile} from '../../../source/core/log-file.js';
+import {openLogFile} from '../../../source/core/capture/log-file.js';
+import {openPcapFile} from '../../../source/core/capture/pcap-file.js';
 import {cpuMsSince, fail, finish, monotonicUs, report, roleArgs, runRole, statusKiB} from '../lib/role.js';
 
 runRole(async () => {
@@ -19,12 +21,12 @@ runRole(async () => {
 	const kind = args.get('kind');
 	if (kind === 'raw') {
 		await rawSink();
-	} else if (kind === 'raw-file') {
-		await rawFileSink(args.get('log')!);
+	} else if (kind === 'raw-file' || kind === 'raw-bytes-file') {
+		await rawFileSink(args.get('log')!, kind === 'raw-file');
 	} else if (kind === 'netdash') {
-		await netdashSink(args.get('log'));
+		await netdashSink(args.get('log'), args.get('pcap'));
 	} else {
-		throw new Error(`--kind must be raw, raw-file or netdash, not ${kind}`);
+		throw new Error(`--kind must be raw, raw-file, raw-bytes-file or netdash, not ${kind}`);
 	}
 });
 
@@ -47,7 +49,7 @@ async function rawSink(): Promise<void> {
 	});
 }
 
-async function rawFileSink(logPath: string): Promise<void> {
+async function rawFileSink(logPath: string, isBase64: boolean): Promise<void> {
 	let start = process.cpuUsage();
 	let bytes = 0;
 	const file = createWriteStream(logPath, {flags: 'a'});
@@ -57,7 +59,7 @@ async function rawFileSink(logPath: string): Promise<void> {
 		socket.on('data', (chunk: Buffer) => {
 			bytes += chunk.length;
 			// Reading waits while the disk is behind, as netdash's --log does.
-			if (!file.write(chunk.toString('base64'))) {
+			if (!file.write(isBase64 ? chunk.toString('base64') : chunk)) {
 				socket.pause();
 				file.once('drain', () => socket.resume());
 			}
@@ -77,7 +79,7 @@ async function rawFileSink(logPath: string): Promise<void> {
 	});
 }
 
-async function netdashSink(logPath: string | undefined): Promise<void> {
+async function netdashSink(logPath: string | undefined, pcapPath: string | undefined): Promise<void> {
 	let start = process.cpuUsage();
 	const core = createCore({});
 	const store = createStore(core.bus);
@@ -88,13 +90,14 @@ async function netdashSink(logPath: string | undefined): Promise<void> {
 		store.getSnapshot();
 	});
 	const log = logPath === undefined ? undefined : openLogFile(core, logPath);
+	const pcap = pcapPath === undefined ? undefined : openPcapFile(core, pcapPath);
 	core.bus.subscribe((event) => {
 		if (event.type === 'listener-opened') {
 			start = process.cpuUsage();
 			report({type: 'ready', port: event.port, atUs: monotonicUs()});
 		} else if (event.type === 'connection-half-closed' && event.by === 'remote') {
 			void (async () => {
-				await log?.close();
+				await Promise.all([log?.close(), pcap?.close()]);
 				core.close(event.connection);
 			})();
 		} else if (event.type === 'connection-closed') {
@@ -111,7 +114,7 @@ async function netdashSink(logPath: string | undefined): Promise<void> {
 				peakRssKiB: statusKiB('VmHWM'),
 				atUs: monotonicUs(),
 			});
-		} else if (event.type === 'socket-failed' || event.type === 'command-failed' || event.type === 'log-file-failed' || event.type === 'subscriber-failed') {
+		} else if (event.type === 'socket-failed' || event.type === 'command-failed' || event.type === 'log-file-failed' || event.type === 'pcap-file-failed' || event.type === 'subscriber-failed') {
 			fail(new Error(`${event.type}: ${event.message}`));
 		}
 	});

@@ -11,7 +11,9 @@ const fileRatio = (runs: readonly TcpRun[]) => median(runs.map((run) => (run.fil
  * Capture: the same transfer with `--log FILE` (every byte kept as base64
  * JSON lines, flushed before the sink closes) against the raw sink, against
  * plain Node writing the same base64 to a file (how much of the cost is the
- * file system's), and against `ncat -l -x FILE` (a hex dump). ncat manages ≈ 23 MiB/s, so its
+ * file system's), and against `ncat -l -x FILE` (a hex dump). Then `--pcap
+ * FILE` (binary pcapng) against the raw sink and plain Node writing the
+ * same chunks to a file. ncat manages ≈ 23 MiB/s, so its
  * comparison uses a smaller volume than the raw one.
  */
 export const capture: Scenario = {
@@ -50,6 +52,38 @@ export const capture: Scenario = {
 				details: {cpuMsPerGiB: {netdash: cpuPerGiB(logged), rawFile: cpuPerGiB(rawFile)}, peakRssMiB: {rawFile: peakMiB(rawFile)}},
 			}),
 		];
+
+		// --pcap: the same bytes in binary, side by side with the raw sink and plain Node writing the chunks to a file.
+		const versusPcap = await alternate(context, 'capture pcap', ['netdash-pcap', 'raw', 'raw-bytes-file'], {bytes});
+		const captured = versusPcap.get('netdash-pcap')!;
+		const rawAgain = versusPcap.get('raw')!;
+		const rawBytesFile = versusPcap.get('raw-bytes-file')!;
+		rows.push(
+			judge({
+				scenario: `Capture ${formatVolume(bytes)}, --pcap`,
+				unit: 'MiB/s',
+				netdash: median(throughput(captured)),
+				baseline: median(throughput(rawAgain)),
+				baselineName: 'raw net',
+				ratio: pairedRatio(throughput(captured), throughput(rawAgain)),
+				target: {on: 'ratio', op: '>=', value: 0.5},
+				notes: `file ${formatNumber(fileRatio(captured))} B per B carried; CPU ${formatNumber(cpuPerGiB(captured))} vs ${formatNumber(cpuPerGiB(rawAgain))} ms/GiB; peak RSS ${formatNumber(peakMiB(captured))} MiB`,
+				samples: {netdash: throughput(captured), baseline: throughput(rawAgain)},
+				details: {fileBytesPerByte: fileRatio(captured), cpuMsPerGiB: {netdash: cpuPerGiB(captured), raw: cpuPerGiB(rawAgain)}, peakRssMiB: {netdash: peakMiB(captured), raw: peakMiB(rawAgain)}},
+			}),
+			judge({
+				scenario: `Capture ${formatVolume(bytes)}, --pcap`,
+				unit: 'MiB/s',
+				netdash: median(throughput(captured)),
+				baseline: median(throughput(rawBytesFile)),
+				baselineName: 'raw net + bytes to file',
+				ratio: pairedRatio(throughput(captured), throughput(rawBytesFile)),
+				target: {on: 'ratio', op: '>=', value: 0.9},
+				notes: `file ${formatNumber(fileRatio(captured))} vs ${formatNumber(fileRatio(rawBytesFile))} B per B carried; raw net + bytes to file is ${formatNumber(median(throughput(rawBytesFile)) / median(throughput(rawAgain)))}× raw net; CPU ${formatNumber(cpuPerGiB(rawBytesFile))} ms/GiB`,
+				samples: {netdash: throughput(captured), baseline: throughput(rawBytesFile)},
+				details: {fileBytesPerByte: {netdash: fileRatio(captured), rawBytesFile: fileRatio(rawBytesFile)}, cpuMsPerGiB: {netdash: cpuPerGiB(captured), rawBytesFile: cpuPerGiB(rawBytesFile)}},
+			}),
+		);
 
 		if (externalTools.ncat) {
 			const versusNcat = await alternate(context, 'capture vs ncat', ['netdash-log', 'ncat-x'], {bytes: ncatBytes});

@@ -8,7 +8,7 @@ import {freePort, hasTool, startExternal} from '../lib/tools.js';
 import {MiB} from './context.js';
 
 /** The sinks a TCP transfer can be measured into. */
-export type TcpSink = 'raw' | 'raw-file' | 'netdash' | 'netdash-log' | 'dashboard' | 'socat' | 'ncat-x';
+export type TcpSink = 'raw' | 'raw-file' | 'raw-bytes-file' | 'netdash' | 'netdash-log' | 'netdash-pcap' | 'dashboard' | 'socat' | 'ncat-x';
 
 /** One transfer, as the sender saw it and as the sink measured itself. */
 export type TcpRun = {
@@ -62,7 +62,11 @@ export async function runTcp(kind: TcpSink, options: {bytes: number; seconds?: n
 		const sink =
 			kind === 'dashboard'
 				? startRole('dashboard', {mode: 'carry', stub: options.stub, 'key-interval-ms': options.keyIntervalMs}, {env: {NODE_ENV: 'production', FORCE_COLOR: '3'}})
-				: startRole('tcp-sink', {kind: kind === 'raw' || kind === 'raw-file' ? kind : 'netdash', log: kind === 'netdash-log' || kind === 'raw-file' ? logPath : undefined});
+				: startRole('tcp-sink', {
+						kind: kind === 'raw' || kind === 'raw-file' || kind === 'raw-bytes-file' ? kind : 'netdash',
+						log: kind === 'netdash-log' || kind === 'raw-file' || kind === 'raw-bytes-file' ? logPath : undefined,
+						pcap: kind === 'netdash-pcap' ? logPath : undefined,
+					});
 		try {
 			const ready = await sink.next<{type: string; port: number}>('ready');
 			const sent = await send(ready.port);
@@ -77,7 +81,7 @@ export async function runTcp(kind: TcpSink, options: {bytes: number; seconds?: n
 				bytes: sent.bytes,
 				cpuMs: measured.cpuMs,
 				peakRssKiB: measured.peakRssKiB,
-				...(kind === 'netdash-log' || kind === 'raw-file' ? {fileBytes: statSync(logPath).size} : {}),
+				...(kind === 'netdash-log' || kind === 'netdash-pcap' || kind === 'raw-file' || kind === 'raw-bytes-file' ? {fileBytes: statSync(logPath).size} : {}),
 				sink: measured,
 			};
 		} finally {

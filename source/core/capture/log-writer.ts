@@ -1,15 +1,15 @@
 /**
  * The `--log` writer thread: turns batches of events into JSON lines and
  * appends them to the file, so base64 encoding and disk writes run beside
- * the event loop instead of on it. Self-contained (node builtins only) so
+ * the event loop instead of on it. Node builtins and `.ts` imports only, so
  * Node can start it from the built file or, under the test runner, from the
  * TypeScript source by type stripping.
  *
  * The main thread opens the file (log-file.ts) and lends its descriptor to
  * this thread until the writer says `closed` or is terminated.
  */
-import {fstatSync, ftruncateSync, writeSync} from 'node:fs';
 import {parentPort, workerData} from 'node:worker_threads';
+import {appendWhole} from './append.ts';
 
 /**
  * One batch from the main thread: `heads[i]` is a record's JSON; payloads
@@ -37,48 +37,11 @@ const {fd, isRegular} = workerData as WriterData;
 let hasFailed = false;
 const base64Open = ',"base64":"';
 const base64Close = '"}\n';
-/** Sleeps on EAGAIN (a FIFO or terminal whose reader is slow) without spinning. */
-const pause = new Int32Array(new SharedArrayBuffer(4));
 
 function fail(error: unknown): void {
 	hasFailed = true;
 	const {code, message} = error as NodeJS.ErrnoException;
 	port.postMessage({kind: 'failed', code: code ?? 'UNKNOWN', message: String(message).split('\n', 1)[0] ?? ''} satisfies FromWriter);
-}
-
-/**
- * Write `length` bytes of `text` in as few `write` calls as the kernel
- * allows. The batch holds whole lines only, so a file cut between two
- * writes (SIGKILL) ends on a line. On a regular file that fails part way
- * (ENOSPC, EFBIG), what this batch wrote is truncated away, so the file
- * still ends on its last whole line.
- */
-function append(text: Buffer, length: number): void {
-	const start = isRegular ? fstatSync(fd).size : 0;
-	try {
-		for (let written = 0; written < length; ) {
-			try {
-				written += writeSync(fd, text, written, length - written);
-			} catch (error) {
-				if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') {
-					throw error;
-				}
-
-				// The descriptor is non-blocking (so opening a FIFO never hangs): wait for its reader.
-				Atomics.wait(pause, 0, 0, 10);
-			}
-		}
-	} catch (error) {
-		if (isRegular) {
-			try {
-				ftruncateSync(fd, start);
-			} catch {
-				// Nothing more can be done; the failure below is what the user needs to know.
-			}
-		}
-
-		throw error;
-	}
 }
 
 port.on('message', (message: ToWriter) => {
@@ -119,7 +82,7 @@ port.on('message', (message: ToWriter) => {
 
 	if (!hasFailed) {
 		try {
-			append(text, at);
+			appendWhole(fd, isRegular, text, at);
 		} catch (error) {
 			fail(error);
 		}

@@ -1,0 +1,55 @@
+import type {Core} from '../core.js';
+import {startCaptureWorker} from './capture-worker.js';
+import {openCaptureFile} from './open-file.js';
+import {pcapRecordTypes} from './pcap-synth.js';
+
+/** An open `--pcap` file. */
+export type PcapFile = {
+	/** Write what is queued, close every connection's stream as it stands, and close the file. */
+	close(): Promise<void>;
+};
+
+/** How to open a `--pcap` file. */
+export type PcapFileOptions = {
+	/** Bytes on their way to disk past which events are left out and counted. @default 128 MiB */
+	maxQueuedBytes?: number;
+};
+
+/**
+ * `--pcap FILE`: every TCP connection and UDP datagram netdash handles,
+ * written as a pcapng file that Wireshark and tshark open as if captured on
+ * the wire (pcap-synth.ts builds the packets, pcapng.ts the blocks). The
+ * file is opened like the `--log` file (not through a symbolic link, 0600
+ * when created, a regular file only) and started again empty: a pcapng file
+ * is one header followed by blocks. Packets are built and written on a
+ * worker thread (pcap-writer.ts), whole blocks per write, so a SIGKILL
+ * leaves a file readable up to its last block; if writing fails (disk full,
+ * permission), `pcap-file-failed` says so once and the session goes on, the
+ * file holding every block written before. Throws NetdashError when the file
+ * cannot be opened.
+ */
+export function openPcapFile(core: Core, path: string, options: PcapFileOptions = {}): PcapFile {
+	const {fd, stats} = openCaptureFile(path, {noun: 'capture file', flag: '--pcap', code: 'PCAP'}, {allowSpecial: false, mode: 'truncate'});
+	const writer = startCaptureWorker(core, {
+		fd,
+		stats,
+		path,
+		writer: 'pcap-writer',
+		output: 'pcap',
+		maxQueuedBytes: options.maxQueuedBytes ?? 128 * 1024 * 1024,
+		failed: (code, message) => ({type: 'pcap-file-failed', path, code, message: `cannot write the capture file ${path}: ${message} — the session goes on without it`}),
+	});
+	const unsubscribe = core.bus.subscribe((event) => {
+		// Only what becomes packets crosses to the writer thread.
+		if (pcapRecordTypes.has(event.type)) {
+			writer.addEvent(event);
+		}
+	});
+	writer.onStop = unsubscribe;
+	return {
+		async close() {
+			unsubscribe();
+			await writer.close();
+		},
+	};
+}
