@@ -6,6 +6,7 @@ import {parseTargets} from './core/discovery/discovery.js';
 import {DEFAULT_DISCOVERY_PORT} from './core/discovery/protocol.js';
 import {parseCidr} from './core/tcp/admission.js';
 import {MAX_TIMEOUT_MS} from './core/timeout.js';
+import {compileRule, parseRuleText, type RuleSpec} from './core/respond/rule.js';
 
 /** What the command line asked for, validated. */
 export type CliOptions = {
@@ -33,6 +34,8 @@ export type CliOptions = {
 	logAllowSpecial: boolean;
 	/** `--half-open`: a peer's FIN leaves the connection open until it is closed. */
 	halfOpen: boolean;
+	/** `--respond 'PATTERN => REPLY'` (repeatable): auto-reply rules, checked here, added before any socket opens. */
+	respond: RuleSpec[];
 };
 
 /** The flags meow hands over (strings, unvalidated). */
@@ -58,6 +61,7 @@ export type RawFlags = {
 	maxConns?: string;
 	log?: string;
 	logAllowSpecial?: boolean;
+	respond?: string[];
 	halfOpen?: boolean;
 	[unknown: string]: unknown;
 };
@@ -144,6 +148,7 @@ export const knownFlags = new Set([
 	'log',
 	'logAllowSpecial',
 	'halfOpen',
+	'respond',
 	'help',
 	'version',
 ]);
@@ -357,6 +362,15 @@ export function parseCliOptions(flags: RawFlags, input: readonly string[], argv:
 		logFile: logFile(flags.log),
 		logAllowSpecial: logAllowSpecial(flags),
 		halfOpen: flags.halfOpen ?? false,
+		respond: (flags.respond ?? []).map((text) => {
+			try {
+				const spec = parseRuleText(text);
+				compileRule(spec);
+				return spec;
+			} catch (error) {
+				throw new NetdashError('BAD_FLAG', `--respond: ${(error as Error).message}`);
+			}
+		}),
 	};
 }
 

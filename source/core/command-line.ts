@@ -3,6 +3,7 @@ import {NetdashError} from './errors.js';
 import {parseEscapedText, parseHex, toDisplayString} from './format/index.js';
 import {parseFraming} from './framing/index.js';
 import {parseHostPort, parsePort} from './ports.js';
+import {parseDuration, parseRuleText} from './respond/rule.js';
 
 /**
  * The dashboard's `:` command line: the same vocabulary as the JSON commands
@@ -41,7 +42,13 @@ export type CommandLineUsage = {
 export const commandLineUsages: readonly CommandLineUsage[] = [
 	{name: 'listen', usage: 'listen [host:]port [framing]', description: 'start a TCP listener (port 0: any free port)'},
 	{name: 'connect', usage: 'connect host:port [framing]', description: 'dial a TCP connection'},
-	{name: 'send', usage: 'send [C1] text', description: 'send text with \\r \\n \\t \\xNN escapes'},
+	{name: 'send', usage: 'send [--every 1s] [--count N] [C1] text', description: 'send text with \\r \\n \\t \\xNN escapes; repeated with --every / --count'},
+	{name: 'schedules', usage: 'schedules', description: 'list repeated sends (S1, …)'},
+	{name: 'cancel', usage: 'cancel S1', description: 'stop a repeated send'},
+	{name: 'respond', usage: 'respond PATTERN => REPLY [;; on L1 delay 1s then close max N]', description: 'auto-reply to matching messages ($1, ${len}, ${hex}, ${time})'},
+	{name: 'rules', usage: 'rules', description: 'list auto-reply rules with their hits'},
+	{name: 'rule', usage: 'rule R1 pause|resume|remove', description: 'pause, resume or remove a rule'},
+	{name: 'save', usage: 'save [C1] [--out] PATH', description: 'write what the connection receives (--out: sends) to a file, raw, until it closes'},
 	{name: 'sendhex', usage: 'sendhex [C1] 48 65 6c', description: 'send bytes written in hex'},
 	{name: 'sendfile', usage: 'sendfile [C1] PATH', description: 'stream a file of any size, at the pace the peer reads'},
 	{name: 'shutdown', usage: 'shutdown [C1]', description: 'half-close: send FIN, keep reading'},
@@ -215,8 +222,61 @@ export function parseCommandLine(text: string, context: CommandLineContext = {})
 		}
 
 		case 'send': {
-			const {id, payload} = splitPayload(name, rest, context);
-			return {cmd: 'send', connection: id, bytes: parseEscapedText(payload), framed: true};
+			// Leading `--every DURATION` and `--count N` make it a schedule (write \x2d-- to send text starting with --).
+			let line = rest;
+			const timing: {everyMs?: number; count?: number} = {};
+			for (let option = /^\s*--(every|count)\s+(\S+)\s?/.exec(line); option; option = /^\s*--(every|count)\s+(\S+)\s?/.exec(line)) {
+				if (option[1] === 'every') {
+					timing.everyMs = parseDuration(option[2]!, '--every');
+				} else if (/^\d+$/.test(option[2]!) && Number(option[2]) >= 1) {
+					timing.count = Number(option[2]);
+				} else {
+					fail('--count needs a whole number of at least 1');
+				}
+
+				line = line.slice(option[0].length);
+			}
+
+			const {id, payload} = splitPayload(name, line, context);
+			return {cmd: 'send', connection: id, bytes: parseEscapedText(payload), framed: true, ...timing};
+		}
+
+		case 'cancel': {
+			if (words.length !== 1 || !/^S\d+$/.test(words[0]!)) {
+				fail(`cancel needs a schedule id such as S1 (usage: ${usageOf('cancel')})`);
+			}
+
+			return {cmd: 'cancel', schedule: words[0]!};
+		}
+
+		case 'respond': {
+			return {cmd: 'respond', spec: parseRuleText(rest)};
+		}
+
+		case 'rule': {
+			const action = words[1]?.toLowerCase();
+			if (words.length !== 2 || !/^R\d+$/.test(words[0]!) || (action !== 'pause' && action !== 'resume' && action !== 'remove')) {
+				fail(`usage: ${usageOf('rule')}`);
+			}
+
+			return {cmd: 'rule', rule: words[0]!, action};
+		}
+
+		case 'rules':
+		case 'schedules': {
+			expectAtMost(name, words, 0);
+			return {cmd: name};
+		}
+
+		case 'save': {
+			const match = /^\s*(C\d+\s+)?(--(?:in|out)\s+)?([\s\S]*)$/.exec(rest)!;
+			const id = targetOf(name, match[1]?.trim(), context, false);
+			const path = match[3]!.trim();
+			if (path === '') {
+				fail(`save needs a file (usage: ${usageOf('save')})`);
+			}
+
+			return {cmd: 'save', connection: id, path, direction: match[2]?.trim() === '--out' ? 'out' : 'in'};
 		}
 
 		case 'sendhex': {

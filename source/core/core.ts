@@ -15,6 +15,10 @@ import type {DiscoveryStats} from './discovery/protocol.js';
 import {refusalOf} from './udp/admission.js';
 import {UdpManager} from './udp/udp-manager.js';
 import type {RequestOptions, UdpBindOptions} from './udp/udp-socket.js';
+import {Responder} from './respond/responder.js';
+import type {RuleSpec} from './respond/rule.js';
+import {Schedules, type ScheduleTiming} from './schedule/schedules.js';
+import {Saves, type SaveDirection} from './save/saves.js';
 
 /** Options of a core; every one has a default. */
 export type CoreOptions = {
@@ -125,6 +129,35 @@ export class Core {
 	readonly #discovery = new Discovery(this.bus, () => {
 		this.#notifyClosed();
 	}, this.#refusal);
+
+	/** Auto-replies, timed sends and raw saves: each its own module on the bus, given only the socket verbs it needs. */
+	readonly #responder = new Responder(this.bus, {
+		send: (id, bytes) => {
+			this.#writable(id).send(encodeFrame(this.#connection(id).framing, bytes));
+		},
+		whenDrained: (id) => this.#connections.get(id)?.whenRoom(this.#limits.maxQueuedBytes),
+		close: (id) => {
+			this.#connection(id).close();
+		},
+		reset: (id) => {
+			this.#connection(id).reset();
+		},
+		sendTo: (id, to, bytes) => this.#udp.send(id, to.address, to.port, bytes),
+	});
+
+	readonly #schedules = new Schedules(this.bus, {
+		send: (id, bytes, ref) => {
+			this.#writable(id).send(bytes, ref);
+		},
+		whenRoom: (id, bytes) => this.#connections.get(id)?.whenRoom(bytes),
+	});
+
+	readonly #saves = new Saves(this.bus, {
+		assertOpen: (id) => this.#connection(id),
+		holdReading: (holder, isHeld) => {
+			this.holdReading(holder, isHeld);
+		},
+	});
 
 	readonly #commandTaps = new Set<(record: CommandRecord) => void>();
 	#nextListener = 1;
@@ -288,23 +321,56 @@ export class Core {
 	}
 
 	/** Queue bytes on a connection. With `framed`, the connection's framing wraps them first (a line gets its LF, u16/u32 their length). */
-	send(id: string, bytes: Buffer, options: CommandOptions & {framed?: boolean} = {}): boolean {
+	send(id: string, bytes: Buffer, options: CommandOptions & ScheduleTiming & {framed?: boolean} = {}): boolean {
 		this.#noteCommand('send', {connection: id, ...options}, bytes);
 		return (
 			this.#run(
 				options.ref,
 				() => {
-					const connection = this.#connection(id);
-					if (this.#files.has(id)) {
-						throw new NetdashError('BUSY', `${id} is sending a file: send again after sendfile-finished`);
+					const connection = this.#writable(id);
+					const payload = options.framed ? encodeFrame(connection.framing, bytes) : bytes;
+					if (options.everyMs === undefined && options.count === undefined) {
+						connection.send(payload, options.ref);
+					} else {
+						this.#schedules.start(id, payload, options, options.ref);
 					}
 
-					connection.send(options.framed ? encodeFrame(connection.framing, bytes) : bytes, options.ref);
 					return true;
 				},
 				id,
 			) ?? false
 		);
+	}
+
+	/** Stop a timed or repeated send (`schedule-finished`). */
+	cancelSchedule(id: string, options: CommandOptions = {}): boolean {
+		return this.#routed('cancel', {schedule: id, ...options}, () => this.#schedules.cancel(id, options.ref));
+	}
+
+	/** List the running schedules (`schedules-listed`). */
+	listSchedules(options: CommandOptions = {}): boolean {
+		return this.#routed('schedules', options, () => this.#schedules.list(options.ref));
+	}
+
+	/** Add an auto-reply rule (`rule-added`; see respond/responder.ts); returns its id. */
+	respond(spec: RuleSpec, options: CommandOptions = {}): string | undefined {
+		this.#noteCommand('respond', {...spec, ...options});
+		return this.#run(options.ref, () => this.#responder.add(spec, options.ref));
+	}
+
+	/** Pause, resume or remove a rule (`rule-changed`). */
+	changeRule(id: string, action: 'pause' | 'resume' | 'remove', options: CommandOptions = {}): boolean {
+		return this.#routed('rule', {rule: id, action, ...options}, () => this.#responder.change(id, action, options.ref));
+	}
+
+	/** List the rules with their counts (`rules-listed`). */
+	listRules(options: CommandOptions = {}): boolean {
+		return this.#routed('rules', options, () => this.#responder.list(options.ref));
+	}
+
+	/** Write what connection `id` receives (`in`) or sends (`out`) from now on to `path`, raw, until it closes (`save-finished` with the byte count). */
+	save(id: string, path: string, direction: SaveDirection = 'in', options: CommandOptions = {}): boolean {
+		return this.#routed('save', {connection: id, path, direction, ...options}, () => this.#saves.start(id, path, direction, options.ref), id);
 	}
 
 	/**
@@ -375,6 +441,8 @@ export class Core {
 	 */
 	async closeAll(graceMs = 1500): Promise<void> {
 		this.#files.stopAll('closing everything');
+		this.#schedules.cancelAll();
+		this.#responder.dispose();
 		for (const listener of [...this.#listeners.values()]) {
 			listener.close();
 		}
@@ -606,6 +674,31 @@ export class Core {
 		}
 
 		return connection;
+	}
+
+	/** A connection that takes a send now: open, and not streaming a file. */
+	#writable(id: string): TcpConnection {
+		const connection = this.#connection(id);
+		if (this.#files.has(id)) {
+			throw new NetdashError('BUSY', `${id} is sending a file: send again after sendfile-finished`);
+		}
+
+		return connection;
+	}
+
+	/** Note a command, run it, and say whether it was carried out. */
+	#routed(cmd: string, fields: Record<string, unknown>, action: () => void, target?: string): boolean {
+		this.#noteCommand(cmd, fields);
+		return (
+			this.#run(
+				(fields as CommandOptions).ref,
+				() => {
+					action();
+					return true;
+				},
+				target,
+			) ?? false
+		);
 	}
 
 	#command(id: string, options: CommandOptions, action: (connection: TcpConnection) => void): boolean {

@@ -26,6 +26,25 @@ const peer = {
 } as const;
 const peerRequired = Object.keys(peer);
 
+const ruleState = {enum: ['active', 'paused', 'spent', 'removed']} as const;
+const ruleView = {
+	rule: text,
+	pattern: text,
+	reply: text,
+	state: ruleState,
+	hits: count,
+	replies: count,
+	skipped: count,
+	on: {type: 'array', items: text},
+	delay: {type: 'number', minimum: 0},
+	then: {enum: ['close', 'reset']},
+	max: {type: 'integer', minimum: 1},
+} as const;
+const ruleRequired = ['rule', 'pattern', 'reply', 'state', 'hits', 'replies', 'skipped'];
+const scheduleView = {schedule: text, connection: text, bytes: count, every: {type: 'number', exclusiveMinimum: 0}, count: {type: 'integer', minimum: 1}, sent: count, skipped: count} as const;
+const scheduleRequired = ['schedule', 'connection', 'bytes', 'sent', 'skipped'];
+const direction = {enum: ['in', 'out']} as const;
+
 function event(type: string, properties: Record<string, unknown>, required: readonly string[] = Object.keys(properties)): JsonSchema {
 	return {
 		type: 'object',
@@ -93,6 +112,17 @@ export const eventSchemas: Readonly<Record<string, JsonSchema>> = {
 	'peer-left': event('peer-left', {...peer, reason: {enum: ['bye', 'restarted', 'evicted']}}),
 	'foreign-datagram': event('foreign-datagram', {from: endpoint, bytes: count, base64}),
 	'packet-dropped': event('packet-dropped', {from: endpoint, reason: text, bytes: count, count: {type: 'integer', minimum: 1}}),
+	'rule-added': event('rule-added', ruleView, ruleRequired),
+	'rule-changed': event('rule-changed', {rule: text, state: ruleState, hits: count, replies: count}),
+	'rule-replied': event('rule-replied', {rule: text, target: text, to: endpoint, bytes: count}, ['rule', 'target', 'bytes']),
+	'rule-skipped': event('rule-skipped', {rule: text, reason: text, count: {type: 'integer', minimum: 1}, bytes: count, from: endpoint}, ['rule', 'reason', 'count', 'bytes']),
+	'rules-listed': event('rules-listed', {rules: {type: 'array', items: {type: 'object', properties: ruleView, required: ruleRequired}}}),
+	'schedule-started': event('schedule-started', scheduleView, scheduleRequired),
+	'schedule-finished': event('schedule-finished', {...scheduleView, reason: {enum: ['done', 'cancelled', 'closed', 'failed']}, message: text}, [...scheduleRequired, 'reason']),
+	'schedules-listed': event('schedules-listed', {schedules: {type: 'array', items: {type: 'object', properties: scheduleView, required: scheduleRequired}}}),
+	'save-started': event('save-started', {connection: text, path: text, direction}),
+	'save-finished': event('save-finished', {connection: text, path: text, direction, bytes: count}),
+	'save-failed': event('save-failed', {connection: text, path: text, direction, code: text, message: text, bytes: count}),
 };
 
 /** Every event as one standalone schema: an object whose `type` picks one of `eventSchemas`. */
