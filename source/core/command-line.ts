@@ -500,6 +500,7 @@ function choicesFor(name: string, index: number, ids: readonly string[]): readon
 		case 'send':
 		case 'sendhex':
 		case 'sendfile':
+		case 'save':
 		case 'shutdown':
 		case 'reset': {
 			return index === 0 ? ids.filter((id) => connectionId.test(id)) : [];

@@ -2,6 +2,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import {afterEach, describe, expect, it} from 'vitest';
 import {Core} from '../../source/core/core.js';
+import {createStore} from '../../source/core/index.js';
 import {parseCommandLine} from '../../source/core/command-line.js';
 import {parseJsonCommand} from '../../source/core/command-json.js';
 import {executeCommand} from '../../source/core/commands.js';
@@ -217,5 +218,25 @@ describe('auto-reply rules', () => {
 		const {client, received} = await listenAndDial(core, events, 'line');
 		client.write('hello\n');
 		await until(() => received() === '<hello>\n', () => `received ${JSON.stringify(received())}`);
+	});
+});
+
+describe('rules on the dashboard', () => {
+	it(':rules shows each rule with its hit count as a notice, and :schedules says when there are none', async () => {
+		const {core, events} = makeCore();
+		const store = createStore(core.bus, {publishIntervalMs: 50});
+		cleanups.push(() => {
+			store.dispose();
+		});
+		core.respond({pattern: 'a', reply: 'b'});
+		const {client, received} = await listenAndDial(core, events, 'raw');
+		client.write('a');
+		await until(() => received() === 'b', () => 'reply');
+		core.listRules();
+		core.listSchedules();
+		store.flush();
+		const messages = store.getSnapshot().notices.map((notice) => notice.message);
+		expect(messages).toContain('R1 active a => b: 1 hits, 1 replies');
+		expect(messages).toContain('no schedules: send --every 1s text, or send --count N text');
 	});
 });
