@@ -132,8 +132,10 @@ export class Core {
 
 	/** Auto-replies, timed sends and raw saves: each its own module on the bus, given only the socket verbs it needs. */
 	readonly #responder = new Responder(this.bus, {
-		send: (id, bytes) => {
-			this.#writable(id).send(encodeFrame(this.#connection(id).framing, bytes));
+		send: (id, replies) => {
+			const connection = this.#writable(id);
+			const framed = replies.map((reply) => encodeFrame(connection.framing, reply));
+			connection.send(framed.length === 1 ? framed[0]! : Buffer.concat(framed));
 		},
 		whenDrained: (id) => this.#connections.get(id)?.whenRoom(this.#limits.maxQueuedBytes),
 		close: (id) => {

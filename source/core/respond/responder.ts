@@ -12,8 +12,8 @@ import {MATCH_BYTES, compileRule, type CompiledRule, type RuleSpec} from './rule
 
 /** What the responder needs of the core's sockets; each may throw a NetdashError. */
 export type ResponderHost = {
-	/** Queue bytes on a connection, framed by its framing. */
-	send(connection: string, bytes: Buffer): void;
+	/** Queue replies on a connection as one write, each framed by the connection's framing. */
+	send(connection: string, replies: readonly Buffer[]): void;
 	/** Resolves once the connection's queue is empty (undefined: it is now). */
 	whenDrained(connection: string): Promise<void> | undefined;
 	close(connection: string): void;
@@ -53,6 +53,8 @@ export class Responder {
 	readonly #connections = new Map<string, {listener: string | null; isRaw: boolean}>();
 	readonly #timers = new Set<NodeJS.Timeout>();
 	readonly #limiter = new FloodLimiter(UDP_REPLY_LIMITS, Date.now());
+	/** Replies to one chunk's messages, sent as one write after it (one `send-queued` for a pipelined burst, not one per message). */
+	readonly #batches = new Map<string, {rule: Rule; reply: Buffer}[]>();
 	#nextRule = 1;
 
 	constructor(bus: Bus, host: ResponderHost) {
@@ -274,7 +276,12 @@ export class Responder {
 			}
 
 			const {connection} = where;
-			this.#host.send(connection, reply);
+			if (rule.spec.then === undefined) {
+				this.#batch(connection, rule, reply);
+				return;
+			}
+
+			this.#host.send(connection, [reply]);
 			this.#bus.emit({type: 'rule-replied', rule: rule.id, target: connection, bytes: reply.length});
 			if (rule.spec.then === 'close') {
 				this.#host.close(connection);
@@ -292,6 +299,43 @@ export class Responder {
 		} catch (error) {
 			rule.skipped++;
 			this.#bus.emit({type: 'command-failed', ref: null, code: errorCode(error), message: `rule ${rule.id}: ${oneLine(error)}`, target: where.kind === 'udp' ? where.socket : where.connection});
+		}
+	}
+
+	/** Queue a reply behind the others to the same chunk; the first schedules the write, after the chunk's messages are all matched. */
+	#batch(connection: string, rule: Rule, reply: Buffer): void {
+		let batch = this.#batches.get(connection);
+		if (!batch) {
+			batch = [];
+			this.#batches.set(connection, batch);
+			queueMicrotask(() => {
+				this.#flush(connection);
+			});
+		}
+
+		batch.push({rule, reply});
+	}
+
+	#flush(connection: string): void {
+		const batch = this.#batches.get(connection);
+		this.#batches.delete(connection);
+		if (!batch) {
+			return;
+		}
+
+		try {
+			this.#host.send(connection, batch.map((each) => each.reply));
+		} catch (error) {
+			for (const {rule} of batch) {
+				rule.skipped++;
+			}
+
+			this.#bus.emit({type: 'command-failed', ref: null, code: errorCode(error), message: `rule ${batch[0]!.rule.id}: ${oneLine(error)}`, target: connection});
+			return;
+		}
+
+		for (const {rule, reply} of batch) {
+			this.#bus.emit({type: 'rule-replied', rule: rule.id, target: connection, bytes: reply.length});
 		}
 	}
 
