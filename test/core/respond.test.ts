@@ -240,3 +240,17 @@ describe('rules on the dashboard', () => {
 		expect(messages).toContain('no schedules: send --every 1s text, or send --count N text');
 	});
 });
+
+describe('auto-replies in order', () => {
+	it('answers a pipelined burst in the order asked, the last reply closing the connection', async () => {
+		const {core, events} = makeCore();
+		core.respond(parseRuleText('^QUIT$ => bye ;; then close'));
+		core.respond({pattern: String.raw`^(\d+)$`, reply: '$1'});
+		const {client, received} = await listenAndDial(core, events, 'line');
+		const ended = new Promise<void>((resolve) => client.on('end', resolve));
+		client.write('1\n2\n3\nQUIT\n');
+		await ended;
+		expect(received()).toBe('1\n2\n3\nbye\n');
+		expect(events.of('rule-replied').map((event) => event.rule)).toEqual(['R2', 'R2', 'R2', 'R1']);
+	});
+});

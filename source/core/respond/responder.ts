@@ -281,6 +281,8 @@ export class Responder {
 				return;
 			}
 
+			// Replies batched before this one go first: the peer gets answers in the order it asked.
+			this.#flush(connection);
 			this.#host.send(connection, [reply]);
 			this.#bus.emit({type: 'rule-replied', rule: rule.id, target: connection, bytes: reply.length});
 			if (rule.spec.then === 'close') {
