@@ -67,7 +67,7 @@ describe('command line: parsing what a person types after :', () => {
 	it('send with nothing selected says how to pick a connection', () => {
 		const failure = failureOf('send hi');
 		expect(failure.code).toBe('NO_SELECTION');
-		expect(failure.message).toBe('send needs a connection: select one with enter, or name it (send [--every 1s] [--count N] [C1] text)');
+		expect(failure.message).toBe('send needs a connection: select one with enter, or name it (send [C1] text)');
 	});
 
 	it('send to a listener is refused with a reason', () => {
