@@ -42,12 +42,8 @@ export type CommandLineUsage = {
 export const commandLineUsages: readonly CommandLineUsage[] = [
 	{name: 'listen', usage: 'listen [host:]port [framing]', description: 'start a TCP listener (port 0: any free port)'},
 	{name: 'connect', usage: 'connect host:port [framing]', description: 'dial a TCP connection'},
-	{name: 'send', usage: 'send [C1] text', description: 'send text with \\r \\n \\t \\xNN escapes'},
-	{name: 'schedules', usage: 'schedules', description: 'list send --every/--count schedules'},
-	{name: 'cancel', usage: 'cancel S1', description: 'stop a repeated send'},
-	{name: 'respond', usage: 'respond PAT => REPLY [;; …]', description: 'auto-reply; see the readme for options'},
-	{name: 'rules', usage: 'rules', description: 'list auto-reply rules with their hits'},
-	{name: 'rule', usage: 'rule R1 pause|resume|remove', description: 'change a rule'},
+	{name: 'send', usage: 'send [C1] text', description: 'text with \\r \\n \\xNN escapes; --every 1s/--count N: :schedules'},
+	{name: 'respond', usage: 'respond PAT => REPLY [;; …]', description: 'auto-reply (:rules lists, :rule R1 pause|resume|remove)'},
 	{name: 'save', usage: 'save [C1] [--out] PATH', description: 'save what it receives (sends) to a file'},
 	{name: 'sendhex', usage: 'sendhex [C1] 48 65 6c', description: 'send bytes written in hex'},
 	{name: 'sendfile', usage: 'sendfile [C1] PATH', description: 'stream a file of any size, at the pace the peer reads'},
@@ -57,7 +53,7 @@ export const commandLineUsages: readonly CommandLineUsage[] = [
 	{name: 'udp', usage: 'udp [host:]port [flags]', description: 'bind a UDP socket (0.0.0.0 hears broadcasts; flags: broadcast, echo)'},
 	{name: 'sendto', usage: 'sendto [U1] host:port text', description: 'send one datagram (a connected socket: text only)'},
 	{name: 'udpconnect', usage: 'udpconnect [U1] host:port', description: 'only this peer from now on (the kernel drops the rest)'},
-	{name: 'request', usage: 'request [U1] host:port text', description: 'plain UDP request, resent with doubling waits until the target answers'},
+	{name: 'request', usage: 'request [U1] host:port text', description: 'plain UDP request, resent with doubling waits until answered'},
 	{name: 'broadcast', usage: 'broadcast [U1] port text', description: 'to each subnet\'s broadcast address, or addr:port; on|off'},
 	{name: 'discover', usage: 'discover [port] [addr:port…]', description: 'find netdash peers by broadcast (port 47474; or announce to these)'},
 	{name: 'probe', usage: 'probe', description: 'ask every peer to answer now'},
@@ -65,14 +61,14 @@ export const commandLineUsages: readonly CommandLineUsage[] = [
 	{name: 'allow', usage: 'allow CIDR… | allow none', description: 'accept clients only from these (deny wins); none: everyone'},
 	{name: 'deny', usage: 'deny CIDR… | deny none', description: 'refuse clients from these; none: clear the list'},
 	{name: 'maxconns', usage: 'maxconns N', description: 'open connections per listener; more are refused'},
-	{name: 'halfopen', usage: 'halfopen on|off', description: 'on: keep a connection open after the peer\'s FIN (off: close it after the queue)'},
+	{name: 'halfopen', usage: 'halfopen on|off', description: 'on: stay open after the peer\'s FIN (off: close once queue is sent)'},
 	{name: 'clear', usage: 'clear', description: 'remove closed rows'},
 	{name: 'help', usage: 'help', description: 'show the keys'},
 	{name: 'quit', usage: 'quit', description: 'close everything and leave'},
 ];
 
-/** The names of the commands the line knows. */
-export const commandLineNames: readonly string[] = commandLineUsages.map((usage) => usage.name);
+/** The names of the commands the line knows (`rules`, `rule`, `schedules` and `cancel` are described with `respond` and `send`, to keep the help on one screen). */
+export const commandLineNames: readonly string[] = [...commandLineUsages.map((usage) => usage.name), 'rules', 'rule', 'schedules', 'cancel'];
 
 /** Framings offered by completion (`fixed:` wants its size typed after it). */
 const framingNames = ['raw', 'line', 'u16', 'u32', 'fixed:'];
@@ -243,7 +239,7 @@ export function parseCommandLine(text: string, context: CommandLineContext = {})
 
 		case 'cancel': {
 			if (words.length !== 1 || !/^S\d+$/.test(words[0]!)) {
-				fail(`cancel needs a schedule id such as S1 (usage: ${usageOf('cancel')})`);
+				fail(`cancel needs a schedule id such as S1 (usage: cancel S1)`);
 			}
 
 			return {cmd: 'cancel', schedule: words[0]!};
@@ -256,7 +252,7 @@ export function parseCommandLine(text: string, context: CommandLineContext = {})
 		case 'rule': {
 			const action = words[1]?.toLowerCase();
 			if (words.length !== 2 || !/^R\d+$/.test(words[0]!) || (action !== 'pause' && action !== 'resume' && action !== 'remove')) {
-				fail(`usage: ${usageOf('rule')}`);
+				fail('usage: rule R1 pause|resume|remove');
 			}
 
 			return {cmd: 'rule', rule: words[0]!, action};
