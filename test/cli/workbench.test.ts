@@ -1,8 +1,12 @@
 import {execFile} from 'node:child_process';
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {afterEach, describe, expect, test} from 'vitest';
 import {spawnJson, type JsonChild} from '../helpers/cli.js';
+import {until} from '../helpers/recorder.js';
 import {hasTool} from '../helpers/requires.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
@@ -54,5 +58,35 @@ describe.skipIf(!hasPython)('auto-replies from the command line', () => {
 		expect(await netdash.exited).not.toBe(0);
 		expect(netdash.stderr().trim().split('\n')).toHaveLength(1);
 		expect(netdash.stderr()).toContain('--respond');
+	});
+});
+
+describe('repeated sends and raw saves from a JSON script', () => {
+	test('send with count 3 arrives three times, and save reports the bytes the peer sent by the close', async () => {
+		const directory = mkdtempSync(path.join(os.tmpdir(), 'netdash-wb-'));
+		try {
+			const netdash = spawnJson(['--json', '--listen', '127.0.0.1:0', '--framing', 'line']);
+			children.push(netdash);
+			const opened = await netdash.waitFor((event) => event.type === 'listener-opened', 'listener-opened');
+			const client = net.connect(opened['port'] as number, '127.0.0.1');
+			let received = '';
+			client.on('data', (chunk: Buffer) => {
+				received += chunk.toString();
+			});
+			await netdash.waitFor((event) => event.type === 'connection-opened', 'connection-opened');
+			const file = path.join(directory, 'in.bin');
+			netdash.send({cmd: 'save', connection: 'C1', path: file, direction: 'in', ref: 's'});
+			netdash.send({cmd: 'send', connection: 'C1', text: 'hi', framed: true, count: 3, ref: 'r'});
+			await netdash.waitFor((event) => event.type === 'schedule-finished' && event['reason'] === 'done' && event['sent'] === 3, 'schedule-finished');
+			await netdash.waitFor((event) => event.type === 'save-started' && event['ref'] === 's', 'save-started');
+			client.end('from the peer\n');
+			const finished = await netdash.waitFor((event) => event.type === 'save-finished', 'save-finished');
+			expect(finished['bytes']).toBe(14);
+			expect(readFileSync(file, 'utf8')).toBe('from the peer\n');
+			await until(() => received === 'hi\nhi\nhi\n', () => `the peer got ${JSON.stringify(received)}`);
+			expect(netdash.badLines).toEqual([]);
+		} finally {
+			rmSync(directory, {recursive: true, force: true});
+		}
 	});
 });
