@@ -19,6 +19,7 @@ export type Command =
 	| {cmd: 'halfopen'; isOn: boolean; ref?: string}
 	/** With `everyMs` and/or `count`: a schedule (repeated every interval, or N times back to back). */
 	| {cmd: 'send'; connection: string; bytes: Buffer; framed?: boolean; everyMs?: number; count?: number; ref?: string}
+	// Workbench (issue 17): schedules, auto-reply rules, raw saves.
 	/** Stop a schedule. */
 	| {cmd: 'cancel'; schedule: string; ref?: string}
 	/** Add an auto-reply rule. */

@@ -15,10 +15,10 @@ import type {DiscoveryStats} from './discovery/protocol.js';
 import {refusalOf} from './udp/admission.js';
 import {UdpManager} from './udp/udp-manager.js';
 import type {RequestOptions, UdpBindOptions} from './udp/udp-socket.js';
-import {Responder} from './respond/responder.js';
 import type {RuleSpec} from './respond/rule.js';
-import {Schedules, type ScheduleTiming} from './schedule/schedules.js';
-import {Saves, type SaveDirection} from './save/saves.js';
+import type {ScheduleTiming} from './schedule/schedules.js';
+import type {SaveDirection} from './save/saves.js';
+import {Workbench} from './workbench/workbench.js';
 
 /** Options of a core; every one has a default. */
 export type CoreOptions = {
@@ -130,32 +130,13 @@ export class Core {
 		this.#notifyClosed();
 	}, this.#refusal);
 
-	/** Auto-replies, timed sends and raw saves: each its own module on the bus, given only the socket verbs it needs. */
-	readonly #responder = new Responder(this.bus, {
-		send: (id, replies) => {
-			const connection = this.#writable(id);
-			const framed = replies.map((reply) => encodeFrame(connection.framing, reply));
-			connection.send(framed.length === 1 ? framed[0]! : Buffer.concat(framed));
-		},
-		whenDrained: (id) => this.#connections.get(id)?.whenRoom(this.#limits.maxQueuedBytes),
-		close: (id) => {
-			this.#connection(id).close();
-		},
-		reset: (id) => {
-			this.#connection(id).reset();
-		},
+	/** Auto-replies, timed sends and raw saves (workbench/), given only the socket verbs they need. */
+	readonly #workbench = new Workbench(this.bus, {
+		writable: (id) => this.#writable(id),
+		open: (id) => this.#connection(id),
+		find: (id) => this.#connections.get(id),
+		maxQueuedBytes: () => this.#limits.maxQueuedBytes,
 		sendTo: (id, to, bytes) => this.#udp.send(id, to.address, to.port, bytes),
-	});
-
-	readonly #schedules = new Schedules(this.bus, {
-		send: (id, bytes, ref) => {
-			this.#writable(id).send(bytes, ref);
-		},
-		whenRoom: (id, bytes) => this.#connections.get(id)?.whenRoom(bytes),
-	});
-
-	readonly #saves = new Saves(this.bus, {
-		assertOpen: (id) => this.#connection(id),
 		holdReading: (holder, isHeld) => {
 			this.holdReading(holder, isHeld);
 		},
@@ -334,7 +315,7 @@ export class Core {
 					if (options.everyMs === undefined && options.count === undefined) {
 						connection.send(payload, options.ref);
 					} else {
-						this.#schedules.start(id, payload, options, options.ref);
+						this.#workbench.schedule(id, payload, options, options.ref);
 					}
 
 					return true;
@@ -344,35 +325,37 @@ export class Core {
 		);
 	}
 
+	// Workbench (issue 17): routing to workbench/.
+
 	/** Stop a timed or repeated send (`schedule-finished`). */
 	cancelSchedule(id: string, options: CommandOptions = {}): boolean {
-		return this.#routed('cancel', {schedule: id, ...options}, () => this.#schedules.cancel(id, options.ref));
+		return this.#routed('cancel', {schedule: id, ...options}, () => this.#workbench.cancelSchedule(id, options.ref));
 	}
 
 	/** List the running schedules (`schedules-listed`). */
 	listSchedules(options: CommandOptions = {}): boolean {
-		return this.#routed('schedules', options, () => this.#schedules.list(options.ref));
+		return this.#routed('schedules', options, () => this.#workbench.listSchedules(options.ref));
 	}
 
 	/** Add an auto-reply rule (`rule-added`; see respond/responder.ts); returns its id. */
 	respond(spec: RuleSpec, options: CommandOptions = {}): string | undefined {
 		this.#noteCommand('respond', {...spec, ...options});
-		return this.#run(options.ref, () => this.#responder.add(spec, options.ref));
+		return this.#run(options.ref, () => this.#workbench.respond(spec, options.ref));
 	}
 
 	/** Pause, resume or remove a rule (`rule-changed`). */
 	changeRule(id: string, action: 'pause' | 'resume' | 'remove', options: CommandOptions = {}): boolean {
-		return this.#routed('rule', {rule: id, action, ...options}, () => this.#responder.change(id, action, options.ref));
+		return this.#routed('rule', {rule: id, action, ...options}, () => this.#workbench.changeRule(id, action, options.ref));
 	}
 
 	/** List the rules with their counts (`rules-listed`). */
 	listRules(options: CommandOptions = {}): boolean {
-		return this.#routed('rules', options, () => this.#responder.list(options.ref));
+		return this.#routed('rules', options, () => this.#workbench.listRules(options.ref));
 	}
 
 	/** Write what connection `id` receives (`in`) or sends (`out`) from now on to `path`, raw, until it closes (`save-finished` with the byte count). */
 	save(id: string, path: string, direction: SaveDirection = 'in', options: CommandOptions = {}): boolean {
-		return this.#routed('save', {connection: id, path, direction, ...options}, () => this.#saves.start(id, path, direction, options.ref), id);
+		return this.#routed('save', {connection: id, path, direction, ...options}, () => this.#workbench.save(id, path, direction, options.ref), id);
 	}
 
 	/**
@@ -443,8 +426,7 @@ export class Core {
 	 */
 	async closeAll(graceMs = 1500): Promise<void> {
 		this.#files.stopAll('closing everything');
-		this.#schedules.cancelAll();
-		this.#responder.dispose();
+		this.#workbench.stop();
 		for (const listener of [...this.#listeners.values()]) {
 			listener.close();
 		}

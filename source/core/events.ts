@@ -107,6 +107,16 @@ export type MessageReceived = {
 	connection: string;
 	bytes: number;
 	data: Buffer;
+	/** Line framing: the terminator that ended the line (not in `data`). */
+	delimiter?: 'lf' | 'crlf';
+};
+
+/** The peer sent FIN with an unfinished message in the framer (a line without its LF, a frame short of its length): those bytes are never delivered as a message. */
+export type MessagePartial = {
+	type: 'message-partial';
+	connection: string;
+	/** Bytes of the unfinished message (a length prefix counted too). */
+	bytes: number;
 };
 
 /** The framer discarded bytes it could not frame (an over-long line or length). The raw bytes were still reported as `data-received`. */
@@ -531,6 +541,8 @@ export type PacketDropped = {
 	count: number;
 };
 
+// Workbench (issue 17): auto-reply rules, schedules, raw saves.
+
 /** What a rule is doing: answering, paused, spent (its `max` reached), or removed. */
 export type RuleState = 'active' | 'paused' | 'spent' | 'removed';
 
@@ -642,6 +654,7 @@ export type BusEvent = EventBase &
 		| DataSent
 		| MessageReceived
 		| FramingOverflowed
+		| MessagePartial
 		| ConnectionHalfClosed
 		| ConnectionClosed
 		| HalfOpenChanged
@@ -680,6 +693,7 @@ export type BusEvent = EventBase &
 		| PeerLeft
 		| ForeignDatagram
 		| PacketDropped
+		// Workbench (issue 17)
 		| RuleAdded
 		| RuleChanged
 		| RuleReplied

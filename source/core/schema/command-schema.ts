@@ -52,6 +52,7 @@ export const commandSchemas: Readonly<Record<string, JsonSchema>> = {
 		every: {type: 'number', minimum: 0.01, maximum: maxSeconds, description: 'Seconds between sends: repeat until cancelled (or `count` sends).'},
 		count: {type: 'integer', minimum: 1, description: 'Send it this many times (back to back unless `every`).'},
 	}),
+	// Workbench (issue 17): schedules, auto-reply rules, raw saves.
 	cancel: command('cancel', {schedule: {type: 'string', pattern: '^S\\d+$'}}, ['schedule']),
 	schedules: command('schedules', {}),
 	respond: command(
