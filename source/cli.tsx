@@ -63,6 +63,12 @@ const cli = meow(
 	  --udp [host:]port            Bind a UDP socket at start (repeatable; host 127.0.0.1
 	                               unless given)
 
+	Workbench
+	  --respond 'PATTERN => REPLY' Auto-reply to each message, chunk or datagram matching
+	                               PATTERN (repeatable; REPLY takes escapes, $1…$9, \${len},
+	                               \${hex}, \${time}; options after ' ;; ': on L1 delay 1s
+	                               then close|reset max N)
+
 	Discovery
 	  --discover [PORT]            Find other netdash instances on the subnet by UDP broadcast
 	                               (default port 47474)
@@ -118,6 +124,7 @@ const cli = meow(
 			forward: {type: 'string', isMultiple: true},
 			forwardUdp: {type: 'string', isMultiple: true},
 			udp: {type: 'string', isMultiple: true},
+			respond: {type: 'string', isMultiple: true},
 			udpMode: {type: 'boolean', shortFlag: 'u'},
 			help: {type: 'boolean', shortFlag: 'h'},
 			version: {type: 'boolean', shortFlag: 'V'},
@@ -190,6 +197,11 @@ async function finish(): Promise<void> {
 }
 
 function openFromFlags(target: Core): void {
+	// Rules first: they must be in force before the first byte arrives.
+	for (const spec of options.respond) {
+		target.respond(spec);
+	}
+
 	for (const {host, port} of options.listen) {
 		target.listen(host, port);
 	}

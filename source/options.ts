@@ -9,6 +9,7 @@ import type {ServiceProtocol} from './core/events.js';
 import {parseCidr} from './core/tcp/admission.js';
 import {MAX_TIMEOUT_MS} from './core/timeout.js';
 import {parseForwardSpec, type ForwardSpec} from './core/relay/forward-spec.js';
+import {compileRule, parseRuleText, type RuleSpec} from './core/respond/rule.js';
 
 /** What the command line asked for, validated. */
 export type CliOptions = {
@@ -42,6 +43,8 @@ export type CliOptions = {
 	pcapFile: string | undefined;
 	/** `--half-open`: a peer's FIN leaves the connection open until it is closed. */
 	halfOpen: boolean;
+	/** `--respond 'PATTERN => REPLY'` (repeatable): auto-reply rules, checked here, added before any socket opens. */
+	respond: RuleSpec[];
 };
 
 /** The flags meow hands over (strings, unvalidated). */
@@ -72,6 +75,7 @@ export type RawFlags = {
 	log?: string;
 	logAllowSpecial?: boolean;
 	pcap?: string;
+	respond?: string[];
 	halfOpen?: boolean;
 	[unknown: string]: unknown;
 };
@@ -196,6 +200,7 @@ export const knownFlags = new Set([
 	'logAllowSpecial',
 	'pcap',
 	'halfOpen',
+	'respond',
 	'help',
 	'version',
 ]);
@@ -414,6 +419,15 @@ export function parseCliOptions(flags: RawFlags, input: readonly string[], argv:
 		logAllowSpecial: logAllowSpecial(flags),
 		pcapFile: pcapFile(flags.pcap),
 		halfOpen: flags.halfOpen ?? false,
+		respond: (flags.respond ?? []).map((text) => {
+			try {
+				const spec = parseRuleText(text);
+				compileRule(spec);
+				return spec;
+			} catch (error) {
+				throw new NetdashError('BAD_FLAG', `--respond: ${(error as Error).message}`);
+			}
+		}),
 	};
 }
 

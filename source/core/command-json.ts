@@ -123,7 +123,32 @@ export function commandFromJson(value: unknown): Command {
 
 		case 'send': {
 			const framed = object['framed'] === true ? {framed: true} : {};
-			return {cmd: 'send', connection: idOf(object, ['connection', 'id'])!, bytes: payloadOf(object), ...framed, ...withRef};
+			const timing = definedOnly({everyMs: millis(object['every']), count: object['count'] as number | undefined});
+			return {cmd: 'send', connection: idOf(object, ['connection', 'id'])!, bytes: payloadOf(object), ...framed, ...timing, ...withRef};
+		}
+
+		case 'cancel': {
+			return {cmd: 'cancel', schedule: object['schedule'] as string, ...withRef};
+		}
+
+		case 'respond': {
+			const {pattern, reply, on, then, max} = object as {pattern: string; reply: string; on?: string | string[]; then?: 'close' | 'reset'; max?: number};
+			const spec = {pattern, reply, ...definedOnly({on: typeof on === 'string' ? [on] : on, delayMs: millis(object['delay']), then, max})};
+			return {cmd: 'respond', spec, ...withRef};
+		}
+
+		case 'rule': {
+			return {cmd: 'rule', rule: object['rule'] as string, action: object['action'] as 'pause' | 'resume' | 'remove', ...withRef};
+		}
+
+		case 'rules':
+		case 'schedules': {
+			return {cmd: cmd as 'rules' | 'schedules', ...withRef};
+		}
+
+		case 'save': {
+			const direction = object['direction'] as 'in' | 'out' | undefined;
+			return {cmd: 'save', connection: object['connection'] as string, path: object['path'] as string, ...definedOnly({direction}), ...withRef};
 		}
 
 		case 'halfopen': {

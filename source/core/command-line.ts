@@ -4,6 +4,7 @@ import {parseEscapedText, parseHex, toDisplayString} from './format/index.js';
 import {parseFraming} from './framing/index.js';
 import {parseHostPort, parsePort} from './ports.js';
 import {parseForwardSpec} from './relay/forward-spec.js';
+import {parseDuration, parseRuleText} from './respond/rule.js';
 
 /**
  * The dashboard's `:` command line: the same vocabulary as the JSON commands
@@ -43,7 +44,9 @@ export const commandLineUsages: readonly CommandLineUsage[] = [
 	{name: 'listen', usage: 'listen [host:]port [framing]', description: 'start a TCP listener (port 0: any free port)'},
 	{name: 'connect', usage: 'connect host:port [framing]', description: 'dial a TCP connection'},
 	{name: 'forward', usage: 'forward [ip:]port host:port', description: 'relay each client to its own connection to host:port (ssh -L)'},
-	{name: 'send', usage: 'send [C1] text', description: 'send text with \\r \\n \\t \\xNN escapes'},
+	{name: 'send', usage: 'send [C1] text', description: 'text with \\r \\n \\xNN escapes; --every 1s/--count N: :schedules'},
+	{name: 'respond', usage: 'respond PAT => REPLY [;; …]', description: 'auto-reply (:rules lists, :rule R1 pause|resume|remove)'},
+	{name: 'save', usage: 'save [C1] [--out] PATH', description: 'save what it receives (sends) to a file'},
 	{name: 'sendhex', usage: 'sendhex [C1] 48 65 6c', description: 'send bytes written in hex'},
 	{name: 'sendfile', usage: 'sendfile [C1] PATH', description: 'stream a file of any size, at the pace the peer reads'},
 	{name: 'shutdown', usage: 'shutdown [C1]', description: 'half-close: send FIN, keep reading'},
@@ -52,7 +55,7 @@ export const commandLineUsages: readonly CommandLineUsage[] = [
 	{name: 'udp', usage: 'udp [host:]port [flags]', description: 'bind a UDP socket (0.0.0.0 hears broadcasts; flags: broadcast, echo)'},
 	{name: 'sendto', usage: 'sendto [U1] host:port text', description: 'send one datagram (a connected socket: text only)'},
 	{name: 'udpconnect', usage: 'udpconnect [U1] host:port', description: 'only this peer from now on (the kernel drops the rest)'},
-	{name: 'request', usage: 'request [U1] host:port text', description: 'plain UDP request, resent with doubling waits until the target answers'},
+	{name: 'request', usage: 'request [U1] host:port text', description: 'plain UDP request, resent with doubling waits until answered'},
 	{name: 'broadcast', usage: 'broadcast [U1] port text', description: 'to each subnet\'s broadcast address, or addr:port; on|off'},
 	{name: 'discover', usage: 'discover [port] [addr:port…]', description: 'find netdash peers by broadcast (port 47474; or announce to these)'},
 	{name: 'probe', usage: 'probe', description: 'ask every peer to answer now'},
@@ -60,14 +63,14 @@ export const commandLineUsages: readonly CommandLineUsage[] = [
 	{name: 'allow', usage: 'allow CIDR… | allow none', description: 'accept clients only from these (deny wins); none: everyone'},
 	{name: 'deny', usage: 'deny CIDR… | deny none', description: 'refuse clients from these; none: clear the list'},
 	{name: 'maxconns', usage: 'maxconns N', description: 'open connections per listener; more are refused'},
-	{name: 'halfopen', usage: 'halfopen on|off', description: 'on: keep a connection open after the peer\'s FIN (off: close it after the queue)'},
+	{name: 'halfopen', usage: 'halfopen on|off', description: 'on: stay open after the peer\'s FIN (off: close once queue is sent)'},
 	{name: 'clear', usage: 'clear', description: 'remove closed rows'},
 	{name: 'help', usage: 'help', description: 'show the keys'},
 	{name: 'quit', usage: 'quit', description: 'close everything and leave'},
 ];
 
-/** The names of the commands the line knows. */
-export const commandLineNames: readonly string[] = commandLineUsages.map((usage) => usage.name);
+/** The names of the commands the line knows (`rules`, `rule`, `schedules` and `cancel` are described with `respond` and `send`, to keep the help on one screen). */
+export const commandLineNames: readonly string[] = [...commandLineUsages.map((usage) => usage.name), 'rules', 'rule', 'schedules', 'cancel'];
 
 /** Framings offered by completion (`fixed:` wants its size typed after it). */
 const framingNames = ['raw', 'line', 'u16', 'u32', 'fixed:'];
@@ -236,8 +239,61 @@ export function parseCommandLine(text: string, context: CommandLineContext = {})
 		}
 
 		case 'send': {
-			const {id, payload} = splitPayload(name, rest, context);
-			return {cmd: 'send', connection: id, bytes: parseEscapedText(payload), framed: true};
+			// Leading `--every DURATION` and `--count N` make it a schedule (write \x2d-- to send text starting with --).
+			let line = rest;
+			const timing: {everyMs?: number; count?: number} = {};
+			for (let option = /^\s*--(every|count)\s+(\S+)\s?/.exec(line); option; option = /^\s*--(every|count)\s+(\S+)\s?/.exec(line)) {
+				if (option[1] === 'every') {
+					timing.everyMs = parseDuration(option[2]!, '--every');
+				} else if (/^\d+$/.test(option[2]!) && Number(option[2]) >= 1) {
+					timing.count = Number(option[2]);
+				} else {
+					fail('--count needs a whole number of at least 1');
+				}
+
+				line = line.slice(option[0].length);
+			}
+
+			const {id, payload} = splitPayload(name, line, context);
+			return {cmd: 'send', connection: id, bytes: parseEscapedText(payload), framed: true, ...timing};
+		}
+
+		case 'cancel': {
+			if (words.length !== 1 || !/^S\d+$/.test(words[0]!)) {
+				fail(`cancel needs a schedule id such as S1 (usage: cancel S1)`);
+			}
+
+			return {cmd: 'cancel', schedule: words[0]!};
+		}
+
+		case 'respond': {
+			return {cmd: 'respond', spec: parseRuleText(rest)};
+		}
+
+		case 'rule': {
+			const action = words[1]?.toLowerCase();
+			if (words.length !== 2 || !/^R\d+$/.test(words[0]!) || (action !== 'pause' && action !== 'resume' && action !== 'remove')) {
+				fail('usage: rule R1 pause|resume|remove');
+			}
+
+			return {cmd: 'rule', rule: words[0]!, action};
+		}
+
+		case 'rules':
+		case 'schedules': {
+			expectAtMost(name, words, 0);
+			return {cmd: name};
+		}
+
+		case 'save': {
+			const match = /^\s*(C\d+\s+)?(--(?:in|out)\s+)?([\s\S]*)$/.exec(rest)!;
+			const id = targetOf(name, match[1]?.trim(), context, false);
+			const path = match[3]!.trim();
+			if (path === '') {
+				fail(`save needs a file (usage: ${usageOf('save')})`);
+			}
+
+			return {cmd: 'save', connection: id, path, direction: match[2]?.trim() === '--out' ? 'out' : 'in'};
 		}
 
 		case 'sendhex': {
@@ -461,6 +517,7 @@ function choicesFor(name: string, index: number, ids: readonly string[]): readon
 		case 'send':
 		case 'sendhex':
 		case 'sendfile':
+		case 'save':
 		case 'shutdown':
 		case 'reset': {
 			return index === 0 ? ids.filter((id) => connectionId.test(id)) : [];

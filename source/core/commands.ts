@@ -3,6 +3,7 @@ import {NetdashError, errorCode, oneLine} from './errors.js';
 import {FieldError} from './schema/validate.js';
 import type {BusEvent} from './events.js';
 import type {FramingSpec} from './framing/index.js';
+import type {RuleSpec} from './respond/rule.js';
 
 export {commandFromJson, parseJsonCommand} from './command-json.js';
 
@@ -27,7 +28,19 @@ export type Command =
 	| {cmd: 'inject'; relay: string; direction: 'to-server' | 'to-client'; bytes: Buffer; ref?: string}
 	/** Change the default of half-open (`--half-open`) while running. */
 	| {cmd: 'halfopen'; isOn: boolean; ref?: string}
-	| {cmd: 'send'; connection: string; bytes: Buffer; framed?: boolean; ref?: string}
+	/** With `everyMs` and/or `count`: a schedule (repeated every interval, or N times back to back). */
+	| {cmd: 'send'; connection: string; bytes: Buffer; framed?: boolean; everyMs?: number; count?: number; ref?: string}
+	// Workbench (issue 17): schedules, auto-reply rules, raw saves.
+	/** Stop a schedule. */
+	| {cmd: 'cancel'; schedule: string; ref?: string}
+	/** Add an auto-reply rule. */
+	| {cmd: 'respond'; spec: RuleSpec; ref?: string}
+	/** Pause, resume or remove a rule. */
+	| {cmd: 'rule'; rule: string; action: 'pause' | 'resume' | 'remove'; ref?: string}
+	/** List rules or schedules (answered by `rules-listed` / `schedules-listed`). */
+	| {cmd: 'rules' | 'schedules'; ref?: string}
+	/** Write what a connection receives (`in`) or sends (`out`) from now on to a file, raw. */
+	| {cmd: 'save'; connection: string; path: string; direction?: 'in' | 'out'; ref?: string}
 	/** Stream a file's bytes to a connection, read no faster than the connection sends them. */
 	| {cmd: 'sendfile'; connection: string; path: string; ref?: string}
 	| {cmd: 'shutdown' | 'reset' | 'close'; id: string; ref?: string}
@@ -56,7 +69,7 @@ export type Command =
 	| {cmd: 'quit'; ref?: string};
 
 /** The names of every command. */
-export const commandNames = ['listen', 'forward', 'intercept', 'release', 'drop', 'inject', 'throttle', 'connect', 'send', 'sendfile', 'shutdown', 'reset', 'close', 'allow', 'deny', 'admission', 'udp', 'sendto', 'udp-connect', 'broadcast', 'request', 'discover', 'probe', 'stop-discovery', 'halfopen', 'sockets', 'watch-sockets', 'unwatch-sockets', 'quit'] as const;
+export const commandNames = ['listen', 'forward', 'intercept', 'release', 'drop', 'inject', 'throttle', 'connect', 'send', 'sendfile', 'shutdown', 'reset', 'close', 'allow', 'deny', 'admission', 'udp', 'sendto', 'udp-connect', 'broadcast', 'request', 'discover', 'probe', 'stop-discovery', 'halfopen', 'sockets', 'watch-sockets', 'unwatch-sockets', 'respond', 'rule', 'rules', 'schedules', 'cancel', 'save', 'quit'] as const;
 
 /**
  * Carry a command out on the core. `quit` is not the core's: it returns
@@ -120,7 +133,38 @@ export function executeCommand(core: Core, command: Command): boolean {
 		}
 
 		case 'send': {
-			core.send(command.connection, command.bytes, {...options, ...(command.framed ? {framed: true} : {})});
+			const timing = {...(command.everyMs === undefined ? {} : {everyMs: command.everyMs}), ...(command.count === undefined ? {} : {count: command.count})};
+			core.send(command.connection, command.bytes, {...options, ...timing, ...(command.framed ? {framed: true} : {})});
+			return false;
+		}
+
+		case 'cancel': {
+			core.cancelSchedule(command.schedule, options);
+			return false;
+		}
+
+		case 'schedules': {
+			core.listSchedules(options);
+			return false;
+		}
+
+		case 'respond': {
+			core.respond(command.spec, options);
+			return false;
+		}
+
+		case 'rule': {
+			core.changeRule(command.rule, command.action, options);
+			return false;
+		}
+
+		case 'rules': {
+			core.listRules(options);
+			return false;
+		}
+
+		case 'save': {
+			core.save(command.connection, command.path, command.direction ?? 'in', options);
 			return false;
 		}
 

@@ -19,6 +19,10 @@ import {refusalOf} from './udp/admission.js';
 import {UdpManager} from './udp/udp-manager.js';
 import {SystemSockets} from './system/system-sockets.js';
 import type {RequestOptions, UdpBindOptions} from './udp/udp-socket.js';
+import type {RuleSpec} from './respond/rule.js';
+import type {ScheduleTiming} from './schedule/schedules.js';
+import type {SaveDirection} from './save/saves.js';
+import {Workbench} from './workbench/workbench.js';
 
 /** Options of a core; every one has a default. */
 export type CoreOptions = {
@@ -142,6 +146,18 @@ export class Core {
 		this.#notifyClosed();
 	});
 	readonly #lan = new LanDiscovery(this.bus, this.#refusal);
+
+	/** Auto-replies, timed sends and raw saves (workbench/), given only the socket verbs they need. */
+	readonly #workbench = new Workbench(this.bus, {
+		writable: (id) => this.#writable(id),
+		open: (id) => this.#connection(id),
+		find: (id) => this.#connections.get(id),
+		maxQueuedBytes: () => this.#limits.maxQueuedBytes,
+		sendTo: (id, to, bytes) => this.#udp.send(id, to.address, to.port, bytes),
+		holdReading: (holder, isHeld) => {
+			this.holdReading(holder, isHeld);
+		},
+	});
 
 	readonly #commandTaps = new Set<(record: CommandRecord) => void>();
 	#nextListener = 1;
@@ -337,23 +353,58 @@ export class Core {
 	}
 
 	/** Queue bytes on a connection. With `framed`, the connection's framing wraps them first (a line gets its LF, u16/u32 their length). */
-	send(id: string, bytes: Buffer, options: CommandOptions & {framed?: boolean} = {}): boolean {
+	send(id: string, bytes: Buffer, options: CommandOptions & ScheduleTiming & {framed?: boolean} = {}): boolean {
 		this.#noteCommand('send', {connection: id, ...options}, bytes);
 		return (
 			this.#run(
 				options.ref,
 				() => {
-					const connection = this.#connection(id);
-					if (this.#files.has(id)) {
-						throw new NetdashError('BUSY', `${id} is sending a file: send again after sendfile-finished`);
+					const connection = this.#writable(id);
+					const payload = options.framed ? encodeFrame(connection.framing, bytes) : bytes;
+					if (options.everyMs === undefined && options.count === undefined) {
+						connection.send(payload, options.ref);
+					} else {
+						this.#workbench.schedule(id, payload, options, options.ref);
 					}
 
-					connection.send(options.framed ? encodeFrame(connection.framing, bytes) : bytes, options.ref);
 					return true;
 				},
 				id,
 			) ?? false
 		);
+	}
+
+	// Workbench (issue 17): routing to workbench/.
+
+	/** Stop a timed or repeated send (`schedule-finished`). */
+	cancelSchedule(id: string, options: CommandOptions = {}): boolean {
+		return this.#routed('cancel', {schedule: id, ...options}, () => this.#workbench.cancelSchedule(id, options.ref));
+	}
+
+	/** List the running schedules (`schedules-listed`). */
+	listSchedules(options: CommandOptions = {}): boolean {
+		return this.#routed('schedules', options, () => this.#workbench.listSchedules(options.ref));
+	}
+
+	/** Add an auto-reply rule (`rule-added`; see respond/responder.ts); returns its id. */
+	respond(spec: RuleSpec, options: CommandOptions = {}): string | undefined {
+		this.#noteCommand('respond', {...spec, ...options});
+		return this.#run(options.ref, () => this.#workbench.respond(spec, options.ref));
+	}
+
+	/** Pause, resume or remove a rule (`rule-changed`). */
+	changeRule(id: string, action: 'pause' | 'resume' | 'remove', options: CommandOptions = {}): boolean {
+		return this.#routed('rule', {rule: id, action, ...options}, () => this.#workbench.changeRule(id, action, options.ref));
+	}
+
+	/** List the rules with their counts (`rules-listed`). */
+	listRules(options: CommandOptions = {}): boolean {
+		return this.#routed('rules', options, () => this.#workbench.listRules(options.ref));
+	}
+
+	/** Write what connection `id` receives (`in`) or sends (`out`) from now on to `path`, raw, until it closes (`save-finished` with the byte count). */
+	save(id: string, path: string, direction: SaveDirection = 'in', options: CommandOptions = {}): boolean {
+		return this.#routed('save', {connection: id, path, direction, ...options}, () => this.#workbench.save(id, path, direction, options.ref), id);
 	}
 
 	/**
@@ -424,6 +475,7 @@ export class Core {
 	 */
 	async closeAll(graceMs = 1500): Promise<void> {
 		this.#files.stopAll('closing everything');
+		this.#workbench.stop();
 		for (const listener of [...this.#listeners.values()]) {
 			listener.close();
 		}
@@ -690,6 +742,31 @@ export class Core {
 		}
 
 		return connection;
+	}
+
+	/** A connection that takes a send now: open, and not streaming a file. */
+	#writable(id: string): TcpConnection {
+		const connection = this.#connection(id);
+		if (this.#files.has(id)) {
+			throw new NetdashError('BUSY', `${id} is sending a file: send again after sendfile-finished`);
+		}
+
+		return connection;
+	}
+
+	/** Note a command, run it, and say whether it was carried out. */
+	#routed(cmd: string, fields: Record<string, unknown>, action: () => void, target?: string): boolean {
+		this.#noteCommand(cmd, fields);
+		return (
+			this.#run(
+				(fields as CommandOptions).ref,
+				() => {
+					action();
+					return true;
+				},
+				target,
+			) ?? false
+		);
 	}
 
 	#command(id: string, options: CommandOptions, action: (connection: TcpConnection) => void): boolean {

@@ -180,7 +180,7 @@ describe('command line: tab completion', () => {
 
 	it('extends an ambiguous name to the common prefix and lists the candidates', () => {
 		expect(complete('se', [])).toEqual({text: 'send', candidates: ['send', 'sendhex', 'sendfile', 'sendto']});
-		expect(complete('c', []).candidates).toEqual(['connect', 'close', 'clear']);
+		expect(complete('c', []).candidates).toEqual(['connect', 'close', 'clear', 'cancel']);
 	});
 
 	it('completes connection ids after send, shutdown and reset, and any id after close', () => {

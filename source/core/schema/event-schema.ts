@@ -81,6 +81,25 @@ const systemSocketRates = {
 const systemSocketsRates = {type: 'array', items: systemSocketRates} as const;
 const missing = {type: 'array', items: text} as const;
 
+const ruleState = {enum: ['active', 'paused', 'spent', 'removed']} as const;
+const ruleView = {
+	rule: text,
+	pattern: text,
+	reply: text,
+	state: ruleState,
+	hits: count,
+	replies: count,
+	skipped: count,
+	on: {type: 'array', items: text},
+	delay: {type: 'number', minimum: 0},
+	then: {enum: ['close', 'reset']},
+	max: {type: 'integer', minimum: 1},
+} as const;
+const ruleRequired = ['rule', 'pattern', 'reply', 'state', 'hits', 'replies', 'skipped'];
+const scheduleView = {schedule: text, connection: text, bytes: count, every: {type: 'number', exclusiveMinimum: 0}, count: {type: 'integer', minimum: 1}, sent: count, skipped: count} as const;
+const scheduleRequired = ['schedule', 'connection', 'bytes', 'sent', 'skipped'];
+const direction = {enum: ['in', 'out']} as const;
+
 function event(type: string, properties: Record<string, unknown>, required: readonly string[] = Object.keys(properties)): JsonSchema {
 	return {
 		type: 'object',
@@ -198,6 +217,18 @@ export const eventSchemas: Readonly<Record<string, JsonSchema>> = {
 	'services-browsing': event('services-browsing', {protocols: {type: 'array', items: serviceProtocol}, interfaces: {type: 'array', items: text}}),
 	// capture (issue 16): the --pcap writer
 	'pcap-file-failed': event('pcap-file-failed', {path: text, code: text, message: text}),
+	// Workbench (issue 17): auto-reply rules, schedules, raw saves.
+	'rule-added': event('rule-added', ruleView, ruleRequired),
+	'rule-changed': event('rule-changed', {rule: text, state: ruleState, hits: count, replies: count}),
+	'rule-replied': event('rule-replied', {rule: text, target: text, to: endpoint, bytes: count}, ['rule', 'target', 'bytes']),
+	'rule-skipped': event('rule-skipped', {rule: text, reason: text, count: {type: 'integer', minimum: 1}, bytes: count, from: endpoint}, ['rule', 'reason', 'count', 'bytes']),
+	'rules-listed': event('rules-listed', {rules: {type: 'array', items: {type: 'object', properties: ruleView, required: ruleRequired}}}),
+	'schedule-started': event('schedule-started', scheduleView, scheduleRequired),
+	'schedule-finished': event('schedule-finished', {...scheduleView, reason: {enum: ['done', 'cancelled', 'closed', 'failed']}, message: text}, [...scheduleRequired, 'reason']),
+	'schedules-listed': event('schedules-listed', {schedules: {type: 'array', items: {type: 'object', properties: scheduleView, required: scheduleRequired}}}),
+	'save-started': event('save-started', {connection: text, path: text, direction}),
+	'save-finished': event('save-finished', {connection: text, path: text, direction, bytes: count}),
+	'save-failed': event('save-failed', {connection: text, path: text, direction, code: text, message: text, bytes: count}),
 };
 
 /** Every event as one standalone schema: an object whose `type` picks one of `eventSchemas`. */

@@ -1,4 +1,5 @@
 import type {BusEvent, CloseReason, Endpoint, Origin} from '../events.js';
+import {workbenchNotice} from './workbench-notices.js';
 import type {ConnectionState} from '../tcp/connection.js';
 import {LogBook} from './log.js';
 import {UdpModel} from './reduce-udp.js';
@@ -401,6 +402,13 @@ export class Model {
 			case 'subscriber-failed': {
 				this.#notice({seq: event.seq, at: event.at, level: 'error', target: undefined, code: 'SUBSCRIBER_FAILED', message: event.message});
 				break;
+			}
+
+			default: {
+				const notice = workbenchNotice(event);
+				if (notice) {
+					this.#notice({seq: event.seq, at: event.at, code: undefined, ...notice});
+				}
 			}
 		}
 	}
