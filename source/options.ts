@@ -6,6 +6,7 @@ import {parseTargets} from './core/discovery/discovery.js';
 import {DEFAULT_DISCOVERY_PORT} from './core/discovery/protocol.js';
 import {parseCidr} from './core/tcp/admission.js';
 import {MAX_TIMEOUT_MS} from './core/timeout.js';
+import type {TlsConnect, TlsListen} from './core/commands.js';
 
 /** What the command line asked for, validated. */
 export type CliOptions = {
@@ -33,7 +34,12 @@ export type CliOptions = {
 	logAllowSpecial: boolean;
 	/** `--half-open`: a peer's FIN leaves the connection open until it is closed. */
 	halfOpen: boolean;
+	/** `--tls` and its companions: every --listen serves TLS and every dial speaks it; undefined without --tls. */
+	tls: TlsFlags | undefined;
 };
+
+/** What `--tls`, `--cert`, `--key`, `--insecure` and `--alpn` asked for. */
+export type TlsFlags = {listen: TlsListen; connect: TlsConnect};
 
 /** The flags meow hands over (strings, unvalidated). */
 export type RawFlags = {
@@ -59,6 +65,11 @@ export type RawFlags = {
 	log?: string;
 	logAllowSpecial?: boolean;
 	halfOpen?: boolean;
+	tls?: boolean;
+	cert?: string;
+	key?: string;
+	insecure?: boolean;
+	alpn?: string;
 	[unknown: string]: unknown;
 };
 
@@ -144,6 +155,11 @@ export const knownFlags = new Set([
 	'log',
 	'logAllowSpecial',
 	'halfOpen',
+	'tls',
+	'cert',
+	'key',
+	'insecure',
+	'alpn',
 	'help',
 	'version',
 ]);
@@ -357,6 +373,38 @@ export function parseCliOptions(flags: RawFlags, input: readonly string[], argv:
 		logFile: logFile(flags.log),
 		logAllowSpecial: logAllowSpecial(flags),
 		halfOpen: flags.halfOpen ?? false,
+		tls: tlsFlags(flags, isUdp),
+	};
+}
+
+/** `--cert`, `--key`, `--insecure` and `--alpn` only mean something with `--tls`; `--alpn` is a comma list. */
+function tlsFlags(flags: RawFlags, isUdp: boolean): TlsFlags | undefined {
+	if (!flags.tls) {
+		const stray = (['cert', 'key', 'insecure', 'alpn'] as const).find((name) => flags[name] !== undefined && flags[name] !== false);
+		if (stray) {
+			throw new NetdashError('BAD_FLAG', `--${stray} needs --tls`);
+		}
+
+		return undefined;
+	}
+
+	if (isUdp) {
+		throw new NetdashError('BAD_FLAG', '--tls is for TCP: -u (UDP) cannot carry it');
+	}
+
+	if ((flags.cert === undefined) !== (flags.key === undefined)) {
+		throw new NetdashError('BAD_FLAG', flags.cert === undefined ? '--key needs --cert' : '--cert needs --key');
+	}
+
+	const alpn = flags.alpn?.split(',').map((name) => name.trim()).filter((name) => name !== '');
+	if (alpn?.some((name) => Buffer.byteLength(name) > 255)) {
+		throw new NetdashError('BAD_FLAG', '--alpn: a protocol name is at most 255 bytes');
+	}
+
+	const alpnPart = alpn?.length ? {alpn} : {};
+	return {
+		listen: {...(flags.cert === undefined ? {} : {cert: flags.cert}), ...(flags.key === undefined ? {} : {key: flags.key}), ...alpnPart},
+		connect: {...(flags.insecure ? {insecure: true} : {}), ...alpnPart},
 	};
 }
 

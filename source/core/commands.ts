@@ -12,8 +12,9 @@ export {commandFromJson, parseJsonCommand} from './command-json.js';
  */
 export type Command =
 	/** `halfOpen`: its connections stay open after the peer's FIN (otherwise the default, see `halfopen`). */
-	| {cmd: 'listen'; host?: string; port: number; framing?: FramingSpec; halfOpen?: boolean; ref?: string}
-	| {cmd: 'connect'; host: string; port: number; framing?: FramingSpec; timeoutMs?: number; halfOpen?: boolean; ref?: string}
+	| {cmd: 'listen'; host?: string; port: number; framing?: FramingSpec; halfOpen?: boolean; tls?: TlsListen; ref?: string}
+	/** `tls`: dial TLS (SNI, verification unless `insecure`, ALPN offered). */
+	| {cmd: 'connect'; host: string; port: number; framing?: FramingSpec; timeoutMs?: number; halfOpen?: boolean; tls?: TlsConnect; ref?: string}
 	/** Change the default of half-open (`--half-open`) while running. */
 	| {cmd: 'halfopen'; isOn: boolean; ref?: string}
 	| {cmd: 'send'; connection: string; bytes: Buffer; framed?: boolean; ref?: string}
@@ -45,6 +46,12 @@ export const commandNames = ['listen', 'connect', 'send', 'sendfile', 'shutdown'
  * Carry a command out on the core. `quit` is not the core's: it returns
  * true so the caller can shut down. Every failure is a `command-failed` event.
  */
+/** TLS on a listen: netdash's own certificate unless `cert` and `key` (PEM files) are given. */
+export type TlsListen = {cert?: string; key?: string; alpn?: string[]};
+
+/** TLS on a connect. */
+export type TlsConnect = {insecure?: boolean; alpn?: string[]};
+
 export function executeCommand(core: Core, command: Command): boolean {
 	const options = command.ref === undefined ? {} : {ref: command.ref};
 	switch (command.cmd) {
@@ -53,6 +60,7 @@ export function executeCommand(core: Core, command: Command): boolean {
 				...options,
 				...(command.framing ? {framing: command.framing} : {}),
 				...(command.halfOpen === undefined ? {} : {halfOpen: command.halfOpen}),
+				...(command.tls ? {tls: true, ...command.tls} : {}),
 			});
 			return false;
 		}
@@ -68,6 +76,7 @@ export function executeCommand(core: Core, command: Command): boolean {
 				...(command.framing ? {framing: command.framing} : {}),
 				...(command.halfOpen === undefined ? {} : {halfOpen: command.halfOpen}),
 				...(command.timeoutMs === undefined ? {} : {connectTimeoutMs: command.timeoutMs}),
+				...(command.tls ? {tls: true, ...command.tls} : {}),
 			});
 			return false;
 		}

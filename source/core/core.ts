@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import {Bus} from './bus.js';
 import {NetdashError, errorCode, oneLine} from './errors.js';
 import {encodeFrame, formatFraming, type FramingSpec} from './framing/index.js';
@@ -7,6 +8,7 @@ import {Reclaimer} from './reclaim.js';
 import {checkHost} from './ports.js';
 import {TcpListener} from './tcp/listener.js';
 import {FileSends} from './tcp/send-file.js';
+import {configDirectory, tlsServerConfig} from './tcp/self-signed.js';
 import {Admission, type AdmissionRules} from './tcp/admission.js';
 import {ResourceWatch} from './resources.js';
 import {checkTimeout} from './timeout.js';
@@ -52,6 +54,8 @@ export type CoreOptions = {
 	 * and socat do. A half-closed connection counts toward the listener's limit until it closes. @default false
 	 */
 	halfOpen?: boolean;
+	/** Where netdash's own TLS certificate is kept (`--tls` without `--cert`). @default $XDG_CONFIG_HOME/netdash or ~/.config/netdash */
+	configDirectory?: string;
 };
 
 /**
@@ -73,6 +77,20 @@ export type OpenOptions = CommandOptions & {
 	framing?: FramingSpec;
 	/** Half-open for this listener's connections (or this dial); undefined follows the core's default (see {@link CoreOptions.halfOpen}). */
 	halfOpen?: boolean;
+	/** TLS: serve it (listen) or dial it (connect). */
+	tls?: boolean;
+	/** ALPN protocols to offer (connect) or accept (listen), in order of preference. */
+	alpn?: string[];
+};
+
+/** Options of `listen` alone: TLS with these PEM files instead of netdash's own certificate. */
+export type ListenOptions = OpenOptions & {cert?: string; key?: string};
+
+/** Options of `connect` alone. */
+export type ConnectOptions = OpenOptions & {
+	connectTimeoutMs?: number;
+	/** TLS without verifying the peer's certificate: the session says so (`isInsecure`). */
+	insecure?: boolean;
 };
 
 const defaults = {
@@ -85,6 +103,23 @@ const defaults = {
 	backlog: 65_535,
 	reclaimEveryBytes: 16 * 1024 * 1024,
 };
+
+/**
+ * A TLS dial, started: SNI is the host unless it is an address (RFC 6066
+ * forbids IP literals there); the peer's certificate is checked against the
+ * host either way, unless insecure.
+ */
+function dialTls(host: string, port: number, options: ConnectOptions): tls.TLSSocket {
+	// allowHalfOpen reaches the TLSSocket (Node passes it to net.Socket) though @types/node leaves it out.
+	return tls.connect({
+		host,
+		port,
+		...({allowHalfOpen: true} as tls.ConnectionOptions),
+		rejectUnauthorized: options.insecure !== true,
+		...(net.isIP(host) === 0 ? {servername: host} : {}),
+		...(options.alpn?.length ? {ALPNProtocols: options.alpn} : {}),
+	});
+}
 
 function checkPort(port: number, allowZero: boolean): void {
 	if (!Number.isInteger(port) || port < (allowZero ? 0 : 1) || port > 65_535) {
@@ -130,6 +165,7 @@ export class Core {
 	#nextListener = 1;
 	#nextConnection = 1;
 	#halfOpen: boolean;
+	readonly #configDirectory: string | undefined;
 	/** How the socket that ended last ended: true for a failure (refused, timed out, reset, bind refused). */
 	#hasLastEndFailed = false;
 
@@ -146,6 +182,7 @@ export class Core {
 		this.#framing = options.framing ?? {kind: 'raw'};
 		this.#stallTimeoutMs = options.stallTimeoutMs ?? defaults.stallTimeoutMs;
 		this.#halfOpen = options.halfOpen ?? false;
+		this.#configDirectory = options.configDirectory ?? configDirectory();
 		// Bad rules in options are the caller's bug (the CLI validates flags first): let it throw.
 		this.#admission.set(options.admission ?? {});
 		this.#resources = new ResourceWatch(this.bus);
@@ -224,7 +261,7 @@ export class Core {
 	}
 
 	/** Start a TCP listener. Host `127.0.0.1` by default; `0.0.0.0` / `::` mean every interface; port 0 picks an ephemeral port. */
-	listen(host: string | undefined, port: number, options: OpenOptions = {}): string | undefined {
+	listen(host: string | undefined, port: number, options: ListenOptions = {}): string | undefined {
 		this.#noteCommand('listen', {host, port, ...options});
 		return this.#run(options.ref, () => {
 			checkPort(port, true);
@@ -232,8 +269,14 @@ export class Core {
 				checkHost(host);
 			}
 
+			if (!options.tls && (options.cert !== undefined || options.key !== undefined || options.alpn !== undefined)) {
+				throw new NetdashError('BAD_TLS_OPTION', 'cert, key and alpn need tls on the listener');
+			}
+
+			const tlsConfig = options.tls ? tlsServerConfig(options, this.#configDirectory) : undefined;
 			const id = `L${this.#nextListener++}`;
 			const listener = new TcpListener(this.bus, {
+				...(tlsConfig ? {tls: tlsConfig} : {}),
 				id,
 				host: host === undefined || host === '' ? '127.0.0.1' : host,
 				port,
@@ -257,7 +300,7 @@ export class Core {
 	}
 
 	/** Dial a TCP connection. */
-	connect(host: string, port: number, options: OpenOptions & {connectTimeoutMs?: number} = {}): string | undefined {
+	connect(host: string, port: number, options: ConnectOptions = {}): string | undefined {
 		this.#noteCommand('connect', {host, port, ...options});
 		return this.#run(options.ref, () => {
 			if (!host) {
@@ -267,9 +310,14 @@ export class Core {
 			checkHost(host);
 			checkPort(port, false);
 			const connectTimeoutMs = checkTimeout(options.connectTimeoutMs ?? this.#limits.connectTimeoutMs, 'a connect timeout');
+			if (!options.tls && (options.insecure !== undefined || options.alpn !== undefined)) {
+				throw new NetdashError('BAD_TLS_OPTION', 'insecure and alpn need tls on the connection');
+			}
+
 			const id = `C${this.#nextConnection++}`;
-			const socket = new net.Socket({allowHalfOpen: true});
+			const socket = options.tls ? dialTls(host, port, options) : new net.Socket({allowHalfOpen: true});
 			const connection = new TcpConnection(this.bus, socket, {
+				...(options.tls ? {tls: {isInsecure: options.insecure === true}} : {}),
 				id,
 				origin: 'dialed',
 				listener: null,
@@ -282,7 +330,10 @@ export class Core {
 				reclaimer: this.#reclaimer,
 			});
 			this.#connections.set(id, connection);
-			socket.connect({host, port});
+			if (!options.tls) {
+				socket.connect({host, port});
+			}
+
 			return id;
 		});
 	}
@@ -550,6 +601,7 @@ export class Core {
 			framing: listener.framing,
 			limits: this.#limits,
 			isHalfOpen: listener.isHalfOpen ?? this.#halfOpen,
+			...(listener.isTls ? {tls: {isInsecure: false}} : {}),
 			...(listener.localEnd ? {local: listener.localEnd} : {}),
 			onClosed: this.#forgetConnection,
 			reclaimer: this.#reclaimer,

@@ -7,6 +7,10 @@
  * fact too (`socket-failed`, `command-failed`).
  */
 
+import type {CertificateSummary, TlsInfo} from './tcp/tls.js';
+
+export type {CertificateSummary, TlsInfo} from './tcp/tls.js';
+
 /** An address and port as the kernel reports it. */
 export type Endpoint = {
 	address: string;
@@ -39,6 +43,8 @@ export type ListenerOpened = {
 	framing: string;
 	/** Present when the listen command chose: whether its connections stay half-open after the peer's FIN (otherwise the default, see `half-open-changed`). */
 	isHalfOpen?: boolean;
+	/** Present when it serves TLS: the certificate it presents. */
+	tls?: {certificate: CertificateSummary};
 };
 
 /** A TCP listener stopped accepting. */
@@ -72,6 +78,8 @@ export type ConnectionOpened = {
 	framing: string;
 	/** True when the peer's FIN leaves it open (`--half-open`); false when it then closes, after its queue. */
 	isHalfOpen: boolean;
+	/** Present on TLS connections: the session, after its handshake. Data events carry plaintext. */
+	tls?: TlsInfo;
 };
 
 /** Bytes arrived from the peer. `data` is the chunk itself; `--json` prints it as `base64`. */
@@ -149,6 +157,15 @@ export type SocketFailed = {
 	target: string;
 	code: string;
 	/** One line for a person, e.g. "connection refused by 127.0.0.1:9 — nothing is listening there". */
+	message: string;
+};
+
+/** A client of a TLS listener failed its handshake (spoke plain text, or rejected our certificate); it never became a connection. */
+export type TlsHandshakeFailed = {
+	type: 'tls-handshake-failed';
+	listener: string;
+	remote: Endpoint;
+	code: string;
 	message: string;
 };
 
@@ -550,6 +567,7 @@ export type BusEvent = EventBase &
 		| CommandFailed
 		| SubscriberFailed
 		| ConnectionRefused
+		| TlsHandshakeFailed
 		| AdmissionChanged
 		| ConnectionStalled
 		| ConnectionUnstalled

@@ -24,6 +24,16 @@ const peer = {
 	firstSeen: {type: 'number'},
 	lastSeen: {type: 'number'},
 } as const;
+const certificate = {
+	type: 'object',
+	properties: {subject: text, issuer: text, validFrom: text, validTo: text, fingerprint256: {type: 'string', pattern: '^([0-9A-F]{2}:){31}[0-9A-F]{2}$'}},
+	required: ['subject', 'issuer', 'validFrom', 'validTo', 'fingerprint256'],
+} as const;
+const tlsSession = {
+	type: 'object',
+	properties: {protocol: text, cipher: text, alpn: {type: ['string', 'null']}, certificate: {anyOf: [certificate, {type: 'null'}]}, isInsecure: {const: true}, verifyError: text},
+	required: ['protocol', 'cipher', 'alpn', 'certificate'],
+} as const;
 const peerRequired = Object.keys(peer);
 
 function event(type: string, properties: Record<string, unknown>, required: readonly string[] = Object.keys(properties)): JsonSchema {
@@ -42,10 +52,11 @@ function event(type: string, properties: Record<string, unknown>, required: read
 
 /** The schema of each event, by its `type`. */
 export const eventSchemas: Readonly<Record<string, JsonSchema>> = {
-	'listener-opened': event('listener-opened', {listener: text, address: text, port, framing: text}),
+	'listener-opened': event('listener-opened', {listener: text, address: text, port, framing: text, tls: {type: 'object', properties: {certificate}, required: ['certificate']}}, ['listener', 'address', 'port', 'framing']),
 	'listener-closed': event('listener-closed', {listener: text, accepted: count}),
 	'connection-dialing': event('connection-dialing', {connection: text, remote: endpoint, framing: text}),
-	'connection-opened': event('connection-opened', {connection: text, listener: {type: ['string', 'null']}, origin: {enum: ['accepted', 'dialed']}, local: endpoint, remote: endpoint, framing: text}),
+	'connection-opened': event('connection-opened', {connection: text, listener: {type: ['string', 'null']}, origin: {enum: ['accepted', 'dialed']}, local: endpoint, remote: endpoint, framing: text, tls: tlsSession}, ['connection', 'listener', 'origin', 'local', 'remote', 'framing']),
+	'tls-handshake-failed': event('tls-handshake-failed', {listener: text, remote: endpoint, code: text, message: text}),
 	'data-received': event('data-received', {connection: text, bytes: count, base64}),
 	'send-queued': event('send-queued', {connection: text, bytes: count, queued: count}),
 	'data-sent': event('data-sent', {connection: text, bytes: count, base64, queued: count}),

@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import type tls from 'node:tls';
 import type {Bus} from '../bus.js';
 import type {CloseReason, Endpoint, Origin} from '../events.js';
 import {
@@ -12,6 +13,7 @@ import {
 } from '../errors.js';
 import {createFramer, formatFraming, type Framer, type FramingSpec} from '../framing/index.js';
 import type {Reclaimer} from '../reclaim.js';
+import {describeTls} from './tls.js';
 
 /**
  * A connection's state, changed only in the named transitions below:
@@ -54,6 +56,11 @@ export type ConnectionInit = {
 	 * queued has left, as ncat and socat do.
 	 */
 	isHalfOpen: boolean;
+	/**
+	 * The socket is a TLSSocket: a dial opens on its handshake (`secureConnect`), and
+	 * `connection-opened` carries the session. `isInsecure`: the dial does not verify the peer.
+	 */
+	tls?: {isInsecure: boolean};
 	/** For dialed connections: where to, as the user gave it. */
 	dial?: {host: string; port: number};
 	/** For accepted connections on a listener bound to one address: that address and port, our end. */
@@ -134,6 +141,7 @@ export class TcpConnection {
 	readonly #local: Endpoint | undefined;
 	/** The dial command's ref, echoed on events until the connection opens (or fails to). */
 	#dialRef: string | undefined;
+	readonly #tls: {isInsecure: boolean} | undefined;
 
 	constructor(bus: Bus, socket: net.Socket, init: ConnectionInit) {
 		this.#bus = bus;
@@ -149,6 +157,7 @@ export class TcpConnection {
 		this.#dial = init.dial;
 		this.#local = init.local;
 		this.#isHalfOpen = init.isHalfOpen;
+		this.#tls = init.tls;
 
 		const {id} = this;
 		// Raw framing has no framer: spare the sink too (one set per connection, 10,000 of them at scale).
@@ -184,7 +193,8 @@ export class TcpConnection {
 		if (init.dial) {
 			this.#dialRef = init.ref;
 			this.#emitDialing(init.dial, init.ref);
-			socket.on('connect', () => {
+			// A TLS dial is open once its handshake is done (and, unless insecure, the peer verified).
+			socket.on(init.tls ? 'secureConnect' : 'connect', () => {
 				this.#onConnect(init.ref);
 			});
 			if (init.limits.connectTimeoutMs > 0) {
@@ -538,6 +548,7 @@ export class TcpConnection {
 			remote: {address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0},
 			framing: formatFraming(this.framing),
 			isHalfOpen: this.#isHalfOpen,
+			...(this.#tls ? {tls: describeTls(socket as tls.TLSSocket, this.origin === 'accepted', this.#tls.isInsecure)} : {}),
 			...(ref ? {ref} : {}),
 		});
 	}
