@@ -9,6 +9,7 @@ import {checkHost} from './ports.js';
 import {TcpListener} from './tcp/listener.js';
 import {FileSends} from './tcp/send-file.js';
 import {configDirectory, tlsServerConfig} from './tcp/self-signed.js';
+import {rawSocketOf} from './tcp/tls.js';
 import {Admission, type AdmissionRules} from './tcp/admission.js';
 import {ResourceWatch} from './resources.js';
 import {checkTimeout} from './timeout.js';
@@ -104,21 +105,33 @@ const defaults = {
 	reclaimEveryBytes: 16 * 1024 * 1024,
 };
 
+/** A dial's TCP socket errors reach its TLS socket too, which reports them: nothing more to do here. */
+function ignoreRawError(): void {
+	// The TLS socket reports the same error.
+}
+
 /**
- * A TLS dial, started: SNI is the host unless it is an address (RFC 6066
- * forbids IP literals there); the peer's certificate is checked against the
- * host either way, unless insecure.
+ * A TLS dial, started: over a TCP socket of our own, connected first so
+ * that Node wraps its handle natively, and kept to reset it (a TLS socket
+ * cannot be reset itself). SNI is the host unless it is an address (RFC 6066
+ * forbids IP literals there); the certificate is checked against the host
+ * either way, unless insecure.
  */
-function dialTls(host: string, port: number, options: ConnectOptions): tls.TLSSocket {
+function dialTls(host: string, port: number, options: ConnectOptions): {socket: tls.TLSSocket; raw: net.Socket} {
+	const raw = new net.Socket({allowHalfOpen: true});
+	raw.on('error', ignoreRawError);
+	raw.connect({host, port});
 	// allowHalfOpen reaches the TLSSocket (Node passes it to net.Socket) though @types/node leaves it out.
-	return tls.connect({
+	const socket = tls.connect({
+		socket: raw,
+		// With a socket given, `host` only names whom the certificate must be for.
 		host,
-		port,
 		...({allowHalfOpen: true} as tls.ConnectionOptions),
 		rejectUnauthorized: options.insecure !== true,
 		...(net.isIP(host) === 0 ? {servername: host} : {}),
 		...(options.alpn?.length ? {ALPNProtocols: options.alpn} : {}),
 	});
+	return {socket, raw};
 }
 
 function checkPort(port: number, allowZero: boolean): void {
@@ -315,9 +328,10 @@ export class Core {
 			}
 
 			const id = `C${this.#nextConnection++}`;
-			const socket = options.tls ? dialTls(host, port, options) : new net.Socket({allowHalfOpen: true});
+			const dialed = options.tls ? dialTls(host, port, options) : undefined;
+			const socket = dialed?.socket ?? new net.Socket({allowHalfOpen: true});
 			const connection = new TcpConnection(this.bus, socket, {
-				...(options.tls ? {tls: {isInsecure: options.insecure === true}} : {}),
+				...(dialed ? {tls: {isInsecure: options.insecure === true, raw: dialed.raw}} : {}),
 				id,
 				origin: 'dialed',
 				listener: null,
@@ -330,7 +344,7 @@ export class Core {
 				reclaimer: this.#reclaimer,
 			});
 			this.#connections.set(id, connection);
-			if (!options.tls) {
+			if (!dialed) {
 				socket.connect({host, port});
 			}
 
@@ -601,7 +615,7 @@ export class Core {
 			framing: listener.framing,
 			limits: this.#limits,
 			isHalfOpen: listener.isHalfOpen ?? this.#halfOpen,
-			...(listener.isTls ? {tls: {isInsecure: false}} : {}),
+			...(listener.isTls ? {tls: {isInsecure: false, raw: rawSocketOf(socket as tls.TLSSocket)}} : {}),
 			...(listener.localEnd ? {local: listener.localEnd} : {}),
 			onClosed: this.#forgetConnection,
 			reclaimer: this.#reclaimer,

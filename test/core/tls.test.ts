@@ -1,5 +1,5 @@
-import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process';
-import {mkdtempSync, rmSync, statSync, writeFileSync} from 'node:fs';
+import {execFileSync, spawn, type ChildProcessWithoutNullStreams} from 'node:child_process';
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {afterEach, describe, expect, it} from 'vitest';
@@ -169,6 +169,68 @@ describe('TLS', () => {
 		const client = openssl(['s_client', '-connect', `127.0.0.1:${opened.port}`, '-quiet']);
 		await events.waitFor('connection-opened', (event) => event.listener === id);
 		expect(client.child.exitCode).toBeNull();
+	});
+
+	it('a reset of an accepted TLS connection reaches the dialing peer as a reset', async () => {
+		// Given netdash dialing its own TLS listener
+		const {core, events} = setup(tempDir());
+		const listener = core.listen('127.0.0.1', 0, {tls: true})!;
+		const {port} = await events.waitFor('listener-opened', (event) => event.listener === listener);
+		const dialed = core.connect('127.0.0.1', port, {tls: true, insecure: true})!;
+		await events.waitFor('connection-opened', (event) => event.connection === dialed);
+		const accepted = await events.waitFor('connection-opened', (event) => event.listener === listener);
+		// When the accepted end resets (a TLS socket cannot: the TCP socket under it does)
+		core.reset(accepted.connection);
+		// Then the dialing end saw a reset (ECONNRESET), not a close
+		const closed = await events.waitFor('connection-closed', (event) => event.connection === dialed);
+		expect(closed).toMatchObject({reason: 'reset', code: 'ECONNRESET'});
+		expect((await events.waitFor('connection-closed', (event) => event.connection === accepted.connection)).reason).toBe('reset');
+	});
+
+	it('a verified TLS dial to a server whose CA is unknown fails with one line saying so', async () => {
+		// Given openssl s_server with a certificate signed by a CA netdash does not trust
+		const directory = tempDir();
+		const ca = certificateFiles(directory, 'test-ca');
+		const file = (name: string) => path.join(directory, name);
+		writeFileSync(file('ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
+		execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('leaf-key.pem'), '-out', file('leaf.csr'), '-subj', '/CN=leaf'], {stdio: 'pipe'});
+		execFileSync('openssl', ['x509', '-req', '-in', file('leaf.csr'), '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-days', '1', '-extfile', file('ext.cnf'), '-out', file('leaf.pem')], {stdio: 'pipe'});
+		const {port} = await sServer({cert: file('leaf.pem'), key: file('leaf-key.pem')});
+		// When netdash dials it with verification on
+		const {core, events} = setup(tempDir());
+		const id = core.connect('127.0.0.1', port, {tls: true})!;
+		// Then it fails, naming the cause
+		const failed = await events.waitFor('socket-failed', (event) => event.target === id);
+		expect(failed.code).toBe('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+		expect(failed.message).toBe(`TLS: certificate of 127.0.0.1:${port} is signed by an unknown CA`);
+	});
+
+	it('an --insecure session is a warning notice on the dashboard and marks the row tls!', async () => {
+		const {port} = await sServer(certificateFiles(tempDir(), 'server'));
+		const {core, events} = setup(tempDir());
+		const store = createStore(core.bus, {publishIntervalMs: 20, sampleIntervalMs: 100});
+		cleanups.push(() => {
+			store.dispose();
+		});
+		const id = core.connect('127.0.0.1', port, {tls: true, insecure: true})!;
+		await events.waitFor('connection-opened', (event) => event.connection === id);
+		await until(() => store.getSnapshot().notices.some((notice) => notice.code === 'TLS_INSECURE'), () => JSON.stringify(store.getSnapshot().notices));
+		const notice = store.getSnapshot().notices.find((each) => each.code === 'TLS_INSECURE')!;
+		expect(notice.message).toBe(`${id} is not verified (--insecure): certificate of the peer is self-signed and not trusted (--insecure to connect anyway)`);
+		expect(store.getSnapshot().connections.find((row) => row.id === id)?.framing).toBe('raw·tls!');
+	});
+
+	it('refuses to keep its key in a config directory others can write, and says so in one line', async () => {
+		const home = tempDir();
+		const configDirectory = path.join(home, 'netdash');
+		mkdirSync(configDirectory, {mode: 0o777});
+		chmodSync(configDirectory, 0o777);
+		const {core, events} = setup(configDirectory);
+		core.listen('127.0.0.1', 0, {tls: true, ref: 'open'});
+		const failed = await events.waitFor('command-failed', (event) => event.ref === 'open');
+		expect(failed.code).toBe('UNSAFE_CONFIG_DIR');
+		expect(failed.message).toBe(`will not keep the TLS key there: ${configDirectory} is writable by others (mode 777) (give --cert and --key)`);
+		expect(existsSync(path.join(configDirectory, 'tls-key.pem'))).toBe(false);
 	});
 
 	it('verification failures name their cause: expired, other host, unknown CA', () => {

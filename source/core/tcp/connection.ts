@@ -60,7 +60,7 @@ export type ConnectionInit = {
 	 * The socket is a TLSSocket: a dial opens on its handshake (`secureConnect`), and
 	 * `connection-opened` carries the session. `isInsecure`: the dial does not verify the peer.
 	 */
-	tls?: {isInsecure: boolean};
+	tls?: ConnectionTls;
 	/** For dialed connections: where to, as the user gave it. */
 	dial?: {host: string; port: number};
 	/** For accepted connections on a listener bound to one address: that address and port, our end. */
@@ -70,6 +70,9 @@ export type ConnectionInit = {
 	/** Told of every chunk read, to free read buffers early (reclaim.ts). */
 	reclaimer: Reclaimer;
 };
+
+/** A TLS connection's extras: whether its peer goes unverified, and the TCP socket under it (what a reset resets). */
+export type ConnectionTls = {isInsecure: boolean; raw: net.Socket | undefined};
 
 /** Where a socket keeps the connection that owns it, for the shared event handlers. */
 const owner = Symbol('netdash.connection');
@@ -141,7 +144,7 @@ export class TcpConnection {
 	readonly #local: Endpoint | undefined;
 	/** The dial command's ref, echoed on events until the connection opens (or fails to). */
 	#dialRef: string | undefined;
-	readonly #tls: {isInsecure: boolean} | undefined;
+	readonly #tls: ConnectionTls | undefined;
 
 	constructor(bus: Bus, socket: net.Socket, init: ConnectionInit) {
 		this.#bus = bus;
@@ -181,6 +184,11 @@ export class TcpConnection {
 		socket.on('end', TcpConnection.#handleEnd);
 		socket.on('finish', TcpConnection.#handleFinish);
 		socket.on('close', TcpConnection.#handleClose);
+		if (init.tls?.raw) {
+			// The TCP socket under TLS may see the error (a peer's RST) while the TLS socket only closes.
+			(init.tls.raw as OwnedSocket)[owner] = this;
+			init.tls.raw.on('error', TcpConnection.#handleError);
+		}
 
 		if (init.limits.idleTimeoutMs > 0) {
 			// setTimeout on a socket only emits 'timeout'; closing is ours to do.
@@ -398,6 +406,13 @@ export class TcpConnection {
 		this.#isResetByUs = true;
 		if (this.#state === 'connecting') {
 			this.#socket.destroy();
+		} else if (this.#tls) {
+			// A TLS socket's handle is the TLS wrap, which cannot send a RST: reset the TCP socket under it.
+			if (this.#tls.raw) {
+				this.#tls.raw.resetAndDestroy();
+			} else {
+				this.#socket.destroy();
+			}
 		} else {
 			this.#socket.resetAndDestroy();
 		}

@@ -1,5 +1,6 @@
 import {X509Certificate} from 'node:crypto';
 import {readFileSync} from 'node:fs';
+import net from 'node:net';
 import type tls from 'node:tls';
 import {NetdashError} from '../errors.js';
 
@@ -38,6 +39,16 @@ export type TlsServerConfig = {cert: string; key: string; alpn?: string[]};
 
 /** TLS for a dial: whether to verify the peer, and the ALPN protocols to offer. */
 export type TlsDialConfig = {isInsecure: boolean; alpn?: string[]; servername?: string};
+
+/**
+ * The TCP socket under an accepted TLS socket. A reset needs it:
+ * `resetAndDestroy()` on the TLS socket throws ERR_INVALID_HANDLE_TYPE (its
+ * handle is the TLS wrap, not the TCP handle). Node keeps it as `_parent`.
+ */
+export function rawSocketOf(socket: tls.TLSSocket): net.Socket | undefined {
+	const parent = (socket as tls.TLSSocket & {_parent?: unknown})._parent;
+	return parent instanceof net.Socket ? parent : undefined;
+}
 
 /** A file's text, or BAD_TLS_FILE naming which flag it came from. */
 export function readPem(path: string, what: 'certificate' | 'key'): string {
