@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {afterEach, describe, expect, it} from 'vitest';
 import {createCore, createStore, type Core} from '../../source/core/index.js';
+import {parseJsonCommand} from '../../source/core/commands.js';
 import {makeSelfSigned} from '../../source/core/tcp/self-signed.js';
 import {explainTlsError} from '../../source/core/tcp/tls.js';
 import {spawnJson, type JsonChild} from '../helpers/cli.js';
@@ -231,6 +232,14 @@ describe('TLS', () => {
 		expect(failed.code).toBe('UNSAFE_CONFIG_DIR');
 		expect(failed.message).toBe(`will not keep the TLS key there: ${configDirectory} is writable by others (mode 777) (give --cert and --key)`);
 		expect(existsSync(path.join(configDirectory, 'tls-key.pem'))).toBe(false);
+	});
+
+	it('JSON listen and connect take tls with cert, key, insecure and alpn, and refuse them without tls', () => {
+		expect(parseJsonCommand('{"cmd":"listen","port":0,"tls":true,"cert":"c.pem","key":"k.pem","alpn":["h2"]}')).toEqual({cmd: 'listen', port: 0, tls: {cert: 'c.pem', key: 'k.pem', alpn: ['h2']}});
+		expect(parseJsonCommand('{"cmd":"connect","host":"127.0.0.1","port":1,"tls":true,"insecure":true}')).toEqual({cmd: 'connect', host: '127.0.0.1', port: 1, tls: {insecure: true}});
+		expect(() => parseJsonCommand('{"cmd":"connect","host":"127.0.0.1","port":1,"insecure":true}')).toThrow('insecure and alpn need "tls": true');
+		expect(() => parseJsonCommand('{"cmd":"listen","port":0,"cert":"c.pem"}')).toThrow('cert, key and alpn need "tls": true');
+		expect(() => parseJsonCommand('{"cmd":"listen","port":0,"tls":"yes"}')).toThrow(/tls/);
 	});
 
 	it('verification failures name their cause: expired, other host, unknown CA', () => {
