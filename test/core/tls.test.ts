@@ -266,7 +266,8 @@ describe('the netdash binary with --tls', () => {
 	it('dials openssl s_server, verifies a trusted certificate for 127.0.0.1 and passes plaintext both ways', async () => {
 		const files = certificateFiles(tempDir(), 'good');
 		const {port, server} = await sServer(files);
-		const netdash = dial(port, files.cert);
+		const logPath = path.join(tempDir(), 'session.jsonl');
+		const netdash = dial(port, files.cert, ['--log', logPath]);
 		const opened = await netdash.waitFor((event) => event.type === 'connection-opened', 'connection-opened');
 		expect(opened['tls']).toMatchObject({protocol: 'TLSv1.3', certificate: {subject: 'CN=good'}});
 		expect(opened['tls']['isInsecure']).toBeUndefined();
@@ -275,6 +276,9 @@ describe('the netdash binary with --tls', () => {
 		server.child.stdin.write('pong\n');
 		const received = await netdash.waitFor((event) => event.type === 'data-received', 'data-received');
 		expect(Buffer.from(received['base64'], 'base64').toString()).toBe('pong\n');
+		// And the session file holds the plaintext both ways, not TLS records
+		const plaintext = () => readFileSync(logPath, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, any>).filter((record) => record['type'] === 'data-received' || record['type'] === 'data-sent').map((record) => Buffer.from(record['base64'], 'base64').toString());
+		await until(() => plaintext().includes('pong\n') && plaintext().includes('ping\n'), () => JSON.stringify(plaintext()));
 	});
 
 	it('refuses an expired certificate in one line', async () => {
