@@ -42,16 +42,16 @@ export type Command =
 /** The names of every command. */
 export const commandNames = ['listen', 'connect', 'send', 'sendfile', 'shutdown', 'reset', 'close', 'allow', 'deny', 'admission', 'udp', 'sendto', 'udp-connect', 'broadcast', 'request', 'discover', 'probe', 'stop-discovery', 'halfopen', 'quit'] as const;
 
-/**
- * Carry a command out on the core. `quit` is not the core's: it returns
- * true so the caller can shut down. Every failure is a `command-failed` event.
- */
 /** TLS on a listen: netdash's own certificate unless `cert` and `key` (PEM files) are given. */
 export type TlsListen = {cert?: string; key?: string; alpn?: string[]};
 
 /** TLS on a connect. */
 export type TlsConnect = {insecure?: boolean; alpn?: string[]};
 
+/**
+ * Carry a command out on the core. `quit` is not the core's: it returns
+ * true so the caller can shut down. Every failure is a `command-failed` event.
+ */
 export function executeCommand(core: Core, command: Command): boolean {
 	const options = command.ref === undefined ? {} : {ref: command.ref};
 	switch (command.cmd) {

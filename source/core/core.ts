@@ -1,5 +1,4 @@
 import net from 'node:net';
-import tls from 'node:tls';
 import {Bus} from './bus.js';
 import {NetdashError, errorCode, oneLine} from './errors.js';
 import {encodeFrame, formatFraming, type FramingSpec} from './framing/index.js';
@@ -8,8 +7,8 @@ import {Reclaimer} from './reclaim.js';
 import {checkHost} from './ports.js';
 import {TcpListener} from './tcp/listener.js';
 import {FileSends} from './tcp/send-file.js';
-import {configDirectory, tlsServerConfig} from './tcp/self-signed.js';
-import {rawSocketOf} from './tcp/tls.js';
+import {configDirectory} from './tcp/self-signed.js';
+import {acceptedTls, dialTls, listenTls, type TlsConnectOptions, type TlsListenOptions} from './tcp/tls-open.js';
 import {Admission, type AdmissionRules} from './tcp/admission.js';
 import {ResourceWatch} from './resources.js';
 import {checkTimeout} from './timeout.js';
@@ -78,21 +77,13 @@ export type OpenOptions = CommandOptions & {
 	framing?: FramingSpec;
 	/** Half-open for this listener's connections (or this dial); undefined follows the core's default (see {@link CoreOptions.halfOpen}). */
 	halfOpen?: boolean;
-	/** TLS: serve it (listen) or dial it (connect). */
-	tls?: boolean;
-	/** ALPN protocols to offer (connect) or accept (listen), in order of preference. */
-	alpn?: string[];
 };
 
-/** Options of `listen` alone: TLS with these PEM files instead of netdash's own certificate. */
-export type ListenOptions = OpenOptions & {cert?: string; key?: string};
+/** Options of `listen`: with TLS (tcp/tls-open.ts). */
+export type ListenOptions = OpenOptions & TlsListenOptions;
 
-/** Options of `connect` alone. */
-export type ConnectOptions = OpenOptions & {
-	connectTimeoutMs?: number;
-	/** TLS without verifying the peer's certificate: the session says so (`isInsecure`). */
-	insecure?: boolean;
-};
+/** Options of `connect`: a timeout, and TLS (tcp/tls-open.ts). */
+export type ConnectOptions = OpenOptions & TlsConnectOptions & {connectTimeoutMs?: number};
 
 const defaults = {
 	idleTimeoutMs: 0,
@@ -104,35 +95,6 @@ const defaults = {
 	backlog: 65_535,
 	reclaimEveryBytes: 16 * 1024 * 1024,
 };
-
-/** A dial's TCP socket errors reach its TLS socket too, which reports them: nothing more to do here. */
-function ignoreRawError(): void {
-	// The TLS socket reports the same error.
-}
-
-/**
- * A TLS dial, started: over a TCP socket of our own, connected first so
- * that Node wraps its handle natively, and kept to reset it (a TLS socket
- * cannot be reset itself). SNI is the host unless it is an address (RFC 6066
- * forbids IP literals there); the certificate is checked against the host
- * either way, unless insecure.
- */
-function dialTls(host: string, port: number, options: ConnectOptions): {socket: tls.TLSSocket; raw: net.Socket} {
-	const raw = new net.Socket({allowHalfOpen: true});
-	raw.on('error', ignoreRawError);
-	raw.connect({host, port});
-	// allowHalfOpen reaches the TLSSocket (Node passes it to net.Socket) though @types/node leaves it out.
-	const socket = tls.connect({
-		socket: raw,
-		// With a socket given, `host` only names whom the certificate must be for.
-		host,
-		...({allowHalfOpen: true} as tls.ConnectionOptions),
-		rejectUnauthorized: options.insecure !== true,
-		...(net.isIP(host) === 0 ? {servername: host} : {}),
-		...(options.alpn?.length ? {ALPNProtocols: options.alpn} : {}),
-	});
-	return {socket, raw};
-}
 
 function checkPort(port: number, allowZero: boolean): void {
 	if (!Number.isInteger(port) || port < (allowZero ? 0 : 1) || port > 65_535) {
@@ -282,11 +244,7 @@ export class Core {
 				checkHost(host);
 			}
 
-			if (!options.tls && (options.cert !== undefined || options.key !== undefined || options.alpn !== undefined)) {
-				throw new NetdashError('BAD_TLS_OPTION', 'cert, key and alpn need tls on the listener');
-			}
-
-			const tlsConfig = options.tls ? tlsServerConfig(options, this.#configDirectory) : undefined;
+			const tlsConfig = listenTls(options, this.#configDirectory);
 			const id = `L${this.#nextListener++}`;
 			const listener = new TcpListener(this.bus, {
 				...(tlsConfig ? {tls: tlsConfig} : {}),
@@ -323,15 +281,11 @@ export class Core {
 			checkHost(host);
 			checkPort(port, false);
 			const connectTimeoutMs = checkTimeout(options.connectTimeoutMs ?? this.#limits.connectTimeoutMs, 'a connect timeout');
-			if (!options.tls && (options.insecure !== undefined || options.alpn !== undefined)) {
-				throw new NetdashError('BAD_TLS_OPTION', 'insecure and alpn need tls on the connection');
-			}
-
+			const dialed = dialTls(host, port, options);
 			const id = `C${this.#nextConnection++}`;
-			const dialed = options.tls ? dialTls(host, port, options) : undefined;
 			const socket = dialed?.socket ?? new net.Socket({allowHalfOpen: true});
 			const connection = new TcpConnection(this.bus, socket, {
-				...(dialed ? {tls: {isInsecure: options.insecure === true, raw: dialed.raw}} : {}),
+				...(dialed ? {tls: dialed.tls} : {}),
 				id,
 				origin: 'dialed',
 				listener: null,
@@ -615,7 +569,7 @@ export class Core {
 			framing: listener.framing,
 			limits: this.#limits,
 			isHalfOpen: listener.isHalfOpen ?? this.#halfOpen,
-			...(listener.isTls ? {tls: {isInsecure: false, raw: rawSocketOf(socket as tls.TLSSocket)}} : {}),
+			...(listener.isTls ? {tls: acceptedTls(socket)} : {}),
 			...(listener.localEnd ? {local: listener.localEnd} : {}),
 			onClosed: this.#forgetConnection,
 			reclaimer: this.#reclaimer,

@@ -7,10 +7,6 @@
  * fact too (`socket-failed`, `command-failed`).
  */
 
-import type {CertificateSummary, TlsInfo} from './tcp/tls.js';
-
-export type {CertificateSummary, TlsInfo} from './tcp/tls.js';
-
 /** An address and port as the kernel reports it. */
 export type Endpoint = {
 	address: string;
@@ -32,6 +28,38 @@ export type Origin = 'accepted' | 'dialed';
 
 /** Why a connection ended: a normal close, a reset (RST either way, EPIPE, ECONNABORTED) or any other failure. */
 export type CloseReason = 'closed' | 'reset' | 'failed';
+
+// TLS (issue 17): the session on connection-opened, and the certificate on listener-opened.
+/** What a certificate says about itself, as the row and the Log show it. */
+export type CertificateSummary = {
+	subject: string;
+	issuer: string;
+	/** Validity as the certificate gives it (`notBefore` / `notAfter`), ISO 8601. */
+	validFrom: string;
+	validTo: string;
+	/** SHA-256 of the DER certificate, hex pairs with colons (as `openssl x509 -fingerprint -sha256`). */
+	fingerprint256: string;
+};
+
+/**
+ * The TLS session of a connection, on `connection-opened`. `certificate` is
+ * the server's: the peer's when we dialed, our own when we accepted (clients
+ * rarely present one).
+ */
+export type TlsInfo = {
+	/** `TLSv1.3`, `TLSv1.2`, … */
+	protocol: string;
+	/** The cipher suite's standard name. */
+	cipher: string;
+	/** The protocol ALPN agreed on, or null when none was. */
+	alpn: string | null;
+	/** Absent when the peer presented none (anonymous suites, which Node does not enable by default). */
+	certificate?: CertificateSummary;
+	/** Dialed with verification off (`--insecure`): the peer is not known to be who it claims. */
+	isInsecure?: boolean;
+	/** With verification off: what verification would have said, in one line. */
+	verifyError?: string;
+};
 
 /** A TCP listener is bound and accepting. */
 export type ListenerOpened = {
@@ -115,6 +143,16 @@ export type MessageReceived = {
 	connection: string;
 	bytes: number;
 	data: Buffer;
+	/** Line framing: the terminator that ended the line (not in `data`). */
+	delimiter?: 'lf' | 'crlf';
+};
+
+/** The peer sent FIN with an unfinished message in the framer (a line without its LF, a frame short of its length): those bytes are never delivered as a message. */
+export type MessagePartial = {
+	type: 'message-partial';
+	connection: string;
+	/** Bytes of the unfinished message (a length prefix counted too). */
+	bytes: number;
 };
 
 /** The framer discarded bytes it could not frame (an over-long line or length). The raw bytes were still reported as `data-received`. */
@@ -560,6 +598,7 @@ export type BusEvent = EventBase &
 		| DataSent
 		| MessageReceived
 		| FramingOverflowed
+		| MessagePartial
 		| ConnectionHalfClosed
 		| ConnectionClosed
 		| HalfOpenChanged

@@ -1,14 +1,18 @@
-import {useCallback, useEffect, useMemo} from 'react';
-import {Box, Text, useApp, useWindowSize} from 'ink';
-import type {ConnectionRow, Core, ListenerRow, PeerRow, Store, UdpSocketRow} from '../core/index.js';
+import {useCallback, useEffect, useMemo, useRef, useState} from 'react';
+import {Box, Text, useApp, useStdout, useWindowSize} from 'ink';
+import type {ConnectionRow, Core, ListenerRow, LogEntry, Notice, PeerRow, Store, UdpSocketRow} from '../core/index.js';
+import {hexDump} from '../core/format/index.js';
 import {complete} from '../core/command-line.js';
+import {completeDestination, entryOf} from './log-lookup.js';
 import {ErrorBoundary} from './components/error-boundary.js';
-import {HelpOverlay} from './components/help-overlay.js';
+import {HelpOverlay, helpKeyHandler} from './components/help-overlay.js';
+import {LogEntryFull} from './components/log-entry-full.js';
 import {PromptLine} from './components/prompt-line.js';
 import {StatusBar} from './components/status-bar.js';
 import {useCommands} from './hooks/use-commands.js';
 import {useDashboardKeys} from './hooks/use-dashboard-keys.js';
-import {useDashboardState, type ConfirmAction, type PaneName} from './hooks/use-dashboard-state.js';
+import {useDashboardState, type ConfirmAction} from './hooks/use-dashboard-state.js';
+import {usePaneKeys} from './hooks/pane-keys.js';
 import {clampCursor} from './hooks/use-scroll-window.js';
 import {filterConnections, filterListeners, filterUdpSockets} from './row-filter.js';
 import {formatEndpoint, safeText} from './format.js';
@@ -65,6 +69,20 @@ function describeSocket(id: string | undefined, listeners: readonly ListenerRow[
 	return listener ? `${formatEndpoint(listener)} ${listener.state}` : '';
 }
 
+/** `nc 127.0.0.1 8080` for the first open listener (a wildcard one is reached on loopback). */
+function howToConnect(listeners: readonly ListenerRow[]): string | undefined {
+	const listener = listeners.find((row) => row.state === 'listening');
+	if (!listener) {
+		return undefined;
+	}
+
+	const host = listener.address === '0.0.0.0' ? '127.0.0.1' : listener.address === '::' ? '::1' : listener.address;
+	return `nc ${host} ${listener.port}`;
+}
+
+/** How long a notice keeps the bottom line when no key is pressed. */
+export const noticeFadeMs = 5000;
+
 /** Ids of open sockets, for tab completion (built only when tab is pressed). */
 function openIds(listeners: readonly ListenerRow[], connections: readonly ConnectionRow[], udpSockets: readonly UdpSocketRow[]): string[] {
 	const ids: string[] = [];
@@ -82,9 +100,13 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	const {exit} = useApp();
 	const quit = onQuit ?? exit;
 	const {columns, rows} = useWindowSize();
-	const [state, dispatch] = useDashboardState();
+	const dashboard = useDashboardState();
+	const {state, dispatch} = dashboard;
+	const paneKeys = usePaneKeys();
+	const {stdout} = useStdout();
 	const commands = useCommands();
 	const core = useCore();
+	const store = useStore();
 	const listeners = useSnapshot((snapshot) => snapshot.listeners);
 	const connections = useSnapshot((snapshot) => snapshot.connections);
 	const totals = useSnapshot((snapshot) => snapshot.totals);
@@ -100,7 +122,6 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	const selected = state.selected !== undefined && isKnown(state.selected) ? state.selected : undefined;
 	const logView = useSnapshot((snapshot) => (selected === undefined ? undefined : snapshot.logs.get(selected)));
 	// Two minutes of rates for r, sampled from the store once a second whether shown or not.
-	const store = useStore();
 	const sampler = useMemo(() => new RateSampler(store), [store]);
 	useEffect(() => {
 		sampler.start();
@@ -120,17 +141,18 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	const lastNotice = notices.at(-1);
 	const freshNotice = lastNotice !== undefined && lastNotice.seq > state.seenNotice ? lastNotice : undefined;
 
-	useDashboardKeys({
-		state,
-		dispatch,
+	const {typeAhead} = useDashboardKeys({
+		store: dashboard,
+		paneKeys,
 		commands,
-		targetOf(kind) {
-			if (focus === 'connections') {
-				return shownConnections[clampCursor(state.cursors.connections, shownConnections.length)]?.id;
+		targetOf(kind, {focus, cursors}) {
+			// An empty Connections pane has no row to act on: the socket in the Log is meant (`:udp 0`, then s).
+			if (focus === 'connections' && shownConnections.length > 0) {
+				return shownConnections[clampCursor(cursors.connections, shownConnections.length)]?.id;
 			}
 
 			if (focus === 'listeners' && kind !== 'connection') {
-				const id = listenerPaneId(shownListeners, shownUdp, clampCursor(state.cursors.listeners, shownListeners.length + shownUdp.length));
+				const id = listenerPaneId(shownListeners, shownUdp, clampCursor(cursors.listeners, shownListeners.length + shownUdp.length));
 				if (kind === 'socket' || id?.startsWith('U')) {
 					return id;
 				}
@@ -146,6 +168,11 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 		openSockets: () => core.openSockets,
 		lastNotice: lastNotice?.seq,
 		quit,
+	});
+
+	// The help's scroll keys, known before the help is first drawn (`?j` in one burst scrolls it).
+	paneKeys.current.help = helpKeyHandler(columns, layout.panes.height, (scroll) => {
+		dispatch({type: 'scroll-help', scroll});
 	});
 
 	// The cursor lands on a socket the command line opened once its row is in the snapshot.
@@ -176,10 +203,52 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 
 	const select = useCallback(
 		(id: string) => {
-			dispatch({type: 'select', id});
+			dispatch({type: 'select', id, isChosen: true});
 		},
 		[dispatch],
 	);
+
+	// First contact: the first connection accepted or dialed is shown in the Log (and gets the
+	// cursor) unless a connection or UDP socket is shown already or the person chose what is.
+	const newestSeen = useRef(0);
+	useEffect(() => {
+		const newest = connections.at(-1);
+		const number = newest === undefined ? 0 : Number(newest.id.slice(1));
+		if (number <= newestSeen.current) {
+			return;
+		}
+
+		const first = connections.find((row) => Number(row.id.slice(1)) > newestSeen.current);
+		newestSeen.current = number;
+		const now = dashboard.current();
+		const isShowingSocket = now.selected !== undefined && !now.selected.startsWith('L') && isKnown(now.selected);
+		if (first && !isShowingSocket && !now.isSelectionChosen) {
+			dispatch({type: 'select', id: first.id, isCursorMoved: true});
+		}
+		// isKnown reads the rows this effect runs for.
+	}, [connections, dashboard, dispatch]);
+
+	// A line of our own on the bottom line (a command that worked, a copy): shown like a fresh notice.
+	const [flash, setFlash] = useState<Notice | undefined>(undefined);
+	const say = useCallback((message: string) => {
+		setFlash({seq: -1, at: Date.now(), level: 'info', target: undefined, code: undefined, message});
+	}, []);
+
+	/** y: the entry's bytes to the clipboard with OSC 52 (as text, or as its hex dump in the hex view). */
+	const copy = (entry: LogEntry) => {
+		if (!entry.data) {
+			const text = Buffer.from(entry.text ?? '');
+			stdout.write(`\u001B]52;c;${text.toString('base64')}\u0007`);
+			say(`copied the note (${text.length} B) to the clipboard (OSC 52)`);
+			return;
+		}
+
+		const isHex = dashboard.current().logMode === 'hex';
+		const payload = isHex ? Buffer.from(hexDump(entry.data).join('\n') + '\n') : entry.data;
+		stdout.write(`\u001B]52;c;${payload.toString('base64')}\u0007`);
+		const cut = entry.bytes > entry.data.length ? ` (the first ${entry.data.length} of ${entry.bytes} B the log kept)` : '';
+		say(`copied ${entry.data.length} B${isHex ? ' as hex' : ''} to the clipboard (OSC 52)${cut}`);
+	};
 
 	const onCommand = (text: string) => {
 		dispatch({type: 'close-prompt'});
@@ -188,7 +257,19 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 			return;
 		}
 
+		// A failure is reported on the bus as the line runs (synchronously); anything else worked, and says so.
+		let hasFailed = false;
+		const unsubscribe = core.bus.subscribe((event) => {
+			if (event.type === 'command-failed' || event.type === 'socket-failed') {
+				hasFailed = true;
+			}
+		});
 		const outcome = commands.runLine(text, selected);
+		unsubscribe();
+		if (!hasFailed && !outcome.isHelp && !outcome.isQuit) {
+			say(`✓ :${safeText(text.trim(), 60)}${outcome.select === undefined ? '' : ` → ${outcome.select}`}`);
+		}
+
 		if (outcome.select !== undefined) {
 			// What :listen or :connect opened is shown in the Log, and the cursor goes to it, so s, e, R act on it.
 			dispatch({type: 'select', id: outcome.select, isCursorMoved: true});
@@ -232,10 +313,38 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 		}
 	};
 
+	// The bottom line shows the newest of a fresh notice and our own line, for 5 s or until a key.
+	const shownNotice = flash !== undefined && (freshNotice === undefined || flash.at >= freshNotice.at) ? flash : freshNotice;
+	// Each fades on its own clock, so one that was covered by a newer one never comes back later.
+	useEffect(() => {
+		if (flash === undefined) {
+			return;
+		}
+
+		const timer = setTimeout(() => {
+			setFlash(undefined);
+		}, noticeFadeMs);
+		return () => {
+			clearTimeout(timer);
+		};
+	}, [flash]);
+	useEffect(() => {
+		if (freshNotice === undefined) {
+			return;
+		}
+
+		const timer = setTimeout(() => {
+			dispatch({type: 'see-notices', seq: freshNotice.seq});
+		}, noticeFadeMs);
+		return () => {
+			clearTimeout(timer);
+		};
+	}, [freshNotice, dispatch]);
+
 	const promptLine = (
 		<PromptLine
 			prompt={prompt}
-			freshNotice={freshNotice}
+			freshNotice={shownNotice}
 			width={columns}
 			history={state.history}
 			complete={(text) => complete(text, openIds(listeners, connections, udpSockets))}
@@ -249,6 +358,13 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 			onClose={() => {
 				dispatch({type: 'close-prompt'});
 			}}
+			lineEnding={state.lineEnding}
+			onLineEnding={() => {
+				dispatch({type: 'next-line-ending'});
+			}}
+			framingOf={(target) => connections.find((row) => row.id === target)?.framing}
+			completeSend={(target, text) => (target.startsWith('U') ? completeDestination(text, store.getSnapshot().logs.get(target)) : {text, candidates: []})}
+			onTypeAhead={typeAhead}
 		/>
 	);
 
@@ -262,7 +378,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 		);
 	}
 
-	const isPaneActive = (pane: PaneName) => focus === pane && prompt === undefined && !state.isHelpOpen;
+	const {entryView} = state;
 	const discoveryPane = (
 		<DiscoveryPane
 			peers={peers}
@@ -271,7 +387,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 			filter={state.filters.discovery}
 			cursor={state.cursors.discovery}
 			isFocused={focus === 'discovery'}
-			isActive={isPaneActive('discovery')}
+			keys={paneKeys}
 			width={layout.discovery.width}
 			height={layout.discovery.height}
 			isFolded={isDiscoveryFolded}
@@ -284,7 +400,27 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	return (
 		<Box flexDirection="column" width={columns} height={rows}>
 			{state.isHelpOpen ? (
-				<HelpOverlay width={columns} height={layout.panes.height} />
+				<HelpOverlay width={columns} height={layout.panes.height} scroll={state.helpScroll} />
+			) : entryView ? (
+				<LogEntryFull
+					entry={entryOf(logView, entryView.seq, entryView.kind)}
+					socket={entryView.socket}
+					framing={connections.find((row) => row.id === entryView.socket)?.framing}
+					width={columns}
+					height={layout.panes.height}
+					scroll={entryView.scroll}
+					keys={paneKeys}
+					onScroll={(scroll) => {
+						dispatch({type: 'scroll-entry', scroll});
+					}}
+					onClose={() => {
+						dispatch({type: 'close-entry'});
+					}}
+					onCopy={copy}
+					onToggleHex={() => {
+						dispatch({type: 'toggle-hex'});
+					}}
+				/>
 			) : (
 				<Box flexDirection="column" height={layout.panes.height}>
 					<Box flexDirection="row">
@@ -296,7 +432,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 							cursor={state.cursors.listeners}
 							selected={selected}
 							isFocused={focus === 'listeners'}
-							isActive={isPaneActive('listeners')}
+							keys={paneKeys}
 							width={layout.listeners.width}
 							height={layout.listeners.height}
 							onMove={(index) => {
@@ -315,13 +451,14 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 						cursor={state.cursors.connections}
 						selected={selected}
 						isFocused={focus === 'connections'}
-						isActive={isPaneActive('connections')}
+						keys={paneKeys}
 						width={layout.connections.width}
 						height={layout.connections.height}
 						onMove={(index) => {
 							dispatch({type: 'move-cursor', pane: 'connections', index});
 						}}
 						onSelect={select}
+						howToConnect={howToConnect(listeners)}
 					/>
 					{state.isChartShown ? (
 						<RateChart
@@ -335,15 +472,22 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 						<LogPane
 							socket={selected}
 							description={describeSocket(selected, listeners, connections, udpSockets)}
+							framing={connections.find((row) => row.id === selected)?.framing}
 							mode={state.logMode}
 							isFollowing={state.isFollowing}
 							cursorSeq={state.logCursor}
 							filter={state.filters.log}
 							isFocused={focus === 'log'}
-							isActive={isPaneActive('log')}
+							keys={paneKeys}
 							width={layout.log.width}
 							height={layout.log.height}
 							onFollow={onFollow}
+							onOpen={(entry) => {
+								if (selected !== undefined) {
+									dispatch({type: 'open-entry', socket: selected, seq: entry.seq, kind: entry.kind});
+								}
+							}}
+							onCopy={copy}
 						/>
 					)}
 				</Box>

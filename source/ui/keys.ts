@@ -32,9 +32,12 @@ export type KeyAction =
 	| 'probe'
 	| 'quit'
 	| 'force-quit'
+	| 'open-entry'
+	| 'copy'
 	| 'history-previous'
 	| 'history-next'
 	| 'complete'
+	| 'line-ending'
 	| 'pick-previous'
 	| 'pick-next'
 	| 'submit'
@@ -73,6 +76,8 @@ export const keyBindings: readonly KeyBinding[] = [
 	{action: 'filter', keys: ['/'], description: 'filter: text, /in, /out', scope: 'panes', hint: 'filter', matches: (input, key) => plain(key) && input === '/'},
 	{action: 'toggle-follow', keys: ['space'], description: 'pause or resume log follow', scope: 'panes', hint: 'pause', matches: (input, key) => plain(key) && input === ' '},
 	{action: 'toggle-hex', keys: ['x'], description: 'log as text or hex', scope: 'panes', hint: 'hex', matches: (input, key) => plain(key) && input === 'x'},
+	{action: 'open-entry', keys: ['v'], description: 'log: whole entry (enter too)', scope: 'panes', matches: (input, key) => plain(key) && input === 'v'},
+	{action: 'copy', keys: ['y'], description: 'log: copy the entry (OSC 52)', scope: 'panes', matches: (input, key) => plain(key) && input === 'y'},
 	{action: 'toggle-chart', keys: ['r'], description: 'rate chart in place of log', scope: 'panes', hint: 'rates', matches: (input, key) => plain(key) && input === 'r'},
 	{action: 'send', keys: ['s'], description: 'send text (escapes ok)', scope: 'sockets', hint: 'send', matches: (input, key) => plain(key) && input === 's'},
 	{action: 'shutdown', keys: ['e'], description: 'half-close: send FIN', scope: 'sockets', matches: (input, key) => plain(key) && input === 'e'},
@@ -87,6 +92,7 @@ export const keyBindings: readonly KeyBinding[] = [
 	{action: 'history-previous', keys: ['↑'], description: 'previous command', scope: 'prompt', matches: (_, key) => key.upArrow},
 	{action: 'history-next', keys: ['↓'], description: 'next command', scope: 'prompt', matches: (_, key) => key.downArrow},
 	{action: 'complete', keys: ['tab'], description: 'complete name, id, framing', scope: 'prompt', matches: (_, key) => key.tab},
+	{action: 'line-ending', keys: ['ctrl-t'], description: 'send: line ending LF/CRLF/none', scope: 'prompt', matches: (input, key) => key.ctrl && input === 't'},
 	{action: 'pick-previous', keys: ['←'], description: 'previous choice (port)', scope: 'prompt', matches: (_, key) => key.leftArrow},
 	{action: 'pick-next', keys: ['→'], description: 'next choice', scope: 'prompt', matches: (_, key) => key.rightArrow},
 	{action: 'submit', keys: ['enter'], description: 'run, send or apply', scope: 'prompt', matches: (_, key) => key.return},
@@ -155,38 +161,23 @@ export const noKey: Key = {
 	numLock: false,
 };
 
-/** Actions that open a prompt or overlay: keys typed after them belong to it. */
-export const openingActions: ReadonlySet<KeyAction> = new Set(['command', 'filter', 'send', 'help', 'reset', 'close', 'quit']);
-
-/** Keys split from one chunk of input. */
-export type TypedKeys = {
-	/** Single keys, ending at the first one that opens a prompt. */
-	readonly keys: ReadonlyArray<{input: string; key: Key}>;
-	/** What was typed after that key: the start of the prompt's text. */
-	readonly rest: string;
-};
-
 /**
- * Ink hands a chunk of typed-ahead text (`jjj`, or `:listen 0` when keys
- * come faster than frames) to useInput as one string. This splits it into
- * single keys, so each is handled as if typed alone, and stops at a key
- * that opens a prompt: the rest is the prompt's.
+ * Ink hands a chunk of typed-ahead text (`jjj`, or `2⏎1j⏎` when keys come
+ * faster than frames, over SSH or from tmux) to useInput as one string.
+ * This splits it into single keys, each as Ink would report it typed alone,
+ * so each can act on the state the key before it produced. A chunk that is
+ * one key (an arrow's escape sequence, say) comes back as it is.
  */
-export function typedKeys(input: string, key: Key): TypedKeys {
+export function splitKeys(input: string, key: Key): Array<{input: string; key: Key}> {
 	const chars = [...input];
 	if (chars.length <= 1) {
-		return {keys: [{input, key}], rest: ''};
+		return [{input, key}];
 	}
 
-	const keys: Array<{input: string; key: Key}> = [];
-	for (const [index, char] of chars.entries()) {
-		const single = {input: char, key: char === '\r' ? {...noKey, return: true} : char === '\t' ? {...noKey, tab: true} : {...noKey, shift: /[A-Z]/.test(char)}};
-		keys.push(single);
-		const action = actionOf(single.input, single.key);
-		if (action !== undefined && openingActions.has(action)) {
-			return {keys, rest: chars.slice(index + 1).join('')};
-		}
-	}
+	return chars.map((char) => ({input: char, key: keyOfChar(char)}));
+}
 
-	return {keys, rest: ''};
+/** The Key Ink reports for one character typed alone: enter, tab, or a plain (maybe shifted) key. */
+export function keyOfChar(char: string): Key {
+	return char === '\r' ? {...noKey, return: true} : char === '\t' ? {...noKey, tab: true} : {...noKey, shift: /^[A-Z]$/.test(char)};
 }

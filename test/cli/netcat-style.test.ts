@@ -54,8 +54,8 @@ describe('the command line of a netcat user', () => {
 			expect(stdout).toMatch(/netdash HOST PORT\s+dial HOST:PORT/);
 			expect(stdout).toMatch(/netdash -l PORT\s+listen on 127\.0\.0\.1:PORT/);
 			expect(stdout).toMatch(/piped stdin is read as JSON commands/);
-			expect(stdout).toMatch(/^\s+0\s+quit.*stdin ended with nothing open$/m);
-			expect(stdout).toMatch(/^\s+1\s+stdin ended and the last socket had failed/m);
+			expect(stdout).toMatch(/^\s+0\s+quit.*stdin ended with nothing left open$/m);
+			expect(stdout).toMatch(/^\s+1\s+stdin ended and the socket that ended last failed/m);
 			expect(stdout).toMatch(/^\s+2\s+bad usage/m);
 			// Every flag the UDP group names is a flag netdash takes
 			expect(stdout).toMatch(/^\s+-u\s+Make -l and HOST PORT/m);

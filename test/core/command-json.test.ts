@@ -140,5 +140,31 @@ describe('the JSON schema of commands and events', () => {
 			expect(eventErrors(JSON.parse(line)), line).toEqual([]);
 		}
 	});
+
+	it('a line-framed session\'s messages (with the LF or CRLF that ended each) and a partial message at FIN conform to the event schema', async () => {
+		const core = new Core();
+		const events = record(core.bus);
+		try {
+			core.listen('127.0.0.1', 0, {framing: {kind: 'line'}});
+			const {port} = await events.waitFor('listener-opened');
+			core.connect('127.0.0.1', port);
+			const dialed = await events.waitFor('connection-opened', (event) => event.origin === 'dialed');
+			core.send(dialed.connection, Buffer.from('one\r\ntwo\nthree'));
+			await events.waitFor('message-received', (event) => event.delimiter === 'lf');
+			core.shutdown(dialed.connection);
+			await events.waitFor('message-partial');
+		} finally {
+			await core.closeAll(200);
+			events.stop();
+			core.dispose();
+		}
+
+		const framed = events.events.filter((event) => event.type === 'message-received' || event.type === 'message-partial');
+		expect(framed.map((event) => (event.type === 'message-received' ? event.delimiter : `partial ${event.bytes}`))).toEqual(['crlf', 'lf', 'partial 5']);
+		for (const event of framed) {
+			const line = eventToJson(event as BusEvent);
+			expect(eventErrors(JSON.parse(line)), line).toEqual([]);
+		}
+	});
 });
 

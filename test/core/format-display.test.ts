@@ -47,13 +47,24 @@ const hostileBytes = fc
 
 const printableAscii = fc.string({unit: 'grapheme-ascii', maxLength: 80});
 
+/** How toDisplay shows one code point from a peer: as toDisplayString does, but a backslash doubles. */
+const peerShown = (text: string): string => (text === '\\' ? '\\\\' : toDisplayString(text));
+
 /** Optional maxChars, including the awkward small ones. */
 const maxChars = fc.option(fc.integer({min: 0, max: 60}), {nil: undefined});
 
 describe('toDisplay passes printable text through unchanged', () => {
-	test('printable ASCII is unchanged', () => {
-		expect(toDisplay(utf8('GET / HTTP/1.1 ~{}|\\'))).toBe('GET / HTTP/1.1 ~{}|\\');
+	test('printable ASCII is unchanged but for the backslash, which doubles', () => {
+		expect(toDisplay(utf8('GET / HTTP/1.1 ~{}|'))).toBe('GET / HTTP/1.1 ~{}|');
 		expect(toDisplay(new Uint8Array())).toBe('');
+	});
+
+	test('a backslash from a peer shows as \\\\, so the text \\t, \\x41 reads apart from a TAB and from A', () => {
+		expect(toDisplay(utf8('a\\tb\tc'))).toBe(String.raw`a\\tb\tc`);
+		expect(toDisplay(utf8(String.raw`\x41`))).toBe(String.raw`\\x41`);
+		expect(toDisplay(utf8('\\'), {maxChars: 3})).toBe(String.raw`\\`);
+		// Names and what is typed are not bytes from a peer: a backslash stays one there.
+		expect(toDisplayString(String.raw`C:\dir`)).toBe(String.raw`C:\dir`);
 	});
 
 	test('non-ASCII letters, emoji and CJK are unchanged', () => {
@@ -83,7 +94,7 @@ describe('toDisplay escapes controls', () => {
 		expect(toDisplay(utf8('\u001B[2J'))).toBe('^[[2J');
 		expect(toDisplay(utf8('\u001B]0;pwned\u0007'))).toBe('^[]0;pwned^G');
 		expect(toDisplay(utf8('\u001B]52;c;AAAA\u0007'))).toBe('^[]52;c;AAAA^G');
-		expect(toDisplay(utf8('\u001B]8;;http://x\u001B\\'))).toBe('^[]8;;http://x^[\\');
+		expect(toDisplay(utf8('\u001B]8;;http://x\u001B\\'))).toBe('^[]8;;http://x^[\\\\');
 	});
 
 	test('C1 controls sent as UTF-8 become <U+XXXX>', () => {
@@ -243,17 +254,17 @@ describe('toDisplay properties', () => {
 		console.log(`toDisplayString: ${checked.toLocaleString('en-US')} random strings checked`);
 	});
 
-	test('printable ASCII is the identity', () => {
+	test('printable ASCII is the identity, but for a peer\'s backslash, which doubles', () => {
 		fc.assert(
 			fc.property(printableAscii, input => {
-				expect(toDisplay(utf8(input))).toBe(input);
+				expect(toDisplay(utf8(input))).toBe(input.replaceAll('\\', '\\\\'));
 				expect(toDisplayString(input)).toBe(input);
 			}),
 			{numRuns: 10_000},
 		);
 	});
 
-	test('bytes and strings agree: toDisplay(UTF-8 of s) equals toDisplayString(s)', () => {
+	test('bytes and strings agree: toDisplay(UTF-8 of s) equals toDisplayString(s), but for the backslash', () => {
 		// 'binary' never yields lone surrogates (UTF-8 cannot carry them) and
 		// every dangerous fragment is well-formed.
 		const wellFormed = fc.string({
@@ -262,7 +273,9 @@ describe('toDisplay properties', () => {
 		});
 		fc.assert(
 			fc.property(wellFormed, maxChars, (input, max) => {
-				expect(toDisplay(utf8(input), {maxChars: max})).toBe(toDisplayString(input, {maxChars: max}));
+				const withoutBackslash = input.replaceAll('\\', '');
+				expect(toDisplay(utf8(withoutBackslash), {maxChars: max})).toBe(toDisplayString(withoutBackslash, {maxChars: max}));
+				expect(toDisplay(utf8(input))).toBe(input.split('\\').map(part => toDisplayString(part)).join('\\\\'));
 			}),
 			{numRuns: 10_000},
 		);
@@ -285,7 +298,7 @@ describe('toDisplay properties', () => {
 					} catch {}
 				}
 
-				output += size === 0 ? `\\x${input[index]!.toString(16).toUpperCase().padStart(2, '0')}` : toDisplayString(strict.decode(input.subarray(index, index + size)));
+				output += size === 0 ? `\\x${input[index]!.toString(16).toUpperCase().padStart(2, '0')}` : peerShown(strict.decode(input.subarray(index, index + size)));
 				index += Math.max(size, 1);
 			}
 
@@ -307,7 +320,7 @@ describe('toDisplay properties', () => {
 		// Units whose display is known on their own: whole code points, and
 		// bytes that are invalid UTF-8 wherever they stand.
 		const unit = fc.oneof(
-			fc.string({unit: 'binary', minLength: 1, maxLength: 1}).map(text => ({bytes: utf8(text), shown: toDisplayString(text)})),
+			fc.string({unit: 'binary', minLength: 1, maxLength: 1}).map(text => ({bytes: utf8(text), shown: peerShown(text)})),
 			fc.constantFrom(0x80, 0x9B, 0xC0, 0xC1, 0xF5, 0xFE, 0xFF).map(byte => ({bytes: Buffer.of(byte), shown: `\\x${byte.toString(16).toUpperCase()}`})),
 		);
 		fc.assert(

@@ -184,6 +184,20 @@ describe('round trips', () => {
 });
 
 describe('line framer', () => {
+	test('says which terminator ended each line, LF or CRLF, even when the CR ends one chunk and the LF starts the next', () => {
+		const seen: Array<[string, number | undefined]> = [];
+		const framer = createFramer({kind: 'line'}, {
+			message(payload, delimiterBytes) {
+				seen.push([payload.toString(), delimiterBytes]);
+			},
+			overflow() {},
+		})!;
+		framer.push(Buffer.from('one\r\ntwo\nthree\r'));
+		framer.push(Buffer.from('\nfour'));
+		expect(seen).toEqual([['one', 2], ['two', 1], ['three', 2]]);
+		expect(framer.buffered).toBe(4);
+	});
+
 	test('line framer strips a CR at the end of one chunk when the LF starts the next', () => {
 		const received = feed({kind: 'line'}, [text('abc\r'), text('\ndef\r'), text('\n')]);
 		expect(strings(received.messages)).toEqual(['abc', 'def']);

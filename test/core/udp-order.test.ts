@@ -1,9 +1,9 @@
 import dgram from 'node:dgram';
 import fc from 'fast-check';
-import {afterEach, describe, expect, it} from 'vitest';
-import {Core} from '../../source/core/core.js';
+import {describe, expect, it} from 'vitest';
 import type {BusEvent} from '../../source/core/events.js';
-import {record, until, type Recorder} from '../helpers/recorder.js';
+import {until} from '../helpers/recorder.js';
+import {coresForEachTest} from '../helpers/cores.js';
 
 /*
  * Commands to one UDP socket take effect in the order given, whether the
@@ -11,24 +11,7 @@ import {record, until, type Recorder} from '../helpers/recorder.js';
  * what a script sees is what running them one at a time would give.
  */
 
-const cleanups: Array<() => Promise<void> | void> = [];
-
-afterEach(async () => {
-	for (const cleanup of cleanups.splice(0).reverse()) {
-		await cleanup();
-	}
-});
-
-function makeCore(): {core: Core; events: Recorder} {
-	const core = new Core();
-	const events = record(core.bus);
-	cleanups.push(async () => {
-		events.stop();
-		await core.closeAll(200);
-		core.dispose();
-	});
-	return {core, events};
-}
+const {makeCore, cleanups} = coresForEachTest();
 
 /** A plain dgram socket on the wildcard address (it hears 127.255.255.255 too), recording what arrives in order. */
 async function receiver(): Promise<{port: number; received: string[]}> {

@@ -3,9 +3,9 @@ import dgram from 'node:dgram';
 import {accessSync, constants} from 'node:fs';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {afterEach, describe, expect, it} from 'vitest';
-import {Core} from '../../source/core/core.js';
-import {record, until, type Recorder} from '../helpers/recorder.js';
+import {describe, expect, it} from 'vitest';
+import {until} from '../helpers/recorder.js';
+import {coresForEachTest} from '../helpers/cores.js';
 
 /*
  * Plain UDP requests against a server netdash did not write (python3): it
@@ -26,23 +26,7 @@ if (!hasPython) {
 	console.warn('plain UDP requests: python3 is not installed, so the server these tests talk to cannot run (.ci/run installs it: apt-get install -y python3)');
 }
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-	for (const cleanup of cleanups.splice(0).reverse()) {
-		await cleanup();
-	}
-});
-
-function makeCore(): {core: Core; events: Recorder} {
-	const core = new Core();
-	const events = record(core.bus);
-	cleanups.push(async () => {
-		events.stop();
-		await core.closeAll(200);
-		core.dispose();
-	});
-	return {core, events};
-}
+const {makeCore, cleanups} = coresForEachTest();
 
 /** Start the server; resolves with its port and the stranger's. */
 async function lossyServer(): Promise<{port: number; strangerPort: number}> {

@@ -1,27 +1,11 @@
 import dgram from 'node:dgram';
-import {afterEach, describe, expect, it} from 'vitest';
+import {describe, expect, it} from 'vitest';
 import {Core} from '../../source/core/core.js';
 import {decodeHeader, encodeReply} from '../../source/core/udp/request.js';
-import {record, until, type Recorder} from '../helpers/recorder.js';
+import {until, type Recorder} from '../helpers/recorder.js';
+import {coresForEachTest} from '../helpers/cores.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-
-afterEach(async () => {
-	for (const cleanup of cleanups.splice(0).reverse()) {
-		await cleanup();
-	}
-});
-
-function makeCore(): {core: Core; events: Recorder} {
-	const core = new Core();
-	const events = record(core.bus);
-	cleanups.push(async () => {
-		events.stop();
-		await core.closeAll(200);
-		core.dispose();
-	});
-	return {core, events};
-}
+const {makeCore, cleanups} = coresForEachTest();
 
 /** Bind a UDP socket on loopback and wait until it is bound; returns its id and port. */
 async function bound(core: Core, events: Recorder, options: Parameters<Core['udpBind']>[2] = {}): Promise<{id: string; port: number}> {

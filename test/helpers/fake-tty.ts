@@ -29,8 +29,8 @@ export type Leak = {
 	controls: number;
 };
 
-/** CSI sequences Ink 8 writes itself (ansi-escapes' cursor and erase forms, DECTCEM, synchronized output). */
-const inkCsi = /^\u001B\[(?:\d*[ABCDEFG]|\d+;\d+H|0?J|[012]?K|\?25[hl]|\?2026[hl])$/;
+/** CSI sequences Ink 8 writes itself (ansi-escapes' cursor and erase forms, DECTCEM, synchronized output, bracketed paste mode for usePaste). */
+const inkCsi = /^\u001B\[(?:\d*[ABCDEFG]|\d+;\d+H|0?J|[012]?K|\?25[hl]|\?2026[hl]|\?2004[hl])$/;
 const bidiOrInvisible = /[\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]/u;
 
 function isControl(char: string): boolean {

@@ -1,3 +1,4 @@
+import {afterEach} from 'vitest';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {render} from 'ink-testing-library';
 import {createElement} from 'react';
@@ -90,4 +91,29 @@ export async function renderDashboard(options: {core?: CoreOptions; store?: Stor
 	};
 	await see('1 Listeners');
 	return dashboard;
+}
+
+/**
+ * Dashboards for a test file: `open()` renders one over a real core; after
+ * each test everything pushed on `cleanups` runs, newest first, then every
+ * dashboard opened is disposed. Call once, at the top of the file.
+ */
+export function dashboardsForEachTest(): {open: () => Promise<Dashboard>; cleanups: Array<() => void | Promise<void>>} {
+	const dashboards: Dashboard[] = [];
+	const cleanups: Array<() => void | Promise<void>> = [];
+	afterEach(async () => {
+		for (const cleanup of cleanups.splice(0).reverse()) {
+			await cleanup();
+		}
+
+		await Promise.all(dashboards.splice(0).map(async (dashboard) => dashboard.dispose()));
+	});
+
+	async function open(): Promise<Dashboard> {
+		const dashboard = await renderDashboard();
+		dashboards.push(dashboard);
+		return dashboard;
+	}
+
+	return {open, cleanups};
 }

@@ -58,9 +58,11 @@ describe('dashboard driven from the keyboard', () => {
 		const dashboard = await open();
 		await listenAndConnect(dashboard);
 
-		// When the person sends from C1 (the cursor's row) with s
-		await dashboard.type('s', 'send to C1 ›');
-		await dashboard.type(String.raw`hello from keys\r\n`, String.raw`send to C1 › hello from keys\r\n`);
+		// When the person sends from C1 (the cursor's row) with s, with no line ending after the escapes
+		await dashboard.type('s', 'send to C1 +LF ›');
+		await dashboard.type('\u0014', 'send to C1 +CRLF ›');
+		await dashboard.type('\u0014', 'send to C1 no ending ›');
+		await dashboard.type(String.raw`hello from keys\r\n`, String.raw`send to C1 no ending › hello from keys\r\n`);
 		await dashboard.type(keys.enter);
 		await dashboard.see((frame) => rowOf(frame, 'C1').includes('17 B'));
 
@@ -79,7 +81,7 @@ describe('dashboard driven from the keyboard', () => {
 		await command(dashboard, `connect 127.0.0.1:${port}`);
 		const frame = await dashboard.see((current) => rowOf(current, 'C3').startsWith('┃›•'));
 		expect(rowOf(frame, 'C1').startsWith('┃  ')).toBe(true);
-		await dashboard.type('s', 'send to C3 ›');
+		await dashboard.type('s', 'send to C3 +LF ›');
 	});
 
 	it('x shows the log as a hex dump and back as text', async () => {
@@ -89,10 +91,11 @@ describe('dashboard driven from the keyboard', () => {
 		await dashboard.type('Hi!\\x00', 'Hi!\\x00');
 		await dashboard.type(keys.enter);
 		await dashboard.type('j');
-		await dashboard.type(keys.enter, 'Hi!^@');
+		await dashboard.type(keys.enter, 'Hi!^@\\n');
 
-		const hex = await dashboard.type('x', '00000000  48 69 21 00');
-		expect(hex).toContain('|Hi!.|');
+		// The text and the LF that enter added.
+		const hex = await dashboard.type('x', '00000000  48 69 21 00 0a');
+		expect(hex).toContain('|Hi!..|');
 		expect(hex).toContain('· hex ·');
 
 		const text = await dashboard.type('x', '· text ·');
@@ -125,7 +128,7 @@ describe('dashboard driven from the keyboard', () => {
 		await dashboard.type('/', 'log filter:');
 		await dashboard.type('out', 'log filter: out');
 		frame = await dashboard.type(keys.enter, '· /out');
-		expect(frame).toMatch(/→ out\s+4 B  ping/);
+		expect(frame).toMatch(/→ out\s+5 B  ping\\n/);
 		expect(frame).not.toContain('· note');
 
 		await dashboard.type('/', 'log filter: out');

@@ -57,7 +57,7 @@ function tagged(index: number, bytes: Buffer, tag = 'p'): Buffer {
 	return Buffer.concat([Buffer.from(`<${tag}${index}>`), bytes, Buffer.from(`</${tag}${index}>`)]);
 }
 
-const views = ['log text', 'log hex', 'peer name', 'foreign datagram', 'error message', 'status line'] as const;
+const views = ['log text', 'log hex', 'entry in full', 'peer name', 'foreign datagram', 'error message', 'status line'] as const;
 type View = typeof views[number];
 /** `checked`: seen rendered on screen; otherwise why the cell could not be rendered. */
 type Cell = {leaked: number; outcome: 'checked' | string};
@@ -186,6 +186,20 @@ describe('terminal safety matrix: hostile bytes in every view, through Ink into 
 		}
 
 		await view.type('x', /C1 · following · text/);
+
+		// A log entry read in full (enter on it in the Log): the bytes as wrapped text with offsets and as a hex dump.
+		await view.type('3', /┏━ 3 Log/);
+		for (const [index, {bytes}] of payloads.entries()) {
+			const data = tagged(index, bytes, 'v');
+			await cell(index, 'entry in full', async () => {
+				peer.write(data);
+				await view.see(toDisplay(data), seeMs);
+				await view.type('\r', /3 Entry C1/);
+				await view.see(hexDump(data, {width: 16})[0]!, seeMs);
+				await view.type('\u001B', (screen) => !screen.includes('3 Entry'));
+				return 'checked';
+			});
+		}
 
 		// Discovery: a peer named with the payload, announced from a raw socket; its bye clears the row for the next.
 		const announcer = await rawUdp('127.0.0.2');

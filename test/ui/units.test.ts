@@ -4,7 +4,7 @@ import {sparkline} from '../../source/ui/components/sparkline.js';
 import {logWindow} from '../../source/ui/hooks/use-log-window.js';
 import {lineInputReducer, startState} from '../../source/ui/hooks/use-line-input-state.js';
 import {scrollWindow} from '../../source/ui/hooks/use-scroll-window.js';
-import {actionOf, keyBindings, noKey, typedKeys} from '../../source/ui/keys.js';
+import {actionOf, keyBindings, noKey, splitKeys} from '../../source/ui/keys.js';
 import {filterLog, indexAtOrBefore, parseLogFilter} from '../../source/ui/log-filter.js';
 
 function view(entries: LogEntry[]): LogView {
@@ -39,12 +39,11 @@ describe('key table', () => {
 		}
 	});
 
-	it('a typed-ahead chunk is split into keys up to the one that opens a prompt; the rest is the prompt\'s', () => {
-		const {keys, rest} = typedKeys('jj:listen 0\r', noKey);
-		expect(keys.map((typed) => typed.input)).toEqual(['j', 'j', ':']);
-		expect(rest).toBe('listen 0\r');
-		expect(typedKeys('G', {...noKey, shift: true}).keys).toHaveLength(1);
-		expect(actionOf('G', typedKeys('xG', noKey).keys[1]!.key)).toBe('move-last');
+	it('a typed-ahead chunk is split into single keys, enter and tab included', () => {
+		const keys = splitKeys('j2\r\tG', noKey);
+		expect(keys.map((typed) => typed.input)).toEqual(['j', '2', '\r', '\t', 'G']);
+		expect(keys.map((typed) => actionOf(typed.input, typed.key))).toEqual(['move-down', 'focus-pane', 'select', 'focus-next', 'move-last']);
+		expect(splitKeys('G', {...noKey, shift: true})).toHaveLength(1);
 	});
 });
 

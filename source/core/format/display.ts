@@ -12,8 +12,10 @@
  *   `<U+XXXX>`;
  * - bytes that are not well-formed UTF-8 become `\xNN`, one per byte.
  *
- * The output is for eyes, not for round trips: a literal backslash passes
- * through, so a peer that sends the text `\x41` looks like one that sent 0x41.
+ * In {@link toDisplay} (bytes from a peer) a backslash becomes `\\`, so the
+ * four bytes `\x41` read apart from the byte 0x41 and the two bytes `\t` from
+ * a TAB. {@link toDisplayString} (names, messages, what is being typed) leaves
+ * a backslash as it is.
  */
 
 /** Options for {@link toDisplay} and {@link toDisplayString}. */
@@ -175,7 +177,8 @@ function isContinuation(byte: number): boolean {
 function isPrintableAscii(bytes: Uint8Array, end: number): boolean {
 	for (let index = 0; index < end; index++) {
 		const byte = bytes[index]!;
-		if (byte < 0x20 || byte > 0x7E) {
+		// A backslash is escaped (as `\\`): it takes the slow path.
+		if (byte < 0x20 || byte > 0x7E || byte === 0x5C) {
 			return false;
 		}
 	}
@@ -194,6 +197,7 @@ function latin1(bytes: Uint8Array, end: number): string {
  * link or reorder text. See the module comment for the exact rules.
  *
  * @example toDisplay(Buffer.from('hi\r\n\x1b[2J')) // 'hi\\r\\n^[[2J'
+ * @example toDisplay(Buffer.from('a\\tb')) // 'a\\\\tb' (a backslash, then t)
  */
 export function toDisplay(bytes: Uint8Array, options?: DisplayOptions): string {
 	const budget = budgetOf(options);
@@ -215,7 +219,7 @@ export function toDisplay(bytes: Uint8Array, options?: DisplayOptions): string {
 		const byte = bytes[index]!;
 		let piece: string;
 		if (byte < 0x80) {
-			piece = showNarrow(byte);
+			piece = byte === 0x5C ? '\\\\' : showNarrow(byte);
 			index++;
 		} else {
 			const size = sequenceLength(bytes, index, byte);

@@ -11,8 +11,9 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 1_048_576;
  */
 export type FramerSink = {
 	/**
-	 * One complete message: for `line` without its LF or CRLF terminator, for
-	 * `u16` / `u32` the payload without its length prefix.
+	 * One complete message: for `line` without its LF or CRLF terminator
+	 * (`delimiterBytes` says which: 1 or 2), for `u16` / `u32` the payload
+	 * without its length prefix.
 	 *
 	 * Zero copy: when a message lies inside one pushed chunk, `payload` is a
 	 * subarray of that chunk and shares its memory (it only owns fresh memory
@@ -20,7 +21,7 @@ export type FramerSink = {
 	 * (`Buffer.from(payload)`) a small message you keep for long, or it pins the
 	 * whole chunk.
 	 */
-	message(payload: Buffer): void;
+	message(payload: Buffer, delimiterBytes?: number): void;
 
 	/**
 	 * Bytes that could not be framed and were discarded: a line longer than
@@ -223,7 +224,7 @@ function createLineFramer(sink: FramerSink, max: number): Framer {
 				pendingBytes = 0;
 			}
 
-			sink.message(line);
+			sink.message(line, endsWithCr ? 2 : 1);
 		}
 	}
 

@@ -22,9 +22,11 @@ const seconds = {type: 'number', exclusiveMinimum: 0, maximum: maxSeconds} as co
 const id = {type: 'string', minLength: 1} as const;
 const framing = {type: 'string', description: 'raw, line, u16, u32 or fixed:N'} as const;
 const halfOpen = {type: 'boolean', description: 'Keep a connection open after the peer\'s FIN (a half-close).'} as const;
+// TLS (issue 17): fields of listen and connect.
 const tls = {type: 'boolean', description: 'Serve (listen) or dial (connect) TLS; data events carry plaintext.'} as const;
 const pemFile = {type: 'string', minLength: 1, description: 'With tls: a PEM file (cert and key together; netdash\'s own certificate otherwise).'} as const;
 const alpn = {type: 'array', items: {type: 'string', minLength: 1, maxLength: 255}, minItems: 1, description: 'With tls: ALPN protocols, in order of preference.'} as const;
+const insecure = {type: 'boolean', description: 'With tls: do not verify the peer\'s certificate (the session says so).'} as const;
 const cidrs = {type: 'array', items: {type: 'string'}} as const;
 /** A payload: exactly one of text, hex or base64 (checked in code, which names the clash). */
 const payload = {
@@ -46,7 +48,7 @@ function command(name: string, properties: Record<string, unknown>, required: re
 /** The schema of each command, by its `cmd`. */
 export const commandSchemas: Readonly<Record<string, JsonSchema>> = {
 	listen: command('listen', {host, port: bindPort, framing, halfOpen, tls, cert: pemFile, key: pemFile, alpn}, ['port']),
-	connect: command('connect', {host, port: peerPort, framing, timeout: seconds, halfOpen, tls, insecure: {type: 'boolean', description: 'With tls: do not verify the peer\'s certificate (the session says so).'}, alpn}, ['host', 'port']),
+	connect: command('connect', {host, port: peerPort, framing, timeout: seconds, halfOpen, tls, insecure, alpn}, ['host', 'port']),
 	send: command('send', {connection: id, id, ...payload, framed: {type: 'boolean'}}),
 	sendfile: command('sendfile', {connection: id, path: {type: 'string', minLength: 1}}, ['connection', 'path']),
 	shutdown: command('shutdown', {id, connection: id}),

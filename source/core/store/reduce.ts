@@ -5,6 +5,11 @@ import {LogBook} from './log.js';
 import {UdpModel} from './reduce-udp.js';
 import type {AdmissionView, ConnectionRow, ListenerRow, Notice, RefusedRow} from './snapshot.js';
 
+/** `127.0.0.1:51234`, or `[::1]:51234`. */
+function hostPort(endpoint: Endpoint): string {
+	return endpoint.address.includes(':') ? `[${endpoint.address}]:${endpoint.port}` : `${endpoint.address}:${endpoint.port}`;
+}
+
 /** Limits of the working model. */
 export type ModelOptions = {
 	/** Byte budget of all logs together. */
@@ -133,7 +138,7 @@ export class Model {
 				if (connection) {
 					connection.messagesIn++;
 					this.dirtyConnections.add(connection.id);
-					this.#log(connection.id, event, 'in', 'message', event.bytes, event.data);
+					this.logs.appendData(connection.id, event.seq, event.at, 'in', 'message', event.data, event.bytes, undefined, this.dirtyLogs, event.delimiter === 'crlf');
 				}
 
 				break;
@@ -156,6 +161,11 @@ export class Model {
 				this.#update(event.connection, (connection) => {
 					connection.queued = event.queued;
 				});
+				break;
+			}
+
+			case 'message-partial': {
+				this.#note(event.connection, event, `partial, ${event.bytes} bytes: the peer sent FIN before the message was complete`, true);
 				break;
 			}
 
@@ -233,6 +243,8 @@ export class Model {
 					listener.accepted++;
 					listener.open++;
 					this.dirtyListeners.add(listener.id);
+					// The listener's log tells who came in (the connection's own log stays empty until it has news).
+					this.#note(listener.id, event, `accepted ${connection.id} from ${hostPort(event.remote)}`, false);
 				}
 
 				// A dial's log already began with "connecting to"; an accepted connection gets its log when

@@ -168,8 +168,14 @@ export class TcpConnection {
 			init.framing.kind === 'raw'
 				? undefined
 				: createFramer(init.framing, {
-						message(payload) {
-							bus.emit({type: 'message-received', connection: id, bytes: payload.length, data: payload});
+						message(payload, delimiterBytes) {
+							bus.emit({
+								type: 'message-received',
+								connection: id,
+								bytes: payload.length,
+								data: payload,
+								...(delimiterBytes === undefined ? {} : {delimiter: delimiterBytes === 2 ? 'crlf' : 'lf'}),
+							});
 						},
 						overflow(discardedBytes, reason) {
 							bus.emit({type: 'framing-overflowed', connection: id, bytes: discardedBytes, message: reason});
@@ -598,6 +604,12 @@ export class TcpConnection {
 	#onPeerEnd(): void {
 		if (this.#state === 'open') {
 			this.#state = 'half-closed-remote';
+		}
+
+		// No more bytes will come to finish the message the framer holds: say so, or they vanish unseen.
+		const partial = this.#framer?.buffered ?? 0;
+		if (partial > 0) {
+			this.#bus.emit({type: 'message-partial', connection: this.id, bytes: partial});
 		}
 
 		this.#bus.emit({type: 'connection-half-closed', connection: this.id, by: 'remote'});

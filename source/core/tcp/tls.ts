@@ -3,36 +3,9 @@ import {readFileSync} from 'node:fs';
 import net from 'node:net';
 import type tls from 'node:tls';
 import {NetdashError} from '../errors.js';
+import type {CertificateSummary, TlsInfo} from '../events.js';
 
-/** What a certificate says about itself, as the row and the Log show it. */
-export type CertificateSummary = {
-	subject: string;
-	issuer: string;
-	/** Validity as the certificate gives it (`notBefore` / `notAfter`), ISO 8601. */
-	validFrom: string;
-	validTo: string;
-	/** SHA-256 of the DER certificate, hex pairs with colons (as `openssl x509 -fingerprint -sha256`). */
-	fingerprint256: string;
-};
-
-/**
- * The TLS session of a connection, on `connection-opened`. `certificate` is
- * the server's: the peer's when we dialed, our own when we accepted (clients
- * rarely present one).
- */
-export type TlsInfo = {
-	/** `TLSv1.3`, `TLSv1.2`, … */
-	protocol: string;
-	/** The cipher suite's standard name. */
-	cipher: string;
-	/** The protocol ALPN agreed on, or null when none was. */
-	alpn: string | null;
-	certificate: CertificateSummary | null;
-	/** Dialed with verification off (`--insecure`): the peer is not known to be who it claims. */
-	isInsecure?: true;
-	/** With verification off: what verification would have said, in one line. */
-	verifyError?: string;
-};
+export type {CertificateSummary, TlsInfo} from '../events.js';
 
 /** TLS for a listener: a certificate and its key (PEM), and the ALPN protocols it offers. */
 export type TlsServerConfig = {cert: string; key: string; alpn?: string[]};
@@ -113,7 +86,7 @@ export function describeTls(socket: tls.TLSSocket, isAccepted: boolean, isInsecu
 		protocol: socket.getProtocol() ?? 'unknown',
 		cipher: socket.getCipher().standardName,
 		alpn: typeof alpn === 'string' ? alpn : null,
-		certificate,
+		...(certificate ? {certificate} : {}),
 	};
 	if (isInsecure) {
 		info.isInsecure = true;

@@ -1,7 +1,8 @@
-import {useState} from 'react';
-import {Box, Text, useInput} from 'ink';
+import {Box, Text} from 'ink';
 import {commandLineUsages} from '../../core/command-line.js';
-import {actionOf, keyBindings, keyLabel, keyScopes} from '../keys.js';
+import type {PaneKeyHandler} from '../hooks/pane-keys.js';
+import {moveCursor} from '../hooks/use-list-keys.js';
+import {actionOf, keyBindings, keyLabel, keyScopes, type KeyAction} from '../keys.js';
 import {frameGlyphs} from '../terminal.js';
 import {colors, glyphLegend} from '../theme.js';
 
@@ -9,7 +10,11 @@ import {colors, glyphLegend} from '../theme.js';
 export type HelpOverlayProps = {
 	readonly width: number;
 	readonly height: number;
+	/** First line shown (the dashboard state's helpScroll). */
+	readonly scroll: number;
 };
+
+const scrollActions: ReadonlySet<KeyAction> = new Set(['move-down', 'move-up', 'page-down', 'page-up', 'move-first', 'move-last']);
 
 type Line = {readonly key: string; readonly text: string; readonly labelWidth: number; readonly isHeading?: boolean};
 
@@ -84,13 +89,8 @@ function HelpColumn({lines, width}: {lines: readonly Line[]; width: number}) {
 	);
 }
 
-/**
- * The help, rendered from the key table, the glyph legend and the command
- * line's vocabulary in place of the panes, in as many columns as the width
- * holds. What does not fit scrolls (j/k, pgdn/pgup, g/G), so even at 80×24
- * every `:` command is one scroll away.
- */
-export function HelpOverlay({width, height}: HelpOverlayProps) {
+/** How the help lays out in `width`×`height`: its lines, columns, rows per column and how far it scrolls. */
+export function helpLayout(width: number, height: number) {
 	const inner = width - 2;
 	const rows = Math.max(1, height - 3);
 	// The fewest columns that hold everything (wider columns keep a command beside its description), else the most that fit.
@@ -103,16 +103,39 @@ export function HelpOverlay({width, height}: HelpOverlayProps) {
 	const shownWidth = Math.floor(inner / count);
 	const lines = helpLines(shownWidth - 1);
 	const page = rows * count;
-	const maxOffset = Math.max(0, lines.length - page);
-	const [wanted, setOffset] = useState(0);
-	const offset = Math.min(wanted, maxOffset);
-	useInput((input, key) => {
-		const steps: Partial<Record<string, number>> = {'move-down': 1, 'move-up': -1, 'page-down': rows, 'page-up': -rows, 'move-first': -lines.length, 'move-last': lines.length};
-		const step = steps[actionOf(input, key) ?? ''];
-		if (step !== undefined) {
-			setOffset(Math.max(0, Math.min(maxOffset, offset + step)));
+	return {lines, rows, page, shownWidth, maxOffset: Math.max(0, lines.length - page)};
+}
+
+/**
+ * The help's keys while it is open, for the dashboard's one key handler:
+ * j/k, pgdn/pgup, g/G scroll from where the key before left it (in a burst,
+ * before that is drawn). The dashboard registers it whether or not the help
+ * is drawn yet, so `?j` in one burst scrolls; the layout is worked out only
+ * when a key comes.
+ */
+export function helpKeyHandler(width: number, height: number, onScroll: (scroll: number) => void): PaneKeyHandler {
+	return (typed, state) => {
+		const action = actionOf(typed.input, typed.key, scrollActions);
+		if (action === undefined) {
+			return false;
 		}
-	});
+
+		const {rows, maxOffset} = helpLayout(width, height);
+		onScroll(moveCursor(action, Math.min(state.helpScroll, maxOffset), maxOffset + 1, rows));
+		return true;
+	};
+}
+
+/**
+ * The help, rendered from the key table, the glyph legend and the command
+ * line's vocabulary in place of the panes, in as many columns as the width
+ * holds. What does not fit scrolls (j/k, pgdn/pgup, g/G through
+ * {@link helpKeyHandler}), so even at 80×24 every `:` command is one scroll
+ * away.
+ */
+export function HelpOverlay({width, height, scroll}: HelpOverlayProps) {
+	const {lines, rows, page, shownWidth, maxOffset} = helpLayout(width, height);
+	const offset = Math.min(scroll, maxOffset);
 	const shown = lines.slice(offset, offset + page);
 	const where = maxOffset > 0 ? ` · j/k scroll: lines ${offset + 1}–${offset + shown.length} of ${lines.length}` : '';
 	return (

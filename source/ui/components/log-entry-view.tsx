@@ -22,7 +22,34 @@ export type LogEntryViewProps = {
 	readonly bytesPerLine: number;
 	/** Hex view: most dump lines shown for one entry. */
 	readonly maxHexLines: number;
+	/** The connection's framing (`raw`, `line`, `u16`, …): a message shows its delimiter or length prefix. */
+	readonly framing?: string | undefined;
 };
+
+/**
+ * How a framed message was cut from the stream, as marks around its text:
+ * `⟨00 05⟩` before a u16/u32 message (its length prefix, in hex), `⏎` after
+ * a line ended by LF, `␍⏎` after one ended by CRLF. The framer hands over only the payload, so the
+ * marks are rebuilt from the framing and the size.
+ */
+export function messageMarks(entry: LogEntry, framing: string | undefined): {before: string; after: string} {
+	if (entry.kind !== 'message') {
+		return {before: '', after: ''};
+	}
+
+	if (framing === 'line') {
+		return {before: '', after: entry.isCrlf ? '␍⏎' : '⏎'};
+	}
+
+	if (framing === 'u16' || framing === 'u32') {
+		const size = framing === 'u16' ? 2 : 4;
+		const prefix = Buffer.alloc(size);
+		prefix.writeUIntBE(Math.min(entry.bytes, framing === 'u16' ? 0xFF_FF : 0xFF_FF_FF_FF), 0, size);
+		return {before: `⟨${[...prefix].map((byte) => byte.toString(16).padStart(2, '0')).join(' ')}⟩ `, after: ''};
+	}
+
+	return {before: '', after: ''};
+}
 
 /** Lines a note may wrap onto, so a long error is read whole without pushing the rest away. */
 const maxNoteLines = 3;
@@ -91,7 +118,7 @@ function Header({entry, isCursor, content, width, peer = ''}: {entry: LogEntry; 
  * any other way, so a peer cannot move the cursor, recolour or retitle the
  * terminal.
  */
-export const LogEntryView = memo(function LogEntryView({entry, mode, width, isCursor, bytesPerLine, maxHexLines}: LogEntryViewProps) {
+export const LogEntryView = memo(function LogEntryView({entry, mode, width, isCursor, bytesPerLine, maxHexLines, framing}: LogEntryViewProps) {
 	const contentWidth = contentWidthOf(width);
 	if (!entry.data) {
 		const [first = '', ...more] = noteLines(entry, width);
@@ -114,9 +141,10 @@ export const LogEntryView = memo(function LogEntryView({entry, mode, width, isCu
 	const peer = datagramPeer(entry);
 	if (mode === 'text') {
 		const isCut = entry.bytes > entry.data.length;
-		const room = Math.max(1, contentWidth - (peer === '' ? 0 : peer.length + 2));
+		const {before, after} = messageMarks(entry, framing);
+		const room = Math.max(1, contentWidth - (peer === '' ? 0 : peer.length + 2) - before.length - after.length);
 		const text = toDisplay(entry.data, {maxChars: room});
-		return <Header entry={entry} isCursor={isCursor} peer={peer} content={isCut && text.length < room ? `${text}…` : text} width={contentWidth} />;
+		return <Header entry={entry} isCursor={isCursor} peer={peer} content={before + (isCut && text.length < room ? `${text}…` : text) + after} width={contentWidth} />;
 	}
 
 	const shown = entry.data.subarray(0, maxHexLines * bytesPerLine);

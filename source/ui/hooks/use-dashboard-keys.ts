@@ -1,9 +1,16 @@
-import type {Dispatch} from 'react';
-import {useInput} from 'ink';
+import {useInput, usePaste, type Key} from 'ink';
 import type {LogView} from '../../core/index.js';
-import {actionOf, typedKeys} from '../keys.js';
+import {actionOf, keyOfChar, splitKeys} from '../keys.js';
+import {pastedText} from '../send-text.js';
+import type {PaneKeys, TypedKey} from './pane-keys.js';
 import type {Commands} from './use-commands.js';
-import {paneNames, type ConfirmAction, type DashboardAction, type DashboardState} from './use-dashboard-state.js';
+import {paneNames, type ConfirmAction, type DashboardState, type DashboardStore} from './use-dashboard-state.js';
+
+/** What the dashboard's keys give back. */
+export type DashboardKeys = {
+	/** Keys typed after the enter that closed a prompt, in the same burst: handled in order, as if typed now. */
+	readonly typeAhead: (text: string) => void;
+};
 
 /** The questions asked before a destructive key does its work. */
 export const confirmQuestions: Record<ConfirmAction, (target: string | undefined, open: number) => string> = {
@@ -14,15 +21,16 @@ export const confirmQuestions: Record<ConfirmAction, (target: string | undefined
 
 /** What the dashboard's own keys need to know and do. */
 export type DashboardKeysOptions = {
-	readonly state: DashboardState;
-	readonly dispatch: Dispatch<DashboardAction>;
+	readonly store: DashboardStore;
+	/** The panes' own keys (movement, enter), asked for each key while their pane has focus. */
+	readonly paneKeys: PaneKeys;
 	readonly commands: Commands;
 	/**
 	 * The socket a key acts on: the row under the cursor in Listeners or
 	 * Connections, else the one whose log is shown; `connection` only
 	 * accepts connections, `sender` connections and UDP sockets.
 	 */
-	readonly targetOf: (kind: 'connection' | 'sender' | 'socket') => string | undefined;
+	readonly targetOf: (kind: 'connection' | 'sender' | 'socket', state: DashboardState) => string | undefined;
 	/** The log shown, for pausing at its newest entry. */
 	readonly logView: LogView | undefined;
 	/** Sockets open now (q asks first when there are any). */
@@ -37,10 +45,11 @@ export type DashboardKeysOptions = {
  * socket verbs. Panes handle their movement keys themselves (useListKeys,
  * LogPane); prompts handle theirs while open, when this hook is inactive.
  */
-export function useDashboardKeys({state, dispatch, commands, targetOf, logView, openSockets, lastNotice, quit}: DashboardKeysOptions): void {
-	const withConnection = (verb: string, action: (id: string) => void) => {
-		const id = targetOf('connection');
-		const udp = id === undefined ? targetOf('sender') : undefined;
+export function useDashboardKeys({store, paneKeys, commands, targetOf, logView, openSockets, lastNotice, quit}: DashboardKeysOptions): DashboardKeys {
+	const {state, dispatch, current} = store;
+	const withConnection = (state: DashboardState, verb: string, action: (id: string) => void) => {
+		const id = targetOf('connection', state);
+		const udp = id === undefined ? targetOf('sender', state) : undefined;
 		if (udp?.startsWith('U')) {
 			// UDP has no FIN or RST: there is nothing to half-close or reset.
 			commands.complain('NOT_TCP', `${verb}: ${udp} is a UDP socket — only TCP connections have a FIN or RST (d closes it)`);
@@ -63,130 +72,187 @@ export function useDashboardKeys({state, dispatch, commands, targetOf, logView, 
 		}
 	});
 
-	useInput(
-		(input, key) => {
-			if (state.isHelpOpen) {
-				const action = actionOf(input, key);
-				if (action === 'help' || action === 'cancel' || action === 'quit') {
-					dispatch({type: 'close-help'});
-				}
-
-				return;
+	/** One key, acting on the state the keys before it produced. `rest` is what came after it in the same burst: the start of a prompt it opens. */
+	const handleKey = (typed: TypedKey, rest: string) => {
+		const state = current();
+		if (state.isHelpOpen) {
+			const action = actionOf(typed.input, typed.key);
+			if (action === 'help' || action === 'cancel' || action === 'quit') {
+				dispatch({type: 'close-help'});
+			} else {
+				// j/k, pages, g/G scroll the help (help-overlay.tsx knows how far).
+				paneKeys.current.help?.(typed, state);
 			}
 
-			const {keys, rest} = typedKeys(input, key);
-			for (const typed of keys) {
-				switch (actionOf(typed.input, typed.key)) {
-					case 'focus-next': {
-						dispatch({type: 'focus-next'});
-						break;
-					}
+			return;
+		}
 
-					case 'focus-previous': {
-						dispatch({type: 'focus-previous'});
-						break;
-					}
+		if (state.entryView) {
+			paneKeys.current.entry?.(typed, state);
+			return;
+		}
 
-					case 'focus-pane': {
-						dispatch({type: 'focus', pane: paneNames[Number(typed.input) - 1]!});
-						break;
-					}
+		// While the rate chart is where the Log was (r), the Log's keys (v, y, j/k on entries) have nothing to act on.
+		const isLogHidden = state.focus === 'log' && state.isChartShown;
+		if (!isLogHidden && paneKeys.current[state.focus]?.(typed, state)) {
+			return;
+		}
 
-					case 'help': {
-						dispatch({type: 'toggle-help'});
-						break;
-					}
+		switch (actionOf(typed.input, typed.key)) {
+			case 'focus-next': {
+				dispatch({type: 'focus-next'});
+				break;
+			}
 
-					case 'command': {
-						dispatch({type: 'open-prompt', prompt: {kind: 'command', initial: rest}});
-						break;
-					}
+			case 'focus-previous': {
+				dispatch({type: 'focus-previous'});
+				break;
+			}
 
-					case 'filter': {
-						const previous = state.filters[state.focus];
-						dispatch({type: 'open-prompt', prompt: {kind: 'filter', pane: state.focus, initial: previous + rest, previous}});
-						break;
-					}
+			case 'focus-pane': {
+				dispatch({type: 'focus', pane: paneNames[Number(typed.input) - 1]!});
+				break;
+			}
 
-					case 'toggle-hex': {
-						dispatch({type: 'toggle-hex'});
-						break;
-					}
+			case 'help': {
+				dispatch({type: 'toggle-help'});
+				break;
+			}
 
-					case 'toggle-chart': {
-						dispatch({type: 'toggle-chart'});
-						break;
-					}
+			case 'command': {
+				dispatch({type: 'open-prompt', prompt: {kind: 'command', initial: rest}});
+				break;
+			}
 
-					case 'toggle-follow': {
-						const last = logView && logView.length > 0 ? logView.at(logView.length - 1)!.seq : undefined;
-						dispatch({type: 'follow', isFollowing: !state.isFollowing, cursor: last});
-						break;
-					}
+			case 'toggle-chart': {
+				dispatch({type: 'toggle-chart'});
+				break;
+			}
 
-					case 'send': {
-						const id = targetOf('sender');
-						if (id === undefined) {
-							commands.complain('NO_SELECTION', 'send: no connection here — pick one in Connections (2), a UDP socket in Listeners (1), or select one with enter');
-						} else {
-							dispatch({type: 'open-prompt', prompt: {kind: 'send', target: id, initial: rest}});
-						}
+			case 'filter': {
+				const previous = state.filters[state.focus];
+				dispatch({type: 'open-prompt', prompt: {kind: 'filter', pane: state.focus, initial: previous + rest, previous}});
+				break;
+			}
 
-						break;
-					}
+			case 'toggle-hex': {
+				dispatch({type: 'toggle-hex'});
+				break;
+			}
 
-					case 'shutdown': {
-						withConnection('half-close', (id) => {
-							commands.shutdown(id);
-						});
-						break;
-					}
+			case 'toggle-follow': {
+				const last = logView && logView.length > 0 ? logView.at(logView.length - 1)!.seq : undefined;
+				dispatch({type: 'follow', isFollowing: !state.isFollowing, cursor: last});
+				break;
+			}
 
-					case 'reset': {
-						withConnection('reset', (id) => {
-							dispatch({type: 'open-prompt', prompt: {kind: 'confirm', action: 'reset', target: id, question: confirmQuestions.reset(id, 0)}});
-						});
-						break;
-					}
+			case 'send': {
+				const id = targetOf('sender', state);
+				if (id === undefined) {
+					commands.complain('NO_SELECTION', 'send: no connection here — pick one in Connections (2), a UDP socket in Listeners (1), or select one with enter');
+				} else {
+					dispatch({type: 'open-prompt', prompt: {kind: 'send', target: id, initial: rest}});
+				}
 
-					case 'close': {
-						const id = targetOf('socket');
-						if (id === undefined) {
-							commands.complain('NO_SELECTION', 'close: no socket here — pick one in Listeners (1, UDP too) or Connections (2)');
-						} else {
-							dispatch({type: 'open-prompt', prompt: {kind: 'confirm', action: 'close', target: id, question: confirmQuestions.close(id, 0)}});
-						}
+				break;
+			}
 
-						break;
-					}
+			case 'shutdown': {
+				withConnection(state, 'half-close', (id) => {
+					commands.shutdown(id);
+				});
+				break;
+			}
 
-					case 'clear': {
-						commands.clear();
-						break;
-					}
+			case 'reset': {
+				withConnection(state, 'reset', (id) => {
+					dispatch({type: 'open-prompt', prompt: {kind: 'confirm', action: 'reset', target: id, question: confirmQuestions.reset(id, 0)}});
+				});
+				break;
+			}
 
-					case 'probe': {
-						commands.probe();
-						break;
-					}
+			case 'close': {
+				const id = targetOf('socket', state);
+				if (id === undefined) {
+					commands.complain('NO_SELECTION', 'close: no socket here — pick one in Listeners (1, UDP too) or Connections (2)');
+				} else {
+					dispatch({type: 'open-prompt', prompt: {kind: 'confirm', action: 'close', target: id, question: confirmQuestions.close(id, 0)}});
+				}
 
-					case 'quit': {
-						const open = openSockets();
-						if (open > 0) {
-							dispatch({type: 'open-prompt', prompt: {kind: 'confirm', action: 'quit', target: undefined, question: confirmQuestions.quit(undefined, open)}});
-						} else {
-							quit();
-						}
+				break;
+			}
 
-						break;
-					}
+			case 'clear': {
+				commands.clear();
+				break;
+			}
 
-					default: {
-						break;
-					}
+			case 'probe': {
+				commands.probe();
+				break;
+			}
+
+			case 'quit': {
+				const open = openSockets();
+				if (open > 0) {
+					dispatch({type: 'open-prompt', prompt: {kind: 'confirm', action: 'quit', target: undefined, question: confirmQuestions.quit(undefined, open)}});
+				} else {
+					quit();
+				}
+
+				break;
+			}
+
+			default: {
+				break;
+			}
+		}
+	};
+
+	/** Keys of one burst, in order; once a key opens a prompt, the rest is typed into it. */
+	const typeKeys = (input: string, key: Key) => {
+		const typed = splitKeys(input, key);
+		for (const [index, each] of typed.entries()) {
+			if (current().prompt !== undefined) {
+				break;
+			}
+
+			handleKey(each, typed.slice(index + 1).map((later) => later.input).join(''));
+		}
+	};
+
+	useInput(typeKeys, {isActive: state.prompt === undefined});
+
+	// A paste with no prompt open is never read as keys (a q or R in it would act): it opens the
+	// send prompt with the text, not yet sent, or says why it cannot. Nor is a paste an answer
+	// to a question (a y in it would confirm a reset): there it is dropped.
+	usePaste(
+		(text) => {
+			const now = current();
+			const prompt = now.prompt;
+			if (prompt?.kind === 'send') {
+				// The prompt opened by a key of the same burst has not rendered yet: the paste is its text.
+				dispatch({type: 'open-prompt', prompt: {...prompt, pasted: (prompt.pasted ?? '') + pastedText(text)}});
+			} else if (prompt?.kind === 'confirm' || prompt?.kind === 'choose-port') {
+				commands.complain('PASTE_IGNORED', 'paste ignored: answer the question with a key');
+			} else if (prompt === undefined) {
+				const id = targetOf('sender', now);
+				if (id === undefined) {
+					commands.complain('NO_SELECTION', 'paste: no connection to send it to — select one, then paste (or press s)');
+				} else {
+					dispatch({type: 'open-prompt', prompt: {kind: 'send', target: id, initial: '', pasted: pastedText(text)}});
 				}
 			}
 		},
-		{isActive: state.prompt === undefined},
+		// Text prompts take a paste themselves (useLineInput).
+		{isActive: state.prompt === undefined || state.prompt.kind === 'confirm' || state.prompt.kind === 'choose-port'},
 	);
+
+	return {
+		typeAhead(text) {
+			if (text !== '') {
+				typeKeys(text, keyOfChar(text));
+			}
+		},
+	};
 }

@@ -1,4 +1,5 @@
-import {useReducer} from 'react';
+import {useCallback, useRef, useState} from 'react';
+import {nextLineEnding, type LineEnding} from '../send-text.js';
 
 /** The four panes, in focus order (their numbers are index + 1). */
 export const paneNames = ['listeners', 'connections', 'log', 'discovery'] as const;
@@ -16,15 +17,28 @@ export type ConfirmAction = 'reset' | 'close' | 'quit';
 export type Prompt =
 	| {readonly kind: 'command'; readonly initial: string}
 	| {readonly kind: 'filter'; readonly pane: PaneName; readonly initial: string; readonly previous: string}
-	| {readonly kind: 'send'; readonly target: string; readonly initial: string}
+	/** `pasted`: a bracketed paste that opened the prompt (already as the line holds it). */
+	| {readonly kind: 'send'; readonly target: string; readonly initial: string; readonly pasted?: string}
 	| {readonly kind: 'confirm'; readonly action: ConfirmAction; readonly target: string | undefined; readonly question: string}
 	/** Which of a peer's offered TCP ports to connect to (`name` is the peer's, escaped for display). */
 	| {readonly kind: 'choose-port'; readonly name: string; readonly address: string; readonly ports: readonly number[]};
+
+/** A log entry read in full (Enter or v on it in the Log pane). */
+export type EntryView = {
+	readonly socket: string;
+	/** The entry's seq and kind (one event may log two entries, so both together name it). */
+	readonly seq: number;
+	readonly kind: string;
+	/** First line of the view shown. */
+	readonly scroll: number;
+};
 
 /** Everything the dashboard remembers between frames (sockets live in the store, not here). */
 export type DashboardState = {
 	readonly focus: PaneName;
 	readonly isHelpOpen: boolean;
+	/** First line of the help shown (j/k, pages, g/G scroll it where it does not fit). */
+	readonly helpScroll: number;
 	readonly prompt: Prompt | undefined;
 	/** Row index under the cursor of each list pane (clamped when drawn). */
 	readonly cursors: Readonly<Record<ListPaneName, number>>;
@@ -42,6 +56,12 @@ export type DashboardState = {
 	readonly logCursor: number | undefined;
 	/** Command lines run, oldest first. */
 	readonly history: readonly string[];
+	/** The log entry shown in full, in place of the panes. */
+	readonly entryView: EntryView | undefined;
+	/** Whether the user chose the selection (enter on a row): a new connection then does not take it. */
+	readonly isSelectionChosen: boolean;
+	/** What Enter adds after sent text (ctrl-t in the send prompt switches it). */
+	readonly lineEnding: LineEnding;
 	/** Seq of the newest notice shown when a key was last pressed: newer ones take the bottom line. */
 	readonly seenNotice: number;
 };
@@ -52,9 +72,14 @@ export type DashboardAction =
 	| {type: 'focus-next'}
 	| {type: 'focus-previous'}
 	| {type: 'move-cursor'; pane: ListPaneName; index: number}
-	| {type: 'select'; id: string; isCursorMoved?: boolean}
+	| {type: 'select'; id: string; isCursorMoved?: boolean; isChosen?: boolean}
+	| {type: 'open-entry'; socket: string; seq: number; kind: string}
+	| {type: 'scroll-entry'; scroll: number}
+	| {type: 'close-entry'}
+	| {type: 'next-line-ending'}
 	| {type: 'toggle-help'}
 	| {type: 'close-help'}
+	| {type: 'scroll-help'; scroll: number}
 	| {type: 'open-prompt'; prompt: Prompt}
 	| {type: 'close-prompt'}
 	| {type: 'set-filter'; pane: PaneName; text: string}
@@ -71,6 +96,7 @@ const historyLength = 100;
 export const initialDashboardState: DashboardState = {
 	focus: 'connections',
 	isHelpOpen: false,
+	helpScroll: 0,
 	prompt: undefined,
 	cursors: {listeners: 0, connections: 0, discovery: 0},
 	selected: undefined,
@@ -81,6 +107,9 @@ export const initialDashboardState: DashboardState = {
 	isFollowing: true,
 	logCursor: undefined,
 	history: [],
+	entryView: undefined,
+	isSelectionChosen: false,
+	lineEnding: 'lf',
 	seenNotice: 0,
 };
 
@@ -110,12 +139,36 @@ export function dashboardReducer(state: DashboardState, action: DashboardAction)
 
 		case 'select': {
 			const cursorTarget = action.isCursorMoved ? action.id : state.cursorTarget;
+			const isSelectionChosen = action.isChosen ?? false;
 			// A new socket's log starts at its newest entry.
-			return action.id === state.selected ? {...state, cursorTarget} : {...state, selected: action.id, cursorTarget, isFollowing: true, logCursor: undefined};
+			return action.id === state.selected
+				? {...state, cursorTarget, isSelectionChosen}
+				: {...state, selected: action.id, cursorTarget, isSelectionChosen, isFollowing: true, logCursor: undefined};
+		}
+
+		case 'open-entry': {
+			return {...state, entryView: {socket: action.socket, seq: action.seq, kind: action.kind, scroll: 0}, isHelpOpen: false};
+		}
+
+		case 'scroll-entry': {
+			return state.entryView ? {...state, entryView: {...state.entryView, scroll: Math.max(0, action.scroll)}} : state;
+		}
+
+		case 'close-entry': {
+			return {...state, entryView: undefined};
+		}
+
+		case 'next-line-ending': {
+			return {...state, lineEnding: nextLineEnding(state.lineEnding)};
 		}
 
 		case 'toggle-help': {
-			return {...state, isHelpOpen: !state.isHelpOpen};
+			// The help opens at its top.
+			return {...state, isHelpOpen: !state.isHelpOpen, helpScroll: 0};
+		}
+
+		case 'scroll-help': {
+			return {...state, helpScroll: Math.max(0, action.scroll)};
 		}
 
 		case 'close-help': {
@@ -161,7 +214,26 @@ export function dashboardReducer(state: DashboardState, action: DashboardAction)
 	}
 }
 
-/** The dashboard state and its dispatch. */
-export function useDashboardState() {
-	return useReducer(dashboardReducer, initialDashboardState);
+/** The dashboard state as rendered, its dispatch, and the state after every action dispatched so far. */
+export type DashboardStore = {
+	readonly state: DashboardState;
+	readonly dispatch: (action: DashboardAction) => void;
+	/**
+	 * The state the last dispatched action produced, before React renders it:
+	 * keys of one burst (`2⏎1j⏎` from tmux or SSH) each act on what the key
+	 * before them did, not on the state of the last frame.
+	 */
+	readonly current: () => DashboardState;
+};
+
+/** The dashboard state: a reducer applied at once, so each key sees the state the key before it produced. */
+export function useDashboardState(initial: DashboardState = initialDashboardState): DashboardStore {
+	const ref = useRef(initial);
+	const [state, setState] = useState(initial);
+	const dispatch = useCallback((action: DashboardAction) => {
+		ref.current = dashboardReducer(ref.current, action);
+		setState(ref.current);
+	}, []);
+	const current = useCallback(() => ref.current, []);
+	return {state, dispatch, current};
 }

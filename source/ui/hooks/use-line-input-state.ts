@@ -13,7 +13,8 @@ export type LineInputState = {
 
 /** Edits of a prompt line. */
 export type LineInputAction =
-	| {type: 'insert'; text: string}
+	/** Typed text (control characters dropped), or with `isRaw` text already made safe for the line (a paste kept whole). */
+	| {type: 'insert'; text: string; isRaw?: boolean}
 	| {type: 'delete-back'}
 	| {type: 'delete-word'}
 	| {type: 'clear'}
@@ -31,7 +32,7 @@ export function lineInputReducer(state: LineInputState, action: LineInputAction)
 	const {value, cursor} = state;
 	switch (action.type) {
 		case 'insert': {
-			const text = printable(action.text);
+			const text = action.isRaw ? action.text : printable(action.text);
 			return {...state, value: value.slice(0, cursor) + text + value.slice(cursor), cursor: cursor + text.length, candidates: []};
 		}
 
@@ -78,8 +79,8 @@ export function lineInputReducer(state: LineInputState, action: LineInputAction)
 	}
 }
 
-/** The state a line starts in: `initial` up to any typed-ahead enter. */
-export function startState(initial: string): LineInputState {
-	const line = printable(initial.split('\r', 1)[0] ?? '');
+/** The state a line starts in: `initial` up to any typed-ahead enter, then `pasted` (already made safe for the line) as it is. */
+export function startState(initial: string, pasted = ''): LineInputState {
+	const line = printable(initial.split('\r', 1)[0] ?? '') + pasted;
 	return {value: line, cursor: line.length, historyIndex: undefined, draft: '', candidates: []};
 }

@@ -1,11 +1,13 @@
-import {useInput} from 'ink';
-import {actionOf, typedKeys, type KeyAction} from '../keys.js';
+import {actionOf, type KeyAction} from '../keys.js';
+import type {PaneKeys} from './pane-keys.js';
+import type {ListPaneName} from './use-dashboard-state.js';
 import {clampCursor} from './use-scroll-window.js';
 
 /** Options of {@link useListKeys}. */
 export type ListKeysOptions = {
-	/** Only the focused pane, with no prompt open, handles keys. */
-	readonly isActive: boolean;
+	readonly pane: ListPaneName;
+	/** Where the pane's key handler goes (the dashboard calls it while the pane has focus). */
+	readonly keys: PaneKeys;
 	readonly count: number;
 	readonly cursor: number;
 	/** Rows a page moves. */
@@ -50,26 +52,26 @@ export function moveCursor(action: KeyAction, cursor: number, count: number, pag
 	}
 }
 
-/** j/k/arrows/g/G/pages and enter for a list pane. */
-export function useListKeys({isActive, count, cursor, page, onMove, onSelect}: ListKeysOptions): void {
-	useInput(
-		(input, key) => {
-			let position = clampCursor(cursor, count);
-			for (const typed of typedKeys(input, key).keys) {
-				const action = actionOf(typed.input, typed.key, listActions);
-				if (action === 'select') {
-					if (count > 0) {
-						onSelect?.(position);
-					}
-				} else if (action !== undefined) {
-					position = moveCursor(action, position, count, page);
-				}
-			}
+/** j/k/arrows/g/G/pages and enter for a list pane, acting on the cursor in the state the keys before produced. */
+export function useListKeys({pane, keys, count, page, onMove, onSelect}: ListKeysOptions): void {
+	keys.current[pane] = (typed, state) => {
+		const action = actionOf(typed.input, typed.key, listActions);
+		if (action === undefined) {
+			return false;
+		}
 
-			if (position !== cursor) {
-				onMove(position);
+		const cursor = clampCursor(state.cursors[pane], count);
+		if (action === 'select') {
+			if (count > 0) {
+				onSelect?.(cursor);
 			}
-		},
-		{isActive},
-	);
+		} else {
+			const next = moveCursor(action, cursor, count, page);
+			if (next !== state.cursors[pane]) {
+				onMove(next);
+			}
+		}
+
+		return true;
+	};
 }

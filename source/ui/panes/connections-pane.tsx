@@ -21,6 +21,8 @@ export type ConnectionsPaneProps = ListPaneProps & {
 	/** The socket whose log is shown. */
 	readonly selected: string | undefined;
 	readonly onSelect: (id: string) => void;
+	/** A command that connects to an open listener (`nc 127.0.0.1 8080`), for the empty pane to suggest. */
+	readonly howToConnect?: string | undefined;
 };
 
 const rateWidth = 10 + sparkWidth + 2;
@@ -65,7 +67,7 @@ const headings: Record<ConnectionColumn, string> = {
  * are memoised by identity (the store keeps unchanged rows), so 10,000
  * connections scroll without rebuilding every row.
  */
-export function ConnectionsPane({rows, total, open, filter, cursor, selected, isFocused, isActive, width, height, onMove, onSelect}: ConnectionsPaneProps) {
+export function ConnectionsPane({rows, total, open, filter, cursor, selected, isFocused, keys, width, height, onMove, onSelect, howToConnect}: ConnectionsPaneProps) {
 	const inner = width - 2;
 	const idWidth = Math.max(5, rows.at(-1)?.id.length ?? 0);
 	const columns = useMemo(() => fitColumns(inner, connectionColumns(idWidth)), [inner, idWidth]);
@@ -73,7 +75,8 @@ export function ConnectionsPane({rows, total, open, filter, cursor, selected, is
 	const position = clampCursor(cursor, rows.length);
 	const {start, end} = useScrollWindow(position, rows.length, bodyHeight);
 	useListKeys({
-		isActive,
+		pane: 'connections',
+		keys,
 		count: rows.length,
 		cursor,
 		page: bodyHeight,
@@ -92,7 +95,15 @@ export function ConnectionsPane({rows, total, open, filter, cursor, selected, is
 				{heading}
 			</Text>
 			{rows.length === 0 ? (
-				<EmptyState text={filter ? 'no connection matches the filter' : 'no connections — :connect host:port, or connect to a listener'} />
+				<EmptyState
+					text={
+						filter
+							? 'no connection matches the filter'
+							: howToConnect
+								? `no connections yet — from another terminal: ${howToConnect} · or :connect host:port`
+								: 'no connections — :connect host:port, or connect to a listener'
+					}
+				/>
 			) : (
 				<Box flexDirection="column">
 					{rows.slice(start, end).map((row, index) => (

@@ -198,7 +198,7 @@ function FoldedLine({discovery, isFocused, width}: {discovery: DiscoveryView; is
  * the foreign senders on the discovery port. Names and foreign bytes are
  * peer-controlled and painted through toDisplayString / toDisplay.
  */
-export function DiscoveryPane({peers: allPeers, foreign, discovery, filter, cursor, isFocused, isActive, width, height, onMove, onSelect, isFolded = false}: DiscoveryPaneProps) {
+export function DiscoveryPane({peers: allPeers, foreign, discovery, filter, cursor, isFocused, keys, width, height, onMove, onSelect, isFolded = false}: DiscoveryPaneProps) {
 	const peers = useMemo(() => filterPeers(allPeers, filter), [allPeers, filter]);
 	const inner = width - 2;
 	const body = Math.max(0, height - 2);
@@ -215,7 +215,8 @@ export function DiscoveryPane({peers: allPeers, foreign, discovery, filter, curs
 	const {start, end} = useScrollWindow(position, peers.length, peerLines);
 	const now = useNow(1000, allPeers.length > 0);
 	useListKeys({
-		isActive,
+		pane: 'discovery',
+		keys,
 		count: peers.length,
 		cursor,
 		page: peerLines,

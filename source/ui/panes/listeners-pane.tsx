@@ -56,7 +56,7 @@ export function listenerPaneId(rows: readonly ListenerData[], udpRows: readonly 
 }
 
 /** Pane 1: TCP listeners, then UDP sockets, with the rows that fit and one cursor over both. */
-export function ListenersPane({rows, udpRows, total, filter, cursor, selected, isFocused, isActive, width, height, onMove, onSelect}: ListenersPaneProps) {
+export function ListenersPane({rows, udpRows, total, filter, cursor, selected, isFocused, keys, width, height, onMove, onSelect}: ListenersPaneProps) {
 	const inner = width - 2;
 	const columns = useMemo(() => fitColumns(inner, listenerColumns), [inner]);
 	const bodyHeight = Math.max(0, height - 3);
@@ -64,7 +64,8 @@ export function ListenersPane({rows, udpRows, total, filter, cursor, selected, i
 	const position = clampCursor(cursor, count);
 	const {start, end} = useScrollWindow(position, count, bodyHeight);
 	useListKeys({
-		isActive,
+		pane: 'listeners',
+		keys,
 		count,
 		cursor,
 		page: bodyHeight,

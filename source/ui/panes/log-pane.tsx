@@ -1,13 +1,14 @@
 import {useCallback, useMemo} from 'react';
-import {Box, Text, useInput} from 'ink';
-import {emptyLogView, type LogView} from '../../core/index.js';
+import {Box, Text} from 'ink';
+import {emptyLogView, type LogEntry, type LogView} from '../../core/index.js';
 import {formatBytes} from '../../core/format/index.js';
 import {bytesPerLineFor, hexEntryHeight, LogEntryView, noteHeight} from '../components/log-entry-view.js';
 import {EmptyState} from '../components/empty-state.js';
 import {PaneFrame} from '../components/pane-frame.js';
+import type {PaneKeys} from '../hooks/pane-keys.js';
 import {moveCursor} from '../hooks/use-list-keys.js';
 import {useLogWindow} from '../hooks/use-log-window.js';
-import {actionOf, typedKeys, type KeyAction} from '../keys.js';
+import {actionOf, type KeyAction} from '../keys.js';
 import {filterLog, indexAtOrBefore} from '../log-filter.js';
 import {useSnapshot} from '../store-context.js';
 import {colors} from '../theme.js';
@@ -18,28 +19,34 @@ export type LogPaneProps = {
 	readonly socket: string | undefined;
 	/** One line about that socket for the title, e.g. `127.0.0.1:5000 → 127.0.0.1:41234 open`. */
 	readonly description: string;
+	/** The socket's framing, when it is a connection (`raw`, `line`, `u16`, …). */
+	readonly framing?: string | undefined;
 	readonly mode: 'text' | 'hex';
 	readonly isFollowing: boolean;
 	/** While not following: seq of the entry under the cursor. */
 	readonly cursorSeq: number | undefined;
 	readonly filter: string;
 	readonly isFocused: boolean;
-	/** Keys go to this pane (focused, no prompt open). */
-	readonly isActive: boolean;
+	/** Where the pane leaves its key handler (the dashboard calls it while the Log has focus). */
+	readonly keys: PaneKeys;
 	readonly width: number;
 	readonly height: number;
 	/** Follow the newest entries, or stop at the entry with this seq. */
 	readonly onFollow: (isFollowing: boolean, cursorSeq?: number) => void;
+	/** Enter or v: read the entry under the cursor in full. */
+	readonly onOpen: (entry: LogEntry) => void;
+	/** y: copy the entry under the cursor. */
+	readonly onCopy: (entry: LogEntry) => void;
 };
 
-const moveActions: ReadonlySet<KeyAction> = new Set(['move-down', 'move-up', 'page-down', 'page-up', 'move-first', 'move-last']);
+const logActions: ReadonlySet<KeyAction> = new Set(['move-down', 'move-up', 'page-down', 'page-up', 'move-first', 'move-last', 'select', 'open-entry', 'copy']);
 
 /**
  * Pane 3: the send/receive log of the selected socket, windowed over the
  * store's bounded log (only the entries that fit are rendered; never
  * <Static>), following the newest entries until paused.
  */
-export function LogPane({socket, description, mode, isFollowing, cursorSeq, filter, isFocused, isActive, width, height, onFollow}: LogPaneProps) {
+export function LogPane({socket, description, framing, mode, isFollowing, cursorSeq, filter, isFocused, keys, width, height, onFollow, onOpen, onCopy}: LogPaneProps) {
 	const view: LogView = useSnapshot((snapshot) => (socket === undefined ? undefined : snapshot.logs.get(socket))) ?? emptyLogView;
 	const rows = useMemo(() => filterLog(view, filter), [view, filter]);
 	const inner = width - 2;
@@ -54,36 +61,32 @@ export function LogPane({socket, description, mode, isFollowing, cursorSeq, filt
 	const cursor = isFollowing || cursorSeq === undefined ? rows.length - 1 : indexAtOrBefore(rows, cursorSeq);
 	const {start, end} = useLogWindow({count: rows.length, cursor, height: bodyHeight, heightOf, isFollowing});
 
-	useInput(
-		(input, key) => {
-			let position = Math.max(0, cursor);
-			let isAtEnd = isFollowing;
-			let isMoved = false;
-			for (const typed of typedKeys(input, key).keys) {
-				const action = actionOf(typed.input, typed.key, moveActions);
-				if (action === undefined || rows.length === 0) {
-					continue;
-				}
+	keys.current.log = (typed, state) => {
+		const action = actionOf(typed.input, typed.key, logActions);
+		if (action === undefined) {
+			return false;
+		}
 
-				position = moveCursor(action, position, rows.length, bodyHeight);
-				isAtEnd = action === 'move-last';
-				isMoved = true;
-			}
+		// The cursor as the keys before this one left it.
+		const position = state.isFollowing || state.logCursor === undefined ? rows.length - 1 : indexAtOrBefore(rows, state.logCursor);
+		if (rows.length === 0 || position < 0) {
+			return true;
+		}
 
-			if (!isMoved) {
-				return;
+		if (action === 'select' || action === 'open-entry') {
+			onOpen(rows.at(position));
+		} else if (action === 'copy') {
+			onCopy(rows.at(position));
+		} else if (action === 'move-last') {
+			if (!state.isFollowing) {
+				onFollow(true);
 			}
+		} else {
+			onFollow(false, rows.at(moveCursor(action, position, rows.length, bodyHeight)).seq);
+		}
 
-			if (isAtEnd) {
-				if (!isFollowing) {
-					onFollow(true);
-				}
-			} else if (rows.length > 0) {
-				onFollow(false, rows.at(position).seq);
-			}
-		},
-		{isActive},
-	);
+		return true;
+	};
 
 	const state = isFollowing ? 'following' : `paused ${Math.max(0, cursor) + 1}/${rows.length}`;
 	// What the keys change comes first: a narrow title cuts the addresses, not the mode.
@@ -101,6 +104,7 @@ export function LogPane({socket, description, mode, isFollowing, cursorSeq, filt
 				isCursor={!isFollowing && index === cursor}
 				bytesPerLine={bytesPerLine}
 				maxHexLines={maxHexLines}
+				framing={framing}
 			/>,
 		);
 	}
