@@ -57,6 +57,11 @@ const cli = meow(
 	  --half-open                  Keep a connection open after the peer's FIN so it can still be
 	                               answered, until closed (default: close it once its queue is
 	                               sent, as ncat and socat do); it counts toward --max-conns
+	  --tls                        Every -l serves TLS and every dial speaks it (SNI, verified)
+	  --cert FILE --key FILE       PEM certificate and key for -l --tls (default: netdash's own,
+	                               self-signed, kept in ~/.config/netdash)
+	  --insecure                   With --tls: dial without verifying the peer (marked tls!)
+	  --alpn LIST                  With --tls: ALPN protocols, comma-separated (e.g. h2,http/1.1)
 
 	UDP
 	  -u                           Make -l and HOST PORT (or -c) UDP, as nc -u does
@@ -148,6 +153,11 @@ const cli = meow(
 			logAllowSpecial: {type: 'boolean'},
 			pcap: {type: 'string'},
 			halfOpen: {type: 'boolean'},
+			tls: {type: 'boolean'},
+			cert: {type: 'string'},
+			key: {type: 'string'},
+			insecure: {type: 'boolean'},
+			alpn: {type: 'string'},
 		},
 	},
 );
@@ -202,12 +212,13 @@ function openFromFlags(target: Core): void {
 		target.respond(spec);
 	}
 
+	const tls = options.tls;
 	for (const {host, port} of options.listen) {
-		target.listen(host, port);
+		target.listen(host, port, tls ? {tls: true, ...tls.listen} : {});
 	}
 
 	for (const {host, port} of options.connect) {
-		target.connect(host, port);
+		target.connect(host, port, tls ? {tls: true, ...tls.connect} : {});
 	}
 
 	for (const {bind, target: to} of options.forward) {

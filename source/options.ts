@@ -10,6 +10,7 @@ import {parseCidr} from './core/tcp/admission.js';
 import {MAX_TIMEOUT_MS} from './core/timeout.js';
 import {parseForwardSpec, type ForwardSpec} from './core/relay/forward-spec.js';
 import {compileRule, parseRuleText, type RuleSpec} from './core/respond/rule.js';
+import type {TlsConnect, TlsListen} from './core/commands.js';
 
 /** What the command line asked for, validated. */
 export type CliOptions = {
@@ -45,7 +46,12 @@ export type CliOptions = {
 	halfOpen: boolean;
 	/** `--respond 'PATTERN => REPLY'` (repeatable): auto-reply rules, checked here, added before any socket opens. */
 	respond: RuleSpec[];
+	/** `--tls` and its companions: every --listen serves TLS and every dial speaks it; undefined without --tls. */
+	tls: TlsFlags | undefined;
 };
+
+/** What `--tls`, `--cert`, `--key`, `--insecure` and `--alpn` asked for. */
+export type TlsFlags = {listen: TlsListen; connect: TlsConnect};
 
 /** The flags meow hands over (strings, unvalidated). */
 export type RawFlags = {
@@ -77,6 +83,11 @@ export type RawFlags = {
 	pcap?: string;
 	respond?: string[];
 	halfOpen?: boolean;
+	tls?: boolean;
+	cert?: string;
+	key?: string;
+	insecure?: boolean;
+	alpn?: string;
 	[unknown: string]: unknown;
 };
 
@@ -201,6 +212,11 @@ export const knownFlags = new Set([
 	'pcap',
 	'halfOpen',
 	'respond',
+	'tls',
+	'cert',
+	'key',
+	'insecure',
+	'alpn',
 	'help',
 	'version',
 ]);
@@ -428,6 +444,38 @@ export function parseCliOptions(flags: RawFlags, input: readonly string[], argv:
 				throw new NetdashError('BAD_FLAG', `--respond: ${(error as Error).message}`);
 			}
 		}),
+		tls: tlsFlags(flags, isUdp),
+	};
+}
+
+/** `--cert`, `--key`, `--insecure` and `--alpn` only mean something with `--tls`; `--alpn` is a comma list. */
+function tlsFlags(flags: RawFlags, isUdp: boolean): TlsFlags | undefined {
+	if (!flags.tls) {
+		const stray = (['cert', 'key', 'insecure', 'alpn'] as const).find((name) => flags[name] !== undefined && flags[name] !== false);
+		if (stray) {
+			throw new NetdashError('BAD_FLAG', `--${stray} needs --tls`);
+		}
+
+		return undefined;
+	}
+
+	if (isUdp) {
+		throw new NetdashError('BAD_FLAG', '--tls is for TCP: -u (UDP) cannot carry it');
+	}
+
+	if ((flags.cert === undefined) !== (flags.key === undefined)) {
+		throw new NetdashError('BAD_FLAG', flags.cert === undefined ? '--key needs --cert' : '--cert needs --key');
+	}
+
+	const alpn = flags.alpn?.split(',').map((name) => name.trim()).filter((name) => name !== '');
+	if (alpn?.some((name) => Buffer.byteLength(name) > 255)) {
+		throw new NetdashError('BAD_FLAG', '--alpn: a protocol name is at most 255 bytes');
+	}
+
+	const alpnPart = alpn?.length ? {alpn} : {};
+	return {
+		listen: {...(flags.cert === undefined ? {} : {cert: flags.cert}), ...(flags.key === undefined ? {} : {key: flags.key}), ...alpnPart},
+		connect: {...(flags.insecure ? {insecure: true} : {}), ...alpnPart},
 	};
 }
 

@@ -88,7 +88,12 @@ export function commandFromJson(value: unknown): Command {
 	const halfOpen = typeof object['halfOpen'] === 'boolean' ? {halfOpen: object['halfOpen']} : {};
 	switch (cmd as Command['cmd']) {
 		case 'listen': {
-			return {cmd: 'listen', ...definedOnly({host}), port: port!, ...framing, ...halfOpen, ...withRef};
+			const {tls, cert, key, alpn} = object as {tls?: boolean; cert?: string; key?: string; alpn?: string[]};
+			if (!tls && (cert !== undefined || key !== undefined || alpn !== undefined)) {
+				throw new FieldError('BAD_TLS_OPTION', 'cert, key and alpn need "tls": true', cert === undefined ? (key === undefined ? 'alpn' : 'key') : 'cert');
+			}
+
+			return {cmd: 'listen', ...definedOnly({host}), port: port!, ...framing, ...halfOpen, ...(tls ? {tls: definedOnly({cert, key, alpn})} : {}), ...withRef};
 		}
 
 		case 'forward': {
@@ -118,7 +123,13 @@ export function commandFromJson(value: unknown): Command {
 		}
 
 		case 'connect': {
-			return {cmd: 'connect', host: host!, port: port!, ...framing, ...definedOnly({timeoutMs: millis(object['timeout'])}), ...halfOpen, ...withRef};
+			const {tls, insecure, alpn} = object as {tls?: boolean; insecure?: boolean; alpn?: string[]};
+			if (!tls && (insecure !== undefined || alpn !== undefined)) {
+				throw new FieldError('BAD_TLS_OPTION', 'insecure and alpn need "tls": true', insecure === undefined ? 'alpn' : 'insecure');
+			}
+
+			const tlsPart = tls ? {tls: definedOnly({insecure, alpn})} : {};
+			return {cmd: 'connect', host: host!, port: port!, ...framing, ...definedOnly({timeoutMs: millis(object['timeout'])}), ...halfOpen, ...tlsPart, ...withRef};
 		}
 
 		case 'send': {

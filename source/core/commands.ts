@@ -13,10 +13,11 @@ export {commandFromJson, parseJsonCommand} from './command-json.js';
  */
 export type Command =
 	/** `halfOpen`: its connections stay open after the peer's FIN (otherwise the default, see `halfopen`). */
-	| {cmd: 'listen'; host?: string; port: number; framing?: FramingSpec; halfOpen?: boolean; ref?: string}
+	| {cmd: 'listen'; host?: string; port: number; framing?: FramingSpec; halfOpen?: boolean; tls?: TlsListen; ref?: string}
 	/** Forward `host:port` (host 127.0.0.1 by default) to `target`, as `ssh -L`: each client is relayed to its own connection there. */
 	| {cmd: 'forward'; host?: string; port: number; target: {host: string; port: number}; framing?: FramingSpec; ref?: string}
-	| {cmd: 'connect'; host: string; port: number; framing?: FramingSpec; timeoutMs?: number; halfOpen?: boolean; ref?: string}
+	/** `tls`: dial TLS (SNI, verification unless `insecure`, ALPN offered). */
+	| {cmd: 'connect'; host: string; port: number; framing?: FramingSpec; timeoutMs?: number; halfOpen?: boolean; tls?: TlsConnect; ref?: string}
 	/** Hold chunks going one way through a relay (`isOn` false: release what is held, in order). */
 	| {cmd: 'intercept'; relay: string; direction: 'to-server' | 'to-client'; isOn: boolean; ref?: string}
 	/** Send a held chunk on; with `bytes`, those in its place (edited). */
@@ -71,6 +72,12 @@ export type Command =
 /** The names of every command. */
 export const commandNames = ['listen', 'forward', 'intercept', 'release', 'drop', 'inject', 'throttle', 'connect', 'send', 'sendfile', 'shutdown', 'reset', 'close', 'allow', 'deny', 'admission', 'udp', 'sendto', 'udp-connect', 'broadcast', 'request', 'discover', 'probe', 'stop-discovery', 'halfopen', 'sockets', 'watch-sockets', 'unwatch-sockets', 'respond', 'rule', 'rules', 'schedules', 'cancel', 'save', 'quit'] as const;
 
+/** TLS on a listen: netdash's own certificate unless `cert` and `key` (PEM files) are given. */
+export type TlsListen = {cert?: string; key?: string; alpn?: string[]};
+
+/** TLS on a connect. */
+export type TlsConnect = {insecure?: boolean; alpn?: string[]};
+
 /**
  * Carry a command out on the core. `quit` is not the core's: it returns
  * true so the caller can shut down. Every failure is a `command-failed` event.
@@ -83,6 +90,7 @@ export function executeCommand(core: Core, command: Command): boolean {
 				...options,
 				...(command.framing ? {framing: command.framing} : {}),
 				...(command.halfOpen === undefined ? {} : {halfOpen: command.halfOpen}),
+				...(command.tls ? {tls: true, ...command.tls} : {}),
 			});
 			return false;
 		}
@@ -128,6 +136,7 @@ export function executeCommand(core: Core, command: Command): boolean {
 				...(command.framing ? {framing: command.framing} : {}),
 				...(command.halfOpen === undefined ? {} : {halfOpen: command.halfOpen}),
 				...(command.timeoutMs === undefined ? {} : {connectTimeoutMs: command.timeoutMs}),
+				...(command.tls ? {tls: true, ...command.tls} : {}),
 			});
 			return false;
 		}

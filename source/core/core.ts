@@ -9,6 +9,8 @@ import {Reclaimer} from './reclaim.js';
 import {checkHost} from './ports.js';
 import {TcpListener} from './tcp/listener.js';
 import {FileSends} from './tcp/send-file.js';
+import {configDirectory} from './tcp/self-signed.js';
+import {acceptedTls, dialTls, listenTls, type TlsConnectOptions, type TlsListenOptions} from './tcp/tls-open.js';
 import {Admission, type AdmissionRules} from './tcp/admission.js';
 import {ResourceWatch} from './resources.js';
 import {checkTimeout} from './timeout.js';
@@ -60,6 +62,8 @@ export type CoreOptions = {
 	 * and socat do. A half-closed connection counts toward the listener's limit until it closes. @default false
 	 */
 	halfOpen?: boolean;
+	/** Where netdash's own TLS certificate is kept (`--tls` without `--cert`). @default $XDG_CONFIG_HOME/netdash or ~/.config/netdash */
+	configDirectory?: string;
 };
 
 /**
@@ -82,6 +86,12 @@ export type OpenOptions = CommandOptions & {
 	/** Half-open for this listener's connections (or this dial); undefined follows the core's default (see {@link CoreOptions.halfOpen}). */
 	halfOpen?: boolean;
 };
+
+/** Options of `listen`: with TLS (tcp/tls-open.ts). */
+export type ListenOptions = OpenOptions & TlsListenOptions;
+
+/** Options of `connect`: a timeout, and TLS (tcp/tls-open.ts). */
+export type ConnectOptions = OpenOptions & TlsConnectOptions & {connectTimeoutMs?: number};
 
 const defaults = {
 	idleTimeoutMs: 0,
@@ -163,6 +173,7 @@ export class Core {
 	#nextListener = 1;
 	#nextConnection = 1;
 	#halfOpen: boolean;
+	readonly #configDirectory: string | undefined;
 	/** How the socket that ended last ended: true for a failure (refused, timed out, reset, bind refused). */
 	#hasLastEndFailed = false;
 
@@ -179,6 +190,7 @@ export class Core {
 		this.#framing = options.framing ?? {kind: 'raw'};
 		this.#stallTimeoutMs = options.stallTimeoutMs ?? defaults.stallTimeoutMs;
 		this.#halfOpen = options.halfOpen ?? false;
+		this.#configDirectory = options.configDirectory ?? configDirectory();
 		// Bad rules in options are the caller's bug (the CLI validates flags first): let it throw.
 		this.#admission.set(options.admission ?? {});
 		this.#resources = new ResourceWatch(this.bus);
@@ -257,7 +269,7 @@ export class Core {
 	}
 
 	/** Start a TCP listener. Host `127.0.0.1` by default; `0.0.0.0` / `::` mean every interface; port 0 picks an ephemeral port. */
-	listen(host: string | undefined, port: number, options: OpenOptions = {}): string | undefined {
+	listen(host: string | undefined, port: number, options: ListenOptions = {}): string | undefined {
 		this.#noteCommand('listen', {host, port, ...options});
 		return this.#listen(host, port, options);
 	}
@@ -288,15 +300,17 @@ export class Core {
 		return this.#udpCommand(options, () => this.#relays.steer(id, step, options.ref));
 	}
 
-	#listen(host: string | undefined, port: number, options: OpenOptions, target?: {address: string; port: number}): string | undefined {
+	#listen(host: string | undefined, port: number, options: ListenOptions, target?: {address: string; port: number}): string | undefined {
 		return this.#run(options.ref, () => {
 			checkPort(port, true);
 			if (host) {
 				checkHost(host);
 			}
 
+			const tlsConfig = listenTls(options, this.#configDirectory);
 			const id = `L${this.#nextListener++}`;
 			const listener = new TcpListener(this.bus, {
+				...(tlsConfig ? {tls: tlsConfig} : {}),
 				id,
 				host: host === undefined || host === '' ? '127.0.0.1' : host,
 				port,
@@ -325,7 +339,7 @@ export class Core {
 	}
 
 	/** Dial a TCP connection. */
-	connect(host: string, port: number, options: OpenOptions & {connectTimeoutMs?: number} = {}): string | undefined {
+	connect(host: string, port: number, options: ConnectOptions = {}): string | undefined {
 		this.#noteCommand('connect', {host, port, ...options});
 		return this.#run(options.ref, () => {
 			if (!host) {
@@ -335,9 +349,11 @@ export class Core {
 			checkHost(host);
 			checkPort(port, false);
 			const connectTimeoutMs = checkTimeout(options.connectTimeoutMs ?? this.#limits.connectTimeoutMs, 'a connect timeout');
+			const dialed = dialTls(host, port, options);
 			const id = `C${this.#nextConnection++}`;
-			const socket = new net.Socket({allowHalfOpen: true});
+			const socket = dialed?.socket ?? new net.Socket({allowHalfOpen: true});
 			this.#register(socket, {
+				...(dialed ? {tls: dialed.tls} : {}),
 				id,
 				origin: 'dialed',
 				listener: null,
@@ -347,7 +363,10 @@ export class Core {
 				isHalfOpen: options.halfOpen ?? this.#halfOpen,
 				...(options.ref ? {ref: options.ref} : {}),
 			});
-			socket.connect({host, port});
+			if (!dialed) {
+				socket.connect({host, port});
+			}
+
 			return id;
 		});
 	}
@@ -681,6 +700,7 @@ export class Core {
 			framing: listener.framing,
 			limits: this.#limits,
 			isHalfOpen: listener.isHalfOpen ?? this.#halfOpen,
+			...(listener.isTls ? {tls: acceptedTls(socket)} : {}),
 			...(listener.localEnd ? {local: listener.localEnd} : {}),
 		});
 	}

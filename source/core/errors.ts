@@ -1,3 +1,4 @@
+import {explainTlsError} from './tcp/tls.js';
 /**
  * Errors netdash reports to people. Every failure has a stable UPPER_SNAKE
  * `code` (a Node errno such as `ECONNREFUSED`, or one of netdash's own such
@@ -49,6 +50,15 @@ export const CONNECTION_LOST_CODES: ReadonlySet<string> = new Set(['ECONNRESET',
 /** One line a person understands for a socket error; the code is always in it or beside it. */
 export function explainSocketError(code: string, context: SocketContext, fallback?: string): string {
 	const {address} = context;
+	const tlsLine = explainTlsError(code, address);
+	if (tlsLine !== undefined) {
+		return `TLS: ${tlsLine}`;
+	}
+
+	if (code.startsWith('ERR_SSL_') || code === 'ERR_TLS_HANDSHAKE_TIMEOUT') {
+		return `TLS handshake with ${address} failed: ${fallback ?? code}`;
+	}
+
 	switch (code) {
 		case 'ECONNREFUSED': {
 			return `connection refused by ${address} — nothing is listening there`;

@@ -29,6 +29,38 @@ export type Origin = 'accepted' | 'dialed';
 /** Why a connection ended: a normal close, a reset (RST either way, EPIPE, ECONNABORTED) or any other failure. */
 export type CloseReason = 'closed' | 'reset' | 'failed';
 
+// TLS (issue 17): the session on connection-opened, and the certificate on listener-opened.
+/** What a certificate says about itself, as the row and the Log show it. */
+export type CertificateSummary = {
+	subject: string;
+	issuer: string;
+	/** Validity as the certificate gives it (`notBefore` / `notAfter`), ISO 8601. */
+	validFrom: string;
+	validTo: string;
+	/** SHA-256 of the DER certificate, hex pairs with colons (as `openssl x509 -fingerprint -sha256`). */
+	fingerprint256: string;
+};
+
+/**
+ * The TLS session of a connection, on `connection-opened`. `certificate` is
+ * the server's: the peer's when we dialed, our own when we accepted (clients
+ * rarely present one).
+ */
+export type TlsInfo = {
+	/** `TLSv1.3`, `TLSv1.2`, … */
+	protocol: string;
+	/** The cipher suite's standard name. */
+	cipher: string;
+	/** The protocol ALPN agreed on, or null when none was. */
+	alpn: string | null;
+	/** Absent when the peer presented none (anonymous suites, which Node does not enable by default). */
+	certificate?: CertificateSummary;
+	/** Dialed with verification off (`--insecure`): the peer is not known to be who it claims. */
+	isInsecure?: boolean;
+	/** With verification off: what verification would have said, in one line. */
+	verifyError?: string;
+};
+
 /** A TCP listener is bound and accepting. */
 export type ListenerOpened = {
 	type: 'listener-opened';
@@ -41,6 +73,8 @@ export type ListenerOpened = {
 	isHalfOpen?: boolean;
 	/** Present on a forward (`--forward`, `forward`): where each client it accepts is relayed to. */
 	target?: Endpoint;
+	/** Present when it serves TLS: the certificate it presents. */
+	tls?: {certificate: CertificateSummary};
 };
 
 // Relay (issue 13, branch relay): the events of --forward / --forward-udp and of steering a relay, from here to UdpRelayClosed.
@@ -190,6 +224,8 @@ export type ConnectionOpened = {
 	/** On one half of a relay: the relay's id (`R1`) and the other half's connection id. */
 	relay?: string;
 	partner?: string;
+	/** Present on TLS connections: the session, after its handshake. Data events carry plaintext. */
+	tls?: TlsInfo;
 };
 
 /** Bytes arrived from the peer. `data` is the chunk itself; `--json` prints it as `base64`. */
@@ -277,6 +313,15 @@ export type SocketFailed = {
 	target: string;
 	code: string;
 	/** One line for a person, e.g. "connection refused by 127.0.0.1:9 — nothing is listening there". */
+	message: string;
+};
+
+/** A client of a TLS listener failed its handshake (spoke plain text, or rejected our certificate); it never became a connection. */
+export type TlsHandshakeFailed = {
+	type: 'tls-handshake-failed';
+	listener: string;
+	remote: Endpoint;
+	code: string;
 	message: string;
 };
 
@@ -947,6 +992,7 @@ export type BusEvent = EventBase &
 		| CommandFailed
 		| SubscriberFailed
 		| ConnectionRefused
+		| TlsHandshakeFailed
 		| AdmissionChanged
 		| ConnectionStalled
 		| ConnectionUnstalled

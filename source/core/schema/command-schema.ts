@@ -25,6 +25,11 @@ const halfOpen = {type: 'boolean', description: 'Keep a connection open after th
 // Relay (issue 13): a relay's direction and a held chunk's number.
 const direction = {enum: ['to-server', 'to-client'], description: 'Which way through a relay.'} as const;
 const chunk = {type: 'integer', minimum: 1, description: 'A held chunk, as relay-chunk-held numbered it.'} as const;
+// TLS (issue 17): fields of listen and connect.
+const tls = {type: 'boolean', description: 'Serve (listen) or dial (connect) TLS; data events carry plaintext.'} as const;
+const pemFile = {type: 'string', minLength: 1, description: 'With tls: a PEM file (cert and key together; netdash\'s own certificate otherwise).'} as const;
+const alpn = {type: 'array', items: {type: 'string', minLength: 1, maxLength: 255}, minItems: 1, description: 'With tls: ALPN protocols, in order of preference.'} as const;
+const insecure = {type: 'boolean', description: 'With tls: do not verify the peer\'s certificate (the session says so).'} as const;
 const cidrs = {type: 'array', items: {type: 'string'}} as const;
 /** A payload: exactly one of text, hex or base64 (checked in code, which names the clash). */
 const payload = {
@@ -45,7 +50,7 @@ function command(name: string, properties: Record<string, unknown>, required: re
 
 /** The schema of each command, by its `cmd`. */
 export const commandSchemas: Readonly<Record<string, JsonSchema>> = {
-	listen: command('listen', {host, port: bindPort, framing, halfOpen}, ['port']),
+	listen: command('listen', {host, port: bindPort, framing, halfOpen, tls, cert: pemFile, key: pemFile, alpn}, ['port']),
 	// Relay (issue 13, branch relay): forward, then steering a relay (intercept, release, drop, inject, throttle).
 	forward: command(
 		'forward',
@@ -62,7 +67,7 @@ export const commandSchemas: Readonly<Record<string, JsonSchema>> = {
 	drop: command('drop', {relay: id, chunk}, ['relay', 'chunk']),
 	inject: command('inject', {relay: id, direction, ...payload}, ['relay', 'direction']),
 	throttle: command('throttle', {relay: id, direction, bytesPerSecond: {type: 'number', minimum: 0, description: 'Pace of this direction; 0 lifts the limit.'}}, ['relay', 'direction', 'bytesPerSecond']),
-	connect: command('connect', {host, port: peerPort, framing, timeout: seconds, halfOpen}, ['host', 'port']),
+	connect: command('connect', {host, port: peerPort, framing, timeout: seconds, halfOpen, tls, insecure, alpn}, ['host', 'port']),
 	send: command('send', {
 		connection: id,
 		id,

@@ -29,6 +29,18 @@ const peer = {
 	firstSeen: {type: 'number'},
 	lastSeen: {type: 'number'},
 } as const;
+// TLS (issue 17): the `tls` field of listener-opened and connection-opened.
+const certificate = {
+	type: 'object',
+	properties: {subject: text, issuer: text, validFrom: text, validTo: text, fingerprint256: {type: 'string', pattern: '^([0-9A-F]{2}:){31}[0-9A-F]{2}$'}},
+	required: ['subject', 'issuer', 'validFrom', 'validTo', 'fingerprint256'],
+} as const;
+const tlsSession = {
+	type: 'object',
+	properties: {protocol: text, cipher: text, alpn: {type: ['string', 'null']}, certificate, isInsecure: bool, verifyError: text},
+	required: ['protocol', 'cipher', 'alpn'],
+} as const;
+const listenerTls = {type: 'object', properties: {certificate}, required: ['certificate']} as const;
 const peerRequired = Object.keys(peer);
 /** LAN discovery (branch lan): the fields every service-* event carries. */
 const serviceProtocol = {enum: ['mdns', 'ssdp', 'syncthing']} as const;
@@ -120,14 +132,16 @@ function event(type: string, properties: Record<string, unknown>, required: read
  * to events.ts and to the readme's tables.
  */
 export const eventSchemas: Readonly<Record<string, JsonSchema>> = {
-	'listener-opened': event('listener-opened', {listener: text, address: text, port, framing: text, isHalfOpen, target: endpoint}, ['listener', 'address', 'port', 'framing']),
+	'listener-opened': event('listener-opened', {listener: text, address: text, port, framing: text, isHalfOpen, target: endpoint, tls: listenerTls}, ['listener', 'address', 'port', 'framing']),
 	'listener-closed': event('listener-closed', {listener: text, accepted: count}),
 	'connection-dialing': event('connection-dialing', {connection: text, remote: endpoint, framing: text, isHalfOpen, relay: text, partner: text}, ['connection', 'remote', 'framing', 'isHalfOpen']),
 	'connection-opened': event(
 		'connection-opened',
-		{connection: text, listener: {type: ['string', 'null']}, origin: {enum: ['accepted', 'dialed']}, local: endpoint, remote: endpoint, framing: text, isHalfOpen, relay: text, partner: text},
+		{connection: text, listener: {type: ['string', 'null']}, origin: {enum: ['accepted', 'dialed']}, local: endpoint, remote: endpoint, framing: text, isHalfOpen, relay: text, partner: text, tls: tlsSession},
 		['connection', 'listener', 'origin', 'local', 'remote', 'framing', 'isHalfOpen'],
 	),
+	// TLS (issue 17): a handshake that failed on an accepted connection.
+	'tls-handshake-failed': event('tls-handshake-failed', {listener: text, remote: endpoint, code: text, message: text}),
 	'data-received': event('data-received', {connection: text, bytes: count, base64}),
 	'send-queued': event('send-queued', {connection: text, bytes: count, queued: count}),
 	'data-sent': event('data-sent', {connection: text, bytes: count, base64, queued: count}),

@@ -1,6 +1,7 @@
 import type {BusEvent, CloseReason, Endpoint, Origin} from '../events.js';
 import {workbenchNotice} from './workbench-notices.js';
 import type {ConnectionState} from '../tcp/connection.js';
+import {formatTls} from '../tcp/tls.js';
 import {LogBook} from './log.js';
 import {UdpModel} from './reduce-udp.js';
 import {SystemModel} from './reduce-system.js';
@@ -186,7 +187,8 @@ export class Model {
 					id: event.listener,
 					address: event.address,
 					port: event.port,
-					framing: event.framing,
+					// The row's framing cell says TLS too: the one column every row has room for.
+					framing: event.tls ? `${event.framing}·tls` : event.framing,
 					target: event.target,
 					state: 'listening',
 					accepted: 0,
@@ -240,6 +242,15 @@ export class Model {
 				connection.isHalfOpen = event.isHalfOpen;
 				connection.relay = event.relay;
 				connection.partner = event.partner;
+				if (event.tls) {
+					// `·tls!` marks a session whose peer was not verified (--insecure).
+					connection.framing = `${event.framing}·tls${event.tls.isInsecure ? '!' : ''}`;
+					this.#note(connection.id, event, `TLS ${formatTls(event.tls)}`, event.tls.isInsecure === true);
+					if (event.tls.isInsecure) {
+						const why = event.tls.verifyError ? `: ${event.tls.verifyError}` : '';
+						this.#notice({seq: event.seq, at: event.at, level: 'error', target: connection.id, code: 'TLS_INSECURE', message: `${connection.id} is not verified (--insecure)${why}`});
+					}
+				}
 				const listener = event.listener ? this.listeners.get(event.listener) : undefined;
 				if (listener) {
 					listener.accepted++;
@@ -315,6 +326,12 @@ export class Model {
 				}
 
 				this.#notice({seq: event.seq, at: event.at, level: 'error', target, code: event.code, message: event.message});
+				break;
+			}
+
+			case 'tls-handshake-failed': {
+				this.#note(event.listener, event, event.message, true, event.code);
+				this.#notice({seq: event.seq, at: event.at, level: 'error', target: event.listener, code: event.code, message: event.message});
 				break;
 			}
 

@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import type tls from 'node:tls';
 import type {Bus} from '../bus.js';
 import type {CloseReason, Endpoint, Origin} from '../events.js';
 import {
@@ -12,6 +13,7 @@ import {
 } from '../errors.js';
 import {createFramer, formatFraming, type Framer, type FramingSpec} from '../framing/index.js';
 import type {Reclaimer} from '../reclaim.js';
+import {describeTls} from './tls.js';
 
 /**
  * A connection's state, changed only in the named transitions below:
@@ -54,6 +56,11 @@ export type ConnectionInit = {
 	 * queued has left, as ncat and socat do.
 	 */
 	isHalfOpen: boolean;
+	/**
+	 * The socket is a TLSSocket: a dial opens on its handshake (`secureConnect`), and
+	 * `connection-opened` carries the session. `isInsecure`: the dial does not verify the peer.
+	 */
+	tls?: ConnectionTls;
 	/** For dialed connections: where to, as the user gave it. */
 	dial?: {host: string; port: number};
 	/** For accepted connections on a listener bound to one address: that address and port, our end. */
@@ -84,6 +91,9 @@ export type ConnectionTap = {
 	/** The connection ended (after `connection-closed`). */
 	closed(connection: TcpConnection, reason: CloseReason, error: {code: string; message: string} | undefined): void;
 };
+
+/** A TLS connection's extras: whether its peer goes unverified, and the TCP socket under it (what a reset resets). */
+export type ConnectionTls = {isInsecure: boolean; raw: net.Socket | undefined};
 
 /** Where a socket keeps the connection that owns it, for the shared event handlers. */
 const owner = Symbol('netdash.connection');
@@ -160,6 +170,7 @@ export class TcpConnection {
 	readonly #local: Endpoint | undefined;
 	/** The dial command's ref, echoed on events until the connection opens (or fails to). */
 	#dialRef: string | undefined;
+	readonly #tls: ConnectionTls | undefined;
 
 	constructor(bus: Bus, socket: net.Socket, init: ConnectionInit) {
 		this.#bus = bus;
@@ -177,6 +188,7 @@ export class TcpConnection {
 		this.#isHalfOpen = init.isHalfOpen;
 		this.#relay = init.relay;
 		this.#tap = init.tap;
+		this.#tls = init.tls;
 
 		const {id} = this;
 		// Raw framing has no framer: spare the sink too (one set per connection, 10,000 of them at scale).
@@ -206,6 +218,11 @@ export class TcpConnection {
 		socket.on('end', TcpConnection.#handleEnd);
 		socket.on('finish', TcpConnection.#handleFinish);
 		socket.on('close', TcpConnection.#handleClose);
+		if (init.tls?.raw) {
+			// The TCP socket under TLS may see the error (a peer's RST) while the TLS socket only closes.
+			(init.tls.raw as OwnedSocket)[owner] = this;
+			init.tls.raw.on('error', TcpConnection.#handleError);
+		}
 
 		if (init.limits.idleTimeoutMs > 0) {
 			// setTimeout on a socket only emits 'timeout'; closing is ours to do.
@@ -218,7 +235,8 @@ export class TcpConnection {
 		if (init.dial) {
 			this.#dialRef = init.ref;
 			this.#emitDialing(init.dial, init.ref);
-			socket.on('connect', () => {
+			// A TLS dial is open once its handshake is done (and, unless insecure, the peer verified).
+			socket.on(init.tls ? 'secureConnect' : 'connect', () => {
 				this.#onConnect(init.ref);
 			});
 			if (init.limits.connectTimeoutMs > 0) {
@@ -471,6 +489,13 @@ export class TcpConnection {
 		this.#isResetByUs = true;
 		if (this.#state === 'connecting') {
 			this.#socket.destroy();
+		} else if (this.#tls) {
+			// A TLS socket's handle is the TLS wrap, which cannot send a RST: reset the TCP socket under it.
+			if (this.#tls.raw) {
+				this.#tls.raw.resetAndDestroy();
+			} else {
+				this.#socket.destroy();
+			}
 		} else {
 			this.#socket.resetAndDestroy();
 		}
@@ -628,6 +653,7 @@ export class TcpConnection {
 			framing: formatFraming(this.framing),
 			isHalfOpen: this.#isHalfOpen,
 			...this.#relayFields(),
+			...(this.#tls ? {tls: describeTls(socket as tls.TLSSocket, this.origin === 'accepted', this.#tls.isInsecure)} : {}),
 			...(ref ? {ref} : {}),
 		});
 	}

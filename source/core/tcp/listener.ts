@@ -1,8 +1,10 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import type {Bus} from '../bus.js';
 import {errorCode, explainSocketError, formatAddress, oneLine} from '../errors.js';
 import {formatFraming, type FramingSpec} from '../framing/index.js';
 import type {Admission} from './admission.js';
+import {summarizePem, type CertificateSummary, type TlsServerConfig} from './tls.js';
 
 /**
  * How long a client over the connection limit waits for a slot before it is
@@ -40,6 +42,8 @@ export type ListenerInit = {
 	isHalfOpen?: boolean;
 	/** A forward's target: every accepted client is relayed to a connection dialed there (relay/). */
 	target?: {address: string; port: number};
+	/** Serve TLS with this certificate: connections are handed over once their handshake is done. */
+	tls?: TlsServerConfig;
 	/** Who may connect; shared by every listener and changed while running. */
 	admission: Admission;
 	/** Called for every accepted socket, synchronously, so its handlers are attached before anything else runs. */
@@ -70,6 +74,8 @@ export class TcpListener {
 	readonly #server: net.Server;
 	readonly #bus: Bus;
 	readonly #init: ListenerInit;
+	/** The certificate it serves, when TLS. */
+	readonly #certificate: CertificateSummary | undefined;
 
 	constructor(bus: Bus, init: ListenerInit) {
 		this.#bus = bus;
@@ -80,13 +86,26 @@ export class TcpListener {
 		this.target = init.target;
 		// allowHalfOpen: Node must not end our side on the peer's FIN by itself; the connection does,
 		// after its queue has drained, unless it is half-open (TcpConnection).
-		this.#server = net.createServer({allowHalfOpen: true});
+		if (init.tls) {
+			const server = tls.createServer({allowHalfOpen: true, cert: init.tls.cert, key: init.tls.key, ...(init.tls.alpn ? {ALPNProtocols: init.tls.alpn} : {})});
+			this.#certificate = summarizePem(init.tls.cert);
+			this.#server = server;
+			// A client that fails its handshake (a plain-text client, or one that rejects our certificate)
+			// never becomes a connection: say why, on the listener. Without a handler Node drops it silently.
+			server.on('tlsClientError', (error, socket) => {
+				this.#onHandshakeFailed(error, socket);
+			});
+		} else {
+			this.#server = net.createServer({allowHalfOpen: true});
+		}
+
 		this.#server.on('error', (error) => {
 			this.#onError(error);
 		});
 		// The limit is counted here, not with server.maxConnections: Node drops over its limit before
 		// 'connection', so a denied client would be reported as over the limit. Rules come first.
-		this.#server.on('connection', (socket) => {
+		// With TLS the rules apply once the handshake is done ('secureConnection'), before any byte is read.
+		this.#server.on(init.tls ? 'secureConnection' : 'connection', (socket: net.Socket) => {
 			// Read the address once, here: a client that reset before we accepted it has none, and
 			// admission refuses it (fails closed) rather than letting it past every rule.
 			const rule = init.admission.refusal(socket.remoteAddress);
@@ -105,6 +124,11 @@ export class TcpListener {
 		this.#server.listen({host: init.host, port: init.port, backlog: init.backlog}, () => {
 			this.#onListening();
 		});
+	}
+
+	/** True when it serves TLS. */
+	get isTls(): boolean {
+		return this.#init.tls !== undefined;
 	}
 
 	/** Current state. */
@@ -240,9 +264,22 @@ export class TcpListener {
 			address: address.address,
 			port: address.port,
 			framing: formatFraming(this.framing),
+			...(this.#certificate ? {tls: {certificate: this.#certificate}} : {}),
 			...(this.isHalfOpen === undefined ? {} : {isHalfOpen: this.isHalfOpen}),
 			...(this.target ? {target: this.target} : {}),
 			...(this.#init.ref ? {ref: this.#init.ref} : {}),
+		});
+	}
+
+	#onHandshakeFailed(error: Error, socket: tls.TLSSocket): void {
+		const code = errorCode(error);
+		const address = formatAddress(socket.remoteAddress ?? '?', socket.remotePort ?? 0);
+		this.#bus.emit({
+			type: 'tls-handshake-failed',
+			listener: this.id,
+			remote: {address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0},
+			code,
+			message: `TLS handshake with ${address} failed: ${oneLine(error)}`,
 		});
 	}
 
