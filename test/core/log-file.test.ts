@@ -1,5 +1,5 @@
 import {spawn, spawnSync} from 'node:child_process';
-import {closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs';
+import {chownSync, closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,6 +88,25 @@ describe('--log is opened safely', () => {
 		const {core} = setup();
 		expect(() => openLogFile(core, path.join(directory, 'session.jsonl'))).toThrow(/symbolic link, and --log does not follow one/);
 		expect(readFileSync(target, 'utf8')).toBe('keep me\n');
+	});
+
+	it.skipIf(!isRoot)('a file another user owns is refused for --log, --pcap and save, and is neither appended to nor emptied', async () => {
+		const directory = scratch();
+		const planted = path.join(directory, 'planted');
+		writeFileSync(planted, 'theirs\n');
+		chownSync(planted, 65_534, 65_534);
+		const {openCaptureFile} = await import('../../source/core/capture/open-file.js');
+		const {core} = setup();
+		expect(() => openLogFile(core, planted)).toThrow(/belongs to uid 65534, not to you \(uid 0\)/);
+		expect(() => openCaptureFile(planted, {noun: 'capture file', flag: '--pcap', code: 'PCAP'}, {allowSpecial: false, mode: 'truncate'})).toThrow(/belongs to uid 65534/);
+		const listener = core.listen('127.0.0.1', 0);
+		expect(listener).toBeDefined();
+		expect(readFileSync(planted, 'utf8')).toBe('theirs\n');
+		// The same file once it is ours is emptied for a capture (mode truncate), as before.
+		chownSync(planted, 0, 0);
+		const opened = openCaptureFile(planted, {noun: 'capture file', flag: '--pcap', code: 'PCAP'}, {allowSpecial: false, mode: 'truncate'});
+		closeSync(opened.fd);
+		expect(readFileSync(planted, 'utf8')).toBe('');
 	});
 
 	it('a log file netdash creates can be read only by its owner (0600)', async () => {

@@ -1,4 +1,4 @@
-import {lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
+import {chownSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -178,6 +178,18 @@ describe('raw saves', () => {
 		const failed = await events.waitFor('command-failed');
 		expect(failed.message).toMatch(/symbolic link/);
 		expect(readFileSync(target, 'utf8')).toBe('keep me');
+	});
+
+	it.skipIf(process.getuid?.() !== 0)('save refuses a file another user owns and leaves it as it was', async () => {
+		const {core, events} = makeCore();
+		const {connection} = await pair(core, events);
+		const planted = path.join(tempDir(), 'planted');
+		writeFileSync(planted, 'theirs');
+		chownSync(planted, 65_534, 65_534);
+		expect(core.save(connection, planted)).toBe(false);
+		const failed = await events.waitFor('command-failed');
+		expect(failed.message).toMatch(/belongs to uid 65534/);
+		expect(readFileSync(planted, 'utf8')).toBe('theirs');
 	});
 
 	it('save reads from the command line and JSON', () => {

@@ -1,4 +1,4 @@
-import {closeSync, constants, fstatSync, openSync, statSync, type Stats} from 'node:fs';
+import {closeSync, constants, fstatSync, ftruncateSync, openSync, statSync, type Stats} from 'node:fs';
 import {NetdashError} from '../errors.js';
 
 /** What a capture file is called in messages and codes. */
@@ -29,7 +29,10 @@ export type OpenFileOptions = {
  * planted link cannot aim root's capture at another file); a file netdash
  * creates is 0600 (it holds every payload); O_NONBLOCK, so a FIFO with no
  * reader fails at once (ENXIO) instead of hanging; anything but a regular
- * file needs `allowSpecial`. Throws NetdashError with one line.
+ * file needs `allowSpecial`; an existing regular file must be the user's own
+ * (root appending to, or emptying, a file another user planted or owns is
+ * the classic attack on a privileged writer), and it is emptied only after
+ * all of that is checked. Throws NetdashError with one line.
  */
 export function openCaptureFile(path: string, kind: CaptureFileKind, options: OpenFileOptions): {fd: number; stats: Stats; repairedBytes: number} {
 	const notRegular = (stats: Stats | undefined) =>
@@ -39,8 +42,8 @@ export function openCaptureFile(path: string, kind: CaptureFileKind, options: Op
 		);
 	let fd: number;
 	try {
-		const mode = options.mode === 'append' ? constants.O_APPEND : constants.O_APPEND | constants.O_TRUNC;
-		fd = openSync(path, constants.O_WRONLY | mode | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600);
+		// No O_TRUNC here: a file is emptied only once it is known to be ours and regular.
+		fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600);
 	} catch (error) {
 		const {code, message} = error as NodeJS.ErrnoException;
 		if (code === 'ENXIO' && !options.allowSpecial) {
@@ -69,6 +72,16 @@ export function openCaptureFile(path: string, kind: CaptureFileKind, options: Op
 		const stats = fstatSync(fd);
 		if (!stats.isFile() && !options.allowSpecial) {
 			throw notRegular(stats);
+		}
+
+		const euid = process.geteuid?.();
+		if (stats.isFile() && euid !== undefined && stats.uid !== euid) {
+			throw new NetdashError(`${kind.code}_NOT_OWNED`, `cannot open the ${kind.noun} ${path}: it belongs to uid ${stats.uid}, not to you (uid ${euid}); name a new file`);
+		}
+
+		if (stats.isFile() && options.mode === 'truncate' && stats.size > 0) {
+			ftruncateSync(fd, 0);
+			return {fd, stats: fstatSync(fd), repairedBytes: 0};
 		}
 
 		return {fd, stats, repairedBytes: stats.isFile() && options.repair ? options.repair(fd, stats) : 0};

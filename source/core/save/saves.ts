@@ -1,4 +1,5 @@
-import {closeSync, constants, createWriteStream, fstatSync, ftruncateSync, openSync, type WriteStream} from 'node:fs';
+import {createWriteStream, type WriteStream} from 'node:fs';
+import {openCaptureFile} from '../capture/open-file.js';
 import type {Bus} from '../bus.js';
 import {NetdashError, errorCode, oneLine} from '../errors.js';
 
@@ -31,29 +32,12 @@ export type SaveHost = {
 };
 
 /**
- * Open a save file safely, as `--log` does: the final path component may not
- * be a symbolic link (O_NOFOLLOW), a new file is 0600 (it holds a peer's
- * bytes), O_NONBLOCK so a FIFO cannot hang us, and only a regular file is
- * written. An existing file is truncated, as `> file` does.
+ * Open a save file with the capture files' rules (capture/open-file.ts): no
+ * symbolic link, 0600 when new, no FIFO, only the user's own regular file,
+ * and an existing one emptied (as `> file` does) only after those checks.
  */
 function openSaveFile(path: string): number {
-	let fd: number;
-	try {
-		fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600);
-	} catch (error) {
-		const code = (error as NodeJS.ErrnoException).code;
-		const why = code === 'ELOOP' ? 'it is a symbolic link, and save does not follow one' : code === 'ENXIO' ? 'it is a FIFO or socket with no reader' : oneLine(error);
-		throw new NetdashError('SAVE_OPEN_FAILED', `cannot save to ${path}: ${why}`);
-	}
-
-	if (!fstatSync(fd).isFile()) {
-		closeSync(fd);
-		throw new NetdashError('SAVE_NOT_REGULAR', `cannot save to ${path}: it is not a regular file`);
-	}
-
-	// Truncate only once we know it is a regular file we opened without following a link.
-	ftruncateSync(fd, 0);
-	return fd;
+	return openCaptureFile(path, {noun: 'save file', flag: ':save', code: 'SAVE'}, {allowSpecial: false, mode: 'truncate'}).fd;
 }
 
 /** The raw saves of one core. */
