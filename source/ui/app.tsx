@@ -50,6 +50,9 @@ export function App({core, store, onQuit, onCrash}: AppProps) {
 	);
 }
 
+/** Events that answer a `:` command with a notice of their own (`:rules`, `:schedules`, `:cancel`, `:respond`): shown instead of ✓. */
+const answerTypes: ReadonlySet<string> = new Set(['rule-added', 'rule-changed', 'rules-listed', 'schedule-started', 'schedule-finished', 'schedules-listed', 'save-started']);
+
 function describeSocket(id: string | undefined, listeners: readonly ListenerRow[], connections: readonly ConnectionRow[], udpSockets: readonly UdpSocketRow[]): string {
 	if (id === undefined) {
 		return '';
@@ -112,6 +115,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	const totals = useSnapshot((snapshot) => snapshot.totals);
 	const notices = useSnapshot((snapshot) => snapshot.notices);
 	const udpSockets = useSnapshot((snapshot) => snapshot.udpSockets);
+	const rules = useSnapshot((snapshot) => snapshot.rules);
 	const peers = useSnapshot((snapshot) => snapshot.peers);
 	const foreign = useSnapshot((snapshot) => snapshot.foreign);
 	const discovery = useSnapshot((snapshot) => snapshot.discovery);
@@ -259,14 +263,17 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 
 		// A failure is reported on the bus as the line runs (synchronously); anything else worked, and says so.
 		let hasFailed = false;
+		let hasAnswer = false;
 		const unsubscribe = core.bus.subscribe((event) => {
 			if (event.type === 'command-failed' || event.type === 'socket-failed') {
 				hasFailed = true;
 			}
+
+			hasAnswer ||= answerTypes.has(event.type);
 		});
 		const outcome = commands.runLine(text, selected);
 		unsubscribe();
-		if (!hasFailed && !outcome.isHelp && !outcome.isQuit) {
+		if (!hasFailed && !hasAnswer && !outcome.isHelp && !outcome.isQuit) {
 			say(`✓ :${safeText(text.trim(), 60)}${outcome.select === undefined ? '' : ` → ${outcome.select}`}`);
 		}
 
@@ -427,6 +434,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 						<ListenersPane
 							rows={shownListeners}
 							udpRows={shownUdp}
+							rules={rules}
 							total={listeners.length + udpSockets.length}
 							filter={state.filters.listeners}
 							cursor={state.cursors.listeners}

@@ -3,6 +3,7 @@ import {workbenchNotice} from './workbench-notices.js';
 import type {ConnectionState} from '../tcp/connection.js';
 import {LogBook} from './log.js';
 import {UdpModel} from './reduce-udp.js';
+import {RulesModel} from './reduce-rules.js';
 import type {AdmissionView, ConnectionRow, ListenerRow, Notice, RefusedRow} from './snapshot.js';
 
 /** `127.0.0.1:51234`, or `[::1]:51234`. */
@@ -86,6 +87,8 @@ export class Model {
 	readonly logs: LogBook;
 	/** UDP sockets, discovery peers, foreign senders and discovery counters. */
 	readonly udp: UdpModel;
+	/** Auto-reply rules and their counts. */
+	readonly rules = new RulesModel();
 	notices: Notice[] = [];
 	evictedNotices = 0;
 	bytesIn = 0;
@@ -118,6 +121,7 @@ export class Model {
 	apply(event: BusEvent): void {
 		this.lastSeq = event.seq;
 		this.udp.apply(event);
+		this.rules.apply(event);
 		switch (event.type) {
 			case 'data-received': {
 				const connection = this.connections.get(event.connection);

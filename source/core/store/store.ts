@@ -131,6 +131,7 @@ export class Store {
 			model.dirtyLogs.size > 0 ||
 			model.isNoticesChanged ||
 			model.udp.isChanged ||
+			model.rules.isChanged ||
 			model.isRefusedChanged ||
 			model.lastSeq !== this.#snapshot.totals.events;
 		if (!isChanged) {
@@ -229,6 +230,7 @@ export class Store {
 			logs,
 			notices,
 			...model.udp.build(previous),
+			rules: model.rules.build(),
 			refused: isRefusedChanged ? Object.freeze(model.refused.slice(-this.#maxNotices)) : previous.refused,
 			admission: isRefusedChanged ? Object.freeze({...model.admission}) : previous.admission,
 			totals: Object.freeze({
