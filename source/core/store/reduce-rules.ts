@@ -1,30 +1,35 @@
 import type {BusEvent, RuleCounts, RuleView} from '../events.js';
 import type {RuleRow} from './snapshot.js';
 
+/** A rule as folded: its fields, changed in place per event, and the frozen row last published. */
+type RuleModel = {view: RuleView; row: RuleRow | undefined};
+
 /**
  * Auto-reply rules as the Listeners pane shows them: each rule's spec,
  * state and counts. Every rule event carries the rule's counts, so the rows
- * are exact without the store counting anything itself.
+ * are exact without the store counting anything itself. A reply changes
+ * the rule in place; its row is rebuilt only when a snapshot is published,
+ * so 100,000 replies a second cost no allocation each.
  */
 export class RulesModel {
 	/** In the order they are tried. */
-	readonly #rules = new Map<string, RuleRow>();
+	readonly #rules = new Map<string, RuleModel>();
 	#rows: readonly RuleRow[] = Object.freeze([]);
-	/** Set when a row changed since the last build. */
+	/** Set when a rule changed since the last build. */
 	isChanged = false;
 
 	/** Fold one event in. */
 	apply(event: BusEvent): void {
 		switch (event.type) {
 			case 'rule-added': {
-				this.#set(rowOf(event));
+				this.#add(event);
 				break;
 			}
 
 			case 'rules-listed': {
 				this.#rules.clear();
 				for (const rule of event.rules) {
-					this.#set(rowOf(rule));
+					this.#add(rule);
 				}
 
 				this.isChanged = true;
@@ -35,7 +40,7 @@ export class RulesModel {
 				if (event.state === 'removed') {
 					this.isChanged ||= this.#rules.delete(event.rule);
 				} else {
-					this.#update(event.rule, {state: event.state}, event);
+					this.#update(event.rule, event, event.state);
 				}
 
 				break;
@@ -43,7 +48,7 @@ export class RulesModel {
 
 			case 'rule-replied':
 			case 'rule-skipped': {
-				this.#update(event.rule, {}, event);
+				this.#update(event.rule, event);
 				break;
 			}
 
@@ -51,30 +56,40 @@ export class RulesModel {
 		}
 	}
 
-	/** The rows, the same array while nothing changed. */
+	/** The rows, the same array (and unchanged rows the same objects) while nothing changed. */
 	build(): readonly RuleRow[] {
 		if (this.isChanged) {
-			this.#rows = Object.freeze([...this.#rules.values()]);
+			const rows: RuleRow[] = [];
+			for (const rule of this.#rules.values()) {
+				rule.row ??= Object.freeze({...rule.view});
+				rows.push(rule.row);
+			}
+
+			this.#rows = Object.freeze(rows);
 			this.isChanged = false;
 		}
 
 		return this.#rows;
 	}
 
-	#set(row: RuleRow): void {
-		this.#rules.set(row.rule, row);
+	#add(view: RuleView & {type?: string; seq?: number; at?: number; ref?: string | null}): void {
+		const {type: _type, seq: _seq, at: _at, ref: _ref, ...fields} = view;
+		this.#rules.set(fields.rule, {view: fields, row: undefined});
 		this.isChanged = true;
 	}
 
-	#update(id: string, fields: Partial<RuleView>, counts: RuleCounts): void {
-		const row = this.#rules.get(id);
-		if (row) {
-			this.#set(Object.freeze({...row, ...fields, hits: counts.hits, replies: counts.replies, skipped: counts.skipped}));
+	#update(id: string, counts: RuleCounts, state?: RuleView['state']): void {
+		const rule = this.#rules.get(id);
+		if (rule) {
+			rule.view.hits = counts.hits;
+			rule.view.replies = counts.replies;
+			rule.view.skipped = counts.skipped;
+			if (state !== undefined) {
+				rule.view.state = state;
+			}
+
+			rule.row = undefined;
+			this.isChanged = true;
 		}
 	}
-}
-
-function rowOf(view: RuleView & {type?: string; seq?: number; at?: number; ref?: string | null}): RuleRow {
-	const {type: _type, seq: _seq, at: _at, ref: _ref, ...row} = view;
-	return Object.freeze(row);
 }
