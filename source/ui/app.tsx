@@ -3,6 +3,7 @@ import {Box, Text, useApp, useStdout, useWindowSize} from 'ink';
 import type {ConnectionRow, Core, ListenerRow, LogEntry, Notice, PeerRow, Store, UdpSocketRow} from '../core/index.js';
 import {hexDump} from '../core/format/index.js';
 import {complete} from '../core/command-line.js';
+import {workbenchAnswers} from '../core/store/workbench-notices.js';
 import {completeDestination, entryOf} from './log-lookup.js';
 import {ErrorBoundary} from './components/error-boundary.js';
 import {HelpOverlay, helpKeyHandler} from './components/help-overlay.js';
@@ -49,9 +50,6 @@ export function App({core, store, onQuit, onCrash}: AppProps) {
 		</DashboardProvider>
 	);
 }
-
-/** Events that answer a `:` command with a notice of their own (`:rules`, `:schedules`, `:cancel`, `:respond`): shown instead of ✓. */
-const answerTypes: ReadonlySet<string> = new Set(['rule-added', 'rule-changed', 'rules-listed', 'schedule-started', 'schedule-finished', 'schedules-listed', 'save-started']);
 
 function describeSocket(id: string | undefined, listeners: readonly ListenerRow[], connections: readonly ConnectionRow[], udpSockets: readonly UdpSocketRow[]): string {
 	if (id === undefined) {
@@ -269,7 +267,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 				hasFailed = true;
 			}
 
-			hasAnswer ||= answerTypes.has(event.type);
+			hasAnswer ||= workbenchAnswers.has(event.type);
 		});
 		const outcome = commands.runLine(text, selected);
 		unsubscribe();
