@@ -887,14 +887,19 @@ export type RuleView = {
 /** An auto-reply rule was added (`--respond`, `:respond`, JSON `respond`). */
 export type RuleAdded = {type: 'rule-added'} & RuleView;
 
+/** A rule's counts now, as each of its events carries them (see {@link RuleView}). */
+export type RuleCounts = {
+	hits: number;
+	replies: number;
+	skipped: number;
+};
+
 /** A rule was paused, resumed, removed, or spent its `max`. */
 export type RuleChanged = {
 	type: 'rule-changed';
 	rule: string;
 	state: RuleState;
-	hits: number;
-	replies: number;
-};
+} & RuleCounts;
 
 /** A rule answered: `target` is the connection or UDP socket, `to` the datagram's source (UDP only). */
 export type RuleReplied = {
@@ -903,12 +908,13 @@ export type RuleReplied = {
 	target: string;
 	to?: Endpoint;
 	bytes: number;
-};
+} & RuleCounts;
 
 /**
  * A rule matched but did not answer: `rate-limited` (its source, UDP),
  * `overloaded` (all sources together, UDP), `too-large` (the reply would
- * amplify the datagram past the bound), `busy` (too many delayed replies).
+ * amplify the datagram past the bound), `busy` (too many delayed replies),
+ * `failed` (the send failed; `command-failed` says why).
  * The first is reported at once, then at most one a second per reason, `count` saying how many.
  */
 export type RuleSkipped = {
@@ -919,7 +925,7 @@ export type RuleSkipped = {
 	/** Size of the (last) reply not sent. */
 	bytes: number;
 	from?: Endpoint;
-};
+} & RuleCounts;
 
 /** The answer to `rules`: every rule in force, in the order they are tried. */
 export type RulesListed = {type: 'rules-listed'; rules: RuleView[]};

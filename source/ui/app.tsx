@@ -3,6 +3,7 @@ import {Box, Text, useApp, useStdout, useWindowSize} from 'ink';
 import type {ConnectionRow, Core, ListenerRow, LogEntry, Notice, PeerRow, Store, UdpSocketRow} from '../core/index.js';
 import {hexDump} from '../core/format/index.js';
 import {complete} from '../core/command-line.js';
+import {workbenchAnswers} from '../core/store/workbench-notices.js';
 import {completeDestination, entryOf} from './log-lookup.js';
 import {ErrorBoundary} from './components/error-boundary.js';
 import {HelpOverlay, helpKeyHandler} from './components/help-overlay.js';
@@ -112,6 +113,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	const totals = useSnapshot((snapshot) => snapshot.totals);
 	const notices = useSnapshot((snapshot) => snapshot.notices);
 	const udpSockets = useSnapshot((snapshot) => snapshot.udpSockets);
+	const rules = useSnapshot((snapshot) => snapshot.rules);
 	const peers = useSnapshot((snapshot) => snapshot.peers);
 	const foreign = useSnapshot((snapshot) => snapshot.foreign);
 	const discovery = useSnapshot((snapshot) => snapshot.discovery);
@@ -259,14 +261,17 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 
 		// A failure is reported on the bus as the line runs (synchronously); anything else worked, and says so.
 		let hasFailed = false;
+		let hasAnswer = false;
 		const unsubscribe = core.bus.subscribe((event) => {
 			if (event.type === 'command-failed' || event.type === 'socket-failed') {
 				hasFailed = true;
 			}
+
+			hasAnswer ||= workbenchAnswers.has(event.type);
 		});
 		const outcome = commands.runLine(text, selected);
 		unsubscribe();
-		if (!hasFailed && !outcome.isHelp && !outcome.isQuit) {
+		if (!hasFailed && !hasAnswer && !outcome.isHelp && !outcome.isQuit) {
 			say(`✓ :${safeText(text.trim(), 60)}${outcome.select === undefined ? '' : ` → ${outcome.select}`}`);
 		}
 
@@ -427,6 +432,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 						<ListenersPane
 							rows={shownListeners}
 							udpRows={shownUdp}
+							rules={rules}
 							total={listeners.length + udpSockets.length}
 							filter={state.filters.listeners}
 							cursor={state.cursors.listeners}

@@ -82,7 +82,7 @@ const context: BenchContext = {
 
 try {
 	if (flag('profile') === 'true') {
-		await profile(context);
+		await profile(context, only);
 	} else {
 		await runScenarios();
 	}

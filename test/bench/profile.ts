@@ -3,10 +3,11 @@ import path from 'node:path';
 import process from 'node:process';
 import {startRole, type RoleChild} from './lib/child.js';
 import {driver} from './lib/drivers.js';
+import {profiledRespond} from './scenarios/respond.js';
 import {MiB, type BenchContext} from './scenarios/context.js';
 
 /** The parts of a V8 .cpuprofile the bench reads. */
-type CpuProfile = {
+export type CpuProfile = {
 	nodes: Array<{id: number; callFrame: {functionName: string; url: string; lineNumber: number}}>;
 	startTime: number;
 	samples: number[];
@@ -14,7 +15,7 @@ type CpuProfile = {
 };
 
 /** A profile and the window (monotonic µs) the transfer ran in. */
-type Window = {profile: CpuProfile; fromUs: number; toUs: number};
+export type Window = {profile: CpuProfile; fromUs: number; toUs: number};
 
 /** Self time by function: where the CPU was when sampled. */
 export type SelfTime = {name: string; where: string; ms: number; share: number};
@@ -58,6 +59,8 @@ export function selfTimes(windows: readonly Window[]): SelfTime[] {
 
 /** Something to profile: the measured role, its arguments, and the load that drives it (returns the window's end, µs). */
 type Target = {
+	/** The scenario it belongs to, for --only. */
+	scenario: string;
 	label: string;
 	/** What the busy time is per, e.g. `256 MiB received`. */
 	per: string;
@@ -112,21 +115,23 @@ function print(title: string, rows: readonly SelfTime[], count: number): void {
 
 /**
  * `npm run bench -- --profile`: netdash's side of Carry, Capture, Carry with
- * the dashboard, Datagrams and Scale under V8's sampling profiler (100 µs),
- * three runs each, cut to the measured window; prints the top self-time
- * functions overall, in netdash's own code (dist/) and in node_modules.
+ * the dashboard, Datagrams, Scale and Respond under V8's sampling profiler
+ * (100 µs), three runs each, cut to the measured window; prints the top
+ * self-time functions overall, in netdash's own code (dist/) and in
+ * node_modules. `only` picks scenarios by name, as `--only` does.
  */
-export async function profile(context: BenchContext): Promise<void> {
+export async function profile(context: BenchContext, only?: readonly string[]): Promise<void> {
 	const bytes = context.isQuick ? 256 * MiB : 1024 * MiB;
 	const volume = `${bytes / MiB} MiB received`;
 	const connections = context.isQuick ? 2000 : 10_000;
 	const seconds = context.isQuick ? 1 : 5;
 	const capturePath = path.join(context.tmpDir, 'profile.log');
 	const targets: Target[] = [
-		{label: 'carry (headless core + store)', per: volume, role: 'tcp-sink', args: {kind: 'netdash'}, drive: tcpLoad(bytes)},
-		{label: 'capture (--log)', per: volume, role: 'tcp-sink', args: {kind: 'netdash', log: capturePath}, drive: tcpLoad(bytes)},
-		{label: 'carry with the dashboard (120×40)', per: volume, role: 'dashboard', args: {mode: 'carry', stub: context.isStub}, drive: tcpLoad(bytes)},
+		{scenario: 'carry', label: 'carry (headless core + store)', per: volume, role: 'tcp-sink', args: {kind: 'netdash'}, drive: tcpLoad(bytes)},
+		{scenario: 'capture', label: 'capture (--log)', per: volume, role: 'tcp-sink', args: {kind: 'netdash', log: capturePath}, drive: tcpLoad(bytes)},
+		{scenario: 'dashboard', label: 'carry with the dashboard (120×40)', per: volume, role: 'dashboard', args: {mode: 'carry', stub: context.isStub}, drive: tcpLoad(bytes)},
 		{
+			scenario: 'datagrams',
 			label: 'datagrams (core UDP socket + store)',
 			per: `${seconds} s of datagrams`,
 			role: 'udp-sink',
@@ -140,6 +145,7 @@ export async function profile(context: BenchContext): Promise<void> {
 			},
 		},
 		{
+			scenario: 'scale',
 			label: `scale (${connections.toLocaleString('en-US')} connections accepted)`,
 			per: 'burst',
 			role: 'scale-server',
@@ -156,11 +162,16 @@ export async function profile(context: BenchContext): Promise<void> {
 			},
 		},
 	];
-	for (const target of targets) {
+	const requests = context.isQuick ? 50_000 : 200_000;
+	const runs: Array<{scenario: string; label: string; per: string; run: (dir: string) => Promise<Window>}> = [
+		...targets.map((target) => ({...target, run: async (dir: string) => profiledRun(dir, target)})),
+		{scenario: 'respond', label: 'respond (--json, auto-replies on one connection)', per: `${requests.toLocaleString('en-US')} requests`, run: async (dir: string) => profiledRespond(dir, requests)},
+	];
+	for (const target of runs.filter((each) => !only || only.includes(each.scenario))) {
 		const dir = path.join(context.tmpDir, 'profile');
 		const windows: Window[] = [];
 		for (let index = 0; index < 3; index++) {
-			windows.push(await profiledRun(dir, target));
+			windows.push(await target.run(dir));
 			context.progress(`${target.label}: profiled run ${index + 1}/3`);
 		}
 

@@ -90,3 +90,34 @@ describe('repeated sends and raw saves from a JSON script', () => {
 		}
 	});
 });
+
+describe('auto-replies under a pipelined burst through --json', () => {
+	test('5,000 pipelined requests get 5,000 answers in order, and --json writes every event: seq has no gap, one rule-replied per reply', async () => {
+		// Given a line listener with a rule, read through --json (whose lines are written in batches)
+		const netdash = spawnJson(['--json', '--listen', '127.0.0.1:0', '--framing', 'line', '--respond', String.raw`^PING (\d+)$ => PONG $1`]);
+		children.push(netdash);
+		const opened = await netdash.waitFor((event) => event.type === 'listener-opened', 'listener-opened');
+		const client = net.connect(opened['port'] as number, '127.0.0.1');
+		let received = '';
+		client.on('data', (chunk: Buffer) => {
+			received += chunk.toString('latin1');
+		});
+
+		// When a client writes 5,000 requests at once
+		const total = 5000;
+		client.write(Array.from({length: total}, (_, index) => `PING ${index}\n`).join(''));
+		await until(() => received.split('\n').length > total, () => `${received.split('\n').length - 1} answers`);
+		client.end();
+		netdash.send({cmd: 'rules', ref: 'list'});
+		const listed = await netdash.waitFor((event) => event.type === 'rules-listed', 'rules-listed');
+
+		// Then every answer came, in the order asked, and every event is on stdout once, in order
+		expect(received).toBe(Array.from({length: total}, (_, index) => `PONG ${index}\n`).join(''));
+		expect(listed['rules'][0]).toMatchObject({rule: 'R1', hits: total, replies: total});
+		const seqs = netdash.events.map((event) => event['seq'] as number);
+		expect(seqs).toEqual(Array.from({length: seqs.length}, (_, index) => seqs[0]! + index));
+		expect(netdash.events.filter((event) => event.type === 'message-received')).toHaveLength(total);
+		expect(netdash.events.filter((event) => event.type === 'rule-replied')).toHaveLength(total);
+		expect(netdash.badLines).toEqual([]);
+	});
+});

@@ -186,6 +186,30 @@ describe('auto-reply rules', () => {
 		expect(bystanderGot).toBe(0);
 	});
 
+	it('UDP: skips held back by the one-a-second limit are reported when the second is up, and each rule event carries the rule\'s counts', async () => {
+		// Given a rule on a UDP socket and a source that sends 50 datagrams at once
+		const {core, events} = makeCore();
+		await (core.udpBind('127.0.0.1', 0), events.waitFor('udp-bound'));
+		const {port} = events.of('udp-bound')[0]!;
+		core.respond({pattern: '.*', reply: 'ok'});
+		const flooder = await udpClient();
+		const sent = 50;
+		for (let index = 0; index < sent; index++) {
+			flooder.send('ping', port, '127.0.0.1');
+		}
+
+		await until(() => events.of('datagram-received').length === sent, () => `${events.of('datagram-received').length} datagrams received`);
+		const replies = events.of('rule-replied').length;
+
+		// Then, with nobody asking for the list, the skips all come out within a second or so
+		const reported = () => events.of('rule-skipped').reduce((sum, event) => sum + event.count, 0);
+		await until(() => reported() === sent - replies, () => `${reported()} of ${sent - replies} skips reported`, 5000);
+		// And the last rule event has the counts the Listeners pane shows
+		const last = [...events.of('rule-replied'), ...events.of('rule-skipped')].sort((a, b) => a.seq - b.seq).at(-1)!;
+		expect(last).toMatchObject({hits: sent, replies, skipped: sent - replies});
+		expect(events.of('rule-replied').map((event) => event.replies)).toEqual(Array.from({length: replies}, (_, index) => index + 1));
+	});
+
 	it('UDP: a reply more than four times the datagram (past 128 bytes) is not sent: no amplification', async () => {
 		const {core, events} = makeCore();
 		await (core.udpBind('127.0.0.1', 0), events.waitFor('udp-bound'));

@@ -61,15 +61,30 @@ describe('timed and repeated sends', () => {
 		expect(received().toString()).toBe('tick;'.repeat(100));
 	});
 
-	it('a count larger than the queue holds waits for room: every send goes, none is refused', async () => {
-		// A 64 KiB queue and 1,000 sends of 1 KiB: the schedule must wait for the peer to read.
-		const {core, events} = makeCore({maxQueuedBytes: 64 * 1024});
-		const {connection, received} = await pair(core, events);
-		core.send(connection, Buffer.alloc(1024, 0x61), {count: 1000});
+	it('a count larger than the queue holds waits for room while the peer does not read: the queue stays under its limit, none is refused', async () => {
+		// Given a 64 KiB queue and a peer that stops reading
+		const limit = 64 * 1024;
+		const {core, events} = makeCore({maxQueuedBytes: limit});
+		const {client, connection, received} = await pair(core, events);
+		client.pause();
+
+		// When 5,000 sends of 4 KiB (20 MiB, more than the kernel's buffers hold) are scheduled
+		const count = 5000;
+		core.send(connection, Buffer.alloc(4096, 0x61), {count});
+
+		// Then the queue fills to its limit and the schedule waits there, not failing
+		await until(() => events.of('send-queued').some((event) => event.queued > limit - 4096), () => `queued at most ${Math.max(0, ...events.of('send-queued').map((event) => event.queued))}`, 20_000);
+		core.listSchedules();
+		expect((await events.waitFor('schedules-listed')).schedules).toMatchObject([{schedule: 'S1', count}]);
+		expect(events.of('schedule-finished')).toEqual([]);
+
+		// And once the peer reads, every send goes, none refused, the queue never past its limit
+		client.resume();
 		await events.waitFor('schedule-finished', undefined, 20_000);
-		await until(() => received().length === 1024 * 1000, () => `received ${received().length} bytes`, 20_000);
+		await until(() => received().length === 4096 * count, () => `received ${received().length} bytes`, 20_000);
 		expect(events.of('command-failed')).toEqual([]);
-		expect(events.of('schedule-finished')[0]).toMatchObject({reason: 'done', sent: 1000, skipped: 0});
+		expect(events.of('schedule-finished')[0]).toMatchObject({reason: 'done', sent: count, skipped: 0});
+		expect(Math.max(...events.of('send-queued').map((event) => event.queued))).toBeLessThanOrEqual(limit);
 	});
 
 	it('send --every sends at the interval until cancelled, and is listed while it runs', async () => {

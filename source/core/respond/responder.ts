@@ -1,5 +1,5 @@
 import type {Bus} from '../bus.js';
-import {DropReports, FloodLimiter} from '../discovery/limiter.js';
+import {DROP_REPORT_MS, DropReports, FloodLimiter} from '../discovery/limiter.js';
 import {NetdashError, errorCode, oneLine} from '../errors.js';
 import type {BusEvent, Endpoint, RuleState, RuleView} from '../events.js';
 import {MATCH_BYTES, compileRule, type CompiledRule, type RuleSpec} from './rule.js';
@@ -44,6 +44,11 @@ type Rule = CompiledRule & {
 
 type Where = {kind: 'tcp'; connection: string} | {kind: 'udp'; socket: string; from: Endpoint};
 
+/** A rule's counts, carried by each of its events so a reader (the Listeners pane) shows them exactly. */
+function counts(rule: Rule): {hits: number; replies: number; skipped: number} {
+	return {hits: rule.hits, replies: rule.replies, skipped: rule.skipped};
+}
+
 /** The auto-reply rules of one core. */
 export class Responder {
 	readonly #bus: Bus;
@@ -55,6 +60,7 @@ export class Responder {
 	readonly #limiter = new FloodLimiter(UDP_REPLY_LIMITS, Date.now());
 	/** Replies to one chunk's messages, sent as one write after it (one `send-queued` for a pipelined burst, not one per message). */
 	readonly #batches = new Map<string, {rule: Rule; reply: Buffer}[]>();
+	#skipTimer: NodeJS.Timeout | undefined;
 	#nextRule = 1;
 
 	constructor(bus: Bus, host: ResponderHost) {
@@ -77,7 +83,7 @@ export class Responder {
 			replies: 0,
 			skipped: 0,
 			skips: new DropReports((reason, summary) => {
-				this.#bus.emit({type: 'rule-skipped', rule: id, reason, count: summary.count, bytes: summary.bytes, ...(summary.from.address === '' ? {} : {from: summary.from})});
+				this.#bus.emit({type: 'rule-skipped', rule: id, reason, count: summary.count, bytes: summary.bytes, ...(summary.from.address === '' ? {} : {from: summary.from}), ...counts(rule)});
 			}),
 		};
 		this.#rules.push(rule);
@@ -102,7 +108,7 @@ export class Responder {
 		}
 
 		rule.skips.flush(Date.now(), true);
-		this.#bus.emit({type: 'rule-changed', rule: id, state: rule.state, hits: rule.hits, replies: rule.replies, ...(ref ? {ref} : {})});
+		this.#bus.emit({type: 'rule-changed', rule: id, state: rule.state, ...counts(rule), ...(ref ? {ref} : {})});
 	}
 
 	/** Every rule with its counts, as `rules-listed`. */
@@ -126,6 +132,8 @@ export class Responder {
 		}
 
 		this.#timers.clear();
+		clearTimeout(this.#skipTimer);
+		this.#skipTimer = undefined;
 	}
 
 	#view(rule: Rule): RuleView {
@@ -257,13 +265,20 @@ export class Responder {
 		rule.replies++;
 		if (rule.spec.max !== undefined && rule.replies >= rule.spec.max) {
 			rule.state = 'spent';
-			this.#bus.emit({type: 'rule-changed', rule: rule.id, state: 'spent', hits: rule.hits, replies: rule.replies});
+			this.#bus.emit({type: 'rule-changed', rule: rule.id, state: 'spent', ...counts(rule)});
 		}
 	}
 
 	#skip(rule: Rule, reason: string, where: Where, bytes: number, now: number): void {
 		rule.skipped++;
 		rule.skips.add(reason, where.kind === 'udp' ? where.from : {address: '', port: 0}, bytes, now);
+		// Skips held back by the one-a-second limit are reported when their second is up, so counts shown never stay behind.
+		this.#skipTimer ??= setTimeout(() => {
+			this.#skipTimer = undefined;
+			for (const each of this.#rules) {
+				each.skips.flush(Date.now(), false);
+			}
+		}, DROP_REPORT_MS).unref();
 	}
 
 	#send(rule: Rule, reply: Buffer, where: Where): void {
@@ -271,7 +286,7 @@ export class Responder {
 			if (where.kind === 'udp') {
 				// Only ever to the datagram's source.
 				this.#host.sendTo(where.socket, where.from, reply);
-				this.#bus.emit({type: 'rule-replied', rule: rule.id, target: where.socket, to: where.from, bytes: reply.length});
+				this.#bus.emit({type: 'rule-replied', rule: rule.id, target: where.socket, to: where.from, bytes: reply.length, ...counts(rule)});
 				return;
 			}
 
@@ -284,7 +299,7 @@ export class Responder {
 			// Replies batched before this one go first: the peer gets answers in the order it asked.
 			this.#flush(connection);
 			this.#host.send(connection, [reply]);
-			this.#bus.emit({type: 'rule-replied', rule: rule.id, target: connection, bytes: reply.length});
+			this.#bus.emit({type: 'rule-replied', rule: rule.id, target: connection, bytes: reply.length, ...counts(rule)});
 			if (rule.spec.then === 'close') {
 				this.#host.close(connection);
 			} else if (rule.spec.then === 'reset') {
@@ -299,7 +314,7 @@ export class Responder {
 				}
 			}
 		} catch (error) {
-			rule.skipped++;
+			this.#skip(rule, 'failed', where, reply.length, Date.now());
 			this.#bus.emit({type: 'command-failed', ref: null, code: errorCode(error), message: `rule ${rule.id}: ${oneLine(error)}`, target: where.kind === 'udp' ? where.socket : where.connection});
 		}
 	}
@@ -328,8 +343,9 @@ export class Responder {
 		try {
 			this.#host.send(connection, batch.map((each) => each.reply));
 		} catch (error) {
-			for (const {rule} of batch) {
-				rule.skipped++;
+			const now = Date.now();
+			for (const {rule, reply} of batch) {
+				this.#skip(rule, 'failed', {kind: 'tcp', connection}, reply.length, now);
 			}
 
 			this.#bus.emit({type: 'command-failed', ref: null, code: errorCode(error), message: `rule ${batch[0]!.rule.id}: ${oneLine(error)}`, target: connection});
@@ -337,7 +353,7 @@ export class Responder {
 		}
 
 		for (const {rule, reply} of batch) {
-			this.#bus.emit({type: 'rule-replied', rule: rule.id, target: connection, bytes: reply.length});
+			this.#bus.emit({type: 'rule-replied', rule: rule.id, target: connection, bytes: reply.length, ...counts(rule)});
 		}
 	}
 

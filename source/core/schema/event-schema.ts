@@ -94,6 +94,8 @@ const systemSocketsRates = {type: 'array', items: systemSocketRates} as const;
 const missing = {type: 'array', items: text} as const;
 
 const ruleState = {enum: ['active', 'paused', 'spent', 'removed']} as const;
+/** A rule's counts now, on each of its events. */
+const ruleCounts = {hits: count, replies: count, skipped: count} as const;
 const ruleView = {
 	rule: text,
 	pattern: text,
@@ -233,9 +235,9 @@ export const eventSchemas: Readonly<Record<string, JsonSchema>> = {
 	'pcap-file-failed': event('pcap-file-failed', {path: text, code: text, message: text}),
 	// Workbench (issue 17): auto-reply rules, schedules, raw saves.
 	'rule-added': event('rule-added', ruleView, ruleRequired),
-	'rule-changed': event('rule-changed', {rule: text, state: ruleState, hits: count, replies: count}),
-	'rule-replied': event('rule-replied', {rule: text, target: text, to: endpoint, bytes: count}, ['rule', 'target', 'bytes']),
-	'rule-skipped': event('rule-skipped', {rule: text, reason: text, count: {type: 'integer', minimum: 1}, bytes: count, from: endpoint}, ['rule', 'reason', 'count', 'bytes']),
+	'rule-changed': event('rule-changed', {rule: text, state: ruleState, ...ruleCounts}),
+	'rule-replied': event('rule-replied', {rule: text, target: text, to: endpoint, bytes: count, ...ruleCounts}, ['rule', 'target', 'bytes', ...Object.keys(ruleCounts)]),
+	'rule-skipped': event('rule-skipped', {rule: text, reason: text, count: many, bytes: count, from: endpoint, ...ruleCounts}, ['rule', 'reason', 'count', 'bytes', ...Object.keys(ruleCounts)]),
 	'rules-listed': event('rules-listed', {rules: {type: 'array', items: {type: 'object', properties: ruleView, required: ruleRequired}}}),
 	'schedule-started': event('schedule-started', scheduleView, scheduleRequired),
 	'schedule-finished': event('schedule-finished', {...scheduleView, reason: {enum: ['done', 'cancelled', 'closed', 'failed']}, message: text}, [...scheduleRequired, 'reason']),

@@ -5,6 +5,7 @@ import {formatTls} from '../tcp/tls.js';
 import {LogBook} from './log.js';
 import {UdpModel} from './reduce-udp.js';
 import {SystemModel} from './reduce-system.js';
+import {RulesModel} from './reduce-rules.js';
 import type {AdmissionView, ConnectionRow, ListenerRow, Notice, RefusedRow} from './snapshot.js';
 
 /** `127.0.0.1:51234`, or `[::1]:51234`. */
@@ -93,6 +94,8 @@ export class Model {
 	readonly udp: UdpModel;
 	/** The machine's sockets (core/system/). */
 	readonly system = new SystemModel();
+	/** Auto-reply rules and their counts. */
+	readonly rules = new RulesModel();
 	notices: Notice[] = [];
 	evictedNotices = 0;
 	bytesIn = 0;
@@ -126,6 +129,7 @@ export class Model {
 		this.lastSeq = event.seq;
 		this.udp.apply(event);
 		this.system.apply(event);
+		this.rules.apply(event);
 		switch (event.type) {
 			case 'data-received': {
 				const connection = this.connections.get(event.connection);

@@ -1,4 +1,4 @@
-import type {CloseReason, Endpoint, Origin, PeerFields} from '../events.js';
+import type {CloseReason, Endpoint, Origin, PeerFields, RuleView} from '../events.js';
 import type {ConnectionState} from '../tcp/connection.js';
 import type {SystemSocketRates} from '../system/types.js';
 import type {LogView} from './log.js';
@@ -217,6 +217,9 @@ export type AdmissionView = {
 	readonly maxConnections: number;
 };
 
+/** An auto-reply rule as listed: pattern, reply, state, hits, replies, skipped, options. */
+export type RuleRow = Readonly<RuleView>;
+
 /**
  * What the UI renders: immutable, and the same object until the next
  * publish. Rows that did not change keep their identity between snapshots.
@@ -241,5 +244,7 @@ export type Snapshot = {
 	readonly foreign: readonly ForeignRow[];
 	readonly discovery: DiscoveryView;
 	readonly system: SystemView;
+	/** Auto-reply rules in force, in the order they are tried, with their counts (workbench, issue 17). */
+	readonly rules: readonly RuleRow[];
 	readonly totals: Totals;
 };

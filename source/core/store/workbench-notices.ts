@@ -18,6 +18,9 @@ function scheduleLine(schedule: ScheduleView): string {
 	return `${schedule.schedule} on ${schedule.connection} ${how}: ${schedule.sent} sent${schedule.skipped > 0 ? `, ${schedule.skipped} skipped (queue full)` : ''}`;
 }
 
+/** Events that answer a `:` command with a notice of their own (`:rules`, `:schedules`, `:cancel`, `:respond`): the dashboard shows it instead of ✓. */
+export const workbenchAnswers: ReadonlySet<string> = new Set(['rule-added', 'rule-changed', 'rules-listed', 'schedule-started', 'schedule-finished', 'schedules-listed', 'save-started']);
+
 /** The notice for a workbench event: its level and text, or undefined for events that are not one. */
 export function workbenchNotice(event: BusEvent): {level: 'info' | 'error'; target: string | undefined; message: string} | undefined {
 	switch (event.type) {

@@ -1,8 +1,9 @@
 import {useMemo} from 'react';
 import {Box, Text} from 'ink';
-import type {ListenerRow as ListenerData, UdpSocketRow as UdpSocketData} from '../../core/index.js';
+import type {ListenerRow as ListenerData, RuleRow, UdpSocketRow as UdpSocketData} from '../../core/index.js';
 import {columnsWidth, fitColumns, type Column} from '../columns.js';
 import {ListenerRow, type ListenerColumn} from '../components/listener-row.js';
+import {RuleLine} from '../components/rule-line.js';
 import {UdpSocketRow} from '../components/udp-socket-row.js';
 import {EmptyState} from '../components/empty-state.js';
 import {PaneFrame} from '../components/pane-frame.js';
@@ -17,6 +18,8 @@ export type ListenersPaneProps = ListPaneProps & {
 	readonly rows: readonly ListenerData[];
 	/** UDP sockets to show below the listeners (already filtered); the cursor walks both lists as one. */
 	readonly udpRows: readonly UdpSocketData[];
+	/** Auto-reply rules, shown with their hit counts below the sockets (not filtered, not under the cursor). @default none */
+	readonly rules?: readonly RuleRow[];
 	/** Listeners and UDP sockets in the snapshot before filtering. */
 	readonly total: number;
 	/** The socket whose log is shown. */
@@ -56,11 +59,15 @@ export function listenerPaneId(rows: readonly ListenerData[], udpRows: readonly 
 }
 
 /** Pane 1: TCP listeners, then UDP sockets, with the rows that fit and one cursor over both. */
-export function ListenersPane({rows, udpRows, total, filter, cursor, selected, isFocused, keys, width, height, onMove, onSelect}: ListenersPaneProps) {
+export function ListenersPane({rows, udpRows, rules = [], total, filter, cursor, selected, isFocused, keys, width, height, onMove, onSelect}: ListenersPaneProps) {
 	const inner = width - 2;
 	const columns = useMemo(() => fitColumns(inner, listenerColumns), [inner]);
-	const bodyHeight = Math.max(0, height - 3);
+	const paneBody = Math.max(0, height - 3);
 	const count = rows.length + udpRows.length;
+	// Rules take the lines the sockets leave (at least one); when not all fit, the last says how many more `:rules` lists.
+	const ruleLines = rules.length === 0 ? 0 : Math.min(rules.length, Math.max(1, paneBody - Math.max(1, count)));
+	const shownRules = ruleLines >= rules.length ? rules : rules.slice(0, ruleLines - 1);
+	const bodyHeight = Math.max(0, paneBody - ruleLines);
 	const position = clampCursor(cursor, count);
 	const {start, end} = useScrollWindow(position, count, bodyHeight);
 	useListKeys({
@@ -80,7 +87,8 @@ export function ListenersPane({rows, udpRows, total, filter, cursor, selected, i
 	const open = rows.filter((row) => row.state === 'listening').length;
 	const udpOpen = udpRows.filter((row) => row.state !== 'closed').length;
 	const where = count > bodyHeight ? ` · ${start + 1}–${end} of ${count}` : '';
-	const detail = `(${open} open${udpRows.length > 0 ? ` · ${udpOpen} udp` : ''}${filter ? ` · /${filter} ${count} of ${total}` : ''}${where})`;
+	const ruleCount = rules.length === 0 ? '' : ` · ${rules.length} rule${rules.length === 1 ? '' : 's'} ${rules.reduce((sum, rule) => sum + rule.hits, 0)} hits`;
+	const detail = `(${open} open${udpRows.length > 0 ? ` · ${udpOpen} udp` : ''}${ruleCount}${filter ? ` · /${filter} ${count} of ${total}` : ''}${where})`;
 	const fill = Math.max(0, inner - columnsWidth(columns));
 	const heading = [...columns].map(([key, size]) => headings[key].padEnd(size).slice(0, size)).join('');
 	return (
@@ -107,6 +115,23 @@ export function ListenersPane({rows, udpRows, total, filter, cursor, selected, i
 					))}
 				</Box>
 			)}
+			{ruleLines > 0 ? <RulesBlock more={rules.length - shownRules.length} shown={shownRules} width={inner} /> : null}
 		</PaneFrame>
+	);
+}
+
+/** The auto-reply rules under the sockets: one line per rule shown, then how many more `:rules` lists. */
+function RulesBlock({shown, more, width}: {readonly shown: readonly RuleRow[]; readonly more: number; readonly width: number}) {
+	return (
+		<Box flexDirection="column">
+			{shown.map((rule) => (
+				<RuleLine key={rule.rule} rule={rule} width={width} />
+			))}
+			{more > 0 ? (
+				<Text wrap="truncate-end" color={colors.muted}>
+					{`   … ${more} more rule${more === 1 ? '' : 's'}: :rules`}
+				</Text>
+			) : null}
+		</Box>
 	);
 }

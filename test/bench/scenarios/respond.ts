@@ -1,4 +1,5 @@
 import {spawn, type ChildProcess} from 'node:child_process';
+import {mkdirSync, readdirSync, readFileSync, rmSync} from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import process from 'node:process';
@@ -6,6 +7,7 @@ import {performance} from 'node:perf_hooks';
 import readline from 'node:readline';
 import {Core} from '../../../source/core/core.js';
 import {judge, type Row} from '../lib/report.js';
+import type {CpuProfile, Window} from '../profile.js';
 import {median, pairedRatio} from '../lib/stats.js';
 import type {BenchContext, Scenario} from './context.js';
 
@@ -110,13 +112,45 @@ async function stop(child: ChildProcess): Promise<void> {
 	}
 }
 
+/** netdash's arguments: a line listener answering `PING n` with `PONG n`, events on stdout. */
+const respondArgs = [cliPath, '--json', '--listen', '127.0.0.1:0', '--framing', 'line', '--respond', String.raw`^PING (\d+)$ => PONG $1`];
+
+/** The same clock as V8's profile timestamps (CLOCK_MONOTONIC), in µs. */
+function monotonicUs(): number {
+	return Number(process.hrtime.bigint() / 1000n);
+}
+
+/** One run of the --json respond server under --cpu-prof (for `--profile`): the profile and the window the requests ran in. */
+export async function profiledRespond(dir: string, total: number): Promise<Window> {
+	rmSync(dir, {recursive: true, force: true});
+	mkdirSync(dir, {recursive: true});
+	const ours = await startServer(['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=100', ...respondArgs]);
+	try {
+		const fromUs = monotonicUs();
+		await measure(ours.port, total);
+		const toUs = monotonicUs();
+		// The profile is written at a clean exit: quit, not a kill.
+		const exited = new Promise<void>((resolve) => ours.child.once('exit', () => resolve()));
+		ours.child.stdin!.end('{"cmd":"quit"}\n');
+		await exited;
+		const [file] = readdirSync(dir);
+		if (!file) {
+			throw new Error('the profiled respond server wrote no profile');
+		}
+
+		return {profile: JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as CpuProfile, fromUs, toUs};
+	} finally {
+		await stop(ours.child);
+	}
+}
+
 async function requestsPerSecond(context: BenchContext): Promise<Row> {
 	const total = context.isQuick ? 50_000 : 200_000;
 	const netdash: number[] = [];
 	const baseline: number[] = [];
 	for (let index = 0; index < (context.isQuick ? 3 : context.runs); index++) {
 		context.progress(`respond run ${index + 1}`);
-		const ours = await startServer([cliPath, '--json', '--listen', '127.0.0.1:0', '--framing', 'line', '--respond', String.raw`^PING (\d+)$ => PONG $1`]);
+		const ours = await startServer(respondArgs);
 		try {
 			netdash.push(await measure(ours.port, total));
 		} finally {
