@@ -519,11 +519,11 @@ export type ServiceProtocol = 'mdns' | 'ssdp' | 'syncthing';
  */
 export type ServiceFields = {
 	protocol: ServiceProtocol;
-	/** Unique within the protocol: the mDNS instance name, the SSDP USN, the Syncthing device id. */
+	/** Unique within the protocol: the mDNS instance name, the UPnP device `uuid:…`, the Syncthing device id. */
 	key: string;
 	/** Instance name (mDNS), friendlyName or server (SSDP), short device id (Syncthing). */
 	name: string;
-	/** Service type (`_ipp._tcp`), SSDP notification type, or `syncthing` (not `type`: that names the event). */
+	/** Service type (`_ipp._tcp`), UPnP device type (`urn:schemas-upnp-org:device:MediaServer:1`), or `syncthing` (not `type`: that names the event). */
 	serviceType: string;
 	/** The host name it gave (mDNS SRV target, SSDP LOCATION host), or its address. */
 	host: string;

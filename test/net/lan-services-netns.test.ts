@@ -202,11 +202,11 @@ describe('LAN services across a real subnet of network namespaces', () => {
 		expect(netdash.events.some((event) => event.type === 'service-left')).toBe(false);
 	});
 
-	it('--discover alone runs netdash discovery, mDNS and Syncthing together', async () => {
+	it('--discover alone runs netdash discovery, mDNS, SSDP and Syncthing together', async () => {
 		const netdash = startNetdash(['--discover', '--discover-interval', '0.5']);
 		await netdash.waitFor((event) => event.type === 'discovery-started', 'discovery-started');
 		const browsing = await netdash.waitFor((event) => event.type === 'services-browsing', 'services-browsing');
-		expect(browsing.protocols).toEqual(['mdns', 'syncthing']);
+		expect(browsing.protocols).toEqual(['mdns', 'ssdp', 'syncthing']);
 	});
 
 	it('a Syncthing announcement broadcast on the subnet shows its short device id, addresses and instance id', async () => {

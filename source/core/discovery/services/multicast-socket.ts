@@ -16,8 +16,14 @@ export type MulticastSocketOptions = {
 	/** The id `socket-failed` names (`mdns`, `ssdp`, `syncthing`). */
 	id: string;
 	port: number;
-	/** The group to join, if any (Syncthing listens to broadcasts only). */
+	/** The group to join and send to, if any (Syncthing listens to broadcasts only). */
 	group?: string;
+	/** False for a socket that only sends to the group (SSDP's search socket, port 0, hears its unicast answers). @default true */
+	isMember?: boolean;
+	/** The group's port, when it is not the bound one. @default port */
+	groupPort?: number;
+	/** Multicast TTL. @default 255 (RFC 6762 §11) */
+	ttl?: number;
 	/** Called for every datagram. */
 	onMessage: (data: Buffer, from: Endpoint) => void;
 };
@@ -94,7 +100,7 @@ export class MulticastSocket {
 					continue;
 				}
 
-				await this.#sendOne(data, {address: this.#options.group!, port: this.#options.port});
+				await this.#sendOne(data, {address: this.#options.group!, port: this.#options.groupPort ?? this.#options.port});
 			}
 		});
 	}
@@ -139,12 +145,17 @@ export class MulticastSocket {
 
 		try {
 			// RFC 6762 §11: 255, so a receiver can tell link-local senders; loopback stays on so a responder on this host hears the queries.
-			this.#socket.setMulticastTTL(255);
+			this.#socket.setMulticastTTL(this.#options.ttl ?? 255);
 		} catch (error) {
 			this.#fail(error);
 		}
 
 		for (const address of lanAddresses()) {
+			if (this.#options.isMember === false) {
+				this.#interfaces.push(address);
+				continue;
+			}
+
 			try {
 				this.#socket.addMembership(group, address);
 				this.#interfaces.push(address);
