@@ -527,7 +527,7 @@ export type ServiceFields = {
 	serviceType: string;
 	/** The host name it gave (mDNS SRV target, SSDP LOCATION host), or its address. */
 	host: string;
-	/** The IPv4 address it is reached at (an A record, else the sender). */
+	/** The address it is reached at: IPv4 when it has one (an A record), else IPv6 (AAAA; link-local with its `%interface`), else the sender. */
 	address: string;
 	/** Its port, when the protocol gives one. */
 	port: number | null;
@@ -565,7 +565,7 @@ export type ServiceLeft = {
 	reason: 'bye' | 'evicted' | 'stopped';
 } & ServiceFields;
 
-/** Browsing of the LAN protocols started: which ones, and the interface addresses they listen on. */
+/** Browsing of the LAN protocols started: which ones, and the interface addresses they listen on (IPv6 as `fe80::…%eth0`). */
 export type ServicesBrowsing = {
 	type: 'services-browsing';
 	protocols: ServiceProtocol[];

@@ -3,9 +3,10 @@ import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
 import {Bus} from '../../source/core/bus.js';
 import type {BusEvent, EventInput} from '../../source/core/events.js';
-import {MdnsBrowser} from '../../source/core/discovery/mdns/browser.js';
+import {MdnsBrowser, orderAddresses} from '../../source/core/discovery/mdns/browser.js';
 import {decodeMdns, txtPairs} from '../../source/core/discovery/mdns/codec.js';
 import {LanGate} from '../../source/core/discovery/services/lan-protocol.js';
+import {lanLinkLocals} from '../../source/core/discovery/services/multicast-socket.js';
 import {ServiceTable, type ServiceSighting} from '../../source/core/discovery/services/service-table.js';
 import {decodeAnnounce, shortDeviceId} from '../../source/core/discovery/syncthing/codec.js';
 import {admitEveryone} from '../../source/core/udp/admission.js';
@@ -134,6 +135,33 @@ describe('the mDNS browser', () => {
 		expect(sent.slice(before).flat().some((question) => question.type === 'SRV')).toBe(false);
 		browser.tick(8000);
 		expect(sent.slice(before).flat()).toEqual(expect.arrayContaining([{name: 'Lab Printer._ipp._tcp.local', type: 'SRV', class: 'IN'}, {name: 'Lab Printer._ipp._tcp.local', type: 'TXT', class: 'IN'}]));
+	});
+
+	it('a host heard over IPv6 only shows its AAAA address with the interface it came through; with an A record too, the IPv4 one', () => {
+		const {table, browser} = browse();
+		const records = (withA: boolean) => dnsPacket.encode({type: 'response', answers: [
+			{type: 'PTR', name: '_ipp._tcp.local', ttl: 120, data: 'P6._ipp._tcp.local'},
+			{type: 'SRV', name: 'P6._ipp._tcp.local', ttl: 120, data: {target: 'p6.local', port: 631}},
+			{type: 'TXT', name: 'P6._ipp._tcp.local', ttl: 120, data: ['a=1']},
+			{type: 'AAAA', name: 'p6.local', ttl: 120, data: 'fe80::5'},
+			{type: 'AAAA', name: 'p6.local', ttl: 120, data: '2001:db8::5'},
+			...(withA ? [{type: 'A' as const, name: 'p6.local', ttl: 120, data: '10.0.0.5'}] : []),
+		]});
+		const decode = (data: Buffer) => (decodeMdns(data) as {packet: dnsPacket.DecodedPacket}).packet;
+		browser.receive(decode(records(false)), {address: 'fe80::5%eth1', port: 5353}, 0);
+		expect(table.get('mdns', 'P6._ipp._tcp.local')).toMatchObject({address: 'fe80::5%eth1', details: {addresses: 'fe80::5%eth1 2001:db8::5'}});
+		browser.receive(decode(records(true)), {address: 'fe80::5%eth1', port: 5353}, 10);
+		expect(table.get('mdns', 'P6._ipp._tcp.local')?.address).toBe('10.0.0.5');
+		expect(orderAddresses(['2001:db8::1', '10.0.0.9', '10.0.0.5'], '10.0.0.5')).toEqual(['10.0.0.5', '10.0.0.9', '2001:db8::1']);
+	});
+
+	it('IPv6 is up on an interface with a link-local address: loopback and global-only interfaces do not count', () => {
+		const entry = (address: string, family: 'IPv4' | 'IPv6', internal = false) => ({address, family, internal, netmask: '', mac: '', cidr: null, ...(family === 'IPv6' ? {scopeid: 0} : {})}) as import('node:os').NetworkInterfaceInfo;
+		expect(lanLinkLocals({
+			lo: [entry('::1', 'IPv6', true), entry('127.0.0.1', 'IPv4', true)],
+			eth0: [entry('10.0.0.2', 'IPv4'), entry('2001:db8::2', 'IPv6'), entry('fe80::2', 'IPv6')],
+			wg0: [entry('2001:db8:1::2', 'IPv6')],
+		})).toEqual([{name: 'eth0', address: 'fe80::2'}]);
 	});
 
 	it('never answers a query: a question about anything produces no packet and is only counted', () => {
