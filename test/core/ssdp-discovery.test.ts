@@ -70,6 +70,15 @@ describe('the SSDP parser', () => {
 		expect(message.headers['__proto__']).toBe('x');
 	});
 
+	it('reads at most 32 headers; a value longer than a field is cut by the service table', () => {
+		const headers = Array.from({length: 100}, (_, index) => `X-H${index}: ${index}`).join('\r\n');
+		const message = decoded(Buffer.from(`NOTIFY * HTTP/1.1\r\n${headers}\r\n\r\n`));
+		expect(Object.keys(message.headers)).toHaveLength(32);
+		const {feed, events} = browse();
+		feed(notify('ssdp:alive', uuid, {location: `http://10.0.0.99/${'x'.repeat(2000)}`}), 0);
+		expect(Buffer.byteLength((events[0] as {details: Record<string, string>}).details['location']!)).toBe(255);
+	});
+
 	it('a description gives friendlyName, manufacturer and model, entities unescaped; an embedded device its own fields', () => {
 		expect(parseDescription(description, uuid)).toEqual({
 			friendlyName: 'Lab Media & More', manufacturer: 'Justin Maggard', model: 'Windows Media Connect compatible (MiniDLNA)', modelNumber: '1.3.0', deviceType: 'urn:schemas-upnp-org:device:MediaServer:1',
