@@ -79,10 +79,10 @@ const cli = meow(
 	                               (default port 47474)
 	  --name NAME                  The name discovery announces (default: the hostname)
 	  --discover-interval SECONDS  Time between announces (default 5)
-	  --discover-protocols LIST    Which of netdash,mdns,syncthing to run (default: all;
+	  --discover-protocols LIST    Which of netdash,mdns,ssdp,syncthing to run (default: all;
 	                               netdash only with --broadcast-address)
-	  --discover-max-ttl SECONDS   Trust an mDNS record or Syncthing device at most this long
-	                               unheard
+	  --discover-max-ttl SECONDS   Trust an mDNS record, SSDP device or Syncthing device at most
+	                               this long unheard
 	  --broadcast-address ADDR     Announce to ADDR (repeatable; default: the directed broadcast
 	                               of every non-loopback IPv4 interface; 255.255.255.255 allowed)
 

@@ -572,7 +572,7 @@ export class Core {
 		});
 	}
 
-	/** Browse the LAN protocols (mDNS, Syncthing) beside netdash's own: `service-*` events follow. */
+	/** Browse the LAN protocols (mDNS, SSDP, Syncthing) beside netdash's own: `service-*` events follow. */
 	browseServices(options: LanOptions): void {
 		void this.#lan.start(options);
 	}

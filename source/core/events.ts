@@ -690,15 +690,15 @@ export type ServiceProtocol = 'mdns' | 'ssdp' | 'syncthing';
  */
 export type ServiceFields = {
 	protocol: ServiceProtocol;
-	/** Unique within the protocol: the mDNS instance name, the SSDP USN, the Syncthing device id. */
+	/** Unique within the protocol: the mDNS instance name, the UPnP device `uuid:…`, the Syncthing device id. */
 	key: string;
 	/** Instance name (mDNS), friendlyName or server (SSDP), short device id (Syncthing). */
 	name: string;
-	/** Service type (`_ipp._tcp`), SSDP notification type, or `syncthing` (not `type`: that names the event). */
+	/** Service type (`_ipp._tcp`), UPnP device type (`urn:schemas-upnp-org:device:MediaServer:1`), or `syncthing` (not `type`: that names the event). */
 	serviceType: string;
 	/** The host name it gave (mDNS SRV target, SSDP LOCATION host), or its address. */
 	host: string;
-	/** The IPv4 address it is reached at (an A record, else the sender). */
+	/** The address it is reached at: IPv4 when it has one (an A record), else IPv6 (AAAA; link-local with its `%interface`), else the sender. */
 	address: string;
 	/** Its port, when the protocol gives one. */
 	port: number | null;
@@ -736,7 +736,7 @@ export type ServiceLeft = {
 	reason: 'bye' | 'evicted' | 'stopped';
 } & ServiceFields;
 
-/** Browsing of the LAN protocols started: which ones, and the interface addresses they listen on. */
+/** Browsing of the LAN protocols started: which ones, and the interface addresses they listen on (IPv6 as `fe80::…%eth0`). */
 export type ServicesBrowsing = {
 	type: 'services-browsing';
 	protocols: ServiceProtocol[];

@@ -2,8 +2,8 @@ import {describe, expect, it} from 'vitest';
 import {parseDiscoveryFlags} from '../../source/options.js';
 
 describe('choosing discovery protocols on the command line', () => {
-	it('--discover alone runs every protocol: netdash, mDNS and Syncthing', () => {
-		expect(parseDiscoveryFlags({discover: ''})?.protocols).toEqual(['netdash', 'mdns', 'syncthing']);
+	it('--discover alone runs every protocol: netdash, mDNS, SSDP and Syncthing', () => {
+		expect(parseDiscoveryFlags({discover: ''})?.protocols).toEqual(['netdash', 'mdns', 'ssdp', 'syncthing']);
 	});
 
 	it('--broadcast-address pins discovery to its targets: only netdash runs unless the others are named', () => {
@@ -13,7 +13,7 @@ describe('choosing discovery protocols on the command line', () => {
 
 	it('--discover-protocols chooses, turns discovery on by itself, and names what it does not know', () => {
 		expect(parseDiscoveryFlags({discoverProtocols: 'mdns, Syncthing,mdns'})?.protocols).toEqual(['mdns', 'syncthing']);
-		expect(() => parseDiscoveryFlags({discoverProtocols: 'mdns,bonjour'})).toThrow("--discover-protocols takes a comma-separated list of netdash, mdns, syncthing, not 'bonjour'");
+		expect(() => parseDiscoveryFlags({discoverProtocols: 'mdns,bonjour'})).toThrow("--discover-protocols takes a comma-separated list of netdash, mdns, ssdp, syncthing, not 'bonjour'");
 		expect(() => parseDiscoveryFlags({discoverProtocols: ''})).toThrow('--discover-protocols takes');
 	});
 

@@ -3,9 +3,10 @@ import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
 import {Bus} from '../../source/core/bus.js';
 import type {BusEvent, EventInput} from '../../source/core/events.js';
-import {MdnsBrowser} from '../../source/core/discovery/mdns/browser.js';
+import {MdnsBrowser, orderAddresses} from '../../source/core/discovery/mdns/browser.js';
 import {decodeMdns, txtPairs} from '../../source/core/discovery/mdns/codec.js';
 import {LanGate} from '../../source/core/discovery/services/lan-protocol.js';
+import {lanLinkLocals} from '../../source/core/discovery/services/multicast-socket.js';
 import {ServiceTable, type ServiceSighting} from '../../source/core/discovery/services/service-table.js';
 import {decodeAnnounce, shortDeviceId} from '../../source/core/discovery/syncthing/codec.js';
 import {admitEveryone} from '../../source/core/udp/admission.js';
@@ -88,6 +89,13 @@ describe('the service table', () => {
 		expect(Object.fromEntries(table.refused)).toEqual({'per-host-limit': 1, 'table-full': 1});
 	});
 
+	it('the host cap refuses a new address once that many hosts are known, while known hosts still add services', () => {
+		const {table} = tableWithEvents({maxHosts: 2});
+		expect([table.see(sighting('a1', '10.0.0.1'), 1000, 0), table.see(sighting('b1', '10.0.0.2'), 1000, 0), table.see(sighting('c1', '10.0.0.3'), 1000, 0)]).toEqual([true, true, false]);
+		expect(table.see(sighting('a2', '10.0.0.1'), 1000, 0)).toBe(true);
+		expect(Object.fromEntries(table.refused)).toEqual({'host-limit': 1});
+	});
+
 	it('long names and TXT values are cut to the field cap, and TXT pairs to their cap', () => {
 		const {table} = tableWithEvents({maxFieldBytes: 10, maxPairs: 2});
 		table.see({...sighting('k'), name: 'é'.repeat(20), txt: {a: 'x'.repeat(50), b: '1', c: '2'}}, 1000, 0);
@@ -136,6 +144,33 @@ describe('the mDNS browser', () => {
 		expect(sent.slice(before).flat()).toEqual(expect.arrayContaining([{name: 'Lab Printer._ipp._tcp.local', type: 'SRV', class: 'IN'}, {name: 'Lab Printer._ipp._tcp.local', type: 'TXT', class: 'IN'}]));
 	});
 
+	it('a host heard over IPv6 only shows its AAAA address with the interface it came through; with an A record too, the IPv4 one', () => {
+		const {table, browser} = browse();
+		const records = (withA: boolean) => dnsPacket.encode({type: 'response', answers: [
+			{type: 'PTR', name: '_ipp._tcp.local', ttl: 120, data: 'P6._ipp._tcp.local'},
+			{type: 'SRV', name: 'P6._ipp._tcp.local', ttl: 120, data: {target: 'p6.local', port: 631}},
+			{type: 'TXT', name: 'P6._ipp._tcp.local', ttl: 120, data: ['a=1']},
+			{type: 'AAAA', name: 'p6.local', ttl: 120, data: 'fe80::5'},
+			{type: 'AAAA', name: 'p6.local', ttl: 120, data: '2001:db8::5'},
+			...(withA ? [{type: 'A' as const, name: 'p6.local', ttl: 120, data: '10.0.0.5'}] : []),
+		]});
+		const decode = (data: Buffer) => (decodeMdns(data) as {packet: dnsPacket.DecodedPacket}).packet;
+		browser.receive(decode(records(false)), {address: 'fe80::5%eth1', port: 5353}, 0);
+		expect(table.get('mdns', 'P6._ipp._tcp.local')).toMatchObject({address: 'fe80::5%eth1', details: {addresses: 'fe80::5%eth1 2001:db8::5'}});
+		browser.receive(decode(records(true)), {address: 'fe80::5%eth1', port: 5353}, 10);
+		expect(table.get('mdns', 'P6._ipp._tcp.local')?.address).toBe('10.0.0.5');
+		expect(orderAddresses(['2001:db8::1', '10.0.0.9', '10.0.0.5'], '10.0.0.5')).toEqual(['10.0.0.5', '10.0.0.9', '2001:db8::1']);
+	});
+
+	it('IPv6 is up on an interface with a link-local address: loopback and global-only interfaces do not count', () => {
+		const entry = (address: string, family: 'IPv4' | 'IPv6', internal = false) => ({address, family, internal, netmask: '', mac: '', cidr: null, ...(family === 'IPv6' ? {scopeid: 0} : {})}) as import('node:os').NetworkInterfaceInfo;
+		expect(lanLinkLocals({
+			lo: [entry('::1', 'IPv6', true), entry('127.0.0.1', 'IPv4', true)],
+			eth0: [entry('10.0.0.2', 'IPv4'), entry('2001:db8::2', 'IPv6'), entry('fe80::2', 'IPv6')],
+			wg0: [entry('2001:db8:1::2', 'IPv6')],
+		})).toEqual([{name: 'eth0', address: 'fe80::2'}]);
+	});
+
 	it('never answers a query: a question about anything produces no packet and is only counted', () => {
 		const {sent, browser, feed, events} = browse();
 		feed(announcement(120), 0);
@@ -144,6 +179,33 @@ describe('the mDNS browser', () => {
 		expect(sent.length).toBe(before);
 		expect(browser.counts.queriesSeen).toBe(1);
 		expect(events).toHaveLength(1);
+	});
+
+	it('caps hold: service types, records read per packet, addresses per host name, questions per query packet', () => {
+		const {browser, feed, sent, table} = browse({maxTypes: 3, maxRecords: 5, maxQuestions: 4});
+		// Ten types listed in one packet: three are kept (and asked for, four questions a packet at most).
+		feed(dnsPacket.encode({type: 'response', answers: Array.from({length: 10}, (_, index) => ({type: 'PTR' as const, name: '_services._dns-sd._udp.local', ttl: 120, data: `_t${index}._tcp.local`}))}), 0);
+		const asked = sent.flat().filter((question) => /^_t\d\._tcp\.local$/.test(question.name)).map((question) => question.name);
+		expect(asked.sort()).toEqual(['_t0._tcp.local', '_t1._tcp.local', '_t2._tcp.local']);
+		expect(Math.max(...sent.map((questions) => questions.length))).toBeLessThanOrEqual(4);
+		// A packet of six records: only the first five are read (the TXT that would complete the service is the sixth).
+		feed(dnsPacket.encode({type: 'response', answers: [
+			{type: 'PTR', name: '_t0._tcp.local', ttl: 120, data: 'X._t0._tcp.local'},
+			{type: 'SRV', name: 'X._t0._tcp.local', ttl: 120, data: {target: 'x.local', port: 1}},
+			...Array.from({length: 3}, (_, index) => ({type: 'A' as const, name: 'x.local', ttl: 120, data: `10.0.0.${index + 1}`})),
+			{type: 'TXT', name: 'X._t0._tcp.local', ttl: 120, data: ['a=1']},
+		]}), 10);
+		expect(table.size).toBe(0);
+		// Twenty A records for one host name: eight addresses are kept.
+		const many = browse({maxRecords: 128});
+		many.feed(dnsPacket.encode({type: 'response', answers: [
+			{type: 'PTR', name: '_t._tcp.local', ttl: 120, data: 'Y._t._tcp.local'},
+			{type: 'SRV', name: 'Y._t._tcp.local', ttl: 120, data: {target: 'y.local', port: 1}},
+			{type: 'TXT', name: 'Y._t._tcp.local', ttl: 120, data: ['a=1']},
+			...Array.from({length: 20}, (_, index) => ({type: 'A' as const, name: 'y.local', ttl: 120, data: `10.0.1.${index + 1}`})),
+		]}), 0);
+		expect(many.table.get('mdns', 'Y._t._tcp.local')?.details['addresses']?.split(' ')).toHaveLength(8);
+		expect(browser.counts.responses).toBe(2);
 	});
 
 	it('a responder flooding instances fills its instance cap, not memory', () => {
@@ -220,6 +282,13 @@ describe('the decoders under hostile input', () => {
 		expect(decodeMdns(header)).toEqual({reason: 'malformed'});
 		expect(decodeMdns(Buffer.alloc(9001))).toEqual({reason: 'too-large'});
 		expect('packet' in decodeMdns(announcement(120))).toBe(true);
+	});
+
+	it('a Syncthing announcement listing 40 addresses keeps 16', () => {
+		const addresses = Array.from({length: 40}, (_, index) => `tcp://10.0.0.${index}:22000`);
+		const packet = Buffer.concat([Buffer.from('2ea7d90b0a04', 'hex'), Buffer.from('fake'), ...addresses.flatMap((address) => [Buffer.from([0x12, address.length]), Buffer.from(address)])]);
+		const announce = decodeAnnounce(packet);
+		expect('error' in announce ? announce.error : announce.addresses).toEqual(addresses.slice(0, 16));
 	});
 
 	it('the Syncthing decoder refuses what is not an announcement, with a reason', () => {

@@ -1,98 +1,45 @@
-import {execFileSync, spawn, type ChildProcess} from 'node:child_process';
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import {execFileSync, type ChildProcess} from 'node:child_process';
 import process from 'node:process';
 import {afterAll, afterEach, beforeEach, describe, expect, it} from 'vitest';
+import {avahiHostName, removeAvahi, startAvahi as spawnAvahi, type Avahi} from '../helpers/avahi.js';
 import {spawnJson, type JsonChild} from '../helpers/cli.js';
 import {missingTool, skipEachIf, whyNoNetns} from '../helpers/requires.js';
+import {makeSubnet, type Subnet} from '../helpers/subnet.js';
 
 /**
  * mDNS and Syncthing discovery on a real subnet: network namespaces on a
- * bridge in a namespace of their own, all made (and removed) by this test.
- * The mDNS responder is the real avahi-daemon from Debian, started inside a
- * namespace with its own services and pid directories bind-mounted there
- * only (`ip netns exec` gives the command a private mount namespace), so no
- * avahi on the host ever sees these services. Every multicast and broadcast
- * stays on the test bridge.
+ * bridge in a namespace of their own, all made (and removed) by this test
+ * (test/helpers/subnet.ts). The mDNS responder is the real avahi-daemon from
+ * Debian, started inside a namespace (test/helpers/avahi.ts). Every
+ * multicast and broadcast stays on the test bridge. IPv4 only here; IPv6
+ * has its own subnet in mdns-ipv6-netns.test.ts.
  */
-
-const prefix = `nd-lan-${process.pid}`;
-const subnet = `10.78.${(process.pid % 250) + 1}`;
-const hosts = ['a', 'b', 'c'] as const;
-type Host = typeof hosts[number];
-const addressOf = (host: Host) => `${subnet}.${hosts.indexOf(host) + 1}`;
-const namespaceOf = (name: string) => `${prefix}-${name}`;
-const avahiHostName = `nd-avahi-${process.pid}`;
-
-function ip(...args: string[]): void {
-	execFileSync('ip', args, {stdio: 'pipe'});
-}
 
 const reason = whyNoNetns() ?? missingTool('avahi-daemon');
 
-let madeNamespaces: string[] = [];
-let children: ChildProcess[] = [];
+let subnet: Subnet | undefined;
 let instances: JsonChild[] = [];
-let directories: string[] = [];
+let avahis: Avahi[] = [];
 
-function makeSubnet(): void {
-	const bridge = namespaceOf('br');
-	for (const name of [bridge, ...hosts.map((host) => namespaceOf(host))]) {
-		ip('netns', 'add', name);
-		madeNamespaces.push(name);
+function net(): Subnet {
+	if (!subnet) {
+		throw new Error('no subnet');
 	}
 
-	ip('-n', bridge, 'link', 'add', 'br0', 'type', 'bridge');
-	ip('-n', bridge, 'link', 'set', 'br0', 'up');
-	for (const host of hosts) {
-		const namespace = namespaceOf(host);
-		ip('-n', bridge, 'link', 'add', `v${host}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', namespace);
-		ip('-n', bridge, 'link', 'set', `v${host}`, 'master', 'br0');
-		ip('-n', bridge, 'link', 'set', `v${host}`, 'up');
-		ip('-n', namespace, 'addr', 'add', `${addressOf(host)}/24`, 'brd', '+', 'dev', 'eth0');
-		ip('-n', namespace, 'link', 'set', 'eth0', 'up');
-		ip('-n', namespace, 'link', 'set', 'lo', 'up');
-		// avahi picks no outgoing interface for multicast: without a route for the group it gets ENETUNREACH.
-		ip('-n', namespace, 'route', 'add', '224.0.0.0/4', 'dev', 'eth0');
-	}
+	return subnet;
 }
 
-const printer = `<?xml version="1.0" standalone='no'?>
-<!DOCTYPE service-group SYSTEM "avahi-service.dtd">
-<service-group>
-  <name>Lab Printer</name>
-  <service><type>_ipp._tcp</type><port>631</port><txt-record>rp=printers/lab</txt-record><txt-record>ty=Test Printer 9000</txt-record></service>
-</service-group>
-`;
-const nas = `<?xml version="1.0" standalone='no'?>
-<!DOCTYPE service-group SYSTEM "avahi-service.dtd">
-<service-group>
-  <name>Lab NAS</name>
-  <service><type>_http._tcp</type><port>8080</port><txt-record>path=/admin</txt-record></service>
-</service-group>
-`;
+const addressOf = (host: string) => net().addressOf(host);
 
 /** avahi-daemon in host b's namespace, publishing a printer and a NAS. */
 function startAvahi(): ChildProcess {
-	const directory = mkdtempSync(path.join(os.tmpdir(), 'nd-avahi-'));
-	directories.push(directory);
-	const services = path.join(directory, 'services');
-	const run = path.join(directory, 'run');
-	execFileSync('mkdir', ['-p', services, run]);
-	writeFileSync(path.join(services, 'printer.service'), printer);
-	writeFileSync(path.join(services, 'nas.service'), nas);
-	const conf = path.join(directory, 'avahi-daemon.conf');
-	writeFileSync(conf, `[server]\nhost-name=${avahiHostName}\nuse-ipv4=yes\nuse-ipv6=no\nallow-interfaces=eth0\nenable-dbus=no\n[wide-area]\nenable-wide-area=no\n[publish]\npublish-workstation=no\n`);
-	const script = `mount --bind ${services} /etc/avahi/services && mkdir -p /run/avahi-daemon && mount --bind ${run} /run/avahi-daemon && exec avahi-daemon -f ${conf} --no-drop-root --no-chroot`;
-	// `ip netns exec` and `sh` both exec: the child's pid is avahi's, so signals reach it.
-	const child = spawn('ip', ['netns', 'exec', namespaceOf('b'), 'sh', '-c', script], {stdio: ['ignore', 'pipe', 'pipe']});
-	children.push(child);
-	return child;
+	const avahi = spawnAvahi(net(), 'b');
+	avahis.push(avahi);
+	return avahi.child;
 }
 
 function startNetdash(args: string[]): JsonChild {
-	const instance = spawnJson(['--json', ...args], {prefix: ['ip', 'netns', 'exec', namespaceOf('a')]});
+	const instance = spawnJson(['--json', ...args], {prefix: ['ip', 'netns', 'exec', net().namespaceOf('a')]});
 	instances.push(instance);
 	return instance;
 }
@@ -108,27 +55,15 @@ async function cleanUp(): Promise<void> {
 		instance.child.kill('SIGKILL');
 	}
 
-	for (const child of children) {
-		child.kill('SIGKILL');
-	}
-
-	await Promise.all([...instances.map(async (instance) => instance.exited), ...children.map(async (child) => exited(child))]);
+	await Promise.all(instances.map(async (instance) => instance.exited));
 	instances = [];
-	children = [];
-	for (const name of madeNamespaces) {
-		try {
-			ip('netns', 'del', name);
-		} catch {
-			// Already gone.
-		}
+	await subnet?.remove();
+	subnet = undefined;
+	for (const avahi of avahis) {
+		removeAvahi(avahi);
 	}
 
-	madeNamespaces = [];
-	for (const directory of directories) {
-		rmSync(directory, {recursive: true, force: true});
-	}
-
-	directories = [];
+	avahis = [];
 }
 
 const isService = (event: Record<string, any>, type: string, name: string) => event.type === type && event.name === name;
@@ -138,7 +73,7 @@ describe('LAN services across a real subnet of network namespaces', () => {
 
 	beforeEach(() => {
 		if (!reason) {
-			makeSubnet();
+			subnet = makeSubnet({tag: 'lan'});
 		}
 	});
 
@@ -202,11 +137,11 @@ describe('LAN services across a real subnet of network namespaces', () => {
 		expect(netdash.events.some((event) => event.type === 'service-left')).toBe(false);
 	});
 
-	it('--discover alone runs netdash discovery, mDNS and Syncthing together', async () => {
+	it('--discover alone runs netdash discovery, mDNS, SSDP and Syncthing together', async () => {
 		const netdash = startNetdash(['--discover', '--discover-interval', '0.5']);
 		await netdash.waitFor((event) => event.type === 'discovery-started', 'discovery-started');
 		const browsing = await netdash.waitFor((event) => event.type === 'services-browsing', 'services-browsing');
-		expect(browsing.protocols).toEqual(['mdns', 'syncthing']);
+		expect(browsing.protocols).toEqual(['mdns', 'ssdp', 'syncthing']);
 	});
 
 	it('a Syncthing announcement broadcast on the subnet shows its short device id, addresses and instance id', async () => {
@@ -221,8 +156,8 @@ describe('LAN services across a real subnet of network namespaces', () => {
 			...addresses.flatMap((address) => [Buffer.from([0x12, address.length]), Buffer.from(address)]), // Field 2, repeated.
 			Buffer.from([0x18, 0xAC, 0x02]), // Field 3 (instance_id), varint 300.
 		]);
-		const sender = `const s=require('dgram').createSocket('udp4');s.bind(0,'${addressOf('c')}',()=>{s.setBroadcast(true);s.send(Buffer.from('${packet.toString('hex')}','hex'),21027,'${subnet}.255',(e)=>{if(e)throw e;s.close()})})`;
-		execFileSync('ip', ['netns', 'exec', namespaceOf('c'), process.execPath, '-e', sender], {stdio: 'pipe'});
+		const sender = `const s=require('dgram').createSocket('udp4');s.bind(0,'${addressOf('c')}',()=>{s.setBroadcast(true);s.send(Buffer.from('${packet.toString('hex')}','hex'),21027,'${net().broadcast}',(e)=>{if(e)throw e;s.close()})})`;
+		execFileSync('ip', ['netns', 'exec', net().namespaceOf('c'), process.execPath, '-e', sender], {stdio: 'pipe'});
 
 		const device = await netdash.waitFor((event) => event.type === 'service-discovered' && event.protocol === 'syncthing', 'syncthing device');
 		// base32("foobar") is MZXW6YTBOI (RFC 4648 test vector): the short id is its first seven characters.

@@ -10,10 +10,11 @@ import type {FloodLimits} from './limiter.js';
 import {MdnsDiscovery} from './mdns/mdns.js';
 import {DEFAULT_LAN_FLOOD, type LanContext, type LanProtocol} from './services/lan-protocol.js';
 import {ServiceTable, type ServiceLimits} from './services/service-table.js';
+import {SsdpDiscovery} from './ssdp/ssdp.js';
 import {SyncthingDiscovery} from './syncthing/syncthing.js';
 
-/** The LAN protocols this version runs (SSDP is not built yet). */
-export const serviceProtocols: readonly ServiceProtocol[] = ['mdns', 'syncthing'];
+/** The LAN protocols this version runs. */
+export const serviceProtocols: readonly ServiceProtocol[] = ['mdns', 'ssdp', 'syncthing'];
 
 /** How LAN discovery runs. */
 export type LanOptions = {
@@ -65,7 +66,7 @@ export class LanDiscovery {
 			}
 
 			const port = options.ports?.[protocol];
-			const module: LanProtocol = protocol === 'mdns' ? new MdnsDiscovery(context, ttl, port) : new SyncthingDiscovery(context, ttl, port);
+			const module = this.#make(protocol, context, ttl, port);
 			this.#running.set(protocol, module);
 			started.push(module);
 		}
@@ -99,6 +100,22 @@ export class LanDiscovery {
 
 		this.#running.clear();
 		this.#stopTimer();
+	}
+
+	#make(protocol: ServiceProtocol, context: LanContext, ttl: {maxTtlMs?: number}, port: number | undefined): LanProtocol {
+		switch (protocol) {
+			case 'mdns': {
+				return new MdnsDiscovery(context, ttl, port);
+			}
+
+			case 'ssdp': {
+				return new SsdpDiscovery(context, ttl, port);
+			}
+
+			case 'syncthing': {
+				return new SyncthingDiscovery(context, ttl, port);
+			}
+		}
 	}
 
 	#tick(): void {

@@ -49,6 +49,19 @@ type Instance = {
 	since: number;
 };
 
+/**
+ * A host's addresses, the one to show first: IPv4 before IPv6 (what most
+ * clients dial), the address the answer came from before others of its
+ * family. A link-local IPv6 address only works with its interface, so it
+ * takes the `%eth0` the answer arrived on.
+ */
+export function orderAddresses(addresses: readonly string[], sender: string): string[] {
+	const [senderAddress, scope] = sender.split('%');
+	const scoped = addresses.map((address) => (scope !== undefined && /^fe[89ab]/i.test(address) && !address.includes('%') ? `${address}%${scope}` : address));
+	const rank = (address: string) => (address.includes(':') ? 2 : 0) + (address.split('%')[0] === senderAddress?.toLowerCase() ? 0 : 1);
+	return scoped.sort((a, b) => rank(a) - rank(b));
+}
+
 /** What the browser counted. */
 export type MdnsCounts = {queriesSeen: number; responses: number; goodbyes: number; questionsSent: number; refused: number};
 
@@ -60,7 +73,7 @@ export class MdnsBrowser {
 	readonly counts: MdnsCounts = {queriesSeen: 0, responses: 0, goodbyes: 0, questionsSent: 0, refused: 0};
 	readonly #types = new Set<string>();
 	readonly #instances = new Map<string, Instance>();
-	/** Host name (lower case) → IPv4 address → expiry. */
+	/** Host name (lower case) → address (A or AAAA) → expiry. */
 	readonly #hosts = new Map<string, Map<string, number>>();
 	readonly #pending = new Map<string, Question>();
 	readonly #table: ServiceTable;
@@ -147,7 +160,7 @@ export class MdnsBrowser {
 		this.#browseWait = Math.min(LONGEST_BROWSE_MS, this.#browseWait * 2);
 	}
 
-	#ask(name: string, type: 'PTR' | 'SRV' | 'TXT' | 'A'): void {
+	#ask(name: string, type: 'PTR' | 'SRV' | 'TXT' | 'A' | 'AAAA'): void {
 		this.#pending.set(`${type} ${name.toLowerCase()}`, {name, type, class: 'IN'});
 	}
 
@@ -220,6 +233,7 @@ export class MdnsBrowser {
 
 					if (!this.#hosts.has(data.target.toLowerCase())) {
 						this.#ask(data.target, 'A');
+						this.#ask(data.target, 'AAAA');
 					}
 				}
 
@@ -237,9 +251,10 @@ export class MdnsBrowser {
 				break;
 			}
 
-			case 'A': {
+			case 'A':
+			case 'AAAA': {
 				const host = name.toLowerCase();
-				const address = String(record.data);
+				const address = String(record.data).toLowerCase();
 				let addresses = this.#hosts.get(host);
 				if (ttlMs === 0) {
 					addresses?.delete(address);
@@ -296,7 +311,7 @@ export class MdnsBrowser {
 		instance.lifetime = Math.max(0, expiresAt - now);
 		instance.since = now;
 		instance.asked = 0;
-		const addresses = [...(this.#hosts.get(instance.srv.target.toLowerCase()) ?? new Map<string, number>())].filter(([, expiry]) => expiry > now).map(([address]) => address);
+		const addresses = orderAddresses([...(this.#hosts.get(instance.srv.target.toLowerCase()) ?? new Map<string, number>())].filter(([, expiry]) => expiry > now).map(([address]) => address), instance.from);
 		const type = instance.type.replace(/\.local$/i, '');
 		const isAccepted = this.#table.see({
 			protocol: 'mdns',
@@ -304,7 +319,7 @@ export class MdnsBrowser {
 			name: instanceLabel(fqdn, instance.type) ?? fqdn,
 			serviceType: type,
 			host: instance.srv.target,
-			address: addresses.includes(instance.from) ? instance.from : (addresses[0] ?? instance.from),
+			address: addresses[0] ?? instance.from,
 			port: instance.srv.port,
 			txt: instance.txt,
 			details: addresses.length > 1 ? {addresses: addresses.join(' ')} : {},

@@ -7,6 +7,8 @@ import dnsPacket, {type Answer, type DecodedPacket, type Question} from 'dns-pac
 
 /** The mDNS group and port (RFC 6762). */
 export const MDNS_GROUP = '224.0.0.251';
+/** The IPv6 link-local mDNS group. */
+export const MDNS_GROUP_V6 = 'ff02::fb';
 export const MDNS_PORT = 5353;
 /** The meta-query that lists every service type on the link (RFC 6763 §9). */
 export const SERVICE_TYPES = '_services._dns-sd._udp.local';

@@ -1,14 +1,16 @@
 /**
- * mDNS glue: the socket on 224.0.0.251:5353 (shared with any responder on
- * this host), the flood gate, the codec and the browser. It only ever sends
- * queries; it never answers one.
+ * mDNS glue: the sockets on 224.0.0.251:5353 and, where IPv6 is up (an
+ * interface has a link-local address), [ff02::fb]:5353, both shared with
+ * any responder on this host; the flood gate, the codec and the browser.
+ * Queries go out on both; answers from both feed one browser. It only ever
+ * sends queries; it never answers one.
  */
 import {performance} from 'node:perf_hooks';
 import type {Endpoint} from '../../events.js';
 import {LanGate, type LanContext, type LanProtocol} from '../services/lan-protocol.js';
-import {MulticastSocket} from '../services/multicast-socket.js';
+import {MulticastSocket, lanLinkLocals} from '../services/multicast-socket.js';
 import {MdnsBrowser, type MdnsBrowserLimits} from './browser.js';
-import {MDNS_GROUP, MDNS_PORT, decodeMdns, encodeQuery} from './codec.js';
+import {MDNS_GROUP, MDNS_GROUP_V6, MDNS_PORT, decodeMdns, encodeQuery} from './codec.js';
 
 /** mDNS / DNS-SD browsing on every non-loopback interface. */
 export class MdnsDiscovery implements LanProtocol {
@@ -17,6 +19,7 @@ export class MdnsDiscovery implements LanProtocol {
 	readonly #limits: Partial<MdnsBrowserLimits>;
 	readonly #port: number;
 	#socket: MulticastSocket | undefined;
+	#socket6: MulticastSocket | undefined;
 	#browser: MdnsBrowser | undefined;
 	#gate: LanGate | undefined;
 
@@ -28,7 +31,7 @@ export class MdnsDiscovery implements LanProtocol {
 	}
 
 	get interfaces(): string[] {
-		return this.#socket?.interfaces ?? [];
+		return [...(this.#socket?.interfaces ?? []), ...(this.#socket6?.interfaces ?? [])];
 	}
 
 	/** The browser's counters (queries seen and never answered, responses, goodbyes). */
@@ -38,16 +41,30 @@ export class MdnsDiscovery implements LanProtocol {
 
 	async start(now: number): Promise<boolean> {
 		const gate = new LanGate(this.#context, 'mdns', now);
-		const socket = new MulticastSocket(this.#context.bus, {id: 'mdns', port: this.#port, group: MDNS_GROUP, onMessage: (data, from) => {
+		const onMessage = (data: Buffer, from: Endpoint) => {
 			this.#receive(data, from);
-		}});
+		};
+
+		const socket = new MulticastSocket(this.#context.bus, {id: 'mdns', port: this.#port, group: MDNS_GROUP, onMessage});
+		// IPv6 only where it is up: a host without it gets no socket and no failure.
+		const socket6 = lanLinkLocals().length > 0 ? new MulticastSocket(this.#context.bus, {id: 'mdns6', port: this.#port, group: MDNS_GROUP_V6, family: 6, onMessage}) : undefined;
 		const browser = new MdnsBrowser(this.#context.table, (questions) => {
-			socket.send(encodeQuery(questions));
+			const query = encodeQuery(questions);
+			socket.send(query);
+			socket6?.send(query);
 		}, this.#limits);
 		this.#gate = gate;
 		this.#socket = socket;
+		this.#socket6 = socket6;
 		this.#browser = browser;
-		if (!await socket.listening()) {
+		const [isListening, isListening6] = await Promise.all([socket.listening(), socket6?.listening() ?? false]);
+		if (!isListening6 && socket6) {
+			// Failed (a socket-failed said why): browse over IPv4 alone.
+			socket6.close();
+			this.#socket6 = undefined;
+		}
+
+		if (!isListening && !isListening6) {
 			return false;
 		}
 
@@ -63,7 +80,9 @@ export class MdnsDiscovery implements LanProtocol {
 	close(): void {
 		this.#gate?.flush(performance.now(), true);
 		this.#socket?.close();
+		this.#socket6?.close();
 		this.#socket = undefined;
+		this.#socket6 = undefined;
 	}
 
 	#receive(data: Buffer, from: Endpoint): void {

@@ -1,11 +1,12 @@
 /**
- * A UDP socket for a LAN protocol: bound to `0.0.0.0:PORT` with
- * SO_REUSEADDR (so avahi, minidlna or Syncthing on the same host keep their
- * port), joined to a multicast group on every non-loopback IPv4 interface,
- * sending to the group once per interface. Errors become `socket-failed`
- * events, never throws.
+ * A UDP socket for a LAN protocol: bound to `0.0.0.0:PORT` (or `[::]:PORT`)
+ * with SO_REUSEADDR (so avahi, minidlna or Syncthing on the same host keep
+ * their port), joined to a multicast group on every non-loopback interface
+ * of its family, sending to the group once per interface. Errors become
+ * `socket-failed` events, never throws.
  */
 import dgram from 'node:dgram';
+import os from 'node:os';
 import type {Bus} from '../../bus.js';
 import {errorCode, oneLine} from '../../errors.js';
 import type {Endpoint} from '../../events.js';
@@ -16,15 +17,47 @@ export type MulticastSocketOptions = {
 	/** The id `socket-failed` names (`mdns`, `ssdp`, `syncthing`). */
 	id: string;
 	port: number;
-	/** The group to join, if any (Syncthing listens to broadcasts only). */
+	/** The group to join and send to, if any (Syncthing listens to broadcasts only). */
 	group?: string;
+	/** False for a socket that only sends to the group (SSDP's search socket, port 0, hears its unicast answers). @default true */
+	isMember?: boolean;
+	/** The group's port, when it is not the bound one. @default port */
+	groupPort?: number;
+	/** Multicast TTL. @default 255 (RFC 6762 §11) */
+	ttl?: number;
 	/** Called for every datagram. */
 	onMessage: (data: Buffer, from: Endpoint) => void;
+	/** IPv6: bind `[::]` (IPv6 only), join per interface that has a link-local address. @default 4 */
+	family?: 4 | 6;
 };
+
+/** An interface the group is joined on: what events show, and what the socket calls take. */
+type Joined = {label: string; token: string};
 
 /** The non-loopback IPv4 interface addresses, once each. */
 export function lanAddresses(): string[] {
 	return [...new Set(listInterfaces().filter((info) => !info.isLoopback).map((info) => info.address))];
+}
+
+/**
+ * The interfaces where IPv6 is up: each non-loopback one with a link-local
+ * address (`fe80::…%eth0`), which is what link-local multicast (ff02::) needs.
+ */
+export function lanLinkLocals(source: NodeJS.Dict<os.NetworkInterfaceInfo[]> = os.networkInterfaces()): Array<{name: string; address: string}> {
+	const found = new Map<string, string>();
+	for (const [name, entries] of Object.entries(source)) {
+		const linkLocal = (entries ?? []).find((entry) => entry.family === 'IPv6' && !entry.internal && /^fe[89ab]/i.test(entry.address));
+		if (linkLocal) {
+			found.set(name, linkLocal.address);
+		}
+	}
+
+	return [...found].map(([name, address]) => ({name, address}));
+}
+
+function joinable(family: 4 | 6): Joined[] {
+	// IPv6 names an interface by its scope (`::%eth0`); IPv4 by its address.
+	return family === 6 ? lanLinkLocals().map(({name, address}) => ({label: `${address}%${name}`, token: `::%${name}`})) : lanAddresses().map((address) => ({label: address, token: address}));
 }
 
 /** One bound socket; `close()` is idempotent. */
@@ -34,7 +67,7 @@ export class MulticastSocket {
 	readonly #bus: Bus;
 	#isOpen = true;
 	#isListening = false;
-	#interfaces: string[] = [];
+	#interfaces: Joined[] = [];
 	/** Sends in order: the outgoing interface is socket state, so one send must leave before the next changes it. */
 	#queue: Promise<void> = Promise.resolve();
 	readonly #whenListening: Promise<boolean>;
@@ -42,7 +75,8 @@ export class MulticastSocket {
 	constructor(bus: Bus, options: MulticastSocketOptions) {
 		this.#bus = bus;
 		this.#options = options;
-		this.#socket = dgram.createSocket({type: 'udp4', reuseAddr: true});
+		const isIpv6 = options.family === 6;
+		this.#socket = dgram.createSocket(isIpv6 ? {type: 'udp6', reuseAddr: true, ipv6Only: true} : {type: 'udp4', reuseAddr: true});
 		this.#whenListening = new Promise((resolve) => {
 			this.#socket.on('error', (error) => {
 				this.#fail(error);
@@ -57,7 +91,7 @@ export class MulticastSocket {
 		this.#socket.on('message', (data, remote) => {
 			options.onMessage(data, {address: remote.address, port: remote.port});
 		});
-		this.#socket.bind(options.port, '0.0.0.0');
+		this.#socket.bind(options.port, isIpv6 ? '::' : '0.0.0.0');
 	}
 
 	/** Resolves true once bound (false when binding failed). */
@@ -65,9 +99,9 @@ export class MulticastSocket {
 		return this.#whenListening;
 	}
 
-	/** The interface addresses the group was joined on. */
+	/** The interface addresses the group was joined on (`fe80::…%eth0` for IPv6). */
 	get interfaces(): string[] {
-		return [...this.#interfaces];
+		return this.#interfaces.map((joined) => joined.label);
 	}
 
 	/** Send `data` to the group on every joined interface (or to `to`, unicast). */
@@ -82,19 +116,19 @@ export class MulticastSocket {
 				return;
 			}
 
-			for (const address of this.#interfaces) {
+			for (const joined of this.#interfaces) {
 				if (!this.#isOpen) {
 					return;
 				}
 
 				try {
-					this.#socket.setMulticastInterface(address);
+					this.#socket.setMulticastInterface(joined.token);
 				} catch (error) {
 					this.#fail(error);
 					continue;
 				}
 
-				await this.#sendOne(data, {address: this.#options.group!, port: this.#options.port});
+				await this.#sendOne(data, {address: this.#options.group!, port: this.#options.groupPort ?? this.#options.port});
 			}
 		});
 	}
@@ -139,15 +173,20 @@ export class MulticastSocket {
 
 		try {
 			// RFC 6762 §11: 255, so a receiver can tell link-local senders; loopback stays on so a responder on this host hears the queries.
-			this.#socket.setMulticastTTL(255);
+			this.#socket.setMulticastTTL(this.#options.ttl ?? 255);
 		} catch (error) {
 			this.#fail(error);
 		}
 
-		for (const address of lanAddresses()) {
+		for (const joined of joinable(this.#options.family ?? 4)) {
+			if (this.#options.isMember === false) {
+				this.#interfaces.push(joined);
+				continue;
+			}
+
 			try {
-				this.#socket.addMembership(group, address);
-				this.#interfaces.push(address);
+				this.#socket.addMembership(group, joined.token);
+				this.#interfaces.push(joined);
 			} catch (error) {
 				this.#fail(error);
 			}
