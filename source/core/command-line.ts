@@ -45,7 +45,7 @@ export const commandLineUsages: readonly CommandLineUsage[] = [
 	{name: 'connect', usage: 'connect host:port [framing]', description: 'dial a TCP connection'},
 	{name: 'forward', usage: 'forward [ip:]port host:port', description: 'relay each client to its own connection to host:port (ssh -L)'},
 	{name: 'send', usage: 'send [C1] text', description: 'text with \\r \\n \\xNN escapes; --every 1s/--count N: :schedules'},
-	{name: 'respond', usage: 'respond PAT => REPLY [;; …]', description: 'auto-reply (:rules lists, :rule R1 pause|resume|remove)'},
+	{name: 'respond', usage: 'respond PAT => REPLY [;; …]', description: 'auto-reply (:rules lists, :rule A1 pause|resume|remove)'},
 	{name: 'save', usage: 'save [C1] [--out] PATH', description: 'save what it receives (sends) to a file'},
 	{name: 'sendhex', usage: 'sendhex [C1] 48 65 6c', description: 'send bytes written in hex'},
 	{name: 'sendfile', usage: 'sendfile [C1] PATH', description: 'stream a file of any size, at the pace the peer reads'},
@@ -272,8 +272,8 @@ export function parseCommandLine(text: string, context: CommandLineContext = {})
 
 		case 'rule': {
 			const action = words[1]?.toLowerCase();
-			if (words.length !== 2 || !/^R\d+$/.test(words[0]!) || (action !== 'pause' && action !== 'resume' && action !== 'remove')) {
-				fail('usage: rule R1 pause|resume|remove');
+			if (words.length !== 2 || !/^A\d+$/.test(words[0]!) || (action !== 'pause' && action !== 'resume' && action !== 'remove')) {
+				fail('usage: rule A1 pause|resume|remove');
 			}
 
 			return {cmd: 'rule', rule: words[0]!, action};

@@ -45,10 +45,10 @@ describe.skipIf(!hasPython)('auto-replies from the command line', () => {
 		expect(stdout).toContain("The server says 'Your data was 23 bytes long'");
 		expect(code).toBe(0);
 		const replied = await netdash.waitFor((event) => event.type === 'rule-replied', 'rule-replied');
-		expect(replied).toMatchObject({rule: 'R1', target: 'U1', bytes: 27});
+		expect(replied).toMatchObject({rule: 'A1', target: 'U1', bytes: 27});
 		netdash.send({cmd: 'rules', ref: 'list'});
 		const listed = await netdash.waitFor((event) => event.type === 'rules-listed', 'rules-listed');
-		expect(listed['rules'][0]).toMatchObject({rule: 'R1', pattern: '.*', state: 'active', hits: 1, replies: 1});
+		expect(listed['rules'][0]).toMatchObject({rule: 'A1', pattern: '.*', state: 'active', hits: 1, replies: 1});
 		expect(netdash.badLines).toEqual([]);
 	});
 
@@ -113,7 +113,7 @@ describe('auto-replies under a pipelined burst through --json', () => {
 
 		// Then every answer came, in the order asked, and every event is on stdout once, in order
 		expect(received).toBe(Array.from({length: total}, (_, index) => `PONG ${index}\n`).join(''));
-		expect(listed['rules'][0]).toMatchObject({rule: 'R1', hits: total, replies: total});
+		expect(listed['rules'][0]).toMatchObject({rule: 'A1', hits: total, replies: total});
 		const seqs = netdash.events.map((event) => event['seq'] as number);
 		expect(seqs).toEqual(Array.from({length: seqs.length}, (_, index) => seqs[0]! + index));
 		expect(netdash.events.filter((event) => event.type === 'message-received')).toHaveLength(total);

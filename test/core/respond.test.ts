@@ -66,7 +66,7 @@ describe('auto-reply rules', () => {
 		client.write('PING 42\nnot this\nPING 7\n');
 		await until(() => received().split('\n').length >= 3, () => `received ${JSON.stringify(received())}`);
 		expect(received()).toBe(`PONG 42 len=7 hex=${Buffer.from('PING 42').toString('hex')}\nPONG 7 len=6 hex=${Buffer.from('PING 7').toString('hex')}\n`);
-		expect(events.of('rule-replied').map((event) => [event.rule, event.bytes])).toEqual([['R1', 32], ['R1', 29]]);
+		expect(events.of('rule-replied').map((event) => [event.rule, event.bytes])).toEqual([['A1', 32], ['A1', 29]]);
 	});
 
 	it('"then close" sends the reply and then a FIN; "max 1" answers once and the rule is spent', async () => {
@@ -80,7 +80,7 @@ describe('auto-reply rules', () => {
 		await events.waitFor('rule-changed', (event) => event.state === 'spent');
 		core.listRules();
 		const listed = await events.waitFor('rules-listed');
-		expect(listed.rules[0]).toMatchObject({rule: 'R1', state: 'spent', hits: 1, replies: 1, then: 'close', max: 1});
+		expect(listed.rules[0]).toMatchObject({rule: 'A1', state: 'spent', hits: 1, replies: 1, then: 'close', max: 1});
 	});
 
 	it('"then reset" aborts the connection with a RST after the reply reached the peer', async () => {
@@ -227,11 +227,11 @@ describe('auto-reply rules', () => {
 			cmd: 'respond',
 			spec: {pattern: '^GET', reply: String.raw`HTTP/1.0 200 OK\r\n`, delayMs: 500, then: 'close', max: 3, on: ['L1']},
 		});
-		expect(parseJsonCommand('{"cmd":"rule","rule":"R2","action":"pause"}')).toEqual({cmd: 'rule', rule: 'R2', action: 'pause'});
+		expect(parseJsonCommand('{"cmd":"rule","rule":"A2","action":"pause"}')).toEqual({cmd: 'rule', rule: 'A2', action: 'pause'});
 		expect(parseJsonCommand('{"cmd":"rules","ref":"r"}')).toEqual({cmd: 'rules', ref: 'r'});
 		expect(() => parseJsonCommand('{"cmd":"respond","pattern":"a"}')).toThrow(/reply/);
 		expect(parseCommandLine('respond ^PING => PONG ;; max 2 delay 1s')).toEqual({cmd: 'respond', spec: {pattern: '^PING', reply: 'PONG', max: 2, delayMs: 1000}});
-		expect(parseCommandLine('rule R1 remove')).toEqual({cmd: 'rule', rule: 'R1', action: 'remove'});
+		expect(parseCommandLine('rule A1 remove')).toEqual({cmd: 'rule', rule: 'A1', action: 'remove'});
 		expect(parseCommandLine('rules')).toEqual({cmd: 'rules'});
 	});
 
@@ -260,7 +260,7 @@ describe('rules on the dashboard', () => {
 		core.listSchedules();
 		store.flush();
 		const messages = store.getSnapshot().notices.map((notice) => notice.message);
-		expect(messages).toContain('R1 active a => b: 1 hits, 1 replies');
+		expect(messages).toContain('A1 active a => b: 1 hits, 1 replies');
 		expect(messages).toContain('no schedules: send --every 1s text, or send --count N text');
 	});
 });
@@ -275,6 +275,6 @@ describe('auto-replies in order', () => {
 		client.write('1\n2\n3\nQUIT\n');
 		await ended;
 		expect(received()).toBe('1\n2\n3\nbye\n');
-		expect(events.of('rule-replied').map((event) => event.rule)).toEqual(['R2', 'R2', 'R2', 'R1']);
+		expect(events.of('rule-replied').map((event) => event.rule)).toEqual(['A2', 'A2', 'A2', 'A1']);
 	});
 });

@@ -49,17 +49,17 @@ describe('the workbench on the dashboard', () => {
 		client.write('PING 1\nPING 2\nPING 3\n');
 		await until(() => received() === 'PONG 1\nPONG 2\nPONG 3\n', () => `received ${JSON.stringify(received())}`);
 
-		// Then the pane shows R1's three hits and replies, and R2's none
-		let frame = await dashboard.see(/R1 active \^PING.* 3 hits · 3 replies/);
+		// Then the pane shows A1's three hits and replies, and A2's none
+		let frame = await dashboard.see(/A1 active \^PING.* 3 hits · 3 replies/);
 		expect(frame).toMatch(/1 Listeners \(1 open · 2 rules 3 hits\)/);
-		expect(frame).toMatch(/R2 active \^never => x\s+0 hits · 0 replies/);
+		expect(frame).toMatch(/A2 active \^never => x\s+0 hits · 0 replies/);
 
 		// A paused rule says so, with its counts; a removed one leaves the pane
-		await command(dashboard, 'rule R1 pause');
-		frame = await dashboard.see(/R1 paused .* 3 hits · 3 replies/);
-		await command(dashboard, 'rule R2 remove');
+		await command(dashboard, 'rule A1 pause');
+		frame = await dashboard.see(/A1 paused .* 3 hits · 3 replies/);
+		await command(dashboard, 'rule A2 remove');
 		frame = await dashboard.see(/1 Listeners \(1 open · 1 rule 3 hits\)/);
-		expect(frame).not.toMatch(/R2 active/);
+		expect(frame).not.toMatch(/A2 active/);
 	});
 
 	it(':send --every starts a schedule that :schedules lists with its count and :cancel stops; no send comes after', async () => {

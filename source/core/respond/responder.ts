@@ -74,7 +74,7 @@ export class Responder {
 	/** Add a rule (`rule-added`); returns its id. @throws NetdashError when the spec is bad. */
 	add(spec: RuleSpec, ref?: string): string {
 		const compiled = compileRule(spec);
-		const id = `R${this.#nextRule++}`;
+		const id = `A${this.#nextRule++}`;
 		const rule: Rule = {
 			...compiled,
 			id,

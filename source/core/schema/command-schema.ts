@@ -91,7 +91,7 @@ export const commandSchemas: Readonly<Record<string, JsonSchema>> = {
 		},
 		['pattern', 'reply'],
 	),
-	rule: command('rule', {rule: {type: 'string', pattern: '^R\\d+$'}, action: {enum: ['pause', 'resume', 'remove']}}, ['rule', 'action']),
+	rule: command('rule', {rule: {type: 'string', pattern: '^A\\d+$'}, action: {enum: ['pause', 'resume', 'remove']}}, ['rule', 'action']),
 	rules: command('rules', {}),
 	save: command('save', {connection: id, path: {type: 'string', minLength: 1}, direction: {enum: ['in', 'out']}}, ['connection', 'path']),
 	sendfile: command('sendfile', {connection: id, path: {type: 'string', minLength: 1}}, ['connection', 'path']),
