@@ -1,17 +1,12 @@
-import net from 'node:net';
 import {Bus} from './bus.js';
-import {NetdashError, errorCode, oneLine} from './errors.js';
+import {errorCode, oneLine} from './errors.js';
 import {encodeFrame, formatFraming, type FramingSpec} from './framing/index.js';
-import {TcpConnection, type ConnectionInit, type ConnectionLimits} from './tcp/connection.js';
 import type {RelayStep} from './relay/relay.js';
 import {RelayManager, type ForwardTarget} from './relay/relay-manager.js';
-import {Reclaimer} from './reclaim.js';
-import {checkHost} from './ports.js';
-import {TcpListener} from './tcp/listener.js';
-import {FileSends} from './tcp/send-file.js';
 import {configDirectory} from './tcp/self-signed.js';
-import {acceptedTls, dialTls, listenTls, type TlsConnectOptions, type TlsListenOptions} from './tcp/tls-open.js';
+import type {TlsConnectOptions, TlsListenOptions} from './tcp/tls-open.js';
 import {Admission, type AdmissionRules} from './tcp/admission.js';
+import {TcpManager} from './tcp/tcp-manager.js';
 import {ResourceWatch} from './resources.js';
 import {checkTimeout} from './timeout.js';
 import {Discovery, type DiscoveryOptions} from './discovery/discovery.js';
@@ -104,12 +99,6 @@ const defaults = {
 	reclaimEveryBytes: 16 * 1024 * 1024,
 };
 
-function checkPort(port: number, allowZero: boolean): void {
-	if (!Number.isInteger(port) || port < (allowZero ? 0 : 1) || port > 65_535) {
-		throw new NetdashError('BAD_PORT', `port ${port} is out of range (${allowZero ? 0 : 1}–65535)`);
-	}
-}
-
 /**
  * The core: owns every socket and reports all that happens to them on one
  * bus. Commands are verbs; they return at once and their outcome arrives as
@@ -119,19 +108,14 @@ function checkPort(port: number, allowZero: boolean): void {
 export class Core {
 	/** Where every event is emitted. */
 	readonly bus = new Bus();
-	readonly #listeners = new Map<string, TcpListener>();
-	readonly #connections = new Map<string, TcpConnection>();
 	readonly #closeWaiters = new Set<() => void>();
-	readonly #limits: ConnectionLimits;
-	readonly #reclaimer: Reclaimer;
-	readonly #backlog: number;
-	readonly #framing: FramingSpec;
 	readonly #admission = new Admission();
+	/** TCP listeners and connections (tcp/). */
+	readonly #tcp: TcpManager;
 	readonly #resources: ResourceWatch;
 	readonly #watchTimer: NodeJS.Timeout;
 	readonly #stallTimeoutMs: number;
 	readonly #readingHolds = new Set<string>();
-	readonly #files = new FileSends(this.bus);
 	/** The listeners' allow/deny rules, applied to every UDP datagram and discovery packet too. */
 	readonly #refusal = refusalOf(this.#admission);
 
@@ -146,9 +130,9 @@ export class Core {
 
 	/** Forwards' clients and the connections dialed for them (relay/). */
 	readonly #relays = new RelayManager(this.bus, this.#udp, {
-		nextConnectionId: () => `C${this.#nextConnection++}`,
+		nextConnectionId: () => this.#tcp.nextConnectionId(),
 		// Both halves of a relay stay open after their peer's FIN: the relay passes the FIN on.
-		adopt: (socket, init) => this.#register(socket, {...init, limits: this.#limits, isHalfOpen: true}),
+		adopt: (socket, init) => this.#tcp.register(socket, {...init, limits: this.#tcp.limits, isHalfOpen: true}),
 	});
 
 	/** The machine's sockets (not only ours): core/system/. */
@@ -159,10 +143,10 @@ export class Core {
 
 	/** Auto-replies, timed sends and raw saves (workbench/), given only the socket verbs they need. */
 	readonly #workbench = new Workbench(this.bus, {
-		writable: (id) => this.#writable(id),
-		open: (id) => this.#connection(id),
-		find: (id) => this.#connections.get(id),
-		maxQueuedBytes: () => this.#limits.maxQueuedBytes,
+		writable: (id) => this.#tcp.writable(id),
+		open: (id) => this.#tcp.connection(id),
+		find: (id) => this.#tcp.find(id),
+		maxQueuedBytes: () => this.#tcp.limits.maxQueuedBytes,
 		sendTo: (id, to, bytes) => this.#udp.send(id, to.address, to.port, bytes),
 		holdReading: (holder, isHeld) => {
 			this.holdReading(holder, isHeld);
@@ -170,27 +154,33 @@ export class Core {
 	});
 
 	readonly #commandTaps = new Set<(record: CommandRecord) => void>();
-	#nextListener = 1;
-	#nextConnection = 1;
-	#halfOpen: boolean;
-	readonly #configDirectory: string | undefined;
 	/** How the socket that ended last ended: true for a failure (refused, timed out, reset, bind refused). */
 	#hasLastEndFailed = false;
 
 	constructor(options: CoreOptions = {}) {
 		// Out-of-range timeouts in options are the caller's bug (the CLI validates flags first): let them throw.
-		this.#limits = {
-			connectTimeoutMs: checkTimeout(options.connectTimeoutMs ?? defaults.connectTimeoutMs, 'the connect timeout'),
-			maxQueuedBytes: options.maxQueuedBytes ?? defaults.maxQueuedBytes,
-			writeChunkBytes: options.writeChunkBytes ?? defaults.writeChunkBytes,
-			idleTimeoutMs: checkTimeout(options.idleTimeoutMs ?? defaults.idleTimeoutMs, 'the idle timeout'),
-		};
-		this.#backlog = options.backlog ?? defaults.backlog;
-		this.#reclaimer = new Reclaimer(options.reclaimEveryBytes ?? defaults.reclaimEveryBytes);
-		this.#framing = options.framing ?? {kind: 'raw'};
+		this.#tcp = new TcpManager(this.bus, {
+			limits: {
+				connectTimeoutMs: checkTimeout(options.connectTimeoutMs ?? defaults.connectTimeoutMs, 'the connect timeout'),
+				maxQueuedBytes: options.maxQueuedBytes ?? defaults.maxQueuedBytes,
+				writeChunkBytes: options.writeChunkBytes ?? defaults.writeChunkBytes,
+				idleTimeoutMs: checkTimeout(options.idleTimeoutMs ?? defaults.idleTimeoutMs, 'the idle timeout'),
+			},
+			backlog: options.backlog ?? defaults.backlog,
+			reclaimEveryBytes: options.reclaimEveryBytes ?? defaults.reclaimEveryBytes,
+			framing: options.framing ?? {kind: 'raw'},
+			halfOpen: options.halfOpen ?? false,
+			configDirectory: options.configDirectory ?? configDirectory(),
+			admission: this.#admission,
+			onRelayClient: (socket, listener) => {
+				this.#relays.accept(socket, listener);
+			},
+			onClosed: (hasFailed) => {
+				this.#hasLastEndFailed = hasFailed;
+				this.#notifyClosed();
+			},
+		});
 		this.#stallTimeoutMs = options.stallTimeoutMs ?? defaults.stallTimeoutMs;
-		this.#halfOpen = options.halfOpen ?? false;
-		this.#configDirectory = options.configDirectory ?? configDirectory();
 		// Bad rules in options are the caller's bug (the CLI validates flags first): let it throw.
 		this.#admission.set(options.admission ?? {});
 		this.#resources = new ResourceWatch(this.bus);
@@ -238,7 +228,7 @@ export class Core {
 
 	/** The default of `halfOpen` for listeners and dials that do not choose (see {@link CoreOptions.halfOpen}). */
 	get halfOpen(): boolean {
-		return this.#halfOpen;
+		return this.#tcp.halfOpen;
 	}
 
 	/**
@@ -247,7 +237,7 @@ export class Core {
 	 * connect chose. Open connections keep theirs. `half-open-changed` follows.
 	 */
 	setHalfOpen(isOn: boolean, options: CommandOptions = {}): boolean {
-		this.#halfOpen = isOn;
+		this.#tcp.halfOpen = isOn;
 
 		this.bus.emit({type: 'half-open-changed', isHalfOpen: isOn, ...(options.ref ? {ref: options.ref} : {})});
 		return true;
@@ -265,13 +255,13 @@ export class Core {
 
 	/** Sockets still open: listeners plus connections. */
 	get openSockets(): number {
-		return this.#listeners.size + this.#connections.size + this.#udp.size + (this.#discovery.isOpen ? 1 : 0) + (this.#system.isBusy ? 1 : 0) + (this.#lan.isOpen ? 1 : 0);
+		return this.#tcp.size + this.#udp.size + (this.#discovery.isOpen ? 1 : 0) + (this.#system.isBusy ? 1 : 0) + (this.#lan.isOpen ? 1 : 0);
 	}
 
 	/** Start a TCP listener. Host `127.0.0.1` by default; `0.0.0.0` / `::` mean every interface; port 0 picks an ephemeral port. */
 	listen(host: string | undefined, port: number, options: ListenOptions = {}): string | undefined {
 		this.#noteCommand('listen', {host, port, ...options});
-		return this.#listen(host, port, options);
+		return this.#run(options.ref, () => this.#tcp.listen(host, port, options));
 	}
 
 	/**
@@ -281,7 +271,7 @@ export class Core {
 	 */
 	forward(host: string | undefined, port: number, target: ForwardTarget, options: OpenOptions = {}): string | undefined {
 		this.#noteCommand('forward', {host, port, target, ...options});
-		return this.#run(options.ref, () => this.#listen(host, port, options, this.#relays.target(target)));
+		return this.#run(options.ref, () => this.#tcp.listen(host, port, options, this.#relays.target(target)));
 	}
 
 	/**
@@ -290,7 +280,7 @@ export class Core {
 	 */
 	forwardUdp(host: string | undefined, port: number, target: ForwardTarget, options: CommandOptions & {idleMs?: number} = {}): string | undefined {
 		this.#noteCommand('forward-udp', {host, port, target, ...options});
-		return this.#run(options.ref, () => this.#relays.forwardUdp(host, port, target, {...options, fallbackIdleMs: this.#limits.idleTimeoutMs}));
+		return this.#run(options.ref, () => this.#relays.forwardUdp(host, port, target, {...options, fallbackIdleMs: this.#tcp.limits.idleTimeoutMs}));
 	}
 
 	/** Steer relay `id`: intercept a direction, release or drop a held chunk, inject bytes (relay/relay.ts). */
@@ -300,75 +290,10 @@ export class Core {
 		return this.#udpCommand(options, () => this.#relays.steer(id, step, options.ref));
 	}
 
-	#listen(host: string | undefined, port: number, options: ListenOptions, target?: {address: string; port: number}): string | undefined {
-		return this.#run(options.ref, () => {
-			checkPort(port, true);
-			if (host) {
-				checkHost(host);
-			}
-
-			const tlsConfig = listenTls(options, this.#configDirectory);
-			const id = `L${this.#nextListener++}`;
-			const listener = new TcpListener(this.bus, {
-				...(tlsConfig ? {tls: tlsConfig} : {}),
-				id,
-				host: host === undefined || host === '' ? '127.0.0.1' : host,
-				port,
-				framing: options.framing ?? this.#framing,
-				backlog: this.#backlog,
-				admission: this.#admission,
-				...(options.ref ? {ref: options.ref} : {}),
-				...(options.halfOpen === undefined ? {} : {isHalfOpen: options.halfOpen}),
-				...(target ? {target} : {}),
-				onConnection: (socket, from) => {
-					if (from.target) {
-						this.#relays.accept(socket, from);
-					} else {
-						this.#adopt(socket, from);
-					}
-				},
-				onClosed: (closed) => {
-					this.#listeners.delete(closed.id);
-					this.#hasLastEndFailed = closed.state === 'failed';
-					this.#notifyClosed();
-				},
-			});
-			this.#listeners.set(id, listener);
-			return id;
-		});
-	}
-
 	/** Dial a TCP connection. */
 	connect(host: string, port: number, options: ConnectOptions = {}): string | undefined {
 		this.#noteCommand('connect', {host, port, ...options});
-		return this.#run(options.ref, () => {
-			if (!host) {
-				throw new NetdashError('BAD_ADDRESS', 'connect needs a host');
-			}
-
-			checkHost(host);
-			checkPort(port, false);
-			const connectTimeoutMs = checkTimeout(options.connectTimeoutMs ?? this.#limits.connectTimeoutMs, 'a connect timeout');
-			const dialed = dialTls(host, port, options);
-			const id = `C${this.#nextConnection++}`;
-			const socket = dialed?.socket ?? new net.Socket({allowHalfOpen: true});
-			this.#register(socket, {
-				...(dialed ? {tls: dialed.tls} : {}),
-				id,
-				origin: 'dialed',
-				listener: null,
-				framing: options.framing ?? this.#framing,
-				limits: {...this.#limits, connectTimeoutMs},
-				dial: {host, port},
-				isHalfOpen: options.halfOpen ?? this.#halfOpen,
-				...(options.ref ? {ref: options.ref} : {}),
-			});
-			if (!dialed) {
-				socket.connect({host, port});
-			}
-
-			return id;
-		});
+		return this.#run(options.ref, () => this.#tcp.connect(host, port, options));
 	}
 
 	/** Queue bytes on a connection. With `framed`, the connection's framing wraps them first (a line gets its LF, u16/u32 their length). */
@@ -378,7 +303,7 @@ export class Core {
 			this.#run(
 				options.ref,
 				() => {
-					const connection = this.#writable(id);
+					const connection = this.#tcp.writable(id);
 					const payload = options.framed ? encodeFrame(connection.framing, bytes) : bytes;
 					if (options.everyMs === undefined && options.count === undefined) {
 						connection.send(payload, options.ref);
@@ -433,45 +358,41 @@ export class Core {
 	 * queued (or `sendfile-failed`); `send` waits until then.
 	 */
 	sendFile(id: string, path: string, options: CommandOptions = {}): boolean {
-		return this.#command(id, options, (connection) => {
-			this.#files.start(connection, path, options.ref);
+		return this.#command(id, options, () => {
+			this.#tcp.sendFile(id, path, options.ref);
 		});
 	}
 
 	/** Resolves when the file streaming to `id` is wholly queued or stopped; undefined when none is. */
 	whenFileSent(id: string): Promise<void> | undefined {
-		return this.#files.whenDone(id);
+		return this.#tcp.whenFileSent(id);
 	}
 
 	/** Resolves when `bytes` more fit in connection `id`'s queue (see TcpConnection.whenRoom); undefined when they fit now or there is no such connection. */
 	whenQueueHasRoom(id: string, bytes: number): Promise<void> | undefined {
-		return this.#connections.get(id)?.whenRoom(bytes);
+		return this.#tcp.whenQueueHasRoom(id, bytes);
 	}
 
 	/** Half-close a connection: our FIN goes after what is queued; we keep reading. */
 	shutdown(id: string, options: CommandOptions = {}): boolean {
 		this.#noteCommand('shutdown', {id, ...options});
-		return this.#command(id, options, (connection) => {
-			this.#files.stop(id, 'shut down');
-			connection.shutdown(options.ref);
+		return this.#command(id, options, () => {
+			this.#tcp.shutdown(id, options.ref);
 		});
 	}
 
 	/** Abort a connection with a RST. */
 	reset(id: string, options: CommandOptions = {}): boolean {
 		this.#noteCommand('reset', {id, ...options});
-		return this.#command(id, options, (connection) => {
-			this.#files.stop(id, 'reset');
-			connection.reset(options.ref);
+		return this.#command(id, options, () => {
+			this.#tcp.reset(id, options.ref);
 		});
 	}
 
 	/** Close a listener (it stops accepting) or a connection (FIN, then release). */
 	close(id: string, options: CommandOptions = {}): boolean {
 		this.#noteCommand('close', {id, ...options});
-		const listener = this.#listeners.get(id);
-		if (listener) {
-			listener.close(options.ref);
+		if (this.#tcp.closeListener(id, options.ref)) {
 			return true;
 		}
 
@@ -481,9 +402,8 @@ export class Core {
 			});
 		}
 
-		return this.#command(id, options, (connection) => {
-			this.#files.stop(id, 'closed');
-			connection.close(undefined, options.ref);
+		return this.#command(id, options, () => {
+			this.#tcp.close(id, options.ref);
 		});
 	}
 
@@ -493,19 +413,9 @@ export class Core {
 	 * Resolves when every socket is gone.
 	 */
 	async closeAll(graceMs = 1500): Promise<void> {
-		this.#files.stopAll('closing everything');
+		this.#tcp.stopFiles('closing everything');
 		this.#workbench.stop();
-		for (const listener of [...this.#listeners.values()]) {
-			listener.close();
-		}
-
-		for (const connection of [...this.#connections.values()]) {
-			if (connection.state === 'connecting') {
-				connection.reset();
-			} else {
-				connection.close(graceMs);
-			}
-		}
+		this.#tcp.closeAll(graceMs);
 
 		this.#udp.closeAll();
 		// Peers remove us at once on our bye instead of waiting three intervals.
@@ -651,10 +561,7 @@ export class Core {
 
 		const isPaused = this.#readingHolds.size > 0;
 		if (isPaused !== wasPaused) {
-			for (const connection of this.#connections.values()) {
-				connection.setReadingPaused(isPaused);
-			}
-
+			this.#tcp.setReadingPaused(isPaused);
 			this.#udp.setHeld(isPaused);
 		}
 	}
@@ -668,13 +575,11 @@ export class Core {
 	#watch(): void {
 		const now = Date.now();
 		if (this.#stallTimeoutMs > 0) {
-			for (const connection of this.#connections.values()) {
-				connection.checkStall(now, this.#stallTimeoutMs);
-			}
+			this.#tcp.checkStalls(now, this.#stallTimeoutMs);
 		}
 
 		// Counting /proc/self/fd is O(open files): only worth it once our own sockets could be near the limit.
-		if (this.#listeners.size > 0 && this.openSockets * 2 >= this.#resources.limit) {
+		if (this.#tcp.hasListeners && this.openSockets * 2 >= this.#resources.limit) {
 			this.#resources.check();
 		}
 
@@ -684,51 +589,12 @@ export class Core {
 
 	/** Ids of open connections, in order of creation. */
 	connectionIds(): string[] {
-		return [...this.#connections.keys()];
+		return this.#tcp.connectionIds();
 	}
 
 	/** Ids of open listeners, in order of creation. */
 	listenerIds(): string[] {
-		return [...this.#listeners.keys()];
-	}
-
-	#adopt(socket: net.Socket, listener: TcpListener): void {
-		this.#register(socket, {
-			id: `C${this.#nextConnection++}`,
-			origin: 'accepted',
-			listener: listener.id,
-			framing: listener.framing,
-			limits: this.#limits,
-			isHalfOpen: listener.isHalfOpen ?? this.#halfOpen,
-			...(listener.isTls ? {tls: acceptedTls(socket)} : {}),
-			...(listener.localEnd ? {local: listener.localEnd} : {}),
-		});
-	}
-
-	/** Make a connection on `socket` and keep it with the others (commands, reading holds, closeAll). */
-	#register(socket: net.Socket, init: Omit<ConnectionInit, 'onClosed' | 'reclaimer'>): TcpConnection {
-		const connection = new TcpConnection(this.bus, socket, {...init, onClosed: this.#forgetConnection, reclaimer: this.#reclaimer});
-		this.#connections.set(connection.id, connection);
-		if (this.#readingHolds.size > 0) {
-			connection.setReadingPaused(true);
-		}
-
-		return connection;
-	}
-
-	/** One function for every connection's close, not a closure each. */
-	readonly #forgetConnection = (connection: TcpConnection): void => {
-		this.#forget(connection);
-	};
-
-	#forget(connection: TcpConnection): void {
-		this.#connections.delete(connection.id);
-		if (connection.listener !== null) {
-			this.#listeners.get(connection.listener)?.released();
-		}
-
-		this.#hasLastEndFailed = connection.state !== 'closed';
-		this.#notifyClosed();
+		return this.#tcp.listenerIds();
 	}
 
 	#notifyClosed(): void {
@@ -751,29 +617,6 @@ export class Core {
 		});
 	}
 
-	#connection(id: string): TcpConnection {
-		const connection = this.#connections.get(id);
-		if (!connection) {
-			const open = [...this.#connections.keys()];
-			throw new NetdashError(
-				'UNKNOWN_ID',
-				`no open connection ${JSON.stringify(id)}${open.length > 0 ? ` (open: ${open.slice(0, 8).join(', ')}${open.length > 8 ? ', …' : ''})` : ' (none is open)'}`,
-			);
-		}
-
-		return connection;
-	}
-
-	/** A connection that takes a send now: open, and not streaming a file. */
-	#writable(id: string): TcpConnection {
-		const connection = this.#connection(id);
-		if (this.#files.has(id)) {
-			throw new NetdashError('BUSY', `${id} is sending a file: send again after sendfile-finished`);
-		}
-
-		return connection;
-	}
-
 	/** Note a command, run it, and say whether it was carried out. */
 	#routed(cmd: string, fields: Record<string, unknown>, action: () => void, target?: string): boolean {
 		this.#noteCommand(cmd, fields);
@@ -789,12 +632,12 @@ export class Core {
 		);
 	}
 
-	#command(id: string, options: CommandOptions, action: (connection: TcpConnection) => void): boolean {
+	#command(id: string, options: CommandOptions, action: () => void): boolean {
 		return (
 			this.#run(
 				options.ref,
 				() => {
-					action(this.#connection(id));
+					action();
 					return true;
 				},
 				id,
