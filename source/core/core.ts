@@ -1,10 +1,9 @@
 import {Bus} from './bus.js';
 import {errorCode, oneLine} from './errors.js';
-import {encodeFrame, formatFraming, type FramingSpec} from './framing/index.js';
+import {encodeFrame} from './framing/index.js';
 import type {RelayStep} from './relay/relay.js';
 import {RelayManager, type ForwardTarget} from './relay/relay-manager.js';
 import {configDirectory} from './tcp/self-signed.js';
-import type {TlsConnectOptions, TlsListenOptions} from './tcp/tls-open.js';
 import {Admission, type AdmissionRules} from './tcp/admission.js';
 import {TcpManager} from './tcp/tcp-manager.js';
 import {ResourceWatch} from './resources.js';
@@ -20,84 +19,10 @@ import type {RuleSpec} from './respond/rule.js';
 import type {ScheduleTiming} from './schedule/schedules.js';
 import type {SaveDirection} from './save/saves.js';
 import {Workbench} from './workbench/workbench.js';
+import {commandRecord, defaults, type CommandOptions, type CommandRecord, type ConnectOptions, type CoreOptions, type ListenOptions, type OpenOptions} from './core-options.js';
 
-/** Options of a core; every one has a default. */
-export type CoreOptions = {
-	/** Dial timeout in ms; the kernel alone would wait ~127 s for a dropped SYN. @default 10000 */
-	connectTimeoutMs?: number;
-	/** Bytes one connection may hold queued in memory. @default 4 MiB */
-	maxQueuedBytes?: number;
-	/** Largest piece handed to the kernel at once. @default 64 KiB */
-	writeChunkBytes?: number;
-	/**
-	 * listen(2) backlog. The default asks for as deep an accept queue as the kernel allows:
-	 * Linux caps it at net.core.somaxconn (4096 on recent kernels), so raising that sysctl is
-	 * enough for bigger bursts. Node's own default, 511, drops bursts (FACTS.md). @default 65535
-	 */
-	backlog?: number;
-	/** Framing for listeners and connections that name none. @default raw */
-	framing?: FramingSpec;
-	/** Close a connection after this long without traffic either way, in ms (0: never). @default 0 */
-	idleTimeoutMs?: number;
-	/** Mark a connection `stalled` when its queued bytes have not drained for this long, in ms (0: never). @default 10000 */
-	stallTimeoutMs?: number;
-	/** Who may connect to listeners. @default everyone, 100 connections per listener */
-	admission?: Partial<AdmissionRules>;
-	/** How often the stall and resource watch runs, in ms. @default 1000 */
-	watchIntervalMs?: number;
-	/**
-	 * Received bytes between two minor collections that free read buffers (reclaim.ts). Other than 0,
-	 * it also sets two V8 flags for the whole process (--expose-gc, --no-allocation-site-pretenuring);
-	 * 0 leaves V8 as it was. @default 16 MiB
-	 */
-	reclaimEveryBytes?: number;
-	/**
-	 * Keep a connection open after the peer's FIN, so it can still be answered, until it is closed
-	 * (`--half-open`). Off, a peer's FIN closes the connection once its queue has drained, as ncat
-	 * and socat do. A half-closed connection counts toward the listener's limit until it closes. @default false
-	 */
-	halfOpen?: boolean;
-	/** Where netdash's own TLS certificate is kept (`--tls` without `--cert`). @default $XDG_CONFIG_HOME/netdash or ~/.config/netdash */
-	configDirectory?: string;
-};
-
-/**
- * A command the core was given, as the `--log` file records it: the verb in
- * the JSON commands' vocabulary (`cmd`), its arguments, and its payload as
- * `data` (written as base64), whichever front end (JSON lines, dashboard)
- * gave it.
- */
-export type CommandRecord = {type: 'command'; at: number; cmd: string; data?: Buffer; [field: string]: unknown};
-
-/** Options common to commands. */
-export type CommandOptions = {
-	/** Echoed on the events the command causes. */
-	ref?: string;
-};
-
-/** Options of `listen` and `connect`. */
-export type OpenOptions = CommandOptions & {
-	framing?: FramingSpec;
-	/** Half-open for this listener's connections (or this dial); undefined follows the core's default (see {@link CoreOptions.halfOpen}). */
-	halfOpen?: boolean;
-};
-
-/** Options of `listen`: with TLS (tcp/tls-open.ts). */
-export type ListenOptions = OpenOptions & TlsListenOptions;
-
-/** Options of `connect`: a timeout, and TLS (tcp/tls-open.ts). */
-export type ConnectOptions = OpenOptions & TlsConnectOptions & {connectTimeoutMs?: number};
-
-const defaults = {
-	idleTimeoutMs: 0,
-	stallTimeoutMs: 10_000,
-	watchIntervalMs: 1000,
-	connectTimeoutMs: 10_000,
-	maxQueuedBytes: 4 * 1024 * 1024,
-	writeChunkBytes: 64 * 1024,
-	backlog: 65_535,
-	reclaimEveryBytes: 16 * 1024 * 1024,
-};
+// The options and command types live in core-options.ts; they are exported from here as before.
+export type {CommandOptions, CommandRecord, ConnectOptions, CoreOptions, ListenOptions, OpenOptions} from './core-options.js';
 
 /**
  * The core: owns every socket and reports all that happens to them on one
@@ -287,7 +212,7 @@ export class Core {
 	steer(id: string, step: RelayStep, options: CommandOptions = {}): boolean {
 		const {type, ...fields} = step;
 		this.#noteCommand(type, {relay: id, ...fields, data: undefined, ...options}, 'data' in step ? step.data : undefined);
-		return this.#udpCommand(options, () => this.#relays.steer(id, step, options.ref));
+		return this.#command(undefined, options, () => this.#relays.steer(id, step, options.ref));
 	}
 
 	/** Dial a TCP connection. */
@@ -358,9 +283,7 @@ export class Core {
 	 * queued (or `sendfile-failed`); `send` waits until then.
 	 */
 	sendFile(id: string, path: string, options: CommandOptions = {}): boolean {
-		return this.#command(id, options, () => {
-			this.#tcp.sendFile(id, path, options.ref);
-		});
+		return this.#command(id, options, () => this.#tcp.sendFile(id, path, options.ref));
 	}
 
 	/** Resolves when the file streaming to `id` is wholly queued or stopped; undefined when none is. */
@@ -375,18 +298,12 @@ export class Core {
 
 	/** Half-close a connection: our FIN goes after what is queued; we keep reading. */
 	shutdown(id: string, options: CommandOptions = {}): boolean {
-		this.#noteCommand('shutdown', {id, ...options});
-		return this.#command(id, options, () => {
-			this.#tcp.shutdown(id, options.ref);
-		});
+		return this.#routed('shutdown', {id, ...options}, () => this.#tcp.shutdown(id, options.ref), id);
 	}
 
 	/** Abort a connection with a RST. */
 	reset(id: string, options: CommandOptions = {}): boolean {
-		this.#noteCommand('reset', {id, ...options});
-		return this.#command(id, options, () => {
-			this.#tcp.reset(id, options.ref);
-		});
+		return this.#routed('reset', {id, ...options}, () => this.#tcp.reset(id, options.ref), id);
 	}
 
 	/** Close a listener (it stops accepting) or a connection (FIN, then release). */
@@ -397,14 +314,10 @@ export class Core {
 		}
 
 		if (this.#udp.has(id)) {
-			return this.#udpCommand(options, () => {
-				this.#udp.close(id, options.ref);
-			});
+			return this.#command(undefined, options, () => this.#udp.close(id, options.ref));
 		}
 
-		return this.#command(id, options, () => {
-			this.#tcp.close(id, options.ref);
-		});
+		return this.#command(id, options, () => this.#tcp.close(id, options.ref));
 	}
 
 	/**
@@ -443,18 +356,12 @@ export class Core {
 
 	/** Connect a UDP socket: it then sends only to host:port and the kernel drops datagrams from anyone else. */
 	udpConnect(id: string, host: string, port: number, options: CommandOptions = {}): boolean {
-		this.#noteCommand('udp-connect', {socket: id, host, port, ...options});
-		return this.#udpCommand(options, () => {
-			this.#udp.connect(id, host, port, options.ref);
-		});
+		return this.#routed('udp-connect', {socket: id, host, port, ...options}, () => this.#udp.connect(id, host, port, options.ref));
 	}
 
 	/** Turn SO_BROADCAST on or off on a UDP socket (sending to a broadcast address without it fails with EACCES). */
 	setBroadcast(id: string, isOn: boolean, options: CommandOptions = {}): boolean {
-		this.#noteCommand('broadcast', {socket: id, on: isOn, ...options});
-		return this.#udpCommand(options, () => {
-			this.#udp.setBroadcast(id, isOn, options.ref);
-		});
+		return this.#routed('broadcast', {socket: id, on: isOn, ...options}, () => this.#udp.setBroadcast(id, isOn, options.ref));
 	}
 
 	/**
@@ -476,10 +383,7 @@ export class Core {
 
 	/** Start discovery: bind the discovery port, announce, probe, keep a peer table. */
 	startDiscovery(options: DiscoveryOptions = {}): boolean {
-		this.#noteCommand('discover', {...options});
-		return this.#udpCommand(options, () => {
-			this.#discovery.start(options);
-		});
+		return this.#routed('discover', {...options}, () => this.#discovery.start(options));
 	}
 
 	/** Browse the LAN protocols (mDNS, SSDP, Syncthing) beside netdash's own: `service-*` events follow. */
@@ -489,16 +393,13 @@ export class Core {
 
 	/** Probe for peers now. */
 	probe(options: CommandOptions = {}): boolean {
-		this.#noteCommand('probe', {...options});
-		return this.#udpCommand(options, () => {
-			this.#discovery.probe(options.ref);
-		});
+		return this.#routed('probe', {...options}, () => this.#discovery.probe(options.ref));
 	}
 
 	/** Say bye to peers and stop discovery; `discovery-stopped` follows. */
 	stopDiscovery(options: CommandOptions = {}): boolean {
 		this.#noteCommand('stop-discovery', {...options});
-		return this.#udpCommand(options, () => {
+		return this.#command(undefined, options, () => {
 			this.#discovery.assertRunning();
 			void this.#discovery.stop(options.ref);
 		});
@@ -512,34 +413,17 @@ export class Core {
 
 	/** Refresh the machine's sockets every `intervalMs`, emitting `system-sockets-changed`, until unwatched. */
 	watchSystemSockets(intervalMs: number, options: CommandOptions = {}): boolean {
-		this.#noteCommand('watch-sockets', {intervalMs, ...options});
-		return this.#run(options.ref, () => {
-			this.#system.watch(intervalMs, options.ref);
-			return true;
-		}) ?? false;
+		return this.#routed('watch-sockets', {intervalMs, ...options}, () => this.#system.watch(intervalMs, options.ref));
 	}
 
 	/** Stop watching the machine's sockets. */
 	unwatchSystemSockets(options: CommandOptions = {}): boolean {
-		this.#noteCommand('unwatch-sockets', {...options});
-		return this.#run(options.ref, () => {
-			this.#system.unwatch();
-			return true;
-		}) ?? false;
+		return this.#routed('unwatch-sockets', {...options}, () => this.#system.unwatch());
 	}
 
 	/** Exact discovery counters of the current (or last) run. */
 	get discoveryStats(): Readonly<DiscoveryStats> | undefined {
 		return this.#discovery.stats;
-	}
-
-	#udpCommand(options: CommandOptions, action: () => void): boolean {
-		return (
-			this.#run(options.ref, () => {
-				action();
-				return true;
-			}) ?? false
-		);
 	}
 
 	/**
@@ -620,9 +504,14 @@ export class Core {
 	/** Note a command, run it, and say whether it was carried out. */
 	#routed(cmd: string, fields: Record<string, unknown>, action: () => void, target?: string): boolean {
 		this.#noteCommand(cmd, fields);
+		return this.#command(target, fields as CommandOptions, action);
+	}
+
+	/** Run a command already noted (or never noted, as sendFile), and say whether it was carried out; `target` is the socket it was for. */
+	#command(target: string | undefined, options: CommandOptions, action: () => void): boolean {
 		return (
 			this.#run(
-				(fields as CommandOptions).ref,
+				options.ref,
 				() => {
 					action();
 					return true;
@@ -632,49 +521,12 @@ export class Core {
 		);
 	}
 
-	#command(id: string, options: CommandOptions, action: () => void): boolean {
-		return (
-			this.#run(
-				options.ref,
-				() => {
-					action();
-					return true;
-				},
-				id,
-			) ?? false
-		);
-	}
-
 	#noteCommand(cmd: string, fields: Record<string, unknown>, data?: Buffer): void {
 		if (this.#commandTaps.size === 0) {
 			return;
 		}
 
-		// Undefined fields are left out, as JSON.stringify would; the payload rides as data (base64 in the file).
-		const record: CommandRecord = {type: 'command', at: Date.now(), cmd};
-		for (const [name, value] of Object.entries(fields)) {
-			if (value === undefined) {
-				continue;
-			}
-
-			// In the JSON commands' own terms: framing as text, times in seconds (`timeout`, `interval`), `echo` for isEcho.
-			if (name === 'framing') {
-				record[name] = formatFraming(value as FramingSpec);
-			} else if (name === 'connectTimeoutMs') {
-				record['timeout'] = (value as number) / 1000;
-			} else if (name.endsWith('Ms') && typeof value === 'number') {
-				record[name.slice(0, -2)] = value / 1000;
-			} else if (/^is[A-Z]/.test(name)) {
-				record[name[2]!.toLowerCase() + name.slice(3)] = value;
-			} else {
-				record[name] = value;
-			}
-		}
-
-		if (data !== undefined) {
-			record.data = data;
-		}
-
+		const record = commandRecord(cmd, fields, data);
 		for (const tap of this.#commandTaps) {
 			try {
 				tap(record);

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type {Bus} from '../bus.js';
-import type {ConnectOptions, ListenOptions} from '../core.js';
+import type {ConnectOptions, ListenOptions} from '../core-options.js';
 import {NetdashError} from '../errors.js';
 import type {FramingSpec} from '../framing/index.js';
 import {checkHost} from '../ports.js';
