@@ -11,9 +11,11 @@ import {
 	oneLine,
 	type SocketContext,
 } from '../errors.js';
-import {createFramer, formatFraming, type Framer, type FramingSpec} from '../framing/index.js';
+import {formatFraming, type Framer, type FramingSpec} from '../framing/index.js';
 import type {Reclaimer} from '../reclaim.js';
 import {describeTls} from './tls.js';
+import type {ConnectionInit, ConnectionLimits, ConnectionTap, ConnectionTls} from './connection-init.js';
+import {messageFramer} from './message-framer.js';
 
 /**
  * A connection's state, changed only in the named transitions below:
@@ -29,71 +31,8 @@ export type ConnectionState =
 	| 'reset'
 	| 'failed';
 
-/** Limits and timers of one connection. */
-export type ConnectionLimits = {
-	/** Bytes a connection may hold queued in memory; a send past it is refused. */
-	maxQueuedBytes: number;
-	/** Largest piece handed to the kernel at once; a send is split so counters and the queue move as it drains. */
-	writeChunkBytes: number;
-	/** Connect timeout for dialed connections, in ms (0: none). */
-	connectTimeoutMs: number;
-	/** Close after this long without traffic either way, in ms (0: never). */
-	idleTimeoutMs: number;
-};
-
-/** How a connection was made. */
-export type ConnectionInit = {
-	id: string;
-	origin: Origin;
-	listener: string | null;
-	framing: FramingSpec;
-	limits: ConnectionLimits;
-	/** `ref` of the command that made it, echoed on its opening events. */
-	ref?: string;
-	/**
-	 * Keep our side open after the peer's FIN (so we can still answer) until
-	 * told to close. Off, a peer's FIN closes the connection once what is
-	 * queued has left, as ncat and socat do.
-	 */
-	isHalfOpen: boolean;
-	/**
-	 * The socket is a TLSSocket: a dial opens on its handshake (`secureConnect`), and
-	 * `connection-opened` carries the session. `isInsecure`: the dial does not verify the peer.
-	 */
-	tls?: ConnectionTls;
-	/** For dialed connections: where to, as the user gave it. */
-	dial?: {host: string; port: number};
-	/** For accepted connections on a listener bound to one address: that address and port, our end. */
-	local?: Endpoint;
-	/** Called once, after `connection-closed`. */
-	onClosed: (connection: TcpConnection) => void;
-	/** Told of every chunk read, to free read buffers early (reclaim.ts). */
-	reclaimer: Reclaimer;
-	/** For one half of a relay: its id and the other half's id, named on the opening events. */
-	relay?: {id: string; partner: string};
-	/** Told what happens on the socket after the bus is (a relay's glue, relay/relay.ts). */
-	tap?: ConnectionTap;
-};
-
-/**
- * What a relay needs to hear from a connection, besides the bus: one object
- * per relay (not closures per connection), called after the event is emitted.
- */
-export type ConnectionTap = {
-	/** A dial connected. */
-	connected(connection: TcpConnection): void;
-	/** A chunk arrived from the peer. */
-	received(connection: TcpConnection, chunk: Buffer): void;
-	/** The peer sent its FIN. */
-	peerEnded(connection: TcpConnection): void;
-	/** Queued bytes were handed to the kernel. */
-	written(connection: TcpConnection, bytes: number): void;
-	/** The connection ended (after `connection-closed`). */
-	closed(connection: TcpConnection, reason: CloseReason, error: {code: string; message: string} | undefined): void;
-};
-
-/** A TLS connection's extras: whether its peer goes unverified, and the TCP socket under it (what a reset resets). */
-export type ConnectionTls = {isInsecure: boolean; raw: net.Socket | undefined};
+// How a connection is made lives in connection-init.ts; exported from here too, as before.
+export type {ConnectionInit, ConnectionLimits, ConnectionTap, ConnectionTls} from './connection-init.js';
 
 /** Where a socket keeps the connection that owns it, for the shared event handlers. */
 const owner = Symbol('netdash.connection');
@@ -190,25 +129,7 @@ export class TcpConnection {
 		this.#tap = init.tap;
 		this.#tls = init.tls;
 
-		const {id} = this;
-		// Raw framing has no framer: spare the sink too (one set per connection, 10,000 of them at scale).
-		this.#framer =
-			init.framing.kind === 'raw'
-				? undefined
-				: createFramer(init.framing, {
-						message(payload, delimiterBytes) {
-							bus.emit({
-								type: 'message-received',
-								connection: id,
-								bytes: payload.length,
-								data: payload,
-								...(delimiterBytes === undefined ? {} : {delimiter: delimiterBytes === 2 ? 'crlf' : 'lf'}),
-							});
-						},
-						overflow(discardedBytes, reason) {
-							bus.emit({type: 'framing-overflowed', connection: id, bytes: discardedBytes, message: reason});
-						},
-					});
+		this.#framer = messageFramer(bus, this.id, init.framing);
 
 		// Shared handlers that find their connection on the socket: no closures per connection
 		// (10,000 connections would hold 50,000 of them).
