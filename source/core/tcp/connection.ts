@@ -16,6 +16,7 @@ import type {Reclaimer} from '../reclaim.js';
 import {describeTls} from './tls.js';
 import type {ConnectionInit, ConnectionLimits, ConnectionTap, ConnectionTls} from './connection-init.js';
 import {messageFramer} from './message-framer.js';
+import {SendQueue} from './send-queue.js';
 
 /**
  * A connection's state, changed only in the named transitions below:
@@ -71,17 +72,8 @@ export class TcpConnection {
 	/** When the queue last moved (a write completed) or was last empty. */
 	#progressAt = Date.now();
 	#isStalled = false;
-	/**
-	 * Our own send queue, fed to the socket one piece at a time (the sendall
-	 * loop). Pieces handed to the socket together would go out as one writev
-	 * whose callbacks all fire when the whole batch is in the kernel —
-	 * megabytes later for a slow reader: bytesOut froze, a reading peer looked
-	 * stalled, and bytes the peer had read were counted unsent on a reset.
-	 */
-	#pending: Array<{piece: Buffer; ref: string | undefined}> | undefined;
-	#pendingHead = 0;
-	/** Bytes accepted and not yet handed to the kernel, the piece in flight included. */
-	#queued = 0;
+	/** Our own send queue, fed to the socket one piece at a time (send-queue.ts). */
+	readonly #sendQueue = new SendQueue();
 	#isWriting = false;
 	/** True while netdash's own output is backed up: queued pieces wait (each one sent is an event to write). */
 	#isSendingHeld = false;
@@ -212,7 +204,7 @@ export class TcpConnection {
 
 	/** Bytes accepted by send but not yet handed to the kernel. */
 	get queued(): number {
-		return this.#queued;
+		return this.#sendQueue.queued;
 	}
 
 	/**
@@ -224,7 +216,7 @@ export class TcpConnection {
 	send(bytes: Buffer, ref?: string): void {
 		this.assertWritable();
 
-		const queued = this.#queued;
+		const queued = this.#sendQueue.queued;
 		const limit = this.#limits.maxQueuedBytes;
 		if (bytes.length > limit) {
 			// No peer, however fast, could make room for it: the send itself is over the limit.
@@ -240,7 +232,7 @@ export class TcpConnection {
 
 		this.#enqueue(bytes, ref);
 		// Write callbacks never run synchronously, so this precedes every data-sent of the send.
-		this.#bus.emit({type: 'send-queued', connection: this.id, bytes: bytes.length, queued: this.#queued, ...(ref ? {ref} : {})});
+		this.#bus.emit({type: 'send-queued', connection: this.id, bytes: bytes.length, queued: this.#sendQueue.queued, ...(ref ? {ref} : {})});
 		this.#pump();
 	}
 
@@ -261,12 +253,7 @@ export class TcpConnection {
 
 	#enqueue(bytes: Buffer, ref: string | undefined): void {
 		this.#bytesAccepted += bytes.length;
-		this.#queued += bytes.length;
-		const chunk = this.#limits.writeChunkBytes;
-		for (let offset = 0; offset < bytes.length; offset += chunk) {
-			// Made on the first send: most accepted connections at scale never send.
-			(this.#pending ??= []).push({piece: bytes.subarray(offset, offset + chunk), ref});
-		}
+		this.#sendQueue.push(bytes, ref, this.#limits.writeChunkBytes);
 	}
 
 	/** True once our FIN is queued or sent (shutdown, close, or after the peer's FIN when not half-open). */
@@ -322,7 +309,7 @@ export class TcpConnection {
 	}
 
 	#hasRoom(bytes: number): boolean {
-		return !this.isOpen || this.#isWriteEnded || this.#queued === 0 || this.#queued + bytes <= this.#limits.maxQueuedBytes;
+		return !this.isOpen || this.#isWriteEnded || this.#sendQueue.queued === 0 || this.#sendQueue.queued + bytes <= this.#limits.maxQueuedBytes;
 	}
 
 	#wakeRoomWaiters(): void {
@@ -352,7 +339,7 @@ export class TcpConnection {
 	 * alone reports nothing for ~15 minutes).
 	 */
 	checkStall(now: number, stallMs: number): void {
-		const queued = this.#queued;
+		const queued = this.#sendQueue.queued;
 		if (queued === 0 || !this.isOpen) {
 			this.#progressAt = now;
 			this.#unstall();
@@ -455,7 +442,7 @@ export class TcpConnection {
 	}
 
 	#endAfterQueue(end: () => void): void {
-		if (this.#queued === 0) {
+		if (this.#sendQueue.queued === 0) {
 			end();
 		} else {
 			this.#endWhenDrained = end;
@@ -468,19 +455,12 @@ export class TcpConnection {
 			return; // A dial's queue starts on connect; a held one on release.
 		}
 
-		const pending = this.#pending;
-		const next = pending?.[this.#pendingHead];
+		const next = this.#sendQueue.shift();
 		if (!next) {
 			const end = this.#endWhenDrained;
 			this.#endWhenDrained = undefined;
 			end?.();
 			return;
-		}
-
-		pending![this.#pendingHead++] = undefined as never;
-		if (this.#pendingHead > 1024 && this.#pendingHead * 2 > pending!.length) {
-			pending!.splice(0, this.#pendingHead);
-			this.#pendingHead = 0;
 		}
 
 		this.#isWriting = true;
@@ -493,7 +473,7 @@ export class TcpConnection {
 				}
 
 				this.#bytesOut += piece.length;
-				this.#queued -= piece.length;
+				this.#sendQueue.written(piece.length);
 				this.#progressAt = Date.now();
 				this.#unstall();
 				this.#bus.emit({
@@ -501,7 +481,7 @@ export class TcpConnection {
 					connection: this.id,
 					bytes: piece.length,
 					data: piece,
-					queued: this.#queued,
+					queued: this.#sendQueue.queued,
 					...(ref ? {ref} : {}),
 				});
 				this.#tap?.written(this, piece.length);
