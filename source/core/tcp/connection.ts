@@ -82,8 +82,6 @@ export class TcpConnection {
 	#isReadEnded = false;
 	readonly #relay: {id: string; partner: string} | undefined;
 	readonly #tap: ConnectionTap | undefined;
-	/** Callers waiting for room in the queue (scripts' sends, a file being streamed). */
-	#roomWaiters: Array<{bytes: number; resolve: () => void}> | undefined;
 	/** `end()` waits until the queue is empty, so our FIN follows every queued byte. */
 	#endWhenDrained: (() => void) | undefined;
 	#error: {code: string; message: string} | undefined;
@@ -303,9 +301,7 @@ export class TcpConnection {
 			return undefined;
 		}
 
-		return new Promise((resolve) => {
-			(this.#roomWaiters ??= []).push({bytes, resolve});
-		});
+		return this.#sendQueue.waitForRoom(bytes);
 	}
 
 	#hasRoom(bytes: number): boolean {
@@ -313,18 +309,9 @@ export class TcpConnection {
 	}
 
 	#wakeRoomWaiters(): void {
-		const waiters = this.#roomWaiters;
-		if (!waiters) {
-			return;
-		}
-
-		this.#roomWaiters = undefined;
-		for (const waiter of waiters) {
-			if (this.#hasRoom(waiter.bytes)) {
-				waiter.resolve();
-			} else {
-				(this.#roomWaiters ??= []).push(waiter);
-			}
+		// The predicate is made only when someone waits: no closure per connection or per write.
+		if (this.#sendQueue.hasRoomWaiters) {
+			this.#sendQueue.wakeRoomWaiters((bytes) => this.#hasRoom(bytes));
 		}
 	}
 

@@ -3,7 +3,7 @@ export type QueuedPiece = {piece: Buffer; ref: string | undefined};
 
 /**
  * A connection's own send queue, fed to the socket one piece at a time (the
- * sendall loop). Pieces handed to the socket together would go out as one writev
+ * sendall loop), and the callers waiting for room in it. Pieces handed to the socket together would go out as one writev
  * whose callbacks all fire when the whole batch is in the kernel —
  * megabytes later for a slow reader: bytesOut froze, a reading peer looked
  * stalled, and bytes the peer had read were counted unsent on a reset.
@@ -12,6 +12,8 @@ export class SendQueue {
 	#pending: QueuedPiece[] | undefined;
 	#pendingHead = 0;
 	#queued = 0;
+	/** Callers waiting for room in the queue (scripts' sends, a file being streamed). */
+	#roomWaiters: Array<{bytes: number; resolve: () => void}> | undefined;
 
 	/** Bytes accepted and not yet handed to the kernel, the piece in flight included. */
 	get queued(): number {
@@ -47,5 +49,34 @@ export class SendQueue {
 	/** A piece of `bytes` is in the kernel. */
 	written(bytes: number): void {
 		this.#queued -= bytes;
+	}
+
+	/** True while any caller waits for room. */
+	get hasRoomWaiters(): boolean {
+		return this.#roomWaiters !== undefined;
+	}
+
+	/** Resolves when {@link wakeRoomWaiters} finds room for `bytes`. */
+	waitForRoom(bytes: number): Promise<void> {
+		return new Promise((resolve) => {
+			(this.#roomWaiters ??= []).push({bytes, resolve});
+		});
+	}
+
+	/** Resolve the callers `hasRoom` now finds room for; the others wait on. */
+	wakeRoomWaiters(hasRoom: (bytes: number) => boolean): void {
+		const waiters = this.#roomWaiters;
+		if (!waiters) {
+			return;
+		}
+
+		this.#roomWaiters = undefined;
+		for (const waiter of waiters) {
+			if (hasRoom(waiter.bytes)) {
+				waiter.resolve();
+			} else {
+				(this.#roomWaiters ??= []).push(waiter);
+			}
+		}
 	}
 }
