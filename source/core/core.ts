@@ -3,11 +3,9 @@ import {errorCode, oneLine} from './errors.js';
 import {encodeFrame} from './framing/index.js';
 import type {RelayStep} from './relay/relay.js';
 import {RelayManager, type ForwardTarget} from './relay/relay-manager.js';
-import {configDirectory} from './tcp/self-signed.js';
 import {Admission, type AdmissionRules} from './tcp/admission.js';
 import {TcpManager} from './tcp/tcp-manager.js';
 import {ResourceWatch} from './resources.js';
-import {checkTimeout} from './timeout.js';
 import {Discovery, type DiscoveryOptions} from './discovery/discovery.js';
 import {LanDiscovery, type LanOptions} from './discovery/lan.js';
 import type {DiscoveryStats} from './discovery/protocol.js';
@@ -84,18 +82,7 @@ export class Core {
 
 	constructor(options: CoreOptions = {}) {
 		// Out-of-range timeouts in options are the caller's bug (the CLI validates flags first): let them throw.
-		this.#tcp = new TcpManager(this.bus, {
-			limits: {
-				connectTimeoutMs: checkTimeout(options.connectTimeoutMs ?? defaults.connectTimeoutMs, 'the connect timeout'),
-				maxQueuedBytes: options.maxQueuedBytes ?? defaults.maxQueuedBytes,
-				writeChunkBytes: options.writeChunkBytes ?? defaults.writeChunkBytes,
-				idleTimeoutMs: checkTimeout(options.idleTimeoutMs ?? defaults.idleTimeoutMs, 'the idle timeout'),
-			},
-			backlog: options.backlog ?? defaults.backlog,
-			reclaimEveryBytes: options.reclaimEveryBytes ?? defaults.reclaimEveryBytes,
-			framing: options.framing ?? {kind: 'raw'},
-			halfOpen: options.halfOpen ?? false,
-			configDirectory: options.configDirectory ?? configDirectory(),
+		this.#tcp = new TcpManager(this.bus, options, {
 			admission: this.#admission,
 			onRelayClient: (socket, listener) => {
 				this.#relays.accept(socket, listener);
@@ -175,7 +162,13 @@ export class Core {
 
 	/** Resolves when no socket is open (at once when none is). */
 	async whenAllClosed(): Promise<void> {
-		return this.#whenAllClosed();
+		if (this.openSockets === 0) {
+			return;
+		}
+
+		await new Promise<void>((resolve) => {
+			this.#closeWaiters.add(resolve);
+		});
 	}
 
 	/** Sockets still open: listeners plus connections. */
@@ -335,7 +328,7 @@ export class Core {
 		void this.#discovery.stop();
 		this.#system.stop();
 		this.#lan.stop();
-		await this.#whenAllClosed();
+		await this.whenAllClosed();
 	}
 
 	/** Bind a UDP socket (ids `U1`, `U2`, …). Host `127.0.0.1` by default, `0.0.0.0` for every interface; port 0 picks a free port. */
@@ -489,16 +482,6 @@ export class Core {
 
 			this.#closeWaiters.clear();
 		}
-	}
-
-	async #whenAllClosed(): Promise<void> {
-		if (this.openSockets === 0) {
-			return;
-		}
-
-		await new Promise<void>((resolve) => {
-			this.#closeWaiters.add(resolve);
-		});
 	}
 
 	/** Note a command, run it, and say whether it was carried out. */

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type {Bus} from '../bus.js';
-import type {ConnectOptions, ListenOptions} from '../core-options.js';
+import {defaults, type ConnectOptions, type CoreOptions, type ListenOptions} from '../core-options.js';
 import {NetdashError} from '../errors.js';
 import type {FramingSpec} from '../framing/index.js';
 import {checkHost} from '../ports.js';
@@ -9,6 +9,7 @@ import {checkTimeout} from '../timeout.js';
 import type {Admission} from './admission.js';
 import {TcpConnection, type ConnectionInit, type ConnectionLimits} from './connection.js';
 import {TcpListener} from './listener.js';
+import {configDirectory} from './self-signed.js';
 import {FileSends} from './send-file.js';
 import {acceptedTls, dialTls, listenTls} from './tls-open.js';
 
@@ -18,19 +19,8 @@ function checkPort(port: number, allowZero: boolean): void {
 	}
 }
 
-/** What a TcpManager is made with: the core's options, resolved to their defaults. */
+/** What a TcpManager is given besides the core's options. */
 export type TcpManagerInit = {
-	limits: ConnectionLimits;
-	/** listen(2) backlog (see CoreOptions.backlog). */
-	backlog: number;
-	/** Framing for listeners and connections that name none. */
-	framing: FramingSpec;
-	/** Received bytes between two minor collections (see CoreOptions.reclaimEveryBytes). */
-	reclaimEveryBytes: number;
-	/** The default of `halfOpen` (see CoreOptions.halfOpen). */
-	halfOpen: boolean;
-	/** Where netdash's own TLS certificate is kept. */
-	configDirectory: string | undefined;
 	/** The allow/deny rules and connection limit, read by listeners at each accept. */
 	admission: Admission;
 	/** A client of a forwarding listener (one with a target): the relay takes its socket (relay/). */
@@ -64,14 +54,20 @@ export class TcpManager {
 	/** The default of `halfOpen` for listeners and dials that do not choose; changing it leaves open connections theirs. */
 	halfOpen: boolean;
 
-	constructor(bus: Bus, init: TcpManagerInit) {
+	/** `options`: the core's, each missing one at its default (see CoreOptions); bad timeouts throw. */
+	constructor(bus: Bus, options: CoreOptions, init: TcpManagerInit) {
 		this.#bus = bus;
-		this.#limits = init.limits;
-		this.#backlog = init.backlog;
-		this.#reclaimer = new Reclaimer(init.reclaimEveryBytes);
-		this.#framing = init.framing;
-		this.halfOpen = init.halfOpen;
-		this.#configDirectory = init.configDirectory;
+		this.#limits = {
+			connectTimeoutMs: checkTimeout(options.connectTimeoutMs ?? defaults.connectTimeoutMs, 'the connect timeout'),
+			maxQueuedBytes: options.maxQueuedBytes ?? defaults.maxQueuedBytes,
+			writeChunkBytes: options.writeChunkBytes ?? defaults.writeChunkBytes,
+			idleTimeoutMs: checkTimeout(options.idleTimeoutMs ?? defaults.idleTimeoutMs, 'the idle timeout'),
+		};
+		this.#backlog = options.backlog ?? defaults.backlog;
+		this.#reclaimer = new Reclaimer(options.reclaimEveryBytes ?? defaults.reclaimEveryBytes);
+		this.#framing = options.framing ?? {kind: 'raw'};
+		this.halfOpen = options.halfOpen ?? false;
+		this.#configDirectory = options.configDirectory ?? configDirectory();
 		this.#admission = init.admission;
 		this.#files = new FileSends(bus);
 		this.#onRelayClient = init.onRelayClient;
