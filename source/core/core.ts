@@ -1,19 +1,11 @@
-import net from 'node:net';
 import {Bus} from './bus.js';
-import {NetdashError, errorCode, oneLine} from './errors.js';
-import {encodeFrame, formatFraming, type FramingSpec} from './framing/index.js';
-import {TcpConnection, type ConnectionInit, type ConnectionLimits} from './tcp/connection.js';
+import {errorCode, oneLine} from './errors.js';
+import {encodeFrame} from './framing/index.js';
 import type {RelayStep} from './relay/relay.js';
 import {RelayManager, type ForwardTarget} from './relay/relay-manager.js';
-import {Reclaimer} from './reclaim.js';
-import {checkHost} from './ports.js';
-import {TcpListener} from './tcp/listener.js';
-import {FileSends} from './tcp/send-file.js';
-import {configDirectory} from './tcp/self-signed.js';
-import {acceptedTls, dialTls, listenTls, type TlsConnectOptions, type TlsListenOptions} from './tcp/tls-open.js';
 import {Admission, type AdmissionRules} from './tcp/admission.js';
+import {TcpManager} from './tcp/tcp-manager.js';
 import {ResourceWatch} from './resources.js';
-import {checkTimeout} from './timeout.js';
 import {Discovery, type DiscoveryOptions} from './discovery/discovery.js';
 import {LanDiscovery, type LanOptions} from './discovery/lan.js';
 import type {DiscoveryStats} from './discovery/protocol.js';
@@ -25,90 +17,10 @@ import type {RuleSpec} from './respond/rule.js';
 import type {ScheduleTiming} from './schedule/schedules.js';
 import type {SaveDirection} from './save/saves.js';
 import {Workbench} from './workbench/workbench.js';
+import {commandRecord, defaults, type CommandOptions, type CommandRecord, type ConnectOptions, type CoreOptions, type ListenOptions, type OpenOptions} from './core-options.js';
 
-/** Options of a core; every one has a default. */
-export type CoreOptions = {
-	/** Dial timeout in ms; the kernel alone would wait ~127 s for a dropped SYN. @default 10000 */
-	connectTimeoutMs?: number;
-	/** Bytes one connection may hold queued in memory. @default 4 MiB */
-	maxQueuedBytes?: number;
-	/** Largest piece handed to the kernel at once. @default 64 KiB */
-	writeChunkBytes?: number;
-	/**
-	 * listen(2) backlog. The default asks for as deep an accept queue as the kernel allows:
-	 * Linux caps it at net.core.somaxconn (4096 on recent kernels), so raising that sysctl is
-	 * enough for bigger bursts. Node's own default, 511, drops bursts (FACTS.md). @default 65535
-	 */
-	backlog?: number;
-	/** Framing for listeners and connections that name none. @default raw */
-	framing?: FramingSpec;
-	/** Close a connection after this long without traffic either way, in ms (0: never). @default 0 */
-	idleTimeoutMs?: number;
-	/** Mark a connection `stalled` when its queued bytes have not drained for this long, in ms (0: never). @default 10000 */
-	stallTimeoutMs?: number;
-	/** Who may connect to listeners. @default everyone, 100 connections per listener */
-	admission?: Partial<AdmissionRules>;
-	/** How often the stall and resource watch runs, in ms. @default 1000 */
-	watchIntervalMs?: number;
-	/**
-	 * Received bytes between two minor collections that free read buffers (reclaim.ts). Other than 0,
-	 * it also sets two V8 flags for the whole process (--expose-gc, --no-allocation-site-pretenuring);
-	 * 0 leaves V8 as it was. @default 16 MiB
-	 */
-	reclaimEveryBytes?: number;
-	/**
-	 * Keep a connection open after the peer's FIN, so it can still be answered, until it is closed
-	 * (`--half-open`). Off, a peer's FIN closes the connection once its queue has drained, as ncat
-	 * and socat do. A half-closed connection counts toward the listener's limit until it closes. @default false
-	 */
-	halfOpen?: boolean;
-	/** Where netdash's own TLS certificate is kept (`--tls` without `--cert`). @default $XDG_CONFIG_HOME/netdash or ~/.config/netdash */
-	configDirectory?: string;
-};
-
-/**
- * A command the core was given, as the `--log` file records it: the verb in
- * the JSON commands' vocabulary (`cmd`), its arguments, and its payload as
- * `data` (written as base64), whichever front end (JSON lines, dashboard)
- * gave it.
- */
-export type CommandRecord = {type: 'command'; at: number; cmd: string; data?: Buffer; [field: string]: unknown};
-
-/** Options common to commands. */
-export type CommandOptions = {
-	/** Echoed on the events the command causes. */
-	ref?: string;
-};
-
-/** Options of `listen` and `connect`. */
-export type OpenOptions = CommandOptions & {
-	framing?: FramingSpec;
-	/** Half-open for this listener's connections (or this dial); undefined follows the core's default (see {@link CoreOptions.halfOpen}). */
-	halfOpen?: boolean;
-};
-
-/** Options of `listen`: with TLS (tcp/tls-open.ts). */
-export type ListenOptions = OpenOptions & TlsListenOptions;
-
-/** Options of `connect`: a timeout, and TLS (tcp/tls-open.ts). */
-export type ConnectOptions = OpenOptions & TlsConnectOptions & {connectTimeoutMs?: number};
-
-const defaults = {
-	idleTimeoutMs: 0,
-	stallTimeoutMs: 10_000,
-	watchIntervalMs: 1000,
-	connectTimeoutMs: 10_000,
-	maxQueuedBytes: 4 * 1024 * 1024,
-	writeChunkBytes: 64 * 1024,
-	backlog: 65_535,
-	reclaimEveryBytes: 16 * 1024 * 1024,
-};
-
-function checkPort(port: number, allowZero: boolean): void {
-	if (!Number.isInteger(port) || port < (allowZero ? 0 : 1) || port > 65_535) {
-		throw new NetdashError('BAD_PORT', `port ${port} is out of range (${allowZero ? 0 : 1}–65535)`);
-	}
-}
+// The options and command types live in core-options.ts; they are exported from here as before.
+export type {CommandOptions, CommandRecord, ConnectOptions, CoreOptions, ListenOptions, OpenOptions} from './core-options.js';
 
 /**
  * The core: owns every socket and reports all that happens to them on one
@@ -119,19 +31,14 @@ function checkPort(port: number, allowZero: boolean): void {
 export class Core {
 	/** Where every event is emitted. */
 	readonly bus = new Bus();
-	readonly #listeners = new Map<string, TcpListener>();
-	readonly #connections = new Map<string, TcpConnection>();
 	readonly #closeWaiters = new Set<() => void>();
-	readonly #limits: ConnectionLimits;
-	readonly #reclaimer: Reclaimer;
-	readonly #backlog: number;
-	readonly #framing: FramingSpec;
 	readonly #admission = new Admission();
+	/** TCP listeners and connections (tcp/). */
+	readonly #tcp: TcpManager;
 	readonly #resources: ResourceWatch;
 	readonly #watchTimer: NodeJS.Timeout;
 	readonly #stallTimeoutMs: number;
 	readonly #readingHolds = new Set<string>();
-	readonly #files = new FileSends(this.bus);
 	/** The listeners' allow/deny rules, applied to every UDP datagram and discovery packet too. */
 	readonly #refusal = refusalOf(this.#admission);
 
@@ -146,9 +53,9 @@ export class Core {
 
 	/** Forwards' clients and the connections dialed for them (relay/). */
 	readonly #relays = new RelayManager(this.bus, this.#udp, {
-		nextConnectionId: () => `C${this.#nextConnection++}`,
+		nextConnectionId: () => this.#tcp.nextConnectionId(),
 		// Both halves of a relay stay open after their peer's FIN: the relay passes the FIN on.
-		adopt: (socket, init) => this.#register(socket, {...init, limits: this.#limits, isHalfOpen: true}),
+		adopt: (socket, init) => this.#tcp.register(socket, {...init, limits: this.#tcp.limits, isHalfOpen: true}),
 	});
 
 	/** The machine's sockets (not only ours): core/system/. */
@@ -159,10 +66,10 @@ export class Core {
 
 	/** Auto-replies, timed sends and raw saves (workbench/), given only the socket verbs they need. */
 	readonly #workbench = new Workbench(this.bus, {
-		writable: (id) => this.#writable(id),
-		open: (id) => this.#connection(id),
-		find: (id) => this.#connections.get(id),
-		maxQueuedBytes: () => this.#limits.maxQueuedBytes,
+		writable: (id) => this.#tcp.writable(id),
+		open: (id) => this.#tcp.connection(id),
+		find: (id) => this.#tcp.find(id),
+		maxQueuedBytes: () => this.#tcp.limits.maxQueuedBytes,
 		sendTo: (id, to, bytes) => this.#udp.send(id, to.address, to.port, bytes),
 		holdReading: (holder, isHeld) => {
 			this.holdReading(holder, isHeld);
@@ -170,27 +77,22 @@ export class Core {
 	});
 
 	readonly #commandTaps = new Set<(record: CommandRecord) => void>();
-	#nextListener = 1;
-	#nextConnection = 1;
-	#halfOpen: boolean;
-	readonly #configDirectory: string | undefined;
 	/** How the socket that ended last ended: true for a failure (refused, timed out, reset, bind refused). */
 	#hasLastEndFailed = false;
 
 	constructor(options: CoreOptions = {}) {
 		// Out-of-range timeouts in options are the caller's bug (the CLI validates flags first): let them throw.
-		this.#limits = {
-			connectTimeoutMs: checkTimeout(options.connectTimeoutMs ?? defaults.connectTimeoutMs, 'the connect timeout'),
-			maxQueuedBytes: options.maxQueuedBytes ?? defaults.maxQueuedBytes,
-			writeChunkBytes: options.writeChunkBytes ?? defaults.writeChunkBytes,
-			idleTimeoutMs: checkTimeout(options.idleTimeoutMs ?? defaults.idleTimeoutMs, 'the idle timeout'),
-		};
-		this.#backlog = options.backlog ?? defaults.backlog;
-		this.#reclaimer = new Reclaimer(options.reclaimEveryBytes ?? defaults.reclaimEveryBytes);
-		this.#framing = options.framing ?? {kind: 'raw'};
+		this.#tcp = new TcpManager(this.bus, options, {
+			admission: this.#admission,
+			onRelayClient: (socket, listener) => {
+				this.#relays.accept(socket, listener);
+			},
+			onClosed: (hasFailed) => {
+				this.#hasLastEndFailed = hasFailed;
+				this.#notifyClosed();
+			},
+		});
 		this.#stallTimeoutMs = options.stallTimeoutMs ?? defaults.stallTimeoutMs;
-		this.#halfOpen = options.halfOpen ?? false;
-		this.#configDirectory = options.configDirectory ?? configDirectory();
 		// Bad rules in options are the caller's bug (the CLI validates flags first): let it throw.
 		this.#admission.set(options.admission ?? {});
 		this.#resources = new ResourceWatch(this.bus);
@@ -238,7 +140,7 @@ export class Core {
 
 	/** The default of `halfOpen` for listeners and dials that do not choose (see {@link CoreOptions.halfOpen}). */
 	get halfOpen(): boolean {
-		return this.#halfOpen;
+		return this.#tcp.halfOpen;
 	}
 
 	/**
@@ -247,7 +149,7 @@ export class Core {
 	 * connect chose. Open connections keep theirs. `half-open-changed` follows.
 	 */
 	setHalfOpen(isOn: boolean, options: CommandOptions = {}): boolean {
-		this.#halfOpen = isOn;
+		this.#tcp.halfOpen = isOn;
 
 		this.bus.emit({type: 'half-open-changed', isHalfOpen: isOn, ...(options.ref ? {ref: options.ref} : {})});
 		return true;
@@ -260,18 +162,24 @@ export class Core {
 
 	/** Resolves when no socket is open (at once when none is). */
 	async whenAllClosed(): Promise<void> {
-		return this.#whenAllClosed();
+		if (this.openSockets === 0) {
+			return;
+		}
+
+		await new Promise<void>((resolve) => {
+			this.#closeWaiters.add(resolve);
+		});
 	}
 
 	/** Sockets still open: listeners plus connections. */
 	get openSockets(): number {
-		return this.#listeners.size + this.#connections.size + this.#udp.size + (this.#discovery.isOpen ? 1 : 0) + (this.#system.isBusy ? 1 : 0) + (this.#lan.isOpen ? 1 : 0);
+		return this.#tcp.size + this.#udp.size + (this.#discovery.isOpen ? 1 : 0) + (this.#system.isBusy ? 1 : 0) + (this.#lan.isOpen ? 1 : 0);
 	}
 
 	/** Start a TCP listener. Host `127.0.0.1` by default; `0.0.0.0` / `::` mean every interface; port 0 picks an ephemeral port. */
 	listen(host: string | undefined, port: number, options: ListenOptions = {}): string | undefined {
 		this.#noteCommand('listen', {host, port, ...options});
-		return this.#listen(host, port, options);
+		return this.#run(options.ref, () => this.#tcp.listen(host, port, options));
 	}
 
 	/**
@@ -281,7 +189,7 @@ export class Core {
 	 */
 	forward(host: string | undefined, port: number, target: ForwardTarget, options: OpenOptions = {}): string | undefined {
 		this.#noteCommand('forward', {host, port, target, ...options});
-		return this.#run(options.ref, () => this.#listen(host, port, options, this.#relays.target(target)));
+		return this.#run(options.ref, () => this.#tcp.listen(host, port, options, this.#relays.target(target)));
 	}
 
 	/**
@@ -290,85 +198,20 @@ export class Core {
 	 */
 	forwardUdp(host: string | undefined, port: number, target: ForwardTarget, options: CommandOptions & {idleMs?: number} = {}): string | undefined {
 		this.#noteCommand('forward-udp', {host, port, target, ...options});
-		return this.#run(options.ref, () => this.#relays.forwardUdp(host, port, target, {...options, fallbackIdleMs: this.#limits.idleTimeoutMs}));
+		return this.#run(options.ref, () => this.#relays.forwardUdp(host, port, target, {...options, fallbackIdleMs: this.#tcp.limits.idleTimeoutMs}));
 	}
 
 	/** Steer relay `id`: intercept a direction, release or drop a held chunk, inject bytes (relay/relay.ts). */
 	steer(id: string, step: RelayStep, options: CommandOptions = {}): boolean {
 		const {type, ...fields} = step;
 		this.#noteCommand(type, {relay: id, ...fields, data: undefined, ...options}, 'data' in step ? step.data : undefined);
-		return this.#udpCommand(options, () => this.#relays.steer(id, step, options.ref));
-	}
-
-	#listen(host: string | undefined, port: number, options: ListenOptions, target?: {address: string; port: number}): string | undefined {
-		return this.#run(options.ref, () => {
-			checkPort(port, true);
-			if (host) {
-				checkHost(host);
-			}
-
-			const tlsConfig = listenTls(options, this.#configDirectory);
-			const id = `L${this.#nextListener++}`;
-			const listener = new TcpListener(this.bus, {
-				...(tlsConfig ? {tls: tlsConfig} : {}),
-				id,
-				host: host === undefined || host === '' ? '127.0.0.1' : host,
-				port,
-				framing: options.framing ?? this.#framing,
-				backlog: this.#backlog,
-				admission: this.#admission,
-				...(options.ref ? {ref: options.ref} : {}),
-				...(options.halfOpen === undefined ? {} : {isHalfOpen: options.halfOpen}),
-				...(target ? {target} : {}),
-				onConnection: (socket, from) => {
-					if (from.target) {
-						this.#relays.accept(socket, from);
-					} else {
-						this.#adopt(socket, from);
-					}
-				},
-				onClosed: (closed) => {
-					this.#listeners.delete(closed.id);
-					this.#hasLastEndFailed = closed.state === 'failed';
-					this.#notifyClosed();
-				},
-			});
-			this.#listeners.set(id, listener);
-			return id;
-		});
+		return this.#command(undefined, options, () => this.#relays.steer(id, step, options.ref));
 	}
 
 	/** Dial a TCP connection. */
 	connect(host: string, port: number, options: ConnectOptions = {}): string | undefined {
 		this.#noteCommand('connect', {host, port, ...options});
-		return this.#run(options.ref, () => {
-			if (!host) {
-				throw new NetdashError('BAD_ADDRESS', 'connect needs a host');
-			}
-
-			checkHost(host);
-			checkPort(port, false);
-			const connectTimeoutMs = checkTimeout(options.connectTimeoutMs ?? this.#limits.connectTimeoutMs, 'a connect timeout');
-			const dialed = dialTls(host, port, options);
-			const id = `C${this.#nextConnection++}`;
-			const socket = dialed?.socket ?? new net.Socket({allowHalfOpen: true});
-			this.#register(socket, {
-				...(dialed ? {tls: dialed.tls} : {}),
-				id,
-				origin: 'dialed',
-				listener: null,
-				framing: options.framing ?? this.#framing,
-				limits: {...this.#limits, connectTimeoutMs},
-				dial: {host, port},
-				isHalfOpen: options.halfOpen ?? this.#halfOpen,
-				...(options.ref ? {ref: options.ref} : {}),
-			});
-			if (!dialed) {
-				socket.connect({host, port});
-			}
-
-			return id;
-		});
+		return this.#run(options.ref, () => this.#tcp.connect(host, port, options));
 	}
 
 	/** Queue bytes on a connection. With `framed`, the connection's framing wraps them first (a line gets its LF, u16/u32 their length). */
@@ -378,7 +221,7 @@ export class Core {
 			this.#run(
 				options.ref,
 				() => {
-					const connection = this.#writable(id);
+					const connection = this.#tcp.writable(id);
 					const payload = options.framed ? encodeFrame(connection.framing, bytes) : bytes;
 					if (options.everyMs === undefined && options.count === undefined) {
 						connection.send(payload, options.ref);
@@ -433,58 +276,41 @@ export class Core {
 	 * queued (or `sendfile-failed`); `send` waits until then.
 	 */
 	sendFile(id: string, path: string, options: CommandOptions = {}): boolean {
-		return this.#command(id, options, (connection) => {
-			this.#files.start(connection, path, options.ref);
-		});
+		return this.#command(id, options, () => this.#tcp.sendFile(id, path, options.ref));
 	}
 
 	/** Resolves when the file streaming to `id` is wholly queued or stopped; undefined when none is. */
 	whenFileSent(id: string): Promise<void> | undefined {
-		return this.#files.whenDone(id);
+		return this.#tcp.whenFileSent(id);
 	}
 
 	/** Resolves when `bytes` more fit in connection `id`'s queue (see TcpConnection.whenRoom); undefined when they fit now or there is no such connection. */
 	whenQueueHasRoom(id: string, bytes: number): Promise<void> | undefined {
-		return this.#connections.get(id)?.whenRoom(bytes);
+		return this.#tcp.whenQueueHasRoom(id, bytes);
 	}
 
 	/** Half-close a connection: our FIN goes after what is queued; we keep reading. */
 	shutdown(id: string, options: CommandOptions = {}): boolean {
-		this.#noteCommand('shutdown', {id, ...options});
-		return this.#command(id, options, (connection) => {
-			this.#files.stop(id, 'shut down');
-			connection.shutdown(options.ref);
-		});
+		return this.#routed('shutdown', {id, ...options}, () => this.#tcp.shutdown(id, options.ref), id);
 	}
 
 	/** Abort a connection with a RST. */
 	reset(id: string, options: CommandOptions = {}): boolean {
-		this.#noteCommand('reset', {id, ...options});
-		return this.#command(id, options, (connection) => {
-			this.#files.stop(id, 'reset');
-			connection.reset(options.ref);
-		});
+		return this.#routed('reset', {id, ...options}, () => this.#tcp.reset(id, options.ref), id);
 	}
 
 	/** Close a listener (it stops accepting) or a connection (FIN, then release). */
 	close(id: string, options: CommandOptions = {}): boolean {
 		this.#noteCommand('close', {id, ...options});
-		const listener = this.#listeners.get(id);
-		if (listener) {
-			listener.close(options.ref);
+		if (this.#tcp.closeListener(id, options.ref)) {
 			return true;
 		}
 
 		if (this.#udp.has(id)) {
-			return this.#udpCommand(options, () => {
-				this.#udp.close(id, options.ref);
-			});
+			return this.#command(undefined, options, () => this.#udp.close(id, options.ref));
 		}
 
-		return this.#command(id, options, (connection) => {
-			this.#files.stop(id, 'closed');
-			connection.close(undefined, options.ref);
-		});
+		return this.#command(id, options, () => this.#tcp.close(id, options.ref));
 	}
 
 	/**
@@ -493,26 +319,16 @@ export class Core {
 	 * Resolves when every socket is gone.
 	 */
 	async closeAll(graceMs = 1500): Promise<void> {
-		this.#files.stopAll('closing everything');
+		this.#tcp.stopFiles('closing everything');
 		this.#workbench.stop();
-		for (const listener of [...this.#listeners.values()]) {
-			listener.close();
-		}
-
-		for (const connection of [...this.#connections.values()]) {
-			if (connection.state === 'connecting') {
-				connection.reset();
-			} else {
-				connection.close(graceMs);
-			}
-		}
+		this.#tcp.closeAll(graceMs);
 
 		this.#udp.closeAll();
 		// Peers remove us at once on our bye instead of waiting three intervals.
 		void this.#discovery.stop();
 		this.#system.stop();
 		this.#lan.stop();
-		await this.#whenAllClosed();
+		await this.whenAllClosed();
 	}
 
 	/** Bind a UDP socket (ids `U1`, `U2`, …). Host `127.0.0.1` by default, `0.0.0.0` for every interface; port 0 picks a free port. */
@@ -533,18 +349,12 @@ export class Core {
 
 	/** Connect a UDP socket: it then sends only to host:port and the kernel drops datagrams from anyone else. */
 	udpConnect(id: string, host: string, port: number, options: CommandOptions = {}): boolean {
-		this.#noteCommand('udp-connect', {socket: id, host, port, ...options});
-		return this.#udpCommand(options, () => {
-			this.#udp.connect(id, host, port, options.ref);
-		});
+		return this.#routed('udp-connect', {socket: id, host, port, ...options}, () => this.#udp.connect(id, host, port, options.ref));
 	}
 
 	/** Turn SO_BROADCAST on or off on a UDP socket (sending to a broadcast address without it fails with EACCES). */
 	setBroadcast(id: string, isOn: boolean, options: CommandOptions = {}): boolean {
-		this.#noteCommand('broadcast', {socket: id, on: isOn, ...options});
-		return this.#udpCommand(options, () => {
-			this.#udp.setBroadcast(id, isOn, options.ref);
-		});
+		return this.#routed('broadcast', {socket: id, on: isOn, ...options}, () => this.#udp.setBroadcast(id, isOn, options.ref));
 	}
 
 	/**
@@ -566,10 +376,7 @@ export class Core {
 
 	/** Start discovery: bind the discovery port, announce, probe, keep a peer table. */
 	startDiscovery(options: DiscoveryOptions = {}): boolean {
-		this.#noteCommand('discover', {...options});
-		return this.#udpCommand(options, () => {
-			this.#discovery.start(options);
-		});
+		return this.#routed('discover', {...options}, () => this.#discovery.start(options));
 	}
 
 	/** Browse the LAN protocols (mDNS, SSDP, Syncthing) beside netdash's own: `service-*` events follow. */
@@ -579,16 +386,13 @@ export class Core {
 
 	/** Probe for peers now. */
 	probe(options: CommandOptions = {}): boolean {
-		this.#noteCommand('probe', {...options});
-		return this.#udpCommand(options, () => {
-			this.#discovery.probe(options.ref);
-		});
+		return this.#routed('probe', {...options}, () => this.#discovery.probe(options.ref));
 	}
 
 	/** Say bye to peers and stop discovery; `discovery-stopped` follows. */
 	stopDiscovery(options: CommandOptions = {}): boolean {
 		this.#noteCommand('stop-discovery', {...options});
-		return this.#udpCommand(options, () => {
+		return this.#command(undefined, options, () => {
 			this.#discovery.assertRunning();
 			void this.#discovery.stop(options.ref);
 		});
@@ -602,34 +406,17 @@ export class Core {
 
 	/** Refresh the machine's sockets every `intervalMs`, emitting `system-sockets-changed`, until unwatched. */
 	watchSystemSockets(intervalMs: number, options: CommandOptions = {}): boolean {
-		this.#noteCommand('watch-sockets', {intervalMs, ...options});
-		return this.#run(options.ref, () => {
-			this.#system.watch(intervalMs, options.ref);
-			return true;
-		}) ?? false;
+		return this.#routed('watch-sockets', {intervalMs, ...options}, () => this.#system.watch(intervalMs, options.ref));
 	}
 
 	/** Stop watching the machine's sockets. */
 	unwatchSystemSockets(options: CommandOptions = {}): boolean {
-		this.#noteCommand('unwatch-sockets', {...options});
-		return this.#run(options.ref, () => {
-			this.#system.unwatch();
-			return true;
-		}) ?? false;
+		return this.#routed('unwatch-sockets', {...options}, () => this.#system.unwatch());
 	}
 
 	/** Exact discovery counters of the current (or last) run. */
 	get discoveryStats(): Readonly<DiscoveryStats> | undefined {
 		return this.#discovery.stats;
-	}
-
-	#udpCommand(options: CommandOptions, action: () => void): boolean {
-		return (
-			this.#run(options.ref, () => {
-				action();
-				return true;
-			}) ?? false
-		);
 	}
 
 	/**
@@ -651,10 +438,7 @@ export class Core {
 
 		const isPaused = this.#readingHolds.size > 0;
 		if (isPaused !== wasPaused) {
-			for (const connection of this.#connections.values()) {
-				connection.setReadingPaused(isPaused);
-			}
-
+			this.#tcp.setReadingPaused(isPaused);
 			this.#udp.setHeld(isPaused);
 		}
 	}
@@ -668,13 +452,11 @@ export class Core {
 	#watch(): void {
 		const now = Date.now();
 		if (this.#stallTimeoutMs > 0) {
-			for (const connection of this.#connections.values()) {
-				connection.checkStall(now, this.#stallTimeoutMs);
-			}
+			this.#tcp.checkStalls(now, this.#stallTimeoutMs);
 		}
 
 		// Counting /proc/self/fd is O(open files): only worth it once our own sockets could be near the limit.
-		if (this.#listeners.size > 0 && this.openSockets * 2 >= this.#resources.limit) {
+		if (this.#tcp.hasListeners && this.openSockets * 2 >= this.#resources.limit) {
 			this.#resources.check();
 		}
 
@@ -684,51 +466,12 @@ export class Core {
 
 	/** Ids of open connections, in order of creation. */
 	connectionIds(): string[] {
-		return [...this.#connections.keys()];
+		return this.#tcp.connectionIds();
 	}
 
 	/** Ids of open listeners, in order of creation. */
 	listenerIds(): string[] {
-		return [...this.#listeners.keys()];
-	}
-
-	#adopt(socket: net.Socket, listener: TcpListener): void {
-		this.#register(socket, {
-			id: `C${this.#nextConnection++}`,
-			origin: 'accepted',
-			listener: listener.id,
-			framing: listener.framing,
-			limits: this.#limits,
-			isHalfOpen: listener.isHalfOpen ?? this.#halfOpen,
-			...(listener.isTls ? {tls: acceptedTls(socket)} : {}),
-			...(listener.localEnd ? {local: listener.localEnd} : {}),
-		});
-	}
-
-	/** Make a connection on `socket` and keep it with the others (commands, reading holds, closeAll). */
-	#register(socket: net.Socket, init: Omit<ConnectionInit, 'onClosed' | 'reclaimer'>): TcpConnection {
-		const connection = new TcpConnection(this.bus, socket, {...init, onClosed: this.#forgetConnection, reclaimer: this.#reclaimer});
-		this.#connections.set(connection.id, connection);
-		if (this.#readingHolds.size > 0) {
-			connection.setReadingPaused(true);
-		}
-
-		return connection;
-	}
-
-	/** One function for every connection's close, not a closure each. */
-	readonly #forgetConnection = (connection: TcpConnection): void => {
-		this.#forget(connection);
-	};
-
-	#forget(connection: TcpConnection): void {
-		this.#connections.delete(connection.id);
-		if (connection.listener !== null) {
-			this.#listeners.get(connection.listener)?.released();
-		}
-
-		this.#hasLastEndFailed = connection.state !== 'closed';
-		this.#notifyClosed();
+		return this.#tcp.listenerIds();
 	}
 
 	#notifyClosed(): void {
@@ -741,45 +484,17 @@ export class Core {
 		}
 	}
 
-	async #whenAllClosed(): Promise<void> {
-		if (this.openSockets === 0) {
-			return;
-		}
-
-		await new Promise<void>((resolve) => {
-			this.#closeWaiters.add(resolve);
-		});
-	}
-
-	#connection(id: string): TcpConnection {
-		const connection = this.#connections.get(id);
-		if (!connection) {
-			const open = [...this.#connections.keys()];
-			throw new NetdashError(
-				'UNKNOWN_ID',
-				`no open connection ${JSON.stringify(id)}${open.length > 0 ? ` (open: ${open.slice(0, 8).join(', ')}${open.length > 8 ? ', …' : ''})` : ' (none is open)'}`,
-			);
-		}
-
-		return connection;
-	}
-
-	/** A connection that takes a send now: open, and not streaming a file. */
-	#writable(id: string): TcpConnection {
-		const connection = this.#connection(id);
-		if (this.#files.has(id)) {
-			throw new NetdashError('BUSY', `${id} is sending a file: send again after sendfile-finished`);
-		}
-
-		return connection;
-	}
-
 	/** Note a command, run it, and say whether it was carried out. */
 	#routed(cmd: string, fields: Record<string, unknown>, action: () => void, target?: string): boolean {
 		this.#noteCommand(cmd, fields);
+		return this.#command(target, fields as CommandOptions, action);
+	}
+
+	/** Run a command already noted (or never noted, as sendFile), and say whether it was carried out; `target` is the socket it was for. */
+	#command(target: string | undefined, options: CommandOptions, action: () => void): boolean {
 		return (
 			this.#run(
-				(fields as CommandOptions).ref,
+				options.ref,
 				() => {
 					action();
 					return true;
@@ -789,49 +504,12 @@ export class Core {
 		);
 	}
 
-	#command(id: string, options: CommandOptions, action: (connection: TcpConnection) => void): boolean {
-		return (
-			this.#run(
-				options.ref,
-				() => {
-					action(this.#connection(id));
-					return true;
-				},
-				id,
-			) ?? false
-		);
-	}
-
 	#noteCommand(cmd: string, fields: Record<string, unknown>, data?: Buffer): void {
 		if (this.#commandTaps.size === 0) {
 			return;
 		}
 
-		// Undefined fields are left out, as JSON.stringify would; the payload rides as data (base64 in the file).
-		const record: CommandRecord = {type: 'command', at: Date.now(), cmd};
-		for (const [name, value] of Object.entries(fields)) {
-			if (value === undefined) {
-				continue;
-			}
-
-			// In the JSON commands' own terms: framing as text, times in seconds (`timeout`, `interval`), `echo` for isEcho.
-			if (name === 'framing') {
-				record[name] = formatFraming(value as FramingSpec);
-			} else if (name === 'connectTimeoutMs') {
-				record['timeout'] = (value as number) / 1000;
-			} else if (name.endsWith('Ms') && typeof value === 'number') {
-				record[name.slice(0, -2)] = value / 1000;
-			} else if (/^is[A-Z]/.test(name)) {
-				record[name[2]!.toLowerCase() + name.slice(3)] = value;
-			} else {
-				record[name] = value;
-			}
-		}
-
-		if (data !== undefined) {
-			record.data = data;
-		}
-
+		const record = commandRecord(cmd, fields, data);
 		for (const tap of this.#commandTaps) {
 			try {
 				tap(record);

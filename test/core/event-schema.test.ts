@@ -1,5 +1,5 @@
 import dgram from 'node:dgram';
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,14 +16,25 @@ import {until} from '../helpers/recorder.js';
 
 /**
  * The event schema is held to the source, not to a list kept by hand:
- * events.ts is read at test time (the BusEvent union, each member's fields,
- * which are optional, and their types), and so are the readme's event tables.
+ * events.ts and the files of events/ it re-exports are read at test time (the
+ * BusEvent union, each member's fields, which are optional, and their types),
+ * and so are the readme's event tables.
  * A new event, field or enum value in events.ts that the schema lacks fails
  * here, and so does a schema entry that nothing emits.
  */
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const eventsSource = readFileSync(path.join(root, 'source', 'core', 'events.ts'), 'utf8');
+const eventsDirectory = path.join(root, 'source', 'core', 'events');
+// One text of events.ts and every file of events/, each ending in a newline, so a declaration is read wherever it lives.
+const eventsSource = [
+	path.join(root, 'source', 'core', 'events.ts'),
+	...readdirSync(eventsDirectory)
+		.filter((name) => name.endsWith('.ts'))
+		.sort()
+		.map((name) => path.join(eventsDirectory, name)),
+]
+	.map((file) => readFileSync(file, 'utf8'))
+	.join('\n');
 const readme = readFileSync(path.join(root, 'readme.md'), 'utf8');
 
 /** What the schema knows ahead of this build, from branches not yet merged. Once merged, events.ts has them and these entries excuse nothing. */

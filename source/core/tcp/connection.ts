@@ -11,9 +11,12 @@ import {
 	oneLine,
 	type SocketContext,
 } from '../errors.js';
-import {createFramer, formatFraming, type Framer, type FramingSpec} from '../framing/index.js';
+import {formatFraming, type Framer, type FramingSpec} from '../framing/index.js';
 import type {Reclaimer} from '../reclaim.js';
 import {describeTls} from './tls.js';
+import type {ConnectionInit, ConnectionLimits, ConnectionTap, ConnectionTls} from './connection-init.js';
+import {messageFramer} from './message-framer.js';
+import {SendQueue} from './send-queue.js';
 
 /**
  * A connection's state, changed only in the named transitions below:
@@ -29,71 +32,8 @@ export type ConnectionState =
 	| 'reset'
 	| 'failed';
 
-/** Limits and timers of one connection. */
-export type ConnectionLimits = {
-	/** Bytes a connection may hold queued in memory; a send past it is refused. */
-	maxQueuedBytes: number;
-	/** Largest piece handed to the kernel at once; a send is split so counters and the queue move as it drains. */
-	writeChunkBytes: number;
-	/** Connect timeout for dialed connections, in ms (0: none). */
-	connectTimeoutMs: number;
-	/** Close after this long without traffic either way, in ms (0: never). */
-	idleTimeoutMs: number;
-};
-
-/** How a connection was made. */
-export type ConnectionInit = {
-	id: string;
-	origin: Origin;
-	listener: string | null;
-	framing: FramingSpec;
-	limits: ConnectionLimits;
-	/** `ref` of the command that made it, echoed on its opening events. */
-	ref?: string;
-	/**
-	 * Keep our side open after the peer's FIN (so we can still answer) until
-	 * told to close. Off, a peer's FIN closes the connection once what is
-	 * queued has left, as ncat and socat do.
-	 */
-	isHalfOpen: boolean;
-	/**
-	 * The socket is a TLSSocket: a dial opens on its handshake (`secureConnect`), and
-	 * `connection-opened` carries the session. `isInsecure`: the dial does not verify the peer.
-	 */
-	tls?: ConnectionTls;
-	/** For dialed connections: where to, as the user gave it. */
-	dial?: {host: string; port: number};
-	/** For accepted connections on a listener bound to one address: that address and port, our end. */
-	local?: Endpoint;
-	/** Called once, after `connection-closed`. */
-	onClosed: (connection: TcpConnection) => void;
-	/** Told of every chunk read, to free read buffers early (reclaim.ts). */
-	reclaimer: Reclaimer;
-	/** For one half of a relay: its id and the other half's id, named on the opening events. */
-	relay?: {id: string; partner: string};
-	/** Told what happens on the socket after the bus is (a relay's glue, relay/relay.ts). */
-	tap?: ConnectionTap;
-};
-
-/**
- * What a relay needs to hear from a connection, besides the bus: one object
- * per relay (not closures per connection), called after the event is emitted.
- */
-export type ConnectionTap = {
-	/** A dial connected. */
-	connected(connection: TcpConnection): void;
-	/** A chunk arrived from the peer. */
-	received(connection: TcpConnection, chunk: Buffer): void;
-	/** The peer sent its FIN. */
-	peerEnded(connection: TcpConnection): void;
-	/** Queued bytes were handed to the kernel. */
-	written(connection: TcpConnection, bytes: number): void;
-	/** The connection ended (after `connection-closed`). */
-	closed(connection: TcpConnection, reason: CloseReason, error: {code: string; message: string} | undefined): void;
-};
-
-/** A TLS connection's extras: whether its peer goes unverified, and the TCP socket under it (what a reset resets). */
-export type ConnectionTls = {isInsecure: boolean; raw: net.Socket | undefined};
+// How a connection is made lives in connection-init.ts; exported from here too, as before.
+export type {ConnectionInit, ConnectionLimits, ConnectionTap, ConnectionTls} from './connection-init.js';
 
 /** Where a socket keeps the connection that owns it, for the shared event handlers. */
 const owner = Symbol('netdash.connection');
@@ -132,17 +72,8 @@ export class TcpConnection {
 	/** When the queue last moved (a write completed) or was last empty. */
 	#progressAt = Date.now();
 	#isStalled = false;
-	/**
-	 * Our own send queue, fed to the socket one piece at a time (the sendall
-	 * loop). Pieces handed to the socket together would go out as one writev
-	 * whose callbacks all fire when the whole batch is in the kernel —
-	 * megabytes later for a slow reader: bytesOut froze, a reading peer looked
-	 * stalled, and bytes the peer had read were counted unsent on a reset.
-	 */
-	#pending: Array<{piece: Buffer; ref: string | undefined}> | undefined;
-	#pendingHead = 0;
-	/** Bytes accepted and not yet handed to the kernel, the piece in flight included. */
-	#queued = 0;
+	/** Our own send queue, fed to the socket one piece at a time (send-queue.ts). */
+	readonly #sendQueue = new SendQueue();
 	#isWriting = false;
 	/** True while netdash's own output is backed up: queued pieces wait (each one sent is an event to write). */
 	#isSendingHeld = false;
@@ -151,8 +82,6 @@ export class TcpConnection {
 	#isReadEnded = false;
 	readonly #relay: {id: string; partner: string} | undefined;
 	readonly #tap: ConnectionTap | undefined;
-	/** Callers waiting for room in the queue (scripts' sends, a file being streamed). */
-	#roomWaiters: Array<{bytes: number; resolve: () => void}> | undefined;
 	/** `end()` waits until the queue is empty, so our FIN follows every queued byte. */
 	#endWhenDrained: (() => void) | undefined;
 	#error: {code: string; message: string} | undefined;
@@ -190,25 +119,7 @@ export class TcpConnection {
 		this.#tap = init.tap;
 		this.#tls = init.tls;
 
-		const {id} = this;
-		// Raw framing has no framer: spare the sink too (one set per connection, 10,000 of them at scale).
-		this.#framer =
-			init.framing.kind === 'raw'
-				? undefined
-				: createFramer(init.framing, {
-						message(payload, delimiterBytes) {
-							bus.emit({
-								type: 'message-received',
-								connection: id,
-								bytes: payload.length,
-								data: payload,
-								...(delimiterBytes === undefined ? {} : {delimiter: delimiterBytes === 2 ? 'crlf' : 'lf'}),
-							});
-						},
-						overflow(discardedBytes, reason) {
-							bus.emit({type: 'framing-overflowed', connection: id, bytes: discardedBytes, message: reason});
-						},
-					});
+		this.#framer = messageFramer(bus, this.id, init.framing);
 
 		// Shared handlers that find their connection on the socket: no closures per connection
 		// (10,000 connections would hold 50,000 of them).
@@ -291,7 +202,7 @@ export class TcpConnection {
 
 	/** Bytes accepted by send but not yet handed to the kernel. */
 	get queued(): number {
-		return this.#queued;
+		return this.#sendQueue.queued;
 	}
 
 	/**
@@ -303,7 +214,7 @@ export class TcpConnection {
 	send(bytes: Buffer, ref?: string): void {
 		this.assertWritable();
 
-		const queued = this.#queued;
+		const queued = this.#sendQueue.queued;
 		const limit = this.#limits.maxQueuedBytes;
 		if (bytes.length > limit) {
 			// No peer, however fast, could make room for it: the send itself is over the limit.
@@ -319,7 +230,7 @@ export class TcpConnection {
 
 		this.#enqueue(bytes, ref);
 		// Write callbacks never run synchronously, so this precedes every data-sent of the send.
-		this.#bus.emit({type: 'send-queued', connection: this.id, bytes: bytes.length, queued: this.#queued, ...(ref ? {ref} : {})});
+		this.#bus.emit({type: 'send-queued', connection: this.id, bytes: bytes.length, queued: this.#sendQueue.queued, ...(ref ? {ref} : {})});
 		this.#pump();
 	}
 
@@ -340,12 +251,7 @@ export class TcpConnection {
 
 	#enqueue(bytes: Buffer, ref: string | undefined): void {
 		this.#bytesAccepted += bytes.length;
-		this.#queued += bytes.length;
-		const chunk = this.#limits.writeChunkBytes;
-		for (let offset = 0; offset < bytes.length; offset += chunk) {
-			// Made on the first send: most accepted connections at scale never send.
-			(this.#pending ??= []).push({piece: bytes.subarray(offset, offset + chunk), ref});
-		}
+		this.#sendQueue.push(bytes, ref, this.#limits.writeChunkBytes);
 	}
 
 	/** True once our FIN is queued or sent (shutdown, close, or after the peer's FIN when not half-open). */
@@ -395,28 +301,17 @@ export class TcpConnection {
 			return undefined;
 		}
 
-		return new Promise((resolve) => {
-			(this.#roomWaiters ??= []).push({bytes, resolve});
-		});
+		return this.#sendQueue.waitForRoom(bytes);
 	}
 
 	#hasRoom(bytes: number): boolean {
-		return !this.isOpen || this.#isWriteEnded || this.#queued === 0 || this.#queued + bytes <= this.#limits.maxQueuedBytes;
+		return !this.isOpen || this.#isWriteEnded || this.#sendQueue.queued === 0 || this.#sendQueue.queued + bytes <= this.#limits.maxQueuedBytes;
 	}
 
 	#wakeRoomWaiters(): void {
-		const waiters = this.#roomWaiters;
-		if (!waiters) {
-			return;
-		}
-
-		this.#roomWaiters = undefined;
-		for (const waiter of waiters) {
-			if (this.#hasRoom(waiter.bytes)) {
-				waiter.resolve();
-			} else {
-				(this.#roomWaiters ??= []).push(waiter);
-			}
+		// The predicate is made only when someone waits: no closure per connection or per write.
+		if (this.#sendQueue.hasRoomWaiters) {
+			this.#sendQueue.wakeRoomWaiters((bytes) => this.#hasRoom(bytes));
 		}
 	}
 
@@ -431,7 +326,7 @@ export class TcpConnection {
 	 * alone reports nothing for ~15 minutes).
 	 */
 	checkStall(now: number, stallMs: number): void {
-		const queued = this.#queued;
+		const queued = this.#sendQueue.queued;
 		if (queued === 0 || !this.isOpen) {
 			this.#progressAt = now;
 			this.#unstall();
@@ -534,7 +429,7 @@ export class TcpConnection {
 	}
 
 	#endAfterQueue(end: () => void): void {
-		if (this.#queued === 0) {
+		if (this.#sendQueue.queued === 0) {
 			end();
 		} else {
 			this.#endWhenDrained = end;
@@ -547,19 +442,12 @@ export class TcpConnection {
 			return; // A dial's queue starts on connect; a held one on release.
 		}
 
-		const pending = this.#pending;
-		const next = pending?.[this.#pendingHead];
+		const next = this.#sendQueue.shift();
 		if (!next) {
 			const end = this.#endWhenDrained;
 			this.#endWhenDrained = undefined;
 			end?.();
 			return;
-		}
-
-		pending![this.#pendingHead++] = undefined as never;
-		if (this.#pendingHead > 1024 && this.#pendingHead * 2 > pending!.length) {
-			pending!.splice(0, this.#pendingHead);
-			this.#pendingHead = 0;
 		}
 
 		this.#isWriting = true;
@@ -572,7 +460,7 @@ export class TcpConnection {
 				}
 
 				this.#bytesOut += piece.length;
-				this.#queued -= piece.length;
+				this.#sendQueue.written(piece.length);
 				this.#progressAt = Date.now();
 				this.#unstall();
 				this.#bus.emit({
@@ -580,7 +468,7 @@ export class TcpConnection {
 					connection: this.id,
 					bytes: piece.length,
 					data: piece,
-					queued: this.#queued,
+					queued: this.#sendQueue.queued,
 					...(ref ? {ref} : {}),
 				});
 				this.#tap?.written(this, piece.length);
