@@ -1,15 +1,14 @@
-import {execFileSync, spawn, type ChildProcessWithoutNullStreams} from 'node:child_process';
-import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
-import os from 'node:os';
+import {execFileSync} from 'node:child_process';
+import {chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {afterEach, describe, expect, it} from 'vitest';
 import {createCore, createStore, type Core} from '../../source/core/index.js';
 import {parseJsonCommand} from '../../source/core/commands.js';
-import {makeSelfSigned} from '../../source/core/tcp/self-signed.js';
 import {explainTlsError} from '../../source/core/tcp/tls.js';
 import {spawnJson, type JsonChild} from '../helpers/cli.js';
 import {record, until, type Recorder} from '../helpers/recorder.js';
 import {missingTool, skipEachIf} from '../helpers/requires.js';
+import {certificateFiles, openssl, sServer, tempDir} from '../helpers/tls.js';
 
 const cleanups: Array<() => void | Promise<void>> = [];
 
@@ -18,14 +17,6 @@ afterEach(async () => {
 		await cleanup();
 	}
 });
-
-function tempDir(): string {
-	const directory = mkdtempSync(path.join(os.tmpdir(), 'netdash-tls-'));
-	cleanups.push(() => {
-		rmSync(directory, {recursive: true, force: true});
-	});
-	return directory;
-}
 
 function setup(configDirectory: string): {core: Core; events: Recorder} {
 	const core = createCore({configDirectory});
@@ -36,51 +27,6 @@ function setup(configDirectory: string): {core: Core; events: Recorder} {
 		core.dispose();
 	});
 	return {core, events};
-}
-
-/** An openssl child whose output is collected; killed after the test. */
-function openssl(args: string[]): {child: ChildProcessWithoutNullStreams; output: () => string} {
-	const child = spawn('openssl', args, {stdio: 'pipe'});
-	let output = '';
-	child.stdout.on('data', (chunk: Buffer) => {
-		output += chunk.toString();
-	});
-	child.stderr.on('data', (chunk: Buffer) => {
-		output += chunk.toString();
-	});
-	cleanups.push(() => {
-		child.kill();
-	});
-	return {child, output: () => output};
-}
-
-/** Certificate files for 127.0.0.1 (or another host), valid now unless `isExpired`. */
-function certificateFiles(directory: string, name: string, options: {dnsNames?: string[]; ips?: string[]; isExpired?: boolean} = {}): {cert: string; key: string} {
-	const now = Date.now();
-	const pair = makeSelfSigned({
-		commonName: name,
-		dnsNames: options.dnsNames ?? [],
-		ips: options.ips ?? ['127.0.0.1'],
-		notBefore: new Date(now - (options.isExpired ? 30 : 1) * 86_400_000),
-		notAfter: new Date(now + (options.isExpired ? -86_400_000 : 86_400_000)),
-	});
-	const cert = path.join(directory, `${name}-cert.pem`);
-	const key = path.join(directory, `${name}-key.pem`);
-	writeFileSync(cert, pair.cert);
-	writeFileSync(key, pair.key, {mode: 0o600});
-	return {cert, key};
-}
-
-/** Starts `openssl s_server` on a free port with these files; resolves with the port. */
-async function sServer(files: {cert: string; key: string}, extra: string[] = []): Promise<{port: number; server: ReturnType<typeof openssl>}> {
-	const server = openssl(['s_server', '-accept', '127.0.0.1:0', '-cert', files.cert, '-key', files.key, '-naccept', '1', ...extra]);
-	let port = 0;
-	await until(() => {
-		const match = /ACCEPT 127\.0\.0\.1:(\d+)/.exec(server.output());
-		port = match ? Number(match[1]) : 0;
-		return port > 0;
-	}, () => `s_server did not start: ${server.output()}`);
-	return {port, server};
 }
 
 describe('TLS', () => {

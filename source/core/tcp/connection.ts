@@ -13,7 +13,7 @@ import {
 } from '../errors.js';
 import {createFramer, formatFraming, type Framer, type FramingSpec} from '../framing/index.js';
 import type {Reclaimer} from '../reclaim.js';
-import {describeTls} from './tls.js';
+import {describeTls, resetSocket} from './tls.js';
 
 /**
  * A connection's state, changed only in the named transitions below:
@@ -410,17 +410,12 @@ export class TcpConnection {
 
 		this.#closeRef ??= ref;
 		this.#isResetByUs = true;
-		if (this.#state === 'connecting') {
+		if (this.#state === 'connecting' && !this.#tls) {
 			this.#socket.destroy();
-		} else if (this.#tls) {
-			// A TLS socket's handle is the TLS wrap, which cannot send a RST: reset the TCP socket under it.
-			if (this.#tls.raw) {
-				this.#tls.raw.resetAndDestroy();
-			} else {
-				this.#socket.destroy();
-			}
 		} else {
-			this.#socket.resetAndDestroy();
+			// A TLS socket cannot send a RST (its handle is the TLS wrap): its TCP socket does, even
+			// mid-handshake, once the TCP connect is done.
+			resetSocket(this.#socket, this.#tls?.raw);
 		}
 	}
 

@@ -4,7 +4,7 @@ import type {Bus} from '../bus.js';
 import {errorCode, explainSocketError, formatAddress, oneLine} from '../errors.js';
 import {formatFraming, type FramingSpec} from '../framing/index.js';
 import type {Admission} from './admission.js';
-import {summarizePem, type CertificateSummary, type TlsServerConfig} from './tls.js';
+import {resetSocket, summarizePem, type CertificateSummary, type TlsServerConfig} from './tls.js';
 
 /**
  * How long a client over the connection limit waits for a slot before it is
@@ -204,7 +204,7 @@ export class TcpListener {
 
 	#refuseWaiting(waiting: Waiting): void {
 		this.#refused++;
-		waiting.socket.resetAndDestroy();
+		resetSocket(waiting.socket);
 		this.#bus.emit({type: 'connection-refused', listener: this.id, remote: waiting.remote, reason: 'limit', rule: this.#limitRule()});
 	}
 
@@ -237,8 +237,9 @@ export class TcpListener {
 			// The refused client may reset first; nothing to report beyond the refusal.
 		});
 		const remote = {address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0};
-		// A RST tells the client at once (ncat closes too); no byte of it is read.
-		socket.resetAndDestroy();
+		// A RST tells the client at once (ncat closes too); no byte of it is read (on TLS, none after the
+		// handshake). A TLS socket is reset through its TCP socket: resetAndDestroy() on it throws.
+		resetSocket(socket);
 		this.#bus.emit({type: 'connection-refused', listener: this.id, remote, reason, rule});
 	}
 

@@ -1,7 +1,7 @@
 import {X509Certificate} from 'node:crypto';
 import {readFileSync} from 'node:fs';
 import net from 'node:net';
-import type tls from 'node:tls';
+import tls from 'node:tls';
 import {NetdashError} from '../errors.js';
 import type {CertificateSummary, TlsInfo} from '../events.js';
 
@@ -21,6 +21,22 @@ export type TlsDialConfig = {isInsecure: boolean; alpn?: string[]; servername?: 
 export function rawSocketOf(socket: tls.TLSSocket): net.Socket | undefined {
 	const parent = (socket as tls.TLSSocket & {_parent?: unknown})._parent;
 	return parent instanceof net.Socket ? parent : undefined;
+}
+
+/**
+ * Abort a socket with a RST, TLS or not. A TLS socket is reset through the
+ * TCP socket under it (`raw`, or the one Node keeps); one whose TCP connect
+ * has not completed has nothing to reset and is destroyed, as a plain socket
+ * still connecting is (its SYN simply goes unanswered).
+ */
+export function resetSocket(socket: net.Socket, raw: net.Socket | undefined = socket instanceof tls.TLSSocket ? rawSocketOf(socket) : socket): void {
+	if (raw === undefined || raw.connecting || raw.destroyed) {
+		socket.destroy();
+		return;
+	}
+
+	// Only the TCP socket: the TLS socket closes with it (destroying it too would close the shared handle twice).
+	raw.resetAndDestroy();
 }
 
 /** A file's text, or BAD_TLS_FILE naming which flag it came from. */
