@@ -1,6 +1,6 @@
 import type {BusEvent, CloseReason, Endpoint, Origin} from '../events.js';
 import type {ConnectionState} from '../tcp/connection.js';
-import {formatTls} from '../tcp/tls.js';
+import {tlsNotes} from '../tcp/tls.js';
 import {LogBook} from './log.js';
 import {UdpModel} from './reduce-udp.js';
 import type {AdmissionView, ConnectionRow, ListenerRow, Notice, RefusedRow} from './snapshot.js';
@@ -65,6 +65,8 @@ type ConnectionModel = {
 	closedAt: number | undefined;
 	closeReason: CloseReason | undefined;
 	error: {code: string; message: string} | undefined;
+	/** TLS connections: what the row shows of the session. */
+	tls: ConnectionRow['tls'];
 	row: ConnectionRow | undefined;
 };
 
@@ -232,12 +234,13 @@ export class Model {
 				if (event.tls) {
 					// `·tls!` marks a session whose peer was not verified (--insecure).
 					connection.framing = `${event.framing}·tls${event.tls.isInsecure ? '!' : ''}`;
-					this.#note(connection.id, event, `TLS ${formatTls(event.tls)}`, event.tls.isInsecure === true);
+					connection.tls = {protocol: event.tls.protocol, alpn: event.tls.alpn, isInsecure: event.tls.isInsecure === true};
 					if (event.tls.isInsecure) {
 						const why = event.tls.verifyError ? `: ${event.tls.verifyError}` : '';
 						this.#notice({seq: event.seq, at: event.at, level: 'error', target: connection.id, code: 'TLS_INSECURE', message: `${connection.id} is not verified (--insecure)${why}`});
 					}
 				}
+
 				const listener = event.listener ? this.listeners.get(event.listener) : undefined;
 				if (listener) {
 					listener.accepted++;
@@ -252,6 +255,12 @@ export class Model {
 				if (event.origin === 'dialed') {
 					this.#note(connection.id, event, `connected: ${event.local.address}:${event.local.port} → ${event.remote.address}:${event.remote.port}`, false);
 				}
+
+				// A TLS session is news: its version, cipher, ALPN and certificate, one note each.
+				for (const note of event.tls ? tlsNotes(event.tls, event.origin === 'accepted') : []) {
+					this.#note(connection.id, event, note.text, note.isError);
+				}
+
 				break;
 			}
 
@@ -511,6 +520,7 @@ export class Model {
 			closedAt: undefined,
 			closeReason: undefined,
 			error: undefined,
+			tls: undefined,
 			row: undefined,
 		};
 	}

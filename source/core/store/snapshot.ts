@@ -59,6 +59,8 @@ export type ConnectionRow = {
 	readonly closeReason: CloseReason | undefined;
 	/** The last failure on it, if any. */
 	readonly error: {readonly code: string; readonly message: string} | undefined;
+	/** TLS connections: the protocol version, the ALPN agreed on, and whether the peer went unverified (--insecure). */
+	readonly tls?: {readonly protocol: string; readonly alpn: string | null; readonly isInsecure: boolean} | undefined;
 };
 
 /** A UDP socket as the panes show it. Counters are exact. */

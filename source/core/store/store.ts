@@ -194,6 +194,7 @@ export class Store {
 						closedAt: connection.closedAt,
 						closeReason: connection.closeReason,
 						error: connection.error,
+						tls: connection.tls,
 					});
 				}
 

@@ -564,7 +564,7 @@ export class TcpConnection {
 			remote: {address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0},
 			framing: formatFraming(this.framing),
 			isHalfOpen: this.#isHalfOpen,
-			...(this.#tls ? {tls: describeTls(socket as tls.TLSSocket, this.origin === 'accepted', this.#tls.isInsecure)} : {}),
+			...(this.#tls ? {tls: describeTls(socket as tls.TLSSocket, this.origin === 'accepted', this.#tls.isInsecure, this.#label())} : {}),
 			...(ref ? {ref} : {}),
 		});
 	}

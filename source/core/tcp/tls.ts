@@ -95,7 +95,7 @@ export function summarizePem(pem: string): CertificateSummary {
 }
 
 /** The session of a socket whose handshake is complete. */
-export function describeTls(socket: tls.TLSSocket, isAccepted: boolean, isInsecure: boolean): TlsInfo {
+export function describeTls(socket: tls.TLSSocket, isAccepted: boolean, isInsecure: boolean, peer = 'the peer'): TlsInfo {
 	const certificate = summarizeCertificate(isAccepted ? socket.getCertificate() : socket.getPeerCertificate());
 	const alpn = socket.alpnProtocol;
 	const info: TlsInfo = {
@@ -109,7 +109,7 @@ export function describeTls(socket: tls.TLSSocket, isAccepted: boolean, isInsecu
 		const error = socket.authorizationError as unknown as Error | string | null;
 		if (error) {
 			const code = typeof error === 'string' ? error : ((error as NodeJS.ErrnoException).code ?? error.message);
-			info.verifyError = explainTlsError(code, socket.servername || 'the peer') ?? code;
+			info.verifyError = explainTlsError(code, peer, false) ?? code;
 		}
 	}
 
@@ -119,13 +119,15 @@ export function describeTls(socket: tls.TLSSocket, isAccepted: boolean, isInsecu
 /**
  * One line for a certificate that failed verification, by OpenSSL's (or
  * Node's) error code; undefined when the code is not a verification failure.
- * `host` is the name the certificate was checked against.
+ * `host` is the name the certificate was checked against; `isRefused`
+ * false when the connection went ahead unverified (--insecure).
  */
-export function explainTlsError(code: string, host: string): string | undefined {
+export function explainTlsError(code: string, host: string, isRefused = true): string | undefined {
 	switch (code) {
 		case 'DEPTH_ZERO_SELF_SIGNED_CERT':
 		case 'SELF_SIGNED_CERT_IN_CHAIN': {
-			return `certificate of ${host} is self-signed and not trusted (--insecure to connect anyway)`;
+			// The usual case on a test bench: say how to go on, unless it went on already (--insecure).
+			return `certificate of ${host} is self-signed and not trusted${isRefused ? ' (--insecure to connect anyway)' : ''}`;
 		}
 
 		case 'CERT_HAS_EXPIRED': {
@@ -163,13 +165,33 @@ export function explainTlsError(code: string, host: string): string | undefined 
 	}
 }
 
-/** The line of the Log and of `--json` for a TLS session, short enough for one row. */
-export function formatTls(info: TlsInfo): string {
-	const alpn = info.alpn ? ` alpn ${info.alpn}` : '';
-	const insecure = info.isInsecure ? ` — NOT VERIFIED${info.verifyError ? `: ${info.verifyError}` : ''}` : '';
+/** `2026-12-03 22:30:10Z`: a validity bound, to the second. */
+function formatValidity(iso: string): string {
+	return `${iso.slice(0, 10)} ${iso.slice(11, 19)}Z`;
+}
+
+/**
+ * The Log's notes for a TLS session, one fact each so each reads on its own
+ * line: version, cipher and ALPN; the certificate (the peer's when we
+ * dialed, ours when we accepted) with its issuer and validity; its SHA-256
+ * fingerprint in full; and, for an unverified dial, an error saying so.
+ */
+export function tlsNotes(info: TlsInfo, isAccepted: boolean): Array<{text: string; isError: boolean}> {
+	const notes = [{text: `TLS ${info.protocol}, cipher ${info.cipher}, ${info.alpn ? `ALPN ${info.alpn}` : 'no ALPN'}`, isError: false}];
 	const cert = info.certificate;
-	const certText = cert
-		? `; cert ${cert.subject} by ${cert.issuer}, ${cert.validFrom.slice(0, 10)}–${cert.validTo.slice(0, 10)}, sha256 ${cert.fingerprint256.slice(0, 23)}…`
-		: '';
-	return `${info.protocol} ${info.cipher}${alpn}${certText}${insecure}`;
+	const whose = isAccepted ? 'our certificate' : 'peer certificate';
+	if (cert) {
+		notes.push(
+			{text: `${whose}: ${cert.subject}, issued by ${cert.issuer}, valid ${formatValidity(cert.validFrom)} to ${formatValidity(cert.validTo)}`, isError: false},
+			{text: `${whose} SHA-256 ${cert.fingerprint256}`, isError: false},
+		);
+	} else {
+		notes.push({text: `no ${whose}`, isError: false});
+	}
+
+	if (info.isInsecure) {
+		notes.push({text: `NOT VERIFIED (--insecure)${info.verifyError ? `: ${info.verifyError}` : ': the peer passed verification, but nothing was enforced'}`, isError: true});
+	}
+
+	return notes;
 }
