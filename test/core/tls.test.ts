@@ -112,7 +112,7 @@ describe('TLS', () => {
 		});
 		plain.write('GET / HTTP/1.0\r\n\r\n');
 		const failed = await events.waitFor('tls-handshake-failed', (event) => event.listener === id);
-		expect(failed.message).toMatch(/^TLS handshake with 127\.0\.0\.1:\d+ failed: /);
+		expect(failed.message).toMatch(/^TLS handshake with 127\.0\.0\.1:\d+ failed: the peer spoke plain HTTP, not TLS$/);
 		const client = openssl(['s_client', '-connect', `127.0.0.1:${opened.port}`, '-quiet']);
 		await events.waitFor('connection-opened', (event) => event.listener === id);
 		expect(client.child.exitCode).toBeNull();
@@ -191,6 +191,7 @@ describe('TLS', () => {
 	it('verification failures name their cause: expired, other host, unknown CA', () => {
 		expect(explainTlsError('CERT_HAS_EXPIRED', 'h:1')).toBe('certificate of h:1 has expired');
 		expect(explainTlsError('ERR_TLS_CERT_ALTNAME_INVALID', 'h:1')).toBe('certificate is for another host, not h:1');
+		expect(explainTlsError('ERR_TLS_CERT_ALTNAME_INVALID', 'h:1', {names: 'DNS:a.example, IP Address:10.0.0.1'})).toBe('certificate is for DNS:a.example, IP:10.0.0.1, not h:1');
 		expect(explainTlsError('UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'h:1')).toBe('certificate of h:1 is signed by an unknown CA');
 		expect(explainTlsError('SELF_SIGNED_CERT_IN_CHAIN', 'h:1')).toMatch(/self-signed/);
 		expect(explainTlsError('ECONNRESET', 'h:1')).toBeUndefined();
@@ -242,7 +243,7 @@ describe('the netdash binary with --tls', () => {
 		const netdash = dial(port, files.cert);
 		const failed = await netdash.waitFor((event) => event.type === 'socket-failed', 'socket-failed');
 		expect(failed['code']).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
-		expect(failed['message']).toBe(`TLS: certificate is for another host, not 127.0.0.1:${port}`);
+		expect(failed['message']).toBe(`TLS: certificate is for DNS:other.example, not 127.0.0.1:${port}`);
 	});
 
 	it('serves -l --tls with --cert/--key to openssl s_client, which verifies it', async () => {

@@ -646,7 +646,9 @@ export class TcpConnection {
 
 		const code = errorCode(error);
 		const operation: SocketContext['operation'] = this.#state === 'connecting' ? 'connect' : 'receive';
-		this.#error = {code, message: explainSocketError(code, {operation, address: this.#label()}, oneLine(error))};
+		// Node hangs the peer's certificate on a wrong-host error: its names say which host it is for.
+		const names = (error as Error & {cert?: {subjectaltname?: string}}).cert?.subjectaltname;
+		this.#error = {code, message: explainSocketError(code, {operation, address: this.#label(), ...(names ? {certificateNames: names} : {})}, oneLine(error))};
 		this.#emitFailed();
 	}
 

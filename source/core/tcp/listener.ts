@@ -4,7 +4,7 @@ import type {Bus} from '../bus.js';
 import {errorCode, explainSocketError, formatAddress, oneLine} from '../errors.js';
 import {formatFraming, type FramingSpec} from '../framing/index.js';
 import type {Admission} from './admission.js';
-import {resetSocket, summarizePem, type CertificateSummary, type TlsServerConfig} from './tls.js';
+import {explainHandshakeError, resetSocket, summarizePem, type CertificateSummary, type TlsServerConfig} from './tls.js';
 
 /**
  * How long a client over the connection limit waits for a slot before it is
@@ -274,7 +274,7 @@ export class TcpListener {
 			listener: this.id,
 			remote: {address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0},
 			code,
-			message: `TLS handshake with ${address} failed: ${oneLine(error)}`,
+			message: `TLS handshake with ${address} failed: ${explainHandshakeError(code, oneLine(error))}`,
 		});
 	}
 

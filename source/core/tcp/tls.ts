@@ -109,20 +109,27 @@ export function describeTls(socket: tls.TLSSocket, isAccepted: boolean, isInsecu
 		const error = socket.authorizationError as unknown as Error | string | null;
 		if (error) {
 			const code = typeof error === 'string' ? error : ((error as NodeJS.ErrnoException).code ?? error.message);
-			info.verifyError = explainTlsError(code, peer, false) ?? code;
+			info.verifyError = explainTlsError(code, peer, {isRefused: false}) ?? code;
 		}
 	}
 
 	return info;
 }
 
+/** How a verification failure is told: whether the connection was refused for it, and the names the certificate is for. */
+export type TlsErrorContext = {
+	/** False when the connection went ahead unverified (--insecure): no hint to use --insecure. @default true */
+	isRefused?: boolean;
+	/** The certificate's subjectAltName (`DNS:example.com, IP Address:10.0.0.1`), for a wrong host. */
+	names?: string;
+};
+
 /**
  * One line for a certificate that failed verification, by OpenSSL's (or
  * Node's) error code; undefined when the code is not a verification failure.
- * `host` is the name the certificate was checked against; `isRefused`
- * false when the connection went ahead unverified (--insecure).
+ * `host` is the name the certificate was checked against.
  */
-export function explainTlsError(code: string, host: string, isRefused = true): string | undefined {
+export function explainTlsError(code: string, host: string, {isRefused = true, names}: TlsErrorContext = {}): string | undefined {
 	switch (code) {
 		case 'DEPTH_ZERO_SELF_SIGNED_CERT':
 		case 'SELF_SIGNED_CERT_IN_CHAIN': {
@@ -139,7 +146,7 @@ export function explainTlsError(code: string, host: string, isRefused = true): s
 		}
 
 		case 'ERR_TLS_CERT_ALTNAME_INVALID': {
-			return `certificate is for another host, not ${host}`;
+			return `certificate is for ${names ? names.replaceAll('IP Address:', 'IP:') : 'another host'}, not ${host}`;
 		}
 
 		case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
@@ -161,6 +168,72 @@ export function explainTlsError(code: string, host: string, isRefused = true): s
 
 		default: {
 			return undefined;
+		}
+	}
+}
+
+/**
+ * Why a TLS handshake failed, in words, from either end: what the peer's
+ * alert says of our certificate, a peer that does not speak TLS, nothing in
+ * common. Other failures keep OpenSSL's reason, without its file and line.
+ */
+export function explainHandshakeError(code: string, message: string): string {
+	switch (code) {
+		case 'ERR_SSL_HTTP_REQUEST': {
+			return 'the peer spoke plain HTTP, not TLS';
+		}
+
+		case 'ERR_SSL_WRONG_VERSION_NUMBER':
+		case 'ERR_SSL_PACKET_LENGTH_TOO_LONG':
+		case 'ERR_SSL_UNKNOWN_PROTOCOL': {
+			return 'the peer does not speak TLS (plain text?)';
+		}
+
+		case 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA': {
+			return 'the peer does not trust our certificate: self-signed, or signed by a CA it does not know';
+		}
+
+		case 'ERR_SSL_SSL/TLS_ALERT_BAD_CERTIFICATE':
+		case 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE': {
+			return 'the peer rejected our certificate (often: made for another host name)';
+		}
+
+		case 'ERR_SSL_SSL/TLS_ALERT_CERTIFICATE_EXPIRED':
+		case 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED': {
+			return 'the peer says our certificate has expired';
+		}
+
+		case 'ERR_SSL_SSL/TLS_ALERT_CERTIFICATE_UNKNOWN':
+		case 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN': {
+			return 'the peer rejected our certificate (certificate unknown)';
+		}
+
+		case 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION':
+		case 'ERR_SSL_UNSUPPORTED_PROTOCOL': {
+			return 'no TLS version in common with the peer';
+		}
+
+		case 'ERR_SSL_NO_SHARED_CIPHER': {
+			return 'no cipher suite in common with the peer';
+		}
+
+		case 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL':
+		case 'ERR_SSL_NO_APPLICATION_PROTOCOL': {
+			return 'no ALPN protocol in common with the peer';
+		}
+
+		case 'ECONNRESET': {
+			return 'the peer reset the connection during the handshake';
+		}
+
+		case 'ERR_TLS_HANDSHAKE_TIMEOUT': {
+			return 'the peer did not finish the handshake in time';
+		}
+
+		default: {
+			// `4060…:error:0A000126:SSL routines:ssl3_read_n:unexpected eof while reading:../ssl/…c:318:` → its reason.
+			const reason = /:SSL routines:[^:]*:([^:]+):/.exec(message)?.[1];
+			return `${reason ?? message} (${code})`;
 		}
 	}
 }
