@@ -87,6 +87,19 @@ describe('TLS', () => {
 		await until(() => server.output().includes('plain text in'), () => server.output());
 	});
 
+	it('a TLS dial by name sends the name as SNI, and openssl s_server answers with its certificate for that name', async () => {
+		// Given s_server with a default certificate and another for the name localhost
+		const directory = tempDir();
+		const named = certificateFiles(directory, 'sni-localhost', {dnsNames: ['localhost']});
+		const {port} = await sServer(certificateFiles(directory, 'default'), ['-servername', 'localhost', '-cert2', named.cert, '-key2', named.key]);
+		// When netdash dials it as localhost
+		const {core, events} = setup(tempDir());
+		const id = core.connect('localhost', port, {tls: true, insecure: true})!;
+		// Then s_server switched to the certificate for localhost, and netdash shows that one
+		const opened = await events.waitFor('connection-opened', (event) => event.connection === id);
+		expect(opened.tls?.certificate?.subject).toBe('CN=sni-localhost');
+	});
+
 	it('a verified TLS dial to a self-signed openssl s_server fails with one line saying so', async () => {
 		const {port} = await sServer(certificateFiles(tempDir(), 'server'));
 		const {core, events} = setup(tempDir());
