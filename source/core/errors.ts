@@ -57,6 +57,10 @@ export function explainSocketError(code: string, context: SocketContext, fallbac
 		return `TLS: ${tlsLine}`;
 	}
 
+	if (code === 'ERR_TLS_HANDSHAKE_TIMEOUT' && context.timeoutMs !== undefined) {
+		return `TLS handshake with ${address} timed out after ${context.timeoutMs / 1000} s — it took the TCP connection, but did not answer in TLS`;
+	}
+
 	if (code.startsWith('ERR_SSL_') || code === 'ERR_TLS_HANDSHAKE_TIMEOUT') {
 		return `TLS handshake with ${address} failed: ${explainHandshakeError(code, fallback ?? code)}`;
 	}

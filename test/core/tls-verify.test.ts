@@ -83,6 +83,29 @@ describe('a TLS dial that fails verification says why in one line', () => {
 	});
 });
 
+describe('a TLS dial whose peer never answers the handshake', () => {
+	it('fails at the connect timeout saying the TLS handshake hung, not the TCP connect', async () => {
+		// Given a peer that accepts TCP and never answers the ClientHello
+		const server = net.createServer((socket) => {
+			socket.on('error', () => {});
+		});
+		await new Promise<void>((resolve) => {
+			server.listen(0, '127.0.0.1', resolve);
+		});
+		cleanups.push(() => {
+			server.close();
+		});
+		const port = (server.address() as net.AddressInfo).port;
+		// When netdash dials it with TLS and a short connect timeout
+		const {core, events} = setup();
+		const id = core.connect('127.0.0.1', port, {tls: true, connectTimeoutMs: 300})!;
+		// Then it fails naming the handshake
+		const failed = await events.waitFor('socket-failed', (event) => event.target === id);
+		expect(failed).toMatchObject({code: 'ERR_TLS_HANDSHAKE_TIMEOUT', message: `TLS handshake with 127.0.0.1:${port} timed out after 0.3 s — it took the TCP connection, but did not answer in TLS`});
+		expect((await events.waitFor('connection-closed', (event) => event.connection === id)).reason).toBe('failed');
+	});
+});
+
 describe('a client that rejects a TLS listener\'s certificate is reported on the listener in one line', () => {
 	skipEachIf(missingTool('openssl'));
 

@@ -581,9 +581,11 @@ export class TcpConnection {
 	}
 
 	#onConnectTimeout(): void {
+		// The connect timeout covers a TLS handshake too: once TCP is up, it is the handshake that hangs.
+		const code = this.#tls?.raw && !this.#tls.raw.connecting ? 'ERR_TLS_HANDSHAKE_TIMEOUT' : 'ETIMEDOUT';
 		this.#error = {
-			code: 'ETIMEDOUT',
-			message: explainSocketError('ETIMEDOUT', {operation: 'connect', address: this.#label(), timeoutMs: this.#limits.connectTimeoutMs}),
+			code,
+			message: explainSocketError(code, {operation: 'connect', address: this.#label(), timeoutMs: this.#limits.connectTimeoutMs}),
 		};
 		this.#emitFailed();
 		this.#socket.destroy();
