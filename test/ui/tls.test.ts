@@ -91,7 +91,7 @@ describe('a TLS session on the dashboard', () => {
 		expect(expected.issuer).toBe('CN=Test CA');
 	});
 
-	it('a connection a TLS listener accepted shows its version on the row, and the Log shows the certificate served', async () => {
+	it('a connection a TLS listener accepted shows its version on the row, and its Log and the listener\'s show the certificate served', async () => {
 		// Given a TLS listener serving a CA-signed certificate
 		const files = caSigned(tempDir());
 		const expected = described(files.cert);
@@ -111,5 +111,13 @@ describe('a TLS session on the dashboard', () => {
 		expect(notes).toContain(`our certificate: ${expected.subject}, issued by ${expected.issuer}, valid ${expected.from} to ${expected.to}`);
 		expect(notes).toContain(`our certificate SHA-256 ${expected.sha256}`);
 		expect(notes.some((note) => note.includes('NOT VERIFIED'))).toBe(false);
+
+		// And the listener's own Log names the certificate it serves, for clients to trust or pin
+		await dashboard.type('1', '┏━ 1 Listeners');
+		const listenerFrame = await dashboard.type('\r', '3 Log L1');
+		const listenerNotes = logNotes(await dashboard.see((shown) => shown.includes('3 Log L1') && logNotes(shown).some((note) => note.includes('SHA-256'))));
+		expect(listenerNotes).toContain(`listening on 127.0.0.1:${port} (raw, TLS)`);
+		expect(listenerNotes).toContain(`our certificate SHA-256 ${expected.sha256}`);
+		expect(listenerFrame).toContain('raw·tls');
 	});
 });

@@ -1,6 +1,6 @@
 import type {BusEvent, CloseReason, Endpoint, Origin} from '../events.js';
 import type {ConnectionState} from '../tcp/connection.js';
-import {tlsNotes} from '../tcp/tls.js';
+import {certificateNotes, tlsNotes} from '../tcp/tls.js';
 import {LogBook} from './log.js';
 import {UdpModel} from './reduce-udp.js';
 import type {AdmissionView, ConnectionRow, ListenerRow, Notice, RefusedRow} from './snapshot.js';
@@ -192,7 +192,12 @@ export class Model {
 					row: undefined,
 				});
 				this.isMembershipChanged = true;
-				this.#note(event.listener, event, `listening on ${event.address}:${event.port} (${event.framing})`, false);
+				this.#note(event.listener, event, `listening on ${event.address}:${event.port} (${event.framing}${event.tls ? ', TLS' : ''})`, false);
+				// The certificate a TLS listener serves: what its clients must trust, or pin by fingerprint.
+				for (const note of event.tls ? certificateNotes(event.tls.certificate, 'our certificate') : []) {
+					this.#note(event.listener, event, note.text, note.isError);
+				}
+
 				break;
 			}
 

@@ -243,6 +243,14 @@ function formatValidity(iso: string): string {
 	return `${iso.slice(0, 10)} ${iso.slice(11, 19)}Z`;
 }
 
+/** The Log's notes for a certificate (`whose`: `our certificate`, `peer certificate`): names and validity, then the SHA-256 fingerprint in full. */
+export function certificateNotes(cert: CertificateSummary, whose: string): Array<{text: string; isError: boolean}> {
+	return [
+		{text: `${whose}: ${cert.subject}, issued by ${cert.issuer}, valid ${formatValidity(cert.validFrom)} to ${formatValidity(cert.validTo)}`, isError: false},
+		{text: `${whose} SHA-256 ${cert.fingerprint256}`, isError: false},
+	];
+}
+
 /**
  * The Log's notes for a TLS session, one fact each so each reads on its own
  * line: version, cipher and ALPN; the certificate (the peer's when we
@@ -251,16 +259,8 @@ function formatValidity(iso: string): string {
  */
 export function tlsNotes(info: TlsInfo, isAccepted: boolean): Array<{text: string; isError: boolean}> {
 	const notes = [{text: `TLS ${info.protocol}, cipher ${info.cipher}, ${info.alpn ? `ALPN ${info.alpn}` : 'no ALPN'}`, isError: false}];
-	const cert = info.certificate;
 	const whose = isAccepted ? 'our certificate' : 'peer certificate';
-	if (cert) {
-		notes.push(
-			{text: `${whose}: ${cert.subject}, issued by ${cert.issuer}, valid ${formatValidity(cert.validFrom)} to ${formatValidity(cert.validTo)}`, isError: false},
-			{text: `${whose} SHA-256 ${cert.fingerprint256}`, isError: false},
-		);
-	} else {
-		notes.push({text: `no ${whose}`, isError: false});
-	}
+	notes.push(...(info.certificate ? certificateNotes(info.certificate, whose) : [{text: `no ${whose}`, isError: false}]));
 
 	if (info.isInsecure) {
 		notes.push({text: `NOT VERIFIED (--insecure)${info.verifyError ? `: ${info.verifyError}` : ': the peer passed verification, but nothing was enforced'}`, isError: true});
