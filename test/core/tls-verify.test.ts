@@ -3,7 +3,7 @@ import {describe, expect, it} from 'vitest';
 import {Core} from '../../source/core/core.js';
 import {spawnJson, type JsonChild} from '../helpers/cli.js';
 import {coresForEachTest} from '../helpers/cores.js';
-import {record, type Recorder} from '../helpers/recorder.js';
+import {record, until, type Recorder} from '../helpers/recorder.js';
 import {missingTool, skipEachIf} from '../helpers/requires.js';
 import {certificateFiles, openssl, sServer, tempDir} from '../helpers/tls.js';
 
@@ -146,5 +146,32 @@ describe('a client that rejects a TLS listener\'s certificate is reported on the
 		plain.write('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
 		expect((await failures(4))[3]).toBe('TLS handshake with CLIENT failed: the peer spoke plain HTTP, not TLS');
 		expect(events.of('tls-handshake-failed').map((event) => event.listener)).toEqual([current.id, current.id, expired.id, current.id]);
+	});
+
+	it('a client that never sends its handshake is dropped at the connect timeout, in one line', async () => {
+		// Given a TLS listener of a core whose connect timeout is 0.3 s
+		const core = new Core({configDirectory: tempDir(), connectTimeoutMs: 300});
+		const events = record(core.bus);
+		cleanups.push(async () => {
+			events.stop();
+			await core.closeAll(200);
+			core.dispose();
+		});
+		const {id, port} = await serve(core, events, certificateFiles(tempDir(), 'quiet', {dnsNames: ['localhost']}));
+		// When a client connects and says nothing
+		const silent = net.createConnection({host: '127.0.0.1', port});
+		const seen = {isClosed: false};
+		silent.on('error', () => {});
+		silent.on('close', () => {
+			seen.isClosed = true;
+		});
+		cleanups.push(() => {
+			silent.destroy();
+		});
+		// Then the listener drops it and says why
+		const failed = await events.waitFor('tls-handshake-failed', (event) => event.listener === id, 5000);
+		expect(failed.code).toBe('ERR_TLS_HANDSHAKE_TIMEOUT');
+		expect(failed.message).toMatch(/^TLS handshake with 127\.0\.0\.1:\d+ failed: the peer did not finish the handshake in time$/);
+		await until(() => seen.isClosed, () => 'the silent client is still connected');
 	});
 });

@@ -82,7 +82,14 @@ export class TcpListener {
 		// allowHalfOpen: Node must not end our side on the peer's FIN by itself; the connection does,
 		// after its queue has drained, unless it is half-open (TcpConnection).
 		if (init.tls) {
-			const server = tls.createServer({allowHalfOpen: true, cert: init.tls.cert, key: init.tls.key, ...(init.tls.alpn ? {ALPNProtocols: init.tls.alpn} : {})});
+			const server = tls.createServer({
+				allowHalfOpen: true,
+				cert: init.tls.cert,
+				key: init.tls.key,
+				...(init.tls.alpn ? {ALPNProtocols: init.tls.alpn} : {}),
+				// A client mid-handshake is not yet counted against the limit: bound how long it may hold a socket.
+				...(init.tls.handshakeTimeoutMs ? {handshakeTimeout: init.tls.handshakeTimeoutMs} : {}),
+			});
 			this.#certificate = summarizePem(init.tls.cert);
 			this.#server = server;
 			// A client that fails its handshake (a plain-text client, or one that rejects our certificate)
@@ -276,6 +283,8 @@ export class TcpListener {
 			code,
 			message: `TLS handshake with ${address} failed: ${explainHandshakeError(code, oneLine(error))}`,
 		});
+		// Node leaves the socket open after some of these (a handshake timeout): it never became a connection, so end it.
+		socket.destroy();
 	}
 
 	#onError(error: Error): void {

@@ -8,7 +8,13 @@ import type {CertificateSummary, TlsInfo} from '../events.js';
 export type {CertificateSummary, TlsInfo} from '../events.js';
 
 /** TLS for a listener: a certificate and its key (PEM), and the ALPN protocols it offers. */
-export type TlsServerConfig = {cert: string; key: string; alpn?: string[]};
+export type TlsServerConfig = {
+	cert: string;
+	key: string;
+	alpn?: string[];
+	/** How long a client has to finish its handshake, in ms (0: Node's 120 s); until then it is not counted against --max-conns. */
+	handshakeTimeoutMs?: number;
+};
 
 /** TLS for a dial: whether to verify the peer, and the ALPN protocols to offer. */
 export type TlsDialConfig = {isInsecure: boolean; alpn?: string[]; servername?: string};
