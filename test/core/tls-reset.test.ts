@@ -106,7 +106,7 @@ describe('a reset of a TLS connection reaches the peer as a reset', () => {
 		expect((await events.waitFor('connection-closed', (event) => event.connection === id)).reason).toBe('reset');
 	});
 
-	it('a client the rules deny is reset by a TLS listener, and netdash goes on serving', async () => {
+	it('a client the rules deny is reset by a TLS listener before its handshake, and netdash goes on serving', async () => {
 		// Given a TLS listener whose rules deny 127.0.0.1
 		const {core, events} = setup({admission: {deny: ['127.0.0.1']}});
 		const listener = await tlsListener(core, events);
@@ -116,7 +116,11 @@ describe('a reset of a TLS connection reaches the peer as a reset', () => {
 		const refused = await events.waitFor('connection-refused', (event) => event.listener === listener.id);
 		expect(refused).toMatchObject({reason: 'denied', rule: 'deny 127.0.0.1/32'});
 		await until(() => denied.child.exitCode !== null, () => `s_client still running: ${denied.output()}`);
-		expect(denied.output()).toContain('read:errno=104');
+		expect(denied.output()).toContain('errno=104');
+		// Before its handshake: it never saw our certificate, and nothing else is reported of it
+		expect(denied.output()).not.toContain('CN = netdash');
+		expect(events.of('connection-refused')).toHaveLength(1);
+		expect(events.of('tls-handshake-failed')).toEqual([]);
 		// And once the rules allow it, the next client is served
 		core.setAdmission({deny: []});
 		const client = openssl(['s_client', '-connect', `127.0.0.1:${listener.port}`, '-quiet']);

@@ -4,7 +4,7 @@ import type {Bus} from '../bus.js';
 import {errorCode, explainSocketError, formatAddress, oneLine} from '../errors.js';
 import {formatFraming, type FramingSpec} from '../framing/index.js';
 import type {Admission} from './admission.js';
-import {explainHandshakeError, resetSocket, summarizePem, type CertificateSummary, type TlsServerConfig} from './tls.js';
+import {explainHandshakeError, rawSocketOf, resetSocket, summarizePem, type CertificateSummary, type TlsServerConfig} from './tls.js';
 
 /**
  * How long a client over the connection limit waits for a slot before it is
@@ -72,6 +72,8 @@ export class TcpListener {
 	readonly #init: ListenerInit;
 	/** The certificate it serves, when TLS. */
 	readonly #certificate: CertificateSummary | undefined;
+	/** TCP sockets refused before their TLS handshake: their TLS sockets' errors are not news. */
+	readonly #refusedRaw = new WeakSet<net.Socket>();
 
 	constructor(bus: Bus, init: ListenerInit) {
 		this.#bus = bus;
@@ -92,10 +94,23 @@ export class TcpListener {
 			});
 			this.#certificate = summarizePem(init.tls.cert);
 			this.#server = server;
+			// The rules come before the handshake too: a denied client costs no key operation and never
+			// sees our certificate. Node's own 'connection' handler then wraps a socket already reset.
+			server.prependListener('connection', (raw: net.Socket) => {
+				const rule = init.admission.refusal(raw.remoteAddress);
+				if (rule) {
+					this.#refusedRaw.add(raw);
+					this.#refuse(raw, 'denied', rule);
+				}
+			});
 			// A client that fails its handshake (a plain-text client, or one that rejects our certificate)
 			// never becomes a connection: say why, on the listener. Without a handler Node drops it silently.
 			server.on('tlsClientError', (error, socket) => {
-				this.#onHandshakeFailed(error, socket);
+				const raw = rawSocketOf(socket);
+				// A client refused before its handshake was reported as refused already.
+				if (raw === undefined || !this.#refusedRaw.has(raw)) {
+					this.#onHandshakeFailed(error, socket);
+				}
 			});
 		} else {
 			this.#server = net.createServer({allowHalfOpen: true});
@@ -106,7 +121,8 @@ export class TcpListener {
 		});
 		// The limit is counted here, not with server.maxConnections: Node drops over its limit before
 		// 'connection', so a denied client would be reported as over the limit. Rules come first.
-		// With TLS the rules apply once the handshake is done ('secureConnection'), before any byte is read.
+		// With TLS the rules apply again once the handshake is done ('secureConnection'), as they may have
+		// changed meanwhile, and before any byte is read.
 		this.#server.on(init.tls ? 'secureConnection' : 'connection', (socket: net.Socket) => {
 			// Read the address once, here: a client that reset before we accepted it has none, and
 			// admission refuses it (fails closed) rather than letting it past every rule.
