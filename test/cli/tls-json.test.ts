@@ -1,6 +1,6 @@
 import {afterEach, describe, expect, it} from 'vitest';
 import {eventErrors} from '../../source/core/schema/validate.js';
-import {spawnJson, type JsonChild} from '../helpers/cli.js';
+import {runCli, spawnJson, type JsonChild} from '../helpers/cli.js';
 import {tempDir} from '../helpers/tls.js';
 
 const children: JsonChild[] = [];
@@ -56,4 +56,21 @@ describe('TLS over the JSON commands', () => {
 		expect(json.badLines).toEqual([]);
 		expect(json.events.flatMap((event) => eventErrors(event).map((error) => `${String(event['type'])}: ${error}`))).toEqual([]);
 	});
+});
+
+describe('TLS flags out of place', () => {
+	for (const [args, message] of [
+		[['--insecure', '--connect', '127.0.0.1:1'], '--insecure needs --tls'],
+		[['--alpn', 'h2', '--listen', '0'], '--alpn needs --tls'],
+		[['--tls', '--cert', 'cert.pem', '--listen', '0'], '--cert needs --key'],
+		[['-u', '--tls', '-l', '0'], '--tls is for TCP: -u (UDP) cannot carry it'],
+		[['--tls', '--alpn', 'x'.repeat(256), '--listen', '0'], '--alpn: a protocol name is at most 255 bytes'],
+	] as const) {
+		it(`netdash ${args.join(' ').slice(0, 60)} says "${message}" and exits with code 2`, async () => {
+			const result = await runCli([...args]);
+			expect(result.code).toBe(2);
+			expect(result.stdout).toBe('');
+			expect(result.stderr).toBe(`netdash: ${message}\n`);
+		});
+	}
 });
