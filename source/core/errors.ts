@@ -1,4 +1,4 @@
-import {explainTlsError} from './tcp/tls.js';
+import {explainHandshakeError, explainTlsError} from './tcp/tls.js';
 /**
  * Errors netdash reports to people. Every failure has a stable UPPER_SNAKE
  * `code` (a Node errno such as `ECONNREFUSED`, or one of netdash's own such
@@ -42,6 +42,8 @@ export type SocketContext = {
 	/** For EMSGSIZE: the datagram's size and the most the protocol carries. */
 	bytes?: number;
 	limit?: number;
+	/** For a TLS certificate made for another host: the names it is for (its subjectAltName). */
+	certificateNames?: string;
 };
 
 /** Codes that all mean the connection was lost under us: one class, the code kept. */
@@ -50,13 +52,17 @@ export const CONNECTION_LOST_CODES: ReadonlySet<string> = new Set(['ECONNRESET',
 /** One line a person understands for a socket error; the code is always in it or beside it. */
 export function explainSocketError(code: string, context: SocketContext, fallback?: string): string {
 	const {address} = context;
-	const tlsLine = explainTlsError(code, address);
+	const tlsLine = explainTlsError(code, address, context.certificateNames === undefined ? {} : {names: context.certificateNames});
 	if (tlsLine !== undefined) {
 		return `TLS: ${tlsLine}`;
 	}
 
+	if (code === 'ERR_TLS_HANDSHAKE_TIMEOUT' && context.timeoutMs !== undefined) {
+		return `TLS handshake with ${address} timed out after ${context.timeoutMs / 1000} s — it took the TCP connection, but did not answer in TLS`;
+	}
+
 	if (code.startsWith('ERR_SSL_') || code === 'ERR_TLS_HANDSHAKE_TIMEOUT') {
-		return `TLS handshake with ${address} failed: ${fallback ?? code}`;
+		return `TLS handshake with ${address} failed: ${explainHandshakeError(code, fallback ?? code)}`;
 	}
 
 	switch (code) {

@@ -1,15 +1,14 @@
-import {execFileSync, spawn, type ChildProcessWithoutNullStreams} from 'node:child_process';
-import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
-import os from 'node:os';
+import {execFileSync} from 'node:child_process';
+import {chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {afterEach, describe, expect, it} from 'vitest';
 import {createCore, createStore, type Core} from '../../source/core/index.js';
 import {parseJsonCommand} from '../../source/core/commands.js';
-import {makeSelfSigned} from '../../source/core/tcp/self-signed.js';
 import {explainTlsError} from '../../source/core/tcp/tls.js';
 import {spawnJson, type JsonChild} from '../helpers/cli.js';
 import {record, until, type Recorder} from '../helpers/recorder.js';
 import {missingTool, skipEachIf} from '../helpers/requires.js';
+import {certificateFiles, openssl, sServer, tempDir} from '../helpers/tls.js';
 
 const cleanups: Array<() => void | Promise<void>> = [];
 
@@ -18,14 +17,6 @@ afterEach(async () => {
 		await cleanup();
 	}
 });
-
-function tempDir(): string {
-	const directory = mkdtempSync(path.join(os.tmpdir(), 'netdash-tls-'));
-	cleanups.push(() => {
-		rmSync(directory, {recursive: true, force: true});
-	});
-	return directory;
-}
 
 function setup(configDirectory: string): {core: Core; events: Recorder} {
 	const core = createCore({configDirectory});
@@ -36,51 +27,6 @@ function setup(configDirectory: string): {core: Core; events: Recorder} {
 		core.dispose();
 	});
 	return {core, events};
-}
-
-/** An openssl child whose output is collected; killed after the test. */
-function openssl(args: string[]): {child: ChildProcessWithoutNullStreams; output: () => string} {
-	const child = spawn('openssl', args, {stdio: 'pipe'});
-	let output = '';
-	child.stdout.on('data', (chunk: Buffer) => {
-		output += chunk.toString();
-	});
-	child.stderr.on('data', (chunk: Buffer) => {
-		output += chunk.toString();
-	});
-	cleanups.push(() => {
-		child.kill();
-	});
-	return {child, output: () => output};
-}
-
-/** Certificate files for 127.0.0.1 (or another host), valid now unless `isExpired`. */
-function certificateFiles(directory: string, name: string, options: {dnsNames?: string[]; ips?: string[]; isExpired?: boolean} = {}): {cert: string; key: string} {
-	const now = Date.now();
-	const pair = makeSelfSigned({
-		commonName: name,
-		dnsNames: options.dnsNames ?? [],
-		ips: options.ips ?? ['127.0.0.1'],
-		notBefore: new Date(now - (options.isExpired ? 30 : 1) * 86_400_000),
-		notAfter: new Date(now + (options.isExpired ? -86_400_000 : 86_400_000)),
-	});
-	const cert = path.join(directory, `${name}-cert.pem`);
-	const key = path.join(directory, `${name}-key.pem`);
-	writeFileSync(cert, pair.cert);
-	writeFileSync(key, pair.key, {mode: 0o600});
-	return {cert, key};
-}
-
-/** Starts `openssl s_server` on a free port with these files; resolves with the port. */
-async function sServer(files: {cert: string; key: string}, extra: string[] = []): Promise<{port: number; server: ReturnType<typeof openssl>}> {
-	const server = openssl(['s_server', '-accept', '127.0.0.1:0', '-cert', files.cert, '-key', files.key, '-naccept', '1', ...extra]);
-	let port = 0;
-	await until(() => {
-		const match = /ACCEPT 127\.0\.0\.1:(\d+)/.exec(server.output());
-		port = match ? Number(match[1]) : 0;
-		return port > 0;
-	}, () => `s_server did not start: ${server.output()}`);
-	return {port, server};
 }
 
 describe('TLS', () => {
@@ -120,7 +66,7 @@ describe('TLS', () => {
 		// And the row says tls, the Log names version, cipher, ALPN and certificate
 		await until(() => store.getSnapshot().connections.some((row) => row.framing === 'raw·tls'), () => JSON.stringify(store.getSnapshot().connections));
 		const notes = () => (store.getSnapshot().logs.get(connected.connection)?.slice() ?? []).map((entry) => entry.text ?? '').join('\n');
-		await until(() => /TLS TLSv1\.3 TLS_\w+ alpn echo\/1; cert CN=netdash by CN=netdash, \d{4}-\d\d-\d\d–\d{4}-\d\d-\d\d, sha256 [0-9A-F:]{23}…/.test(notes()), notes);
+		await until(() => /TLS TLSv1\.3, cipher TLS_\w+, ALPN echo\/1\nour certificate: CN=netdash, issued by CN=netdash, valid \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ to \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\nour certificate SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}$/m.test(notes()), notes);
 
 		// And a second run keeps the same certificate
 		const again = setup(configDirectory);
@@ -136,9 +82,22 @@ describe('TLS', () => {
 		const id = core.connect('127.0.0.1', port, {tls: true, insecure: true, alpn: ['a', 'b']})!;
 		const opened = await events.waitFor('connection-opened', (event) => event.connection === id);
 		expect(opened.tls).toMatchObject({isInsecure: true, alpn: 'b', certificate: {subject: 'CN=server'}});
-		expect(opened.tls?.verifyError).toBe('certificate of the peer is self-signed and not trusted (--insecure to connect anyway)');
+		expect(opened.tls?.verifyError).toBe(`certificate of 127.0.0.1:${port} is self-signed and not trusted`);
 		core.send(id, Buffer.from('plain text in\n'));
 		await until(() => server.output().includes('plain text in'), () => server.output());
+	});
+
+	it('a TLS dial by name sends the name as SNI, and openssl s_server answers with its certificate for that name', async () => {
+		// Given s_server with a default certificate and another for the name localhost
+		const directory = tempDir();
+		const named = certificateFiles(directory, 'sni-localhost', {dnsNames: ['localhost']});
+		const {port} = await sServer(certificateFiles(directory, 'default'), ['-servername', 'localhost', '-cert2', named.cert, '-key2', named.key]);
+		// When netdash dials it as localhost
+		const {core, events} = setup(tempDir());
+		const id = core.connect('localhost', port, {tls: true, insecure: true})!;
+		// Then s_server switched to the certificate for localhost, and netdash shows that one
+		const opened = await events.waitFor('connection-opened', (event) => event.connection === id);
+		expect(opened.tls?.certificate?.subject).toBe('CN=sni-localhost');
 	});
 
 	it('a verified TLS dial to a self-signed openssl s_server fails with one line saying so', async () => {
@@ -166,7 +125,7 @@ describe('TLS', () => {
 		});
 		plain.write('GET / HTTP/1.0\r\n\r\n');
 		const failed = await events.waitFor('tls-handshake-failed', (event) => event.listener === id);
-		expect(failed.message).toMatch(/^TLS handshake with 127\.0\.0\.1:\d+ failed: /);
+		expect(failed.message).toMatch(/^TLS handshake with 127\.0\.0\.1:\d+ failed: the peer spoke plain HTTP, not TLS$/);
 		const client = openssl(['s_client', '-connect', `127.0.0.1:${opened.port}`, '-quiet']);
 		await events.waitFor('connection-opened', (event) => event.listener === id);
 		expect(client.child.exitCode).toBeNull();
@@ -217,7 +176,7 @@ describe('TLS', () => {
 		await events.waitFor('connection-opened', (event) => event.connection === id);
 		await until(() => store.getSnapshot().notices.some((notice) => notice.code === 'TLS_INSECURE'), () => JSON.stringify(store.getSnapshot().notices));
 		const notice = store.getSnapshot().notices.find((each) => each.code === 'TLS_INSECURE')!;
-		expect(notice.message).toBe(`${id} is not verified (--insecure): certificate of the peer is self-signed and not trusted (--insecure to connect anyway)`);
+		expect(notice.message).toBe(`${id} is not verified (--insecure): certificate of 127.0.0.1:${port} is self-signed and not trusted`);
 		expect(store.getSnapshot().connections.find((row) => row.id === id)?.framing).toBe('raw·tls!');
 	});
 
@@ -245,6 +204,7 @@ describe('TLS', () => {
 	it('verification failures name their cause: expired, other host, unknown CA', () => {
 		expect(explainTlsError('CERT_HAS_EXPIRED', 'h:1')).toBe('certificate of h:1 has expired');
 		expect(explainTlsError('ERR_TLS_CERT_ALTNAME_INVALID', 'h:1')).toBe('certificate is for another host, not h:1');
+		expect(explainTlsError('ERR_TLS_CERT_ALTNAME_INVALID', 'h:1', {names: 'DNS:a.example, IP Address:10.0.0.1'})).toBe('certificate is for DNS:a.example, IP:10.0.0.1, not h:1');
 		expect(explainTlsError('UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'h:1')).toBe('certificate of h:1 is signed by an unknown CA');
 		expect(explainTlsError('SELF_SIGNED_CERT_IN_CHAIN', 'h:1')).toMatch(/self-signed/);
 		expect(explainTlsError('ECONNRESET', 'h:1')).toBeUndefined();
@@ -296,7 +256,7 @@ describe('the netdash binary with --tls', () => {
 		const netdash = dial(port, files.cert);
 		const failed = await netdash.waitFor((event) => event.type === 'socket-failed', 'socket-failed');
 		expect(failed['code']).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
-		expect(failed['message']).toBe(`TLS: certificate is for another host, not 127.0.0.1:${port}`);
+		expect(failed['message']).toBe(`TLS: certificate is for DNS:other.example, not 127.0.0.1:${port}`);
 	});
 
 	it('serves -l --tls with --cert/--key to openssl s_client, which verifies it', async () => {

@@ -1,7 +1,7 @@
 import type {BusEvent, CloseReason, Endpoint, Origin} from '../events.js';
 import {workbenchNotice} from './workbench-notices.js';
 import type {ConnectionState} from '../tcp/connection.js';
-import {formatTls} from '../tcp/tls.js';
+import {certificateNotes, tlsNotes} from '../tcp/tls.js';
 import {LogBook} from './log.js';
 import {UdpModel} from './reduce-udp.js';
 import {SystemModel} from './reduce-system.js';
@@ -71,6 +71,8 @@ type ConnectionModel = {
 	error: {code: string; message: string} | undefined;
 	relay: string | undefined;
 	partner: string | undefined;
+	/** TLS connections: what the row shows of the session. */
+	tls: ConnectionRow['tls'];
 	row: ConnectionRow | undefined;
 };
 
@@ -203,7 +205,12 @@ export class Model {
 					row: undefined,
 				});
 				this.isMembershipChanged = true;
-				this.#note(event.listener, event, `listening on ${event.address}:${event.port} (${event.framing})`, false);
+				this.#note(event.listener, event, `listening on ${event.address}:${event.port} (${event.framing}${event.tls ? ', TLS' : ''})`, false);
+				// The certificate a TLS listener serves: what its clients must trust, or pin by fingerprint.
+				for (const note of event.tls ? certificateNotes(event.tls.certificate, 'our certificate') : []) {
+					this.#note(event.listener, event, note.text, note.isError);
+				}
+
 				break;
 			}
 
@@ -249,12 +256,13 @@ export class Model {
 				if (event.tls) {
 					// `·tls!` marks a session whose peer was not verified (--insecure).
 					connection.framing = `${event.framing}·tls${event.tls.isInsecure ? '!' : ''}`;
-					this.#note(connection.id, event, `TLS ${formatTls(event.tls)}`, event.tls.isInsecure === true);
+					connection.tls = {protocol: event.tls.protocol, alpn: event.tls.alpn, isInsecure: event.tls.isInsecure === true};
 					if (event.tls.isInsecure) {
 						const why = event.tls.verifyError ? `: ${event.tls.verifyError}` : '';
 						this.#notice({seq: event.seq, at: event.at, level: 'error', target: connection.id, code: 'TLS_INSECURE', message: `${connection.id} is not verified (--insecure)${why}`});
 					}
 				}
+
 				const listener = event.listener ? this.listeners.get(event.listener) : undefined;
 				if (listener) {
 					listener.accepted++;
@@ -269,6 +277,12 @@ export class Model {
 				if (event.origin === 'dialed') {
 					this.#note(connection.id, event, `connected: ${event.local.address}:${event.local.port} → ${event.remote.address}:${event.remote.port}`, false);
 				}
+
+				// A TLS session is news: its version, cipher, ALPN and certificate, one note each.
+				for (const note of event.tls ? tlsNotes(event.tls, event.origin === 'accepted') : []) {
+					this.#note(connection.id, event, note.text, note.isError);
+				}
+
 				break;
 			}
 
@@ -538,6 +552,7 @@ export class Model {
 			error: undefined,
 			relay: undefined,
 			partner: undefined,
+			tls: undefined,
 			row: undefined,
 		};
 	}

@@ -66,6 +66,8 @@ export type ConnectionRow = {
 	readonly relay: string | undefined;
 	/** The other half of its relay. */
 	readonly partner: string | undefined;
+	/** TLS connections: the protocol version, the ALPN agreed on, and whether the peer went unverified (--insecure). */
+	readonly tls?: {readonly protocol: string; readonly alpn: string | null; readonly isInsecure: boolean} | undefined;
 };
 
 /** A UDP socket as the panes show it. Counters are exact. */

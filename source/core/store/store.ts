@@ -198,6 +198,7 @@ export class Store {
 						error: connection.error,
 						relay: connection.relay,
 						partner: connection.partner,
+						tls: connection.tls,
 					});
 				}
 

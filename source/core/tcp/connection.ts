@@ -13,7 +13,7 @@ import {
 } from '../errors.js';
 import {formatFraming, type Framer, type FramingSpec} from '../framing/index.js';
 import type {Reclaimer} from '../reclaim.js';
-import {describeTls} from './tls.js';
+import {describeTls, resetSocket} from './tls.js';
 import type {ConnectionInit, ConnectionLimits, ConnectionTap, ConnectionTls} from './connection-init.js';
 import {messageFramer} from './message-framer.js';
 import {SendQueue} from './send-queue.js';
@@ -382,17 +382,12 @@ export class TcpConnection {
 		this.#closeRef ??= ref;
 		this.#closeCode ??= code;
 		this.#isResetByUs = true;
-		if (this.#state === 'connecting') {
+		if (this.#state === 'connecting' && !this.#tls) {
 			this.#socket.destroy();
-		} else if (this.#tls) {
-			// A TLS socket's handle is the TLS wrap, which cannot send a RST: reset the TCP socket under it.
-			if (this.#tls.raw) {
-				this.#tls.raw.resetAndDestroy();
-			} else {
-				this.#socket.destroy();
-			}
 		} else {
-			this.#socket.resetAndDestroy();
+			// A TLS socket cannot send a RST (its handle is the TLS wrap): its TCP socket does, even
+			// mid-handshake, once the TCP connect is done.
+			resetSocket(this.#socket, this.#tls?.raw);
 		}
 	}
 
@@ -541,7 +536,7 @@ export class TcpConnection {
 			framing: formatFraming(this.framing),
 			isHalfOpen: this.#isHalfOpen,
 			...this.#relayFields(),
-			...(this.#tls ? {tls: describeTls(socket as tls.TLSSocket, this.origin === 'accepted', this.#tls.isInsecure)} : {}),
+			...(this.#tls ? {tls: describeTls(socket as tls.TLSSocket, this.origin === 'accepted', this.#tls.isInsecure, this.#label())} : {}),
 			...(ref ? {ref} : {}),
 		});
 	}
@@ -559,9 +554,11 @@ export class TcpConnection {
 	}
 
 	#onConnectTimeout(): void {
+		// The connect timeout covers a TLS handshake too: once TCP is up, it is the handshake that hangs.
+		const code = this.#tls?.raw && !this.#tls.raw.connecting ? 'ERR_TLS_HANDSHAKE_TIMEOUT' : 'ETIMEDOUT';
 		this.#error = {
-			code: 'ETIMEDOUT',
-			message: explainSocketError('ETIMEDOUT', {operation: 'connect', address: this.#label(), timeoutMs: this.#limits.connectTimeoutMs}),
+			code,
+			message: explainSocketError(code, {operation: 'connect', address: this.#label(), timeoutMs: this.#limits.connectTimeoutMs}),
 		};
 		this.#emitFailed();
 		this.#socket.destroy();
@@ -628,7 +625,9 @@ export class TcpConnection {
 
 		const code = errorCode(error);
 		const operation: SocketContext['operation'] = this.#state === 'connecting' ? 'connect' : 'receive';
-		this.#error = {code, message: explainSocketError(code, {operation, address: this.#label()}, oneLine(error))};
+		// Node hangs the peer's certificate on a wrong-host error: its names say which host it is for.
+		const names = (error as Error & {cert?: {subjectaltname?: string}}).cert?.subjectaltname;
+		this.#error = {code, message: explainSocketError(code, {operation, address: this.#label(), ...(names ? {certificateNames: names} : {})}, oneLine(error))};
 		this.#emitFailed();
 	}
 

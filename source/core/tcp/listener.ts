@@ -4,7 +4,7 @@ import type {Bus} from '../bus.js';
 import {errorCode, explainSocketError, formatAddress, oneLine} from '../errors.js';
 import {formatFraming, type FramingSpec} from '../framing/index.js';
 import type {Admission} from './admission.js';
-import {summarizePem, type CertificateSummary, type TlsServerConfig} from './tls.js';
+import {explainHandshakeError, rawSocketOf, resetSocket, summarizePem, type CertificateSummary, type TlsServerConfig} from './tls.js';
 
 /**
  * How long a client over the connection limit waits for a slot before it is
@@ -76,6 +76,8 @@ export class TcpListener {
 	readonly #init: ListenerInit;
 	/** The certificate it serves, when TLS. */
 	readonly #certificate: CertificateSummary | undefined;
+	/** TCP sockets refused before their TLS handshake: their TLS sockets' errors are not news. */
+	readonly #refusedRaw = new WeakSet<net.Socket>();
 
 	constructor(bus: Bus, init: ListenerInit) {
 		this.#bus = bus;
@@ -87,13 +89,33 @@ export class TcpListener {
 		// allowHalfOpen: Node must not end our side on the peer's FIN by itself; the connection does,
 		// after its queue has drained, unless it is half-open (TcpConnection).
 		if (init.tls) {
-			const server = tls.createServer({allowHalfOpen: true, cert: init.tls.cert, key: init.tls.key, ...(init.tls.alpn ? {ALPNProtocols: init.tls.alpn} : {})});
+			const server = tls.createServer({
+				allowHalfOpen: true,
+				cert: init.tls.cert,
+				key: init.tls.key,
+				...(init.tls.alpn ? {ALPNProtocols: init.tls.alpn} : {}),
+				// A client mid-handshake is not yet counted against the limit: bound how long it may hold a socket.
+				...(init.tls.handshakeTimeoutMs ? {handshakeTimeout: init.tls.handshakeTimeoutMs} : {}),
+			});
 			this.#certificate = summarizePem(init.tls.cert);
 			this.#server = server;
+			// The rules come before the handshake too: a denied client costs no key operation and never
+			// sees our certificate. Node's own 'connection' handler then wraps a socket already reset.
+			server.prependListener('connection', (raw: net.Socket) => {
+				const rule = init.admission.refusal(raw.remoteAddress);
+				if (rule) {
+					this.#refusedRaw.add(raw);
+					this.#refuse(raw, 'denied', rule);
+				}
+			});
 			// A client that fails its handshake (a plain-text client, or one that rejects our certificate)
 			// never becomes a connection: say why, on the listener. Without a handler Node drops it silently.
 			server.on('tlsClientError', (error, socket) => {
-				this.#onHandshakeFailed(error, socket);
+				const raw = rawSocketOf(socket);
+				// A client refused before its handshake was reported as refused already.
+				if (raw === undefined || !this.#refusedRaw.has(raw)) {
+					this.#onHandshakeFailed(error, socket);
+				}
 			});
 		} else {
 			this.#server = net.createServer({allowHalfOpen: true});
@@ -104,7 +126,8 @@ export class TcpListener {
 		});
 		// The limit is counted here, not with server.maxConnections: Node drops over its limit before
 		// 'connection', so a denied client would be reported as over the limit. Rules come first.
-		// With TLS the rules apply once the handshake is done ('secureConnection'), before any byte is read.
+		// With TLS the rules apply again once the handshake is done ('secureConnection'), as they may have
+		// changed meanwhile, and before any byte is read.
 		this.#server.on(init.tls ? 'secureConnection' : 'connection', (socket: net.Socket) => {
 			// Read the address once, here: a client that reset before we accepted it has none, and
 			// admission refuses it (fails closed) rather than letting it past every rule.
@@ -209,7 +232,7 @@ export class TcpListener {
 
 	#refuseWaiting(waiting: Waiting): void {
 		this.#refused++;
-		waiting.socket.resetAndDestroy();
+		resetSocket(waiting.socket);
 		this.#bus.emit({type: 'connection-refused', listener: this.id, remote: waiting.remote, reason: 'limit', rule: this.#limitRule()});
 	}
 
@@ -242,8 +265,9 @@ export class TcpListener {
 			// The refused client may reset first; nothing to report beyond the refusal.
 		});
 		const remote = {address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0};
-		// A RST tells the client at once (ncat closes too); no byte of it is read.
-		socket.resetAndDestroy();
+		// A RST tells the client at once (ncat closes too); no byte of it is read (on TLS, none after the
+		// handshake). A TLS socket is reset through its TCP socket: resetAndDestroy() on it throws.
+		resetSocket(socket);
 		this.#bus.emit({type: 'connection-refused', listener: this.id, remote, reason, rule});
 	}
 
@@ -279,8 +303,10 @@ export class TcpListener {
 			listener: this.id,
 			remote: {address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0},
 			code,
-			message: `TLS handshake with ${address} failed: ${oneLine(error)}`,
+			message: `TLS handshake with ${address} failed: ${explainHandshakeError(code, oneLine(error))}`,
 		});
+		// Node leaves the socket open after some of these (a handshake timeout): it never became a connection, so end it.
+		socket.destroy();
 	}
 
 	#onError(error: Error): void {

@@ -111,7 +111,7 @@ export class TcpManager {
 			checkHost(host);
 		}
 
-		const tlsConfig = listenTls(options, this.#configDirectory);
+		const tlsConfig = listenTls(options, this.#configDirectory, this.#limits.connectTimeoutMs);
 		const id = `L${this.#nextListener++}`;
 		const listener = new TcpListener(this.#bus, {
 			...(tlsConfig ? {tls: tlsConfig} : {}),

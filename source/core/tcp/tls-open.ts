@@ -24,9 +24,10 @@ export type TlsConnectOptions = {
 
 /**
  * What a listener serves: undefined for plain TCP. TLS options without
- * `tls` are an error rather than silently plain.
+ * `tls` are an error rather than silently plain. A client has
+ * `handshakeTimeoutMs` to finish its handshake (the core's connect timeout).
  */
-export function listenTls(options: TlsListenOptions, configDirectory: string | undefined): TlsServerConfig | undefined {
+export function listenTls(options: TlsListenOptions, configDirectory: string | undefined, handshakeTimeoutMs = 0): TlsServerConfig | undefined {
 	if (!options.tls) {
 		if (options.cert !== undefined || options.key !== undefined || options.alpn !== undefined) {
 			throw new NetdashError('BAD_TLS_OPTION', 'cert, key and alpn need tls on the listener');
@@ -35,7 +36,7 @@ export function listenTls(options: TlsListenOptions, configDirectory: string | u
 		return undefined;
 	}
 
-	return tlsServerConfig(options, configDirectory);
+	return {...tlsServerConfig(options, configDirectory), ...(handshakeTimeoutMs > 0 ? {handshakeTimeoutMs} : {})};
 }
 
 /** A dial's TCP socket errors reach its TLS socket too, which reports them: nothing more to do here. */

@@ -56,6 +56,19 @@ export function stateText(row: ConnectionData): string {
 	return row.state === 'open' ? 'open · half-open' : row.state;
 }
 
+/**
+ * What the state cell adds for a TLS connection still open: the protocol
+ * version, `!` when the peer went unverified (--insecure), and the ALPN
+ * protocol. The Log of the connection has the rest (cipher, certificate).
+ */
+export function tlsText(row: ConnectionData): string {
+	if (!row.tls || row.closedAt !== undefined) {
+		return '';
+	}
+
+	return ` · ${row.tls.protocol}${row.tls.isInsecure ? '!' : ''}${row.tls.alpn ? ` ${row.tls.alpn}` : ''}`;
+}
+
 /** 9s, 4m05s, 2h03m. */
 function formatWait(ms: number): string {
 	const seconds = Math.floor(ms / 1000);
@@ -82,7 +95,7 @@ export const ConnectionRow = memo(function ConnectionRow({row, columns, isCursor
 	const state = stateStyles[row.state];
 	const endpointsWidth = columns.get('endpoints') ?? 0;
 	const isWarning = row.isStalled || row.isQueueGrowing;
-	const shownState = row.isStalled ? '⚠ stalled' : `${state.glyph} ${stateText(row)}`;
+	const shownState = row.isStalled ? '⚠ stalled' : `${state.glyph} ${stateText(row)}${tlsText(row)}`;
 	const queued = !row.isStalled && row.isQueueGrowing ? `⚠ ${formatBytes(row.queued)}` : formatBytes(row.queued);
 	return (
 		<RowLine isCursor={isCursor} fill={fill} isDim={isClosed}>

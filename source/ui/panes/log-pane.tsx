@@ -92,12 +92,18 @@ export function LogPane({socket, description, framing, mode, isFollowing, cursor
 	// What the keys change comes first: a narrow title cuts the addresses, not the mode.
 	const detail = socket === undefined ? '' : `${socket} · ${state} · ${mode}${filter ? ` · /${filter}` : ''} · ${description}`;
 	const entries = [];
+	let previousKey = '';
+	let repeat = 0;
 	for (let index = start; index < end; index++) {
 		const entry = rows.at(index);
+		// One event may log several entries (a datagram and its fragment warning, a TLS session's notes),
+		// always side by side: seq and kind, and which of those it is, are unique.
+		const key = `${entry.seq}:${entry.kind}`;
+		repeat = key === previousKey ? repeat + 1 : 0;
+		previousKey = key;
 		entries.push(
 			<LogEntryView
-				// One event may log two entries (a datagram and its fragment warning): seq and kind together are unique.
-				key={`${entry.seq}:${entry.kind}`}
+				key={`${key}:${repeat}`}
 				entry={entry}
 				mode={mode}
 				width={inner}
