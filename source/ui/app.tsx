@@ -1,6 +1,6 @@
 import {useCallback, useEffect, useMemo, useRef, useState} from 'react';
 import {Box, Text, useApp, useStdout, useWindowSize} from 'ink';
-import type {ConnectionRow, Core, ListenerRow, LogEntry, Notice, PeerRow, Store, UdpSocketRow} from '../core/index.js';
+import type {ConnectionRow, Core, ListenerRow, LogEntry, Notice, PeerRow, RelayRow, Store, UdpSocketRow} from '../core/index.js';
 import {hexDump} from '../core/format/index.js';
 import {complete} from '../core/command-line.js';
 import {completeDestination, entryOf} from './log-lookup.js';
@@ -15,6 +15,7 @@ import {useDashboardState, type ConfirmAction} from './hooks/use-dashboard-state
 import {usePaneKeys} from './hooks/pane-keys.js';
 import {clampCursor} from './hooks/use-scroll-window.js';
 import {filterConnections, filterListeners, filterUdpSockets} from './row-filter.js';
+import {connectionItems} from './connection-items.js';
 import {formatEndpoint, safeText} from './format.js';
 import {udpAddress} from './components/udp-socket-row.js';
 import {layoutFor, minimumSize} from './layout.js';
@@ -50,9 +51,15 @@ export function App({core, store, onQuit, onCrash}: AppProps) {
 	);
 }
 
-function describeSocket(id: string | undefined, listeners: readonly ListenerRow[], connections: readonly ConnectionRow[], udpSockets: readonly UdpSocketRow[]): string {
+function describeSocket(id: string | undefined, listeners: readonly ListenerRow[], connections: readonly ConnectionRow[], udpSockets: readonly UdpSocketRow[], relays: readonly RelayRow[] = []): string {
 	if (id === undefined) {
 		return '';
+	}
+
+	const relay = relays.find((row) => row.id === id);
+	if (relay) {
+		const client = connections.find((row) => row.id === relay.client);
+		return `${relay.client} ${formatEndpoint(client?.remote)} ↔ ${relay.server} ${formatEndpoint(relay.target)} ${relay.state}`;
 	}
 
 	const udp = udpSockets.find((row) => row.id === id);
@@ -112,13 +119,15 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	const totals = useSnapshot((snapshot) => snapshot.totals);
 	const notices = useSnapshot((snapshot) => snapshot.notices);
 	const udpSockets = useSnapshot((snapshot) => snapshot.udpSockets);
+	const relays = useSnapshot((snapshot) => snapshot.relays);
 	const peers = useSnapshot((snapshot) => snapshot.peers);
 	const foreign = useSnapshot((snapshot) => snapshot.foreign);
 	const discovery = useSnapshot((snapshot) => snapshot.discovery);
 	const isDiscoveryFolded = (discovery.state === 'off' || discovery.state === 'stopped') && peers.length === 0 && foreign.length === 0;
 	const layout = layoutFor(columns, rows, {isDiscoveryFolded});
 	// A selection whose rows were cleared (C, :clear) is no selection.
-	const isKnown = (id: string) => listeners.some((row) => row.id === id) || connections.some((row) => row.id === id) || udpSockets.some((row) => row.id === id);
+	const isKnown = (id: string) =>
+		listeners.some((row) => row.id === id) || connections.some((row) => row.id === id) || udpSockets.some((row) => row.id === id) || relays.some((row) => row.id === id);
 	const selected = state.selected !== undefined && isKnown(state.selected) ? state.selected : undefined;
 	const logView = useSnapshot((snapshot) => (selected === undefined ? undefined : snapshot.logs.get(selected)));
 	// Two minutes of rates for r, sampled from the store once a second whether shown or not.
@@ -134,6 +143,8 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	}, [sampler, selected]);
 	const shownListeners = useMemo(() => filterListeners(listeners, state.filters.listeners), [listeners, state.filters.listeners]);
 	const shownConnections = useMemo(() => filterConnections(connections, state.filters.connections), [connections, state.filters.connections]);
+	// A relayed pair is one line that expands to its halves (issue 13).
+	const connectionLines = useMemo(() => connectionItems(shownConnections, connections, relays, state.expanded), [shownConnections, connections, relays, state.expanded]);
 	// UDP sockets share the Listeners pane, its filter and its cursor.
 	const shownUdp = useMemo(() => filterUdpSockets(udpSockets, state.filters.listeners), [udpSockets, state.filters.listeners]);
 	const udpOpen = useMemo(() => udpSockets.filter((row) => row.state !== 'closed').length, [udpSockets]);
@@ -147,8 +158,8 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 		commands,
 		targetOf(kind, {focus, cursors}) {
 			// An empty Connections pane has no row to act on: the socket in the Log is meant (`:udp 0`, then s).
-			if (focus === 'connections' && shownConnections.length > 0) {
-				return shownConnections[clampCursor(cursors.connections, shownConnections.length)]?.id;
+			if (focus === 'connections' && connectionLines.length > 0) {
+				return connectionLines[clampCursor(cursors.connections, connectionLines.length)]?.id;
 			}
 
 			if (focus === 'listeners' && kind !== 'connection') {
@@ -182,7 +193,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 			return;
 		}
 
-		const connection = shownConnections.findIndex((row) => row.id === cursorTarget);
+		const connection = connectionLines.findIndex((row) => row.id === cursorTarget);
 		const listener = shownListeners.findIndex((row) => row.id === cursorTarget);
 		const udp = shownUdp.findIndex((row) => row.id === cursorTarget);
 		if (connection !== -1) {
@@ -192,7 +203,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 		} else if (udp !== -1) {
 			dispatch({type: 'move-cursor', pane: 'listeners', index: shownListeners.length + udp});
 		}
-	}, [cursorTarget, shownConnections, shownListeners, shownUdp, dispatch]);
+	}, [cursorTarget, connectionLines, shownListeners, shownUdp, dispatch]);
 
 	const onFollow = useCallback(
 		(isFollowing: boolean, cursor?: number) => {
@@ -223,7 +234,8 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 		const now = dashboard.current();
 		const isShowingSocket = now.selected !== undefined && !now.selected.startsWith('L') && isKnown(now.selected);
 		if (first && !isShowingSocket && !now.isSelectionChosen) {
-			dispatch({type: 'select', id: first.id, isCursorMoved: true});
+			// Half of a relay: the relay's log, both ways, is what there is to see.
+			dispatch({type: 'select', id: first.relay ?? first.id, isCursorMoved: true});
 		}
 		// isKnown reads the rows this effect runs for.
 	}, [connections, dashboard, dispatch]);
@@ -444,7 +456,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 					</Box>
 					{isDiscoveryFolded ? discoveryPane : null}
 					<ConnectionsPane
-						rows={shownConnections}
+						rows={connectionLines}
 						total={connections.length}
 						open={totals.connections}
 						filter={state.filters.connections}
@@ -458,12 +470,15 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 							dispatch({type: 'move-cursor', pane: 'connections', index});
 						}}
 						onSelect={select}
+						onExpand={(relay, isExpanded) => {
+							dispatch({type: 'expand', relay, isExpanded});
+						}}
 						howToConnect={howToConnect(listeners)}
 					/>
 					{state.isChartShown ? (
 						<RateChart
 							sampler={sampler}
-							description={describeSocket(selected, listeners, connections, udpSockets)}
+							description={describeSocket(selected, listeners, connections, udpSockets, relays)}
 							isFocused={focus === 'log'}
 							width={layout.log.width}
 							height={layout.log.height}
@@ -471,7 +486,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 					) : (
 						<LogPane
 							socket={selected}
-							description={describeSocket(selected, listeners, connections, udpSockets)}
+							description={describeSocket(selected, listeners, connections, udpSockets, relays)}
 							framing={connections.find((row) => row.id === selected)?.framing}
 							mode={state.logMode}
 							isFollowing={state.isFollowing}

@@ -1,6 +1,7 @@
 import type {BusEvent, CloseReason, Endpoint, Origin} from '../events.js';
 import type {ConnectionState} from '../tcp/connection.js';
 import {LogBook} from './log.js';
+import {RelayModel} from './reduce-relay.js';
 import {UdpModel} from './reduce-udp.js';
 import type {AdmissionView, ConnectionRow, ListenerRow, Notice, RefusedRow} from './snapshot.js';
 
@@ -88,6 +89,8 @@ export class Model {
 	readonly logs: LogBook;
 	/** UDP sockets, discovery peers, foreign senders and discovery counters. */
 	readonly udp: UdpModel;
+	/** Relayed pairs and their logs (issue 13). */
+	readonly relays: RelayModel;
 	notices: Notice[] = [];
 	evictedNotices = 0;
 	bytesIn = 0;
@@ -114,12 +117,14 @@ export class Model {
 		this.#options = options;
 		this.logs = new LogBook(options.logBytes, options.logEntryBytes);
 		this.udp = new UdpModel(this.logs, this.dirtyLogs);
+		this.relays = new RelayModel(this.logs, this.dirtyLogs);
 	}
 
 	/** Fold one event in. */
 	apply(event: BusEvent): void {
 		this.lastSeq = event.seq;
 		this.udp.apply(event);
+		this.relays.apply(event);
 		switch (event.type) {
 			case 'data-received': {
 				const connection = this.connections.get(event.connection);
@@ -129,6 +134,10 @@ export class Model {
 					this.dirtyConnections.add(connection.id);
 					if (connection.framing === 'raw') {
 						this.#log(connection.id, event, 'in', 'chunk', event.bytes, event.data);
+					}
+
+					if (connection.relay !== undefined) {
+						this.relays.received(connection.id, event, connection.framing === 'raw');
 					}
 				}
 
@@ -141,6 +150,9 @@ export class Model {
 					connection.messagesIn++;
 					this.dirtyConnections.add(connection.id);
 					this.logs.appendData(connection.id, event.seq, event.at, 'in', 'message', event.data, event.bytes, undefined, this.dirtyLogs, event.delimiter === 'crlf');
+					if (connection.relay !== undefined) {
+						this.relays.message(connection.id, event);
+					}
 				}
 
 				break;
@@ -463,7 +475,7 @@ export class Model {
 			this.dirtyLogs.add(id);
 		}
 
-		for (const id of this.udp.clearClosed()) {
+		for (const id of [...this.udp.clearClosed(), ...this.relays.clearClosed()]) {
 			gone.push(id);
 			this.dirtyLogs.add(id);
 		}

@@ -131,6 +131,7 @@ export class Store {
 			model.dirtyLogs.size > 0 ||
 			model.isNoticesChanged ||
 			model.udp.isChanged ||
+			model.relays.isChanged ||
 			model.isRefusedChanged ||
 			model.lastSeq !== this.#snapshot.totals.events;
 		if (!isChanged) {
@@ -231,6 +232,7 @@ export class Store {
 			logs,
 			notices,
 			...model.udp.build(previous),
+			...model.relays.build(previous),
 			refused: isRefusedChanged ? Object.freeze(model.refused.slice(-this.#maxNotices)) : previous.refused,
 			admission: isRefusedChanged ? Object.freeze({...model.admission}) : previous.admission,
 			totals: Object.freeze({

@@ -50,7 +50,10 @@ export function useDashboardKeys({store, paneKeys, commands, targetOf, logView, 
 	const withConnection = (state: DashboardState, verb: string, action: (id: string) => void) => {
 		const id = targetOf('connection', state);
 		const udp = id === undefined ? targetOf('sender', state) : undefined;
-		if (udp?.startsWith('U')) {
+		if (id?.startsWith('R')) {
+			// A relay is two connections: a FIN or RST goes to one half of it.
+			commands.complain('NOT_A_CONNECTION', `${verb}: ${id} is a relay — show its halves with → and pick the client or the server`);
+		} else if (udp?.startsWith('U')) {
 			// UDP has no FIN or RST: there is nothing to half-close or reset.
 			commands.complain('NOT_TCP', `${verb}: ${udp} is a UDP socket — only TCP connections have a FIN or RST (d closes it)`);
 		} else if (id === undefined) {

@@ -64,6 +64,8 @@ export type DashboardState = {
 	readonly lineEnding: LineEnding;
 	/** Seq of the newest notice shown when a key was last pressed: newer ones take the bottom line. */
 	readonly seenNotice: number;
+	/** Relays whose two halves are shown under their row (→). */
+	readonly expanded: readonly string[];
 };
 
 /** What can happen to the dashboard state (kebab-case, as in ink-ui). */
@@ -87,7 +89,8 @@ export type DashboardAction =
 	| {type: 'toggle-chart'}
 	| {type: 'follow'; isFollowing: boolean; cursor?: number | undefined}
 	| {type: 'remember-command'; text: string}
-	| {type: 'see-notices'; seq: number};
+	| {type: 'see-notices'; seq: number}
+	| {type: 'expand'; relay: string; isExpanded: boolean};
 
 /** Commands kept for up/down. */
 const historyLength = 100;
@@ -111,6 +114,7 @@ export const initialDashboardState: DashboardState = {
 	isSelectionChosen: false,
 	lineEnding: 'lf',
 	seenNotice: 0,
+	expanded: [],
 };
 
 function shiftFocus(focus: PaneName, step: number): PaneName {
@@ -197,6 +201,15 @@ export function dashboardReducer(state: DashboardState, action: DashboardAction)
 
 		case 'follow': {
 			return {...state, isFollowing: action.isFollowing, logCursor: action.isFollowing ? undefined : action.cursor};
+		}
+
+		case 'expand': {
+			const isExpanded = state.expanded.includes(action.relay);
+			if (isExpanded === action.isExpanded) {
+				return state;
+			}
+
+			return {...state, expanded: action.isExpanded ? [...state.expanded, action.relay] : state.expanded.filter((id) => id !== action.relay)};
 		}
 
 		case 'see-notices': {
