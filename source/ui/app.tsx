@@ -7,6 +7,8 @@ import {completeDestination, entryOf} from './log-lookup.js';
 import {ErrorBoundary} from './components/error-boundary.js';
 import {HelpOverlay, helpKeyHandler} from './components/help-overlay.js';
 import {LogEntryFull} from './components/log-entry-full.js';
+import {HeldChunks} from './components/held-chunks.js';
+import {useRelaySteps} from './hooks/use-relay-steps.js';
 import {PromptLine} from './components/prompt-line.js';
 import {StatusBar} from './components/status-bar.js';
 import {useCommands} from './hooks/use-commands.js';
@@ -157,6 +159,16 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 		paneKeys,
 		commands,
 		targetOf(kind, {focus, cursors}) {
+			if (kind === 'relay') {
+				// The relay under the cursor (or whose half is), else the one whose log is shown.
+				const line = focus === 'connections' && connectionLines.length > 0 ? connectionLines[clampCursor(cursors.connections, connectionLines.length)] : undefined;
+				if (line) {
+					return line.kind === 'relay' ? line.id : line.row.relay;
+				}
+
+				return selected?.startsWith('R') ? selected : undefined;
+			}
+
 			// An empty Connections pane has no row to act on: the socket in the Log is meant (`:udp 0`, then s).
 			if (focus === 'connections' && connectionLines.length > 0) {
 				return connectionLines[clampCursor(cursors.connections, connectionLines.length)]?.id;
@@ -353,6 +365,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 		};
 	}, [freshNotice, dispatch]);
 
+	const relaySteps = useRelaySteps({relays, commands, dispatch});
 	const promptLine = (
 		<PromptLine
 			prompt={prompt}
@@ -364,7 +377,11 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 			onFilter={(pane, text) => {
 				dispatch({type: 'set-filter', pane, text});
 			}}
-			onSend={commands.send}
+			onSend={relaySteps.onSend}
+			relayOf={relaySteps.relayOf}
+			onDirection={relaySteps.onDirection}
+			onThrottle={relaySteps.onThrottle}
+			onEditHeld={relaySteps.onEditHeld}
 			onConfirm={onConfirm}
 			onConnect={connectTo}
 			onClose={() => {
@@ -390,7 +407,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 		);
 	}
 
-	const {entryView} = state;
+	const {entryView, heldView} = state;
 	const discoveryPane = (
 		<DiscoveryPane
 			peers={peers}
@@ -432,6 +449,16 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 					onToggleHex={() => {
 						dispatch({type: 'toggle-hex'});
 					}}
+				/>
+			) : heldView ? (
+				<HeldChunks
+					relay={relays.find((row) => row.id === heldView.relay)}
+					id={heldView.relay}
+					cursor={heldView.cursor}
+					width={columns}
+					height={layout.panes.height}
+					keys={paneKeys}
+					{...relaySteps.held(heldView.relay)}
 				/>
 			) : (
 				<Box flexDirection="column" height={layout.panes.height}>

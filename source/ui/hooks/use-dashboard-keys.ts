@@ -28,9 +28,10 @@ export type DashboardKeysOptions = {
 	/**
 	 * The socket a key acts on: the row under the cursor in Listeners or
 	 * Connections, else the one whose log is shown; `connection` only
-	 * accepts connections, `sender` connections and UDP sockets.
+	 * accepts connections, `sender` connections and UDP sockets, `relay` a
+	 * relay (the one a half under the cursor belongs to, too).
 	 */
-	readonly targetOf: (kind: 'connection' | 'sender' | 'socket', state: DashboardState) => string | undefined;
+	readonly targetOf: (kind: 'connection' | 'sender' | 'socket' | 'relay', state: DashboardState) => string | undefined;
 	/** The log shown, for pausing at its newest entry. */
 	readonly logView: LogView | undefined;
 	/** Sockets open now (q asks first when there are any). */
@@ -95,6 +96,11 @@ export function useDashboardKeys({store, paneKeys, commands, targetOf, logView, 
 			return;
 		}
 
+		if (state.heldView) {
+			paneKeys.current.held?.(typed, state);
+			return;
+		}
+
 		// While the rate chart is where the Log was (r), the Log's keys (v, y, j/k on entries) have nothing to act on.
 		const isLogHidden = state.focus === 'log' && state.isChartShown;
 		if (!isLogHidden && paneKeys.current[state.focus]?.(typed, state)) {
@@ -151,7 +157,11 @@ export function useDashboardKeys({store, paneKeys, commands, targetOf, logView, 
 
 			case 'send': {
 				const id = targetOf('sender', state);
-				if (id === undefined) {
+				// On a relay, s injects: first which way.
+				const relay = id === undefined || id.startsWith('R') ? targetOf('relay', state) : undefined;
+				if (relay !== undefined) {
+					dispatch({type: 'open-prompt', prompt: {kind: 'choose-direction', relay, step: 'inject'}});
+				} else if (id === undefined) {
 					commands.complain('NO_SELECTION', 'send: no connection here — pick one in Connections (2), a UDP socket in Listeners (1), or select one with enter');
 				} else {
 					dispatch({type: 'open-prompt', prompt: {kind: 'send', target: id, initial: rest}});
@@ -187,6 +197,22 @@ export function useDashboardKeys({store, paneKeys, commands, targetOf, logView, 
 
 			case 'clear': {
 				commands.clear();
+				break;
+			}
+
+			case 'intercept':
+			case 'throttle':
+			case 'show-held': {
+				const relay = targetOf('relay', state);
+				const action = actionOf(typed.input, typed.key);
+				if (relay === undefined) {
+					commands.complain('NO_RELAY', `${action === 'show-held' ? 'held chunks' : action}: no relay here — pick one (▸R1) in Connections (2), a client of a --forward`);
+				} else if (action === 'show-held') {
+					dispatch({type: 'open-held', relay});
+				} else {
+					dispatch({type: 'open-prompt', prompt: {kind: 'choose-direction', relay, step: action === 'intercept' ? 'intercept' : 'throttle'}});
+				}
+
 				break;
 			}
 
