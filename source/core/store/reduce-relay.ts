@@ -72,10 +72,10 @@ export class RelayModel {
 			}
 
 			case 'connection-opened': {
+				// The server half connected (the client's was known at relay-opened: the row and the title name it).
 				const relay = this.#halves.get(event.connection);
-				if (relay) {
-					const who = event.connection === relay.client ? `client ${event.remote.address}:${event.remote.port}` : `server ${event.remote.address}:${event.remote.port}`;
-					this.#note(relay.id, event, `${who} connected (${event.connection})`, false);
+				if (relay && event.connection === relay.server) {
+					this.#note(relay.id, event, `server ${event.remote.address}:${event.remote.port} connected (${event.connection}): relaying`, false);
 				}
 
 				break;

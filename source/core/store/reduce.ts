@@ -227,7 +227,10 @@ export class Model {
 				dialing.partner = event.partner;
 				this.connections.set(event.connection, dialing);
 				this.isMembershipChanged = true;
-				this.#note(event.connection, event, `connecting to ${event.remote.address}:${event.remote.port}`, false);
+				// A relay's dialed half: its relay's log tells the dial (idle pairs then cost no log of their own).
+				if (event.relay === undefined) {
+					this.#note(event.connection, event, `connecting to ${event.remote.address}:${event.remote.port}`, false);
+				}
 				break;
 			}
 
@@ -258,7 +261,7 @@ export class Model {
 
 				// A dial's log already began with "connecting to"; an accepted connection gets its log when
 				// something happens on it (the pane header names its 4-tuple): 10,000 idle accepts make no notes.
-				if (event.origin === 'dialed') {
+				if (event.origin === 'dialed' && event.relay === undefined) {
 					this.#note(connection.id, event, `connected: ${event.local.address}:${event.local.port} → ${event.remote.address}:${event.remote.port}`, false);
 				}
 				break;

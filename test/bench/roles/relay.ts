@@ -63,8 +63,15 @@ async function netdashRelay(target: number, mode: 'carry' | 'idle', pairs: numbe
 	let start = process.cpuUsage();
 	let rssBefore = 0;
 	let upstreams = 0;
+	// How the bytes were cut: reads on either half and writes handed to the kernel.
+	let reads = 0;
+	let writes = 0;
 	core.bus.subscribe((event) => {
-		if (event.type === 'connection-opened' && event.relay !== undefined && event.origin === 'dialed') {
+		if (event.type === 'data-received') {
+			reads++;
+		} else if (event.type === 'data-sent') {
+			writes++;
+		} else if (event.type === 'connection-opened' && event.relay !== undefined && event.origin === 'dialed') {
 			upstreams++;
 			if (mode === 'idle' && upstreams === pairs) {
 				void reportIdle(rssBefore, () => {
@@ -81,7 +88,7 @@ async function netdashRelay(target: number, mode: 'carry' | 'idle', pairs: numbe
 			const cpuMs = cpuMsSince(start);
 			store.flush();
 			const frames = dashboard?.terminal.frames.length;
-			finish({type: 'done', bytes: event.bytesToServer, cpuMs, peakRssKiB: statusKiB('VmHWM'), publishes, ...(frames === undefined ? {} : {frames})});
+			finish({type: 'done', bytes: event.bytesToServer, cpuMs, peakRssKiB: statusKiB('VmHWM'), publishes, reads, writes, ...(frames === undefined ? {} : {frames})});
 		} else if (event.type === 'command-failed' || event.type === 'subscriber-failed' || (event.type === 'socket-failed' && event.target.startsWith('L'))) {
 			fail(new Error(`${event.type}: ${event.message}`));
 		}
