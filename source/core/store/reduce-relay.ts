@@ -3,12 +3,12 @@ import type {BusEvent, DataReceived, MessageReceived} from '../events.js';
 import type {LogBook} from './log.js';
 import type {HeldChunkRow, RelayDirectionName, RelayRow, Snapshot} from './snapshot.js';
 
-type RelayModelRow = {-readonly [K in keyof RelayRow]: RelayRow[K]} & {
-	intercept: Record<RelayDirectionName, boolean>;
-	throttle: Record<RelayDirectionName, number>;
-	held: HeldChunkRow[];
-	row: RelayRow | undefined;
-};
+type RelayModelRow = {-readonly [K in keyof RelayRow]: RelayRow[K]} & {row: RelayRow | undefined};
+
+// Most relays are never steered: they share these frozen defaults (an idle pair costs little), and a step replaces them.
+const noIntercept: RelayRow['intercept'] = Object.freeze({'to-server': false, 'to-client': false});
+const noThrottle: RelayRow['throttle'] = Object.freeze({'to-server': 0, 'to-client': 0});
+const noHeld: readonly HeldChunkRow[] = Object.freeze([]);
 
 /** `to server` / `to client`, as the log and the row say it. */
 function towards(direction: RelayDirectionName): string {
@@ -56,9 +56,9 @@ export class RelayModel {
 					error: undefined,
 					bytesToServer: 0,
 					bytesToClient: 0,
-					intercept: {'to-server': false, 'to-client': false},
-					throttle: {'to-server': 0, 'to-client': 0},
-					held: [],
+					intercept: noIntercept,
+					throttle: noThrottle,
+					held: noHeld,
 					openedAt: event.at,
 					closedAt: undefined,
 					row: undefined,
@@ -67,17 +67,8 @@ export class RelayModel {
 				this.#halves.set(relay.client, relay);
 				this.#halves.set(relay.server, relay);
 				this.#isMembershipChanged = true;
-				this.#note(relay.id, event, `relay: client ${relay.client} ↔ server ${relay.server}, dialing ${event.target.address}:${event.target.port}`, false);
-				break;
-			}
-
-			case 'connection-opened': {
-				// The server half connected (the client's was known at relay-opened: the row and the title name it).
-				const relay = this.#halves.get(event.connection);
-				if (relay && event.connection === relay.server) {
-					this.#note(relay.id, event, `server ${event.remote.address}:${event.remote.port} connected (${event.connection}): relaying`, false);
-				}
-
+				// Its log begins when something happens (bytes, a FIN, the end), as an accepted connection's does: 10,000 idle pairs make no notes.
+				// The row and the Log's title name both halves.
 				break;
 			}
 
@@ -96,7 +87,7 @@ export class RelayModel {
 					relay.state = 'closed';
 					relay.closeReason = event.reason;
 					relay.closedAt = event.at;
-					relay.held = [];
+					relay.held = noHeld;
 					if (event.code !== undefined || event.message !== undefined) {
 						relay.error = {code: event.code ?? event.reason, message: event.message ?? event.reason};
 					}
@@ -112,7 +103,7 @@ export class RelayModel {
 
 			case 'relay-intercept-changed': {
 				this.#update(event.relay, (relay) => {
-					relay.intercept = {...relay.intercept, [event.direction]: event.isOn};
+					relay.intercept = Object.freeze({...relay.intercept, [event.direction]: event.isOn});
 				});
 				this.#note(event.relay, event, `intercept ${towards(event.direction)} ${event.isOn ? 'on: chunks going that way are held' : 'off: held chunks go on in order'}`, false);
 				break;
@@ -121,7 +112,7 @@ export class RelayModel {
 			case 'relay-chunk-held': {
 				this.#update(event.relay, (relay) => {
 					// A copy: the event's buffer may be the socket's own.
-					relay.held = [...relay.held, Object.freeze({chunk: event.chunk, direction: event.direction, bytes: event.bytes, data: Buffer.from(event.data), at: event.at})];
+					relay.held = Object.freeze([...relay.held, Object.freeze({chunk: event.chunk, direction: event.direction, bytes: event.bytes, data: Buffer.from(event.data), at: event.at})]);
 				});
 				this.#note(event.relay, event, `held chunk ${event.chunk} ${towards(event.direction)}, ${formatBytes(event.bytes)}`, false);
 				break;
@@ -150,7 +141,7 @@ export class RelayModel {
 
 			case 'relay-throttle-changed': {
 				this.#update(event.relay, (relay) => {
-					relay.throttle = {...relay.throttle, [event.direction]: event.bytesPerSecond};
+					relay.throttle = Object.freeze({...relay.throttle, [event.direction]: event.bytesPerSecond});
 				});
 				this.#note(event.relay, event, `throttle ${towards(event.direction)}: ${event.bytesPerSecond > 0 ? `${formatBytes(event.bytesPerSecond)}/s` : 'no limit'}`, false);
 				break;
@@ -219,7 +210,8 @@ export class RelayModel {
 			for (const relay of this.relays.values()) {
 				if (!relay.row || this.#dirty.has(relay.id)) {
 					const {row: _, ...fields} = relay;
-					relay.row = Object.freeze({...fields, intercept: Object.freeze({...fields.intercept}), throttle: Object.freeze({...fields.throttle}), held: Object.freeze([...fields.held])});
+					// intercept, throttle and held are frozen already, and replaced (never changed) by each step.
+					relay.row = Object.freeze(fields);
 				}
 
 				rows.push(relay.row);
@@ -235,7 +227,7 @@ export class RelayModel {
 
 	#unhold(id: string, chunk: number): void {
 		this.#update(id, (relay) => {
-			relay.held = relay.held.filter((held) => held.chunk !== chunk);
+			relay.held = Object.freeze(relay.held.filter((held) => held.chunk !== chunk));
 		});
 	}
 
