@@ -61,10 +61,12 @@ describe('a relayed pair in the dashboard', () => {
 		const socket = await client(port, 'hello relay', 'HELLO RELAY');
 
 		// One row for the pair: R1 ↔ the upstream, 11 B each way (at 100 columns the client's address is in the Log's title).
-		let frame = await dashboard.see((current) => new RegExp(`▸R1 +↔ 127\\.0\\.0\\.1:${target} .*→11 B +←11 B`).test(current));
+		// The first relay also takes the Log (its title names both halves): wait for that frame too.
+		const title = new RegExp(`3 Log R1 · .* C1 127\\.0\\.0\\.1:${socket.localPort} ↔ C2 127\\.0\\.0\\.1:${target} open`);
+		let frame = await dashboard.see((current) => new RegExp(`▸R1 +↔ 127\\.0\\.0\\.1:${target} .*→11 B +←11 B`).test(current) && title.test(current));
 		let pane = connectionsPane(frame);
 		expect(pane).not.toMatch(/C1 |C2 /);
-		expect(frame).toMatch(new RegExp(`3 Log R1 · .* C1 127\\.0\\.0\\.1:${socket.localPort} ↔ C2 127\\.0\\.0\\.1:${target} open`));
+		expect(pane).toMatch(/›• ▸R1 /);
 
 		// → on it: the client half and the server half under it, each an ordinary connection row.
 		frame = await dashboard.type(right, (current) => /▾R1 /.test(current) && /└C2 /.test(current));
