@@ -155,6 +155,25 @@ describe('steering a relay from the keyboard', () => {
 		expect(events.filter((event) => event.type === 'relay-throttle-changed')).toHaveLength(1);
 	});
 
+	it('a paste on a relay asks for s to pick a side, and d closes the relay: both halves, after a yes', async () => {
+		const dashboard = await open();
+		const {client, upstream} = await relayed(dashboard);
+
+		// A paste could go either way: nothing is sent, and the line says how to choose.
+		let frame = await dashboard.type('\u001B[200~pasted\u001B[201~', 'press s and pick a side');
+		expect(frame).not.toContain('send to R1');
+		expect(upstream.received()).toBe('one');
+
+		// d asks first, then closes both halves; the client sees the end of the stream.
+		let isEnded = false;
+		client.on('end', () => {
+			isEnded = true;
+		});
+		await dashboard.type('d', 'close relay R1, both halves?');
+		frame = await dashboard.type('y', (current) => /▸R1 .*○ closed/.test(current));
+		await until(() => isEnded, 'the client to see the FIN');
+	});
+
 	it('i on a plain connection says there is no relay there', async () => {
 		const dashboard = await open();
 		await dashboard.type(':', 'tab completes');

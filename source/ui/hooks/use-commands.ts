@@ -142,7 +142,14 @@ export function useCommands(): Commands {
 				core.reset(connection);
 			},
 			close(id) {
-				core.close(id);
+				// A relay is its two halves: each gets its FIN after what is queued for it.
+				const relay = id.startsWith('R') ? store.getSnapshot().relays.find((row) => row.id === id) : undefined;
+				if (relay) {
+					core.close(relay.client);
+					core.close(relay.server);
+				} else {
+					core.close(id);
+				}
 			},
 			probe() {
 				// The core's own message names the CLI flag; here the way in is the command line.

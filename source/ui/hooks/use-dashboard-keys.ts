@@ -15,7 +15,14 @@ export type DashboardKeys = {
 /** The questions asked before a destructive key does its work. */
 export const confirmQuestions: Record<ConfirmAction, (target: string | undefined, open: number) => string> = {
 	reset: (target) => `reset ${target} with a RST? unsent bytes are dropped.`,
-	close: (target) => (target?.startsWith('L') ? `stop listener ${target}?` : target?.startsWith('U') ? `close UDP socket ${target}?` : `close ${target}? (FIN after queued bytes)`),
+	close: (target) =>
+		target?.startsWith('L')
+			? `stop listener ${target}?`
+			: target?.startsWith('U')
+				? `close UDP socket ${target}?`
+				: target?.startsWith('R')
+					? `close relay ${target}, both halves? (FIN after queued bytes)`
+					: `close ${target}? (FIN after queued bytes)`,
 	quit: (_, open) => `${open} socket${open === 1 ? ' is' : 's are'} open: close ${open === 1 ? 'it' : 'them'} and quit?`,
 };
 
@@ -268,6 +275,9 @@ export function useDashboardKeys({store, paneKeys, commands, targetOf, logView, 
 				const id = targetOf('sender', now);
 				if (id === undefined) {
 					commands.complain('NO_SELECTION', 'paste: no connection to send it to — select one, then paste (or press s)');
+				} else if (id.startsWith('R')) {
+					// Which side a paste would go to is the person's choice: s asks it.
+					commands.complain('NO_SIDE', `paste: ${id} is a relay — press s and pick a side, then paste into the prompt`);
 				} else {
 					dispatch({type: 'open-prompt', prompt: {kind: 'send', target: id, initial: '', pasted: pastedText(text)}});
 				}
