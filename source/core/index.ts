@@ -9,6 +9,7 @@ export {Store, createStore, type StoreOptions} from './store/store.js';
 export type * from './store/snapshot.js';
 export {emptyLogView, type LogEntry, type LogView, type LogDirection} from './store/log.js';
 export type {ConnectionState} from './tcp/connection.js';
+export type {RelayStep, RelayDirection} from './relay/relay.js';
 export {MAX_DATAGRAM_BYTES, UNFRAGMENTED_BYTES, type UdpBindOptions, type RequestOptions, type UdpSocketState} from './udp/udp-socket.js';
 export {DEFAULT_DISCOVERY_PORT, type DiscoveryLimits, type DiscoveryStats} from './discovery/protocol.js';
 export type {DiscoveryOptions, DiscoveryState} from './discovery/discovery.js';

@@ -1,6 +1,6 @@
 import {useCallback, useEffect, useMemo, useRef, useState} from 'react';
 import {Box, Text, useApp, useStdout, useWindowSize} from 'ink';
-import type {ConnectionRow, Core, ListenerRow, LogEntry, Notice, PeerRow, Store, UdpSocketRow} from '../core/index.js';
+import type {ConnectionRow, Core, ListenerRow, LogEntry, Notice, PeerRow, RelayRow, Store, UdpSocketRow} from '../core/index.js';
 import {hexDump} from '../core/format/index.js';
 import {complete} from '../core/command-line.js';
 import {workbenchAnswers} from '../core/store/workbench-notices.js';
@@ -8,6 +8,8 @@ import {completeDestination, entryOf} from './log-lookup.js';
 import {ErrorBoundary} from './components/error-boundary.js';
 import {HelpOverlay, helpKeyHandler} from './components/help-overlay.js';
 import {LogEntryFull} from './components/log-entry-full.js';
+import {HeldChunks} from './components/held-chunks.js';
+import {useRelaySteps} from './hooks/use-relay-steps.js';
 import {PromptLine} from './components/prompt-line.js';
 import {StatusBar} from './components/status-bar.js';
 import {useCommands} from './hooks/use-commands.js';
@@ -16,6 +18,7 @@ import {useDashboardState, type ConfirmAction} from './hooks/use-dashboard-state
 import {usePaneKeys} from './hooks/pane-keys.js';
 import {clampCursor} from './hooks/use-scroll-window.js';
 import {filterConnections, filterListeners, filterUdpSockets} from './row-filter.js';
+import {connectionItems} from './connection-items.js';
 import {formatEndpoint, safeText} from './format.js';
 import {udpAddress} from './components/udp-socket-row.js';
 import {layoutFor, minimumSize} from './layout.js';
@@ -51,9 +54,15 @@ export function App({core, store, onQuit, onCrash}: AppProps) {
 	);
 }
 
-function describeSocket(id: string | undefined, listeners: readonly ListenerRow[], connections: readonly ConnectionRow[], udpSockets: readonly UdpSocketRow[]): string {
+function describeSocket(id: string | undefined, listeners: readonly ListenerRow[], connections: readonly ConnectionRow[], udpSockets: readonly UdpSocketRow[], relays: readonly RelayRow[] = []): string {
 	if (id === undefined) {
 		return '';
+	}
+
+	const relay = relays.find((row) => row.id === id);
+	if (relay) {
+		const client = connections.find((row) => row.id === relay.client);
+		return `${relay.client} ${formatEndpoint(client?.remote)} ↔ ${relay.server} ${formatEndpoint(relay.target)} ${relay.state}`;
 	}
 
 	const udp = udpSockets.find((row) => row.id === id);
@@ -114,13 +123,15 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	const notices = useSnapshot((snapshot) => snapshot.notices);
 	const udpSockets = useSnapshot((snapshot) => snapshot.udpSockets);
 	const rules = useSnapshot((snapshot) => snapshot.rules);
+	const relays = useSnapshot((snapshot) => snapshot.relays);
 	const peers = useSnapshot((snapshot) => snapshot.peers);
 	const foreign = useSnapshot((snapshot) => snapshot.foreign);
 	const discovery = useSnapshot((snapshot) => snapshot.discovery);
 	const isDiscoveryFolded = (discovery.state === 'off' || discovery.state === 'stopped') && peers.length === 0 && foreign.length === 0;
 	const layout = layoutFor(columns, rows, {isDiscoveryFolded});
 	// A selection whose rows were cleared (C, :clear) is no selection.
-	const isKnown = (id: string) => listeners.some((row) => row.id === id) || connections.some((row) => row.id === id) || udpSockets.some((row) => row.id === id);
+	const isKnown = (id: string) =>
+		listeners.some((row) => row.id === id) || connections.some((row) => row.id === id) || udpSockets.some((row) => row.id === id) || relays.some((row) => row.id === id);
 	const selected = state.selected !== undefined && isKnown(state.selected) ? state.selected : undefined;
 	const logView = useSnapshot((snapshot) => (selected === undefined ? undefined : snapshot.logs.get(selected)));
 	// Two minutes of rates for r, sampled from the store once a second whether shown or not.
@@ -136,6 +147,8 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	}, [sampler, selected]);
 	const shownListeners = useMemo(() => filterListeners(listeners, state.filters.listeners), [listeners, state.filters.listeners]);
 	const shownConnections = useMemo(() => filterConnections(connections, state.filters.connections), [connections, state.filters.connections]);
+	// A relayed pair is one line that expands to its halves (issue 13).
+	const connectionLines = useMemo(() => connectionItems(shownConnections, connections, relays, state.expanded), [shownConnections, connections, relays, state.expanded]);
 	// UDP sockets share the Listeners pane, its filter and its cursor.
 	const shownUdp = useMemo(() => filterUdpSockets(udpSockets, state.filters.listeners), [udpSockets, state.filters.listeners]);
 	const udpOpen = useMemo(() => udpSockets.filter((row) => row.state !== 'closed').length, [udpSockets]);
@@ -148,9 +161,19 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 		paneKeys,
 		commands,
 		targetOf(kind, {focus, cursors}) {
+			if (kind === 'relay') {
+				// The relay under the cursor (or whose half is), else the one whose log is shown.
+				const line = focus === 'connections' && connectionLines.length > 0 ? connectionLines[clampCursor(cursors.connections, connectionLines.length)] : undefined;
+				if (line) {
+					return line.kind === 'relay' ? line.id : line.row.relay;
+				}
+
+				return selected?.startsWith('R') ? selected : undefined;
+			}
+
 			// An empty Connections pane has no row to act on: the socket in the Log is meant (`:udp 0`, then s).
-			if (focus === 'connections' && shownConnections.length > 0) {
-				return shownConnections[clampCursor(cursors.connections, shownConnections.length)]?.id;
+			if (focus === 'connections' && connectionLines.length > 0) {
+				return connectionLines[clampCursor(cursors.connections, connectionLines.length)]?.id;
 			}
 
 			if (focus === 'listeners' && kind !== 'connection') {
@@ -184,7 +207,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 			return;
 		}
 
-		const connection = shownConnections.findIndex((row) => row.id === cursorTarget);
+		const connection = connectionLines.findIndex((row) => row.id === cursorTarget);
 		const listener = shownListeners.findIndex((row) => row.id === cursorTarget);
 		const udp = shownUdp.findIndex((row) => row.id === cursorTarget);
 		if (connection !== -1) {
@@ -194,7 +217,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 		} else if (udp !== -1) {
 			dispatch({type: 'move-cursor', pane: 'listeners', index: shownListeners.length + udp});
 		}
-	}, [cursorTarget, shownConnections, shownListeners, shownUdp, dispatch]);
+	}, [cursorTarget, connectionLines, shownListeners, shownUdp, dispatch]);
 
 	const onFollow = useCallback(
 		(isFollowing: boolean, cursor?: number) => {
@@ -225,7 +248,8 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 		const now = dashboard.current();
 		const isShowingSocket = now.selected !== undefined && !now.selected.startsWith('L') && isKnown(now.selected);
 		if (first && !isShowingSocket && !now.isSelectionChosen) {
-			dispatch({type: 'select', id: first.id, isCursorMoved: true});
+			// Half of a relay: the relay's log, both ways, is what there is to see.
+			dispatch({type: 'select', id: first.relay ?? first.id, isCursorMoved: true});
 		}
 		// isKnown reads the rows this effect runs for.
 	}, [connections, dashboard, dispatch]);
@@ -346,6 +370,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 		};
 	}, [freshNotice, dispatch]);
 
+	const relaySteps = useRelaySteps({relays, commands, dispatch});
 	const promptLine = (
 		<PromptLine
 			prompt={prompt}
@@ -357,7 +382,11 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 			onFilter={(pane, text) => {
 				dispatch({type: 'set-filter', pane, text});
 			}}
-			onSend={commands.send}
+			onSend={relaySteps.onSend}
+			relayOf={relaySteps.relayOf}
+			onDirection={relaySteps.onDirection}
+			onThrottle={relaySteps.onThrottle}
+			onEditHeld={relaySteps.onEditHeld}
 			onConfirm={onConfirm}
 			onConnect={connectTo}
 			onClose={() => {
@@ -383,7 +412,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 		);
 	}
 
-	const {entryView} = state;
+	const {entryView, heldView} = state;
 	const discoveryPane = (
 		<DiscoveryPane
 			peers={peers}
@@ -426,6 +455,16 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 						dispatch({type: 'toggle-hex'});
 					}}
 				/>
+			) : heldView ? (
+				<HeldChunks
+					relay={relays.find((row) => row.id === heldView.relay)}
+					id={heldView.relay}
+					cursor={heldView.cursor}
+					width={columns}
+					height={layout.panes.height}
+					keys={paneKeys}
+					{...relaySteps.held(heldView.relay)}
+				/>
 			) : (
 				<Box flexDirection="column" height={layout.panes.height}>
 					<Box flexDirection="row">
@@ -450,7 +489,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 					</Box>
 					{isDiscoveryFolded ? discoveryPane : null}
 					<ConnectionsPane
-						rows={shownConnections}
+						rows={connectionLines}
 						total={connections.length}
 						open={totals.connections}
 						filter={state.filters.connections}
@@ -464,12 +503,15 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 							dispatch({type: 'move-cursor', pane: 'connections', index});
 						}}
 						onSelect={select}
+						onExpand={(relay, isExpanded) => {
+							dispatch({type: 'expand', relay, isExpanded});
+						}}
 						howToConnect={howToConnect(listeners)}
 					/>
 					{state.isChartShown ? (
 						<RateChart
 							sampler={sampler}
-							description={describeSocket(selected, listeners, connections, udpSockets)}
+							description={describeSocket(selected, listeners, connections, udpSockets, relays)}
 							isFocused={focus === 'log'}
 							width={layout.log.width}
 							height={layout.log.height}
@@ -477,7 +519,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 					) : (
 						<LogPane
 							socket={selected}
-							description={describeSocket(selected, listeners, connections, udpSockets)}
+							description={describeSocket(selected, listeners, connections, udpSockets, relays)}
 							framing={connections.find((row) => row.id === selected)?.framing}
 							mode={state.logMode}
 							isFollowing={state.isFollowing}

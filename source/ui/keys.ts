@@ -18,6 +18,7 @@ export type KeyAction =
 	| 'move-first'
 	| 'move-last'
 	| 'select'
+	| 'expand'
 	| 'help'
 	| 'command'
 	| 'filter'
@@ -29,6 +30,13 @@ export type KeyAction =
 	| 'reset'
 	| 'close'
 	| 'clear'
+	| 'intercept'
+	| 'throttle'
+	| 'show-held'
+	| 'held-forward'
+	| 'held-edit'
+	| 'held-edit-hex'
+	| 'held-drop'
 	| 'probe'
 	| 'quit'
 	| 'force-quit'
@@ -43,8 +51,12 @@ export type KeyAction =
 	| 'submit'
 	| 'cancel';
 
-/** Where a binding works: anywhere, in the focused list, on a socket, for discovery (from any pane), or in a prompt line. */
-export type KeyScope = 'anywhere' | 'panes' | 'sockets' | 'discovery' | 'prompt';
+/**
+ * Where a binding works: anywhere, in the focused list, on a socket, on a
+ * relay, in the held chunks view (which takes the keys while open, as a
+ * prompt line does), for discovery (from any pane), or in a prompt line.
+ */
+export type KeyScope = 'anywhere' | 'panes' | 'sockets' | 'relay' | 'held' | 'discovery' | 'prompt';
 
 /** One binding: the keys as shown, what they do, and how to recognise them. */
 export type KeyBinding = {
@@ -73,17 +85,25 @@ export const keyBindings: readonly KeyBinding[] = [
 	{action: 'move-first', keys: ['g', 'home'], description: 'go to the first row', scope: 'panes', matches: (input, key) => key.home || (plain(key) && input === 'g')},
 	{action: 'move-last', keys: ['G', 'end'], description: 'last row; log: follow', scope: 'panes', matches: (input, key) => key.end || (plain(key) && input === 'G')},
 	{action: 'select', keys: ['enter'], description: 'show log; peer: connect', scope: 'panes', hint: 'select', matches: (_, key) => key.return},
+	{action: 'expand', keys: ['→', '←'], description: 'relay: show / hide its halves', scope: 'panes', matches: (_, key) => key.rightArrow || key.leftArrow},
 	{action: 'filter', keys: ['/'], description: 'filter: text, /in, /out', scope: 'panes', hint: 'filter', matches: (input, key) => plain(key) && input === '/'},
 	{action: 'toggle-follow', keys: ['space'], description: 'pause or resume log follow', scope: 'panes', hint: 'pause', matches: (input, key) => plain(key) && input === ' '},
 	{action: 'toggle-hex', keys: ['x'], description: 'log as text or hex', scope: 'panes', hint: 'hex', matches: (input, key) => plain(key) && input === 'x'},
 	{action: 'open-entry', keys: ['v'], description: 'log: whole entry (enter too)', scope: 'panes', matches: (input, key) => plain(key) && input === 'v'},
 	{action: 'copy', keys: ['y'], description: 'log: copy the entry (OSC 52)', scope: 'panes', matches: (input, key) => plain(key) && input === 'y'},
 	{action: 'toggle-chart', keys: ['r'], description: 'rate chart in place of log', scope: 'panes', hint: 'rates', matches: (input, key) => plain(key) && input === 'r'},
-	{action: 'send', keys: ['s'], description: 'send text (escapes ok)', scope: 'sockets', hint: 'send', matches: (input, key) => plain(key) && input === 's'},
+	{action: 'send', keys: ['s'], description: 'send text; relay: inject', scope: 'sockets', hint: 'send', matches: (input, key) => plain(key) && input === 's'},
 	{action: 'shutdown', keys: ['e'], description: 'half-close: send FIN', scope: 'sockets', matches: (input, key) => plain(key) && input === 'e'},
 	{action: 'reset', keys: ['R'], description: 'reset with a RST (confirm)', scope: 'sockets', matches: (input, key) => plain(key) && input === 'R'},
 	{action: 'close', keys: ['d'], description: 'close the socket (confirm)', scope: 'sockets', matches: (input, key) => plain(key) && input === 'd'},
 	{action: 'clear', keys: ['C'], description: 'remove closed rows', scope: 'sockets', matches: (input, key) => plain(key) && input === 'C'},
+	{action: 'intercept', keys: ['i'], description: 'intercept a direction on or off', scope: 'relay', matches: (input, key) => plain(key) && input === 'i'},
+	{action: 'show-held', keys: ['h'], description: 'the chunks intercept holds', scope: 'relay', matches: (input, key) => plain(key) && input === 'h'},
+	{action: 'throttle', keys: ['t'], description: 'throttle a direction to N B/s', scope: 'relay', matches: (input, key) => plain(key) && input === 't'},
+	{action: 'held-forward', keys: ['f'], description: 'forward the chunk as it is', scope: 'held', matches: (input, key) => plain(key) && input === 'f'},
+	{action: 'held-edit', keys: ['e'], description: 'edit as text (escapes), then forward', scope: 'held', matches: (input, key) => plain(key) && input === 'e'},
+	{action: 'held-edit-hex', keys: ['x'], description: 'edit as hex, then forward', scope: 'held', matches: (input, key) => plain(key) && input === 'x'},
+	{action: 'held-drop', keys: ['d'], description: 'drop the chunk: never sent', scope: 'held', matches: (input, key) => plain(key) && input === 'd'},
 	{action: 'probe', keys: ['p'], description: 'probe for peers now', scope: 'discovery', hint: 'probe', matches: (input, key) => plain(key) && input === 'p'},
 	{action: 'help', keys: ['?'], description: 'show or hide this help', scope: 'anywhere', hint: 'help', matches: (input, key) => plain(key) && input === '?'},
 	{action: 'command', keys: [':'], description: 'command line', scope: 'anywhere', hint: 'command', matches: (input, key) => plain(key) && input === ':'},
@@ -103,6 +123,8 @@ export const keyBindings: readonly KeyBinding[] = [
 export const keyScopes: ReadonlyArray<{scope: KeyScope; title: string}> = [
 	{scope: 'panes', title: 'Panes'},
 	{scope: 'sockets', title: 'Sockets'},
+	{scope: 'relay', title: 'Relays (--forward)'},
+	{scope: 'held', title: 'Held chunks (h)'},
 	{scope: 'discovery', title: 'Discovery'},
 	{scope: 'anywhere', title: 'Anywhere'},
 	{scope: 'prompt', title: 'Prompt lines'},

@@ -76,4 +76,5 @@ export const glyphLegend: ReadonlyArray<{readonly glyph: string; readonly meanin
 	{glyph: '✗', meaning: 'reset or failed'},
 	{glyph: '⚠', meaning: 'queue growing or stalled (R resets)'},
 	{glyph: '◇', meaning: 'a sender that is not netdash'},
+	{glyph: '▸', meaning: 'a relay: → shows its halves (└)'},
 ];

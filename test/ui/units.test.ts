@@ -32,8 +32,10 @@ describe('key table', () => {
 
 		probes.push({input: '', key: {...noKey, tab: true, shift: true}}, {input: 'c', key: {...noKey, ctrl: true}}, {input: 'd', key: {...noKey, ctrl: true}});
 		for (const {input, key} of probes) {
-			for (const scope of ['panes', 'sockets', 'anywhere', 'prompt'] as const) {
-				const matches = keyBindings.filter((binding) => (binding.scope === 'prompt') === (scope === 'prompt') && binding.matches(input, key));
+			// A prompt line and the held chunks view take every key while open: each is a scope of its own.
+			const modal = (scope: string) => (scope === 'prompt' || scope === 'held' ? scope : 'panes');
+			for (const scope of ['panes', 'sockets', 'anywhere', 'prompt', 'held'] as const) {
+				const matches = keyBindings.filter((binding) => modal(binding.scope) === modal(scope) && binding.matches(input, key));
 				expect(matches.length, `${JSON.stringify(input)} ${JSON.stringify(key)} in ${scope}: ${matches.map((binding) => binding.action).join(', ')}`).toBeLessThanOrEqual(1);
 			}
 		}

@@ -147,7 +147,16 @@ describe('widths and layout', () => {
 
 	it('? explains every glyph the panes draw', async () => {
 		const dashboard = await open();
-		const frame = await dashboard.type('?', 'Glyphs');
+		let frame = await dashboard.type('?', 'Glyphs');
+		// Where the help does not fit it scrolls: read it line by line with j, to the end.
+		let shown = frame;
+		const total = Number(/ of (\d+)/.exec(frame)?.[1] ?? 0);
+		for (let first = 2; total > 0 && !new RegExp(`–${total} of ${total}`).test(frame); first++) {
+			frame = await dashboard.type('j', `lines ${first}–`);
+			shown += '\n' + frame;
+			expect(first).toBeLessThan(total);
+		}
+
 		for (const [glyph, meaning] of [
 			['›', 'cursor'],
 			['•', 'log is the one shown'],
@@ -155,8 +164,9 @@ describe('widths and layout', () => {
 			['◑', 'peer sent FIN'],
 			['◌', 'connecting'],
 			['⚠', 'stalled'],
+			['▸', 'relay'],
 		] as const) {
-			expect(frame, `${glyph} explained`).toMatch(new RegExp(`[║ ] ${glyph} [^║]*${meaning}`));
+			expect(shown, `${glyph} explained`).toMatch(new RegExp(`[║ ] ${glyph} [^║]*${meaning}`));
 		}
 	});
 

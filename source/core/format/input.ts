@@ -132,3 +132,30 @@ export function parseHex(text: string): Buffer {
 
 	return Buffer.from(bytes);
 }
+
+/** Bytes shown by the one-letter escapes that {@link parseEscapedText} reads. */
+const escapeLetters = new Map<number, string>([
+	[0x0D, '\\r'],
+	[0x0A, '\\n'],
+	[0x09, '\\t'],
+	[0x00, '\\0'],
+	[0x5C, '\\\\'],
+	[0x1B, '\\e'],
+]);
+
+/**
+ * Bytes as text to edit, the inverse of {@link parseEscapedText}: printable
+ * ASCII as it is, the one-letter escapes, and `\xNN` for every other byte
+ * (UTF-8 too), so any bytes come back exactly and the text is safe to paint.
+ *
+ * @example toEscapedText(Buffer.from('hi\r\n')) // 'hi\\r\\n'
+ */
+export function toEscapedText(bytes: Uint8Array): string {
+	let text = '';
+	for (const byte of bytes) {
+		const letter = escapeLetters.get(byte);
+		text += letter ?? (byte >= 0x20 && byte <= 0x7E ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`);
+	}
+
+	return text;
+}

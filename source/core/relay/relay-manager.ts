@@ -55,9 +55,7 @@ export class RelayManager {
 			listener,
 			target: listener.target!,
 			limits: this.#limits,
-			onEnded: (ended) => {
-				this.#relays.delete(ended.id);
-			},
+			onEnded: this.#forget,
 		});
 		this.#relays.set(id, relay);
 	}
@@ -97,6 +95,11 @@ export class RelayManager {
 	get size(): number {
 		return this.#relays.size;
 	}
+
+	/** One function for every relay's end, not a closure each. */
+	readonly #forget = (ended: Relay): void => {
+		this.#relays.delete(ended.id);
+	};
 
 	#nextId(): string {
 		return `R${this.#next++}`;

@@ -19,6 +19,8 @@ export type LogEntry = {
 	readonly isError?: boolean;
 	/** For a message of line framing: it ended in CRLF (else LF; the terminator is not in `data`). */
 	readonly isCrlf?: boolean;
+	/** In a relay's log: which way the bytes were going (what the client sent goes to the server). */
+	readonly toward?: 'server' | 'client';
 };
 
 /** A read-only window on one socket's log as it was at publish time. */
@@ -57,8 +59,8 @@ const FLAGS = 5;
 const directions: readonly LogDirection[] = ['in', 'out', 'note'];
 const kinds: ReadonlyArray<LogEntry['kind']> = ['chunk', 'message', 'datagram', 'note'];
 
-function flagsOf(direction: LogDirection, kind: LogEntry['kind'], isError: boolean, isCrlf = false): number {
-	return directions.indexOf(direction) + kinds.indexOf(kind) * 4 + (isError ? 16 : 0) + (isCrlf ? 32 : 0);
+function flagsOf(direction: LogDirection, kind: LogEntry['kind'], isError: boolean, isCrlf = false, toward?: 'server' | 'client'): number {
+	return directions.indexOf(direction) + kinds.indexOf(kind) * 4 + (isError ? 16 : 0) + (isCrlf ? 32 : 0) + (toward === 'server' ? 64 : toward === 'client' ? 128 : 0);
 }
 
 /**
@@ -290,6 +292,7 @@ function entryAt(chunks: readonly Chunk[], ring: Ring | undefined, index: number
 		...(text === undefined ? {} : {text}),
 		...(flags & 16 ? {isError: true} : {}),
 		...(flags & 32 ? {isCrlf: true} : {}),
+		...(flags & 64 ? {toward: 'server' as const} : flags & 128 ? {toward: 'client' as const} : {}),
 	};
 	chunk.slots[offset] = entry;
 	return entry;
@@ -418,14 +421,27 @@ export class LogBook {
 
 	/**
 	 * Log a chunk, message or datagram: its first `entryBytes` are copied (the socket's buffer
-	 * is never kept). `text` is a datagram's peer; `isCrlf` marks a line message ended by CRLF.
+	 * is never kept). `text` is a datagram's peer; `isCrlf` marks a line message ended by CRLF;
+	 * `toward` the way bytes in a relay's log were going.
 	 */
-	appendData(id: string, seq: number, at: number, direction: 'in' | 'out', kind: 'chunk' | 'message' | 'datagram', data: Buffer, bytes: number, text: string | undefined, changed: Set<string>, isCrlf = false): void {
+	appendData(
+		id: string,
+		seq: number,
+		at: number,
+		direction: 'in' | 'out',
+		kind: 'chunk' | 'message' | 'datagram',
+		data: Buffer,
+		bytes: number,
+		text: string | undefined,
+		changed: Set<string>,
+		isCrlf = false,
+		toward?: 'server' | 'client',
+	): void {
 		const length = Math.min(data.length, this.#entryBytes);
 		const mark = this.#ring.nextMark(length);
 		this.#evictBefore(mark + length - this.#ring.capacity, changed);
 		this.#ring.write(mark, length === data.length ? data : data.subarray(0, length));
-		this.#append(this.log(id), seq, at, bytes, mark, length, flagsOf(direction, kind, false, isCrlf), text, ENTRY_OVERHEAD + length + (text?.length ?? 0), changed);
+		this.#append(this.log(id), seq, at, bytes, mark, length, flagsOf(direction, kind, false, isCrlf, toward), text, ENTRY_OVERHEAD + length + (text?.length ?? 0), changed);
 	}
 
 	/** Log a note (opened, failed, …). */

@@ -3,6 +3,7 @@ import {workbenchNotice} from './workbench-notices.js';
 import type {ConnectionState} from '../tcp/connection.js';
 import {certificateNotes, tlsNotes} from '../tcp/tls.js';
 import {LogBook} from './log.js';
+import {RelayModel} from './reduce-relay.js';
 import {UdpModel} from './reduce-udp.js';
 import {SystemModel} from './reduce-system.js';
 import {RulesModel} from './reduce-rules.js';
@@ -98,6 +99,8 @@ export class Model {
 	readonly system = new SystemModel();
 	/** Auto-reply rules and their counts. */
 	readonly rules = new RulesModel();
+	/** Relayed pairs and their logs (issue 13). */
+	readonly relays: RelayModel;
 	notices: Notice[] = [];
 	evictedNotices = 0;
 	bytesIn = 0;
@@ -124,6 +127,7 @@ export class Model {
 		this.#options = options;
 		this.logs = new LogBook(options.logBytes, options.logEntryBytes);
 		this.udp = new UdpModel(this.logs, this.dirtyLogs);
+		this.relays = new RelayModel(this.logs, this.dirtyLogs);
 	}
 
 	/** Fold one event in. */
@@ -132,6 +136,7 @@ export class Model {
 		this.udp.apply(event);
 		this.system.apply(event);
 		this.rules.apply(event);
+		this.relays.apply(event);
 		switch (event.type) {
 			case 'data-received': {
 				const connection = this.connections.get(event.connection);
@@ -141,6 +146,10 @@ export class Model {
 					this.dirtyConnections.add(connection.id);
 					if (connection.framing === 'raw') {
 						this.#log(connection.id, event, 'in', 'chunk', event.bytes, event.data);
+					}
+
+					if (connection.relay !== undefined) {
+						this.relays.received(connection.id, event, connection.framing === 'raw');
 					}
 				}
 
@@ -153,6 +162,9 @@ export class Model {
 					connection.messagesIn++;
 					this.dirtyConnections.add(connection.id);
 					this.logs.appendData(connection.id, event.seq, event.at, 'in', 'message', event.data, event.bytes, undefined, this.dirtyLogs, event.delimiter === 'crlf');
+					if (connection.relay !== undefined) {
+						this.relays.message(connection.id, event);
+					}
 				}
 
 				break;
@@ -233,7 +245,10 @@ export class Model {
 				dialing.partner = event.partner;
 				this.connections.set(event.connection, dialing);
 				this.isMembershipChanged = true;
-				this.#note(event.connection, event, `connecting to ${event.remote.address}:${event.remote.port}`, false);
+				// A relay's dialed half: its relay's log tells the dial (idle pairs then cost no log of their own).
+				if (event.relay === undefined) {
+					this.#note(event.connection, event, `connecting to ${event.remote.address}:${event.remote.port}`, false);
+				}
 				break;
 			}
 
@@ -274,7 +289,7 @@ export class Model {
 
 				// A dial's log already began with "connecting to"; an accepted connection gets its log when
 				// something happens on it (the pane header names its 4-tuple): 10,000 idle accepts make no notes.
-				if (event.origin === 'dialed') {
+				if (event.origin === 'dialed' && event.relay === undefined) {
 					this.#note(connection.id, event, `connected: ${event.local.address}:${event.local.port} → ${event.remote.address}:${event.remote.port}`, false);
 				}
 
@@ -511,7 +526,7 @@ export class Model {
 			this.dirtyLogs.add(id);
 		}
 
-		for (const id of this.udp.clearClosed()) {
+		for (const id of [...this.udp.clearClosed(), ...this.relays.clearClosed()]) {
 			gone.push(id);
 			this.dirtyLogs.add(id);
 		}

@@ -70,6 +70,48 @@ export type ConnectionRow = {
 	readonly tls?: {readonly protocol: string; readonly alpn: string | null; readonly isInsecure: boolean} | undefined;
 };
 
+/** Which way through a relay (issue 13). */
+export type RelayDirectionName = 'to-server' | 'to-client';
+
+/** A chunk an intercepted relay holds until it is released or dropped. */
+export type HeldChunkRow = {
+	readonly chunk: number;
+	readonly direction: RelayDirectionName;
+	readonly bytes: number;
+	/** A copy of its bytes (at most the relay's high-water mark ever waits). */
+	readonly data: Buffer;
+	readonly at: number;
+};
+
+/**
+ * A relayed pair as the panes show it (issue 13): the client a forward
+ * accepted and the connection dialed for it, whose own rows stay in
+ * `connections`. Counters are exact.
+ */
+export type RelayRow = {
+	readonly id: string;
+	readonly listener: string;
+	/** The accepted client's connection id, and the one dialed to the target for it. */
+	readonly client: string;
+	readonly server: string;
+	readonly target: Endpoint;
+	readonly state: 'open' | 'closed';
+	readonly closeReason: 'closed' | 'reset' | 'failed' | 'upstream-failed' | undefined;
+	/** Why it failed, when it did (the upstream refused or timed out). */
+	readonly error: {readonly code: string; readonly message: string} | undefined;
+	/** Bytes the client sent (towards the server) and the server sent (towards the client). */
+	readonly bytesToServer: number;
+	readonly bytesToClient: number;
+	/** Directions whose chunks are held. */
+	readonly intercept: Readonly<Record<RelayDirectionName, boolean>>;
+	/** Pace of each direction in bytes/s (0: none). */
+	readonly throttle: Readonly<Record<RelayDirectionName, number>>;
+	/** Chunks held now, oldest first. */
+	readonly held: readonly HeldChunkRow[];
+	readonly openedAt: number;
+	readonly closedAt: number | undefined;
+};
+
 /** A UDP socket as the panes show it. Counters are exact. */
 export type UdpSocketRow = {
 	readonly id: string;
@@ -231,6 +273,8 @@ export type Snapshot = {
 	readonly version: number;
 	readonly listeners: readonly ListenerRow[];
 	readonly connections: readonly ConnectionRow[];
+	/** Relayed pairs (issue 13), in order of opening; a relay's log is under its id (`R1`). */
+	readonly relays: readonly RelayRow[];
 	/** The log of each socket by id. */
 	readonly logs: ReadonlyMap<string, LogView>;
 	/** Recent failures and notes, oldest first (bounded). */

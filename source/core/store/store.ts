@@ -133,6 +133,7 @@ export class Store {
 			model.udp.isChanged ||
 			model.system.isChanged ||
 			model.rules.isChanged ||
+			model.relays.isChanged ||
 			model.isRefusedChanged ||
 			model.lastSeq !== this.#snapshot.totals.events;
 		if (!isChanged) {
@@ -236,6 +237,7 @@ export class Store {
 			...model.udp.build(previous),
 			...model.system.build(previous),
 			rules: model.rules.build(),
+			...model.relays.build(previous),
 			refused: isRefusedChanged ? Object.freeze(model.refused.slice(-this.#maxNotices)) : previous.refused,
 			admission: isRefusedChanged ? Object.freeze({...model.admission}) : previous.admission,
 			totals: Object.freeze({

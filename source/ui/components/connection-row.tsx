@@ -20,12 +20,15 @@ export type ConnectionRowProps = {
 	readonly isSelected: boolean;
 	/** Blank columns after the last cell (the pane's width less the columns'), highlighted with the cursor. */
 	readonly fill: number;
+	/** Shown under its relay's row as this half of it. */
+	readonly half?: 'client' | 'server' | undefined;
 };
 
 /** Bars in a rate's sparkline. */
 export const sparkWidth = 8;
 
-function cell(columns: FittedColumns<ConnectionColumn>, key: ConnectionColumn, text: string, align: 'left' | 'right' = 'left'): string {
+/** A cell of the Connections pane's columns: the text fitted to the column, or nothing when the column is not shown. */
+export function cell(columns: FittedColumns<ConnectionColumn>, key: ConnectionColumn, text: string, align: 'left' | 'right' = 'left'): string {
 	const width = columns.get(key);
 	return width === undefined ? '' : fit(text, width - 1, align) + ' ';
 }
@@ -37,7 +40,8 @@ function endpointsText(row: ConnectionData, width: number): string {
 	return textWidth(both) < width ? both : `→ ${remote}`;
 }
 
-function rateCell(columns: FittedColumns<ConnectionColumn>, key: 'rateIn' | 'rateOut', rate: number, history: readonly number[]): string {
+/** A rate and its sparkline, in one of the rate columns. */
+export function rateCell(columns: FittedColumns<ConnectionColumn>, key: 'rateIn' | 'rateOut', rate: number, history: readonly number[]): string {
 	const width = columns.get(key);
 	return width === undefined ? '' : `${fit(formatRate(rate), width - sparkWidth - 2, 'right')} ${sparkline(history, sparkWidth)} `;
 }
@@ -90,7 +94,7 @@ function formatWait(ms: number): string {
  * a queue that has stopped draining altogether says `⚠ stalled` in the
  * state column, with the bytes it holds right beside it in the queued one.
  */
-export const ConnectionRow = memo(function ConnectionRow({row, columns, isCursor, isSelected, fill}: ConnectionRowProps) {
+export const ConnectionRow = memo(function ConnectionRow({row, columns, isCursor, isSelected, fill, half}: ConnectionRowProps) {
 	const isClosed = row.closedAt !== undefined;
 	const state = stateStyles[row.state];
 	const endpointsWidth = columns.get('endpoints') ?? 0;
@@ -100,9 +104,9 @@ export const ConnectionRow = memo(function ConnectionRow({row, columns, isCursor
 	return (
 		<RowLine isCursor={isCursor} fill={fill} isDim={isClosed}>
 			{cell(columns, 'gutter', `${isCursor ? '›' : ' '}${isSelected ? '•' : ' '}`)}
-			{cell(columns, 'id', row.id)}
+			{cell(columns, 'id', half ? `└${row.id}` : row.id)}
 			{cell(columns, 'endpoints', endpointsText(row, endpointsWidth))}
-			{cell(columns, 'origin', row.origin)}
+			{cell(columns, 'origin', half ?? row.origin)}
 			<Text color={row.isStalled ? colors.error : state.color} bold={row.isStalled}>
 				{cell(columns, 'state', shownState)}
 			</Text>

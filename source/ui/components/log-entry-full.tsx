@@ -6,7 +6,7 @@ import {moveCursor} from '../hooks/use-list-keys.js';
 import {actionOf, type KeyAction} from '../keys.js';
 import {formatTime, safeText} from '../format.js';
 import {colors, directionStyles} from '../theme.js';
-import {bytesPerLineFor, datagramPeer, messageMarks} from './log-entry-view.js';
+import {bytesPerLineFor, datagramPeer, entryStyle, messageMarks} from './log-entry-view.js';
 import {PaneFrame} from './pane-frame.js';
 
 /** Props of {@link LogEntryFull}. */
@@ -180,7 +180,7 @@ export function LogEntryFull({entry, socket, framing, width, height, scroll, key
 		return true;
 	};
 
-	const style = directionStyles[entry?.isError ? 'error' : (entry?.direction ?? 'note')];
+	const style = entry ? entryStyle(entry) : directionStyles.note;
 	const peer = entry ? datagramPeer(entry) : '';
 	const size = entry ? (entry.direction === 'note' ? 'note' : `${formatBytes(entry.bytes)} ${entry.kind}`) : '';
 	const where = lines.length > bodyHeight ? ` · lines ${top + 1}–${Math.min(lines.length, top + bodyHeight)} of ${lines.length}` : '';

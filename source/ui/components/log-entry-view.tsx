@@ -8,6 +8,8 @@ import {colors, directionStyles} from '../theme.js';
 /** Widths of the text columns before the content. */
 const timeWidth = 13;
 const directionWidth = 8;
+/** A relay's log says which way: `→ to server`. */
+const relayDirectionWidth = 12;
 const sizeWidth = 10;
 const gutterWidth = 2;
 
@@ -24,7 +26,30 @@ export type LogEntryViewProps = {
 	readonly maxHexLines: number;
 	/** The connection's framing (`raw`, `line`, `u16`, …): a message shows its delimiter or length prefix. */
 	readonly framing?: string | undefined;
+	/** A relay's log: the direction column is wide enough for `→ to server` / `← to client`. */
+	readonly isRelay?: boolean;
 };
+
+/**
+ * How an entry's direction is drawn. In a relay's log (issue 13) bytes say
+ * which way they were going: `→ to server` (the client sent them) and
+ * `← to client`; `⇒` / `⇐` mark bytes we injected.
+ */
+export function entryStyle(entry: LogEntry): {label: string; color: string} {
+	if (entry.isError) {
+		return directionStyles.error;
+	}
+
+	if (entry.toward === 'server') {
+		return {label: entry.direction === 'out' ? '⇒ to server' : '→ to server', color: colors.out};
+	}
+
+	if (entry.toward === 'client') {
+		return {label: entry.direction === 'out' ? '⇐ to client' : '← to client', color: colors.in};
+	}
+
+	return directionStyles[entry.direction];
+}
 
 /**
  * How a framed message was cut from the stream, as marks around its text:
@@ -54,13 +79,13 @@ export function messageMarks(entry: LogEntry, framing: string | undefined): {bef
 /** Lines a note may wrap onto, so a long error is read whole without pushing the rest away. */
 const maxNoteLines = 3;
 
-function contentWidthOf(width: number): number {
-	return Math.max(1, width - gutterWidth - timeWidth - directionWidth - sizeWidth);
+function contentWidthOf(width: number, isRelay = false): number {
+	return Math.max(1, width - gutterWidth - timeWidth - (isRelay ? relayDirectionWidth : directionWidth) - sizeWidth);
 }
 
 /** A note's text cut into lines of the content column (the last one ends in '…' when cut). */
-function noteLines(entry: LogEntry, width: number): string[] {
-	const contentWidth = contentWidthOf(width);
+function noteLines(entry: LogEntry, width: number, isRelay = false): string[] {
+	const contentWidth = contentWidthOf(width, isRelay);
 	const text = safeText(entry.text ?? '', contentWidth * maxNoteLines);
 	const lines: string[] = [];
 	for (let start = 0; start < text.length && lines.length < maxNoteLines; start += contentWidth) {
@@ -71,14 +96,14 @@ function noteLines(entry: LogEntry, width: number): string[] {
 }
 
 /** Rows a note takes in either view: up to three when its text is long. */
-export function noteHeight(entry: LogEntry, width: number): number {
-	return entry.data ? 1 : noteLines(entry, width).length;
+export function noteHeight(entry: LogEntry, width: number, isRelay = false): number {
+	return entry.data ? 1 : noteLines(entry, width, isRelay).length;
 }
 
 /** Rows an entry takes in the hex view. */
-export function hexEntryHeight(entry: LogEntry, width: number, bytesPerLine: number, maxHexLines: number): number {
+export function hexEntryHeight(entry: LogEntry, width: number, bytesPerLine: number, maxHexLines: number, isRelay = false): number {
 	if (!entry.data || entry.data.length === 0) {
-		return noteHeight(entry, width);
+		return noteHeight(entry, width, isRelay);
 	}
 
 	const lines = Math.ceil(entry.data.length / bytesPerLine);
@@ -96,14 +121,14 @@ export function datagramPeer(entry: LogEntry): string {
 	return entry.kind === 'datagram' && entry.text !== undefined ? `${entry.direction === 'out' ? 'to' : 'from'} ${safeText(entry.text, 60)}` : '';
 }
 
-function Header({entry, isCursor, content, width, peer = ''}: {entry: LogEntry; isCursor: boolean; content: string; width: number; peer?: string}) {
-	const style = directionStyles[entry.isError ? 'error' : entry.direction];
+function Header({entry, isCursor, content, width, peer = '', isRelay = false}: {entry: LogEntry; isCursor: boolean; content: string; width: number; peer?: string; isRelay?: boolean}) {
+	const style = entryStyle(entry);
 	const size = entry.direction === 'note' ? '' : formatBytes(entry.bytes);
 	return (
 		<Text wrap="truncate-end" bold={isCursor}>
 			{isCursor ? '› ' : '  '}
 			<Text color={colors.muted}>{fit(formatTime(entry.at), timeWidth - 1)} </Text>
-			<Text color={style.color}>{fit(style.label, directionWidth - 1)} </Text>
+			<Text color={style.color}>{fit(style.label, (isRelay ? relayDirectionWidth : directionWidth) - 1)} </Text>
 			{fit(size, sizeWidth - 2, 'right')}
 			{'  '}
 			{peer === '' ? null : <Text color={colors.muted}>{`${peer}  `.slice(0, Math.max(0, width))}</Text>}
@@ -118,18 +143,18 @@ function Header({entry, isCursor, content, width, peer = ''}: {entry: LogEntry; 
  * any other way, so a peer cannot move the cursor, recolour or retitle the
  * terminal.
  */
-export const LogEntryView = memo(function LogEntryView({entry, mode, width, isCursor, bytesPerLine, maxHexLines, framing}: LogEntryViewProps) {
-	const contentWidth = contentWidthOf(width);
+export const LogEntryView = memo(function LogEntryView({entry, mode, width, isCursor, bytesPerLine, maxHexLines, framing, isRelay = false}: LogEntryViewProps) {
+	const contentWidth = contentWidthOf(width, isRelay);
 	if (!entry.data) {
-		const [first = '', ...more] = noteLines(entry, width);
+		const [first = '', ...more] = noteLines(entry, width, isRelay);
 		const style = directionStyles[entry.isError ? 'error' : 'note'];
 		return (
 			<Box flexDirection="column">
-				<Header entry={entry} isCursor={isCursor} content={first} width={contentWidth} />
+				<Header entry={entry} isCursor={isCursor} content={first} width={contentWidth} isRelay={isRelay} />
 				{more.map((line, index) => (
 					// Continuation lines of one note: their order is their identity.
 					<Text key={String(index)} wrap="truncate-end" color={style.color}>
-						{' '.repeat(gutterWidth + timeWidth + directionWidth + sizeWidth)}
+						{' '.repeat(gutterWidth + timeWidth + (isRelay ? relayDirectionWidth : directionWidth) + sizeWidth)}
 						{line}
 					</Text>
 				))}
@@ -144,14 +169,14 @@ export const LogEntryView = memo(function LogEntryView({entry, mode, width, isCu
 		const {before, after} = messageMarks(entry, framing);
 		const room = Math.max(1, contentWidth - (peer === '' ? 0 : peer.length + 2) - before.length - after.length);
 		const text = toDisplay(entry.data, {maxChars: room});
-		return <Header entry={entry} isCursor={isCursor} peer={peer} content={before + (isCut && text.length < room ? `${text}…` : text) + after} width={contentWidth} />;
+		return <Header entry={entry} isCursor={isCursor} peer={peer} content={before + (isCut && text.length < room ? `${text}…` : text) + after} width={contentWidth} isRelay={isRelay} />;
 	}
 
 	const shown = entry.data.subarray(0, maxHexLines * bytesPerLine);
 	const more = entry.bytes - shown.length;
 	return (
 		<Box flexDirection="column">
-			<Header entry={entry} isCursor={isCursor} content={peer === '' ? entry.kind : `${entry.kind} ${peer}`} width={contentWidth} />
+			<Header entry={entry} isCursor={isCursor} content={peer === '' ? entry.kind : `${entry.kind} ${peer}`} width={contentWidth} isRelay={isRelay} />
 			{hexDump(shown, {width: bytesPerLine}).map((line) => (
 				<Text key={line.slice(0, 8)} wrap="truncate-end">
 					{'    '}

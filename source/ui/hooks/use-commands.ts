@@ -1,5 +1,5 @@
 import {useMemo} from 'react';
-import {executeCommand, NetdashError, reportBadCommand, type DiscoveryView, type Snapshot} from '../../core/index.js';
+import {executeCommand, NetdashError, reportBadCommand, type DiscoveryView, type RelayStep, type Snapshot} from '../../core/index.js';
 import {broadcastCommands, parseCommandLine} from '../../core/command-line.js';
 import {parseEscapedText} from '../../core/format/index.js';
 import {listInterfaces} from '../../core/interfaces.js';
@@ -31,6 +31,12 @@ export type Commands = {
 	clear(): void;
 	/** A one-line complaint in the status bar (nothing to act on, say). */
 	complain(code: string, message: string): void;
+	/**
+	 * Steer a relay (intercept, release, drop, inject, throttle). `step` may
+	 * be a function that reads what was typed: if it throws (a bad escape or
+	 * hex digit), that is the complaint, as for every command.
+	 */
+	steer(relay: string, step: RelayStep | (() => RelayStep)): void;
 };
 
 /**
@@ -136,7 +142,14 @@ export function useCommands(): Commands {
 				core.reset(connection);
 			},
 			close(id) {
-				core.close(id);
+				// A relay is its two halves: each gets its FIN after what is queued for it.
+				const relay = id.startsWith('R') ? store.getSnapshot().relays.find((row) => row.id === id) : undefined;
+				if (relay) {
+					core.close(relay.client);
+					core.close(relay.server);
+				} else {
+					core.close(id);
+				}
 			},
 			probe() {
 				// The core's own message names the CLI flag; here the way in is the command line.
@@ -152,6 +165,13 @@ export function useCommands(): Commands {
 			},
 			complain(code, message) {
 				reportBadCommand(core, new NetdashError(code, message));
+			},
+			steer(relay, step) {
+				try {
+					core.steer(relay, typeof step === 'function' ? step() : step);
+				} catch (error) {
+					reportBadCommand(core, error);
+				}
 			},
 		};
 	}, [core, store]);

@@ -15,7 +15,14 @@ export type DashboardKeys = {
 /** The questions asked before a destructive key does its work. */
 export const confirmQuestions: Record<ConfirmAction, (target: string | undefined, open: number) => string> = {
 	reset: (target) => `reset ${target} with a RST? unsent bytes are dropped.`,
-	close: (target) => (target?.startsWith('L') ? `stop listener ${target}?` : target?.startsWith('U') ? `close UDP socket ${target}?` : `close ${target}? (FIN after queued bytes)`),
+	close: (target) =>
+		target?.startsWith('L')
+			? `stop listener ${target}?`
+			: target?.startsWith('U')
+				? `close UDP socket ${target}?`
+				: target?.startsWith('R')
+					? `close relay ${target}, both halves? (FIN after queued bytes)`
+					: `close ${target}? (FIN after queued bytes)`,
 	quit: (_, open) => `${open} socket${open === 1 ? ' is' : 's are'} open: close ${open === 1 ? 'it' : 'them'} and quit?`,
 };
 
@@ -28,9 +35,10 @@ export type DashboardKeysOptions = {
 	/**
 	 * The socket a key acts on: the row under the cursor in Listeners or
 	 * Connections, else the one whose log is shown; `connection` only
-	 * accepts connections, `sender` connections and UDP sockets.
+	 * accepts connections, `sender` connections and UDP sockets, `relay` a
+	 * relay (the one a half under the cursor belongs to, too).
 	 */
-	readonly targetOf: (kind: 'connection' | 'sender' | 'socket', state: DashboardState) => string | undefined;
+	readonly targetOf: (kind: 'connection' | 'sender' | 'socket' | 'relay', state: DashboardState) => string | undefined;
 	/** The log shown, for pausing at its newest entry. */
 	readonly logView: LogView | undefined;
 	/** Sockets open now (q asks first when there are any). */
@@ -50,7 +58,10 @@ export function useDashboardKeys({store, paneKeys, commands, targetOf, logView, 
 	const withConnection = (state: DashboardState, verb: string, action: (id: string) => void) => {
 		const id = targetOf('connection', state);
 		const udp = id === undefined ? targetOf('sender', state) : undefined;
-		if (udp?.startsWith('U')) {
+		if (id?.startsWith('R')) {
+			// A relay is two connections: a FIN or RST goes to one half of it.
+			commands.complain('NOT_A_CONNECTION', `${verb}: ${id} is a relay — show its halves with → and pick the client or the server`);
+		} else if (udp?.startsWith('U')) {
 			// UDP has no FIN or RST: there is nothing to half-close or reset.
 			commands.complain('NOT_TCP', `${verb}: ${udp} is a UDP socket — only TCP connections have a FIN or RST (d closes it)`);
 		} else if (id === undefined) {
@@ -89,6 +100,11 @@ export function useDashboardKeys({store, paneKeys, commands, targetOf, logView, 
 
 		if (state.entryView) {
 			paneKeys.current.entry?.(typed, state);
+			return;
+		}
+
+		if (state.heldView) {
+			paneKeys.current.held?.(typed, state);
 			return;
 		}
 
@@ -148,7 +164,11 @@ export function useDashboardKeys({store, paneKeys, commands, targetOf, logView, 
 
 			case 'send': {
 				const id = targetOf('sender', state);
-				if (id === undefined) {
+				// On a relay, s injects: first which way.
+				const relay = id === undefined || id.startsWith('R') ? targetOf('relay', state) : undefined;
+				if (relay !== undefined) {
+					dispatch({type: 'open-prompt', prompt: {kind: 'choose-direction', relay, step: 'inject'}});
+				} else if (id === undefined) {
 					commands.complain('NO_SELECTION', 'send: no connection here — pick one in Connections (2), a UDP socket in Listeners (1), or select one with enter');
 				} else {
 					dispatch({type: 'open-prompt', prompt: {kind: 'send', target: id, initial: rest}});
@@ -184,6 +204,22 @@ export function useDashboardKeys({store, paneKeys, commands, targetOf, logView, 
 
 			case 'clear': {
 				commands.clear();
+				break;
+			}
+
+			case 'intercept':
+			case 'throttle':
+			case 'show-held': {
+				const relay = targetOf('relay', state);
+				const action = actionOf(typed.input, typed.key);
+				if (relay === undefined) {
+					commands.complain('NO_RELAY', `${action === 'show-held' ? 'held chunks' : action}: no relay here — pick one (▸R1) in Connections (2), a client of a --forward`);
+				} else if (action === 'show-held') {
+					dispatch({type: 'open-held', relay});
+				} else {
+					dispatch({type: 'open-prompt', prompt: {kind: 'choose-direction', relay, step: action === 'intercept' ? 'intercept' : 'throttle'}});
+				}
+
 				break;
 			}
 
@@ -239,6 +275,9 @@ export function useDashboardKeys({store, paneKeys, commands, targetOf, logView, 
 				const id = targetOf('sender', now);
 				if (id === undefined) {
 					commands.complain('NO_SELECTION', 'paste: no connection to send it to — select one, then paste (or press s)');
+				} else if (id.startsWith('R')) {
+					// Which side a paste would go to is the person's choice: s asks it.
+					commands.complain('NO_SIDE', `paste: ${id} is a relay — press s and pick a side, then paste into the prompt`);
 				} else {
 					dispatch({type: 'open-prompt', prompt: {kind: 'send', target: id, initial: '', pasted: pastedText(text)}});
 				}

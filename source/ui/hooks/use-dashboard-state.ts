@@ -1,4 +1,5 @@
 import {useCallback, useRef, useState} from 'react';
+import type {RelayDirectionName} from '../../core/index.js';
 import {nextLineEnding, type LineEnding} from '../send-text.js';
 
 /** The four panes, in focus order (their numbers are index + 1). */
@@ -17,11 +18,27 @@ export type ConfirmAction = 'reset' | 'close' | 'quit';
 export type Prompt =
 	| {readonly kind: 'command'; readonly initial: string}
 	| {readonly kind: 'filter'; readonly pane: PaneName; readonly initial: string; readonly previous: string}
-	/** `pasted`: a bracketed paste that opened the prompt (already as the line holds it). */
-	| {readonly kind: 'send'; readonly target: string; readonly initial: string; readonly pasted?: string}
+	/** `pasted`: a bracketed paste that opened the prompt (already as the line holds it). `direction`: a relay's, where the bytes are injected. */
+	| {readonly kind: 'send'; readonly target: string; readonly initial: string; readonly pasted?: string; readonly direction?: RelayDirectionName}
+	/** Which way through a relay a step acts on (i, s, t on a relay). */
+	| {readonly kind: 'choose-direction'; readonly relay: string; readonly step: RelayStepName}
+	/** A relay direction's pace in bytes/s (t). */
+	| {readonly kind: 'throttle'; readonly relay: string; readonly direction: RelayDirectionName; readonly initial: string}
+	/** A held chunk's bytes, as text with escapes or as hex, to forward in its place. */
+	| {readonly kind: 'edit-held'; readonly relay: string; readonly chunk: number; readonly format: 'text' | 'hex'; readonly initial: string}
 	| {readonly kind: 'confirm'; readonly action: ConfirmAction; readonly target: string | undefined; readonly question: string}
 	/** Which of a peer's offered TCP ports to connect to (`name` is the peer's, escaped for display). */
 	| {readonly kind: 'choose-port'; readonly name: string; readonly address: string; readonly ports: readonly number[]};
+
+/** What a key does to a relay once a direction is chosen. */
+export type RelayStepName = 'intercept' | 'inject' | 'throttle';
+
+/** The chunks an intercepted relay holds, listed in place of the panes (h). */
+export type HeldView = {
+	readonly relay: string;
+	/** Index of the chunk under the cursor. */
+	readonly cursor: number;
+};
 
 /** A log entry read in full (Enter or v on it in the Log pane). */
 export type EntryView = {
@@ -64,6 +81,10 @@ export type DashboardState = {
 	readonly lineEnding: LineEnding;
 	/** Seq of the newest notice shown when a key was last pressed: newer ones take the bottom line. */
 	readonly seenNotice: number;
+	/** Relays whose two halves are shown under their row (→). */
+	readonly expanded: readonly string[];
+	/** The held chunks of a relay, listed in place of the panes. */
+	readonly heldView: HeldView | undefined;
 };
 
 /** What can happen to the dashboard state (kebab-case, as in ink-ui). */
@@ -87,7 +108,11 @@ export type DashboardAction =
 	| {type: 'toggle-chart'}
 	| {type: 'follow'; isFollowing: boolean; cursor?: number | undefined}
 	| {type: 'remember-command'; text: string}
-	| {type: 'see-notices'; seq: number};
+	| {type: 'see-notices'; seq: number}
+	| {type: 'expand'; relay: string; isExpanded: boolean}
+	| {type: 'open-held'; relay: string}
+	| {type: 'move-held'; cursor: number}
+	| {type: 'close-held'};
 
 /** Commands kept for up/down. */
 const historyLength = 100;
@@ -111,6 +136,8 @@ export const initialDashboardState: DashboardState = {
 	isSelectionChosen: false,
 	lineEnding: 'lf',
 	seenNotice: 0,
+	expanded: [],
+	heldView: undefined,
 };
 
 function shiftFocus(focus: PaneName, step: number): PaneName {
@@ -197,6 +224,27 @@ export function dashboardReducer(state: DashboardState, action: DashboardAction)
 
 		case 'follow': {
 			return {...state, isFollowing: action.isFollowing, logCursor: action.isFollowing ? undefined : action.cursor};
+		}
+
+		case 'expand': {
+			const isExpanded = state.expanded.includes(action.relay);
+			if (isExpanded === action.isExpanded) {
+				return state;
+			}
+
+			return {...state, expanded: action.isExpanded ? [...state.expanded, action.relay] : state.expanded.filter((id) => id !== action.relay)};
+		}
+
+		case 'open-held': {
+			return {...state, heldView: {relay: action.relay, cursor: 0}, isHelpOpen: false, entryView: undefined};
+		}
+
+		case 'move-held': {
+			return state.heldView ? {...state, heldView: {...state.heldView, cursor: Math.max(0, action.cursor)}} : state;
+		}
+
+		case 'close-held': {
+			return {...state, heldView: undefined};
 		}
 
 		case 'see-notices': {

@@ -15,9 +15,12 @@ export type ListKeysOptions = {
 	readonly onMove: (index: number) => void;
 	/** Enter on the row under the cursor. */
 	readonly onSelect?: (index: number) => void;
+	/** → / ← on the row under the cursor (a relay shows or hides its halves); the keys are the pane's only when given. */
+	readonly onExpand?: (index: number, isExpanded: boolean) => void;
 };
 
 const listActions: ReadonlySet<KeyAction> = new Set(['move-down', 'move-up', 'page-down', 'page-up', 'move-first', 'move-last', 'select']);
+const expandingListActions: ReadonlySet<KeyAction> = new Set([...listActions, 'expand']);
 
 /** Where a movement key takes a cursor. */
 export function moveCursor(action: KeyAction, cursor: number, count: number, page: number): number {
@@ -53,15 +56,20 @@ export function moveCursor(action: KeyAction, cursor: number, count: number, pag
 }
 
 /** j/k/arrows/g/G/pages and enter for a list pane, acting on the cursor in the state the keys before produced. */
-export function useListKeys({pane, keys, count, page, onMove, onSelect}: ListKeysOptions): void {
+export function useListKeys({pane, keys, count, page, onMove, onSelect, onExpand}: ListKeysOptions): void {
 	keys.current[pane] = (typed, state) => {
-		const action = actionOf(typed.input, typed.key, listActions);
+		const action = actionOf(typed.input, typed.key, onExpand ? expandingListActions : listActions);
 		if (action === undefined) {
 			return false;
 		}
 
 		const cursor = clampCursor(state.cursors[pane], count);
-		if (action === 'select') {
+		if (action === 'expand') {
+			if (count > 0) {
+				// → shows a relay's halves, ← hides them (one binding, one line of help).
+				onExpand?.(cursor, !typed.key.leftArrow);
+			}
+		} else if (action === 'select') {
 			if (count > 0) {
 				onSelect?.(cursor);
 			}

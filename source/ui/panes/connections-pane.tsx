@@ -1,8 +1,9 @@
 import {useMemo} from 'react';
 import {Box, Text} from 'ink';
-import type {ConnectionRow as ConnectionData} from '../../core/index.js';
 import {columnsWidth, fitColumns, type Column} from '../columns.js';
 import {ConnectionRow, sparkWidth, type ConnectionColumn} from '../components/connection-row.js';
+import {RelayRow} from '../components/relay-row.js';
+import type {ConnectionItem} from '../connection-items.js';
 import {EmptyState} from '../components/empty-state.js';
 import {PaneFrame} from '../components/pane-frame.js';
 import {useListKeys} from '../hooks/use-list-keys.js';
@@ -12,8 +13,8 @@ import type {ListPaneProps} from './list-pane.js';
 
 /** Props of {@link ConnectionsPane}. */
 export type ConnectionsPaneProps = ListPaneProps & {
-	/** The rows to show (already filtered). */
-	readonly rows: readonly ConnectionData[];
+	/** The lines to show (already filtered): connections, and relayed pairs as one line each (connection-items.ts). */
+	readonly rows: readonly ConnectionItem[];
 	/** Connections in the snapshot before filtering. */
 	readonly total: number;
 	/** Connections still open. */
@@ -21,6 +22,8 @@ export type ConnectionsPaneProps = ListPaneProps & {
 	/** The socket whose log is shown. */
 	readonly selected: string | undefined;
 	readonly onSelect: (id: string) => void;
+	/** → / ←: show or hide a relay's two halves under it. */
+	readonly onExpand: (id: string, isExpanded: boolean) => void;
 	/** A command that connects to an open listener (`nc 127.0.0.1 8080`), for the empty pane to suggest. */
 	readonly howToConnect?: string | undefined;
 };
@@ -67,9 +70,10 @@ const headings: Record<ConnectionColumn, string> = {
  * are memoised by identity (the store keeps unchanged rows), so 10,000
  * connections scroll without rebuilding every row.
  */
-export function ConnectionsPane({rows, total, open, filter, cursor, selected, isFocused, keys, width, height, onMove, onSelect, howToConnect}: ConnectionsPaneProps) {
+export function ConnectionsPane({rows, total, open, filter, cursor, selected, isFocused, keys, width, height, onMove, onSelect, onExpand, howToConnect}: ConnectionsPaneProps) {
 	const inner = width - 2;
-	const idWidth = Math.max(5, rows.at(-1)?.id.length ?? 0);
+	// Ids only grow, so the last line's is the longest; one more for a relay's ▸ or a half's └.
+	const idWidth = Math.max(5, (rows.at(-1)?.id.length ?? 0) + 1);
 	const columns = useMemo(() => fitColumns(inner, connectionColumns(idWidth)), [inner, idWidth]);
 	const bodyHeight = Math.max(0, height - 3);
 	const position = clampCursor(cursor, rows.length);
@@ -83,6 +87,14 @@ export function ConnectionsPane({rows, total, open, filter, cursor, selected, is
 		onMove,
 		onSelect(index) {
 			onSelect(rows[index]!.id);
+		},
+		onExpand(index, isExpanded) {
+			const item = rows[index]!;
+			// ← on a half folds the relay it belongs to.
+			const relay = item.kind === 'relay' ? item.id : item.row.relay;
+			if (relay !== undefined && (item.kind === 'relay' || !isExpanded)) {
+				onExpand(relay, isExpanded);
+			}
 		},
 	});
 	const where = rows.length > bodyHeight ? ` · ${start + 1}–${end} of ${rows.length}` : '';
@@ -106,9 +118,23 @@ export function ConnectionsPane({rows, total, open, filter, cursor, selected, is
 				/>
 			) : (
 				<Box flexDirection="column">
-					{rows.slice(start, end).map((row, index) => (
-						<ConnectionRow key={row.id} row={row} columns={columns} isCursor={isFocused && start + index === position} isSelected={row.id === selected} fill={fill} />
-					))}
+					{rows.slice(start, end).map((item, index) =>
+						item.kind === 'relay' ? (
+							<RelayRow
+								key={item.id}
+								relay={item.relay}
+								client={item.client}
+								server={item.server}
+								isExpanded={item.isExpanded}
+								columns={columns}
+								isCursor={isFocused && start + index === position}
+								isSelected={item.id === selected}
+								fill={fill}
+							/>
+						) : (
+							<ConnectionRow key={item.id} row={item.row} half={item.half} columns={columns} isCursor={isFocused && start + index === position} isSelected={item.id === selected} fill={fill} />
+						),
+					)}
 				</Box>
 			)}
 		</PaneFrame>

@@ -50,13 +50,15 @@ export function LogPane({socket, description, framing, mode, isFollowing, cursor
 	const view: LogView = useSnapshot((snapshot) => (socket === undefined ? undefined : snapshot.logs.get(socket))) ?? emptyLogView;
 	const rows = useMemo(() => filterLog(view, filter), [view, filter]);
 	const inner = width - 2;
+	// A relay's log (issue 13): both directions interleaved, each entry saying which way.
+	const isRelay = socket?.startsWith('R') ?? false;
 	const evictedLine = view.evicted > 0;
 	const bodyHeight = Math.max(0, height - 2 - (evictedLine ? 1 : 0));
 	const bytesPerLine = bytesPerLineFor(inner);
 	const maxHexLines = Math.max(1, Math.min(16, bodyHeight - 2));
 	const heightOf = useCallback(
-		(index: number) => Math.min(bodyHeight, mode === 'text' ? noteHeight(rows.at(index), inner) : hexEntryHeight(rows.at(index), inner, bytesPerLine, maxHexLines)),
-		[mode, rows, inner, bytesPerLine, maxHexLines, bodyHeight],
+		(index: number) => Math.min(bodyHeight, mode === 'text' ? noteHeight(rows.at(index), inner, isRelay) : hexEntryHeight(rows.at(index), inner, bytesPerLine, maxHexLines, isRelay)),
+		[mode, rows, inner, bytesPerLine, maxHexLines, bodyHeight, isRelay],
 	);
 	const cursor = isFollowing || cursorSeq === undefined ? rows.length - 1 : indexAtOrBefore(rows, cursorSeq);
 	const {start, end} = useLogWindow({count: rows.length, cursor, height: bodyHeight, heightOf, isFollowing});
@@ -111,6 +113,7 @@ export function LogPane({socket, description, framing, mode, isFollowing, cursor
 				bytesPerLine={bytesPerLine}
 				maxHexLines={maxHexLines}
 				framing={framing}
+				isRelay={isRelay}
 			/>,
 		);
 	}
