@@ -52,6 +52,8 @@ export type CoreOptions = {
 	 * and socat do. A half-closed connection counts toward the listener's limit until it closes. @default false
 	 */
 	halfOpen?: boolean;
+	/** Refuse every command with this one-line reason, and watch nothing (`netdash replay`: its events come from a file). */
+	readOnly?: string;
 };
 
 /**
@@ -132,6 +134,7 @@ export class Core {
 	#halfOpen: boolean;
 	/** How the socket that ended last ended: true for a failure (refused, timed out, reset, bind refused). */
 	#hasLastEndFailed = false;
+	readonly #readOnly: string | undefined;
 
 	constructor(options: CoreOptions = {}) {
 		// Out-of-range timeouts in options are the caller's bug (the CLI validates flags first): let them throw.
@@ -146,6 +149,7 @@ export class Core {
 		this.#framing = options.framing ?? {kind: 'raw'};
 		this.#stallTimeoutMs = options.stallTimeoutMs ?? defaults.stallTimeoutMs;
 		this.#halfOpen = options.halfOpen ?? false;
+		this.#readOnly = options.readOnly;
 		// Bad rules in options are the caller's bug (the CLI validates flags first): let it throw.
 		this.#admission.set(options.admission ?? {});
 		this.#resources = new ResourceWatch(this.bus);
@@ -202,6 +206,10 @@ export class Core {
 	 * connect chose. Open connections keep theirs. `half-open-changed` follows.
 	 */
 	setHalfOpen(isOn: boolean, options: CommandOptions = {}): boolean {
+		if (this.#run(options.ref, () => true) === undefined) {
+			return false;
+		}
+
 		this.#halfOpen = isOn;
 
 		this.bus.emit({type: 'half-open-changed', isHalfOpen: isOn, ...(options.ref ? {ref: options.ref} : {})});
@@ -515,6 +523,10 @@ export class Core {
 
 	/** Once a second: stalled queues, and open files near the limit while anything listens. */
 	#watch(): void {
+		if (this.#readOnly !== undefined) {
+			return;
+		}
+
 		const now = Date.now();
 		if (this.#stallTimeoutMs > 0) {
 			for (const connection of this.#connections.values()) {
@@ -663,6 +675,10 @@ export class Core {
 	/** Runs a command; any failure becomes a `command-failed` event (naming `target`, the socket it was for), never a throw. */
 	#run<T>(ref: string | undefined, action: () => T, target?: string): T | undefined {
 		try {
+			if (this.#readOnly !== undefined) {
+				throw new NetdashError('READ_ONLY', this.#readOnly);
+			}
+
 			return action();
 		} catch (error) {
 			this.bus.emit({type: 'command-failed', ref: ref ?? null, code: errorCode(error), message: oneLine(error), ...(target === undefined ? {} : {target})});

@@ -1,6 +1,7 @@
 import {useCallback, useEffect, useMemo, useRef, useState} from 'react';
 import {Box, Text, useApp, useStdout, useWindowSize} from 'ink';
 import type {ConnectionRow, Core, ListenerRow, LogEntry, Notice, PeerRow, Store, UdpSocketRow} from '../core/index.js';
+import type {ReplayPlayer} from '../core/replay/player.js';
 import {hexDump} from '../core/format/index.js';
 import {complete} from '../core/command-line.js';
 import {completeDestination, entryOf} from './log-lookup.js';
@@ -8,6 +9,7 @@ import {ErrorBoundary} from './components/error-boundary.js';
 import {HelpOverlay, helpKeyHandler} from './components/help-overlay.js';
 import {LogEntryFull} from './components/log-entry-full.js';
 import {PromptLine} from './components/prompt-line.js';
+import {ReplayBar, replayKeyHandler} from './components/replay-bar.js';
 import {StatusBar} from './components/status-bar.js';
 import {useCommands} from './hooks/use-commands.js';
 import {useDashboardKeys} from './hooks/use-dashboard-keys.js';
@@ -37,14 +39,16 @@ export type AppProps = {
 	readonly onQuit?: () => void;
 	/** A rendering bug: the owner restores the terminal and prints one line. */
 	readonly onCrash?: (error: unknown) => void;
+	/** A recording played back (netdash replay): one more line shows where it is, and its keys work. */
+	readonly replay?: ReplayPlayer;
 };
 
 /** The dashboard for a core and its store. Tests render it with ink-testing-library; run.tsx in the alternate screen. */
-export function App({core, store, onQuit, onCrash}: AppProps) {
+export function App({core, store, onQuit, onCrash, replay}: AppProps) {
 	return (
 		<DashboardProvider core={core} store={store}>
 			<ErrorBoundary onError={onCrash}>
-				<Dashboard onQuit={onQuit} />
+				<Dashboard onQuit={onQuit} replay={replay} />
 			</ErrorBoundary>
 		</DashboardProvider>
 	);
@@ -96,10 +100,12 @@ function openIds(listeners: readonly ListenerRow[], connections: readonly Connec
 }
 
 /** The dashboard itself: layout, focus and selection; the verbs live in useCommands, the keys in useDashboardKeys. */
-function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
+function Dashboard({onQuit, replay}: {readonly onQuit: (() => void) | undefined; readonly replay: ReplayPlayer | undefined}) {
 	const {exit} = useApp();
 	const quit = onQuit ?? exit;
-	const {columns, rows} = useWindowSize();
+	const {columns, rows: windowRows} = useWindowSize();
+	// The replay's line takes one row from the panes.
+	const rows = windowRows - (replay ? 1 : 0);
 	const dashboard = useDashboardState();
 	const {state, dispatch} = dashboard;
 	const paneKeys = usePaneKeys();
@@ -170,6 +176,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 		quit,
 	});
 
+	paneKeys.current.replay = replay && replayKeyHandler(replay);
 	// The help's scroll keys, known before the help is first drawn (`?j` in one burst scrolls it).
 	paneKeys.current.help = helpKeyHandler(columns, layout.panes.height, (scroll) => {
 		dispatch({type: 'scroll-help', scroll});
@@ -398,7 +405,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 		/>
 	);
 	return (
-		<Box flexDirection="column" width={columns} height={rows}>
+		<Box flexDirection="column" width={columns} height={windowRows}>
 			{state.isHelpOpen ? (
 				<HelpOverlay width={columns} height={layout.panes.height} scroll={state.helpScroll} />
 			) : entryView ? (
@@ -492,6 +499,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 					)}
 				</Box>
 			)}
+			{replay ? <ReplayBar replay={replay} width={columns} /> : null}
 			<StatusBar totals={totals} udpOpen={udpOpen} notice={freshNotice ? undefined : lastNotice} width={columns} />
 			{promptLine}
 		</Box>

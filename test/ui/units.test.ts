@@ -31,9 +31,12 @@ describe('key table', () => {
 		}
 
 		probes.push({input: '', key: {...noKey, tab: true, shift: true}}, {input: 'c', key: {...noKey, ctrl: true}}, {input: 'd', key: {...noKey, ctrl: true}});
+		// Prompt keys are asked only in a prompt; replay keys first in a replay (there space pauses the replay, not the log).
+		const groupOf = (scope: string) => (scope === 'prompt' || scope === 'replay' ? scope : 'dashboard');
+		probes.push(...[...'+-[]='].map((input) => ({input, key: noKey})));
 		for (const {input, key} of probes) {
-			for (const scope of ['panes', 'sockets', 'anywhere', 'prompt'] as const) {
-				const matches = keyBindings.filter((binding) => (binding.scope === 'prompt') === (scope === 'prompt') && binding.matches(input, key));
+			for (const scope of ['panes', 'sockets', 'anywhere', 'prompt', 'replay'] as const) {
+				const matches = keyBindings.filter((binding) => groupOf(binding.scope) === groupOf(scope) && binding.matches(input, key));
 				expect(matches.length, `${JSON.stringify(input)} ${JSON.stringify(key)} in ${scope}: ${matches.map((binding) => binding.action).join(', ')}`).toBeLessThanOrEqual(1);
 			}
 		}

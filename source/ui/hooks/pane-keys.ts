@@ -13,8 +13,8 @@ export type TypedKey = {readonly input: string; readonly key: Key};
  */
 export type PaneKeyHandler = (typed: TypedKey, state: DashboardState) => boolean;
 
-/** A pane, `entry` (the full view of one log entry) or `help` (the help overlay): the last two take the keys while open. */
-export type KeyTarget = PaneName | 'entry' | 'help';
+/** A pane, `entry` (the full view of one log entry) or `help` (the help overlay): these two take the keys while open; `replay` (netdash replay) is asked before the panes. */
+export type KeyTarget = PaneName | 'entry' | 'help' | 'replay';
 
 /** Where each pane leaves its key handler when it renders (the latest rows and sizes are in it). */
 export type PaneKeys = {readonly current: Partial<Record<KeyTarget, PaneKeyHandler>>};
