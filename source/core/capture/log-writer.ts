@@ -22,7 +22,7 @@ export type LogBatch = {kind: 'batch'; heads: string[]; lengths: number[]; blob:
 export type ToWriter = LogBatch | {kind: 'close'};
 
 /** Messages the writer sends back. */
-export type FromWriter = {kind: 'written'; cost: number} | {kind: 'failed'; code: string; message: string} | {kind: 'closed'};
+export type FromWriter = {kind: 'written'; cost: number; blob: ArrayBuffer} | {kind: 'failed'; code: string; message: string} | {kind: 'closed'};
 
 /** What the writer is started with. */
 export type WriterData = {
@@ -88,5 +88,6 @@ port.on('message', (message: ToWriter) => {
 		}
 	}
 
-	port.postMessage({kind: 'written', cost: message.cost} satisfies FromWriter);
+	// The payload buffer goes back to be filled again: no fresh memory (and its page faults) per batch.
+	port.postMessage({kind: 'written', cost: message.cost, blob: message.blob.buffer as ArrayBuffer} satisfies FromWriter, [message.blob.buffer as ArrayBuffer]);
 });

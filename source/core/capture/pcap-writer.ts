@@ -62,6 +62,7 @@ port.on('message', (message: ToWriter) => {
 		synth.add(record);
 	}
 
+	// Every piece of the batch (payloads included, which lie in the blob) is written: the blob can go back.
 	writeBlocks();
-	port.postMessage({kind: 'written', cost: message.cost} satisfies FromWriter);
+	port.postMessage({kind: 'written', cost: message.cost, blob: message.blob.buffer as ArrayBuffer} satisfies FromWriter, [message.blob.buffer as ArrayBuffer]);
 });
