@@ -24,16 +24,6 @@ const closeDeadlineMs = 2000;
 /** Payload buffers handed to the writer and back: each at least this big, at most this many kept. */
 const blobBytes = 2 * 1024 * 1024;
 const maxSpareBlobs = 4;
-/**
- * A batch leaves once it holds this much, or `batchDelayMs` after its first
- * record. A postMessage costs about the same however big the batch
- * (measured on this loaded 2-core machine: ~0.09 ms of CPU for a round trip
- * alone, 0.3–0.8 ms each inside a busy sink), so one per 64 KiB chunk read
- * was the largest item of the `--pcap` sink's profile; a few milliseconds
- * of delay is nothing next to the 100 ms lag bound.
- */
-const batchBytes = 512 * 1024;
-const batchDelayMs = 4;
 
 /** One writer thread and the file it writes. */
 export type CaptureWorkerOptions = {
@@ -49,6 +39,15 @@ export type CaptureWorkerOptions = {
 	maxQueuedBytes: number;
 	/** The event that says writing failed (once); the session goes on without the file. */
 	failed: (code: string, message: string) => EventInput;
+	/**
+	 * A batch leaves once it holds `bytes`, or `delayMs` after its first
+	 * record (0: at the end of the loop turn). With `isReused`, the writer
+	 * hands each batch's payload buffer back to be filled again (memory
+	 * already mapped), which pays for big batches; for one batch per chunk
+	 * the transfers cost more than the page faults they spare.
+	 * @default {bytes: maxLagBytes, delayMs: 0, isReused: false}
+	 */
+	batch?: {bytes: number; delayMs: number; isReused: boolean};
 };
 
 /** The main-thread side of a capture writer. */
@@ -78,7 +77,8 @@ export type CaptureWorker = {
  */
 export function startCaptureWorker(core: Core, options: CaptureWorkerOptions): CaptureWorker {
 	const {fd, stats} = options;
-	const workerData: WriterData = {fd, isRegular: stats.isFile()};
+	const {bytes: batchBytes, delayMs: batchDelayMs, isReused} = options.batch ?? {bytes: maxLagBytes, delayMs: 0, isReused: false};
+	const workerData: WriterData = {fd, isRegular: stats.isFile(), isReused};
 	// Under the test runner this module is the TypeScript source; Node runs the .ts writer by type stripping.
 	const writerUrl = new URL(import.meta.url.endsWith('.ts') ? `./${options.writer}.ts` : `./${options.writer}.js`, import.meta.url);
 	const worker = new Worker(writerUrl, {workerData});
@@ -94,7 +94,7 @@ export function startCaptureWorker(core: Core, options: CaptureWorkerOptions): C
 	/** When each batch still on its way to disk was handed over, oldest first. */
 	const postedAt: number[] = [];
 	let isHolding = false;
-	let flushTimer: NodeJS.Timeout | undefined;
+	let flushTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
 	let isOpen = true;
 	let onClosed: (() => void) | undefined;
 	let pendingShed: {events: number; firstSeq: number; lastSeq: number; types: Record<string, number>} | undefined;
@@ -133,7 +133,7 @@ export function startCaptureWorker(core: Core, options: CaptureWorkerOptions): C
 	worker.on('message', (message: FromWriter) => {
 		if (message.kind === 'written') {
 			inFlight -= message.cost;
-			if (message.blob.byteLength >= blobBytes && spareBlobs.length < maxSpareBlobs) {
+			if (message.blob !== undefined && message.blob.byteLength >= blobBytes && spareBlobs.length < maxSpareBlobs) {
 				spareBlobs.push(message.blob);
 			}
 
@@ -159,7 +159,14 @@ export function startCaptureWorker(core: Core, options: CaptureWorkerOptions): C
 	});
 
 	const flush = () => {
-		clearTimeout(flushTimer);
+		if (flushTimer !== undefined) {
+			if (batchDelayMs > 0) {
+				clearTimeout(flushTimer as NodeJS.Timeout);
+			} else {
+				clearImmediate(flushTimer as NodeJS.Immediate);
+			}
+		}
+
 		flushTimer = undefined;
 		if (heads.length === 0 || !isOpen) {
 			return;
@@ -168,19 +175,25 @@ export function startCaptureWorker(core: Core, options: CaptureWorkerOptions): C
 		// One copy into a buffer the worker takes over: the sockets' own buffers cannot be handed
 		// over, a framer may still hold them.
 		// A buffer the writer gave back when one is big enough, so the copy lands in memory already mapped.
-		let spare = spareBlobs.pop();
-		if (spare === undefined || spare.byteLength < payloadBytes) {
-			spare = new ArrayBuffer(Math.max(blobBytes, payloadBytes));
+		let blob: Buffer;
+		if (isReused) {
+			let spare = spareBlobs.pop();
+			if (spare === undefined || spare.byteLength < payloadBytes) {
+				spare = new ArrayBuffer(Math.max(blobBytes, payloadBytes));
+			}
+
+			blob = Buffer.from(spare, 0, payloadBytes);
+		} else {
+			blob = Buffer.allocUnsafeSlow(payloadBytes);
 		}
 
-		const blob = Buffer.from(spare, 0, payloadBytes);
 		let offset = 0;
 		for (const payload of payloads) {
 			offset += payload.copy(blob, offset);
 		}
 
 		const batch: ToWriter = {kind: 'batch', heads, lengths, blob, cost};
-		worker.postMessage(batch, [blob.buffer]);
+		worker.postMessage(batch, [blob.buffer as ArrayBuffer]);
 		inFlight += cost;
 		postedAt.push(performance.now());
 		heads = [];
@@ -213,7 +226,7 @@ export function startCaptureWorker(core: Core, options: CaptureWorkerOptions): C
 			if (cost >= batchBytes) {
 				flush();
 			} else if (flushTimer === undefined) {
-				flushTimer = setTimeout(flush, batchDelayMs);
+				flushTimer = batchDelayMs > 0 ? setTimeout(flush, batchDelayMs) : setImmediate(flush);
 			}
 		},
 		isOpen: () => isOpen,

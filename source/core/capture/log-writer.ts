@@ -22,7 +22,7 @@ export type LogBatch = {kind: 'batch'; heads: string[]; lengths: number[]; blob:
 export type ToWriter = LogBatch | {kind: 'close'};
 
 /** Messages the writer sends back. */
-export type FromWriter = {kind: 'written'; cost: number; blob: ArrayBuffer} | {kind: 'failed'; code: string; message: string} | {kind: 'closed'};
+export type FromWriter = {kind: 'written'; cost: number; blob?: ArrayBuffer} | {kind: 'failed'; code: string; message: string} | {kind: 'closed'};
 
 /** What the writer is started with. */
 export type WriterData = {
@@ -30,10 +30,12 @@ export type WriterData = {
 	fd: number;
 	/** A regular file: on a failed write it is truncated back to its last whole line. */
 	isRegular: boolean;
+	/** Hand each batch's payload buffer back once written, to be filled again. */
+	isReused: boolean;
 };
 
 const port = parentPort!;
-const {fd, isRegular} = workerData as WriterData;
+const {fd, isRegular, isReused} = workerData as WriterData;
 let hasFailed = false;
 const base64Open = ',"base64":"';
 const base64Close = '"}\n';
@@ -88,6 +90,10 @@ port.on('message', (message: ToWriter) => {
 		}
 	}
 
-	// The payload buffer goes back to be filled again: no fresh memory (and its page faults) per batch.
-	port.postMessage({kind: 'written', cost: message.cost, blob: message.blob.buffer as ArrayBuffer} satisfies FromWriter, [message.blob.buffer as ArrayBuffer]);
+	if (isReused) {
+		// The payload buffer goes back to be filled again: no fresh memory (and its page faults) per batch.
+		port.postMessage({kind: 'written', cost: message.cost, blob: message.blob.buffer as ArrayBuffer} satisfies FromWriter, [message.blob.buffer as ArrayBuffer]);
+	} else {
+		port.postMessage({kind: 'written', cost: message.cost} satisfies FromWriter);
+	}
 });

@@ -11,7 +11,7 @@ import type {FromWriter, ToWriter, WriterData} from './log-writer.ts';
 import {type CaptureRecord, PcapSynth} from './pcap-synth.ts';
 
 const port = parentPort!;
-const {fd, isRegular} = workerData as WriterData;
+const {fd, isRegular, isReused} = workerData as WriterData;
 let hasFailed = false;
 let blocks: Buffer[] = [];
 let size = 0;
@@ -64,5 +64,9 @@ port.on('message', (message: ToWriter) => {
 
 	// Every piece of the batch (payloads included, which lie in the blob) is written: the blob can go back.
 	writeBlocks();
-	port.postMessage({kind: 'written', cost: message.cost, blob: message.blob.buffer as ArrayBuffer} satisfies FromWriter, [message.blob.buffer as ArrayBuffer]);
+	if (isReused) {
+		port.postMessage({kind: 'written', cost: message.cost, blob: message.blob.buffer as ArrayBuffer} satisfies FromWriter, [message.blob.buffer as ArrayBuffer]);
+	} else {
+		port.postMessage({kind: 'written', cost: message.cost} satisfies FromWriter);
+	}
 });
