@@ -21,9 +21,16 @@ export const maxLagMs = 100;
  * good, and giving up on it would lose the end of the session.
  */
 const closeDeadlineMs = 2000;
-/** Payload buffers handed to the writer and back: each at least this big, at most this many kept. */
-const blobBytes = 2 * 1024 * 1024;
-const maxSpareBlobs = 4;
+/**
+ * Payload memory both threads see: a batch's payloads are copied into a
+ * free slot and only the slot's number crosses, and the writer gives it
+ * back once written. Nothing is allocated or transferred per batch (fresh
+ * buffers cost page faults, and each one handed over counts as new external
+ * memory, which brings V8's collections forward). A batch that finds no
+ * free slot, or does not fit one, takes a buffer of its own as before.
+ */
+const slotBytes = 1024 * 1024;
+const slotCount = 6;
 
 /** One writer thread and the file it writes. */
 export type CaptureWorkerOptions = {
@@ -41,13 +48,9 @@ export type CaptureWorkerOptions = {
 	failed: (code: string, message: string) => EventInput;
 	/**
 	 * A batch leaves once it holds `bytes`, or `delayMs` after its first
-	 * record (0: at the end of the loop turn). With `isReused`, the writer
-	 * hands each batch's payload buffer back to be filled again (memory
-	 * already mapped), which pays for big batches; for one batch per chunk
-	 * the transfers cost more than the page faults they spare.
-	 * @default {bytes: maxLagBytes, delayMs: 0, isReused: false}
+	 * record (0: at the end of the loop turn). @default {bytes: maxLagBytes, delayMs: 0}
 	 */
-	batch?: {bytes: number; delayMs: number; isReused: boolean};
+	batch?: {bytes: number; delayMs: number};
 };
 
 /** The main-thread side of a capture writer. */
@@ -77,8 +80,10 @@ export type CaptureWorker = {
  */
 export function startCaptureWorker(core: Core, options: CaptureWorkerOptions): CaptureWorker {
 	const {fd, stats} = options;
-	const {bytes: batchBytes, delayMs: batchDelayMs, isReused} = options.batch ?? {bytes: maxLagBytes, delayMs: 0, isReused: false};
-	const workerData: WriterData = {fd, isRegular: stats.isFile(), isReused};
+	const {bytes: batchBytes, delayMs: batchDelayMs} = options.batch ?? {bytes: maxLagBytes, delayMs: 0};
+	const slots = Array.from({length: slotCount}, () => new SharedArrayBuffer(slotBytes));
+	const freeSlots = slots.map((_, index) => index);
+	const workerData: WriterData = {fd, isRegular: stats.isFile(), slots};
 	// Under the test runner this module is the TypeScript source; Node runs the .ts writer by type stripping.
 	const writerUrl = new URL(import.meta.url.endsWith('.ts') ? `./${options.writer}.ts` : `./${options.writer}.js`, import.meta.url);
 	const worker = new Worker(writerUrl, {workerData});
@@ -98,8 +103,6 @@ export function startCaptureWorker(core: Core, options: CaptureWorkerOptions): C
 	let isOpen = true;
 	let onClosed: (() => void) | undefined;
 	let pendingShed: {events: number; firstSeq: number; lastSeq: number; types: Record<string, number>} | undefined;
-	/** Payload buffers the writer gave back, to fill again. */
-	const spareBlobs: ArrayBuffer[] = [];
 
 	const hold = (isHeld: boolean) => {
 		if (isHolding !== isHeld) {
@@ -133,8 +136,8 @@ export function startCaptureWorker(core: Core, options: CaptureWorkerOptions): C
 	worker.on('message', (message: FromWriter) => {
 		if (message.kind === 'written') {
 			inFlight -= message.cost;
-			if (message.blob !== undefined && message.blob.byteLength >= blobBytes && spareBlobs.length < maxSpareBlobs) {
-				spareBlobs.push(message.blob);
+			if (message.slot !== undefined) {
+				freeSlots.push(message.slot);
 			}
 
 			postedAt.shift();
@@ -174,26 +177,20 @@ export function startCaptureWorker(core: Core, options: CaptureWorkerOptions): C
 
 		// One copy into a buffer the worker takes over: the sockets' own buffers cannot be handed
 		// over, a framer may still hold them.
-		// A buffer the writer gave back when one is big enough, so the copy lands in memory already mapped.
-		let blob: Buffer;
-		if (isReused) {
-			let spare = spareBlobs.pop();
-			if (spare === undefined || spare.byteLength < payloadBytes) {
-				spare = new ArrayBuffer(Math.max(blobBytes, payloadBytes));
-			}
-
-			blob = Buffer.from(spare, 0, payloadBytes);
-		} else {
-			blob = Buffer.allocUnsafeSlow(payloadBytes);
-		}
+		const slot = payloadBytes <= slotBytes ? freeSlots.pop() : undefined;
+		const blob = slot === undefined ? Buffer.allocUnsafeSlow(payloadBytes) : Buffer.from(slots[slot]!, 0, payloadBytes);
 
 		let offset = 0;
 		for (const payload of payloads) {
 			offset += payload.copy(blob, offset);
 		}
 
-		const batch: ToWriter = {kind: 'batch', heads, lengths, blob, cost};
-		worker.postMessage(batch, [blob.buffer as ArrayBuffer]);
+		if (slot === undefined) {
+			worker.postMessage({kind: 'batch', heads, lengths, blob, cost} satisfies ToWriter, [blob.buffer as ArrayBuffer]);
+		} else {
+			worker.postMessage({kind: 'batch', heads, lengths, slot, size: payloadBytes, cost} satisfies ToWriter);
+		}
+
 		inFlight += cost;
 		postedAt.push(performance.now());
 		heads = [];

@@ -42,7 +42,7 @@ export function openPcapFile(core: Core, path: string, options: PcapFileOptions 
 		// 64 KiB chunk was the largest item of the --pcap sink's profile. Writing packets is cheap
 		// next to --log's base64, so fewer, bigger batches win here; 4 ms is nothing next to the
 		// 100 ms lag bound.
-		batch: {bytes: 512 * 1024, delayMs: 4, isReused: true},
+		batch: {bytes: 512 * 1024, delayMs: 4},
 		failed: (code, message) => ({type: 'pcap-file-failed', path, code, message: `cannot write the capture file ${path}: ${message} — the session goes on without it`}),
 	});
 	const unsubscribe = core.bus.subscribe((event) => {
