@@ -123,12 +123,19 @@ export async function runReplay(argv: readonly string[]): Promise<number> {
 				// A slow reader of stdout holds the replay instead of growing memory.
 				pace: () => (output.writableNeedDrain ? once(output, 'drain').then(() => undefined) : undefined),
 			});
-			player.start();
-			await player.whenEnded();
-			player.dispose();
-			await new Promise<void>((resolve) => {
-				output.write('', () => resolve());
+			// A closed stdout (`| head`) ends the replay; it is not a crash.
+			const closed = new Promise<void>((resolve) => {
+				output.once('error', () => resolve());
 			});
+			player.start();
+			await Promise.race([player.whenEnded(), closed]);
+			player.dispose();
+			await Promise.race([
+				closed,
+				new Promise<void>((resolve) => {
+					output.write('', () => resolve());
+				}),
+			]);
 			return 0;
 		}
 

@@ -249,6 +249,37 @@ describe('netdash replay FILE in the dashboard', () => {
 });
 
 describe('netdash replay, bad usage', () => {
+	it('a reader that stops reading --json early (| head -1) ends the replay quietly, exit 0', async () => {
+		// Given a long run: the recorded session's events repeated, numbered on
+		const [started, ...events] = readFileSync(single.file, 'utf8').split('\n').filter(Boolean);
+		const file = path.join(directory, 'long.jsonl');
+		const lines = [started!];
+		for (let round = 0, seq = 0; round < 5000; round++) {
+			for (const line of events) {
+				const record = JSON.parse(line) as Record<string, unknown>;
+				if (record['type'] !== 'command') {
+					lines.push(JSON.stringify({...record, seq: ++seq}));
+				}
+			}
+		}
+
+		writeFileSync(file, lines.join('\n') + '\n');
+		const {spawn} = await import('node:child_process');
+		const {cliPath} = await import('../helpers/cli.js');
+		const child = spawn(process.execPath, [cliPath, 'replay', file, '--json'], {stdio: ['ignore', 'pipe', 'pipe']});
+		let stderr = '';
+		child.stderr.on('data', (chunk: Buffer) => {
+			stderr += chunk.toString();
+		});
+		// When the reader takes one chunk and goes away
+		child.stdout.once('data', () => {
+			child.stdout.destroy();
+		});
+		const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+		expect(stderr).toBe('');
+		expect(code).toBe(0);
+	});
+
 	it('a file that does not exist is one line and exit 2', async () => {
 		const {code, stderr} = await runCli(['replay', path.join(directory, 'missing.jsonl'), '--json']);
 		expect(code).toBe(2);
