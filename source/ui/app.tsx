@@ -180,7 +180,7 @@ function Dashboard({onQuit, replay}: {readonly onQuit: (() => void) | undefined;
 	// The help's scroll keys, known before the help is first drawn (`?j` in one burst scrolls it).
 	paneKeys.current.help = helpKeyHandler(columns, layout.panes.height, (scroll) => {
 		dispatch({type: 'scroll-help', scroll});
-	});
+	}, replay !== undefined);
 
 	// The cursor lands on a socket the command line opened once its row is in the snapshot.
 	const {cursorTarget} = state;
@@ -407,7 +407,7 @@ function Dashboard({onQuit, replay}: {readonly onQuit: (() => void) | undefined;
 	return (
 		<Box flexDirection="column" width={columns} height={windowRows}>
 			{state.isHelpOpen ? (
-				<HelpOverlay width={columns} height={layout.panes.height} scroll={state.helpScroll} />
+				<HelpOverlay width={columns} height={layout.panes.height} scroll={state.helpScroll} isReplay={replay !== undefined} />
 			) : entryView ? (
 				<LogEntryFull
 					entry={entryOf(logView, entryView.seq, entryView.kind)}

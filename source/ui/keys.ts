@@ -112,12 +112,12 @@ export const keyBindings: readonly KeyBinding[] = [
 
 /** The scopes in the order the help shows them, with their headings. */
 export const keyScopes: ReadonlyArray<{scope: KeyScope; title: string}> = [
+	{scope: 'replay', title: 'Replay (netdash replay)'},
 	{scope: 'panes', title: 'Panes'},
 	{scope: 'sockets', title: 'Sockets'},
 	{scope: 'discovery', title: 'Discovery'},
 	{scope: 'anywhere', title: 'Anywhere'},
 	{scope: 'prompt', title: 'Prompt lines'},
-	{scope: 'replay', title: 'Replay (netdash replay)'},
 ];
 
 /**

@@ -7,10 +7,12 @@ import {PassThrough} from 'node:stream';
 import {render} from 'ink-testing-library';
 import {createElement} from 'react';
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest';
+import type {BusEvent} from '../../source/core/events.js';
 import {loadSession} from '../../source/core/replay/recording.js';
 import {openReplay, type Replay} from '../../source/core/replay/replay.js';
 import {askSession} from '../../source/replay-command.js';
 import {App} from '../../source/ui/app.js';
+import {keyBindings, keyLabel} from '../../source/ui/keys.js';
 import {formatTime} from '../../source/ui/format.js';
 import {runCli, spawnJson} from '../helpers/cli.js';
 import {waitForFrame} from '../helpers/ink.js';
@@ -197,7 +199,11 @@ describe('netdash replay FILE in the dashboard', () => {
 		expect(frame).toContain(`${single.live.length}/${single.live.length} events`);
 		// It does not exit: it still answers keys and shows the same state.
 		rendered.stdin.write('?');
-		await see('Replay (netdash replay)');
+		const help = await see('Replay (netdash replay)');
+		for (const binding of keyBindings.filter((each) => each.scope === 'replay')) {
+			expect(help).toContain(`${keyLabel(binding).padEnd(11)} ${binding.description}`);
+		}
+
 		rendered.stdin.write('?');
 		await see('■ end');
 		expect(core.openSockets).toBe(0);
@@ -245,6 +251,35 @@ describe('netdash replay FILE in the dashboard', () => {
 		await see('read-only');
 		expect(core.openSockets).toBe(0);
 		expect(core.connectionIds()).toEqual([]);
+	});
+});
+
+describe('a replayed pane counts ages in recorded time', () => {
+	it('a peer heard at the end of a recording made long ago is shown seconds old, not hours', async () => {
+		// Given a recording (from a day ago) of discovery hearing one peer
+		const t0 = Date.now() - 24 * 3600 * 1000;
+		const peer = {instanceId: 'a1b2c3d4e5f60718', name: 'lab-1', address: '10.0.0.7', port: 47_474, ports: [8080], state: 'fresh', rttMs: null, firstSeen: t0 + 1000, lastSeen: t0 + 1000};
+		const events = [
+			{type: 'discovery-started', port: 47_474, instanceId: 'ffffeeeeddddcccc', name: 'me', intervalMs: 5000, targets: [], seq: 1, at: t0},
+			{type: 'peer-discovered', via: 'announce', ...peer, seq: 2, at: t0 + 1000},
+		] as unknown as BusEvent[];
+		const replay = openReplay({session: {number: 1, line: 1, events: 2}, events, badLines: []}, 'discovery.jsonl');
+		const rendered = render(createElement(App, {core: replay.core, store: replay.store, replay: replay.player}));
+		cleanups.push(async () => {
+			rendered.unmount();
+			replay.player.dispose();
+			replay.store.dispose();
+			replay.core.dispose();
+		});
+		// Wide enough for the Discovery pane's age column (as a terminal resize tells Ink).
+		Object.defineProperty(rendered.stdout, 'columns', {configurable: true, get: () => 200});
+		Object.defineProperty(rendered.stdout, 'rows', {configurable: true, get: () => 40});
+		rendered.stdout.emit('resize');
+		replay.player.start();
+		const frame = await waitForFrame(rendered.lastFrame, (shown) => shown.includes('■ end') && /lab-1 .* \d+[smh] /.test(shown), 'the peer with its age at the end');
+		const row = frame.split('\n').find((line) => line.includes('lab-1'))!;
+		expect(row).toMatch(/ \ds /);
+		expect(row).not.toMatch(/\d+h /);
 	});
 });
 

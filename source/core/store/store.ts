@@ -75,6 +75,9 @@ export class Store {
 		return this.#sampleIntervalMs;
 	}
 
+	/** The time the store measures in (the `clock` option): what a pane's "seen 3 s ago" is counted from. */
+	now = (): number => this.#clock();
+
 	/** The latest snapshot: the same object until the next publish. */
 	getSnapshot = (): Snapshot => this.#snapshot;
 
