@@ -44,6 +44,8 @@ export type ReplayOptions = {
 	/** Asked before each batch at full speed: a promise holds the replay until it settles (a slow reader of --json). */
 	pace?: () => Promise<void> | undefined;
 	badLines?: readonly BadLine[];
+	/** Where a run with no events stands (its start time). @default 0 */
+	startAt?: number;
 };
 
 /**
@@ -79,7 +81,7 @@ export class ReplayPlayer {
 		this.#bus = bus;
 		this.#events = events;
 		this.#options = options;
-		this.#start = events[0]?.at ?? 0;
+		this.#start = events[0]?.at ?? options.startAt ?? 0;
 		this.#end = events.at(-1)?.at ?? this.#start;
 		this.#position = this.#start;
 		this.#speed = options.speed ?? 1;

@@ -21,7 +21,13 @@ export type Replay = {
 export function openReplay(loaded: LoadedSession, file: string, options: ReplayOptions & {store?: StoreOptions} = {}): Replay {
 	const {store: storeOptions, ...playerOptions} = options;
 	const core = new Core({readOnly: `a replay is read-only (${file}): nothing is opened, sent or closed`});
-	const player = new ReplayPlayer(core.bus, loaded.events, {badLines: loaded.badLines, ...playerOptions, rewind: () => store.reset()});
+	const startedAt = loaded.session.startedAt === undefined ? Number.NaN : Date.parse(loaded.session.startedAt);
+	const player = new ReplayPlayer(core.bus, loaded.events, {
+		badLines: loaded.badLines,
+		...(Number.isNaN(startedAt) ? {} : {startAt: startedAt}),
+		...playerOptions,
+		rewind: () => store.reset(),
+	});
 	const store = new Store(core.bus, {...storeOptions, clock: player.now});
 	return {core, store, player};
 }
