@@ -193,7 +193,8 @@ describe('netdash replay FILE in the dashboard', () => {
 
 	it('shows the recorded connection and UDP socket in the panes, with the recorded time on its status line, and stays at the end', async () => {
 		const {see, rendered, core} = await open();
-		const frame = await see((shown) => shown.includes('■ end'), 'the end of the replay');
+		// The replay's line moves at once; the panes with the store's next publish.
+		const frame = await see((shown) => shown.includes('■ end') && shown.includes('0 listening'), 'the end of the replay, panes included');
 		// The panes as they were: the listener, the connection with its bytes each way, the UDP socket, the log.
 		expect(frame).toContain('C1');
 		expect(frame).toContain('U1');
