@@ -17,6 +17,13 @@ if (process.argv[2] === 'export' && process.argv.some((argument) => argument ===
 	process.exit(await runExport(process.argv.slice(3)));
 }
 
+// `netdash replay FILE`: a --log recording played back (`netdash replay 80` still dials a host named replay).
+if (process.argv[2] === 'replay' && process.argv.length > 3 && !/^\d+$/.test(process.argv[3]!)) {
+	const {runReplay} = await import('./replay-command.js');
+	const code = await runReplay(process.argv.slice(3));
+	process.exit(code);
+}
+
 const [{default: meow}, {createCore}, {runJsonLines}, {oneLine}, {openLogFile}, {openPcapFile}, {parseCliOptions}] = await Promise.all([
 	import('meow'),
 	import('./core/index.js'),
@@ -115,6 +122,7 @@ const cli = meow(
 	  $ netdash example.test 80
 	  $ netdash -u -l 5353
 	  $ netdash export session.jsonl -o session.pcapng   (a --log file as pcapng)
+	  $ netdash replay session.jsonl [--session N]      (a --log file played back, read-only)
 	  $ netdash --json --listen 0 --framing line | jq .
 	  $ netdash --discover --name lab-1 --listen 0.0.0.0:8080
 `,

@@ -44,6 +44,29 @@ export class Bus {
 		return event;
 	}
 
+	/**
+	 * Delivers an event stamped elsewhere: one read back from a `--log`
+	 * recording (replay). It keeps its recorded `seq` and `at`, unless a live
+	 * event (a refused command) or an earlier pass over the recording has
+	 * taken that number since: then it goes out as a copy with the next one,
+	 * so the numbers subscribers see only ever grow.
+	 */
+	replay(event: BusEvent): BusEvent {
+		let delivered = event;
+		if (event.seq > this.#seq) {
+			this.#seq = event.seq;
+		} else {
+			delivered = {...event, seq: ++this.#seq};
+		}
+
+		this.#pending.push(delivered);
+		if (!this.#isDelivering) {
+			this.#drain();
+		}
+
+		return delivered;
+	}
+
 	/** Adds a subscriber; call the returned function to remove it. */
 	subscribe(subscriber: Subscriber): () => void {
 		this.#subscribers.add(subscriber);

@@ -40,6 +40,8 @@ export type CoreOptions = {
 	 * and socat do. A half-closed connection counts toward the listener's limit until it closes. @default false
 	 */
 	halfOpen?: boolean;
+	/** Refuse every command with this one-line reason, and watch nothing (`netdash replay`: its events come from a file). */
+	readOnly?: string;
 	/** Where netdash's own TLS certificate is kept (`--tls` without `--cert`). @default $XDG_CONFIG_HOME/netdash or ~/.config/netdash */
 	configDirectory?: string;
 };

@@ -1,5 +1,5 @@
 import {Bus} from './bus.js';
-import {errorCode, oneLine} from './errors.js';
+import {NetdashError, errorCode, oneLine} from './errors.js';
 import {encodeFrame} from './framing/index.js';
 import type {RelayStep} from './relay/relay.js';
 import {RelayManager, type ForwardTarget} from './relay/relay-manager.js';
@@ -79,6 +79,7 @@ export class Core {
 	readonly #commandTaps = new Set<(record: CommandRecord) => void>();
 	/** How the socket that ended last ended: true for a failure (refused, timed out, reset, bind refused). */
 	#hasLastEndFailed = false;
+	readonly #readOnly: string | undefined;
 
 	constructor(options: CoreOptions = {}) {
 		// Out-of-range timeouts in options are the caller's bug (the CLI validates flags first): let them throw.
@@ -93,6 +94,7 @@ export class Core {
 			},
 		});
 		this.#stallTimeoutMs = options.stallTimeoutMs ?? defaults.stallTimeoutMs;
+		this.#readOnly = options.readOnly;
 		// Bad rules in options are the caller's bug (the CLI validates flags first): let it throw.
 		this.#admission.set(options.admission ?? {});
 		this.#resources = new ResourceWatch(this.bus);
@@ -149,6 +151,10 @@ export class Core {
 	 * connect chose. Open connections keep theirs. `half-open-changed` follows.
 	 */
 	setHalfOpen(isOn: boolean, options: CommandOptions = {}): boolean {
+		if (this.#run(options.ref, () => true) === undefined) {
+			return false;
+		}
+
 		this.#tcp.halfOpen = isOn;
 
 		this.bus.emit({type: 'half-open-changed', isHalfOpen: isOn, ...(options.ref ? {ref: options.ref} : {})});
@@ -450,6 +456,10 @@ export class Core {
 
 	/** Once a second: stalled queues, and open files near the limit while anything listens. */
 	#watch(): void {
+		if (this.#readOnly !== undefined) {
+			return;
+		}
+
 		const now = Date.now();
 		if (this.#stallTimeoutMs > 0) {
 			this.#tcp.checkStalls(now, this.#stallTimeoutMs);
@@ -522,6 +532,10 @@ export class Core {
 	/** Runs a command; any failure becomes a `command-failed` event (naming `target`, the socket it was for), never a throw. */
 	#run<T>(ref: string | undefined, action: () => T, target?: string): T | undefined {
 		try {
+			if (this.#readOnly !== undefined) {
+				throw new NetdashError('READ_ONLY', this.#readOnly);
+			}
+
 			return action();
 		} catch (error) {
 			this.bus.emit({type: 'command-failed', ref: ref ?? null, code: errorCode(error), message: oneLine(error), ...(target === undefined ? {} : {target})});

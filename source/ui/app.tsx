@@ -1,6 +1,7 @@
 import {useCallback, useEffect, useMemo, useRef, useState} from 'react';
 import {Box, Text, useApp, useStdout, useWindowSize} from 'ink';
 import type {ConnectionRow, Core, ListenerRow, LogEntry, Notice, PeerRow, RelayRow, Store, UdpSocketRow} from '../core/index.js';
+import type {ReplayPlayer} from '../core/replay/player.js';
 import {hexDump} from '../core/format/index.js';
 import {complete} from '../core/command-line.js';
 import {workbenchAnswers} from '../core/store/workbench-notices.js';
@@ -11,6 +12,7 @@ import {LogEntryFull} from './components/log-entry-full.js';
 import {HeldChunks} from './components/held-chunks.js';
 import {useRelaySteps} from './hooks/use-relay-steps.js';
 import {PromptLine} from './components/prompt-line.js';
+import {ReplayBar, replayKeyHandler} from './components/replay-bar.js';
 import {StatusBar} from './components/status-bar.js';
 import {useCommands} from './hooks/use-commands.js';
 import {useDashboardKeys} from './hooks/use-dashboard-keys.js';
@@ -41,14 +43,16 @@ export type AppProps = {
 	readonly onQuit?: () => void;
 	/** A rendering bug: the owner restores the terminal and prints one line. */
 	readonly onCrash?: (error: unknown) => void;
+	/** A recording played back (netdash replay): one more line shows where it is, and its keys work. */
+	readonly replay?: ReplayPlayer;
 };
 
 /** The dashboard for a core and its store. Tests render it with ink-testing-library; run.tsx in the alternate screen. */
-export function App({core, store, onQuit, onCrash}: AppProps) {
+export function App({core, store, onQuit, onCrash, replay}: AppProps) {
 	return (
 		<DashboardProvider core={core} store={store}>
 			<ErrorBoundary onError={onCrash}>
-				<Dashboard onQuit={onQuit} />
+				<Dashboard onQuit={onQuit} replay={replay} />
 			</ErrorBoundary>
 		</DashboardProvider>
 	);
@@ -106,10 +110,12 @@ function openIds(listeners: readonly ListenerRow[], connections: readonly Connec
 }
 
 /** The dashboard itself: layout, focus and selection; the verbs live in useCommands, the keys in useDashboardKeys. */
-function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
+function Dashboard({onQuit, replay}: {readonly onQuit: (() => void) | undefined; readonly replay: ReplayPlayer | undefined}) {
 	const {exit} = useApp();
 	const quit = onQuit ?? exit;
-	const {columns, rows} = useWindowSize();
+	const {columns, rows: windowRows} = useWindowSize();
+	// The replay's line takes one row from the panes.
+	const rows = windowRows - (replay ? 1 : 0);
 	const dashboard = useDashboardState();
 	const {state, dispatch} = dashboard;
 	const paneKeys = usePaneKeys();
@@ -195,10 +201,11 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 		quit,
 	});
 
+	paneKeys.current.replay = replay && replayKeyHandler(replay);
 	// The help's scroll keys, known before the help is first drawn (`?j` in one burst scrolls it).
 	paneKeys.current.help = helpKeyHandler(columns, layout.panes.height, (scroll) => {
 		dispatch({type: 'scroll-help', scroll});
-	});
+	}, replay !== undefined);
 
 	// The cursor lands on a socket the command line opened once its row is in the snapshot.
 	const {cursorTarget} = state;
@@ -432,9 +439,9 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 		/>
 	);
 	return (
-		<Box flexDirection="column" width={columns} height={rows}>
+		<Box flexDirection="column" width={columns} height={windowRows}>
 			{state.isHelpOpen ? (
-				<HelpOverlay width={columns} height={layout.panes.height} scroll={state.helpScroll} />
+				<HelpOverlay width={columns} height={layout.panes.height} scroll={state.helpScroll} isReplay={replay !== undefined} />
 			) : entryView ? (
 				<LogEntryFull
 					entry={entryOf(logView, entryView.seq, entryView.kind)}
@@ -540,6 +547,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 					)}
 				</Box>
 			)}
+			{replay ? <ReplayBar replay={replay} width={columns} /> : null}
 			<StatusBar totals={totals} udpOpen={udpOpen} notice={freshNotice ? undefined : lastNotice} width={columns} />
 			{promptLine}
 		</Box>

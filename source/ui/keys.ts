@@ -49,14 +49,20 @@ export type KeyAction =
 	| 'pick-previous'
 	| 'pick-next'
 	| 'submit'
-	| 'cancel';
+	| 'cancel'
+	| 'replay-pause'
+	| 'replay-faster'
+	| 'replay-slower'
+	| 'seek-back'
+	| 'seek-forward';
 
 /**
  * Where a binding works: anywhere, in the focused list, on a socket, on a
  * relay, in the held chunks view (which takes the keys while open, as a
- * prompt line does), for discovery (from any pane), or in a prompt line.
+ * prompt line does), for discovery (from any pane), in a prompt line, or in
+ * `netdash replay`.
  */
-export type KeyScope = 'anywhere' | 'panes' | 'sockets' | 'relay' | 'held' | 'discovery' | 'prompt';
+export type KeyScope = 'anywhere' | 'panes' | 'sockets' | 'relay' | 'held' | 'discovery' | 'prompt' | 'replay';
 
 /** One binding: the keys as shown, what they do, and how to recognise them. */
 export type KeyBinding = {
@@ -117,10 +123,17 @@ export const keyBindings: readonly KeyBinding[] = [
 	{action: 'pick-next', keys: ['→'], description: 'next choice', scope: 'prompt', matches: (_, key) => key.rightArrow},
 	{action: 'submit', keys: ['enter'], description: 'run, send or apply', scope: 'prompt', matches: (_, key) => key.return},
 	{action: 'cancel', keys: ['esc'], description: 'close the prompt or help', scope: 'prompt', matches: (_, key) => key.escape},
+	// Replay (netdash replay FILE): asked before the panes' keys, so space pauses the replay there, not the log.
+	{action: 'replay-pause', keys: ['space'], description: 'pause or play the replay', scope: 'replay', matches: (input, key) => plain(key) && input === ' '},
+	{action: 'replay-faster', keys: ['+'], description: 'faster: 1×, 10×, full speed', scope: 'replay', matches: (input, key) => !key.ctrl && !key.meta && (input === '+' || input === '=')},
+	{action: 'replay-slower', keys: ['-'], description: 'slower', scope: 'replay', matches: (input, key) => plain(key) && input === '-'},
+	{action: 'seek-back', keys: ['['], description: 'back 10 s of recorded time', scope: 'replay', matches: (input, key) => plain(key) && input === '['},
+	{action: 'seek-forward', keys: [']'], description: 'forward 10 s', scope: 'replay', matches: (input, key) => plain(key) && input === ']'},
 ];
 
 /** The scopes in the order the help shows them, with their headings. */
 export const keyScopes: ReadonlyArray<{scope: KeyScope; title: string}> = [
+	{scope: 'replay', title: 'Replay (netdash replay)'},
 	{scope: 'panes', title: 'Panes'},
 	{scope: 'sockets', title: 'Sockets'},
 	{scope: 'relay', title: 'Relays (--forward)'},

@@ -2,7 +2,8 @@
 import './no-color.js';
 import process from 'node:process';
 import {render, type Instance} from 'ink';
-import {createStore, oneLine, type Core} from '../core/index.js';
+import {createStore, oneLine, type Core, type Store} from '../core/index.js';
+import type {ReplayPlayer} from '../core/replay/player.js';
 import {toDisplayString} from '../core/format/index.js';
 import {App} from './app.js';
 import {dashboardRenderOptions} from './render-options.js';
@@ -15,6 +16,10 @@ export type DashboardOptions = {
 	openFromFlags: (core: Core) => void;
 	/** Runs after every socket is closed, before exit (e.g. flush a log file). */
 	finish?: () => Promise<void>;
+	/** The store to show (default: a new one over the core's bus). */
+	store?: Store;
+	/** A recording played back (`netdash replay`): its status line and keys are shown. */
+	replay?: ReplayPlayer;
 };
 
 /** How long sockets get to close on the way out before the process exits anyway. */
@@ -27,14 +32,13 @@ const exitDeadlineMs = 2000;
  * However it ends — q, :quit, ctrl-c, SIGINT, SIGTERM or a crash — the
  * terminal is restored first, then the sockets are closed.
  */
-export async function runDashboard({core, openFromFlags, finish}: DashboardOptions): Promise<void> {
+export async function runDashboard({core, openFromFlags, finish, store = createStore(core.bus), replay}: DashboardOptions): Promise<void> {
 	if (terminalKind() === 'dumb') {
 		// Nothing is open yet (openFromFlags has not run): one line and out, as for a bad flag.
 		process.stderr.write(`netdash: ${dumbTerminalRefusal}\n`);
 		process.exit(2);
 	}
 
-	const store = createStore(core.bus);
 	let instance: Instance | undefined;
 	let isLeaving = false;
 
@@ -76,7 +80,7 @@ export async function runDashboard({core, openFromFlags, finish}: DashboardOptio
 	process.on('uncaughtException', crash);
 	process.on('unhandledRejection', crash);
 
-	instance = render(<App core={core} store={store} onQuit={() => void leave(0)} onCrash={crash} />, {
+	instance = render(<App core={core} store={store} replay={replay} onQuit={() => void leave(0)} onCrash={crash} />, {
 		...dashboardRenderOptions,
 		// VT100 and the Linux console: no synchronized-output brackets (terminal.ts).
 		stdout: dashboardStdout(process.stdout),

@@ -70,8 +70,8 @@ type Target = {
 	drive: (sink: RoleChild, ready: {port: number}) => Promise<number>;
 };
 
-/** One run of a target under --cpu-prof; the profile is written at the role's exit. */
-async function profiledRun(dir: string, target: Target): Promise<Window> {
+/** One run of a target under --cpu-prof; the profiles (one per thread: the capture writers have their own) are written at the role's exit. */
+async function profiledRun(dir: string, target: Target): Promise<Window[]> {
 	rmSync(dir, {recursive: true, force: true});
 	mkdirSync(dir, {recursive: true});
 	const sink = startRole(target.role, target.args, {
@@ -85,12 +85,12 @@ async function profiledRun(dir: string, target: Target): Promise<Window> {
 		// Roles that wait for a stop exit on it; the rest have exited already.
 		sink.send({type: 'stop'});
 		await sink.exited;
-		const [file] = readdirSync(dir);
-		if (!file) {
+		const files = readdirSync(dir);
+		if (files.length === 0) {
 			throw new Error(`the profiled ${target.role} wrote no profile`);
 		}
 
-		return {profile: JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as CpuProfile, fromUs: ready.atUs, toUs};
+		return files.map((file) => ({profile: JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as CpuProfile, fromUs: ready.atUs, toUs}));
 	} finally {
 		await sink.kill();
 	}
@@ -128,7 +128,8 @@ export async function profile(context: BenchContext, only?: readonly string[]): 
 	const capturePath = path.join(context.tmpDir, 'profile.log');
 	const targets: Target[] = [
 		{scenario: 'carry', label: 'carry (headless core + store)', per: volume, role: 'tcp-sink', args: {kind: 'netdash'}, drive: tcpLoad(bytes)},
-		{scenario: 'capture', label: 'capture (--log)', per: volume, role: 'tcp-sink', args: {kind: 'netdash', log: capturePath}, drive: tcpLoad(bytes)},
+		{scenario: 'capture', label: 'capture (--log; main and writer threads)', per: volume, role: 'tcp-sink', args: {kind: 'netdash', log: capturePath}, drive: tcpLoad(bytes)},
+		{scenario: 'capture', label: 'capture (--pcap; main and writer threads)', per: volume, role: 'tcp-sink', args: {kind: 'netdash', pcap: capturePath}, drive: tcpLoad(bytes)},
 		{scenario: 'dashboard', label: 'carry with the dashboard (120×40)', per: volume, role: 'dashboard', args: {mode: 'carry', stub: context.isStub}, drive: tcpLoad(bytes)},
 		{
 			scenario: 'datagrams',
@@ -163,15 +164,15 @@ export async function profile(context: BenchContext, only?: readonly string[]): 
 		},
 	];
 	const requests = context.isQuick ? 50_000 : 200_000;
-	const runs: Array<{scenario: string; label: string; per: string; run: (dir: string) => Promise<Window>}> = [
+	const runs: Array<{scenario: string; label: string; per: string; run: (dir: string) => Promise<Window[]>}> = [
 		...targets.map((target) => ({...target, run: async (dir: string) => profiledRun(dir, target)})),
-		{scenario: 'respond', label: 'respond (--json, auto-replies on one connection)', per: `${requests.toLocaleString('en-US')} requests`, run: async (dir: string) => profiledRespond(dir, requests)},
+		{scenario: 'respond', label: 'respond (--json, auto-replies on one connection)', per: `${requests.toLocaleString('en-US')} requests`, run: async (dir: string) => [await profiledRespond(dir, requests)]},
 	];
 	for (const target of runs.filter((each) => !only || only.includes(each.scenario))) {
 		const dir = path.join(context.tmpDir, 'profile');
 		const windows: Window[] = [];
 		for (let index = 0; index < 3; index++) {
-			windows.push(await target.run(dir));
+			windows.push(...(await target.run(dir)));
 			context.progress(`${target.label}: profiled run ${index + 1}/3`);
 		}
 

@@ -31,10 +31,11 @@ describe('key table', () => {
 		}
 
 		probes.push({input: '', key: {...noKey, tab: true, shift: true}}, {input: 'c', key: {...noKey, ctrl: true}}, {input: 'd', key: {...noKey, ctrl: true}});
+		// Prompt keys are asked only in a prompt, held-chunk keys only in that view; replay keys first in a replay (there space pauses the replay, not the log).
+		probes.push(...[...'+-[]='].map((input) => ({input, key: noKey})));
 		for (const {input, key} of probes) {
-			// A prompt line and the held chunks view take every key while open: each is a scope of its own.
-			const modal = (scope: string) => (scope === 'prompt' || scope === 'held' ? scope : 'panes');
-			for (const scope of ['panes', 'sockets', 'anywhere', 'prompt', 'held'] as const) {
+			const modal = (scope: string) => (scope === 'prompt' || scope === 'held' || scope === 'replay' ? scope : 'panes');
+			for (const scope of ['panes', 'sockets', 'anywhere', 'prompt', 'held', 'replay'] as const) {
 				const matches = keyBindings.filter((binding) => modal(binding.scope) === modal(scope) && binding.matches(input, key));
 				expect(matches.length, `${JSON.stringify(input)} ${JSON.stringify(key)} in ${scope}: ${matches.map((binding) => binding.action).join(', ')}`).toBeLessThanOrEqual(1);
 			}

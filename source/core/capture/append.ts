@@ -93,3 +93,8 @@ export function appendWholeV(fd: number, isRegular: boolean, buffers: readonly B
 		}
 	}
 }
+
+/** A batch's payloads as one buffer: its own `blob`, or the first `size` bytes of shared slot `slot`. */
+export function payloadsOf(batch: {blob?: Uint8Array; slot?: number; size?: number}, slots: readonly SharedArrayBuffer[]): Buffer {
+	return batch.blob === undefined ? Buffer.from(slots[batch.slot!]!, 0, batch.size) : Buffer.from(batch.blob.buffer, batch.blob.byteOffset, batch.blob.byteLength);
+}

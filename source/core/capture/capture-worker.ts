@@ -21,6 +21,16 @@ export const maxLagMs = 100;
  * good, and giving up on it would lose the end of the session.
  */
 const closeDeadlineMs = 2000;
+/**
+ * Payload memory both threads see: a batch's payloads are copied into a
+ * free slot and only the slot's number crosses, and the writer gives it
+ * back once written. Nothing is allocated or transferred per batch (fresh
+ * buffers cost page faults, and each one handed over counts as new external
+ * memory, which brings V8's collections forward). A batch that finds no
+ * free slot, or does not fit one, takes a buffer of its own as before.
+ */
+const slotBytes = 1024 * 1024;
+const slotCount = 6;
 
 /** One writer thread and the file it writes. */
 export type CaptureWorkerOptions = {
@@ -36,6 +46,11 @@ export type CaptureWorkerOptions = {
 	maxQueuedBytes: number;
 	/** The event that says writing failed (once); the session goes on without the file. */
 	failed: (code: string, message: string) => EventInput;
+	/**
+	 * A batch leaves once it holds `bytes`, or `delayMs` after its first
+	 * record (0: at the end of the loop turn). @default {bytes: maxLagBytes, delayMs: 0}
+	 */
+	batch?: {bytes: number; delayMs: number};
 };
 
 /** The main-thread side of a capture writer. */
@@ -65,7 +80,10 @@ export type CaptureWorker = {
  */
 export function startCaptureWorker(core: Core, options: CaptureWorkerOptions): CaptureWorker {
 	const {fd, stats} = options;
-	const workerData: WriterData = {fd, isRegular: stats.isFile()};
+	const {bytes: batchBytes, delayMs: batchDelayMs} = options.batch ?? {bytes: maxLagBytes, delayMs: 0};
+	const slots = Array.from({length: slotCount}, () => new SharedArrayBuffer(slotBytes));
+	const freeSlots = slots.map((_, index) => index);
+	const workerData: WriterData = {fd, isRegular: stats.isFile(), slots};
 	// Under the test runner this module is the TypeScript source; Node runs the .ts writer by type stripping.
 	const writerUrl = new URL(import.meta.url.endsWith('.ts') ? `./${options.writer}.ts` : `./${options.writer}.js`, import.meta.url);
 	const worker = new Worker(writerUrl, {workerData});
@@ -81,7 +99,7 @@ export function startCaptureWorker(core: Core, options: CaptureWorkerOptions): C
 	/** When each batch still on its way to disk was handed over, oldest first. */
 	const postedAt: number[] = [];
 	let isHolding = false;
-	let isFlushQueued = false;
+	let flushTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
 	let isOpen = true;
 	let onClosed: (() => void) | undefined;
 	let pendingShed: {events: number; firstSeq: number; lastSeq: number; types: Record<string, number>} | undefined;
@@ -118,6 +136,10 @@ export function startCaptureWorker(core: Core, options: CaptureWorkerOptions): C
 	worker.on('message', (message: FromWriter) => {
 		if (message.kind === 'written') {
 			inFlight -= message.cost;
+			if (message.slot !== undefined) {
+				freeSlots.push(message.slot);
+			}
+
 			postedAt.shift();
 			if (isHolding && !isLagging()) {
 				hold(false);
@@ -140,21 +162,35 @@ export function startCaptureWorker(core: Core, options: CaptureWorkerOptions): C
 	});
 
 	const flush = () => {
-		isFlushQueued = false;
+		if (flushTimer !== undefined) {
+			if (batchDelayMs > 0) {
+				clearTimeout(flushTimer as NodeJS.Timeout);
+			} else {
+				clearImmediate(flushTimer as NodeJS.Immediate);
+			}
+		}
+
+		flushTimer = undefined;
 		if (heads.length === 0 || !isOpen) {
 			return;
 		}
 
 		// One copy into a buffer the worker takes over: the sockets' own buffers cannot be handed
 		// over, a framer may still hold them.
-		const blob = Buffer.allocUnsafeSlow(payloadBytes);
+		const slot = payloadBytes <= slotBytes ? freeSlots.pop() : undefined;
+		const blob = slot === undefined ? Buffer.allocUnsafeSlow(payloadBytes) : Buffer.from(slots[slot]!, 0, payloadBytes);
+
 		let offset = 0;
 		for (const payload of payloads) {
 			offset += payload.copy(blob, offset);
 		}
 
-		const batch: ToWriter = {kind: 'batch', heads, lengths, blob, cost};
-		worker.postMessage(batch, [blob.buffer]);
+		if (slot === undefined) {
+			worker.postMessage({kind: 'batch', heads, lengths, blob, cost} satisfies ToWriter, [blob.buffer as ArrayBuffer]);
+		} else {
+			worker.postMessage({kind: 'batch', heads, lengths, slot, size: payloadBytes, cost} satisfies ToWriter);
+		}
+
 		inFlight += cost;
 		postedAt.push(performance.now());
 		heads = [];
@@ -184,11 +220,10 @@ export function startCaptureWorker(core: Core, options: CaptureWorkerOptions): C
 				hold(true);
 			}
 
-			if (cost >= maxLagBytes) {
+			if (cost >= batchBytes) {
 				flush();
-			} else if (!isFlushQueued) {
-				isFlushQueued = true;
-				setImmediate(flush);
+			} else if (flushTimer === undefined) {
+				flushTimer = batchDelayMs > 0 ? setTimeout(flush, batchDelayMs) : setImmediate(flush);
 			}
 		},
 		isOpen: () => isOpen,

@@ -9,20 +9,22 @@
  * this thread until the writer says `closed` or is terminated.
  */
 import {parentPort, workerData} from 'node:worker_threads';
-import {appendWhole} from './append.ts';
+import {appendWhole, payloadsOf} from './append.ts';
 
 /**
  * One batch from the main thread: `heads[i]` is a record's JSON; payloads
- * are cut in order from `blob` by `lengths[i]` (-1: none). `cost` is echoed
- * back when the batch is on disk, for the main thread's backpressure.
+ * are cut in order by `lengths[i]` (-1: none) from `blob`, or from the
+ * first `size` bytes of shared slot `slot` (given back with `written`).
+ * `cost` is echoed back when the batch is on disk, for the main thread's
+ * backpressure.
  */
-export type LogBatch = {kind: 'batch'; heads: string[]; lengths: number[]; blob: Uint8Array; cost: number};
+export type LogBatch = {kind: 'batch'; heads: string[]; lengths: number[]; cost: number} & ({blob: Uint8Array; slot?: undefined} | {slot: number; size: number; blob?: undefined});
 
 /** Messages the main thread sends. */
 export type ToWriter = LogBatch | {kind: 'close'};
 
 /** Messages the writer sends back. */
-export type FromWriter = {kind: 'written'; cost: number} | {kind: 'failed'; code: string; message: string} | {kind: 'closed'};
+export type FromWriter = {kind: 'written'; cost: number; slot?: number} | {kind: 'failed'; code: string; message: string} | {kind: 'closed'};
 
 /** What the writer is started with. */
 export type WriterData = {
@@ -30,10 +32,12 @@ export type WriterData = {
 	fd: number;
 	/** A regular file: on a failed write it is truncated back to its last whole line. */
 	isRegular: boolean;
+	/** Payload memory shared with the main thread (see LogBatch). */
+	slots: SharedArrayBuffer[];
 };
 
 const port = parentPort!;
-const {fd, isRegular} = workerData as WriterData;
+const {fd, isRegular, slots} = workerData as WriterData;
 let hasFailed = false;
 const base64Open = ',"base64":"';
 const base64Close = '"}\n';
@@ -52,7 +56,7 @@ port.on('message', (message: ToWriter) => {
 		return;
 	}
 
-	const blob = Buffer.from(message.blob.buffer, message.blob.byteOffset, message.blob.byteLength);
+	const blob = payloadsOf(message, slots);
 	const {heads, lengths} = message;
 	// Size the batch first, then write every piece straight into one buffer (no join, no second copy).
 	let size = 0;
@@ -88,5 +92,6 @@ port.on('message', (message: ToWriter) => {
 		}
 	}
 
-	port.postMessage({kind: 'written', cost: message.cost} satisfies FromWriter);
+	// Written: the slot (if any) can be filled again.
+	port.postMessage({kind: 'written', cost: message.cost, slot: message.slot} satisfies FromWriter);
 });

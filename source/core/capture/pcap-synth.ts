@@ -8,7 +8,7 @@
  * Self-contained (node builtins and pcapng.ts) so a worker can load it.
  */
 import {isIPv4} from 'node:net';
-import {addressBytes, interfaceDescription, maxSegmentBytes, sectionHeader, tcpBlock, tcpFlags, udpBlock} from './pcapng.ts';
+import {addressBytes, type BlockPieces, interfaceDescription, maxSegmentBytes, sectionHeader, tcpBlock, tcpFlags, udpBlock} from './pcapng.ts';
 
 /** One record: an event's fields, with its payload (if any) as `data`. */
 export type CaptureRecord = {type: string; at?: number; data?: Uint8Array; [field: string]: unknown};
@@ -84,12 +84,16 @@ export class PcapSynth {
 	skipped = 0;
 	/** Packets written. */
 	packets = 0;
-	readonly #write: (block: Buffer) => void;
+	readonly #write: (piece: Buffer) => void;
 	#tcp = new Map<string, Tcp>();
 	#udp = new Map<string, Endpoint>();
 
-	/** Writes the section header and the interface description at once. */
-	constructor(write: (block: Buffer) => void, application = 'netdash') {
+	/**
+	 * `write` gets the file's bytes as pieces, in order: each block is one or
+	 * more pieces (a packet's payload is its own, the caller's buffer, never
+	 * copied). The section header and the interface description go at once.
+	 */
+	constructor(write: (piece: Buffer) => void, application = 'netdash') {
 		this.#write = write;
 		write(sectionHeader(application));
 		write(interfaceDescription('netdash'));
@@ -174,7 +178,7 @@ export class PcapSynth {
 				const data = Buffer.from(record.data.buffer, record.data.byteOffset, record.data.byteLength);
 				const comment = `${id} ${record.type}`;
 				this.packets++;
-				this.#write(record.type === 'datagram-sent' ? udpBlock(micros, comment, local, remote, socket.port, peer.port, data) : udpBlock(micros, comment, remote, local, peer.port, socket.port, data));
+				this.#pieces(record.type === 'datagram-sent' ? udpBlock(micros, comment, local, remote, socket.port, peer.port, data) : udpBlock(micros, comment, remote, local, peer.port, socket.port, data));
 				break;
 			}
 
@@ -184,9 +188,15 @@ export class PcapSynth {
 		}
 	}
 
+	#pieces(pieces: BlockPieces): void {
+		for (const piece of pieces) {
+			this.#write(piece);
+		}
+	}
+
 	#segment(tcp: Tcp, from: Side, to: Side, flags: number, payload: Buffer, micros: number, what: string): void {
 		this.packets++;
-		this.#write(tcpBlock(micros, `${tcp.id} ${what}`, from.address, to.address, {sourcePort: from.port, destinationPort: to.port, seq: from.seq, ack: flags & tcpFlags.ack ? to.seq : 0, flags}, payload));
+		this.#pieces(tcpBlock(micros, `${tcp.id} ${what}`, from.address, to.address, {sourcePort: from.port, destinationPort: to.port, seq: from.seq, ack: flags & tcpFlags.ack ? to.seq : 0, flags}, payload));
 	}
 
 	#open(record: CaptureRecord, micros: number): void {

@@ -6,12 +6,12 @@
  * from the TypeScript source by type stripping.
  */
 import {parentPort, workerData} from 'node:worker_threads';
-import {appendWholeV} from './append.ts';
+import {appendWholeV, payloadsOf} from './append.ts';
 import type {FromWriter, ToWriter, WriterData} from './log-writer.ts';
 import {type CaptureRecord, PcapSynth} from './pcap-synth.ts';
 
 const port = parentPort!;
-const {fd, isRegular} = workerData as WriterData;
+const {fd, isRegular, slots} = workerData as WriterData;
 let hasFailed = false;
 let blocks: Buffer[] = [];
 let size = 0;
@@ -49,7 +49,7 @@ port.on('message', (message: ToWriter) => {
 		return;
 	}
 
-	const blob = Buffer.from(message.blob.buffer, message.blob.byteOffset, message.blob.byteLength);
+	const blob = payloadsOf(message, slots);
 	let offset = 0;
 	for (const [index, head] of message.heads.entries()) {
 		const record = JSON.parse(head) as CaptureRecord;
@@ -62,6 +62,7 @@ port.on('message', (message: ToWriter) => {
 		synth.add(record);
 	}
 
+	// Every piece of the batch (payloads included, which lie in the blob) is written: the blob can go back.
 	writeBlocks();
-	port.postMessage({kind: 'written', cost: message.cost} satisfies FromWriter);
+	port.postMessage({kind: 'written', cost: message.cost, slot: message.slot} satisfies FromWriter);
 });

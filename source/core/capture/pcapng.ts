@@ -92,32 +92,6 @@ export function interfaceDescription(name: string): Buffer {
 	return block(blockIdb, body, [[ifName, Buffer.from(name)]]);
 }
 
-/**
- * An Enhanced Packet Block on interface 0, at `micros` since the epoch,
- * with an opt_comment; `fill(block, at)` writes the packet's
- * `packetLength` bytes in place (one allocation, one copy of the payload).
- */
-function enhancedPacketWith(micros: number, packetLength: number, comment: string, fill: (block: Buffer, at: number) => void): Buffer {
-	const commentBytes = Buffer.from(comment);
-	const bodyLength = 20 + packetLength;
-	const total = 12 + pad4(bodyLength) + optionsLength([[optComment, commentBytes]]);
-	// Its own memory, word-aligned, so checksums can read it as 16-bit words.
-	const out = Buffer.allocUnsafeSlow(total);
-	out.writeUInt32LE(blockEpb, 0);
-	out.writeUInt32LE(total, 4);
-	out.writeUInt32LE(0, 8);
-	const time = BigInt(Math.round(micros));
-	out.writeUInt32LE(Number(time >> 32n), 12);
-	out.writeUInt32LE(Number(time & 0xff_ff_ff_ffn), 16);
-	out.writeUInt32LE(packetLength, 20);
-	out.writeUInt32LE(packetLength, 24);
-	fill(out, 28);
-	out.fill(0, 28 + packetLength, 8 + pad4(bodyLength));
-	writeOptions(out, 8 + pad4(bodyLength), [[optComment, commentBytes]]);
-	out.writeUInt32LE(total, total - 4);
-	return out;
-}
-
 /** An address as 4 or 16 bytes; an IPv4-mapped IPv6 address stays IPv6 (its peer is IPv6 too). */
 export function addressBytes(address: string): Buffer {
 	if (isIPv4(address)) {
@@ -151,33 +125,40 @@ export function addressBytes(address: string): Buffer {
 	return out;
 }
 
-/** Whether 16-bit arrays read words little-endian here (then a sum is taken on swapped words and swapped back: RFC 1071 §2(B)). */
+/** Whether typed arrays read words little-endian here (then a lane's bytes are swapped: RFC 1071 §2(B)). */
 const isLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** The one's-complement sum of `data` as 16-bit big-endian words (odd length: a zero byte pads it), not yet folded. */
-function sum16(data: Buffer, start: number, end: number, initial: number): number {
+/**
+ * The one's-complement sum of `data[start, end)` read as 16-bit big-endian
+ * words (odd length: a zero byte pads it), added to `initial`, not yet
+ * folded. Wherever the bytes sit in memory: the aligned middle is summed as
+ * native 32-bit words (a quarter of the steps of a byte loop), and since a
+ * one's-complement sum only swaps with its lanes, the result is swapped
+ * back when the lanes came out crossed.
+ */
+function sum16(data: Uint8Array, start: number, end: number, initial: number): number {
 	let sum = initial;
 	let at = start;
-	const address = data.byteOffset + start;
-	if (isLittleEndian && address % 2 === 0 && end - start >= 64) {
-		// The payload is most of the bytes: sum whole words natively, fold, and swap the result's bytes.
-		const words = new Uint16Array(data.buffer, address, (end - start) >>> 1);
+	const base = data.byteOffset;
+	if (isLittleEndian && end - start >= 64) {
+		for (; (base + at) % 4 !== 0; at++) {
+			sum += (at - start) % 2 === 0 ? data[at]! << 8 : data[at]!;
+		}
+
+		const words = new Uint32Array(data.buffer, base + at, (end - at) >>> 2);
 		let wide = 0;
 		for (let index = 0; index < words.length; index++) {
 			wide += words[index]!;
 		}
 
 		const folded = fold(wide);
-		sum += ((folded & 0xff) << 8) | (folded >>> 8);
-		at = start + words.length * 2;
+		// Native little-endian lanes put the byte at `at` low: right when it is an odd byte of the run, crossed when even.
+		sum += (at - start) % 2 === 0 ? ((folded & 0xff) << 8) | (folded >>> 8) : folded;
+		at += words.length * 4;
 	}
 
-	for (; at + 1 < end; at += 2) {
-		sum += (data[at]! << 8) | data[at + 1]!;
-	}
-
-	if (at < end) {
-		sum += data[at]! << 8;
+	for (; at < end; at++) {
+		sum += (at - start) % 2 === 0 ? data[at]! << 8 : data[at]!;
 	}
 
 	return sum;
@@ -185,7 +166,7 @@ function sum16(data: Buffer, start: number, end: number, initial: number): numbe
 
 function fold(sum: number): number {
 	while (sum > 0xff_ff) {
-		sum = (sum & 0xff_ff) + Math.floor(sum / 0x1_00_00);
+		sum = (sum % 0x1_00_00) + Math.floor(sum / 0x1_00_00);
 	}
 
 	return sum;
@@ -208,60 +189,89 @@ const protoTcp = 6;
 const protoUdp = 17;
 
 /**
- * Write one IP packet into `block` at `at`, carrying `transport` (its
- * header, checksum still zero) and `payload`: the IP header, then the
- * transport checksum over the pseudo-header, header and payload.
+ * An Enhanced Packet Block as the pieces written one after the other: its
+ * head (block header, IP and transport headers, checksums done), the
+ * payload itself — never copied, a writev takes it where it is — and its
+ * tail (padding, the comment, the closing length). An empty payload is
+ * left out.
  */
-function writeIpPacket(block: Buffer, at: number, source: Buffer, destination: Buffer, protocol: number, transport: Buffer, payload: Buffer, checksumAt: number): void {
+export type BlockPieces = Buffer[];
+
+/**
+ * The pieces of an Enhanced Packet Block on interface 0, at `micros` since
+ * the epoch, with an opt_comment, holding one IPv4 or IPv6 packet (by the
+ * addresses' length) that carries `transport` (its header, checksum field
+ * zero) and `payload`.
+ */
+function packetPieces(micros: number, comment: string, source: Buffer, destination: Buffer, protocol: number, transport: Buffer, checksumAt: number, payload: Buffer): BlockPieces {
 	const isV4 = source.length === 4;
 	const ipLength = isV4 ? 20 : 40;
 	const transportLength = transport.length + payload.length;
+	const packetLength = ipLength + transportLength;
+	const bodyLength = 20 + packetLength;
+	const commentBytes = Buffer.from(comment);
+	const optionsBytes = optionsLength([[optComment, commentBytes]]);
+	const total = 12 + pad4(bodyLength) + optionsBytes;
+	// Small pieces come from Node's shared pool: no allocation of their own.
+	const head = Buffer.allocUnsafe(28 + ipLength + transport.length);
+	head.writeUInt32LE(blockEpb, 0);
+	head.writeUInt32LE(total, 4);
+	head.writeUInt32LE(0, 8);
+	const time = Math.round(micros);
+	head.writeUInt32LE(Math.floor(time / 0x1_00_00_00_00), 12);
+	head.writeUInt32LE(time % 0x1_00_00_00_00, 16);
+	head.writeUInt32LE(packetLength, 20);
+	head.writeUInt32LE(packetLength, 24);
+	const ip = 28;
 	if (isV4) {
-		block.writeUInt8(0x45, at);
-		block.writeUInt8(0, at + 1);
-		block.writeUInt16BE(ipLength + transportLength, at + 2);
+		head.writeUInt8(0x45, ip);
+		head.writeUInt8(0, ip + 1);
+		head.writeUInt16BE(packetLength, ip + 2);
 		// Identification 0 with Don't Fragment: what Linux sends for TCP.
-		block.writeUInt16BE(0, at + 4);
-		block.writeUInt16BE(0x40_00, at + 6);
-		block.writeUInt8(64, at + 8);
-		block.writeUInt8(protocol, at + 9);
-		block.writeUInt16BE(0, at + 10);
-		source.copy(block, at + 12);
-		destination.copy(block, at + 16);
-		block.writeUInt16BE(~fold(sum16(block, at, at + 20, 0)) & 0xff_ff, at + 10);
+		head.writeUInt16BE(0, ip + 4);
+		head.writeUInt16BE(0x40_00, ip + 6);
+		head.writeUInt8(64, ip + 8);
+		head.writeUInt8(protocol, ip + 9);
+		head.writeUInt16BE(0, ip + 10);
+		source.copy(head, ip + 12);
+		destination.copy(head, ip + 16);
+		head.writeUInt16BE(~fold(sum16(head, ip, ip + 20, 0)) & 0xff_ff, ip + 10);
 	} else {
-		block.writeUInt32BE(0x60_00_00_00, at);
-		block.writeUInt16BE(transportLength, at + 4);
-		block.writeUInt8(protocol, at + 6);
-		block.writeUInt8(64, at + 7);
-		source.copy(block, at + 8);
-		destination.copy(block, at + 24);
+		head.writeUInt32BE(0x60_00_00_00, ip);
+		head.writeUInt16BE(transportLength, ip + 4);
+		head.writeUInt8(protocol, ip + 6);
+		head.writeUInt8(64, ip + 7);
+		source.copy(head, ip + 8);
+		destination.copy(head, ip + 24);
 	}
 
-	const start = at + ipLength;
-	transport.copy(block, start);
-	payload.copy(block, start + transport.length);
-	// Pseudo-header: addresses, protocol, transport length.
+	const start = ip + ipLength;
+	transport.copy(head, start);
+	// Pseudo-header (addresses, protocol, transport length), then the header and the payload where they lie.
 	let sum = sum16(source, 0, source.length, 0);
 	sum = sum16(destination, 0, destination.length, sum);
-	sum += protocol + (transportLength & 0xff_ff) + Math.floor(transportLength / 0x1_00_00);
-	sum = sum16(block, start, start + transportLength, sum);
+	sum += protocol + (transportLength % 0x1_00_00) + Math.floor(transportLength / 0x1_00_00);
+	sum = sum16(head, start, start + transport.length, sum);
+	// The header is an even number of bytes long, so the payload's words line up after it.
+	sum = sum16(payload, 0, payload.length, sum);
 	let checksum = ~fold(sum) & 0xff_ff;
 	// UDP sends a computed zero as all ones (zero means "no checksum").
 	if (protocol === protoUdp && checksum === 0) {
 		checksum = 0xff_ff;
 	}
 
-	block.writeUInt16BE(checksum, start + checksumAt);
+	head.writeUInt16BE(checksum, start + checksumAt);
+	const padding = pad4(bodyLength) - bodyLength;
+	const tail = Buffer.allocUnsafe(padding + optionsBytes + 4);
+	tail.fill(0, 0, padding);
+	writeOptions(tail, padding, [[optComment, commentBytes]]);
+	tail.writeUInt32LE(total, padding + optionsBytes);
+	return payload.length > 0 ? [head, payload, tail] : [head, tail];
 }
 
-function ipLengthOf(source: Buffer): number {
-	return source.length === 4 ? 20 : 40;
-}
-
-/** An Enhanced Packet Block holding an IPv4 or IPv6 packet (by the addresses' length) with one TCP segment. */
-export function tcpBlock(micros: number, comment: string, source: Buffer, destination: Buffer, fields: TcpFields, payload: Buffer): Buffer {
-	const header = Buffer.alloc(20);
+/** The pieces of an Enhanced Packet Block holding an IPv4 or IPv6 packet with one TCP segment. */
+export function tcpBlock(micros: number, comment: string, source: Buffer, destination: Buffer, fields: TcpFields, payload: Buffer): BlockPieces {
+	const header = Buffer.allocUnsafe(20).fill(0);
 	header.writeUInt16BE(fields.sourcePort, 0);
 	header.writeUInt16BE(fields.destinationPort, 2);
 	header.writeUInt32BE(fields.seq >>> 0, 4);
@@ -270,19 +280,15 @@ export function tcpBlock(micros: number, comment: string, source: Buffer, destin
 	header.writeUInt8(5 << 4, 12);
 	header.writeUInt8(fields.flags, 13);
 	header.writeUInt16BE(65_535, 14);
-	return enhancedPacketWith(micros, ipLengthOf(source) + 20 + payload.length, comment, (block, at) => {
-		writeIpPacket(block, at, source, destination, protoTcp, header, payload, 16);
-	});
+	return packetPieces(micros, comment, source, destination, protoTcp, header, 16, payload);
 }
 
-/** An Enhanced Packet Block holding an IPv4 or IPv6 packet with one UDP datagram. */
-export function udpBlock(micros: number, comment: string, source: Buffer, destination: Buffer, sourcePort: number, destinationPort: number, payload: Buffer): Buffer {
-	const header = Buffer.alloc(8);
+/** The pieces of an Enhanced Packet Block holding an IPv4 or IPv6 packet with one UDP datagram. */
+export function udpBlock(micros: number, comment: string, source: Buffer, destination: Buffer, sourcePort: number, destinationPort: number, payload: Buffer): BlockPieces {
+	const header = Buffer.allocUnsafe(8).fill(0);
 	header.writeUInt16BE(sourcePort, 0);
 	header.writeUInt16BE(destinationPort, 2);
 	// A jumbo IPv6 datagram cannot be written in 16 bits; netdash never carries one (dgram caps at 65,507 / 65,527).
 	header.writeUInt16BE((8 + payload.length) & 0xff_ff, 4);
-	return enhancedPacketWith(micros, ipLengthOf(source) + 8 + payload.length, comment, (block, at) => {
-		writeIpPacket(block, at, source, destination, protoUdp, header, payload, 6);
-	});
+	return packetPieces(micros, comment, source, destination, protoUdp, header, 6, payload);
 }

@@ -464,13 +464,12 @@ export class Model {
 	}
 
 	/** Take a rate sample: bytes since the last one over `seconds`. */
-	sample(seconds: number): void {
+	sample(seconds: number, now = Date.now()): void {
 		this.rateIn = (this.bytesIn - this.#sampledBytesIn) / seconds;
 		this.rateOut = (this.bytesOut - this.#sampledBytesOut) / seconds;
 		this.#sampledBytesIn = this.bytesIn;
 		this.#sampledBytesOut = this.bytesOut;
 		const limit = this.#options.historyLength;
-		const now = Date.now();
 		for (const connection of this.connections.values()) {
 			if (connection.isHalfOpen && connection.halfClosedAt !== undefined && connection.closedAt === undefined) {
 				// A half-open connection waits on us after the peer's FIN: the row says for how long.

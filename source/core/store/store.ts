@@ -10,6 +10,12 @@ export type StoreOptions = Partial<ModelOptions> & {
 	publishIntervalMs?: number;
 	/** Time between rate samples, in ms. @default 1000 */
 	sampleIntervalMs?: number;
+	/**
+	 * The time rates are measured in, in ms: a replay's recorded clock, so
+	 * that 10× plays the rates as they were. A sample is skipped while it
+	 * stands still (a paused replay). @default Date.now
+	 */
+	clock?: () => number;
 };
 
 const defaults: ModelOptions & {publishIntervalMs: number; sampleIntervalMs: number} = {
@@ -29,7 +35,9 @@ const defaults: ModelOptions & {publishIntervalMs: number; sampleIntervalMs: num
  * after each one.
  */
 export class Store {
-	readonly #model: Model;
+	#model: Model;
+	readonly #settings: ModelOptions;
+	readonly #clock: () => number;
 	readonly #subscribers = new Set<() => void>();
 	readonly #publishIntervalMs: number;
 	readonly #sampleIntervalMs: number;
@@ -39,13 +47,16 @@ export class Store {
 	#publishTimer: NodeJS.Timeout | undefined;
 	readonly #sampleTimer: NodeJS.Timeout;
 	#lastPublish = 0;
-	#lastSample = Date.now();
+	#lastSample: number;
 	#logViews = new Map<string, LogView>();
 	#isDisposed = false;
 
 	constructor(bus: Bus, options: StoreOptions = {}) {
 		const settings = {...defaults, ...options};
+		this.#settings = settings;
 		this.#model = new Model(settings);
+		this.#clock = options.clock ?? Date.now;
+		this.#lastSample = this.#clock();
 		this.#publishIntervalMs = settings.publishIntervalMs;
 		this.#sampleIntervalMs = settings.sampleIntervalMs;
 		this.#maxNotices = settings.maxNotices;
@@ -63,6 +74,9 @@ export class Store {
 	get sampleIntervalMs(): number {
 		return this.#sampleIntervalMs;
 	}
+
+	/** The time the store measures in (the `clock` option): what a pane's "seen 3 s ago" is counted from. */
+	now = (): number => this.#clock();
 
 	/** The latest snapshot: the same object until the next publish. */
 	getSnapshot = (): Snapshot => this.#snapshot;
@@ -86,6 +100,23 @@ export class Store {
 	clearClosed(): void {
 		this.#model.clearClosed();
 		this.#schedule();
+	}
+
+	/**
+	 * Forget every event folded so far and publish an empty snapshot: a
+	 * replay seeking back folds the recording again from its start.
+	 */
+	reset(): void {
+		this.#model = new Model(this.#settings);
+		this.#logViews = new Map();
+		this.#lastSample = this.#clock();
+		clearTimeout(this.#publishTimer);
+		this.#publishTimer = undefined;
+		this.#lastPublish = Date.now();
+		this.#snapshot = this.#build(undefined);
+		for (const subscriber of this.#subscribers) {
+			subscriber();
+		}
 	}
 
 	/** Stop listening to the bus and stop the timers. */
@@ -115,10 +146,15 @@ export class Store {
 	}
 
 	#sample(): void {
-		const now = Date.now();
+		const now = this.#clock();
+		if (now <= this.#lastSample) {
+			// A paused replay: nothing moved, and a rate over no time means nothing.
+			return;
+		}
+
 		const seconds = Math.max(0.001, (now - this.#lastSample) / 1000);
 		this.#lastSample = now;
-		this.#model.sample(seconds);
+		this.#model.sample(seconds, now);
 		this.#schedule();
 	}
 
@@ -147,9 +183,8 @@ export class Store {
 		}
 	}
 
-	#build(): Snapshot {
+	#build(previous: Snapshot | undefined = this.#snapshot as Snapshot | undefined): Snapshot {
 		const model = this.#model;
-		const previous = this.#snapshot as Snapshot | undefined;
 
 		let listeners = previous?.listeners;
 		if (!listeners || model.isMembershipChanged || model.dirtyListeners.size > 0) {

@@ -2,7 +2,7 @@ import {Box, Text} from 'ink';
 import {commandLineUsages} from '../../core/command-line.js';
 import type {PaneKeyHandler} from '../hooks/pane-keys.js';
 import {moveCursor} from '../hooks/use-list-keys.js';
-import {actionOf, keyBindings, keyLabel, keyScopes, type KeyAction} from '../keys.js';
+import {actionOf, keyBindings, keyLabel, keyScopes, type KeyAction, type KeyScope} from '../keys.js';
 import {frameGlyphs} from '../terminal.js';
 import {colors, glyphLegend} from '../theme.js';
 
@@ -12,6 +12,8 @@ export type HelpOverlayProps = {
 	readonly height: number;
 	/** First line shown (the dashboard state's helpScroll). */
 	readonly scroll: number;
+	/** In `netdash replay`: the replay's keys come first. Elsewhere they are left out. @default false */
+	readonly isReplay?: boolean;
 };
 
 const scrollActions: ReadonlySet<KeyAction> = new Set(['move-down', 'move-up', 'page-down', 'page-up', 'move-first', 'move-last']);
@@ -34,12 +36,19 @@ function heading(text: string): Line {
  * vocabulary (a usage whose description does not fit beside it gets it on
  * the next line).
  */
-export function helpLines(width: number): Line[] {
+export function helpLines(width: number, isReplay = false): Line[] {
 	const lines: Line[] = [];
-	for (const {scope, title} of keyScopes) {
+	const scopeLines = (scope: KeyScope, title: string) => {
 		lines.push(heading(title));
 		for (const binding of keyBindings.filter((candidate) => candidate.scope === scope)) {
 			lines.push({key: keyLabel(binding), text: binding.description, labelWidth: keyLabelWidth});
+		}
+	};
+
+	// The replay's keys act only in `netdash replay`: there they come first, elsewhere not at all.
+	for (const {scope, title} of keyScopes) {
+		if (scope === 'replay' ? isReplay : true) {
+			scopeLines(scope, title);
 		}
 	}
 
@@ -90,18 +99,18 @@ function HelpColumn({lines, width}: {lines: readonly Line[]; width: number}) {
 }
 
 /** How the help lays out in `width`×`height`: its lines, columns, rows per column and how far it scrolls. */
-export function helpLayout(width: number, height: number) {
+export function helpLayout(width: number, height: number, isReplay = false) {
 	const inner = width - 2;
 	const rows = Math.max(1, height - 3);
 	// The fewest columns that hold everything (wider columns keep a command beside its description), else the most that fit.
 	const most = Math.max(1, Math.floor(inner / columnWidth));
 	let count = 1;
-	while (count < most && helpLines(Math.floor(inner / count) - 1).length > rows * count) {
+	while (count < most && helpLines(Math.floor(inner / count) - 1, isReplay).length > rows * count) {
 		count++;
 	}
 
 	const shownWidth = Math.floor(inner / count);
-	const lines = helpLines(shownWidth - 1);
+	const lines = helpLines(shownWidth - 1, isReplay);
 	const page = rows * count;
 	return {lines, rows, page, shownWidth, maxOffset: Math.max(0, lines.length - page)};
 }
@@ -113,14 +122,14 @@ export function helpLayout(width: number, height: number) {
  * is drawn yet, so `?j` in one burst scrolls; the layout is worked out only
  * when a key comes.
  */
-export function helpKeyHandler(width: number, height: number, onScroll: (scroll: number) => void): PaneKeyHandler {
+export function helpKeyHandler(width: number, height: number, onScroll: (scroll: number) => void, isReplay = false): PaneKeyHandler {
 	return (typed, state) => {
 		const action = actionOf(typed.input, typed.key, scrollActions);
 		if (action === undefined) {
 			return false;
 		}
 
-		const {rows, maxOffset} = helpLayout(width, height);
+		const {rows, maxOffset} = helpLayout(width, height, isReplay);
 		onScroll(moveCursor(action, Math.min(state.helpScroll, maxOffset), maxOffset + 1, rows));
 		return true;
 	};
@@ -133,8 +142,8 @@ export function helpKeyHandler(width: number, height: number, onScroll: (scroll:
  * {@link helpKeyHandler}), so even at 80×24 every `:` command is one scroll
  * away.
  */
-export function HelpOverlay({width, height, scroll}: HelpOverlayProps) {
-	const {lines, rows, page, shownWidth, maxOffset} = helpLayout(width, height);
+export function HelpOverlay({width, height, scroll, isReplay = false}: HelpOverlayProps) {
+	const {lines, rows, page, shownWidth, maxOffset} = helpLayout(width, height, isReplay);
 	const offset = Math.min(scroll, maxOffset);
 	const shown = lines.slice(offset, offset + page);
 	const where = maxOffset > 0 ? ` · j/k scroll: lines ${offset + 1}–${offset + shown.length} of ${lines.length}` : '';

@@ -13,8 +13,8 @@ export type TypedKey = {readonly input: string; readonly key: Key};
  */
 export type PaneKeyHandler = (typed: TypedKey, state: DashboardState) => boolean;
 
-/** A pane, `entry` (the full view of one log entry), `held` (a relay's held chunks) or `help` (the help overlay): the last three take the keys while open. */
-export type KeyTarget = PaneName | 'entry' | 'held' | 'help';
+/** A pane, `entry` (the full view of one log entry), `held` (a relay's held chunks) or `help` (the help overlay): the last three take the keys while open; `replay` (netdash replay) is asked before the panes. */
+export type KeyTarget = PaneName | 'entry' | 'held' | 'help' | 'replay';
 
 /** Where each pane leaves its key handler when it renders (the latest rows and sizes are in it). */
 export type PaneKeys = {readonly current: Partial<Record<KeyTarget, PaneKeyHandler>>};

@@ -110,7 +110,7 @@ export function useDashboardKeys({store, paneKeys, commands, targetOf, logView, 
 
 		// While the rate chart is where the Log was (r), the Log's keys (v, y, j/k on entries) have nothing to act on.
 		const isLogHidden = state.focus === 'log' && state.isChartShown;
-		if (!isLogHidden && paneKeys.current[state.focus]?.(typed, state)) {
+		if (paneKeys.current.replay?.(typed, state) || (!isLogHidden && paneKeys.current[state.focus]?.(typed, state))) {
 			return;
 		}
 
