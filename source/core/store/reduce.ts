@@ -5,6 +5,7 @@ import {formatTls} from '../tcp/tls.js';
 import {LogBook} from './log.js';
 import {UdpModel} from './reduce-udp.js';
 import {SystemModel} from './reduce-system.js';
+import {LanModel} from './reduce-lan.js';
 import type {AdmissionView, ConnectionRow, ListenerRow, Notice, RefusedRow} from './snapshot.js';
 
 /** `127.0.0.1:51234`, or `[::1]:51234`. */
@@ -22,6 +23,10 @@ export type ModelOptions = {
 	maxNotices: number;
 	/** Rate samples kept per connection. */
 	historyLength: number;
+	/** LAN services kept as `gone` after they left. @default 64 */
+	maxLanGone?: number;
+	/** LAN history rows kept. @default 100 */
+	maxLanHistory?: number;
 };
 
 type ListenerModel = {
@@ -93,6 +98,8 @@ export class Model {
 	readonly udp: UdpModel;
 	/** The machine's sockets (core/system/). */
 	readonly system = new SystemModel();
+	/** Hosts and their services, every discovery protocol together (issue 15). */
+	readonly lan: LanModel;
 	notices: Notice[] = [];
 	evictedNotices = 0;
 	bytesIn = 0;
@@ -119,6 +126,7 @@ export class Model {
 		this.#options = options;
 		this.logs = new LogBook(options.logBytes, options.logEntryBytes);
 		this.udp = new UdpModel(this.logs, this.dirtyLogs);
+		this.lan = new LanModel({maxGone: options.maxLanGone, maxHistory: options.maxLanHistory});
 	}
 
 	/** Fold one event in. */
@@ -126,6 +134,7 @@ export class Model {
 		this.lastSeq = event.seq;
 		this.udp.apply(event);
 		this.system.apply(event);
+		this.lan.apply(event);
 		switch (event.type) {
 			case 'data-received': {
 				const connection = this.connections.get(event.connection);

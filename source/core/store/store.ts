@@ -132,6 +132,7 @@ export class Store {
 			model.isNoticesChanged ||
 			model.udp.isChanged ||
 			model.system.isChanged ||
+			model.lan.isChanged ||
 			model.isRefusedChanged ||
 			model.lastSeq !== this.#snapshot.totals.events;
 		if (!isChanged) {
@@ -233,6 +234,7 @@ export class Store {
 			notices,
 			...model.udp.build(previous),
 			...model.system.build(previous),
+			...model.lan.build(previous),
 			refused: isRefusedChanged ? Object.freeze(model.refused.slice(-this.#maxNotices)) : previous.refused,
 			admission: isRefusedChanged ? Object.freeze({...model.admission}) : previous.admission,
 			totals: Object.freeze({

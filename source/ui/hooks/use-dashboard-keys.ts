@@ -16,6 +16,7 @@ export type DashboardKeys = {
 export const confirmQuestions: Record<ConfirmAction, (target: string | undefined, open: number) => string> = {
 	reset: (target) => `reset ${target} with a RST? unsent bytes are dropped.`,
 	close: (target) => (target?.startsWith('L') ? `stop listener ${target}?` : target?.startsWith('U') ? `close UDP socket ${target}?` : `close ${target}? (FIN after queued bytes)`),
+	connect: (target) => `connect to ${target}?`,
 	quit: (_, open) => `${open} socket${open === 1 ? ' is' : 's are'} open: close ${open === 1 ? 'it' : 'them'} and quit?`,
 };
 
