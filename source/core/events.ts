@@ -774,6 +774,40 @@ export type PacketDropped = {
 	count: number;
 };
 
+// Broadcast probe (issue 15, point 5): one datagram, every reply within a window.
+
+/** One host that answered a broadcast probe: its first reply, and how many it sent. */
+export type ProbeResponder = {
+	from: Endpoint;
+	/** From the send to its first reply. */
+	rttMs: number;
+	/** Replies it sent within the window (counted, not listed). */
+	replies: number;
+	/** Size of its first reply. */
+	bytes: number;
+	/** Its first reply's first bytes (at most 64), base64. */
+	base64: string;
+};
+
+/** A broadcast probe's window closed: every responder, once, with its round trip and count. */
+export type ProbeResults = {
+	type: 'probe-results';
+	/** `P1`, `P2`, … */
+	probe: string;
+	/** Where the datagram went (a named address, or every interface's directed broadcast). */
+	targets: Endpoint[];
+	/** Size of the datagram sent. */
+	bytes: number;
+	windowMs: number;
+	/** Replies received in all. */
+	replies: number;
+	/** Responders beyond the first 256, counted only. */
+	unlisted: number;
+	responders: ProbeResponder[];
+	/** The send failed (e.g. EACCES, ENETUNREACH). */
+	error?: {code: string; message: string};
+};
+
 // System pane (issue 14): the machine's sockets, as core/system/ reads them.
 
 /** A socket's transport. */
@@ -1030,6 +1064,8 @@ export type BusEvent = EventBase &
 		| ServicesBrowsing
 		| ForeignDatagram
 		| PacketDropped
+		// Broadcast probe (issue 15, point 5)
+		| ProbeResults
 		// System pane (issue 14): the machine's sockets
 		| SystemSocketsListed
 		| SystemSocketsChanged

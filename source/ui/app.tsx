@@ -119,8 +119,9 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	const hosts = useSnapshot((snapshot) => snapshot.hosts);
 	const lanHistory = useSnapshot((snapshot) => snapshot.lanHistory);
 	const lanBrowsing = useSnapshot((snapshot) => snapshot.lanBrowsing);
+	const probes = useSnapshot((snapshot) => snapshot.probes);
 	// Gone services alone (browsing stopped) do not keep the pane open.
-	const isDiscoveryFolded = (discovery.state === 'off' || discovery.state === 'stopped') && lanBrowsing.length === 0 && peers.length === 0 && foreign.length === 0 && hosts.every((host) => host.state === 'gone');
+	const isDiscoveryFolded = (discovery.state === 'off' || discovery.state === 'stopped') && lanBrowsing.length === 0 && peers.length === 0 && foreign.length === 0 && probes.length === 0 && hosts.every((host) => host.state === 'gone');
 	const layout = layoutFor(columns, rows, {isDiscoveryFolded});
 	// A selection whose rows were cleared (C, :clear) is no selection.
 	const isKnown = (id: string) => listeners.some((row) => row.id === id) || connections.some((row) => row.id === id) || udpSockets.some((row) => row.id === id);
@@ -423,6 +424,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 			hosts={hosts}
 			history={lanHistory}
 			browsing={lanBrowsing}
+			probe={probes.at(-1)}
 			onSelect={onService}
 		/>
 	);

@@ -258,4 +258,33 @@ describe('LAN services in the dashboard', () => {
 		frame = await dashboard.type(keys.enter, 'TV (ssdp) offers no TCP port to connect to');
 		expect(frame).not.toContain('C2');
 	});
+
+	it(':probe ADDR:PORT text sends one datagram and lists its responder once, with round trip and reply count, its bytes escaped; :probe alone still probes for peers', async () => {
+		const dashboard = await open();
+		resize(dashboard, 200, 40);
+		// A UDP server on loopback that answers every datagram twice
+		const responder = dgram.createSocket('udp4');
+		cleanups.push(() => {
+			responder.close();
+		});
+		responder.on('message', (_, from) => {
+			for (let index = 0; index < 2; index++) {
+				responder.send(Buffer.from('pong \u001B[2J'), from.port, from.address);
+			}
+		});
+		await new Promise<void>((resolve) => {
+			responder.bind(0, '127.0.0.1', resolve);
+		});
+		const {port} = responder.address();
+
+		await command(dashboard, `probe 127.0.0.1:${port} hello`);
+		const frame = await dashboard.see(`probe P1 → 127.0.0.1:${port} (5 B): 1 responder, 2 replies in 2 s`, 10_000);
+		expect(frame).toMatch(new RegExp(`◆ 127\\.0\\.0\\.1:${port}\\s+\\d+(\\.\\d)?ms\\s+2×\\s+9 B\\s+pong \\^\\[\\[2J`));
+		expect(dashboard.frames.join('')).not.toContain('\u001B[2J');
+
+		// Bare, it is netdash's own discovery probe, as before
+		await dashboard.type(':', 'tab completes');
+		await dashboard.type('probe', ':probe');
+		await dashboard.type(keys.enter, 'discovery is not running');
+	});
 });

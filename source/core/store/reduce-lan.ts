@@ -1,5 +1,5 @@
 import type {BusEvent, PeerFields, ServiceFields, ServiceProtocol} from '../events.js';
-import type {LanHistoryRow, LanHostRow, LanServiceRow, Snapshot} from './snapshot.js';
+import type {LanHistoryRow, LanHostRow, LanServiceRow, ProbeResultsRow, Snapshot} from './snapshot.js';
 
 /** Bounds of what the LAN table keeps. */
 export type LanModelOptions = {
@@ -69,6 +69,9 @@ export class LanModel {
 	readonly #history: LanHistoryRow[] = [];
 	readonly #maxGone: number;
 	readonly #maxHistory: number;
+	/** The latest broadcast probes' results, oldest first (bounded). */
+	readonly #probes: ProbeResultsRow[] = [];
+	#isProbesChanged = false;
 	/** LAN protocols browsing now (`services-browsing`), until discovery stops. */
 	#browsing: readonly ServiceProtocol[] = [];
 	#isChanged = false;
@@ -81,7 +84,7 @@ export class LanModel {
 
 	/** True when the next snapshot needs new hosts or history. */
 	get isChanged(): boolean {
-		return this.#isChanged || this.#isHistoryChanged;
+		return this.#isChanged || this.#isHistoryChanged || this.#isProbesChanged;
 	}
 
 	/** Fold one event in (others are ignored). */
@@ -112,6 +115,17 @@ export class LanModel {
 					this.#browsing = Object.freeze(this.#browsing.filter((protocol) => protocol !== event.protocol));
 				}
 
+				break;
+			}
+
+			case 'probe-results': {
+				const {seq: _, type: __, ref: ___, ...row} = event;
+				this.#probes.push(Object.freeze(row));
+				if (this.#probes.length > 8) {
+					this.#probes.shift();
+				}
+
+				this.#isProbesChanged = true;
 				break;
 			}
 
@@ -155,7 +169,7 @@ export class LanModel {
 	}
 
 	/** The snapshot's `hosts` and `lanHistory`, reused from `previous` when nothing changed. */
-	build(previous: Snapshot | undefined): Pick<Snapshot, 'hosts' | 'lanHistory' | 'lanBrowsing'> {
+	build(previous: Snapshot | undefined): Pick<Snapshot, 'hosts' | 'lanHistory' | 'lanBrowsing' | 'probes'> {
 		let hosts = previous?.hosts;
 		const lanBrowsing = this.#browsing;
 		if (!hosts || this.#isChanged) {
@@ -180,7 +194,13 @@ export class LanModel {
 			this.#isHistoryChanged = false;
 		}
 
-		return {hosts, lanHistory, lanBrowsing};
+		let probes = previous?.probes;
+		if (!probes || this.#isProbesChanged) {
+			probes = Object.freeze([...this.#probes]);
+			this.#isProbesChanged = false;
+		}
+
+		return {hosts, lanHistory, lanBrowsing, probes};
 	}
 
 	#see(fields: Omit<ServiceModel, 'row'>, at: number, kind?: LanHistoryRow['kind']): void {

@@ -1,4 +1,4 @@
-import type {CloseReason, Endpoint, Origin, PeerFields, ServiceProtocol} from '../events.js';
+import type {CloseReason, Endpoint, Origin, PeerFields, ProbeResults, ServiceProtocol} from '../events.js';
 import type {ConnectionState} from '../tcp/connection.js';
 import type {SystemSocketRates} from '../system/types.js';
 import type {LogView} from './log.js';
@@ -246,6 +246,8 @@ export type Snapshot = {
 	readonly lanHistory: readonly LanHistoryRow[];
 	/** LAN protocols browsing now (mDNS, SSDP, Syncthing), from `services-browsing`. */
 	readonly lanBrowsing: readonly ServiceProtocol[];
+	/** The last 8 broadcast probes' results (`probe-results`), oldest first. */
+	readonly probes: readonly ProbeResultsRow[];
 	readonly system: SystemView;
 	readonly totals: Totals;
 };
@@ -297,3 +299,6 @@ export type LanHistoryRow = {
 	readonly address: string;
 	readonly port: number | null;
 };
+
+/** One broadcast probe's results: every responder once, with its round trip and reply count. */
+export type ProbeResultsRow = Readonly<Omit<ProbeResults, 'type'>> & {readonly at: number};

@@ -1,6 +1,6 @@
 import {useMemo} from 'react';
 import {Box, Text} from 'ink';
-import type {DiscoveryView, ForeignRow, LanHistoryRow, LanHostRow, LanServiceRow, PeerRow} from '../../core/index.js';
+import type {DiscoveryView, ForeignRow, LanHistoryRow, LanHostRow, LanServiceRow, PeerRow, ProbeResultsRow} from '../../core/index.js';
 import {formatAddress} from '../../core/index.js';
 import {formatBytes, toDisplay} from '../../core/format/index.js';
 import {columnsWidth, fitColumns, type Column, type FittedColumns} from '../columns.js';
@@ -23,6 +23,8 @@ export type DiscoveryPaneProps = ListPaneProps & {
 	readonly hosts?: readonly LanHostRow[];
 	/** What appeared, expired, said bye or restarted, oldest first. @default [] */
 	readonly history?: readonly LanHistoryRow[];
+	/** The latest broadcast probe's results are shown as a table (`:probe [addr:]port text`). @default undefined */
+	readonly probe?: ProbeResultsRow;
 	/** LAN protocols browsing now. @default [] */
 	readonly browsing?: readonly string[];
 	/** Senders of datagrams on the discovery port that are not netdash's. */
@@ -232,6 +234,27 @@ function HistoryLine({row, now, width}: {row: LanHistoryRow; now: number; width:
 	);
 }
 
+/** `probe P1 → 10.0.0.255:9999 (5 B): 3 responders, 4 replies in 2 s`: the head of the probe table. */
+function probeHead(probe: ProbeResultsRow): string {
+	const targets = probe.targets.map((target) => formatAddress(target.address, target.port)).join(', ');
+	const count = `${probe.responders.length + probe.unlisted} responder${probe.responders.length + probe.unlisted === 1 ? '' : 's'}, ${probe.replies} repl${probe.replies === 1 ? 'y' : 'ies'} in ${probe.windowMs / 1000} s`;
+	return ` probe ${probe.probe} → ${safeText(targets, 80)} (${formatBytes(probe.bytes)}): ${probe.error ? `${safeText(probe.error.message, 120)} · ` : ''}${count}`;
+}
+
+/** One responder: address, round trip of its first reply, replies (counted, not repeated), size, then its first bytes escaped. */
+function ResponderLine({row, sourceWidth, width}: {row: ProbeResultsRow['responders'][number]; sourceWidth: number; width: number}) {
+	const head = ` ◆ ${fit(safeText(formatAddress(row.from.address, row.from.port)), sourceWidth)} ${fit(rttText(row.rttMs), 7, 'right')} ${`${row.replies}×`.padStart(4)} ${fit(formatBytes(row.bytes), 7, 'right')}  `;
+	const room = Math.max(0, width - head.length);
+	// The reply's bytes are the responder's: painted through toDisplay like any payload.
+	const bytes = room > 0 ? toDisplay(Buffer.from(row.base64, 'base64'), {maxChars: room}) : '';
+	return (
+		<Text wrap="truncate-end">
+			{head}
+			<Text color={colors.muted}>{bytes}</Text>
+		</Text>
+	);
+}
+
 /** One foreign sender: source, datagrams and last size, then the first bytes of the last one; compact: labelled, without the counts. */
 function ForeignLine({row, sourceWidth, width, isCompact = false}: {row: ForeignRow; sourceWidth: number; width: number; isCompact?: boolean}) {
 	const source = safeText(formatAddress(row.address, row.port));
@@ -275,7 +298,7 @@ function FoldedLine({discovery, isFocused, width}: {discovery: DiscoveryView; is
  * restarted); and the foreign senders on the discovery port. Every name is
  * the network's and painted through toDisplayString / toDisplay.
  */
-export function DiscoveryPane({peers: allPeers, hosts: allHosts = [], history = [], browsing = [], foreign, discovery, filter, cursor, isFocused, keys, width, height, onMove, onSelect, isFolded = false}: DiscoveryPaneProps) {
+export function DiscoveryPane({peers: allPeers, hosts: allHosts = [], history = [], browsing = [], probe, foreign, discovery, filter, cursor, isFocused, keys, width, height, onMove, onSelect, isFolded = false}: DiscoveryPaneProps) {
 	const hosts = useMemo(() => filterHosts(allHosts, filter), [allHosts, filter]);
 	const {lines, services, lineOf} = useMemo(() => linesOf(hosts), [hosts]);
 	const serviceCount = useMemo(() => allHosts.reduce((sum, host) => sum + host.services.filter((service) => service.protocol !== 'netdash' && service.state !== 'gone').length, 0), [allHosts]);
@@ -287,6 +310,9 @@ export function DiscoveryPane({peers: allPeers, hosts: allHosts = [], history = 
 	const columns = useMemo(() => fitColumns(inner, peerColumns(addressWidth, hasServices, hasPeers)), [inner, addressWidth, hasServices, hasPeers]);
 	const hasHeading = body >= headingMinHeight && services.length > 0;
 	let rest = Math.max(0, body - 1 - (hasHeading ? 1 : 0));
+	// The latest probe's table takes up to half (its head, then a row per responder, fastest first), leaving the list one line.
+	const probeLines = probe === undefined || rest < 2 ? 0 : Math.min(1 + probe.responders.length, Math.max(1, Math.floor(rest / 2)));
+	rest -= probeLines;
 	// The newest history takes up to a quarter of what is left (at most 3 lines) once the list has room to spare.
 	const historyLines = history.length === 0 || rest < 4 ? 0 : Math.min(3, history.length, Math.floor(rest / 4));
 	rest -= historyLines;
@@ -317,7 +343,9 @@ export function DiscoveryPane({peers: allPeers, hosts: allHosts = [], history = 
 	const running = discovery.state === 'running' ? ` · :${discovery.port ?? '?'}` : '';
 	const servicesText = serviceCount > 0 ? ` · ${serviceCount} service${serviceCount === 1 ? '' : 's'} on ${allHosts.length} host${allHosts.length === 1 ? '' : 's'}` : '';
 	const detail = `(${allPeers.length} peer${allPeers.length === 1 ? '' : 's'}${servicesText}${foreign.length > 0 ? ` · ${foreign.length} foreign` : ''}${running}${filter ? ` · /${filter} ${services.length} match` : ''})`;
-	const isIdle = discovery.state === 'off' && browsing.length === 0 && allHosts.length === 0 && foreign.length === 0;
+	const isIdle = discovery.state === 'off' && browsing.length === 0 && allHosts.length === 0 && foreign.length === 0 && probe === undefined;
+	const responders = useMemo(() => (probe ? [...probe.responders].sort((a, b) => a.rttMs - b.rttMs) : []), [probe]);
+	const responderWidth = Math.min(21, Math.max(9, ...responders.map((row) => formatAddress(row.from.address, row.from.port).length)));
 	const heading = [...columns].map(([key, size]) => headings[key].padEnd(size).slice(0, size)).join('');
 	const hasDrops = discovery.droppedTotal > 0;
 	const fill = Math.max(0, inner - columnsWidth(columns));
@@ -356,6 +384,16 @@ export function DiscoveryPane({peers: allPeers, hosts: allHosts = [], history = 
 							)}
 						</Box>
 					)}
+					{probe !== undefined && probeLines > 0 ? (
+						<Box flexDirection="column">
+							<Text wrap="truncate-end" color={probe.error ? colors.error : colors.muted}>
+								{probeHead(probe)}
+							</Text>
+							{responders.slice(0, probeLines - 1).map((row) => (
+								<ResponderLine key={`${row.from.address}:${row.from.port}`} row={row} sourceWidth={responderWidth} width={inner} />
+							))}
+						</Box>
+					) : null}
 					{historyLines > 0 ? (
 						<Box flexDirection="column">
 							{history
