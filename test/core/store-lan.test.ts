@@ -67,10 +67,11 @@ describe('the store folds every discovery protocol into one table of hosts', () 
 
 		table.tick(3000 + 1000);
 		({hosts, lanHistory} = snapshot());
-		expect(hosts[0]!.services.map((service) => [service.name, service.state])).toEqual([['Lab Printer', 'gone'], ['Lab NAS', 'fresh']]);
+		// Gone services are listed after the live ones of their host
+		expect(hosts[0]!.services.map((service) => [service.name, service.state])).toEqual([['Lab NAS', 'fresh'], ['Lab Printer', 'gone']]);
 		expect(lanHistory.map((row) => `${row.kind} ${row.name}`)).toEqual(['appeared Lab Printer', 'appeared Lab NAS', 'expired Lab Printer']);
 
-		// Heard again: fresh, and it appeared again
+		// Heard again: fresh, back in its place, and it appeared again
 		table.see(printer, 2000, 5000);
 		({hosts, lanHistory} = snapshot());
 		expect(hosts[0]!.services.map((service) => [service.name, service.state])).toEqual([['Lab Printer', 'fresh'], ['Lab NAS', 'fresh']]);
@@ -98,7 +99,8 @@ describe('the store folds every discovery protocol into one table of hosts', () 
 			'restarted netdash bench-box',
 			'bye netdash bench-box',
 		]);
-		// The old instance is not kept beside the new one
+		// The old instance is not kept beside the new one; a host with nothing live is listed last
+		expect(hosts.map((host) => host.state)).toEqual(['fresh', 'gone']);
 		expect(hosts[1]!.services.map((service) => `${service.key} ${service.state}`)).toEqual(['bbbbbbbbbbbbbbbb gone']);
 	});
 

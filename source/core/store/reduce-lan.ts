@@ -184,7 +184,9 @@ export class LanModel {
 				}
 			}
 
-			hosts = Object.freeze([...byAddress].map(([address, services]) => hostRow(address, services)));
+			// What is there comes first: within a host, gone services after the live ones; hosts with nothing live after the others.
+			const rows = [...byAddress].map(([address, services]) => hostRow(address, [...services.filter((row) => row.state !== 'gone'), ...services.filter((row) => row.state === 'gone')]));
+			hosts = Object.freeze([...rows.filter((row) => row.state !== 'gone'), ...rows.filter((row) => row.state === 'gone')]);
 			this.#isChanged = false;
 		}
 
