@@ -223,6 +223,10 @@ export function commandFromJson(value: unknown): Command {
 			return {cmd: 'broadcast', socket: idOf(object, ['socket', 'id'])!, isOn: (object['on'] as boolean | undefined) ?? true, ...withRef};
 		}
 
+		case 'probe-broadcast': {
+			return {cmd: 'probe-broadcast', ...definedOnly({host, windowMs: millis(object['window'])}), port: port!, bytes: payloadOf(object), ...withRef};
+		}
+
 		case 'discover': {
 			const given = object['broadcastAddress'] as string | string[] | undefined;
 			const broadcast = typeof given === 'string' ? [given] : given;

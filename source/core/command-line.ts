@@ -58,7 +58,7 @@ export const commandLineUsages: readonly CommandLineUsage[] = [
 	{name: 'request', usage: 'request [U1] host:port text', description: 'plain UDP request, resent with doubling waits until answered'},
 	{name: 'broadcast', usage: 'broadcast [U1] port text', description: 'to each subnet\'s broadcast address, or addr:port; on|off'},
 	{name: 'discover', usage: 'discover [port] [addr:port…]', description: 'find netdash peers by broadcast (port 47474; or announce to these)'},
-	{name: 'probe', usage: 'probe', description: 'ask every peer to answer now'},
+	{name: 'probe', usage: 'probe [[addr:]port text]', description: 'ask every peer to answer now; with port and text: broadcast it, list every reply (2 s)'},
 	{name: 'stop-discovery', usage: 'stop-discovery', description: 'say bye to peers and stop discovery'},
 	{name: 'allow', usage: 'allow CIDR… | allow none', description: 'accept clients only from these (deny wins); none: everyone'},
 	{name: 'deny', usage: 'deny CIDR… | deny none', description: 'refuse clients from these; none: clear the list'},
@@ -444,7 +444,21 @@ export function parseCommandLine(text: string, context: CommandLineContext = {})
 			return {cmd: 'halfopen', isOn: choice === 'on'};
 		}
 
-		case 'probe':
+		case 'probe': {
+			// Bare: netdash's own discovery probe. With a port and text: a broadcast probe (issue 15) that collects every reply.
+			if (words.length === 0) {
+				return {cmd: 'probe'};
+			}
+
+			const to = words[0]!.includes(':') ? parseHostPort(words[0]!, {requireHost: true}) : {host: undefined, port: parsePort(words[0]!)};
+			const payload = afterWords(rest, 1);
+			if (payload === '') {
+				fail(`probe needs text after the port, or nothing to probe for netdash peers (usage: ${usageOf('probe')})`);
+			}
+
+			return {cmd: 'probe-broadcast', ...(to.host === undefined ? {} : {host: to.host}), port: to.port, bytes: parseEscapedText(payload)};
+		}
+
 		case 'stop-discovery': {
 			expectAtMost(name, words, 0);
 			return {cmd: name};

@@ -61,6 +61,9 @@ export type Command =
 	| {cmd: 'request'; socket?: string; host?: string; port?: number; bytes: Buffer; timeoutMs?: number; retries?: number; isPlain?: boolean; ref?: string}
 	| {cmd: 'discover'; port?: number; name?: string; intervalMs?: number; broadcast?: string[]; ref?: string}
 	| {cmd: 'probe' | 'stop-discovery'; ref?: string}
+	// Broadcast probe (issue 15, point 5)
+	/** One datagram to a broadcast or multicast address (each interface's directed broadcast without `host`); `probe-results` after `windowMs`. */
+	| {cmd: 'probe-broadcast'; host?: string; port: number; bytes: Buffer; windowMs?: number; ref?: string}
 	// System pane (issue 14): the machine's sockets
 	/** Every socket of the machine, once (`system-sockets`). */
 	| {cmd: 'sockets'; ref?: string}
@@ -70,7 +73,7 @@ export type Command =
 	| {cmd: 'quit'; ref?: string};
 
 /** The names of every command. */
-export const commandNames = ['listen', 'forward', 'intercept', 'release', 'drop', 'inject', 'throttle', 'connect', 'send', 'sendfile', 'shutdown', 'reset', 'close', 'allow', 'deny', 'admission', 'udp', 'sendto', 'udp-connect', 'broadcast', 'request', 'discover', 'probe', 'stop-discovery', 'halfopen', 'sockets', 'watch-sockets', 'unwatch-sockets', 'respond', 'rule', 'rules', 'schedules', 'cancel', 'save', 'quit'] as const;
+export const commandNames = ['listen', 'forward', 'intercept', 'release', 'drop', 'inject', 'throttle', 'connect', 'send', 'sendfile', 'shutdown', 'reset', 'close', 'allow', 'deny', 'admission', 'udp', 'sendto', 'udp-connect', 'broadcast', 'request', 'discover', 'probe', 'stop-discovery', 'probe-broadcast', 'halfopen', 'sockets', 'watch-sockets', 'unwatch-sockets', 'respond', 'rule', 'rules', 'schedules', 'cancel', 'save', 'quit'] as const;
 
 /** TLS on a listen: netdash's own certificate unless `cert` and `key` (PEM files) are given. */
 export type TlsListen = {cert?: string; key?: string; alpn?: string[]};
@@ -251,6 +254,12 @@ export function executeCommand(core: Core, command: Command): boolean {
 
 		case 'stop-discovery': {
 			core.stopDiscovery(options);
+			return false;
+		}
+
+		case 'probe-broadcast': {
+			const {cmd: _, ...probe} = command;
+			core.probeBroadcast({...probe, ...options});
 			return false;
 		}
 

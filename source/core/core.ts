@@ -8,6 +8,7 @@ import {TcpManager} from './tcp/tcp-manager.js';
 import {ResourceWatch} from './resources.js';
 import {Discovery, type DiscoveryOptions} from './discovery/discovery.js';
 import {LanDiscovery, type LanOptions} from './discovery/lan.js';
+import {BroadcastProbes, type BroadcastProbeOptions} from './discovery/probe/broadcast-probe.js';
 import type {DiscoveryStats} from './discovery/protocol.js';
 import {refusalOf} from './udp/admission.js';
 import {UdpManager} from './udp/udp-manager.js';
@@ -63,6 +64,7 @@ export class Core {
 		this.#notifyClosed();
 	});
 	readonly #lan = new LanDiscovery(this.bus, this.#refusal);
+	readonly #probes = new BroadcastProbes(this.bus);
 
 	/** Auto-replies, timed sends and raw saves (workbench/), given only the socket verbs they need. */
 	readonly #workbench = new Workbench(this.bus, {
@@ -179,7 +181,7 @@ export class Core {
 
 	/** Sockets still open: listeners plus connections. */
 	get openSockets(): number {
-		return this.#tcp.size + this.#udp.size + (this.#discovery.isOpen ? 1 : 0) + (this.#system.isBusy ? 1 : 0) + (this.#lan.isOpen ? 1 : 0);
+		return this.#tcp.size + this.#udp.size + (this.#discovery.isOpen ? 1 : 0) + (this.#system.isBusy ? 1 : 0) + (this.#lan.isOpen ? 1 : 0) + this.#probes.size;
 	}
 
 	/** Start a TCP listener. Host `127.0.0.1` by default; `0.0.0.0` / `::` mean every interface; port 0 picks an ephemeral port. */
@@ -334,6 +336,7 @@ export class Core {
 		void this.#discovery.stop();
 		this.#system.stop();
 		this.#lan.stop();
+		this.#probes.closeAll();
 		await this.whenAllClosed();
 	}
 
@@ -393,6 +396,12 @@ export class Core {
 	/** Probe for peers now. */
 	probe(options: CommandOptions = {}): boolean {
 		return this.#routed('probe', {...options}, () => this.#discovery.probe(options.ref));
+	}
+
+	/** One datagram to a broadcast or multicast address, then `probe-results` with every responder (core/discovery/probe/). */
+	probeBroadcast(options: BroadcastProbeOptions): boolean {
+		this.#noteCommand('probe-broadcast', {host: options.host, port: options.port, windowMs: options.windowMs, ref: options.ref}, options.bytes);
+		return this.#command(undefined, options, () => this.#probes.start(options));
 	}
 
 	/** Say bye to peers and stop discovery; `discovery-stopped` follows. */

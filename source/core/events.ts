@@ -25,7 +25,7 @@ import type {CommandFailed, SubscriberFailed} from './events/commands.js';
 import type {DatagramReceived, DatagramRefused, DatagramSent, DatagramsDropped, ReplyIgnored, RequestCompleted, RequestFailed, UdpBound, UdpBroadcastChanged, UdpClosed, UdpConnected} from './events/udp.js';
 import type {DiscoveryStarted, DiscoveryStatsReported, DiscoveryStopped, PeerDiscovered, PeerExpired, PeerLeft, PeerUpdated, ProbeSent} from './events/discovery.js';
 import type {EventBase} from './events/base.js';
-import type {ForeignDatagram, PacketDropped, ServiceDiscovered, ServiceExpired, ServiceLeft, ServiceUpdated, ServicesBrowsing} from './events/lan.js';
+import type {ForeignDatagram, PacketDropped, ProbeResults, ServiceDiscovered, ServiceExpired, ServiceLeft, ServiceUpdated, ServicesBrowsing} from './events/lan.js';
 import type {KernelDropsChanged, OutputShed, ResourceExhausted} from './events/resources.js';
 import type {LogFileFailed, PcapFileFailed} from './events/capture.js';
 import type {RelayChunkDropped, RelayChunkHeld, RelayChunkReleased, RelayClosed, RelayInjected, RelayInterceptChanged, RelayOpened, RelayThrottleChanged, UdpRelayClosed, UdpRelayOpened} from './events/relay.js';
@@ -102,6 +102,8 @@ export type BusEvent = EventBase &
 		| ServicesBrowsing
 		| ForeignDatagram
 		| PacketDropped
+		// Broadcast probe (issue 15, point 5)
+		| ProbeResults
 		// System pane (issue 14): the machine's sockets
 		| SystemSocketsListed
 		| SystemSocketsChanged

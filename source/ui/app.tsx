@@ -1,6 +1,7 @@
 import {useCallback, useEffect, useMemo, useRef, useState} from 'react';
 import {Box, Text, useApp, useStdout, useWindowSize} from 'ink';
-import type {ConnectionRow, Core, ListenerRow, LogEntry, Notice, PeerRow, RelayRow, Store, UdpSocketRow} from '../core/index.js';
+import type {ConnectionRow, Core, LanServiceRow, ListenerRow, LogEntry, Notice, PeerRow, RelayRow, Store, UdpSocketRow} from '../core/index.js';
+import {formatAddress} from '../core/index.js';
 import type {ReplayPlayer} from '../core/replay/player.js';
 import {hexDump} from '../core/format/index.js';
 import {complete} from '../core/command-line.js';
@@ -133,7 +134,12 @@ function Dashboard({onQuit, replay}: {readonly onQuit: (() => void) | undefined;
 	const peers = useSnapshot((snapshot) => snapshot.peers);
 	const foreign = useSnapshot((snapshot) => snapshot.foreign);
 	const discovery = useSnapshot((snapshot) => snapshot.discovery);
-	const isDiscoveryFolded = (discovery.state === 'off' || discovery.state === 'stopped') && peers.length === 0 && foreign.length === 0;
+	const hosts = useSnapshot((snapshot) => snapshot.hosts);
+	const lanHistory = useSnapshot((snapshot) => snapshot.lanHistory);
+	const lanBrowsing = useSnapshot((snapshot) => snapshot.lanBrowsing);
+	const probes = useSnapshot((snapshot) => snapshot.probes);
+	// Gone services alone (browsing stopped) do not keep the pane open.
+	const isDiscoveryFolded = (discovery.state === 'off' || discovery.state === 'stopped') && lanBrowsing.length === 0 && peers.length === 0 && foreign.length === 0 && probes.length === 0 && hosts.every((host) => host.state === 'gone');
 	const layout = layoutFor(columns, rows, {isDiscoveryFolded});
 	// A selection whose rows were cleared (C, :clear) is no selection.
 	const isKnown = (id: string) =>
@@ -341,9 +347,30 @@ function Dashboard({onQuit, replay}: {readonly onQuit: (() => void) | undefined;
 		}
 	};
 
+	/** Enter on a service: a peer as above; a TCP service after a confirm (it is a stranger's); anything else says why not. */
+	const onService = (service: LanServiceRow) => {
+		const name = safeText(service.name, 40);
+		const peer = service.protocol === 'netdash' ? peers.find((row) => row.instanceId === service.key) : undefined;
+		const [port] = service.ports;
+		if (peer) {
+			onPeer(peer);
+		} else if (service.isTcp && port !== undefined && service.state !== 'gone') {
+			const target = formatAddress(service.address, port);
+			dispatch({type: 'open-prompt', prompt: {kind: 'confirm', action: 'connect', target, question: `connect to ${name} (${safeText(service.serviceType, 40)}) at ${target}?`}});
+		} else {
+			commands.complain('NOT_TCP', `${name} (${service.protocol}${service.state === 'gone' ? ', gone' : ''}) offers no TCP port to connect to`);
+		}
+	};
+
 	const onConfirm = (action: ConfirmAction, target: string | undefined) => {
 		if (action === 'quit') {
 			quit();
+		} else if (action === 'connect') {
+			// `host:port`, `[v6]:port`: the port follows the last colon.
+			const cut = target?.lastIndexOf(':') ?? -1;
+			if (target !== undefined && cut > 0) {
+				connectTo(target.slice(0, cut).replace(/^\[(.*)\]$/, '$1'), Number(target.slice(cut + 1)));
+			}
 		} else if (target !== undefined) {
 			commands[action](target);
 		}
@@ -435,7 +462,11 @@ function Dashboard({onQuit, replay}: {readonly onQuit: (() => void) | undefined;
 			onMove={(index) => {
 				dispatch({type: 'move-cursor', pane: 'discovery', index});
 			}}
-			onSelect={onPeer}
+			hosts={hosts}
+			history={lanHistory}
+			browsing={lanBrowsing}
+			probe={probes.at(-1)}
+			onSelect={onService}
 		/>
 	);
 	return (

@@ -90,7 +90,7 @@ export const keyBindings: readonly KeyBinding[] = [
 	{action: 'page-up', keys: ['pgup', 'ctrl-u'], description: 'page up', scope: 'panes', matches: (input, key) => key.pageUp || (key.ctrl && input === 'u')},
 	{action: 'move-first', keys: ['g', 'home'], description: 'go to the first row', scope: 'panes', matches: (input, key) => key.home || (plain(key) && input === 'g')},
 	{action: 'move-last', keys: ['G', 'end'], description: 'last row; log: follow', scope: 'panes', matches: (input, key) => key.end || (plain(key) && input === 'G')},
-	{action: 'select', keys: ['enter'], description: 'show log; peer: connect', scope: 'panes', hint: 'select', matches: (_, key) => key.return},
+	{action: 'select', keys: ['enter'], description: 'log; peer, service: connect', scope: 'panes', hint: 'select', matches: (_, key) => key.return},
 	{action: 'expand', keys: ['→', '←'], description: 'relay: show / hide its halves', scope: 'panes', matches: (_, key) => key.rightArrow || key.leftArrow},
 	{action: 'filter', keys: ['/'], description: 'filter: text, /in, /out', scope: 'panes', hint: 'filter', matches: (input, key) => plain(key) && input === '/'},
 	{action: 'toggle-follow', keys: ['space'], description: 'pause or resume log follow', scope: 'panes', hint: 'pause', matches: (input, key) => plain(key) && input === ' '},

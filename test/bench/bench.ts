@@ -10,6 +10,7 @@ import {carry} from './scenarios/carry.js';
 import type {BenchContext, Scenario} from './scenarios/context.js';
 import {dashboard} from './scenarios/dashboard.js';
 import {datagrams} from './scenarios/datagrams.js';
+import {lan} from './scenarios/lan.js';
 import {respond} from './scenarios/respond.js';
 import {relay} from './scenarios/relay.js';
 import {scale} from './scenarios/scale.js';
@@ -23,13 +24,13 @@ const usage = `npm run bench -- [--quick] [--runs=N] [--only=NAME,…] [--stub-d
   --quick            a smoke run under a minute: 128 MiB (64 MiB captured, 16 MiB vs ncat), ½ s of datagrams, 2,000 connections,
                      no socat/iperf3 references (quote a full run, not this)
   --runs=N           alternating netdash/baseline pairs per comparison (default 5)
-  --only=NAMES       some of: start, carry, capture, datagrams, respond, scale, dashboard, steadiness, system, relay
+  --only=NAMES       some of: start, carry, capture, datagrams, respond, scale, dashboard, steadiness, system, relay, lan
   --stub-dashboard   run the dashboard scenarios on the bench's stub App (tests the harness)
   --profile          instead of the table: CPU-profile netdash in carry, capture, dashboard,
                      datagrams and scale, and name the top self-time functions
 `;
 
-const scenarios: readonly Scenario[] = [start, carry, capture, datagrams, respond, scale, dashboard, steadiness, system, relay];
+const scenarios: readonly Scenario[] = [start, carry, capture, datagrams, respond, scale, dashboard, steadiness, system, relay, lan];
 const repo = path.resolve(import.meta.dirname, '..', '..');
 
 function flag(name: string): string | undefined {

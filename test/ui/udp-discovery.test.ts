@@ -1,6 +1,7 @@
 import dgram from 'node:dgram';
 import {afterEach, describe, expect, it} from 'vitest';
 import {Core} from '../../source/core/core.js';
+import {ServiceTable} from '../../source/core/discovery/services/service-table.js';
 import {keys, renderDashboard, type Dashboard} from '../helpers/ink.js';
 import {record, type Recorder} from '../helpers/recorder.js';
 import {freeUdpPort as freePort} from '../helpers/ports.js';
@@ -160,7 +161,7 @@ describe('discovery in the dashboard', () => {
 		expect(frame).toMatch(/4 Discovery \(1 peer · :\d+\)/);
 		frame = await dashboard.see(new RegExp(`● \\^\\[\\]0;pwned\\^Gevil<U\\+202E>\\s+127\\.0\\.0\\.1\\s+${offered.port}\\s`));
 		expect(frame).toMatch(/me [\da-f]{8} · dropped 0 · rate-limited 0 · probes \d+/);
-		expect(frame).toMatch(/\s+name\s+address\s+tcp\s+rtt\s+age\s+state/);
+		expect(frame).toMatch(/\s+name\s+address\s+port\s+rtt\s+age\s+state/);
 
 		// Then p sends a probe, and its round trip shows on the peer's row
 		const events = record(dashboard.core.bus);
@@ -228,5 +229,62 @@ describe('discovery in the dashboard', () => {
 		const dashboard = await open();
 		const frame = await dashboard.type('p', 'discovery is not running — start it with :discover [port]');
 		expect(frame).toContain('4 Discovery off · :discover or --discover finds netdash peers');
+	});
+});
+
+describe('LAN services in the dashboard', () => {
+	it('enter on a TCP service asks before connecting and y dials it; a service with no TCP port says so', async () => {
+		const dashboard = await open();
+		resize(dashboard, 200, 40);
+		// A real listener the service points at
+		const other = otherCore();
+		other.core.listen('127.0.0.1', 0);
+		const {port} = await other.events.waitFor('listener-opened');
+		// The table every LAN protocol reports into, on the dashboard's bus, hears a web service and a UPnP device
+		const table = new ServiceTable((event) => dashboard.core.bus.emit(event));
+		const now = Date.now();
+		table.see({protocol: 'mdns', key: 'Web._http._tcp.local', name: 'Web', serviceType: '_http._tcp', host: 'web.local', address: '127.0.0.1', port, txt: {}, details: {}}, 60_000, now);
+		table.see({protocol: 'ssdp', key: 'uuid:tv', name: 'TV', serviceType: 'upnp:rootdevice', host: '127.0.0.1', address: '127.0.0.1', port: 1400, txt: {}, details: {}}, 60_000, now);
+		await dashboard.see('▾ 127.0.0.1  web.local · 2 services');
+
+		await dashboard.type('4', '┏━ 4 Discovery');
+		let frame = await dashboard.type(keys.enter, `connect to Web (_http._tcp) at 127.0.0.1:${port}?`);
+		expect(frame).not.toContain('C1');
+		frame = await dashboard.type('y', new RegExp(`C1\\s+127\\.0\\.0\\.1:\\d+ → 127\\.0\\.0\\.1:${port}\\s+dialed\\s+● open`));
+		await other.events.waitFor('connection-opened', (event) => event.origin === 'accepted');
+
+		await dashboard.type('4', '┏━ 4 Discovery');
+		await dashboard.type('j', (current) => current.includes('›● TV'));
+		frame = await dashboard.type(keys.enter, 'TV (ssdp) offers no TCP port to connect to');
+		expect(frame).not.toContain('C2');
+	});
+
+	it(':probe ADDR:PORT text sends one datagram and lists its responder once, with round trip and reply count, its bytes escaped; :probe alone still probes for peers', async () => {
+		const dashboard = await open();
+		resize(dashboard, 200, 40);
+		// A UDP server on loopback that answers every datagram twice
+		const responder = dgram.createSocket('udp4');
+		cleanups.push(() => {
+			responder.close();
+		});
+		responder.on('message', (_, from) => {
+			for (let index = 0; index < 2; index++) {
+				responder.send(Buffer.from('pong \u001B[2J'), from.port, from.address);
+			}
+		});
+		await new Promise<void>((resolve) => {
+			responder.bind(0, '127.0.0.1', resolve);
+		});
+		const {port} = responder.address();
+
+		await command(dashboard, `probe 127.0.0.1:${port} hello`);
+		const frame = await dashboard.see(`probe P1 → 127.0.0.1:${port} (5 B): 1 responder, 2 replies in 2 s`, 10_000);
+		expect(frame).toMatch(new RegExp(`◆ 127\\.0\\.0\\.1:${port}\\s+\\d+(\\.\\d)?ms\\s+2×\\s+9 B\\s+pong \\^\\[\\[2J`));
+		expect(dashboard.frames.join('')).not.toContain('\u001B[2J');
+
+		// Bare, it is netdash's own discovery probe, as before
+		await dashboard.type(':', 'tab completes');
+		await dashboard.type('probe', ':probe');
+		await dashboard.type(keys.enter, 'discovery is not running');
 	});
 });

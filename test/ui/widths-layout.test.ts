@@ -94,7 +94,7 @@ describe('widths and layout', () => {
 		await command(dashboard, `discover ${ours} 127.0.0.1:1`);
 		const frame = await dashboard.see((current) => current.includes('alpha 日本🎉') && current.includes('● plain'), 15_000);
 		const lines = frame.split('\n');
-		const heading = lines.find((line) => /name\s+address\s+tcp/.test(line))!;
+		const heading = lines.find((line) => /name\s+address\s+port/.test(line))!;
 		const wide = lines.find((line) => line.includes('alpha 日本🎉'))!;
 		const plain = lines.find((line) => line.includes('● plain'))!;
 		for (const row of [wide, plain]) {

@@ -94,3 +94,37 @@ export type PacketDropped = {
 	/** Datagrams this event stands for. */
 	count: number;
 };
+
+// Broadcast probe (issue 15, point 5): one datagram, every reply within a window.
+
+/** One host that answered a broadcast probe: its first reply, and how many it sent. */
+export type ProbeResponder = {
+	from: Endpoint;
+	/** From the send to its first reply. */
+	rttMs: number;
+	/** Replies it sent within the window (counted, not listed). */
+	replies: number;
+	/** Size of its first reply. */
+	bytes: number;
+	/** Its first reply's first bytes (at most 64), base64. */
+	base64: string;
+};
+
+/** A broadcast probe's window closed: every responder, once, with its round trip and count. */
+export type ProbeResults = {
+	type: 'probe-results';
+	/** `P1`, `P2`, … */
+	probe: string;
+	/** Where the datagram went (a named address, or every interface's directed broadcast). */
+	targets: Endpoint[];
+	/** Size of the datagram sent. */
+	bytes: number;
+	windowMs: number;
+	/** Replies received in all. */
+	replies: number;
+	/** Responders beyond the first 256, counted only. */
+	unlisted: number;
+	responders: ProbeResponder[];
+	/** The send failed (e.g. EACCES, ENETUNREACH). */
+	error?: {code: string; message: string};
+};

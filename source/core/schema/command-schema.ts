@@ -124,6 +124,12 @@ export const commandSchemas: Readonly<Record<string, JsonSchema>> = {
 	probe: command('probe', {}),
 	'stop-discovery': command('stop-discovery', {}),
 	halfopen: command('halfopen', {on: {type: 'boolean', description: "Whether connections opened from now on stay open after the peer's FIN."}}, ['on']),
+	// Broadcast probe (issue 15, point 5): one datagram to a broadcast or multicast address, every reply within a window.
+	'probe-broadcast': command(
+		'probe-broadcast',
+		{host: {...host, description: 'A broadcast or multicast address; every interface\'s directed broadcast when left out.'}, port: peerPort, ...payload, window: {type: 'number', exclusiveMinimum: 0, maximum: 60, description: 'Seconds replies are collected (default 2).'}},
+		['port'],
+	),
 	// System pane (issue 14): the machine's sockets
 	sockets: command('sockets', {}),
 	'watch-sockets': command('watch-sockets', {interval: {type: 'number', minimum: 0.1, maximum: 3600, description: 'Seconds between refreshes (default 1).'}}),

@@ -231,6 +231,21 @@ export const eventSchemas: Readonly<Record<string, JsonSchema>> = {
 	'service-expired': event('service-expired', service),
 	'service-left': event('service-left', {...service, reason: {enum: ['bye', 'evicted', 'stopped']}}),
 	'services-browsing': event('services-browsing', {protocols: {type: 'array', items: serviceProtocol}, interfaces: {type: 'array', items: text}}),
+	// Broadcast probe (issue 15, point 5): one datagram, every reply within a window.
+	'probe-results': event(
+		'probe-results',
+		{
+			probe: text,
+			targets: {type: 'array', items: endpoint},
+			bytes: count,
+			windowMs: count,
+			replies: count,
+			unlisted: count,
+			responders: {type: 'array', items: {type: 'object', properties: {from: endpoint, rttMs: {type: 'number', minimum: 0}, replies: {type: 'integer', minimum: 1}, bytes: count, base64}, required: ['from', 'rttMs', 'replies', 'bytes', 'base64'], additionalProperties: false}},
+			error: {type: 'object', properties: {code: text, message: text}, required: ['code', 'message'], additionalProperties: false},
+		},
+		['probe', 'targets', 'bytes', 'windowMs', 'replies', 'unlisted', 'responders'],
+	),
 	// capture (issue 16): the --pcap writer
 	'pcap-file-failed': event('pcap-file-failed', {path: text, code: text, message: text}),
 	// Workbench (issue 17): auto-reply rules, schedules, raw saves.

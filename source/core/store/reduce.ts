@@ -7,6 +7,7 @@ import {RelayModel} from './reduce-relay.js';
 import {UdpModel} from './reduce-udp.js';
 import {SystemModel} from './reduce-system.js';
 import {RulesModel} from './reduce-rules.js';
+import {LanModel} from './reduce-lan.js';
 import type {AdmissionView, ConnectionRow, ListenerRow, Notice, RefusedRow} from './snapshot.js';
 
 /** `127.0.0.1:51234`, or `[::1]:51234`. */
@@ -24,6 +25,10 @@ export type ModelOptions = {
 	maxNotices: number;
 	/** Rate samples kept per connection. */
 	historyLength: number;
+	/** LAN services kept as `gone` after they left. @default 64 */
+	maxLanGone?: number;
+	/** LAN history rows kept. @default 100 */
+	maxLanHistory?: number;
 };
 
 type ListenerModel = {
@@ -101,6 +106,8 @@ export class Model {
 	readonly rules = new RulesModel();
 	/** Relayed pairs and their logs (issue 13). */
 	readonly relays: RelayModel;
+	/** Hosts and their services, every discovery protocol together (issue 15). */
+	readonly lan: LanModel;
 	notices: Notice[] = [];
 	evictedNotices = 0;
 	bytesIn = 0;
@@ -128,6 +135,7 @@ export class Model {
 		this.logs = new LogBook(options.logBytes, options.logEntryBytes);
 		this.udp = new UdpModel(this.logs, this.dirtyLogs);
 		this.relays = new RelayModel(this.logs, this.dirtyLogs);
+		this.lan = new LanModel({maxGone: options.maxLanGone, maxHistory: options.maxLanHistory});
 	}
 
 	/** Fold one event in. */
@@ -137,6 +145,7 @@ export class Model {
 		this.system.apply(event);
 		this.rules.apply(event);
 		this.relays.apply(event);
+		this.lan.apply(event);
 		switch (event.type) {
 			case 'data-received': {
 				const connection = this.connections.get(event.connection);

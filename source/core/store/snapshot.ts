@@ -1,4 +1,4 @@
-import type {CloseReason, Endpoint, Origin, PeerFields, RuleView} from '../events.js';
+import type {CloseReason, Endpoint, Origin, PeerFields, ProbeResults, RuleView, ServiceProtocol} from '../events.js';
 import type {ConnectionState} from '../tcp/connection.js';
 import type {SystemSocketRates} from '../system/types.js';
 import type {LogView} from './log.js';
@@ -289,8 +289,67 @@ export type Snapshot = {
 	/** Non-netdash senders on the discovery port, least recently heard first (bounded). */
 	readonly foreign: readonly ForeignRow[];
 	readonly discovery: DiscoveryView;
+	/** Hosts on the subnet (netdash peers and LAN services grouped by address), in order of appearance. */
+	readonly hosts: readonly LanHostRow[];
+	/** What appeared, expired, said bye or restarted, oldest first (bounded). */
+	readonly lanHistory: readonly LanHistoryRow[];
+	/** LAN protocols browsing now (mDNS, SSDP, Syncthing), from `services-browsing`. */
+	readonly lanBrowsing: readonly ServiceProtocol[];
+	/** The last 8 broadcast probes' results (`probe-results`), oldest first. */
+	readonly probes: readonly ProbeResultsRow[];
 	readonly system: SystemView;
 	/** Auto-reply rules in force, in the order they are tried, with their counts (workbench, issue 17). */
 	readonly rules: readonly RuleRow[];
 	readonly totals: Totals;
 };
+
+// LAN table (issue 15): hosts by address with every protocol's services under them.
+
+/** One thing a host offers: a netdash peer, an mDNS service, a UPnP device, a Syncthing device. Text is as received: escape it for display. */
+export type LanServiceRow = {
+	/** `protocol key`: unique in the table. */
+	readonly id: string;
+	readonly protocol: 'netdash' | ServiceProtocol;
+	/** The protocol's key: instance id, mDNS instance name, USN, device id. */
+	readonly key: string;
+	readonly name: string;
+	/** `_ipp._tcp`, an SSDP notification type, `syncthing`, or `netdash`. */
+	readonly serviceType: string;
+	readonly host: string;
+	readonly address: string;
+	/** Its port, or a netdash peer's offered TCP ports; empty when the protocol gives none. */
+	readonly ports: readonly number[];
+	/** Enter may connect to it: an mDNS `._tcp` service with a port, or a peer offering ports. */
+	readonly isTcp: boolean;
+	/** `gone` once it expired, said bye or was stopped: kept (bounded) so the table shows what went. */
+	readonly state: 'fresh' | 'stale' | 'gone';
+	/** A netdash peer's round trip; null otherwise. */
+	readonly rttMs: number | null;
+	readonly firstSeen: number;
+	readonly lastSeen: number;
+};
+
+/** A host on the subnet, by address, with its services in order of appearance. */
+export type LanHostRow = {
+	readonly address: string;
+	/** Its mDNS host name (else another protocol's), or the address. */
+	readonly name: string;
+	/** Its freshest service's state. */
+	readonly state: LanServiceRow['state'];
+	readonly services: readonly LanServiceRow[];
+};
+
+/** One line of the LAN history. */
+export type LanHistoryRow = {
+	readonly at: number;
+	/** Appeared (or came back); expired (silent past its TTL); said bye; restarted (a new instance after a bye, or a new netdash instance id); evicted; stopped (browsing ended). */
+	readonly kind: 'appeared' | 'expired' | 'bye' | 'restarted' | 'evicted' | 'stopped';
+	readonly protocol: LanServiceRow['protocol'];
+	readonly name: string;
+	readonly serviceType: string;
+	readonly address: string;
+	readonly port: number | null;
+};
+
+/** One broadcast probe's results: every responder once, with its round trip and reply count. */
+export type ProbeResultsRow = Readonly<Omit<ProbeResults, 'type'>> & {readonly at: number};

@@ -170,6 +170,7 @@ export class Store {
 			model.system.isChanged ||
 			model.rules.isChanged ||
 			model.relays.isChanged ||
+			model.lan.isChanged ||
 			model.isRefusedChanged ||
 			model.lastSeq !== this.#snapshot.totals.events;
 		if (!isChanged) {
@@ -273,6 +274,7 @@ export class Store {
 			...model.system.build(previous),
 			rules: model.rules.build(),
 			...model.relays.build(previous),
+			...model.lan.build(previous),
 			refused: isRefusedChanged ? Object.freeze(model.refused.slice(-this.#maxNotices)) : previous.refused,
 			admission: isRefusedChanged ? Object.freeze({...model.admission}) : previous.admission,
 			totals: Object.freeze({

@@ -23,6 +23,7 @@ export const confirmQuestions: Record<ConfirmAction, (target: string | undefined
 				: target?.startsWith('R')
 					? `close relay ${target}, both halves? (FIN after queued bytes)`
 					: `close ${target}? (FIN after queued bytes)`,
+	connect: (target) => `connect to ${target}?`,
 	quit: (_, open) => `${open} socket${open === 1 ? ' is' : 's are'} open: close ${open === 1 ? 'it' : 'them'} and quit?`,
 };
 

@@ -12,7 +12,8 @@ export type PaneName = (typeof paneNames)[number];
 export type ListPaneName = Exclude<PaneName, 'log'>;
 
 /** A destructive action that waits for a yes. */
-export type ConfirmAction = 'reset' | 'close' | 'quit';
+/** `connect`'s target is `host:port` (enter on a TCP service of the Discovery pane). */
+export type ConfirmAction = 'reset' | 'close' | 'connect' | 'quit';
 
 /** The prompt on the bottom line, when one is open. */
 export type Prompt =
