@@ -48,6 +48,7 @@ function hasCoreUdp(): boolean {
  */
 export const datagrams: Scenario = {
 	name: 'datagrams',
+	order: 40,
 	async run(context) {
 		const seconds = context.isQuick ? 0.5 : 5;
 		const scenario = `Datagrams ${seconds} s × ${DATAGRAM_BYTES} B`;

@@ -95,6 +95,7 @@ async function firstFrame(context: BenchContext): Promise<Row> {
 /** Start: `netdash --version` against `node -e 0`, and the dashboard's first frame. */
 export const start: Scenario = {
 	name: 'start',
+	order: 10,
 	async run(context) {
 		const count = Math.max(10, context.runs * 2);
 		const netdash: number[] = [];
