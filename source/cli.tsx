@@ -3,6 +3,14 @@ import process from 'node:process';
 import {enablePrivateCompileCache} from './compile-cache.js';
 import type {Core} from './core/index.js';
 import type {CliOptions, RawFlags} from './options.js';
+import {isVersionOnly, ownPackage} from './own-package.js';
+
+// `netdash --version` alone is answered before anything else is loaded: as fast as Node starts.
+const manifest = ownPackage();
+if (isVersionOnly(process.argv.slice(2))) {
+	process.stdout.write(`${manifest.version}\n`);
+	process.exit(0);
+}
 
 // React's development build is ≈ 2.6× slower (FACTS.md): use production unless the user chose.
 process.env['NODE_ENV'] ??= 'production';
@@ -89,6 +97,8 @@ const cli = meow(
 `,
 	{
 		importMeta: import.meta,
+		// Given, so meow does not look for it (its version and description are what meow prints).
+		pkg: manifest,
 		allowUnknownFlags: true,
 		// Absent booleans stay absent: no --json means "decide by the terminal", not "false".
 		booleanDefault: undefined,
@@ -152,7 +162,7 @@ const core = createCore({
 });
 let logFile: ReturnType<typeof openLogFile> | undefined;
 try {
-	logFile = options.logFile === undefined ? undefined : openLogFile(core, options.logFile, {allowSpecial: options.logAllowSpecial, version: cli.pkg.version ?? 'unknown', arguments: process.argv.slice(2)});
+	logFile = options.logFile === undefined ? undefined : openLogFile(core, options.logFile, {allowSpecial: options.logAllowSpecial, version: manifest.version, arguments: process.argv.slice(2)});
 } catch (error) {
 	fail(oneLine(error));
 }

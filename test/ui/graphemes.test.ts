@@ -1,0 +1,57 @@
+import {readdirSync, readFileSync} from 'node:fs';
+import path from 'node:path';
+import fc from 'fast-check';
+import {describe, expect, test} from 'vitest';
+import {isOneGraphemePerUnit, lazySegmenter} from '../../source/ui/graphemes.js';
+
+const icu = new Intl.Segmenter(undefined, {granularity: 'grapheme'});
+const segmentsOf = (segments: Iterable<Intl.SegmentData>) => [...segments].map(({segment, index, input}) => ({segment, index, input}));
+
+/** Text a dashboard draws, and what breaks the one-unit-one-grapheme rule: combining marks, ZWJ, emoji, CR LF, Hangul, flags. */
+const alphabet = [
+	...'ab Z09~\t\u001B[m\n·—→…⏎›–✗⚠●○←×↓┐┌•◌◇━␍↑⟩⟨◐▼█╶╭┏⇥✓▁⋯≈é',
+	'\u0301', '\u200D', '\uFE0F', '\r', '\r\n', '👩', '🇩🇪', '한', '\u1100', '\u1161', '❤', '😀', 'ก', 'ำ',
+];
+const texts = fc.array(fc.constantFrom(...alphabet), {maxLength: 30}).map((parts) => parts.join(''));
+
+describe('grapheme segmentation without ICU', () => {
+	test('gives the same segments as Intl.Segmenter for dashboard text and for text that needs ICU', () => {
+		const segmenter = lazySegmenter();
+		fc.assert(
+			fc.property(fc.oneof(texts, fc.string({unit: 'grapheme'}), fc.string({unit: 'binary'})), (text) => {
+				expect(segmentsOf(segmenter.segment(text))).toEqual(segmentsOf(icu.segment(text)));
+			}),
+			{numRuns: 2000},
+		);
+	});
+
+	test('answers containing() as Intl does, including outside the text', () => {
+		const segmenter = lazySegmenter(undefined, {granularity: 'grapheme'});
+		fc.assert(
+			fc.property(texts, fc.integer({min: -2, max: 35}), (text, index) => {
+				const ours = segmenter.segment(text).containing(index);
+				const theirs = icu.segment(text).containing(index);
+				expect(ours && {segment: ours.segment, index: ours.index}).toEqual(theirs && {segment: theirs.segment, index: theirs.index});
+			}),
+		);
+	});
+
+	test('leaves ICU out only for text whose every unit is a grapheme, and word segmenters to ICU', () => {
+		expect(isOneGraphemePerUnit('╭─ 1 Listeners (0 open) · → — ⚠ ✓')).toBe(true);
+		expect(isOneGraphemePerUnit('e\u0301')).toBe(false);
+		expect(isOneGraphemePerUnit('a\r\nb')).toBe(false);
+		expect(isOneGraphemePerUnit('❤\uFE0F')).toBe(false);
+		const words = [...lazySegmenter('en', {granularity: 'word'}).segment('two words')];
+		expect(words.map((segment) => segment.segment)).toEqual(['two', ' ', 'words']);
+	});
+
+	test('the shipped bundle makes an Intl.Segmenter nowhere but in lazySegmenter', () => {
+		const bin = path.resolve(import.meta.dirname, '..', '..', 'dist', 'bin');
+		const made = readdirSync(bin)
+			.filter((file) => file.endsWith('.js'))
+			.flatMap((file) => readFileSync(path.join(bin, file), 'utf8').match(/.{0,60}new Intl\.Segmenter\(.{0,20}/g) ?? []);
+		// One: the real segmenter that lazySegmenter makes when a text needs it.
+		expect(made).toHaveLength(1);
+		expect(made[0]).toMatch(/granularity\?\?`grapheme`/);
+	});
+});
