@@ -1,6 +1,7 @@
 // The bundle netdash ships as dist/bin: what tsc wrote to dist/, with its dependencies inside.
 // NODE_ENV is fixed at build time so React's and Ink's development branches are dropped, and
 // the code is minified; react-devtools-core is only loaded by Ink with DEV=true, never shipped.
+import {builtinModules} from 'node:module';
 import path from 'node:path';
 import {defineConfig} from 'rolldown';
 
@@ -67,12 +68,94 @@ const lazySegmenters = {
 	},
 };
 
+/**
+ * string-width measures printable ASCII by its length and everything else grapheme by
+ * grapheme; each line of the dashboard has box drawing in it, so Ink measured every line the
+ * slow way. isNarrowText (source/ui/graphemes.ts) widens that fast path to the characters
+ * that are one column each, with string-width's default of ambiguous-is-narrow.
+ */
+const narrowStringWidth = {
+	name: 'narrow-string-width',
+	transform(code, id) {
+		if (!/[\\/]node_modules[\\/]string-width[\\/]index\.js$/.test(id)) {
+			return undefined;
+		}
+
+		const ascii = 'if (/^[\\u0020-\\u007E]*$/.test(string)) {';
+		if (!code.includes(ascii) || !code.includes('ambiguousIsNarrow = true')) {
+			this.error('narrow-string-width: string-width no longer has its ASCII fast path; check the string-width update');
+		}
+
+		const helper = JSON.stringify(path.resolve('dist/ui/graphemes.js'));
+		return {
+			code: `import {isNarrowText as __netdashIsNarrowText} from ${helper};\n${code.replace(ascii, 'if (/^[\\u0020-\\u007E]*$/.test(string) || (ambiguousIsNarrow && __netdashIsNarrowText(string))) {')}`,
+			map: null,
+		};
+	},
+};
+
+/**
+ * Node's built-in modules through `require` rather than `import`. Importing one as ESM builds
+ * its module namespace, which reads every export, and that runs each lazy getter: `node:crypto`
+ * loads WebCrypto, `node:fs` its promises API, `node:util` parseArgs… ~110 internal modules
+ * instead of ~90, 25–50 ms of every start on this machine. `require` hands over the exports
+ * object and reads only what is used. `import x` and `import * as x` both become the exports
+ * object (the bundle reads no `x.default` from a namespace); `import {a as b}` a destructuring.
+ * Only the import statements that open a chunk are rewritten.
+ */
+const builtins = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
+const requireBuiltins = {
+	name: 'require-builtins',
+	renderChunk(code) {
+		const statement = /import\s*(?:([\w$]+)\s*,?\s*)?(?:\{([^}]*)\}|\*\s*as\s*([\w$]+))?\s*from\s*(["'`])([^"'`]+)\4\s*;?|import\s*(["'`])[^"'`]+\6\s*;?/y;
+		const shebang = /^#!.*\n/.exec(code)?.[0] ?? '';
+		let at = shebang.length;
+		const kept = [];
+		const required = [];
+		for (;;) {
+			while (/\s/.test(code[at] ?? '')) {
+				at++;
+			}
+
+			statement.lastIndex = at;
+			const match = statement.exec(code);
+			if (!match) {
+				break;
+			}
+
+			at = statement.lastIndex;
+			const [text, defaultName, named, namespace, , specifier] = match;
+			if (specifier === undefined || !builtins.has(specifier)) {
+				kept.push(text.endsWith(';') ? text : `${text};`);
+				continue;
+			}
+
+			const module = `__netdashRequire(${JSON.stringify(specifier)})`;
+			for (const name of [defaultName, namespace].filter(Boolean)) {
+				required.push(`const ${name}=${module};`);
+			}
+
+			if (named !== undefined && named.trim() !== '') {
+				const fields = named.split(',').map((part) => part.trim()).filter(Boolean).map((part) => part.replace(/^([\w$]+)\s+as\s+([\w$]+)$/, '$1:$2'));
+				required.push(`const{${fields.join(',')}}=${module};`);
+			}
+		}
+
+		if (required.length === 0) {
+			return null;
+		}
+
+		const header = `import{createRequire as __netdashCreateRequire}from"node:module";const __netdashRequire=__netdashCreateRequire(import.meta.url);`;
+		return {code: `${shebang}${kept.join('')}${header}${required.join('')}\n${code.slice(at)}`, map: null};
+	},
+};
+
 export default defineConfig({
 	input: ['dist/cli.js', 'dist/core/log-writer.js'],
 	platform: 'node',
 	external: ['react-devtools-core'],
 	transform: {define: {'process.env.NODE_ENV': '"production"'}},
-	plugins: [yogaWithoutFetch, meowLazyNormalize, lazySegmenters],
+	plugins: [yogaWithoutFetch, meowLazyNormalize, lazySegmenters, narrowStringWidth, requireBuiltins],
 	logLevel: 'warn',
 	// ASCII only: Node reads a module's source as UTF-8, and one non-ASCII character anywhere makes
 	// that a slow decode into a two-byte string (~25 ms of the first frame for Ink's chunk, which

@@ -24,6 +24,28 @@ export function isOneGraphemePerUnit(text: string): boolean {
 	return singleUnitGraphemes.test(text);
 }
 
+/**
+ * UTF-16 units that string-width measures as one column each (with its
+ * default, ambiguous-is-narrow) and that are graphemes of their own:
+ * printable ASCII and Latin, punctuation, letterlike symbols, arrows, maths,
+ * box drawing, blocks, geometric shapes, dingbats; without the emoji among
+ * them that terminals draw two columns wide (⌚, ⏩, ◽, ✅, ❌…) and the
+ * zero-width soft hyphen. test/ui/graphemes.test.ts checks every unit of it
+ * against string-width.
+ */
+const narrowUnits = /^[\u0020-\u007E\u00A0-\u00AC\u00AE-\u02FF\u2010-\u2027\u2030-\u205E\u2100-\u2319\u231C-\u2328\u232B-\u23E8\u23ED-\u23EF\u23F4-\u244A\u2500-\u25FC\u26A0\u2700-\u2704\u2706-\u2709\u270C-\u2727\u2729-\u274B\u27C0-\u27EF]*$/;
+
+/**
+ * True when `text` takes one terminal column per UTF-16 unit: its width is
+ * its length. The bundle puts this in front of string-width's grapheme loop,
+ * beside its own printable-ASCII test (rolldown.config.mjs), so the box
+ * drawing, dots and arrows on every line of the dashboard are measured
+ * without segmenting and matching each character against emoji tables.
+ */
+export function isNarrowText(text: string): boolean {
+	return narrowUnits.test(text);
+}
+
 /** The segments of a text in which every unit is a grapheme: what Intl's `Segments` gives for it. */
 class UnitSegments implements SegmentsLike {
 	readonly #input: string;

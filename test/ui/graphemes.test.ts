@@ -2,7 +2,8 @@ import {readdirSync, readFileSync} from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import {describe, expect, test} from 'vitest';
-import {isOneGraphemePerUnit, lazySegmenter} from '../../source/ui/graphemes.js';
+import stringWidth from 'string-width';
+import {isNarrowText, isOneGraphemePerUnit, lazySegmenter} from '../../source/ui/graphemes.js';
 
 const icu = new Intl.Segmenter(undefined, {granularity: 'grapheme'});
 const segmentsOf = (segments: Iterable<Intl.SegmentData>) => [...segments].map(({segment, index, input}) => ({segment, index, input}));
@@ -45,6 +46,33 @@ describe('grapheme segmentation without ICU', () => {
 		expect(words.map((segment) => segment.segment)).toEqual(['two', ' ', 'words']);
 	});
 
+	test('every character measured by its length is one column in string-width and a grapheme of its own', () => {
+		// Exhaustive over the Basic Multilingual Plane: the fast path may only ever agree with string-width.
+		const narrow: string[] = [];
+		for (let unit = 0; unit <= 0xFF_FF; unit++) {
+			const character = String.fromCharCode(unit);
+			if (isNarrowText(character)) {
+				narrow.push(character);
+				expect({character: unit.toString(16), width: stringWidth(character)}).toEqual({character: unit.toString(16), width: 1});
+			}
+		}
+
+		expect(isOneGraphemePerUnit(narrow.join(''))).toBe(true);
+		// What the panes draw is all in it.
+		expect(isNarrowText('╭─ 1 Listeners (0 open) · → — … ⏎ ⇥ ⋯ ≈ ⟨⟩ ␍ ⚠ ✓ ✗ ● ○ ◌ ◇ ◐ ◑ ▲ ▼ █ ▁▇ × • › – ━┏┃╶')).toBe(true);
+	});
+
+	test('a text measured by its length has the width string-width gives it', () => {
+		fc.assert(
+			fc.property(texts, (text) => {
+				if (isNarrowText(text)) {
+					expect(text.length).toBe(stringWidth(text));
+				}
+			}),
+			{numRuns: 2000},
+		);
+	});
+
 	test('the shipped bundle makes an Intl.Segmenter nowhere but in lazySegmenter', () => {
 		const bin = path.resolve(import.meta.dirname, '..', '..', 'dist', 'bin');
 		const made = readdirSync(bin)
@@ -53,5 +81,11 @@ describe('grapheme segmentation without ICU', () => {
 		// One: the real segmenter that lazySegmenter makes when a text needs it.
 		expect(made).toHaveLength(1);
 		expect(made[0]).toMatch(/granularity\?\?`grapheme`/);
+	});
+
+	test('the shipped bundle puts the narrow-text test in front of string-width\'s grapheme loop', () => {
+		const bin = path.resolve(import.meta.dirname, '..', '..', 'dist', 'bin');
+		const run = readdirSync(bin).find((file) => file.startsWith('run-'))!;
+		expect(readFileSync(path.join(bin, run), 'utf8')).toMatch(/\/\^\[\\u0020-\\u007E\]\*\$\/\.test\(\w+\)\|\|\w+&&\w+\(\w+\)/);
 	});
 });
