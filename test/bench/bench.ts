@@ -132,7 +132,7 @@ const context: BenchContext = {
 
 try {
 	if (flag('profile') === 'true') {
-		await profile(context);
+		await profile(context, only);
 	} else {
 		await runScenarios();
 	}

@@ -58,6 +58,8 @@ export function selfTimes(windows: readonly Window[]): SelfTime[] {
 
 /** Something to profile: the measured role, its arguments, and the load that drives it (returns the window's end, µs). */
 type Target = {
+	/** The scenario it profiles, for `--only`. */
+	scenario: string;
 	label: string;
 	/** What the busy time is per, e.g. `256 MiB received`. */
 	per: string;
@@ -116,17 +118,18 @@ function print(title: string, rows: readonly SelfTime[], count: number): void {
  * three runs each, cut to the measured window; prints the top self-time
  * functions overall, in netdash's own code (dist/) and in node_modules.
  */
-export async function profile(context: BenchContext): Promise<void> {
+export async function profile(context: BenchContext, only?: readonly string[]): Promise<void> {
 	const bytes = context.isQuick ? 256 * MiB : 1024 * MiB;
 	const volume = `${bytes / MiB} MiB received`;
 	const connections = context.isQuick ? 2000 : 10_000;
 	const seconds = context.isQuick ? 1 : 5;
 	const capturePath = path.join(context.tmpDir, 'profile.log');
 	const targets: Target[] = [
-		{label: 'carry (headless core + store)', per: volume, role: 'tcp-sink', args: {kind: 'netdash'}, drive: tcpLoad(bytes)},
-		{label: 'capture (--log)', per: volume, role: 'tcp-sink', args: {kind: 'netdash', log: capturePath}, drive: tcpLoad(bytes)},
-		{label: 'carry with the dashboard (120×40)', per: volume, role: 'dashboard', args: {mode: 'carry', stub: context.isStub}, drive: tcpLoad(bytes)},
+		{scenario: 'carry', label: 'carry (headless core + store)', per: volume, role: 'tcp-sink', args: {kind: 'netdash'}, drive: tcpLoad(bytes)},
+		{scenario: 'capture', label: 'capture (--log)', per: volume, role: 'tcp-sink', args: {kind: 'netdash', log: capturePath}, drive: tcpLoad(bytes)},
+		{scenario: 'dashboard', label: 'carry with the dashboard (120×40)', per: volume, role: 'dashboard', args: {mode: 'carry', stub: context.isStub}, drive: tcpLoad(bytes)},
 		{
+			scenario: 'datagrams',
 			label: 'datagrams (core UDP socket + store)',
 			per: `${seconds} s of datagrams`,
 			role: 'udp-sink',
@@ -140,6 +143,7 @@ export async function profile(context: BenchContext): Promise<void> {
 			},
 		},
 		{
+			scenario: 'scale',
 			label: `scale (${connections.toLocaleString('en-US')} connections accepted)`,
 			per: 'burst',
 			role: 'scale-server',
@@ -156,7 +160,7 @@ export async function profile(context: BenchContext): Promise<void> {
 			},
 		},
 	];
-	for (const target of targets) {
+	for (const target of targets.filter(({scenario}) => !only || only.includes(scenario))) {
 		const dir = path.join(context.tmpDir, 'profile');
 		const windows: Window[] = [];
 		for (let index = 0; index < 3; index++) {
