@@ -1,8 +1,15 @@
 #!/usr/bin/env node
 import process from 'node:process';
-import {enablePrivateCompileCache} from './compile-cache.js';
 import type {Core} from './core/index.js';
 import type {CliOptions, RawFlags} from './options.js';
+import {isVersionOnly, ownPackage} from './own-package.js';
+
+// `netdash --version` alone is answered before anything else is loaded: as fast as Node starts.
+const manifest = ownPackage();
+if (isVersionOnly(process.argv.slice(2))) {
+	process.stdout.write(`${manifest.version}\n`);
+	process.exit(0);
+}
 
 // React's development build is ≈ 2.6× slower (FACTS.md): use production unless the user chose.
 process.env['NODE_ENV'] ??= 'production';
@@ -10,6 +17,9 @@ process.env['NODE_ENV'] ??= 'production';
 // compiling them again on every start. It lives in the user's own cache directory, and only when
 // nobody else can write there (compile-cache.ts). Everything else is imported after this line
 // (static imports would load before it and miss the cache): ~15 ms of a ~300 ms start.
+// Imported, not bundled in: TLS's certificate folder shares its safety check, which makes it a
+// chunk of its own that `--version` must not load.
+const {enablePrivateCompileCache} = await import('./compile-cache.js');
 enablePrivateCompileCache();
 // `netdash export LOG.jsonl -o FILE.pcapng` is a command of its own: no sockets, no dashboard.
 if (process.argv[2] === 'export' && process.argv.some((argument) => argument === '-o' || argument === '--output' || argument.startsWith('--output='))) {
@@ -128,6 +138,8 @@ const cli = meow(
 `,
 	{
 		importMeta: import.meta,
+		// Given, so meow does not look for it (its version and description are what meow prints).
+		pkg: manifest,
 		allowUnknownFlags: true,
 		// Absent booleans stay absent: no --json means "decide by the terminal", not "false".
 		booleanDefault: undefined,
@@ -203,7 +215,7 @@ const core = createCore({
 let logFile: ReturnType<typeof openLogFile> | undefined;
 let pcapFile: ReturnType<typeof openPcapFile> | undefined;
 try {
-	logFile = options.logFile === undefined ? undefined : openLogFile(core, options.logFile, {allowSpecial: options.logAllowSpecial, version: cli.pkg.version ?? 'unknown', arguments: process.argv.slice(2)});
+	logFile = options.logFile === undefined ? undefined : openLogFile(core, options.logFile, {allowSpecial: options.logAllowSpecial, version: manifest.version, arguments: process.argv.slice(2)});
 	pcapFile = options.pcapFile === undefined ? undefined : openPcapFile(core, options.pcapFile);
 } catch (error) {
 	fail(oneLine(error));

@@ -41,8 +41,8 @@ export class Reclaimer {
 	constructor(everyBytes: number) {
 		this.#every = everyBytes;
 		this.#interval = everyBytes;
-		if (everyBytes > 0 && collector === undefined) {
-			collector = findCollector();
+		if (everyBytes > 0 && !isPretenuringOff) {
+			isPretenuringOff = true;
 			// V8 may decide, from what survived a collection, that the objects holding read buffers
 			// are long-lived, and allocate them old from then on: no minor collection frees them.
 			// Measured with the dashboard: 8 runs of 8 good without that guess, about half with it.
@@ -67,6 +67,8 @@ export class Reclaimer {
 	#collect(): void {
 		const received = this.#received;
 		this.#received = 0;
+		// Found at the first collection, not at start-up: the context that hands gc() over costs a few ms.
+		collector ??= findCollector();
 		if (!collector) {
 			return;
 		}
@@ -90,8 +92,10 @@ export class Reclaimer {
 
 type Collector = (options: {type: 'minor'}) => unknown;
 
-/** V8's gc(), found when the first reclaimer is made: null when this runtime has none to give. */
+/** V8's gc(), found at the first collection: null when this runtime has none to give. */
 let collector: Collector | null | undefined;
+/** Allocation-site pretenuring is turned off once, by the first reclaimer. */
+let isPretenuringOff = false;
 
 function findCollector(): Collector | null {
 	const exposed = (globalThis as {gc?: unknown}).gc;

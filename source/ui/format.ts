@@ -2,6 +2,7 @@ import stringWidth from 'string-width';
 import type {Endpoint} from '../core/index.js';
 import {formatAddress} from '../core/index.js';
 import {toDisplayString} from '../core/format/index.js';
+import {lazySegmenter} from './graphemes.js';
 
 /**
  * Small text helpers for the panes. Anything that may carry text from the
@@ -26,7 +27,8 @@ export function textWidth(text: string): number {
 	return stringWidth(text);
 }
 
-const graphemes = new Intl.Segmenter(undefined, {granularity: 'grapheme'});
+// Lazy: the first real Intl.Segmenter costs ~15 ms of start-up (graphemes.ts).
+const graphemes = lazySegmenter(undefined, {granularity: 'grapheme'});
 
 /** The longest start of `text` (whole graphemes) that takes at most `width` columns. */
 function cutToWidth(text: string, width: number): {text: string; width: number} {

@@ -59,7 +59,7 @@ export function selfTimes(windows: readonly Window[]): SelfTime[] {
 
 /** Something to profile: the measured role, its arguments, and the load that drives it (returns the window's end, µs). */
 type Target = {
-	/** The scenario it belongs to, for --only. */
+	/** The scenario it profiles, for `--only`. */
 	scenario: string;
 	label: string;
 	/** What the busy time is per, e.g. `256 MiB received`. */

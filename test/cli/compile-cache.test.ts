@@ -27,14 +27,18 @@ function filesUnder(directory: string): string[] {
 		.map((entry) => path.relative(directory, path.join(entry.parentPath, entry.name)));
 }
 
-/** Run `netdash --version` (it imports the whole CLI first) with this cache home, TMPDIR under `root`. */
+/**
+ * Run `netdash --json` with an empty stdin (it imports the core and the CLI, then exits 0 as
+ * stdin ends) with this cache home, TMPDIR under `root`. Not `--version`: that answers before
+ * anything is imported, so it caches nothing.
+ */
 function runWithCacheHome(root: string, cacheHome: string): void {
 	const tmp = path.join(root, 'tmp');
 	mkdirSync(tmp, {recursive: true});
 	const env: NodeJS.ProcessEnv = {...process.env, XDG_CACHE_HOME: cacheHome, TMPDIR: tmp, HOME: path.join(root, 'home')};
 	delete env['NODE_COMPILE_CACHE'];
 	delete env['NODE_DISABLE_COMPILE_CACHE'];
-	const result = spawnSync(process.execPath, [cliPath, '--version'], {env, encoding: 'utf8'});
+	const result = spawnSync(process.execPath, [cliPath, '--json'], {env, encoding: 'utf8', input: ''});
 	expect(result.status, result.stderr).toBe(0);
 	// Never Node's default, shared by every user.
 	expect(existsSync(path.join(tmp, 'node-compile-cache'))).toBe(false);

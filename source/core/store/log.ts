@@ -66,8 +66,8 @@ function flagsOf(direction: LogDirection, kind: LogEntry['kind'], isError: boole
 /**
  * The bytes of every log, in one ring: entries hold where their copy starts
  * (absolute, counting every byte ever written), so a copy is valid while
- * fewer than `capacity` bytes have been written after it. The ring is twice
- * the budget, and the log book evicts entries before their bytes are
+ * fewer than `capacity` bytes have been written after it. The ring is the
+ * budget and an eighth more, and the log book evicts entries before their bytes are
  * overwritten, so only entries already evicted ever lose their bytes, and
  * only a view published long before (a budget's worth of traffic later) can
  * still see one of those.
@@ -366,9 +366,14 @@ export class LogBook {
 	constructor(budgetBytes: number, entryBytes: number) {
 		this.#budget = budgetBytes;
 		this.#entryBytes = entryBytes;
-		// Twice what the budget keeps: kept entries never come near being overwritten, and views
-		// published a little while ago still find the bytes of entries evicted since.
-		this.#ring = new Ring(2 * Math.max(budgetBytes, entryBytes, 4096));
+		// What the budget keeps and an eighth more: kept entries never come near being overwritten
+		// (#evictBefore would evict one first), and views published a little while ago still find
+		// the bytes of entries evicted since (1 MiB of traffic later, by default: two publishes at
+		// 10 MB/s). Not twice the budget: every page of the ring is touched once when it first
+		// fills, and on a virtual machine a first touch costs 10-25 µs a page: 16 MiB of ring took
+		// ~70 ms of CPU and ~200 ms of wall time at the start of a datagram flood (readme, Performance).
+		const budget = Math.max(budgetBytes, entryBytes, 4096);
+		this.#ring = new Ring(budget + Math.max(entryBytes, Math.ceil(budget / 8)));
 	}
 
 	/** Entries evicted from all logs. */
@@ -469,8 +474,8 @@ export class LogBook {
 
 	/**
 	 * Evict the entries whose bytes start before `mark` in the ring, which the next copy
-	 * overwrites. Within the budget this never happens (the ring is twice the budget); it does
-	 * when deleted logs had left room in the budget but not in the ring.
+	 * overwrites. Within the budget this never happens (the ring holds the budget and more); it
+	 * does when deleted logs had left room in the budget but not in the ring.
 	 */
 	#evictBefore(mark: number, changed: Set<string>): void {
 		while (this.#runHead < this.#runs.length && this.#runs[this.#runHead]!.headMark() < mark && this.#evictOldest(changed)) {

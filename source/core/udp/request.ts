@@ -55,7 +55,9 @@ export function encodeReply(requestId: number, attempt: number, payload: Uint8Ar
 
 /** The header of a datagram, or undefined when it has none (any other datagram). Never throws. */
 export function decodeHeader(bytes: Buffer): RequestHeader | undefined {
-	if (bytes.length < REQUEST_HEADER_BYTES || !bytes.subarray(0, 4).equals(REQUEST_MAGIC)) {
+	// Byte by byte, not subarray().equals(): this runs on every datagram received, and a
+	// subarray is a Buffer object made (and collected) per datagram.
+	if (bytes.length < REQUEST_HEADER_BYTES || bytes[0] !== REQUEST_MAGIC[0] || bytes[1] !== REQUEST_MAGIC[1] || bytes[2] !== REQUEST_MAGIC[2] || bytes[3] !== REQUEST_MAGIC[3]) {
 		return undefined;
 	}
 

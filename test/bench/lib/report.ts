@@ -9,6 +9,11 @@ export type Row = {
 	baselineName?: string | undefined;
 	/** netdash ÷ baseline: the median of per-pair ratios (see stats.ts). */
 	ratio?: number | undefined;
+	/**
+	 * Which way the ratio is better, for rows without a ratio target (the
+	 * regression guard, compare.ts); by default a rate's is higher, a time's or size's lower.
+	 */
+	better?: 'higher' | 'lower' | undefined;
 	/** What must hold: on the ratio, or on netdash's own figure. */
 	target?: {on: 'ratio' | 'netdash'; op: '>=' | '<='; value: number} | undefined;
 	status: 'pass' | 'fail' | 'report' | 'skipped' | 'not yet' | 'waiting for the dashboard' | 'error';

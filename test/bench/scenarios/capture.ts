@@ -18,6 +18,7 @@ const fileRatio = (runs: readonly TcpRun[]) => median(runs.map((run) => (run.fil
  */
 export const capture: Scenario = {
 	name: 'capture',
+	order: 30,
 	async run(context) {
 		const bytes = context.isQuick ? 64 * MiB : 1024 * MiB;
 		// Below ~16 MiB netdash's start-up (JIT warm-up) dominates its side.

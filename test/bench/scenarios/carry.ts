@@ -34,6 +34,7 @@ export async function alternate(context: BenchContext, label: string, kinds: rea
  */
 export const carry: Scenario = {
 	name: 'carry',
+	order: 20,
 	async run(context) {
 		const bytes = context.isQuick ? 128 * MiB : 1024 * MiB;
 		// Warm the page cache and the CPU's clocks; not counted.

@@ -138,6 +138,7 @@ async function keysWithRows(context: BenchContext, connections: number, presses:
  */
 export const dashboard: Scenario = {
 	name: 'dashboard',
+	order: 60,
 	async run(context) {
 		const bytes = context.isQuick ? 128 * MiB : 1024 * MiB;
 		const seconds = context.isQuick ? 2 : 5;

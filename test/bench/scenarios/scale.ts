@@ -60,6 +60,7 @@ async function runScale(kind: 'raw' | 'netdash', connections: number, netns: str
  */
 export const scale: Scenario = {
 	name: 'scale',
+	order: 50,
 	async run(context) {
 		const connections = context.isQuick ? 2000 : 10_000;
 		const label = `Scale ${connections.toLocaleString('en-US')} conns`;

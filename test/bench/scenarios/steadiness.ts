@@ -137,6 +137,7 @@ async function bigTable(context: BenchContext): Promise<Row[]> {
 /** V8 collections, soak memory and the big table: figures too load-dependent for unit tests. */
 export const steadiness: Scenario = {
 	name: 'steadiness',
+	order: 200,
 	async run(context) {
 		const rows: Row[] = [];
 		// Each part on its own: one that fails is an error row, and the others still report.

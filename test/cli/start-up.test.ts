@@ -1,0 +1,43 @@
+import {spawnSync} from 'node:child_process';
+import {readFileSync} from 'node:fs';
+import path from 'node:path';
+import process from 'node:process';
+import {describe, expect, it} from 'vitest';
+import {cliPath} from '../helpers/cli.js';
+
+const manifest = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '..', '..', 'package.json'), 'utf8')) as {version: string};
+
+/** A preload that prints, at exit, every module the program imported after its entry point. */
+const listImports = `data:text/javascript,${encodeURIComponent(`
+import {registerHooks} from 'node:module';
+const seen = [];
+registerHooks({resolve(specifier, context, next) { const result = next(specifier, context); seen.push(result.url); return result; }});
+process.on('exit', () => process.stderr.write('imported: ' + JSON.stringify(seen) + '\\n'));
+`)}`;
+
+/** Run the shipped CLI with `args`; what it printed and which of its own files it imported. */
+function run(args: string[], input = ''): {code: number | null; stdout: string; imported: string[]} {
+	const result = spawnSync(process.execPath, ['--import', listImports, cliPath, ...args], {encoding: 'utf8', input});
+	const line = result.stderr.split('\n').find((text) => text.startsWith('imported: '));
+	const urls = JSON.parse(line?.slice('imported: '.length) ?? '[]') as string[];
+	return {code: result.status, stdout: result.stdout, imported: urls.filter((url) => url.startsWith('file:')).map((url) => path.basename(new URL(url).pathname))};
+}
+
+describe('start-up', () => {
+	it('netdash --version and -V print the version without loading the rest of netdash', () => {
+		for (const flag of ['--version', '-V']) {
+			const {code, stdout, imported} = run([flag]);
+			expect(code).toBe(0);
+			expect(stdout).toBe(`${manifest.version}\n`);
+			// Only the entry point itself: no meow, no core, no Ink.
+			expect(imported).toEqual(['cli.js']);
+		}
+	});
+
+	it('a JSON session loads the core but not the dashboard (Ink, React, Yoga)', () => {
+		const {code, imported} = run(['--json']);
+		expect(code).toBe(0);
+		expect(imported.length).toBeGreaterThan(2);
+		expect(imported.filter((file) => file.startsWith('run-'))).toEqual([]);
+	});
+});
