@@ -489,6 +489,16 @@ export class Core {
 		}) ?? false;
 	}
 
+	/** Refresh the machine's sockets while the System pane is shown; call what it returns when hidden. */
+	viewSystemSockets(intervalMs = 1000): () => void {
+		return this.#system.view(intervalMs);
+	}
+
+	/** True while the machine's sockets are refreshed (a watch, or the System pane shown). */
+	get isWatchingSystemSockets(): boolean {
+		return this.#system.isWatching;
+	}
+
 	/** Stop watching the machine's sockets. */
 	unwatchSystemSockets(options: CommandOptions = {}): boolean {
 		this.#noteCommand('unwatch-sockets', {...options});

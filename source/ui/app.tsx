@@ -22,6 +22,7 @@ import {ConnectionsPane} from './panes/connections-pane.js';
 import {DiscoveryPane} from './panes/discovery-pane.js';
 import {listenerPaneId, ListenersPane} from './panes/listeners-pane.js';
 import {LogPane} from './panes/log-pane.js';
+import {SystemPane} from './panes/system-pane.js';
 import {RateChart} from './components/rate-chart.js';
 import {RateSampler} from './rate-history.js';
 import {DashboardProvider, useCore, useSnapshot, useStore} from './store-context.js';
@@ -115,6 +116,7 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	const peers = useSnapshot((snapshot) => snapshot.peers);
 	const foreign = useSnapshot((snapshot) => snapshot.foreign);
 	const discovery = useSnapshot((snapshot) => snapshot.discovery);
+	const system = useSnapshot((snapshot) => snapshot.system);
 	const isDiscoveryFolded = (discovery.state === 'off' || discovery.state === 'stopped') && peers.length === 0 && foreign.length === 0;
 	const layout = layoutFor(columns, rows, {isDiscoveryFolded});
 	// A selection whose rows were cleared (C, :clear) is no selection.
@@ -420,6 +422,33 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 					onToggleHex={() => {
 						dispatch({type: 'toggle-hex'});
 					}}
+				/>
+			) : focus === 'system' ? (
+				<SystemPane
+					view={system}
+					state={state.system}
+					filter={state.filters.system}
+					cursor={state.cursors.system}
+					isFocused
+					keys={paneKeys}
+					width={columns}
+					height={layout.panes.height}
+					onMove={(index) => {
+						dispatch({type: 'move-cursor', pane: 'system', index});
+					}}
+					onToggleGrouping={() => {
+						dispatch({type: 'toggle-system-grouping'});
+					}}
+					onNextSort={() => {
+						dispatch({type: 'next-system-sort'});
+					}}
+					onDetail={(key) => {
+						dispatch({type: 'show-system-detail', key});
+					}}
+					onProcess={(pid) => {
+						dispatch({type: 'show-process', pid});
+					}}
+					onComplain={commands.complain}
 				/>
 			) : (
 				<Box flexDirection="column" height={layout.panes.height}>

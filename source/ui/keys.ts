@@ -30,6 +30,10 @@ export type KeyAction =
 	| 'close'
 	| 'clear'
 	| 'probe'
+	// System pane (issue 14)
+	| 'system-group'
+	| 'system-sort'
+	| 'system-process'
 	| 'quit'
 	| 'force-quit'
 	| 'open-entry'
@@ -43,8 +47,8 @@ export type KeyAction =
 	| 'submit'
 	| 'cancel';
 
-/** Where a binding works: anywhere, in the focused list, on a socket, for discovery (from any pane), or in a prompt line. */
-export type KeyScope = 'anywhere' | 'panes' | 'sockets' | 'discovery' | 'prompt';
+/** Where a binding works: anywhere, in the focused list, on a socket, for discovery (from any pane), in the System pane, or in a prompt line. */
+export type KeyScope = 'anywhere' | 'panes' | 'sockets' | 'discovery' | 'system' | 'prompt';
 
 /** One binding: the keys as shown, what they do, and how to recognise them. */
 export type KeyBinding = {
@@ -65,7 +69,7 @@ const plain = (key: Key) => !key.ctrl && !key.meta;
 export const keyBindings: readonly KeyBinding[] = [
 	{action: 'focus-next', keys: ['tab'], description: 'focus the next pane', scope: 'panes', hint: 'pane', matches: (_, key) => key.tab && !key.shift},
 	{action: 'focus-previous', keys: ['shift-tab'], description: 'focus the previous pane', scope: 'panes', matches: (_, key) => key.tab && key.shift},
-	{action: 'focus-pane', keys: ['1', '2', '3', '4'], description: 'focus pane 1–4', scope: 'panes', matches: (input, key) => plain(key) && /^[1-4]$/.test(input)},
+	{action: 'focus-pane', keys: ['1', '2', '3', '4', '5'], description: 'focus pane 1–5 (5: System)', scope: 'panes', matches: (input, key) => plain(key) && /^[1-5]$/.test(input)},
 	{action: 'move-down', keys: ['j', '↓'], description: 'move down', scope: 'panes', matches: (input, key) => key.downArrow || (plain(key) && input === 'j')},
 	{action: 'move-up', keys: ['k', '↑'], description: 'move up', scope: 'panes', matches: (input, key) => key.upArrow || (plain(key) && input === 'k')},
 	{action: 'page-down', keys: ['pgdn', 'ctrl-d'], description: 'page down', scope: 'panes', matches: (input, key) => key.pageDown || (key.ctrl && input === 'd')},
@@ -85,6 +89,10 @@ export const keyBindings: readonly KeyBinding[] = [
 	{action: 'close', keys: ['d'], description: 'close the socket (confirm)', scope: 'sockets', matches: (input, key) => plain(key) && input === 'd'},
 	{action: 'clear', keys: ['C'], description: 'remove closed rows', scope: 'sockets', matches: (input, key) => plain(key) && input === 'C'},
 	{action: 'probe', keys: ['p'], description: 'probe for peers now', scope: 'discovery', hint: 'probe', matches: (input, key) => plain(key) && input === 'p'},
+	// System pane (issue 14): after p for probe, so p probes everywhere else.
+	{action: 'system-group', keys: ['t'], description: 'per socket / totals per process', scope: 'system', matches: (input, key) => plain(key) && input === 't'},
+	{action: 'system-sort', keys: ['o'], description: 'sort by rate, queue or age', scope: 'system', matches: (input, key) => plain(key) && input === 'o'},
+	{action: 'system-process', keys: ['p'], description: 'all sockets of this process', scope: 'system', matches: (input, key) => plain(key) && input === 'p'},
 	{action: 'help', keys: ['?'], description: 'show or hide this help', scope: 'anywhere', hint: 'help', matches: (input, key) => plain(key) && input === '?'},
 	{action: 'command', keys: [':'], description: 'command line', scope: 'anywhere', hint: 'command', matches: (input, key) => plain(key) && input === ':'},
 	{action: 'quit', keys: ['q'], description: 'quit; asks if sockets open', scope: 'anywhere', hint: 'quit', matches: (input, key) => plain(key) && input === 'q'},
@@ -99,13 +107,14 @@ export const keyBindings: readonly KeyBinding[] = [
 	{action: 'cancel', keys: ['esc'], description: 'close the prompt or help', scope: 'prompt', matches: (_, key) => key.escape},
 ];
 
-/** The scopes in the order the help shows them, with their headings. */
-export const keyScopes: ReadonlyArray<{scope: KeyScope; title: string}> = [
+/** The scopes in the order the help shows them, with their headings; `isAfterGlyphs` ones come after the glyph legend (so it stays on the help's first page at 100×30). */
+export const keyScopes: ReadonlyArray<{scope: KeyScope; title: string; isAfterGlyphs?: boolean}> = [
 	{scope: 'panes', title: 'Panes'},
 	{scope: 'sockets', title: 'Sockets'},
 	{scope: 'discovery', title: 'Discovery'},
 	{scope: 'anywhere', title: 'Anywhere'},
 	{scope: 'prompt', title: 'Prompt lines'},
+	{scope: 'system', title: 'System pane (5)', isAfterGlyphs: true},
 ];
 
 /**
@@ -132,9 +141,9 @@ export function bindingOf(action: KeyAction): KeyBinding {
 	return binding;
 }
 
-/** The keys of a binding as one label: `j/↓`, `1–4` for the pane digits. */
+/** The keys of a binding as one label: `j/↓`, `1–5` for the pane digits. */
 export function keyLabel(binding: KeyBinding): string {
-	return binding.action === 'focus-pane' ? '1–4' : binding.keys.join('/');
+	return binding.action === 'focus-pane' ? '1–5' : binding.keys.join('/');
 }
 
 /** A Key with nothing pressed, for feeding single characters of a typed-ahead chunk through {@link actionOf}. */

@@ -36,17 +36,22 @@ function heading(text: string): Line {
  */
 export function helpLines(width: number): Line[] {
 	const lines: Line[] = [];
-	for (const {scope, title} of keyScopes) {
-		lines.push(heading(title));
-		for (const binding of keyBindings.filter((candidate) => candidate.scope === scope)) {
-			lines.push({key: keyLabel(binding), text: binding.description, labelWidth: keyLabelWidth});
+	const bindingsOf = (isAfterGlyphs: boolean) => {
+		for (const {scope, title} of keyScopes.filter((entry) => (entry.isAfterGlyphs ?? false) === isAfterGlyphs)) {
+			lines.push(heading(title));
+			for (const binding of keyBindings.filter((candidate) => candidate.scope === scope)) {
+				lines.push({key: keyLabel(binding), text: binding.description, labelWidth: keyLabelWidth});
+			}
 		}
-	}
+	};
 
+	bindingsOf(false);
 	lines.push(heading('Glyphs'));
 	for (const {glyph, meaning} of glyphLegend) {
 		lines.push({key: glyph, text: meaning, labelWidth: glyphLabelWidth});
 	}
+
+	bindingsOf(true);
 
 	lines.push(heading('Commands (after :)'));
 	for (const {usage, description} of commandLineUsages) {

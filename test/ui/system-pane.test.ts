@@ -1,0 +1,166 @@
+import {spawn} from 'node:child_process';
+import stringWidth from 'string-width';
+import {describe, expect, it} from 'vitest';
+import {dashboardsForEachTest, keys, type Dashboard} from '../helpers/ink.js';
+import {closedTcpPort} from '../helpers/ports.js';
+import {record} from '../helpers/recorder.js';
+import {missingTool, skipEachIf} from '../helpers/requires.js';
+import {peersForEachTest, pythonName, whyNoPython} from '../helpers/sock-peer.js';
+
+/*
+ * The System pane (5) through the real app, over a real core, with
+ * programs the test starts: a python listener and its client, socat, a UDP
+ * socket.
+ */
+
+const {open} = dashboardsForEachTest();
+const {startPeer, children} = peersForEachTest();
+
+function resize(dashboard: Dashboard, columns: number, rows: number): void {
+	Object.defineProperty(dashboard.stdout, 'columns', {configurable: true, get: () => columns});
+	Object.defineProperty(dashboard.stdout, 'rows', {configurable: true, get: () => rows});
+	dashboard.stdout.emit('resize');
+}
+
+/** Filter the System pane as a person does: `/`, the words, enter. */
+async function filter(dashboard: Dashboard, words: string): Promise<void> {
+	await dashboard.type('/', '/system filter');
+	// Clear what a previous filter left in the line.
+	await dashboard.type('\u0015', '/system filter: █');
+	await dashboard.type(words, `/system filter: ${words}`);
+	await dashboard.type(keys.enter, `/${words} `);
+}
+
+/** The frame's line that matches `pattern` (the test fails with the frame when none does). */
+async function lineOf(dashboard: Dashboard, pattern: RegExp): Promise<string> {
+	const frame = await dashboard.see(pattern);
+	return frame.split('\n').find((line) => pattern.test(line))!;
+}
+
+/** A python listener, a client that sent `bytes`, and their ports. */
+async function pythonPair(bytes: number) {
+	const server = startPeer(['serve', '127.0.0.1']);
+	const port = Number((await server.waitLine(/^port (\d+)/, 'port'))[1]);
+	const client = startPeer(['dial', '127.0.0.1', String(port), String(bytes)]);
+	const clientPort = Number((await client.waitLine(/^connected (\d+)/, 'connected'))[1]);
+	await client.waitLine(/^sent/, 'sent');
+	return {server, client, port, clientPort};
+}
+
+describe('the System pane', () => {
+	skipEachIf(whyNoPython ?? missingTool('socat') ?? missingTool('ss', 'iproute2'));
+
+	it('5 shows the machine\'s sockets with their processes: a python listener and its client, socat, a UDP socket, and netdash\'s own listener marked *', async () => {
+		const {server, client, port, clientPort} = await pythonPair(100_000);
+		const socatPort = await closedTcpPort();
+		const socat = spawn('socat', ['-u', `TCP-LISTEN:${socatPort},bind=127.0.0.1,reuseaddr`, 'STDOUT'], {stdio: 'pipe'});
+		children.push(socat);
+		const udp = startPeer(['udp', '127.0.0.1']);
+		const udpPort = Number((await udp.waitLine(/^port (\d+)/, 'port'))[1]);
+		const dashboard = await open();
+		const events = record(dashboard.core.bus);
+		dashboard.core.listen('127.0.0.1', 0);
+		const ownPort = (await events.waitFor('listener-opened')).port;
+		// Nothing reads the machine's sockets while the pane is not shown.
+		expect(dashboard.core.isWatchingSystemSockets).toBe(false);
+
+		await dashboard.type('5', '5 System');
+		expect(dashboard.core.isWatchingSystemSockets).toBe(true);
+		await filter(dashboard, String(port));
+		const listener = await lineOf(dashboard, new RegExp(`tcp\\s+127\\.0\\.0\\.1:${port} → \\*\\s+LISTEN`));
+		expect(listener).toMatch(new RegExp(`LISTEN\\s+0/0\\s+${server.child.pid} ${pythonName}`));
+		const accepted = await lineOf(dashboard, new RegExp(`127\\.0\\.0\\.1:${port} → 127\\.0\\.0\\.1:${clientPort}`));
+		expect(accepted).toMatch(new RegExp(`ESTAB\\s+0/0\\s+${server.child.pid} ${pythonName}`));
+		const dialed = await lineOf(dashboard, new RegExp(`127\\.0\\.0\\.1:${clientPort} → 127\\.0\\.0\\.1:${port}`));
+		expect(dialed).toContain(`${client.child.pid} ${pythonName}`);
+
+		// Wider, the TCP counters join: 100,000 bytes received (98K) and none sent by the accepted side, and an rtt.
+		resize(dashboard, 140, 30);
+		const wide = await lineOf(dashboard, new RegExp(`127\\.0\\.0\\.1:${port} → 127\\.0\\.0\\.1:${clientPort}.* 98K/0 `));
+		expect(wide).toMatch(/98K\/0\s+\d+\.\d+ms/);
+		expect(await lineOf(dashboard, /proto\s+local → remote/)).toMatch(/Recv\/Send\s+pid process\s+rate\/s\s+in\/acked\s+rtt/);
+
+		await filter(dashboard, 'socat');
+		expect(await lineOf(dashboard, new RegExp(`127\\.0\\.0\\.1:${socatPort} → \\*`))).toMatch(new RegExp(`LISTEN\\s+0/0\\s+${socat.pid} socat`));
+		await filter(dashboard, `udp ${udpPort}`);
+		expect(await lineOf(dashboard, new RegExp(`udp\\s+127\\.0\\.0\\.1:${udpPort} → \\*`))).toMatch(new RegExp(`UNCONN\\s+0/0\\s+${udp.child.pid} ${pythonName}`));
+		await filter(dashboard, `:${ownPort}`);
+		expect(await lineOf(dashboard, new RegExp(`127\\.0\\.0\\.1:${ownPort} → \\*`))).toMatch(new RegExp(`^\\W*\\*\\s+tcp .*LISTEN\\s+0/0\\s+${process.pid} `));
+
+		// Leaving the pane stops the reading.
+		await dashboard.type('1', '1 Listeners');
+		expect(dashboard.core.isWatchingSystemSockets).toBe(false);
+	});
+
+	it('a client sending shows a rate and a sparkline, t totals the sockets per process, and o sorts by queue then age', async () => {
+		const {server, client, port, clientPort} = await pythonPair(1000);
+		const dashboard = await open();
+		await dashboard.type('5', '5 System');
+		await filter(dashboard, String(port));
+		const connection = new RegExp(`127\\.0\\.0\\.1:${port} → 127\\.0\\.0\\.1:${clientPort}`);
+		await lineOf(dashboard, connection);
+
+		// While the client sends 100,000 bytes every 100 ms, its rate in is counted in K/s and the sparkline draws bars.
+		const busy = (line: string) => /\s\d+(\.\d)?[KM]\/0\s+\S*[▁▂▃▄▅▆▇█]/.test(line);
+		const sender = setInterval(() => {
+			client.send('send 100000');
+		}, 100);
+		let line = '';
+		try {
+			line = await lineOf(dashboard, new RegExp(`${connection.source}.*\\s\\d+(\\.\\d)?[KM]/0\\s+\\S*[▁▂▃▄▅▆▇█]`));
+		} finally {
+			clearInterval(sender);
+		}
+
+		expect(line, 'a rate in K/s and bars in the sparkline').toSatisfy(busy);
+
+		// Per process: the python server's listener and accepted socket as one row.
+		await dashboard.type('t', 'per process');
+		expect(await lineOf(dashboard, new RegExp(`${server.child.pid} ${pythonName}`))).toMatch(/2 sockets\s+0\/0\s+1 listening/);
+		expect(await lineOf(dashboard, new RegExp(`${client.child.pid} ${pythonName}`))).toMatch(/1 socket\s+0\/0\s{3}/);
+		await dashboard.type('t', 'per socket');
+		await dashboard.type('o', 'by queue');
+		await dashboard.type('o', 'by age');
+		await dashboard.type('o', 'by rate');
+	});
+
+	it('a connection its client closed first shows ? closing for the TIME-WAIT the kernel keeps alone', async () => {
+		const {server, client, port, clientPort} = await pythonPair(1000);
+		const dashboard = await open();
+		await dashboard.type('5', '5 System');
+		await filter(dashboard, String(clientPort));
+		await lineOf(dashboard, new RegExp(`127\\.0\\.0\\.1:${clientPort} → 127\\.0\\.0\\.1:${port}.*ESTAB.*${client.child.pid}`));
+
+		// When the client closes, then the server: the client's side waits in TIME-WAIT, held by no process.
+		client.send('close');
+		await client.waitLine(/^closed/, 'closed');
+		server.send('close');
+		await server.waitLine(/^closed/, 'closed');
+		expect(await lineOf(dashboard, new RegExp(`127\\.0\\.0\\.1:${clientPort} → 127\\.0\\.0\\.1:${port}.*TIME-WAIT`))).toMatch(/TIME-WAIT\s+0\/0\s+\? closing/);
+	});
+
+	it('fits 80×24 and the help lists its keys', async () => {
+		await pythonPair(1000);
+		const dashboard = await open();
+		resize(dashboard, 80, 24);
+		await dashboard.type('5', '5 System');
+		const frame = await dashboard.see(/tcp\s+\S+ → /);
+		const lines = frame.split('\n');
+		expect(lines.length).toBeLessThanOrEqual(24);
+		for (const line of lines) {
+			expect(stringWidth(line), line).toBeLessThanOrEqual(80);
+		}
+
+		expect(frame).toMatch(/Recv\/Send\s+pid process\s+rate\/s/);
+		await dashboard.type('?', 'Keys — esc or ? closes');
+		let help = dashboard.lastFrame() ?? '';
+		for (let page = 0; page < 6 && !help.includes('System pane (5)'); page++) {
+			// eslint-disable-next-line no-await-in-loop
+			help = await dashboard.type('\u0004', (frame) => frame !== help);
+		}
+
+		expect(help).toContain('System pane (5)');
+		expect(help).toMatch(/t\s+per socket \/ totals per process/);
+		expect(help).toMatch(/o\s+sort by rate, queue or age/);
+	});
+});
