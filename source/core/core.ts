@@ -15,6 +15,7 @@ import type {DiscoveryStats} from './discovery/protocol.js';
 import {refusalOf} from './udp/admission.js';
 import {UdpManager} from './udp/udp-manager.js';
 import {SystemSockets} from './system/system-sockets.js';
+import {destroySocket, type DestroyTarget} from './system/destroy.js';
 import type {RequestOptions, UdpBindOptions} from './udp/udp-socket.js';
 
 /** Options of a core; every one has a default. */
@@ -492,6 +493,13 @@ export class Core {
 	/** Refresh the machine's sockets while the System pane is shown; call what it returns when hidden. */
 	viewSystemSockets(intervalMs = 1000): () => void {
 		return this.#system.view(intervalMs);
+	}
+
+	/** Destroy another program's TCP socket (`ss -K`, root); a refusal is a `command-failed`. Resolves true when the kernel destroyed it. */
+	async destroySystemSocket(socket: DestroyTarget, options: CommandOptions = {}): Promise<boolean> {
+		return destroySocket(socket).then(() => true, (error: unknown) => this.#run(options.ref, () => {
+			throw error;
+		}) ?? false);
 	}
 
 	/** True while the machine's sockets are refreshed (a watch, or the System pane shown). */

@@ -1,6 +1,7 @@
 import {useCallback, useEffect, useMemo, useRef, useState} from 'react';
 import {Box, Text, useApp, useStdout, useWindowSize} from 'ink';
-import type {ConnectionRow, Core, ListenerRow, LogEntry, Notice, PeerRow, Store, UdpSocketRow} from '../core/index.js';
+import {whyNotDestroyable, type ConnectionRow, type Core, type ListenerRow, type LogEntry, type Notice, type PeerRow, type Store, type UdpSocketRow} from '../core/index.js';
+import {processText, protocolText, remoteText} from './system-rows.js';
 import {hexDump} from '../core/format/index.js';
 import {complete} from '../core/command-line.js';
 import {completeDestination, entryOf} from './log-lookup.js';
@@ -310,6 +311,17 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 	const onConfirm = (action: ConfirmAction, target: string | undefined) => {
 		if (action === 'quit') {
 			quit();
+		} else if (action === 'destroy') {
+			const row = store.getSnapshot().system.sockets.find((socket) => socket.key === target);
+			if (row === undefined) {
+				commands.complain('GONE', 'that socket is gone from the machine already');
+			} else {
+				void core.destroySystemSocket(row).then((isDestroyed) => {
+					if (isDestroyed) {
+						say(`✓ destroyed ${protocolText(row)} ${formatEndpoint(row.local)} → ${remoteText(row)}: the kernel reset it`);
+					}
+				});
+			}
 		} else if (target !== undefined) {
 			commands[action](target);
 		}
@@ -447,6 +459,15 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 					}}
 					onProcess={(pid) => {
 						dispatch({type: 'show-process', pid});
+					}}
+					onDestroy={(row) => {
+						const why = whyNotDestroyable(row);
+						if (why === undefined) {
+							const question = `destroy ${protocolText(row)} ${formatEndpoint(row.local)} → ${remoteText(row)} (${safeText(processText(row), 30)})? the kernel aborts it: RST to the peer`;
+							dispatch({type: 'open-prompt', prompt: {kind: 'confirm', action: 'destroy', target: row.key, question}});
+						} else {
+							commands.complain('CANNOT_DESTROY', why);
+						}
 					}}
 					onComplain={commands.complain}
 				/>

@@ -34,6 +34,7 @@ export type KeyAction =
 	| 'system-group'
 	| 'system-sort'
 	| 'system-process'
+	| 'system-destroy'
 	| 'quit'
 	| 'force-quit'
 	| 'open-entry'
@@ -93,6 +94,7 @@ export const keyBindings: readonly KeyBinding[] = [
 	{action: 'system-group', keys: ['t'], description: 'per socket / totals per process', scope: 'system', matches: (input, key) => plain(key) && input === 't'},
 	{action: 'system-sort', keys: ['o'], description: 'sort by rate, queue or age', scope: 'system', matches: (input, key) => plain(key) && input === 'o'},
 	{action: 'system-process', keys: ['p'], description: 'all sockets of this process', scope: 'system', matches: (input, key) => plain(key) && input === 'p'},
+	{action: 'system-destroy', keys: ['K'], description: 'destroy a TCP socket (ss -K, root)', scope: 'system', matches: (input, key) => plain(key) && input === 'K'},
 	{action: 'help', keys: ['?'], description: 'show or hide this help', scope: 'anywhere', hint: 'help', matches: (input, key) => plain(key) && input === '?'},
 	{action: 'command', keys: [':'], description: 'command line', scope: 'anywhere', hint: 'command', matches: (input, key) => plain(key) && input === ':'},
 	{action: 'quit', keys: ['q'], description: 'quit; asks if sockets open', scope: 'anywhere', hint: 'quit', matches: (input, key) => plain(key) && input === 'q'},

@@ -139,6 +139,43 @@ describe('the System pane', () => {
 		expect(await lineOf(dashboard, new RegExp(`127\\.0\\.0\\.1:${clientPort} → 127\\.0\\.0\\.1:${port}.*TIME-WAIT`))).toMatch(/TIME-WAIT\s+0\/0\s+\? closing/);
 	});
 
+	it('enter shows a socket in full, and p lists every socket of its process', async () => {
+		const {server, client, port, clientPort} = await pythonPair(5000);
+		const dashboard = await open();
+		await dashboard.type('5', '5 System');
+		await filter(dashboard, `pid:${client.child.pid}`);
+		await lineOf(dashboard, new RegExp(`127\\.0\\.0\\.1:${clientPort} → 127\\.0\\.0\\.1:${port}`));
+
+		// enter: the client's socket in full, its counters included at any width.
+		const details = await dashboard.type(keys.enter, 'System · socket');
+		expect(details).toContain(`socket   tcp 127.0.0.1:${clientPort} → 127.0.0.1:${port}`);
+		expect(details).toContain(`process  pid ${client.child.pid} ${pythonName}`);
+		// (the kernel's bytes_acked counts the dialer's SYN as one byte)
+		expect(details).toMatch(/bytes {4}received 0 B \(0 B\) · acked 4\.88 KiB \(500[01] B\)/);
+		expect(details).toMatch(/rtt {6}\d+\.\d+ms/);
+		expect(details).toMatch(/state {4}ESTAB/);
+		await dashboard.type(keys.escape, `/pid:${client.child.pid} 1 match`);
+
+		// p on the server's listener: the listener and the connection it accepted, not the client.
+		await filter(dashboard, `listen ${port}`);
+		await lineOf(dashboard, new RegExp(`127\\.0\\.0\\.1:${port} → \\*`));
+		const process = await dashboard.type('p', `/pid:${server.child.pid} 2 match`);
+		expect(process).toMatch(new RegExp(`127\\.0\\.0\\.1:${port} → 127\\.0\\.0\\.1:${clientPort}`));
+		expect(process).not.toMatch(new RegExp(`127\\.0\\.0\\.1:${clientPort} → `));
+	});
+
+	it('K on a UDP socket is refused in one line, and nothing is asked', async () => {
+		const udp = startPeer(['udp', '127.0.0.1']);
+		const udpPort = Number((await udp.waitLine(/^port (\d+)/, 'port'))[1]);
+		const dashboard = await open();
+		await dashboard.type('5', '5 System');
+		await filter(dashboard, `udp :${udpPort}`);
+		await lineOf(dashboard, new RegExp(`udp\\s+127\\.0\\.0\\.1:${udpPort}`));
+		const refused = await dashboard.type('K', 'K destroys TCP sockets only: this is a UDP socket');
+		expect(refused).not.toContain('destroy udp');
+		expect(udp.child.exitCode).toBeNull();
+	});
+
 	it('fits 80×24 and the help lists its keys', async () => {
 		await pythonPair(1000);
 		const dashboard = await open();

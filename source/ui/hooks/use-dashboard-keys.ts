@@ -16,6 +16,8 @@ export type DashboardKeys = {
 export const confirmQuestions: Record<ConfirmAction, (target: string | undefined, open: number) => string> = {
 	reset: (target) => `reset ${target} with a RST? unsent bytes are dropped.`,
 	close: (target) => (target?.startsWith('L') ? `stop listener ${target}?` : target?.startsWith('U') ? `close UDP socket ${target}?` : `close ${target}? (FIN after queued bytes)`),
+	// The System pane words its own question (the socket's ends and process); this is the fallback.
+	destroy: (target) => `destroy socket ${target}? the kernel aborts it (RST to the peer).`,
 	quit: (_, open) => `${open} socket${open === 1 ? ' is' : 's are'} open: close ${open === 1 ? 'it' : 'them'} and quit?`,
 };
 

@@ -23,7 +23,7 @@ export type SystemPaneState = {
 export type ListPaneName = Exclude<PaneName, 'log'>;
 
 /** A destructive action that waits for a yes. */
-export type ConfirmAction = 'reset' | 'close' | 'quit';
+export type ConfirmAction = 'reset' | 'close' | 'quit' | 'destroy';
 
 /** The prompt on the bottom line, when one is open. */
 export type Prompt =

@@ -29,6 +29,8 @@ export type SystemPaneProps = ListPaneProps & {
 	readonly onDetail: (key: string | undefined) => void;
 	/** List every socket of a process. */
 	readonly onProcess: (pid: number | null) => void;
+	/** K on a socket. */
+	readonly onDestroy: (row: SystemRow) => void;
 	/** A key with nothing to act on: one line why. */
 	readonly onComplain: (code: string, message: string) => void;
 };
@@ -45,6 +47,7 @@ const paneActions: ReadonlySet<KeyAction> = new Set([
 	'system-group',
 	'system-sort',
 	'system-process',
+	'system-destroy',
 ]);
 
 /**
@@ -54,7 +57,7 @@ const paneActions: ReadonlySet<KeyAction> = new Set([
  * read only while it is shown (core.viewSystemSockets), or while a
  * `watch-sockets` runs.
  */
-export function SystemPane({view, state, intervalMs = 1000, filter, cursor, isFocused, keys, width, height, onMove, onToggleGrouping, onNextSort, onDetail, onProcess, onComplain}: SystemPaneProps) {
+export function SystemPane({view, state, intervalMs = 1000, filter, cursor, isFocused, keys, width, height, onMove, onToggleGrouping, onNextSort, onDetail, onProcess, onDestroy, onComplain}: SystemPaneProps) {
 	const core = useCore();
 	useEffect(() => core.viewSystemSockets(intervalMs), [core, intervalMs]);
 	const now = useNow(1000, state.detail !== undefined);
@@ -113,6 +116,16 @@ export function SystemPane({view, state, intervalMs = 1000, filter, cursor, isFo
 			case 'system-process': {
 				if (target) {
 					onProcess(target.pid);
+				}
+
+				break;
+			}
+
+			case 'system-destroy': {
+				if (socket) {
+					onDestroy(socket);
+				} else {
+					onComplain('NO_SELECTION', 'K: pick one socket — t lists them per socket');
 				}
 
 				break;
