@@ -22,18 +22,27 @@ function resize(dashboard: Dashboard, columns: number, rows: number): void {
 	dashboard.stdout.emit('resize');
 }
 
+/** Generous: the machine these tests share may be loaded, and a refresh reads every socket on it. */
+const patienceMs = 20_000;
+
+/** Type `text` and wait (patiently) for a frame showing `expected`. */
+async function typeAndSee(dashboard: Dashboard, text: string, expected: string | RegExp | ((frame: string) => boolean)): Promise<string> {
+	dashboard.stdin.write(text);
+	return dashboard.see(expected, patienceMs);
+}
+
 /** Filter the System pane as a person does: `/`, the words, enter. */
 async function filter(dashboard: Dashboard, words: string): Promise<void> {
-	await dashboard.type('/', '/system filter');
+	await typeAndSee(dashboard, '/', '/system filter');
 	// Clear what a previous filter left in the line.
-	await dashboard.type('\u0015', '/system filter: █');
-	await dashboard.type(words, `/system filter: ${words}`);
-	await dashboard.type(keys.enter, `/${words} `);
+	await typeAndSee(dashboard, '\u0015', '/system filter: █');
+	await typeAndSee(dashboard, words, `/system filter: ${words}`);
+	await typeAndSee(dashboard, keys.enter, `/${words} `);
 }
 
 /** The frame's line that matches `pattern` (the test fails with the frame when none does). */
 async function lineOf(dashboard: Dashboard, pattern: RegExp): Promise<string> {
-	const frame = await dashboard.see(pattern);
+	const frame = await dashboard.see(pattern, patienceMs);
 	return frame.split('\n').find((line) => pattern.test(line))!;
 }
 
@@ -64,7 +73,7 @@ describe('the System pane', () => {
 		// Nothing reads the machine's sockets while the pane is not shown.
 		expect(dashboard.core.isWatchingSystemSockets).toBe(false);
 
-		await dashboard.type('5', '5 System');
+		await typeAndSee(dashboard, '5', '5 System');
 		expect(dashboard.core.isWatchingSystemSockets).toBe(true);
 		await filter(dashboard, String(port));
 		const listener = await lineOf(dashboard, new RegExp(`tcp\\s+127\\.0\\.0\\.1:${port} → \\*\\s+LISTEN`));
@@ -95,7 +104,7 @@ describe('the System pane', () => {
 	it('a client sending shows a rate and a sparkline, t totals the sockets per process, and o sorts by queue then age', async () => {
 		const {server, client, port, clientPort} = await pythonPair(1000);
 		const dashboard = await open();
-		await dashboard.type('5', '5 System');
+		await typeAndSee(dashboard, '5', '5 System');
 		await filter(dashboard, String(port));
 		const connection = new RegExp(`127\\.0\\.0\\.1:${port} → 127\\.0\\.0\\.1:${clientPort}`);
 		await lineOf(dashboard, connection);
@@ -127,7 +136,7 @@ describe('the System pane', () => {
 	it('a connection its client closed first shows ? closing for the TIME-WAIT the kernel keeps alone', async () => {
 		const {server, client, port, clientPort} = await pythonPair(1000);
 		const dashboard = await open();
-		await dashboard.type('5', '5 System');
+		await typeAndSee(dashboard, '5', '5 System');
 		await filter(dashboard, String(clientPort));
 		await lineOf(dashboard, new RegExp(`127\\.0\\.0\\.1:${clientPort} → 127\\.0\\.0\\.1:${port}.*ESTAB.*${client.child.pid}`));
 
@@ -142,7 +151,7 @@ describe('the System pane', () => {
 	it('enter shows a socket in full, and p lists every socket of its process', async () => {
 		const {server, client, port, clientPort} = await pythonPair(5000);
 		const dashboard = await open();
-		await dashboard.type('5', '5 System');
+		await typeAndSee(dashboard, '5', '5 System');
 		await filter(dashboard, `pid:${client.child.pid}`);
 		await lineOf(dashboard, new RegExp(`127\\.0\\.0\\.1:${clientPort} → 127\\.0\\.0\\.1:${port}`));
 
@@ -168,7 +177,7 @@ describe('the System pane', () => {
 		const udp = startPeer(['udp', '127.0.0.1']);
 		const udpPort = Number((await udp.waitLine(/^port (\d+)/, 'port'))[1]);
 		const dashboard = await open();
-		await dashboard.type('5', '5 System');
+		await typeAndSee(dashboard, '5', '5 System');
 		await filter(dashboard, `udp :${udpPort}`);
 		await lineOf(dashboard, new RegExp(`udp\\s+127\\.0\\.0\\.1:${udpPort}`));
 		const refused = await dashboard.type('K', 'K destroys TCP sockets only: this is a UDP socket');
@@ -180,7 +189,7 @@ describe('the System pane', () => {
 		await pythonPair(1000);
 		const dashboard = await open();
 		resize(dashboard, 80, 24);
-		await dashboard.type('5', '5 System');
+		await typeAndSee(dashboard, '5', '5 System');
 		const frame = await dashboard.see(/tcp\s+\S+ → /);
 		const lines = frame.split('\n');
 		expect(lines.length).toBeLessThanOrEqual(24);

@@ -4,7 +4,7 @@ import {diffSockets, type SocketTable} from './diff.js';
 import {createSystemSocketReader, type SystemSocketsReading} from './read.js';
 
 /** Reads the machine's sockets; tests and the bench may swap it. */
-export type SocketReader = () => Promise<SystemSocketsReading>;
+export type SocketReader = (() => Promise<SystemSocketsReading>) & {close?: () => void};
 
 /**
  * The machine's sockets on the bus: `list` answers once with
@@ -96,6 +96,7 @@ export class SystemSockets {
 			if (this.#isViewWatch && generation === this.#generation) {
 				this.#halt();
 				this.#isViewWatch = false;
+				this.#read.close?.();
 			}
 		};
 	}
@@ -116,6 +117,8 @@ export class SystemSockets {
 			this.#halt();
 			this.#onIdle();
 		}
+
+		this.#read.close?.();
 	}
 
 	#halt(): void {
@@ -137,7 +140,7 @@ export class SystemSockets {
 					return;
 				}
 
-				const now = performance.now();
+				const now = reading.startedAt ?? performance.now();
 				const changes = diffSockets(this.#table, reading.sockets, this.#isFirst ? 0 : now - this.#lastAt);
 				const intervalMs = this.#isFirst ? 0 : Math.round(now - this.#lastAt);
 				const isFirst = this.#isFirst;
