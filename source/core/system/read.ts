@@ -135,6 +135,13 @@ export function createSystemSocketReader(options: ReadOptions = {}): (() => Prom
 	});
 }
 
+/** Let the event loop run what is waiting (a key, a frame) before the next step of a reading. */
+async function yieldToKeys(): Promise<void> {
+	return new Promise((resolve) => {
+		setImmediate(resolve);
+	});
+}
+
 /** The sockets and counters from sock_diag, or undefined when it cannot be read (the caller falls back). */
 async function fromSockDiag(diag: SockDiagReader | undefined): Promise<SockDiagDump | undefined> {
 	try {
@@ -158,6 +165,8 @@ async function readOnce(options: ReadOptions, diag: SockDiagReader | undefined, 
 	let scan: ProcessScan;
 	if (dump) {
 		kernel = dump.sockets;
+		// Keys typed meanwhile are answered between the steps of a big reading, not after all of it.
+		await yieldToKeys();
 		scan = scanFor(kernel);
 		counters = dump.counters;
 	} else {
@@ -187,6 +196,7 @@ async function readOnce(options: ReadOptions, diag: SockDiagReader | undefined, 
 		missing.push(`other users' processes: ${scan.unreadable} processes' /proc/PID/fd are readable only by root${uids ? ` (uid ${uids})` : ''}; their sockets show ?`);
 	}
 
+	await yieldToKeys();
 	const reader = {pid: process.pid, uid: process.getuid?.() ?? 0};
 	const sockets = joinSockets(kernel, scan, typeof counters === 'string' ? undefined : counters, reader);
 	return {sockets, missing, tookMs: Math.round((performance.now() - started) * 10) / 10, startedAt: started};
