@@ -35,6 +35,12 @@ const cli = meow(
 	  -l, --listen [host:]port     Start a listener (repeatable; host 127.0.0.1 unless given,
 	                               0.0.0.0 or [::] for every interface, port 0 for any free port)
 	  -c, --connect host:port      Dial a connection (repeatable)
+	  --forward [BIND:]PORT:HOST:HOSTPORT
+	                               Relay each client of BIND:PORT (BIND 127.0.0.1 unless given) to
+	                               its own connection to HOST:HOSTPORT, as ssh -L (repeatable)
+	  --forward-udp [BIND:]PORT:HOST:HOSTPORT
+	                               The same for UDP: one upstream socket per client address; a session
+	                               idle for --idle-timeout (default 60 s here) expires
 	  --framing MODE               raw (default), line, u16, u32 or fixed:N
 	  --connect-timeout SECONDS    Give up a dial after this long (default 10)
 	  --max-queued SIZE            Bytes a connection may hold unsent, e.g. 4M (default 4M)
@@ -95,6 +101,8 @@ const cli = meow(
 		flags: {
 			listen: {type: 'string', shortFlag: 'l', isMultiple: true},
 			connect: {type: 'string', shortFlag: 'c', isMultiple: true},
+			forward: {type: 'string', isMultiple: true},
+			forwardUdp: {type: 'string', isMultiple: true},
 			udp: {type: 'string', isMultiple: true},
 			udpMode: {type: 'boolean', shortFlag: 'u'},
 			help: {type: 'boolean', shortFlag: 'h'},
@@ -169,6 +177,14 @@ function openFromFlags(target: Core): void {
 
 	for (const {host, port} of options.connect) {
 		target.connect(host, port);
+	}
+
+	for (const {bind, target: to} of options.forward) {
+		target.forward(bind.host, bind.port, to);
+	}
+
+	for (const {bind, target: to} of options.forwardUdp) {
+		target.forwardUdp(bind.host, bind.port, to);
 	}
 
 	for (const {host, port} of options.udp) {

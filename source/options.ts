@@ -6,11 +6,16 @@ import {parseTargets} from './core/discovery/discovery.js';
 import {DEFAULT_DISCOVERY_PORT} from './core/discovery/protocol.js';
 import {parseCidr} from './core/tcp/admission.js';
 import {MAX_TIMEOUT_MS} from './core/timeout.js';
+import {parseForwardSpec, type ForwardSpec} from './core/relay/forward-spec.js';
 
 /** What the command line asked for, validated. */
 export type CliOptions = {
 	listen: HostPort[];
 	connect: HostPort[];
+	/** `--forward [BIND:]PORT:HOST:HOSTPORT`: forwards to start (relay/). */
+	forward: ForwardSpec[];
+	/** `--forward-udp [BIND:]PORT:HOST:HOSTPORT`: UDP forwards to start. */
+	forwardUdp: ForwardSpec[];
 	/** UDP sockets to bind at start (`--udp`, or `-u -l PORT`). */
 	udp: HostPort[];
 	/** UDP sockets to bind to any port and connect to these peers (`-u HOST PORT`, `-u -c HOST:PORT`). */
@@ -39,6 +44,8 @@ export type CliOptions = {
 export type RawFlags = {
 	listen?: string[];
 	connect?: string[];
+	forward?: string[];
+	forwardUdp?: string[];
 	udp?: string[];
 	/** `-u`: make the listeners and dials of this command line UDP, as `nc -u` does. */
 	udpMode?: boolean;
@@ -130,6 +137,8 @@ function parsePortText(text: string): number {
 export const knownFlags = new Set([
 	'listen',
 	'connect',
+	'forward',
+	'forwardUdp',
 	'udp',
 	'udpMode',
 	'framing',
@@ -210,6 +219,8 @@ export function parseByteCount(text: string, flag: string): number {
 const valueFlags: ReadonlyArray<{long: string; short?: string}> = [
 	{long: 'listen', short: 'l'},
 	{long: 'connect', short: 'c'},
+	{long: 'forward'},
+	{long: 'forward-udp'},
 	{long: 'udp'},
 	{long: 'allow'},
 	{long: 'deny'},
@@ -230,7 +241,7 @@ export function checkFlagValues(argv: readonly string[]): void {
 		const isMissing = next === undefined || (next.startsWith('-') && next !== '-');
 		const flag = valueFlags.find(({long, short}) => arg === `--${long}` || (short !== undefined && /^-[a-zA-Z]*$/.test(arg) && arg.endsWith(short)));
 		if (flag && isMissing) {
-			const example = flag.long === 'listen' ? ': -l 8080 or --listen host:port' : flag.long === 'connect' ? ': -c host:port' : flag.long === 'udp' ? ': --udp 9000 or --udp host:port' : '';
+			const example = flag.long === 'listen' ? ': -l 8080 or --listen host:port' : flag.long === 'connect' ? ': -c host:port' : flag.long === 'udp' ? ': --udp 9000 or --udp host:port' : flag.long === 'forward' ? ': --forward 8080:127.0.0.1:3000' : '';
 			throw new NetdashError('BAD_FLAG', `${arg} needs a value${example}`);
 		}
 	}
@@ -340,6 +351,8 @@ export function parseCliOptions(flags: RawFlags, input: readonly string[], argv:
 	}
 
 	return {
+		forward: forwardSpecs(flags.forward, 'forward'),
+		forwardUdp: forwardSpecs(flags.forwardUdp, 'forward-udp'),
 		listen: isUdp ? [] : listen,
 		connect: isUdp ? [] : connect,
 		udp: isUdp ? [...udp, ...listen] : udp,
@@ -370,6 +383,16 @@ function maxConnections(text: string | undefined): number {
 	}
 
 	return Number(text);
+}
+
+function forwardSpecs(list: string[] | undefined, flag: string): ForwardSpec[] {
+	return (list ?? []).map((text) => {
+		try {
+			return parseForwardSpec(text);
+		} catch (error) {
+			throw new NetdashError('BAD_FLAG', `--${flag} ${(error as Error).message}`);
+		}
+	});
 }
 
 function logAllowSpecial(flags: RawFlags): boolean {

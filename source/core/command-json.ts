@@ -91,6 +91,32 @@ export function commandFromJson(value: unknown): Command {
 			return {cmd: 'listen', ...definedOnly({host}), port: port!, ...framing, ...halfOpen, ...withRef};
 		}
 
+		case 'forward': {
+			const target = object['target'] as {host: string; port: number};
+			return {cmd: 'forward', ...definedOnly({host}), port: port!, target: {host: target.host, port: target.port}, ...framing, ...withRef};
+		}
+
+		case 'intercept': {
+			return {cmd: 'intercept', relay: object['relay'] as string, direction: object['direction'] as 'to-server' | 'to-client', isOn: (object['on'] as boolean | undefined) ?? true, ...withRef};
+		}
+
+		case 'release': {
+			const edited = ['text', 'hex', 'base64'].some((name) => object[name] !== undefined) ? {bytes: payloadOf(object)} : {};
+			return {cmd: 'release', relay: object['relay'] as string, chunk: object['chunk'] as number, ...edited, ...withRef};
+		}
+
+		case 'drop': {
+			return {cmd: 'drop', relay: object['relay'] as string, chunk: object['chunk'] as number, ...withRef};
+		}
+
+		case 'throttle': {
+			return {cmd: 'throttle', relay: object['relay'] as string, direction: object['direction'] as 'to-server' | 'to-client', bytesPerSecond: object['bytesPerSecond'] as number, ...withRef};
+		}
+
+		case 'inject': {
+			return {cmd: 'inject', relay: object['relay'] as string, direction: object['direction'] as 'to-server' | 'to-client', bytes: payloadOf(object), ...withRef};
+		}
+
 		case 'connect': {
 			return {cmd: 'connect', host: host!, port: port!, ...framing, ...definedOnly({timeoutMs: millis(object['timeout'])}), ...halfOpen, ...withRef};
 		}

@@ -3,6 +3,7 @@ import {NetdashError} from './errors.js';
 import {parseEscapedText, parseHex, toDisplayString} from './format/index.js';
 import {parseFraming} from './framing/index.js';
 import {parseHostPort, parsePort} from './ports.js';
+import {parseForwardSpec} from './relay/forward-spec.js';
 
 /**
  * The dashboard's `:` command line: the same vocabulary as the JSON commands
@@ -41,6 +42,7 @@ export type CommandLineUsage = {
 export const commandLineUsages: readonly CommandLineUsage[] = [
 	{name: 'listen', usage: 'listen [host:]port [framing]', description: 'start a TCP listener (port 0: any free port)'},
 	{name: 'connect', usage: 'connect host:port [framing]', description: 'dial a TCP connection'},
+	{name: 'forward', usage: 'forward [ip:]port host:port', description: 'relay each client to its own connection to host:port (ssh -L)'},
 	{name: 'send', usage: 'send [C1] text', description: 'send text with \\r \\n \\t \\xNN escapes'},
 	{name: 'sendhex', usage: 'sendhex [C1] 48 65 6c', description: 'send bytes written in hex'},
 	{name: 'sendfile', usage: 'sendfile [C1] PATH', description: 'stream a file of any size, at the pace the peer reads'},
@@ -212,6 +214,25 @@ export function parseCommandLine(text: string, context: CommandLineContext = {})
 			expectAtMost(name, words, 2);
 			const {host, port} = parseHostPort(words[0]!, {requireHost: true});
 			return {cmd: 'connect', host, port, ...framingOf(words, 1)};
+		}
+
+		case 'forward': {
+			// `forward 8080 127.0.0.1:3000`, or the ssh -L form in one word: `forward 8080:127.0.0.1:3000`.
+			if (words.length === 0) {
+				fail(`forward needs a port and host:port (usage: ${usageOf('forward')})`, 'BAD_PORT');
+			}
+
+			const isSpec = words.length === 1 || (words.length === 2 && !destinationShape.test(words[1]!));
+			if (isSpec) {
+				expectAtMost(name, words, 2);
+				const {bind, target} = parseForwardSpec(words[0]!);
+				return {cmd: 'forward', host: bind.host, port: bind.port, target, ...framingOf(words, 1)};
+			}
+
+			expectAtMost(name, words, 3);
+			const bind = parseHostPort(words[0]!, {defaultHost: '127.0.0.1', allowZero: true});
+			const target = parseHostPort(words[1]!, {requireHost: true});
+			return {cmd: 'forward', host: bind.host, port: bind.port, target, ...framingOf(words, 2)};
 		}
 
 		case 'send': {
@@ -467,6 +488,10 @@ function choicesFor(name: string, index: number, ids: readonly string[]): readon
 		case 'listen':
 		case 'connect': {
 			return index === 1 ? framingNames : [];
+		}
+
+		case 'forward': {
+			return index === 2 ? framingNames : [];
 		}
 
 		default: {

@@ -13,7 +13,18 @@ export {commandFromJson, parseJsonCommand} from './command-json.js';
 export type Command =
 	/** `halfOpen`: its connections stay open after the peer's FIN (otherwise the default, see `halfopen`). */
 	| {cmd: 'listen'; host?: string; port: number; framing?: FramingSpec; halfOpen?: boolean; ref?: string}
+	/** Forward `host:port` (host 127.0.0.1 by default) to `target`, as `ssh -L`: each client is relayed to its own connection there. */
+	| {cmd: 'forward'; host?: string; port: number; target: {host: string; port: number}; framing?: FramingSpec; ref?: string}
 	| {cmd: 'connect'; host: string; port: number; framing?: FramingSpec; timeoutMs?: number; halfOpen?: boolean; ref?: string}
+	/** Hold chunks going one way through a relay (`isOn` false: release what is held, in order). */
+	| {cmd: 'intercept'; relay: string; direction: 'to-server' | 'to-client'; isOn: boolean; ref?: string}
+	/** Send a held chunk on; with `bytes`, those in its place (edited). */
+	| {cmd: 'release'; relay: string; chunk: number; bytes?: Buffer; ref?: string}
+	| {cmd: 'drop'; relay: string; chunk: number; ref?: string}
+	/** Pace one direction of a relay (0: no limit). */
+	| {cmd: 'throttle'; relay: string; direction: 'to-server' | 'to-client'; bytesPerSecond: number; ref?: string}
+	/** Send bytes of our own towards one side of a relay. */
+	| {cmd: 'inject'; relay: string; direction: 'to-server' | 'to-client'; bytes: Buffer; ref?: string}
 	/** Change the default of half-open (`--half-open`) while running. */
 	| {cmd: 'halfopen'; isOn: boolean; ref?: string}
 	| {cmd: 'send'; connection: string; bytes: Buffer; framed?: boolean; ref?: string}
@@ -45,7 +56,7 @@ export type Command =
 	| {cmd: 'quit'; ref?: string};
 
 /** The names of every command. */
-export const commandNames = ['listen', 'connect', 'send', 'sendfile', 'shutdown', 'reset', 'close', 'allow', 'deny', 'admission', 'udp', 'sendto', 'udp-connect', 'broadcast', 'request', 'discover', 'probe', 'stop-discovery', 'halfopen', 'sockets', 'watch-sockets', 'unwatch-sockets', 'quit'] as const;
+export const commandNames = ['listen', 'forward', 'intercept', 'release', 'drop', 'inject', 'throttle', 'connect', 'send', 'sendfile', 'shutdown', 'reset', 'close', 'allow', 'deny', 'admission', 'udp', 'sendto', 'udp-connect', 'broadcast', 'request', 'discover', 'probe', 'stop-discovery', 'halfopen', 'sockets', 'watch-sockets', 'unwatch-sockets', 'quit'] as const;
 
 /**
  * Carry a command out on the core. `quit` is not the core's: it returns
@@ -60,6 +71,36 @@ export function executeCommand(core: Core, command: Command): boolean {
 				...(command.framing ? {framing: command.framing} : {}),
 				...(command.halfOpen === undefined ? {} : {halfOpen: command.halfOpen}),
 			});
+			return false;
+		}
+
+		case 'forward': {
+			core.forward(command.host, command.port, command.target, {...options, ...(command.framing ? {framing: command.framing} : {})});
+			return false;
+		}
+
+		case 'intercept': {
+			core.steer(command.relay, {type: 'intercept', direction: command.direction, isOn: command.isOn}, options);
+			return false;
+		}
+
+		case 'release': {
+			core.steer(command.relay, {type: 'release', chunk: command.chunk, ...(command.bytes ? {data: command.bytes} : {})}, options);
+			return false;
+		}
+
+		case 'drop': {
+			core.steer(command.relay, {type: 'drop', chunk: command.chunk}, options);
+			return false;
+		}
+
+		case 'throttle': {
+			core.steer(command.relay, {type: 'throttle', direction: command.direction, bytesPerSecond: command.bytesPerSecond}, options);
+			return false;
+		}
+
+		case 'inject': {
+			core.steer(command.relay, {type: 'inject', direction: command.direction, data: command.bytes}, options);
 			return false;
 		}
 

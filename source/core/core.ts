@@ -2,7 +2,9 @@ import net from 'node:net';
 import {Bus} from './bus.js';
 import {NetdashError, errorCode, oneLine} from './errors.js';
 import {encodeFrame, formatFraming, type FramingSpec} from './framing/index.js';
-import {TcpConnection, type ConnectionLimits} from './tcp/connection.js';
+import {TcpConnection, type ConnectionInit, type ConnectionLimits} from './tcp/connection.js';
+import type {RelayStep} from './relay/relay.js';
+import {RelayManager, type ForwardTarget} from './relay/relay-manager.js';
 import {Reclaimer} from './reclaim.js';
 import {checkHost} from './ports.js';
 import {TcpListener} from './tcp/listener.js';
@@ -128,6 +130,13 @@ export class Core {
 		this.#notifyClosed();
 	}, this.#refusal);
 
+	/** Forwards' clients and the connections dialed for them (relay/). */
+	readonly #relays = new RelayManager(this.bus, this.#udp, {
+		nextConnectionId: () => `C${this.#nextConnection++}`,
+		// Both halves of a relay stay open after their peer's FIN: the relay passes the FIN on.
+		adopt: (socket, init) => this.#register(socket, {...init, limits: this.#limits, isHalfOpen: true}),
+	});
+
 	/** The machine's sockets (not only ours): core/system/. */
 	readonly #system = new SystemSockets(this.bus, () => {
 		this.#notifyClosed();
@@ -233,6 +242,36 @@ export class Core {
 	/** Start a TCP listener. Host `127.0.0.1` by default; `0.0.0.0` / `::` mean every interface; port 0 picks an ephemeral port. */
 	listen(host: string | undefined, port: number, options: OpenOptions = {}): string | undefined {
 		this.#noteCommand('listen', {host, port, ...options});
+		return this.#listen(host, port, options);
+	}
+
+	/**
+	 * Forward `host:port` (host 127.0.0.1 by default) to `target`, as `ssh -L`:
+	 * each client gets its own connection to the target, relayed byte for
+	 * byte (relay/). Returns the listener's id; each client is relay `R1`, ….
+	 */
+	forward(host: string | undefined, port: number, target: ForwardTarget, options: OpenOptions = {}): string | undefined {
+		this.#noteCommand('forward', {host, port, target, ...options});
+		return this.#run(options.ref, () => this.#listen(host, port, options, this.#relays.target(target)));
+	}
+
+	/**
+	 * Forward UDP `host:port` to `target`: each client address gets its own socket (source port) towards the target;
+	 * a session idle for `idleMs` (default: the idle timeout, else 60 s) expires (relay/udp-forward.ts). Returns the forward's socket id.
+	 */
+	forwardUdp(host: string | undefined, port: number, target: ForwardTarget, options: CommandOptions & {idleMs?: number} = {}): string | undefined {
+		this.#noteCommand('forward-udp', {host, port, target, ...options});
+		return this.#run(options.ref, () => this.#relays.forwardUdp(host, port, target, {...options, fallbackIdleMs: this.#limits.idleTimeoutMs}));
+	}
+
+	/** Steer relay `id`: intercept a direction, release or drop a held chunk, inject bytes (relay/relay.ts). */
+	steer(id: string, step: RelayStep, options: CommandOptions = {}): boolean {
+		const {type, ...fields} = step;
+		this.#noteCommand(type, {relay: id, ...fields, data: undefined, ...options}, 'data' in step ? step.data : undefined);
+		return this.#udpCommand(options, () => this.#relays.steer(id, step, options.ref));
+	}
+
+	#listen(host: string | undefined, port: number, options: OpenOptions, target?: {address: string; port: number}): string | undefined {
 		return this.#run(options.ref, () => {
 			checkPort(port, true);
 			if (host) {
@@ -249,8 +288,13 @@ export class Core {
 				admission: this.#admission,
 				...(options.ref ? {ref: options.ref} : {}),
 				...(options.halfOpen === undefined ? {} : {isHalfOpen: options.halfOpen}),
+				...(target ? {target} : {}),
 				onConnection: (socket, from) => {
-					this.#adopt(socket, from);
+					if (from.target) {
+						this.#relays.accept(socket, from);
+					} else {
+						this.#adopt(socket, from);
+					}
 				},
 				onClosed: (closed) => {
 					this.#listeners.delete(closed.id);
@@ -276,7 +320,7 @@ export class Core {
 			const connectTimeoutMs = checkTimeout(options.connectTimeoutMs ?? this.#limits.connectTimeoutMs, 'a connect timeout');
 			const id = `C${this.#nextConnection++}`;
 			const socket = new net.Socket({allowHalfOpen: true});
-			const connection = new TcpConnection(this.bus, socket, {
+			this.#register(socket, {
 				id,
 				origin: 'dialed',
 				listener: null,
@@ -285,10 +329,7 @@ export class Core {
 				dial: {host, port},
 				isHalfOpen: options.halfOpen ?? this.#halfOpen,
 				...(options.ref ? {ref: options.ref} : {}),
-				onClosed: this.#forgetConnection,
-				reclaimer: this.#reclaimer,
 			});
-			this.#connections.set(id, connection);
 			socket.connect({host, port});
 			return id;
 		});
@@ -591,22 +632,26 @@ export class Core {
 	}
 
 	#adopt(socket: net.Socket, listener: TcpListener): void {
-		const id = `C${this.#nextConnection++}`;
-		const connection = new TcpConnection(this.bus, socket, {
-			id,
+		this.#register(socket, {
+			id: `C${this.#nextConnection++}`,
 			origin: 'accepted',
 			listener: listener.id,
 			framing: listener.framing,
 			limits: this.#limits,
 			isHalfOpen: listener.isHalfOpen ?? this.#halfOpen,
 			...(listener.localEnd ? {local: listener.localEnd} : {}),
-			onClosed: this.#forgetConnection,
-			reclaimer: this.#reclaimer,
 		});
-		this.#connections.set(id, connection);
+	}
+
+	/** Make a connection on `socket` and keep it with the others (commands, reading holds, closeAll). */
+	#register(socket: net.Socket, init: Omit<ConnectionInit, 'onClosed' | 'reclaimer'>): TcpConnection {
+		const connection = new TcpConnection(this.bus, socket, {...init, onClosed: this.#forgetConnection, reclaimer: this.#reclaimer});
+		this.#connections.set(connection.id, connection);
 		if (this.#readingHolds.size > 0) {
 			connection.setReadingPaused(true);
 		}
+
+		return connection;
 	}
 
 	/** One function for every connection's close, not a closure each. */

@@ -22,6 +22,9 @@ const seconds = {type: 'number', exclusiveMinimum: 0, maximum: maxSeconds} as co
 const id = {type: 'string', minLength: 1} as const;
 const framing = {type: 'string', description: 'raw, line, u16, u32 or fixed:N'} as const;
 const halfOpen = {type: 'boolean', description: 'Keep a connection open after the peer\'s FIN (a half-close).'} as const;
+// Relay (issue 13): a relay's direction and a held chunk's number.
+const direction = {enum: ['to-server', 'to-client'], description: 'Which way through a relay.'} as const;
+const chunk = {type: 'integer', minimum: 1, description: 'A held chunk, as relay-chunk-held numbered it.'} as const;
 const cidrs = {type: 'array', items: {type: 'string'}} as const;
 /** A payload: exactly one of text, hex or base64 (checked in code, which names the clash). */
 const payload = {
@@ -43,6 +46,22 @@ function command(name: string, properties: Record<string, unknown>, required: re
 /** The schema of each command, by its `cmd`. */
 export const commandSchemas: Readonly<Record<string, JsonSchema>> = {
 	listen: command('listen', {host, port: bindPort, framing, halfOpen}, ['port']),
+	// Relay (issue 13, branch relay): forward, then steering a relay (intercept, release, drop, inject, throttle).
+	forward: command(
+		'forward',
+		{
+			host,
+			port: bindPort,
+			target: {type: 'object', properties: {host, port: peerPort}, required: ['host', 'port'], additionalProperties: false, description: 'Where each client is relayed to.'},
+			framing,
+		},
+		['port', 'target'],
+	),
+	intercept: command('intercept', {relay: id, direction, on: {type: 'boolean', description: 'true (the default) holds chunks going this way; false releases them in order.'}}, ['relay', 'direction']),
+	release: command('release', {relay: id, chunk, ...payload}, ['relay', 'chunk']),
+	drop: command('drop', {relay: id, chunk}, ['relay', 'chunk']),
+	inject: command('inject', {relay: id, direction, ...payload}, ['relay', 'direction']),
+	throttle: command('throttle', {relay: id, direction, bytesPerSecond: {type: 'number', minimum: 0, description: 'Pace of this direction; 0 lifts the limit.'}}, ['relay', 'direction', 'bytesPerSecond']),
 	connect: command('connect', {host, port: peerPort, framing, timeout: seconds, halfOpen}, ['host', 'port']),
 	send: command('send', {connection: id, id, ...payload, framed: {type: 'boolean'}}),
 	sendfile: command('sendfile', {connection: id, path: {type: 'string', minLength: 1}}, ['connection', 'path']),

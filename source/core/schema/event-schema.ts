@@ -83,12 +83,12 @@ function event(type: string, properties: Record<string, unknown>, required: read
  * to events.ts and to the readme's tables.
  */
 export const eventSchemas: Readonly<Record<string, JsonSchema>> = {
-	'listener-opened': event('listener-opened', {listener: text, address: text, port, framing: text, isHalfOpen}, ['listener', 'address', 'port', 'framing']),
+	'listener-opened': event('listener-opened', {listener: text, address: text, port, framing: text, isHalfOpen, target: endpoint}, ['listener', 'address', 'port', 'framing']),
 	'listener-closed': event('listener-closed', {listener: text, accepted: count}),
-	'connection-dialing': event('connection-dialing', {connection: text, remote: endpoint, framing: text, isHalfOpen}, ['connection', 'remote', 'framing', 'isHalfOpen']),
+	'connection-dialing': event('connection-dialing', {connection: text, remote: endpoint, framing: text, isHalfOpen, relay: text, partner: text}, ['connection', 'remote', 'framing', 'isHalfOpen']),
 	'connection-opened': event(
 		'connection-opened',
-		{connection: text, listener: {type: ['string', 'null']}, origin: {enum: ['accepted', 'dialed']}, local: endpoint, remote: endpoint, framing: text, isHalfOpen},
+		{connection: text, listener: {type: ['string', 'null']}, origin: {enum: ['accepted', 'dialed']}, local: endpoint, remote: endpoint, framing: text, isHalfOpen, relay: text, partner: text},
 		['connection', 'listener', 'origin', 'local', 'remote', 'framing', 'isHalfOpen'],
 	),
 	'data-received': event('data-received', {connection: text, bytes: count, base64}),
@@ -146,6 +146,21 @@ export const eventSchemas: Readonly<Record<string, JsonSchema>> = {
 	'peer-left': event('peer-left', {...peer, reason: {enum: ['bye', 'restarted', 'evicted']}}),
 	'foreign-datagram': event('foreign-datagram', {from: endpoint, bytes: count, base64, count: many}, ['from', 'bytes', 'base64']),
 	'packet-dropped': event('packet-dropped', {from: endpoint, reason: text, bytes: count, count: many}),
+	// Relay (issue 13, branch relay): --forward / --forward-udp and steering a relay; `target` on listener-opened and `relay` / `partner` on connections come with it.
+	'relay-opened': event('relay-opened', {relay: text, listener: text, client: text, server: text, target: endpoint}),
+	'relay-closed': event(
+		'relay-closed',
+		{relay: text, client: text, server: text, reason: {enum: ['closed', 'reset', 'failed', 'upstream-failed']}, bytesToServer: count, bytesToClient: count, code: text, message: text},
+		['relay', 'client', 'server', 'reason', 'bytesToServer', 'bytesToClient'],
+	),
+	'relay-intercept-changed': event('relay-intercept-changed', {relay: text, direction: {enum: ['to-server', 'to-client']}, isOn: {type: 'boolean'}}),
+	'relay-chunk-held': event('relay-chunk-held', {relay: text, chunk: {type: 'integer', minimum: 1}, direction: {enum: ['to-server', 'to-client']}, bytes: count, base64}),
+	'relay-chunk-released': event('relay-chunk-released', {relay: text, chunk: {type: 'integer', minimum: 1}, direction: {enum: ['to-server', 'to-client']}, bytes: count, isEdited: {type: 'boolean'}}),
+	'relay-chunk-dropped': event('relay-chunk-dropped', {relay: text, chunk: {type: 'integer', minimum: 1}, direction: {enum: ['to-server', 'to-client']}, bytes: count}),
+	'relay-injected': event('relay-injected', {relay: text, direction: {enum: ['to-server', 'to-client']}, bytes: count, base64}),
+	'relay-throttle-changed': event('relay-throttle-changed', {relay: text, direction: {enum: ['to-server', 'to-client']}, bytesPerSecond: {type: 'number', minimum: 0}}),
+	'udp-relay-opened': event('udp-relay-opened', {relay: text, socket: text, upstream: text, client: endpoint, target: endpoint}),
+	'udp-relay-closed': event('udp-relay-closed', {relay: text, socket: text, upstream: text, client: endpoint, reason: {enum: ['expired', 'closed']}, datagramsToServer: count, datagramsToClient: count}),
 	// System pane (issue 14): the machine's sockets
 	'system-sockets': event('system-sockets', {sockets: systemSockets, missing, tookMs: {type: 'number', minimum: 0}}),
 	'system-sockets-changed': event('system-sockets-changed', {

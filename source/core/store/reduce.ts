@@ -27,6 +27,7 @@ type ListenerModel = {
 	address: string;
 	port: number;
 	framing: string;
+	target: Endpoint | undefined;
 	state: 'listening' | 'closed';
 	accepted: number;
 	open: number;
@@ -65,6 +66,8 @@ type ConnectionModel = {
 	closedAt: number | undefined;
 	closeReason: CloseReason | undefined;
 	error: {code: string; message: string} | undefined;
+	relay: string | undefined;
+	partner: string | undefined;
 	row: ConnectionRow | undefined;
 };
 
@@ -183,6 +186,7 @@ export class Model {
 					address: event.address,
 					port: event.port,
 					framing: event.framing,
+					target: event.target,
 					state: 'listening',
 					accepted: 0,
 					open: 0,
@@ -211,6 +215,8 @@ export class Model {
 			case 'connection-dialing': {
 				const dialing = this.#newConnection(event.connection, 'dialed', null, event.framing, event.remote, event.at, 'connecting');
 				dialing.isHalfOpen = event.isHalfOpen;
+				dialing.relay = event.relay;
+				dialing.partner = event.partner;
 				this.connections.set(event.connection, dialing);
 				this.isMembershipChanged = true;
 				this.#note(event.connection, event, `connecting to ${event.remote.address}:${event.remote.port}`, false);
@@ -231,6 +237,8 @@ export class Model {
 
 				connection.local = event.local;
 				connection.isHalfOpen = event.isHalfOpen;
+				connection.relay = event.relay;
+				connection.partner = event.partner;
 				const listener = event.listener ? this.listeners.get(event.listener) : undefined;
 				if (listener) {
 					listener.accepted++;
@@ -498,6 +506,8 @@ export class Model {
 			closedAt: undefined,
 			closeReason: undefined,
 			error: undefined,
+			relay: undefined,
+			partner: undefined,
 			row: undefined,
 		};
 	}

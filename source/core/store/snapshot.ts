@@ -9,6 +9,8 @@ export type ListenerRow = {
 	readonly address: string;
 	readonly port: number;
 	readonly framing: string;
+	/** A forward's target: where each client it accepts is relayed to (undefined for a plain listener). */
+	readonly target: Endpoint | undefined;
 	readonly state: 'listening' | 'closed';
 	/** Connections accepted over its life. */
 	readonly accepted: number;
@@ -60,6 +62,10 @@ export type ConnectionRow = {
 	readonly closeReason: CloseReason | undefined;
 	/** The last failure on it, if any. */
 	readonly error: {readonly code: string; readonly message: string} | undefined;
+	/** The relay it is one half of (`R1`), if any: the accepted client or the connection dialed for it. */
+	readonly relay: string | undefined;
+	/** The other half of its relay. */
+	readonly partner: string | undefined;
 };
 
 /** A UDP socket as the panes show it. Counters are exact. */

@@ -195,6 +195,8 @@ export class Store {
 						closedAt: connection.closedAt,
 						closeReason: connection.closeReason,
 						error: connection.error,
+						relay: connection.relay,
+						partner: connection.partner,
 					});
 				}
 

@@ -62,6 +62,27 @@ export type ConnectionInit = {
 	onClosed: (connection: TcpConnection) => void;
 	/** Told of every chunk read, to free read buffers early (reclaim.ts). */
 	reclaimer: Reclaimer;
+	/** For one half of a relay: its id and the other half's id, named on the opening events. */
+	relay?: {id: string; partner: string};
+	/** Told what happens on the socket after the bus is (a relay's glue, relay/relay.ts). */
+	tap?: ConnectionTap;
+};
+
+/**
+ * What a relay needs to hear from a connection, besides the bus: one object
+ * per relay (not closures per connection), called after the event is emitted.
+ */
+export type ConnectionTap = {
+	/** A dial connected. */
+	connected(connection: TcpConnection): void;
+	/** A chunk arrived from the peer. */
+	received(connection: TcpConnection, chunk: Buffer): void;
+	/** The peer sent its FIN. */
+	peerEnded(connection: TcpConnection): void;
+	/** Queued bytes were handed to the kernel. */
+	written(connection: TcpConnection, bytes: number): void;
+	/** The connection ended (after `connection-closed`). */
+	closed(connection: TcpConnection, reason: CloseReason, error: {code: string; message: string} | undefined): void;
 };
 
 /** Where a socket keeps the connection that owns it, for the shared event handlers. */
@@ -115,6 +136,11 @@ export class TcpConnection {
 	#isWriting = false;
 	/** True while netdash's own output is backed up: queued pieces wait (each one sent is an event to write). */
 	#isSendingHeld = false;
+	/** True while a relay holds reading (its partner's queue is full): apart from the output hold, so releasing one keeps the other. */
+	#isReadingHeldByRelay = false;
+	#isReadEnded = false;
+	readonly #relay: {id: string; partner: string} | undefined;
+	readonly #tap: ConnectionTap | undefined;
 	/** Callers waiting for room in the queue (scripts' sends, a file being streamed). */
 	#roomWaiters: Array<{bytes: number; resolve: () => void}> | undefined;
 	/** `end()` waits until the queue is empty, so our FIN follows every queued byte. */
@@ -149,6 +175,8 @@ export class TcpConnection {
 		this.#dial = init.dial;
 		this.#local = init.local;
 		this.#isHalfOpen = init.isHalfOpen;
+		this.#relay = init.relay;
+		this.#tap = init.tap;
 
 		const {id} = this;
 		// Raw framing has no framer: spare the sink too (one set per connection, 10,000 of them at scale).
@@ -271,6 +299,28 @@ export class TcpConnection {
 			);
 		}
 
+		this.#enqueue(bytes, ref);
+		// Write callbacks never run synchronously, so this precedes every data-sent of the send.
+		this.#bus.emit({type: 'send-queued', connection: this.id, bytes: bytes.length, queued: this.#queued, ...(ref ? {ref} : {})});
+		this.#pump();
+	}
+
+	/**
+	 * Queue bytes a relay passes on from its other half: no queue limit (the
+	 * relay bounds its pair by pausing the reader) and no `send-queued` (the
+	 * other half's `data-received` already told of them); `data-sent` follows
+	 * as they leave. Does nothing once our side can no longer send.
+	 */
+	relaySend(bytes: Buffer): void {
+		if (!this.isOpen || this.#isWriteEnded) {
+			return;
+		}
+
+		this.#enqueue(bytes, undefined);
+		this.#pump();
+	}
+
+	#enqueue(bytes: Buffer, ref: string | undefined): void {
 		this.#bytesAccepted += bytes.length;
 		this.#queued += bytes.length;
 		const chunk = this.#limits.writeChunkBytes;
@@ -278,10 +328,35 @@ export class TcpConnection {
 			// Made on the first send: most accepted connections at scale never send.
 			(this.#pending ??= []).push({piece: bytes.subarray(offset, offset + chunk), ref});
 		}
+	}
 
-		// Write callbacks never run synchronously, so this precedes every data-sent of the send.
-		this.#bus.emit({type: 'send-queued', connection: this.id, bytes: bytes.length, queued: this.#queued, ...(ref ? {ref} : {})});
-		this.#pump();
+	/** True once our FIN is queued or sent (shutdown, close, or after the peer's FIN when not half-open). */
+	get isWriteEnded(): boolean {
+		return this.#isWriteEnded;
+	}
+
+	/** True once the peer's FIN arrived. */
+	get isReadEnded(): boolean {
+		return this.#isReadEnded;
+	}
+
+	/** Its relay and the other half, when it is one half of a relay. */
+	get relay(): {id: string; partner: string} | undefined {
+		return this.#relay;
+	}
+
+	/** Hold or release reading for a relay (see {@link ConnectionTap}); apart from {@link setReadingPaused}. */
+	setRelayReadingHeld(isHeld: boolean): void {
+		this.#isReadingHeldByRelay = isHeld;
+		this.#applyReading();
+	}
+
+	#applyReading(): void {
+		if (this.#isSendingHeld || this.#isReadingHeldByRelay) {
+			this.#socket.pause();
+		} else {
+			this.#socket.resume();
+		}
 	}
 
 	/** Throws NOT_WRITABLE unless bytes may still be queued (open, and our side not shut down). */
@@ -358,10 +433,8 @@ export class TcpConnection {
 	 */
 	setReadingPaused(isPaused: boolean): void {
 		this.#isSendingHeld = isPaused;
-		if (isPaused) {
-			this.#socket.pause();
-		} else {
-			this.#socket.resume();
+		this.#applyReading();
+		if (!isPaused) {
 			this.#pump();
 		}
 	}
@@ -384,13 +457,17 @@ export class TcpConnection {
 		});
 	}
 
-	/** Abort with a RST: the peer sees ECONNRESET; queued bytes are dropped (and counted as unsent). */
-	reset(ref?: string): void {
+	/**
+	 * Abort with a RST: the peer sees ECONNRESET; queued bytes are dropped (and counted as unsent).
+	 * `code` is reported on `connection-closed` (a relay names why it reset, e.g. RELAYED_RESET).
+	 */
+	reset(ref?: string, code?: string): void {
 		if (!this.isOpen) {
 			throw new NetdashError('NOT_OPEN', `${this.id} is already ${this.#state}`);
 		}
 
 		this.#closeRef ??= ref;
+		this.#closeCode ??= code;
 		this.#isResetByUs = true;
 		if (this.#state === 'connecting') {
 			this.#socket.destroy();
@@ -481,6 +558,7 @@ export class TcpConnection {
 					queued: this.#queued,
 					...(ref ? {ref} : {}),
 				});
+				this.#tap?.written(this, piece.length);
 				this.#wakeRoomWaiters();
 				this.#pump();
 			});
@@ -522,8 +600,13 @@ export class TcpConnection {
 			remote: {address: dial.host, port: dial.port},
 			framing: formatFraming(this.framing),
 			isHalfOpen: this.#isHalfOpen,
+			...this.#relayFields(),
 			...(ref ? {ref} : {}),
 		});
+	}
+
+	#relayFields(): {relay?: string; partner?: string} {
+		return this.#relay ? {relay: this.#relay.id, partner: this.#relay.partner} : {};
 	}
 
 	/** `host:port` of the peer for messages; built only when a message needs it. */
@@ -544,6 +627,7 @@ export class TcpConnection {
 			remote: {address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0},
 			framing: formatFraming(this.framing),
 			isHalfOpen: this.#isHalfOpen,
+			...this.#relayFields(),
 			...(ref ? {ref} : {}),
 		});
 	}
@@ -557,6 +641,7 @@ export class TcpConnection {
 		this.#dial = undefined;
 		this.#emitOpened(ref);
 		this.#dialRef = undefined;
+		this.#tap?.connected(this);
 	}
 
 	#onConnectTimeout(): void {
@@ -573,6 +658,7 @@ export class TcpConnection {
 		this.#bus.emit({type: 'data-received', connection: this.id, bytes: chunk.length, data: chunk});
 		this.#framer?.push(chunk);
 		this.#reclaimer.received(chunk.length);
+		this.#tap?.received(this, chunk);
 	}
 
 	#onPeerEnd(): void {
@@ -580,6 +666,7 @@ export class TcpConnection {
 			this.#state = 'half-closed-remote';
 		}
 
+		this.#isReadEnded = true;
 		// No more bytes will come to finish the message the framer holds: say so, or they vanish unseen.
 		const partial = this.#framer?.buffered ?? 0;
 		if (partial > 0) {
@@ -590,6 +677,8 @@ export class TcpConnection {
 		if (!this.#isHalfOpen) {
 			this.#closeAfterPeer();
 		}
+
+		this.#tap?.peerEnded(this);
 	}
 
 	/**
@@ -666,6 +755,7 @@ export class TcpConnection {
 			...(this.#error ? {code: this.#error.code} : this.#closeCode ? {code: this.#closeCode} : {}),
 			...(this.#closeRef ? {ref: this.#closeRef} : this.#dialRef ? {ref: this.#dialRef} : {}),
 		});
+		this.#tap?.closed(this, reason, this.#error);
 		this.#onClosed(this);
 	}
 }

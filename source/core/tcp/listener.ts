@@ -38,6 +38,8 @@ export type ListenerInit = {
 	ref?: string;
 	/** Whether its connections stay half-open after the peer's FIN; undefined: the core's default at the time of the FIN. */
 	isHalfOpen?: boolean;
+	/** A forward's target: every accepted client is relayed to a connection dialed there (relay/). */
+	target?: {address: string; port: number};
 	/** Who may connect; shared by every listener and changed while running. */
 	admission: Admission;
 	/** Called for every accepted socket, synchronously, so its handlers are attached before anything else runs. */
@@ -55,6 +57,8 @@ export class TcpListener {
 	readonly framing: FramingSpec;
 	/** Half-open choice of its own (see {@link ListenerInit.isHalfOpen}). */
 	readonly isHalfOpen: boolean | undefined;
+	/** A forward's target, as given (see {@link ListenerInit.target}). */
+	readonly target: {address: string; port: number} | undefined;
 	#state: ListenerState = 'starting';
 	#accepted = 0;
 	#refused = 0;
@@ -73,6 +77,7 @@ export class TcpListener {
 		this.id = init.id;
 		this.framing = init.framing;
 		this.isHalfOpen = init.isHalfOpen;
+		this.target = init.target;
 		// allowHalfOpen: Node must not end our side on the peer's FIN by itself; the connection does,
 		// after its queue has drained, unless it is half-open (TcpConnection).
 		this.#server = net.createServer({allowHalfOpen: true});
@@ -236,6 +241,7 @@ export class TcpListener {
 			port: address.port,
 			framing: formatFraming(this.framing),
 			...(this.isHalfOpen === undefined ? {} : {isHalfOpen: this.isHalfOpen}),
+			...(this.target ? {target: this.target} : {}),
 			...(this.#init.ref ? {ref: this.#init.ref} : {}),
 		});
 	}

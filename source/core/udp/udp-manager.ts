@@ -4,7 +4,7 @@ import {checkHost} from '../ports.js';
 import type {Endpoint} from '../events.js';
 import {isIPv6} from 'node:net';
 import {admitEveryone, type Refusal} from './admission.js';
-import {UdpSocket, type RequestOptions, type UdpBindOptions} from './udp-socket.js';
+import {UdpSocket, type RequestOptions, type UdpBindOptions, type UdpInit} from './udp-socket.js';
 
 function checkPort(port: number, allowZero: boolean): void {
 	if (!Number.isInteger(port) || port < (allowZero ? 0 : 1) || port > 65_535) {
@@ -68,7 +68,7 @@ export class UdpManager {
 	}
 
 	/** Bind a new socket; `udp-bound` or `socket-failed` follows. Host `127.0.0.1` by default. */
-	bind(host: string | undefined, port: number, options: UdpBindOptions & {ref?: string} = {}): string {
+	bind(host: string | undefined, port: number, options: UdpBindOptions & Pick<UdpInit, 'onDatagram'> & {ref?: string; onClosed?: (socket: UdpSocket) => void} = {}): string {
 		checkPort(port, true);
 		if (host) {
 			checkHost(host);
@@ -83,6 +83,7 @@ export class UdpManager {
 			refusal: this.#refusal,
 			onClosed: (closed) => {
 				this.#sockets.delete(closed.id);
+				options.onClosed?.(closed);
 				this.#onClosed(closed.state === 'failed');
 			},
 		});

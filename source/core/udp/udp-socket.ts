@@ -57,6 +57,8 @@ export type UdpInit = UdpBindOptions & {
 	refusal?: Refusal;
 	/** Called once, after `udp-closed` (or after a refused bind). */
 	onClosed: (socket: UdpSocket) => void;
+	/** Told of every datagram taken in, after `datagram-received` (a UDP forward's glue, relay/udp-forward.ts). */
+	onDatagram?: (socket: UdpSocket, message: Buffer, from: Endpoint) => void;
 };
 
 /** How long a close waits for sends already handed to the kernel to report, before it closes anyway. */
@@ -529,6 +531,7 @@ export class UdpSocket {
 		this.#datagramsIn++;
 		this.#bytesIn += message.length;
 		this.#bus.emit({type: 'datagram-received', socket: this.id, from, bytes: message.length, data: message});
+		this.#init.onDatagram?.(this, message, from);
 		const remote = this.#remote;
 		// Only the connected peer answers a plain request (the kernel filters the rest; a datagram queued before the connect is not).
 		if (this.#state === 'connected' && remote && from.address === remote.address && from.port === remote.port && this.#requests.onPlainReply(from)) {
