@@ -1,7 +1,7 @@
 import {useCallback, useEffect, useMemo, useRef, useState} from 'react';
 import {Box, Text, useApp, useStdout, useWindowSize} from 'ink';
 import {whyNotDestroyable, type ConnectionRow, type Core, type ListenerRow, type LogEntry, type Notice, type PeerRow, type Store, type UdpSocketRow} from '../core/index.js';
-import {processText, protocolText, remoteText} from './system-rows.js';
+import {processText, protocolText, remoteText, whyNotRelayed} from './system-rows.js';
 import {hexDump} from '../core/format/index.js';
 import {complete} from '../core/command-line.js';
 import {completeDestination, entryOf} from './log-lookup.js';
@@ -467,6 +467,34 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 							dispatch({type: 'open-prompt', prompt: {kind: 'confirm', action: 'destroy', target: row.key, question}});
 						} else {
 							commands.complain('CANNOT_DESTROY', why);
+						}
+					}}
+					onForward={(row) => {
+						const why = whyNotRelayed(row);
+						if (why !== undefined) {
+							commands.complain('CANNOT_RELAY', why);
+							return;
+						}
+
+						// A listener on every interface is reached on loopback.
+						const host = row.local.address === '0.0.0.0' ? '127.0.0.1' : row.local.address === '::' ? '::1' : row.local.address;
+						const target = formatEndpoint({address: host, port: row.local.port});
+						let id: string | undefined;
+						const unsubscribe = core.bus.subscribe((event) => {
+							if (event.type === 'listener-opened' && event.listener === id) {
+								unsubscribe();
+								say(`✓ relay ${id} on ${formatEndpoint(event)} → ${target} (${safeText(processText(row), 30)})`);
+							} else if (event.type === 'command-failed' || (event.type === 'socket-failed' && event.target === id)) {
+								unsubscribe();
+							}
+						});
+						id = core.forward('127.0.0.1', 0, {host, port: row.local.port});
+						if (id === undefined) {
+							unsubscribe();
+						} else {
+							// The relay's listener is netdash's own: Listeners shows it, with its port.
+							dispatch({type: 'select', id, isCursorMoved: true});
+							dispatch({type: 'focus', pane: 'listeners'});
 						}
 					}}
 					onComplain={commands.complain}

@@ -35,6 +35,7 @@ export type KeyAction =
 	| 'system-sort'
 	| 'system-process'
 	| 'system-destroy'
+	| 'system-forward'
 	| 'quit'
 	| 'force-quit'
 	| 'open-entry'
@@ -95,6 +96,7 @@ export const keyBindings: readonly KeyBinding[] = [
 	{action: 'system-sort', keys: ['o'], description: 'sort by rate, queue or age', scope: 'system', matches: (input, key) => plain(key) && input === 'o'},
 	{action: 'system-process', keys: ['p'], description: 'all sockets of this process', scope: 'system', matches: (input, key) => plain(key) && input === 'p'},
 	{action: 'system-destroy', keys: ['K'], description: 'destroy a TCP socket (ss -K, root)', scope: 'system', matches: (input, key) => plain(key) && input === 'K'},
+	{action: 'system-forward', keys: ['f'], description: 'relay to this listener (free port)', scope: 'system', matches: (input, key) => plain(key) && input === 'f'},
 	{action: 'help', keys: ['?'], description: 'show or hide this help', scope: 'anywhere', hint: 'help', matches: (input, key) => plain(key) && input === '?'},
 	{action: 'command', keys: [':'], description: 'command line', scope: 'anywhere', hint: 'command', matches: (input, key) => plain(key) && input === ':'},
 	{action: 'quit', keys: ['q'], description: 'quit; asks if sockets open', scope: 'anywhere', hint: 'quit', matches: (input, key) => plain(key) && input === 'q'},

@@ -179,3 +179,17 @@ export function groupByProcess(rows: readonly SystemRow[], refreshes: number): P
 
 	return [...groups.values()];
 }
+
+/** Why `f` cannot start a relay to `row`, or undefined when it can: only another program's TCP listener. */
+export function whyNotRelayed(row: Pick<SystemRow, 'protocol' | 'state' | 'isOwn'>): string | undefined {
+	if (row.protocol !== 'tcp') {
+		return 'f relays to TCP listeners: this is a UDP socket';
+	}
+
+	if (row.state !== 'LISTEN') {
+		return `f relays to a listener: this socket is ${row.state} — pick a LISTEN row`;
+	}
+
+	return row.isOwn ? "f relays to another program's listener: this one is netdash's own" : undefined;
+}
+

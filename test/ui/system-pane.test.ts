@@ -185,6 +185,37 @@ describe('the System pane', () => {
 		expect(udp.child.exitCode).toBeNull();
 	});
 
+	it('f on a python listener starts a relay to it on a free port: a client of the relay reaches python; f on a connection is refused', async () => {
+		const server = startPeer(['serve', '127.0.0.1']);
+		const port = Number((await server.waitLine(/^port (\d+)/, 'port'))[1]);
+		const dashboard = await open();
+		const events = record(dashboard.core.bus);
+		await typeAndSee(dashboard, '5', '5 System');
+		await filter(dashboard, `listen :${port}`);
+		await lineOf(dashboard, new RegExp(`127\\.0\\.0\\.1:${port} → \\*\\s+LISTEN.*${server.child.pid} ${pythonName}`));
+
+		// f: a relay listener of netdash's on 127.0.0.1, a free port, towards python's listener; Listeners shows it.
+		const shown = await typeAndSee(dashboard, 'f', /✓ relay L\d+ on 127\.0\.0\.1:\d+ → 127\.0\.0\.1:\d+/);
+		const opened = await events.waitFor('listener-opened', (event) => event.target?.port === port);
+		expect(opened.target).toEqual({address: '127.0.0.1', port});
+		expect(shown).toContain(`✓ relay ${opened.listener} on 127.0.0.1:${opened.port} → 127.0.0.1:${port}`);
+		expect(shown).toMatch(/┏━ 1 Listeners/);
+
+		// A client of the relay's port reaches python, bytes and all.
+		const client = startPeer(['dial', '127.0.0.1', String(opened.port), '3000']);
+		await client.waitLine(/^sent/, 'sent');
+		await server.waitLine(/^accepted/, 'python accepting the relayed connection');
+
+		// f on a row that is not a listener (python's side of the relayed connection) says why in one line.
+		await typeAndSee(dashboard, '5', '5 System');
+		await filter(dashboard, `estab ${server.child.pid}`);
+		await lineOf(dashboard, new RegExp(`127\\.0\\.0\\.1:${port} → .*ESTAB`));
+		await typeAndSee(dashboard, 'f', 'f relays to a listener: this socket is ESTAB — pick a LISTEN row');
+
+		client.send('close');
+		expect((await server.waitLine(/^eof (\d+)/, 'the end of the relayed bytes'))[1]).toBe('3000');
+	});
+
 	it('fits 80×24 and the help lists its keys', async () => {
 		await pythonPair(1000);
 		const dashboard = await open();

@@ -45,7 +45,7 @@ export function systemDetailLines(row: SystemRow, now: number): Array<[string, s
 
 /** A socket of the machine in full (enter in the System pane); esc goes back to the list. */
 export function SystemDetails({row, width, height, now}: SystemDetailsProps) {
-	const keys = ['select', 'system-process', 'system-destroy'] as const;
+	const keys = ['select', 'system-process', 'system-destroy', 'system-forward'] as const;
 	const hint = keys.map((action) => `${keyLabel(bindingOf(action))} ${action === 'select' ? 'back' : bindingOf(action).description}`).join(' · ');
 	return (
 		<Box flexDirection="column" width={width} height={height} paddingX={1}>

@@ -31,6 +31,8 @@ export type SystemPaneProps = ListPaneProps & {
 	readonly onProcess: (pid: number | null) => void;
 	/** K on a socket. */
 	readonly onDestroy: (row: SystemRow) => void;
+	/** f on a socket. */
+	readonly onForward: (row: SystemRow) => void;
 	/** A key with nothing to act on: one line why. */
 	readonly onComplain: (code: string, message: string) => void;
 };
@@ -48,6 +50,7 @@ const paneActions: ReadonlySet<KeyAction> = new Set([
 	'system-sort',
 	'system-process',
 	'system-destroy',
+	'system-forward',
 ]);
 
 /**
@@ -57,7 +60,7 @@ const paneActions: ReadonlySet<KeyAction> = new Set([
  * read only while it is shown (core.viewSystemSockets), or while a
  * `watch-sockets` runs.
  */
-export function SystemPane({view, state, intervalMs = 1000, filter, cursor, isFocused, keys, width, height, onMove, onToggleGrouping, onNextSort, onDetail, onProcess, onDestroy, onComplain}: SystemPaneProps) {
+export function SystemPane({view, state, intervalMs = 1000, filter, cursor, isFocused, keys, width, height, onMove, onToggleGrouping, onNextSort, onDetail, onProcess, onDestroy, onForward, onComplain}: SystemPaneProps) {
 	const core = useCore();
 	useEffect(() => core.viewSystemSockets(intervalMs), [core, intervalMs]);
 	const now = useNow(1000, state.detail !== undefined);
@@ -121,11 +124,12 @@ export function SystemPane({view, state, intervalMs = 1000, filter, cursor, isFo
 				break;
 			}
 
-			case 'system-destroy': {
+			case 'system-destroy':
+			case 'system-forward': {
 				if (socket) {
-					onDestroy(socket);
+					(action === 'system-destroy' ? onDestroy : onForward)(socket);
 				} else {
-					onComplain('NO_SELECTION', 'K: pick one socket — t lists them per socket');
+					onComplain('NO_SELECTION', `${action === 'system-destroy' ? 'K' : 'f'}: pick one socket — t lists them per socket`);
 				}
 
 				break;
