@@ -24,8 +24,12 @@ describe('the machine\'s sockets from sock_diag', () => {
 		const udpPort = Number((await udp.waitLine(/^port (\d+)/, 'port'))[1]);
 
 		// (other tests on the machine may hold the same port numbers over the other protocol, or in TIME-WAIT)
-		const ours = (socket: {protocol: string; inode: number; local: {address: string; port: number}}) =>
-			socket.inode !== 0 && (socket.protocol === 'tcp' ? socket.local.address === '127.0.0.1' && [port, clientPort].includes(socket.local.port) : socket.local.address === '::1' && socket.local.port === udpPort);
+		// (a local port may also be another connection's, to another destination)
+		const ours = (socket: {protocol: string; inode: number; local: {address: string; port: number}; remote: {port: number}}) =>
+			socket.inode !== 0
+			&& (socket.protocol === 'tcp'
+				? socket.local.address === '127.0.0.1' && ((socket.local.port === port && [0, clientPort].includes(socket.remote.port)) || (socket.local.port === clientPort && socket.remote.port === port))
+				: socket.local.address === '::1' && socket.local.port === udpPort);
 		const fields = ({protocol, family, local, remote, state, recvQueue, sendQueue, uid, inode, pid, process, bytesIn, bytesOut}: Record<string, any>) => ({protocol, family, local, remote, state, recvQueue, sendQueue, uid, inode, pid, process, bytesIn, bytesOut});
 		const byInode = (a: {inode: number}, b: {inode: number}) => a.inode - b.inode;
 		const diag = (await createSystemSocketReader()()).sockets.filter(ours).sort(byInode);

@@ -1,4 +1,4 @@
-import {readFileSync, readdirSync, readlinkSync} from 'node:fs';
+import {readFileSync, readdirSync, readlinkSync, statSync} from 'node:fs';
 import path from 'node:path';
 
 /*
@@ -153,7 +153,7 @@ function uidOf(procRoot: string, pid: string): number | undefined {
 export class ProcessTable {
 	readonly #procRoot: string;
 	/** Per process: its name and, per fd name, the socket inode it linked to (0: not a socket). */
-	readonly #processes = new Map<number, {name: string | undefined; fds: Map<string, number>}>();
+	readonly #processes = new Map<number, {owner: SocketOwner | undefined; fds: Map<string, number>; count: number}>();
 	#scan: ProcessScan = {owners: new Map(), unreadable: 0, unreadableUids: new Set(), hidepid: undefined};
 
 	constructor(procRoot = '/proc') {
@@ -169,8 +169,8 @@ export class ProcessTable {
 	 * Bring the map up to date. `isLive(inode)` says whether a socket is still
 	 * in the kernel's tables; `isFull` forgets what was known and reads every link.
 	 */
-	refresh(isLive: (inode: number) => boolean, isFull = false): ProcessScan {
-		if (isFull) {
+	refresh(isLive: (inode: number) => boolean, mode: 'quick' | 'list' | 'full' = 'list'): ProcessScan {
+		if (mode === 'full') {
 			this.#processes.clear();
 		}
 
@@ -198,6 +198,18 @@ export class ProcessTable {
 
 			// Plain concatenation: path.join per process and per fd showed in the profile.
 			const fdDirectory = `${this.#procRoot}/${entry}/fd`;
+			const before = this.#processes.get(pid);
+			if (mode === 'quick' && before && this.#isUnchanged(fdDirectory, before, isLive)) {
+				seen.add(pid);
+				for (const inode of before.fds.values()) {
+					if (inode !== 0 && !scan.owners.has(inode)) {
+						scan.owners.set(inode, before.owner!);
+					}
+				}
+
+				continue;
+			}
+
 			let names: string[];
 			try {
 				names = readdirSync(fdDirectory);
@@ -216,7 +228,7 @@ export class ProcessTable {
 			seen.add(pid);
 			let known = this.#processes.get(pid);
 			if (!known) {
-				known = {name: undefined, fds: new Map()};
+				known = {owner: undefined, fds: new Map(), count: 0};
 				this.#processes.set(pid, known);
 			}
 
@@ -235,12 +247,14 @@ export class ProcessTable {
 
 				fds.set(fd, inode);
 				if (inode !== 0 && !scan.owners.has(inode)) {
-					known.name ??= commandOf(this.#procRoot, entry);
-					scan.owners.set(inode, {pid, process: known.name});
+					// One owner object per process, kept across refreshes: rows joined to it are reused while it holds them (join.ts).
+					known.owner ??= {pid, process: commandOf(this.#procRoot, entry)};
+					scan.owners.set(inode, known.owner);
 				}
 			}
 
 			known.fds = fds;
+			known.count = names.length;
 		}
 
 		for (const pid of this.#processes.keys()) {
@@ -251,6 +265,33 @@ export class ProcessTable {
 
 		this.#scan = scan;
 		return scan;
+	}
+
+	/**
+	 * A quick look, for 'quick' refreshes: as many fds as last time (the
+	 * size the kernel gives /proc/PID/fd since Linux 6.2; 0 before, which
+	 * never matches) and every socket it held still open. An fd of a file
+	 * turned socket escapes this; the reader then lists (read.ts).
+	 */
+	#isUnchanged(fdDirectory: string, known: {fds: Map<string, number>; count: number}, isLive: (inode: number) => boolean): boolean {
+		let size: number;
+		try {
+			size = statSync(fdDirectory).size;
+		} catch {
+			return false;
+		}
+
+		if (size === 0 || size !== known.count) {
+			return false;
+		}
+
+		for (const inode of known.fds.values()) {
+			if (inode !== 0 && !isLive(inode)) {
+				return false;
+			}
+		}
+
+		return true;
 	}
 }
 

@@ -96,8 +96,9 @@ export function createSystemSocketReader(options: ReadOptions = {}): (() => Prom
 	let sinceFullRead = 0;
 	const python = options.python === undefined ? ((options.procRoot ?? '/proc') === '/proc' ? 'python3' : null) : options.python;
 	const diag = python === null ? undefined : new SockDiagReader(python);
+	const joined: JoinCache = new WeakMap();
 	const read = async () => {
-		const reading = await readOnce(options, diag, (kernel) => {
+		const reading = await readOnce(options, diag, joined, (kernel) => {
 			const isKnown = (socket: KernelSocket) => socket.inode === 0 || scan!.owners.has(socket.inode) || unowned.has(socket.inode);
 			sinceFullRead++;
 			if (scan === undefined || ++sinceUpdate >= fullScanEvery || !kernel.every(isKnown)) {
@@ -107,10 +108,15 @@ export function createSystemSocketReader(options: ReadOptions = {}): (() => Prom
 				}
 
 				const isLive = (inode: number) => live.has(inode);
-				scan = table.refresh(isLive);
+				// First only the processes whose fd count changed or whose sockets closed, then every fd directory, then (rarely) every link.
+				scan = table.refresh(isLive, 'quick');
 				sinceUpdate = 0;
+				if (!kernel.every(isKnown)) {
+					scan = table.refresh(isLive, 'list');
+				}
+
 				if (sinceFullRead >= fullScanEvery && !kernel.every(isKnown)) {
-					scan = table.refresh(isLive, true);
+					scan = table.refresh(isLive, 'full');
 					sinceFullRead = 0;
 				}
 
@@ -151,7 +157,10 @@ async function fromSockDiag(diag: SockDiagReader | undefined): Promise<SockDiagD
 	}
 }
 
-async function readOnce(options: ReadOptions, diag: SockDiagReader | undefined, scanFor: (kernel: KernelSocket[]) => ProcessScan): Promise<SystemSocketsReading> {
+/** Rows of the last refresh by their kernel object (join.ts). */
+type JoinCache = NonNullable<Parameters<typeof joinSockets>[4]>;
+
+async function readOnce(options: ReadOptions, diag: SockDiagReader | undefined, joined: JoinCache, scanFor: (kernel: KernelSocket[]) => ProcessScan): Promise<SystemSocketsReading> {
 	const started = performance.now();
 	const procRoot = options.procRoot ?? '/proc';
 	const missing: string[] = [];
@@ -198,6 +207,6 @@ async function readOnce(options: ReadOptions, diag: SockDiagReader | undefined, 
 
 	await yieldToKeys();
 	const reader = {pid: process.pid, uid: process.getuid?.() ?? 0};
-	const sockets = joinSockets(kernel, scan, typeof counters === 'string' ? undefined : counters, reader);
+	const sockets = joinSockets(kernel, scan, typeof counters === 'string' ? undefined : counters, reader, joined);
 	return {sockets, missing, tookMs: Math.round((performance.now() - started) * 10) / 10, startedAt: started};
 }
