@@ -543,6 +543,11 @@ export class Core {
 		}) ?? false);
 	}
 
+	/** Milliseconds between refreshes of the machine's sockets (of the running watch, or the last). */
+	get systemSocketsIntervalMs(): number {
+		return this.#system.intervalMs;
+	}
+
 	/** True while the machine's sockets are refreshed (a watch, or the System pane shown). */
 	get isWatchingSystemSockets(): boolean {
 		return this.#system.isWatching;

@@ -497,6 +497,10 @@ function Dashboard({onQuit}: {readonly onQuit: (() => void) | undefined}) {
 							dispatch({type: 'focus', pane: 'listeners'});
 						}
 					}}
+					onStepInterval={(step) => {
+						dispatch({type: 'step-system-interval', step});
+					}}
+					intervalMs={state.system.intervalMs}
 					onComplain={commands.complain}
 				/>
 			) : (

@@ -36,6 +36,8 @@ export type KeyAction =
 	| 'system-process'
 	| 'system-destroy'
 	| 'system-forward'
+	| 'system-slower'
+	| 'system-faster'
 	| 'quit'
 	| 'force-quit'
 	| 'open-entry'
@@ -97,6 +99,8 @@ export const keyBindings: readonly KeyBinding[] = [
 	{action: 'system-process', keys: ['p'], description: 'all sockets of this process', scope: 'system', matches: (input, key) => plain(key) && input === 'p'},
 	{action: 'system-destroy', keys: ['K'], description: 'destroy a TCP socket (ss -K, root)', scope: 'system', matches: (input, key) => plain(key) && input === 'K'},
 	{action: 'system-forward', keys: ['f'], description: 'relay to this listener (free port)', scope: 'system', matches: (input, key) => plain(key) && input === 'f'},
+	{action: 'system-slower', keys: ['+'], description: 'refresh less often (up to 10 s)', scope: 'system', matches: (input, key) => !key.ctrl && !key.meta && input === '+'},
+	{action: 'system-faster', keys: ['-'], description: 'refresh more often (down to 0.5 s)', scope: 'system', matches: (input, key) => plain(key) && input === '-'},
 	{action: 'help', keys: ['?'], description: 'show or hide this help', scope: 'anywhere', hint: 'help', matches: (input, key) => plain(key) && input === '?'},
 	{action: 'command', keys: [':'], description: 'command line', scope: 'anywhere', hint: 'command', matches: (input, key) => plain(key) && input === ':'},
 	{action: 'quit', keys: ['q'], description: 'quit; asks if sockets open', scope: 'anywhere', hint: 'quit', matches: (input, key) => plain(key) && input === 'q'},

@@ -216,6 +216,20 @@ describe('the System pane', () => {
 		expect((await server.waitLine(/^eof (\d+)/, 'the end of the relayed bytes'))[1]).toBe('3000');
 	});
 
+	it('+ and - make the pane refresh less or more often, and its title says how often', async () => {
+		const dashboard = await open();
+		await typeAndSee(dashboard, '5', '5 System (');
+		await dashboard.see('every 1 s', patienceMs);
+		await dashboard.see(() => dashboard.core.systemSocketsIntervalMs === 1000, patienceMs);
+		await typeAndSee(dashboard, '+', 'every 2 s');
+		await dashboard.see(() => dashboard.core.systemSocketsIntervalMs === 2000, patienceMs);
+		await typeAndSee(dashboard, '-', 'every 1 s');
+		await typeAndSee(dashboard, '-', 'every 0.5 s');
+		await typeAndSee(dashboard, '-', 'every 0.5 s');
+		await dashboard.see(() => dashboard.core.systemSocketsIntervalMs === 500, patienceMs);
+		expect(dashboard.core.isWatchingSystemSockets).toBe(true);
+	});
+
 	it('fits 80×24 and the help lists its keys', async () => {
 		await pythonPair(1000);
 		const dashboard = await open();

@@ -27,6 +27,7 @@ export class SystemSockets {
 	#generation = 0;
 	/** The running watch is the System pane's (view), not a `watch-sockets` command's. */
 	#isViewWatch = false;
+	#intervalMs = 0;
 
 	/** `onIdle` is called when the last read finishes or the watch stops (the session may end then). */
 	constructor(bus: Bus, onIdle: () => void, read: SocketReader = createSystemSocketReader()) {
@@ -38,6 +39,11 @@ export class SystemSockets {
 	/** True while a read is under way or a watch runs: the session stays open for it (not for the pane's own refreshes). */
 	get isBusy(): boolean {
 		return this.#pending > 0 || (this.#timer !== undefined && !this.#isViewWatch);
+	}
+
+	/** Milliseconds between refreshes of the running watch (or of the last one). */
+	get intervalMs(): number {
+		return this.#intervalMs;
 	}
 
 	/** True while a watch runs. */
@@ -68,6 +74,7 @@ export class SystemSockets {
 
 		this.#halt();
 		this.#isViewWatch = false;
+		this.#intervalMs = intervalMs;
 		this.#watchRef = ref ?? null;
 		this.#table = new Map();
 		this.#isFirst = true;

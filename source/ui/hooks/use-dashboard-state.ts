@@ -17,7 +17,12 @@ export type SystemPaneState = {
 	readonly sort: SystemSort;
 	/** The socket (its key) whose details are shown, in place of the list. */
 	readonly detail: string | undefined;
+	/** Milliseconds between refreshes while the pane is shown (`+` / `-`). */
+	readonly intervalMs: number;
 };
+
+/** The refresh intervals `+` and `-` step through. */
+export const systemIntervals: readonly number[] = [500, 1000, 2000, 5000, 10_000];
 
 /** Panes whose rows have a cursor (the log keeps its own, by entry seq). */
 export type ListPaneName = Exclude<PaneName, 'log'>;
@@ -105,7 +110,8 @@ export type DashboardAction =
 	| {type: 'toggle-system-grouping'}
 	| {type: 'next-system-sort'}
 	| {type: 'show-system-detail'; key: string | undefined}
-	| {type: 'show-process'; pid: number | null};
+	| {type: 'show-process'; pid: number | null}
+	| {type: 'step-system-interval'; step: 1 | -1};
 
 /** Commands kept for up/down. */
 const historyLength = 100;
@@ -129,7 +135,7 @@ export const initialDashboardState: DashboardState = {
 	isSelectionChosen: false,
 	lineEnding: 'lf',
 	seenNotice: 0,
-	system: {grouping: 'socket', sort: 'rate', detail: undefined},
+	system: {grouping: 'socket', sort: 'rate', detail: undefined, intervalMs: 1000},
 };
 
 function shiftFocus(focus: PaneName, step: number): PaneName {
@@ -230,6 +236,12 @@ export function dashboardReducer(state: DashboardState, action: DashboardAction)
 		case 'next-system-sort': {
 			const next = systemSorts[(systemSorts.indexOf(state.system.sort) + 1) % systemSorts.length]!;
 			return {...state, system: {...state.system, sort: next}};
+		}
+
+		case 'step-system-interval': {
+			const index = Math.max(0, systemIntervals.indexOf(state.system.intervalMs));
+			const next = systemIntervals[Math.min(systemIntervals.length - 1, Math.max(0, index + action.step))]!;
+			return {...state, system: {...state.system, intervalMs: next}};
 		}
 
 		case 'show-system-detail': {

@@ -33,6 +33,8 @@ export type SystemPaneProps = ListPaneProps & {
 	readonly onDestroy: (row: SystemRow) => void;
 	/** f on a socket. */
 	readonly onForward: (row: SystemRow) => void;
+	/** + (1) or - (-1): refresh less or more often. */
+	readonly onStepInterval: (step: 1 | -1) => void;
 	/** A key with nothing to act on: one line why. */
 	readonly onComplain: (code: string, message: string) => void;
 };
@@ -51,6 +53,8 @@ const paneActions: ReadonlySet<KeyAction> = new Set([
 	'system-process',
 	'system-destroy',
 	'system-forward',
+	'system-slower',
+	'system-faster',
 ]);
 
 /**
@@ -60,7 +64,7 @@ const paneActions: ReadonlySet<KeyAction> = new Set([
  * read only while it is shown (core.viewSystemSockets), or while a
  * `watch-sockets` runs.
  */
-export function SystemPane({view, state, intervalMs = 1000, filter, cursor, isFocused, keys, width, height, onMove, onToggleGrouping, onNextSort, onDetail, onProcess, onDestroy, onForward, onComplain}: SystemPaneProps) {
+export function SystemPane({view, state, intervalMs = 1000, filter, cursor, isFocused, keys, width, height, onMove, onToggleGrouping, onNextSort, onDetail, onProcess, onDestroy, onForward, onStepInterval, onComplain}: SystemPaneProps) {
 	const core = useCore();
 	useEffect(() => core.viewSystemSockets(intervalMs), [core, intervalMs]);
 	const now = useNow(1000, state.detail !== undefined);
@@ -103,6 +107,12 @@ export function SystemPane({view, state, intervalMs = 1000, filter, cursor, isFo
 
 			case 'cancel': {
 				onDetail(undefined);
+				break;
+			}
+
+			case 'system-slower':
+			case 'system-faster': {
+				onStepInterval(action === 'system-slower' ? 1 : -1);
 				break;
 			}
 
@@ -150,7 +160,7 @@ export function SystemPane({view, state, intervalMs = 1000, filter, cursor, isFo
 
 	const where = count > bodyHeight ? ` · ${start + 1}–${end} of ${count}` : '';
 	const grouping = state.grouping === 'socket' ? 'per socket' : 'per process';
-	const detail = `(${view.sockets.length} sockets · ${grouping} · by ${state.sort}${filter ? ` · /${filter} ${shown.length} match` : ''}${where}) * netdash's own`;
+	const detail = `(${view.sockets.length} sockets · every ${intervalMs / 1000} s · ${grouping} · by ${state.sort}${filter ? ` · /${filter} ${shown.length} match` : ''}${where}) * netdash's own`;
 	const fill = Math.max(0, inner - columnsWidth(columns));
 	const heading = useMemo(() => [...columns].map(([key, size]) => systemHeadings[key].padEnd(size).slice(0, size)).join(''), [columns]);
 	if (state.detail !== undefined) {
