@@ -82,10 +82,13 @@ export async function readSystemSockets(options: ReadOptions = {}): Promise<Syst
  * A reader for repeated refreshes. The process map (proc-fd.ts
  * ProcessTable) is brought up to date only when a socket appears that it
  * has not accounted for, and every 10th refresh (an fd handed to another
- * process by fork or SCM_RIGHTS); an update lists fd directories and reads
- * only new links. When sockets are still unknown after that (an fd number
- * that held a file now holds a socket), every link is read again, at most
- * once every 10 refreshes.
+ * process by fork or SCM_RIGHTS); an update looks again only at processes
+ * whose fd count changed or whose sockets closed. Sockets still unknown
+ * after that (of a process gone already, another user's, or an fd number
+ * that held a file and now a socket) have every fd directory listed at
+ * most every 5th refresh and every link read at most every 10th: on a
+ * busy machine short-lived programs open sockets every second, and
+ * listing 10,000 fds each time for them cost more than all the rest.
  */
 export function createSystemSocketReader(options: ReadOptions = {}): (() => Promise<SystemSocketsReading>) & {close(): void} {
 	const table = new ProcessTable(options.procRoot ?? '/proc');
@@ -94,6 +97,7 @@ export function createSystemSocketReader(options: ReadOptions = {}): (() => Prom
 	let unowned = new Set<number>();
 	let sinceUpdate = 0;
 	let sinceFullRead = 0;
+	let sinceList = 0;
 	const python = options.python === undefined ? ((options.procRoot ?? '/proc') === '/proc' ? 'python3' : null) : options.python;
 	const diag = python === null ? undefined : new SockDiagReader(python);
 	const joined: JoinCache = new WeakMap();
@@ -101,6 +105,7 @@ export function createSystemSocketReader(options: ReadOptions = {}): (() => Prom
 		const reading = await readOnce(options, diag, joined, (kernel) => {
 			const isKnown = (socket: KernelSocket) => socket.inode === 0 || scan!.owners.has(socket.inode) || unowned.has(socket.inode);
 			sinceFullRead++;
+			sinceList++;
 			if (scan === undefined || ++sinceUpdate >= fullScanEvery || !kernel.every(isKnown)) {
 				const live = new Set<number>();
 				for (const socket of kernel) {
@@ -111,8 +116,9 @@ export function createSystemSocketReader(options: ReadOptions = {}): (() => Prom
 				// First only the processes whose fd count changed or whose sockets closed, then every fd directory, then (rarely) every link.
 				scan = table.refresh(isLive, 'quick');
 				sinceUpdate = 0;
-				if (!kernel.every(isKnown)) {
+				if (sinceList >= 5 && !kernel.every(isKnown)) {
 					scan = table.refresh(isLive, 'list');
+					sinceList = 0;
 				}
 
 				if (sinceFullRead >= fullScanEvery && !kernel.every(isKnown)) {
