@@ -13,6 +13,7 @@ import type {DiscoveryStats} from './discovery/protocol.js';
 import {refusalOf} from './udp/admission.js';
 import {UdpManager} from './udp/udp-manager.js';
 import {SystemSockets} from './system/system-sockets.js';
+import {destroySocket, type DestroyTarget} from './system/destroy.js';
 import type {RequestOptions, UdpBindOptions} from './udp/udp-socket.js';
 import type {RuleSpec} from './respond/rule.js';
 import type {ScheduleTiming} from './schedule/schedules.js';
@@ -422,6 +423,28 @@ export class Core {
 	/** Refresh the machine's sockets every `intervalMs`, emitting `system-sockets-changed`, until unwatched. */
 	watchSystemSockets(intervalMs: number, options: CommandOptions = {}): boolean {
 		return this.#routed('watch-sockets', {intervalMs, ...options}, () => this.#system.watch(intervalMs, options.ref));
+	}
+
+	/** Refresh the machine's sockets while the System pane is shown; call what it returns when hidden. */
+	viewSystemSockets(intervalMs = 1000): () => void {
+		return this.#system.view(intervalMs);
+	}
+
+	/** Destroy another program's TCP socket (`ss -K`, root); a refusal is a `command-failed`. Resolves true when the kernel destroyed it. */
+	async destroySystemSocket(socket: DestroyTarget, options: CommandOptions = {}): Promise<boolean> {
+		return destroySocket(socket).then(() => true, (error: unknown) => this.#run(options.ref, () => {
+			throw error;
+		}) ?? false);
+	}
+
+	/** Milliseconds between refreshes of the machine's sockets (of the running watch, or the last). */
+	get systemSocketsIntervalMs(): number {
+		return this.#system.intervalMs;
+	}
+
+	/** True while the machine's sockets are refreshed (a watch, or the System pane shown). */
+	get isWatchingSystemSockets(): boolean {
+		return this.#system.isWatching;
 	}
 
 	/** Stop watching the machine's sockets. */

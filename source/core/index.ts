@@ -14,3 +14,4 @@ export {MAX_DATAGRAM_BYTES, UNFRAGMENTED_BYTES, type UdpBindOptions, type Reques
 export {DEFAULT_DISCOVERY_PORT, type DiscoveryLimits, type DiscoveryStats} from './discovery/protocol.js';
 export type {DiscoveryOptions, DiscoveryState} from './discovery/discovery.js';
 export {DISCOVERY_LOG} from './store/reduce-udp.js';
+export {whyNotDestroyable, type DestroyTarget} from './system/destroy.js';

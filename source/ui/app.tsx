@@ -1,8 +1,8 @@
 import {useCallback, useEffect, useMemo, useRef, useState} from 'react';
 import {Box, Text, useApp, useStdout, useWindowSize} from 'ink';
-import type {ConnectionRow, Core, LanServiceRow, ListenerRow, LogEntry, Notice, PeerRow, RelayRow, Store, UdpSocketRow} from '../core/index.js';
-import {formatAddress} from '../core/index.js';
+import {formatAddress, whyNotDestroyable, type ConnectionRow, type Core, type LanServiceRow, type ListenerRow, type LogEntry, type Notice, type PeerRow, type RelayRow, type Store, type UdpSocketRow} from '../core/index.js';
 import type {ReplayPlayer} from '../core/replay/player.js';
+import {processText, protocolText, remoteText, whyNotRelayed} from './system-rows.js';
 import {hexDump} from '../core/format/index.js';
 import {complete} from '../core/command-line.js';
 import {workbenchAnswers} from '../core/store/workbench-notices.js';
@@ -29,6 +29,7 @@ import {ConnectionsPane} from './panes/connections-pane.js';
 import {DiscoveryPane} from './panes/discovery-pane.js';
 import {listenerPaneId, ListenersPane} from './panes/listeners-pane.js';
 import {LogPane} from './panes/log-pane.js';
+import {SystemPane} from './panes/system-pane.js';
 import {RateChart} from './components/rate-chart.js';
 import {RateSampler} from './rate-history.js';
 import {DashboardProvider, useCore, useSnapshot, useStore} from './store-context.js';
@@ -140,6 +141,7 @@ function Dashboard({onQuit, replay}: {readonly onQuit: (() => void) | undefined;
 	const probes = useSnapshot((snapshot) => snapshot.probes);
 	// Gone services alone (browsing stopped) do not keep the pane open.
 	const isDiscoveryFolded = (discovery.state === 'off' || discovery.state === 'stopped') && lanBrowsing.length === 0 && peers.length === 0 && foreign.length === 0 && probes.length === 0 && hosts.every((host) => host.state === 'gone');
+	const system = useSnapshot((snapshot) => snapshot.system);
 	const layout = layoutFor(columns, rows, {isDiscoveryFolded});
 	// A selection whose rows were cleared (C, :clear) is no selection.
 	const isKnown = (id: string) =>
@@ -371,6 +373,17 @@ function Dashboard({onQuit, replay}: {readonly onQuit: (() => void) | undefined;
 			if (target !== undefined && cut > 0) {
 				connectTo(target.slice(0, cut).replace(/^\[(.*)\]$/, '$1'), Number(target.slice(cut + 1)));
 			}
+		} else if (action === 'destroy') {
+			const row = store.getSnapshot().system.sockets.find((socket) => socket.key === target);
+			if (row === undefined) {
+				commands.complain('GONE', 'that socket is gone from the machine already');
+			} else {
+				void core.destroySystemSocket(row).then((isDestroyed) => {
+					if (isDestroyed) {
+						say(`✓ destroyed ${protocolText(row)} ${formatEndpoint(row.local)} → ${remoteText(row)}: the kernel reset it`);
+					}
+				});
+			}
 		} else if (target !== undefined) {
 			commands[action](target);
 		}
@@ -502,6 +515,74 @@ function Dashboard({onQuit, replay}: {readonly onQuit: (() => void) | undefined;
 					height={layout.panes.height}
 					keys={paneKeys}
 					{...relaySteps.held(heldView.relay)}
+				/>
+			) : focus === 'system' ? (
+				<SystemPane
+					view={system}
+					state={state.system}
+					filter={state.filters.system}
+					cursor={state.cursors.system}
+					isFocused
+					keys={paneKeys}
+					width={columns}
+					height={layout.panes.height}
+					onMove={(index) => {
+						dispatch({type: 'move-cursor', pane: 'system', index});
+					}}
+					onToggleGrouping={() => {
+						dispatch({type: 'toggle-system-grouping'});
+					}}
+					onNextSort={() => {
+						dispatch({type: 'next-system-sort'});
+					}}
+					onDetail={(key) => {
+						dispatch({type: 'show-system-detail', key});
+					}}
+					onProcess={(pid) => {
+						dispatch({type: 'show-process', pid});
+					}}
+					onDestroy={(row) => {
+						const why = whyNotDestroyable(row);
+						if (why === undefined) {
+							const question = `destroy ${protocolText(row)} ${formatEndpoint(row.local)} → ${remoteText(row)} (${safeText(processText(row), 30)})? the kernel aborts it: RST to the peer`;
+							dispatch({type: 'open-prompt', prompt: {kind: 'confirm', action: 'destroy', target: row.key, question}});
+						} else {
+							commands.complain('CANNOT_DESTROY', why);
+						}
+					}}
+					onForward={(row) => {
+						const why = whyNotRelayed(row);
+						if (why !== undefined) {
+							commands.complain('CANNOT_RELAY', why);
+							return;
+						}
+
+						// A listener on every interface is reached on loopback.
+						const host = row.local.address === '0.0.0.0' ? '127.0.0.1' : row.local.address === '::' ? '::1' : row.local.address;
+						const target = formatEndpoint({address: host, port: row.local.port});
+						let id: string | undefined;
+						const unsubscribe = core.bus.subscribe((event) => {
+							if (event.type === 'listener-opened' && event.listener === id) {
+								unsubscribe();
+								say(`✓ relay ${id} on ${formatEndpoint(event)} → ${target} (${safeText(processText(row), 30)})`);
+							} else if (event.type === 'command-failed' || (event.type === 'socket-failed' && event.target === id)) {
+								unsubscribe();
+							}
+						});
+						id = core.forward('127.0.0.1', 0, {host, port: row.local.port});
+						if (id === undefined) {
+							unsubscribe();
+						} else {
+							// The relay's listener is netdash's own: Listeners shows it, with its port.
+							dispatch({type: 'select', id, isCursorMoved: true});
+							dispatch({type: 'focus', pane: 'listeners'});
+						}
+					}}
+					onStepInterval={(step) => {
+						dispatch({type: 'step-system-interval', step});
+					}}
+					intervalMs={state.system.intervalMs}
+					onComplain={commands.complain}
 				/>
 			) : (
 				<Box flexDirection="column" height={layout.panes.height}>

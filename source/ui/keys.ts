@@ -38,6 +38,14 @@ export type KeyAction =
 	| 'held-edit-hex'
 	| 'held-drop'
 	| 'probe'
+	// System pane (issue 14)
+	| 'system-group'
+	| 'system-sort'
+	| 'system-process'
+	| 'system-destroy'
+	| 'system-forward'
+	| 'system-slower'
+	| 'system-faster'
 	| 'quit'
 	| 'force-quit'
 	| 'open-entry'
@@ -59,10 +67,10 @@ export type KeyAction =
 /**
  * Where a binding works: anywhere, in the focused list, on a socket, on a
  * relay, in the held chunks view (which takes the keys while open, as a
- * prompt line does), for discovery (from any pane), in a prompt line, or in
- * `netdash replay`.
+ * prompt line does), for discovery (from any pane), in the System pane, in a
+ * prompt line, or in `netdash replay`.
  */
-export type KeyScope = 'anywhere' | 'panes' | 'sockets' | 'relay' | 'held' | 'discovery' | 'prompt' | 'replay';
+export type KeyScope = 'anywhere' | 'panes' | 'sockets' | 'relay' | 'held' | 'discovery' | 'system' | 'prompt' | 'replay';
 
 /** One binding: the keys as shown, what they do, and how to recognise them. */
 export type KeyBinding = {
@@ -83,7 +91,7 @@ const plain = (key: Key) => !key.ctrl && !key.meta;
 export const keyBindings: readonly KeyBinding[] = [
 	{action: 'focus-next', keys: ['tab'], description: 'focus the next pane', scope: 'panes', hint: 'pane', matches: (_, key) => key.tab && !key.shift},
 	{action: 'focus-previous', keys: ['shift-tab'], description: 'focus the previous pane', scope: 'panes', matches: (_, key) => key.tab && key.shift},
-	{action: 'focus-pane', keys: ['1', '2', '3', '4'], description: 'focus pane 1–4', scope: 'panes', matches: (input, key) => plain(key) && /^[1-4]$/.test(input)},
+	{action: 'focus-pane', keys: ['1', '2', '3', '4', '5'], description: 'focus pane 1–5 (5: System)', scope: 'panes', matches: (input, key) => plain(key) && /^[1-5]$/.test(input)},
 	{action: 'move-down', keys: ['j', '↓'], description: 'move down', scope: 'panes', matches: (input, key) => key.downArrow || (plain(key) && input === 'j')},
 	{action: 'move-up', keys: ['k', '↑'], description: 'move up', scope: 'panes', matches: (input, key) => key.upArrow || (plain(key) && input === 'k')},
 	{action: 'page-down', keys: ['pgdn', 'ctrl-d'], description: 'page down', scope: 'panes', matches: (input, key) => key.pageDown || (key.ctrl && input === 'd')},
@@ -111,6 +119,14 @@ export const keyBindings: readonly KeyBinding[] = [
 	{action: 'held-edit-hex', keys: ['x'], description: 'edit as hex, then forward', scope: 'held', matches: (input, key) => plain(key) && input === 'x'},
 	{action: 'held-drop', keys: ['d'], description: 'drop the chunk: never sent', scope: 'held', matches: (input, key) => plain(key) && input === 'd'},
 	{action: 'probe', keys: ['p'], description: 'probe for peers now', scope: 'discovery', hint: 'probe', matches: (input, key) => plain(key) && input === 'p'},
+	// System pane (issue 14): after p for probe, so p probes everywhere else.
+	{action: 'system-group', keys: ['t'], description: 'per socket / totals per process', scope: 'system', matches: (input, key) => plain(key) && input === 't'},
+	{action: 'system-sort', keys: ['o'], description: 'sort by rate, queue or age', scope: 'system', matches: (input, key) => plain(key) && input === 'o'},
+	{action: 'system-process', keys: ['p'], description: 'all sockets of this process', scope: 'system', matches: (input, key) => plain(key) && input === 'p'},
+	{action: 'system-destroy', keys: ['K'], description: 'destroy a TCP socket (ss -K, root)', scope: 'system', matches: (input, key) => plain(key) && input === 'K'},
+	{action: 'system-forward', keys: ['f'], description: 'relay to this listener (free port)', scope: 'system', matches: (input, key) => plain(key) && input === 'f'},
+	{action: 'system-slower', keys: ['+'], description: 'refresh less often (up to 10 s)', scope: 'system', matches: (input, key) => !key.ctrl && !key.meta && input === '+'},
+	{action: 'system-faster', keys: ['-'], description: 'refresh more often (down to 0.5 s)', scope: 'system', matches: (input, key) => plain(key) && input === '-'},
 	{action: 'help', keys: ['?'], description: 'show or hide this help', scope: 'anywhere', hint: 'help', matches: (input, key) => plain(key) && input === '?'},
 	{action: 'command', keys: [':'], description: 'command line', scope: 'anywhere', hint: 'command', matches: (input, key) => plain(key) && input === ':'},
 	{action: 'quit', keys: ['q'], description: 'quit; asks if sockets open', scope: 'anywhere', hint: 'quit', matches: (input, key) => plain(key) && input === 'q'},
@@ -131,8 +147,8 @@ export const keyBindings: readonly KeyBinding[] = [
 	{action: 'seek-forward', keys: [']'], description: 'forward 10 s', scope: 'replay', matches: (input, key) => plain(key) && input === ']'},
 ];
 
-/** The scopes in the order the help shows them, with their headings. */
-export const keyScopes: ReadonlyArray<{scope: KeyScope; title: string}> = [
+/** The scopes in the order the help shows them, with their headings; `isAfterGlyphs` ones come after the glyph legend (so it stays on the help's first page at 100×30). */
+export const keyScopes: ReadonlyArray<{scope: KeyScope; title: string; isAfterGlyphs?: boolean}> = [
 	{scope: 'replay', title: 'Replay (netdash replay)'},
 	{scope: 'panes', title: 'Panes'},
 	{scope: 'sockets', title: 'Sockets'},
@@ -141,6 +157,7 @@ export const keyScopes: ReadonlyArray<{scope: KeyScope; title: string}> = [
 	{scope: 'discovery', title: 'Discovery'},
 	{scope: 'anywhere', title: 'Anywhere'},
 	{scope: 'prompt', title: 'Prompt lines'},
+	{scope: 'system', title: 'System pane (5)', isAfterGlyphs: true},
 ];
 
 /**
@@ -167,9 +184,9 @@ export function bindingOf(action: KeyAction): KeyBinding {
 	return binding;
 }
 
-/** The keys of a binding as one label: `j/↓`, `1–4` for the pane digits. */
+/** The keys of a binding as one label: `j/↓`, `1–5` for the pane digits. */
 export function keyLabel(binding: KeyBinding): string {
-	return binding.action === 'focus-pane' ? '1–4' : binding.keys.join('/');
+	return binding.action === 'focus-pane' ? '1–5' : binding.keys.join('/');
 }
 
 /** A Key with nothing pressed, for feeding single characters of a typed-ahead chunk through {@link actionOf}. */

@@ -1,81 +1,19 @@
-import {execFileSync, spawn, type ChildProcessWithoutNullStreams} from 'node:child_process';
-import path from 'node:path';
+import {execFileSync, spawn} from 'node:child_process';
 import process from 'node:process';
-import readline from 'node:readline';
-import {fileURLToPath} from 'node:url';
-import {afterEach, describe, expect, onTestFinished, test} from 'vitest';
+import {describe, expect, onTestFinished, test} from 'vitest';
 import {spawnJson, type JsonChild} from '../helpers/cli.js';
 import {closedTcpPort} from '../helpers/ports.js';
 import {missingTool, skipEachIf, whyNoNetns} from '../helpers/requires.js';
+import {peersForEachTest, python, pythonName, whyNoPython} from '../helpers/sock-peer.js';
 
 /*
  * The machine's sockets (`sockets`, `watch-sockets`) against other programs
  * the test starts: a Python listener and its client, socat, UDP sockets.
  */
 
-const peerScript = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'sock-peer.py');
-const whyNoPython = missingTool('python3');
-/** The real interpreter, not a pyenv shim: its pid and name are what the kernel shows. */
-const python = whyNoPython ? 'python3' : execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], {encoding: 'utf8'}).trim();
-/** /proc/PID/comm: the file name, cut to 15 bytes by the kernel. */
-const pythonName = path.basename(python).slice(0, 15);
-
-type Peer = {child: ChildProcessWithoutNullStreams; lines: string[]; send(line: string): void; waitLine(pattern: RegExp, what: string): Promise<RegExpMatchArray>};
 type Row = Record<string, any>;
 
-const children: Array<{kill(signal?: NodeJS.Signals): boolean}> = [];
-afterEach(() => {
-	for (const child of children.splice(0)) {
-		child.kill('SIGKILL');
-	}
-});
-
-function startPeer(args: string[], prefix: string[] = []): Peer {
-	const [command, ...rest] = [...prefix, python, peerScript, ...args];
-	const child = spawn(command!, rest, {stdio: 'pipe'});
-	children.push(child);
-	const lines: string[] = [];
-	let errors = '';
-	const wakers = new Set<() => void>();
-	child.stderr.on('data', (chunk: Buffer) => {
-		errors += chunk.toString();
-	});
-	readline.createInterface({input: child.stdout}).on('line', (line) => {
-		lines.push(line);
-		for (const wake of wakers) {
-			wake();
-		}
-	});
-	return {
-		child,
-		lines,
-		send(line) {
-			child.stdin.write(`${line}\n`);
-		},
-		async waitLine(pattern, what) {
-			return new Promise((resolve, reject) => {
-				const check = () => {
-					for (const line of lines) {
-						const match = pattern.exec(line);
-						if (match) {
-							wakers.delete(check);
-							clearTimeout(timer);
-							resolve(match);
-							return;
-						}
-					}
-				};
-
-				const timer = setTimeout(() => {
-					wakers.delete(check);
-					reject(new Error(`peer ${args.join(' ')}: no ${what} within 15 s; stdout ${JSON.stringify(lines)} stderr ${errors}`));
-				}, 15_000);
-				wakers.add(check);
-				check();
-			});
-		},
-	};
-}
+const {startPeer, children} = peersForEachTest();
 
 function startNetdash(options: Parameters<typeof spawnJson>[1] = {}): JsonChild {
 	const netdash = spawnJson(['--json'], options);

@@ -52,6 +52,24 @@ describe('reading the machine\'s sockets from /proc', () => {
 		expect(second.sockets.map((socket) => [socket.local.port, socket.pid, socket.process])).toEqual([[8080, 100, 'web'], [8081, 200, 'db']]);
 	});
 
+	test('an fd number reused by a new socket after its socket closed names the new socket\'s process on the next refresh, without reading the other links again', async () => {
+		fakeProc();
+		writeFileSync(path.join(root, 'net', 'tcp'), header + listener(0, '1F90', 5001) + listener(1, '1F91', 5002));
+		addProcess(100, 'web', [5001, 5002]);
+		const read = createSystemSocketReader({procRoot: root, ssCommand: '/nonexistent/ss', platform: 'linux'});
+		expect((await read()).sockets.map((socket) => [socket.inode, socket.pid])).toEqual([[5001, 100], [5002, 100]]);
+
+		// When socket 5002 closes and the same process's fd 4 now links to a new socket 5003.
+		rmSync(path.join(root, '100', 'fd', '4'));
+		symlinkSync('socket:[5003]', path.join(root, '100', 'fd', '4'));
+		// (fd 3 still links to 5001: turning it into a file shows whether known links are read again)
+		rmSync(path.join(root, '100', 'fd', '3'));
+		symlinkSync('/dev/null', path.join(root, '100', 'fd', '3'));
+		writeFileSync(path.join(root, 'net', 'tcp'), header + listener(0, '1F90', 5001) + listener(1, '1F92', 5003));
+		const second = await read();
+		expect(second.sockets.map((socket) => [socket.inode, socket.pid, socket.process])).toEqual([[5001, 100, 'web'], [5003, 100, 'web']]);
+	});
+
 	test('a missing ss, a missing table and another OS are said, not crashed on', async () => {
 		fakeProc();
 		rmSync(path.join(root, 'net', 'tcp6'));

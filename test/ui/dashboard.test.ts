@@ -188,10 +188,24 @@ describe('dashboard driven from the keyboard', () => {
 
 	it('? opens a help overlay that lists every binding of keys.ts', async () => {
 		const dashboard = await open();
-		const frame = await dashboard.type('?', 'Keys — esc or ? closes');
+		let frame = await dashboard.type('?', 'Keys — esc or ? closes');
+		// Page down (ctrl-d) while the help says there is more: every page's lines count.
+		let pages = frame;
+		for (let page = 0; page < 10; page++) {
+			const where = /lines \d+–(\d+) of (\d+)/.exec(frame);
+			if (!where || where[1] === where[2]) {
+				break;
+			}
+
+			const shown = frame;
+			// eslint-disable-next-line no-await-in-loop
+			frame = await dashboard.type('\u0004', (current) => current !== shown);
+			pages += `\n${frame}`;
+		}
+
 		// The replay's keys are listed only in netdash replay (test/capture/replay.test.ts).
 		for (const binding of keyBindings.filter((each) => each.scope !== 'replay')) {
-			const line = frame.split('\n').find((candidate) => candidate.includes(`${keyLabel(binding).padEnd(11)} ${binding.description}`));
+			const line = pages.split('\n').find((candidate) => candidate.includes(`${keyLabel(binding).padEnd(11)} ${binding.description}`));
 			expect(line, `help shows ${keyLabel(binding)} ${binding.description}`).toBeDefined();
 		}
 

@@ -106,7 +106,10 @@ describe('layout', () => {
 		const lines = `${frame}\n${end}`.split('\n');
 		for (const usage of commandLineUsages) {
 			// Beside its usage, or on the line under it when the column is too narrow for it.
-			const at = lines.findIndex((line) => line.includes(`${usage.usage.padEnd(Math.max(28, usage.usage.length))} `) || line.trimEnd().endsWith(usage.usage));
+			// (beside it first, at the start of a column: a key's description may end in the same word, as `?`'s does in "help")
+			const padded = `${usage.usage.padEnd(Math.max(28, usage.usage.length))} `;
+			const beside = lines.findIndex((line) => line.includes(`║ ${padded}`) || line.includes(`  ${padded}`));
+			const at = beside >= 0 ? beside : lines.findIndex((line) => line.trimEnd().endsWith(usage.usage));
 			expect(at, usage.usage).toBeGreaterThanOrEqual(0);
 			expect(`${lines[at]}\n${lines[at + 1]}`).toContain(usage.description);
 		}

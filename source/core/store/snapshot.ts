@@ -244,10 +244,32 @@ export type RefusedRow = {
 	readonly rule: string | undefined;
 };
 
+/** Rates kept per socket of the machine, for its sparklines. */
+export const systemHistoryLength = 16;
+
+/** One socket of the machine as the System pane shows it. */
+export type SystemRow = SystemSocketRates & {
+	/** Its identity across refreshes (core/system/diff.ts socketKey). */
+	readonly key: string;
+	/** When netdash first saw it (epoch ms): its age. */
+	readonly firstSeen: number;
+	/** Its recent rates (bytes/s, 0 when unknown), oldest first, one per refresh up to `sampledAt`. */
+	readonly historyIn: readonly number[];
+	readonly historyOut: readonly number[];
+	/**
+	 * The refresh (SystemView.refreshes) of the histories' last sample. A
+	 * socket that did not change since kept its rates, so the refreshes after
+	 * it repeat the last sample: rows are reused, not rebuilt, each refresh.
+	 */
+	readonly sampledAt: number;
+};
+
 /** The machine's sockets as last read (`sockets` / `watch-sockets`): what the System pane shows. */
 export type SystemView = {
 	/** Every socket of the last reading, with rates when a watch runs. */
-	readonly sockets: readonly SystemSocketRates[];
+	readonly sockets: readonly SystemRow[];
+	/** Refreshes folded so far. */
+	readonly refreshes: number;
 	/** What the reading could not show, one sentence each. */
 	readonly missing: readonly string[];
 	/** When it was read (epoch ms); absent before the first reading. */

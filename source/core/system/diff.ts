@@ -6,8 +6,21 @@ import type {SystemSocket, SystemSocketRates} from './types.js';
  * closed, with byte rates over the time between them.
  */
 
+/** Keys already worked out, by row object (a row reused between refreshes keeps its key). */
+const keys = new WeakMap<SystemSocket, string>();
+
 /** A socket's identity across refreshes: its 4-tuple, so ESTAB → TIME-WAIT (new inode 0) is one socket changing. */
 export function socketKey(socket: SystemSocket): string {
+	let key = keys.get(socket);
+	if (key === undefined) {
+		key = tupleKey(socket);
+		keys.set(socket, key);
+	}
+
+	return key;
+}
+
+function tupleKey(socket: SystemSocket): string {
 	const tuple = `${socket.protocol}|${socket.local.address}|${socket.local.port}|${socket.remote.address}|${socket.remote.port}`;
 	// Listeners and unconnected UDP sockets may share a local address (SO_REUSEPORT): their inodes tell them apart.
 	return socket.remote.port === 0 ? `${tuple}|${socket.inode}` : tuple;
@@ -33,11 +46,18 @@ function rate(now: number | null, before: number | null | undefined, seconds: nu
 	return Math.round((now - before) / seconds);
 }
 
-const watched = ['state', 'recvQueue', 'sendQueue', 'bytesIn', 'bytesOut', 'pid', 'process', 'inode'] as const;
-
-/** True when a row differs from its previous sight; a rate first known (null → 0) is no change, a busy socket going quiet (X → 0) is. */
-function hasChanged(row: SystemSocketRates, before: SystemSocketRates): boolean {
-	return watched.some((field) => row[field] !== before[field]) || (row.rateIn ?? 0) !== (before.rateIn ?? 0) || (row.rateOut ?? 0) !== (before.rateOut ?? 0);
+/** True when a socket differs from its previous sight in what a row shows (rttMs and whyUnknown aside: they follow these). */
+function isSame(socket: SystemSocket, before: SystemSocketRates): boolean {
+	return (
+		socket.state === before.state
+		&& socket.recvQueue === before.recvQueue
+		&& socket.sendQueue === before.sendQueue
+		&& socket.bytesIn === before.bytesIn
+		&& socket.bytesOut === before.bytesOut
+		&& socket.pid === before.pid
+		&& socket.process === before.process
+		&& socket.inode === before.inode
+	);
 }
 
 /** Diff a refresh (`sockets`) against the previous one, `elapsedMs` later. */
@@ -54,15 +74,28 @@ export function diffSockets(previous: SocketTable, sockets: readonly SystemSocke
 		}
 
 		const before = previous.get(key);
+		// Unchanged and quiet (the same bytes, so a rate of 0 or unknown, as before): the previous row itself, no new object.
+		// A rate first known (null → 0) is no change; a busy socket going quiet (X → 0) is.
+		if (before && isSame(socket, before) && (before.rateIn ?? 0) === 0 && (before.rateOut ?? 0) === 0) {
+			table.set(key, before);
+			continue;
+		}
+
 		const row: SystemSocketRates = {...socket, rateIn: rate(socket.bytesIn, before?.bytesIn, seconds), rateOut: rate(socket.bytesOut, before?.bytesOut, seconds)};
 		table.set(key, row);
 		if (!before) {
 			opened.push(row);
-		} else if (hasChanged(row, before)) {
+		} else if (!isSame(socket, before) || (row.rateIn ?? 0) !== (before.rateIn ?? 0) || (row.rateOut ?? 0) !== (before.rateOut ?? 0)) {
 			changed.push(row);
 		}
 	}
 
-	const closed = [...previous].filter(([key]) => !table.has(key)).map(([, row]) => row);
+	const closed: SystemSocketRates[] = [];
+	for (const [key, row] of previous) {
+		if (!table.has(key)) {
+			closed.push(row);
+		}
+	}
+
 	return {opened, changed, closed, table};
 }

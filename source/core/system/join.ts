@@ -1,4 +1,4 @@
-import type {ProcessScan} from './proc-fd.js';
+import type {ProcessScan, SocketOwner} from './proc-fd.js';
 import type {KernelSocket, SystemSocket, TcpCounters} from './types.js';
 
 /** Who is reading: decides what an unknown owner means. */
@@ -9,10 +9,22 @@ export type Reader = {pid: number; uid: number};
  * `counters` undefined means the diagnostics could not be read at all: every
  * counter is then null, not 0.
  */
-export function joinSockets(kernel: readonly KernelSocket[], scan: ProcessScan, counters: ReadonlyMap<number, TcpCounters> | undefined, reader: Reader): SystemSocket[] {
+export function joinSockets(
+	kernel: readonly KernelSocket[],
+	scan: ProcessScan,
+	counters: ReadonlyMap<number, TcpCounters> | undefined,
+	reader: Reader,
+	cache?: WeakMap<KernelSocket, {owner: SocketOwner | undefined; tcp: TcpCounters | undefined; row: SystemSocket}>,
+): SystemSocket[] {
 	return kernel.map((socket) => {
 		const owner = socket.inode === 0 ? undefined : scan.owners.get(socket.inode);
 		const tcp = socket.protocol === 'tcp' && socket.inode !== 0 ? counters?.get(socket.inode) : undefined;
+		// The same kernel object (sock-diag.ts hands out last dump's when nothing changed), owner and counters: last refresh's row.
+		const cached = cache?.get(socket);
+		if (cached && owner !== undefined && cached.owner === owner && cached.tcp === tcp) {
+			return cached.row;
+		}
+
 		const row: SystemSocket = {
 			...socket,
 			pid: owner?.pid ?? null,
@@ -26,6 +38,7 @@ export function joinSockets(kernel: readonly KernelSocket[], scan: ProcessScan, 
 			row.whyUnknown = whyUnknown(socket, scan, reader);
 		}
 
+		cache?.set(socket, {owner, tcp, row});
 		return row;
 	});
 }

@@ -23,6 +23,11 @@ const tcpStates: Record<number, string> = {
 	12: 'SYN-RECV',
 };
 
+/** The `ss` name of a kernel socket state number (UDP uses the TCP numbers: 1 connected, 7 not). */
+export function tcpStateName(state: number): string {
+	return tcpStates[state] ?? `UNKNOWN-${state}`;
+}
+
 /**
  * An address as the table prints it: IPv4 as one 32-bit word, IPv6 as four,
  * each in the host's byte order (little-endian on every Linux netdash runs on).

@@ -3,9 +3,10 @@ import {readFileSync} from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 import {joinSockets} from './join.js';
-import {scanProcesses, type ProcessScan} from './proc-fd.js';
+import {ProcessTable, type ProcessScan} from './proc-fd.js';
 import {parseProcNet} from './proc-net.js';
 import {parseSsInfo} from './ss-info.js';
+import {SockDiagReader, type SockDiagDump} from './sock-diag.js';
 import type {KernelSocket, SocketProtocol, SystemSocket, TcpCounters} from './types.js';
 
 /** One reading of the machine's sockets. */
@@ -15,6 +16,8 @@ export type SystemSocketsReading = {
 	missing: string[];
 	/** Wall time the reading took, ms. */
 	tookMs: number;
+	/** performance.now() when the kernel was asked: rates are over the time between two of these, not between two ends of a reading (a slow process scan would skew them). */
+	startedAt?: number;
 };
 
 /** Where to read from; the defaults are the machine's. */
@@ -25,6 +28,11 @@ export type ReadOptions = {
 	ssCommand?: string;
 	/** @default process.platform */
 	platform?: NodeJS.Platform;
+	/**
+	 * The python3 that runs the sock_diag helper (sock-diag.ts); null reads
+	 * /proc/net and ss instead. @default 'python3' when procRoot is /proc, else null
+	 */
+	python?: string | null;
 };
 
 const tables: ReadonlyArray<[string, SocketProtocol, 4 | 6]> = [
@@ -71,33 +79,94 @@ export async function readSystemSockets(options: ReadOptions = {}): Promise<Syst
 }
 
 /**
- * A reader for repeated refreshes. The /proc scan (one readlink per open
- * file on the machine: most of a refresh's CPU) is reused while every socket
- * in the tables is one it already accounted for; a socket it has not seen
- * triggers a full scan, and so does every 10th refresh, so an fd handed to
- * another process (fork, SCM_RIGHTS) is seen within 10 refreshes.
+ * A reader for repeated refreshes. The process map (proc-fd.ts
+ * ProcessTable) is brought up to date only when a socket appears that it
+ * has not accounted for, and every 10th refresh (an fd handed to another
+ * process by fork or SCM_RIGHTS); an update looks again only at processes
+ * whose fd count changed or whose sockets closed. Sockets still unknown
+ * after that (of a process gone already, another user's, or an fd number
+ * that held a file and now a socket) have every fd directory listed at
+ * most every 5th refresh and every link read at most every 10th: on a
+ * busy machine short-lived programs open sockets every second, and
+ * listing 10,000 fds each time for them cost more than all the rest.
  */
-export function createSystemSocketReader(options: ReadOptions = {}): () => Promise<SystemSocketsReading> {
+export function createSystemSocketReader(options: ReadOptions = {}): (() => Promise<SystemSocketsReading>) & {close(): void} {
+	const table = new ProcessTable(options.procRoot ?? '/proc');
 	let scan: ProcessScan | undefined;
-	/** Inodes the last full scan saw in the tables without finding their process. */
+	/** Inodes in the tables whose process the last update did not find. */
 	let unowned = new Set<number>();
-	let sinceFullScan = 0;
-	return async () => {
-		const reading = await readOnce(options, (kernel) => {
+	let sinceUpdate = 0;
+	let sinceFullRead = 0;
+	let sinceList = 0;
+	const python = options.python === undefined ? ((options.procRoot ?? '/proc') === '/proc' ? 'python3' : null) : options.python;
+	const diag = python === null ? undefined : new SockDiagReader(python);
+	const joined: JoinCache = new WeakMap();
+	const read = async () => {
+		const reading = await readOnce(options, diag, joined, (kernel) => {
 			const isKnown = (socket: KernelSocket) => socket.inode === 0 || scan!.owners.has(socket.inode) || unowned.has(socket.inode);
-			if (scan === undefined || ++sinceFullScan >= fullScanEvery || !kernel.every(isKnown)) {
-				scan = scanProcesses(options.procRoot ?? '/proc');
-				sinceFullScan = 0;
-				unowned = new Set(kernel.filter((socket) => socket.inode !== 0 && !scan!.owners.has(socket.inode)).map((socket) => socket.inode));
+			sinceFullRead++;
+			sinceList++;
+			if (scan === undefined || ++sinceUpdate >= fullScanEvery || !kernel.every(isKnown)) {
+				const live = new Set<number>();
+				for (const socket of kernel) {
+					live.add(socket.inode);
+				}
+
+				const isLive = (inode: number) => live.has(inode);
+				// First only the processes whose fd count changed or whose sockets closed, then every fd directory, then (rarely) every link.
+				scan = table.refresh(isLive, 'quick');
+				sinceUpdate = 0;
+				if (sinceList >= 5 && !kernel.every(isKnown)) {
+					scan = table.refresh(isLive, 'list');
+					sinceList = 0;
+				}
+
+				if (sinceFullRead >= fullScanEvery && !kernel.every(isKnown)) {
+					scan = table.refresh(isLive, 'full');
+					sinceFullRead = 0;
+				}
+
+				unowned = new Set();
+				for (const socket of kernel) {
+					if (socket.inode !== 0 && !scan.owners.has(socket.inode)) {
+						unowned.add(socket.inode);
+					}
+				}
 			}
 
 			return scan;
 		});
 		return reading;
 	};
+
+	// The sock_diag helper is stopped with the watch; the next read starts it again.
+	return Object.assign(read, {
+		close() {
+			diag?.close();
+		},
+	});
 }
 
-async function readOnce(options: ReadOptions, scanFor: (kernel: KernelSocket[]) => ProcessScan): Promise<SystemSocketsReading> {
+/** Let the event loop run what is waiting (a key, a frame) before the next step of a reading. */
+async function yieldToKeys(): Promise<void> {
+	return new Promise((resolve) => {
+		setImmediate(resolve);
+	});
+}
+
+/** The sockets and counters from sock_diag, or undefined when it cannot be read (the caller falls back). */
+async function fromSockDiag(diag: SockDiagReader | undefined): Promise<SockDiagDump | undefined> {
+	try {
+		return await diag?.dump();
+	} catch {
+		return undefined;
+	}
+}
+
+/** Rows of the last refresh by their kernel object (join.ts). */
+type JoinCache = NonNullable<Parameters<typeof joinSockets>[4]>;
+
+async function readOnce(options: ReadOptions, diag: SockDiagReader | undefined, joined: JoinCache, scanFor: (kernel: KernelSocket[]) => ProcessScan): Promise<SystemSocketsReading> {
 	const started = performance.now();
 	const procRoot = options.procRoot ?? '/proc';
 	const missing: string[] = [];
@@ -105,19 +174,32 @@ async function readOnce(options: ReadOptions, scanFor: (kernel: KernelSocket[]) 
 		return {sockets: [], missing: [`every socket: the machine's socket tables are read from /proc/net, which ${options.platform ?? process.platform} does not have (Linux only)`], tookMs: 0};
 	}
 
-	// Counters first: ss runs in its own process while this one reads /proc.
-	const counting = readCounters(options.ssCommand ?? 'ss');
-	const kernel: KernelSocket[] = [];
-	for (const [file, protocol, family] of tables) {
-		try {
-			kernel.push(...parseProcNet(readFileSync(path.join(procRoot, 'net', file), 'utf8'), protocol, family));
-		} catch (error) {
-			missing.push(`${protocol.toUpperCase()} over IPv${family}: /proc/net/${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+	const dump = await fromSockDiag(diag);
+	let kernel: KernelSocket[];
+	let counters: Map<number, TcpCounters> | string;
+	let scan: ProcessScan;
+	if (dump) {
+		kernel = dump.sockets;
+		// Keys typed meanwhile are answered between the steps of a big reading, not after all of it.
+		await yieldToKeys();
+		scan = scanFor(kernel);
+		counters = dump.counters;
+	} else {
+		// Counters first: ss runs in its own process while this one reads /proc.
+		const counting = readCounters(options.ssCommand ?? 'ss');
+		kernel = [];
+		for (const [file, protocol, family] of tables) {
+			try {
+				kernel.push(...parseProcNet(readFileSync(path.join(procRoot, 'net', file), 'utf8'), protocol, family));
+			} catch (error) {
+				missing.push(`${protocol.toUpperCase()} over IPv${family}: /proc/net/${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+			}
 		}
+
+		scan = scanFor(kernel);
+		counters = await counting;
 	}
 
-	const scan = scanFor(kernel);
-	const counters = await counting;
 	if (typeof counters === 'string') {
 		missing.push(counters);
 	}
@@ -129,7 +211,8 @@ async function readOnce(options: ReadOptions, scanFor: (kernel: KernelSocket[]) 
 		missing.push(`other users' processes: ${scan.unreadable} processes' /proc/PID/fd are readable only by root${uids ? ` (uid ${uids})` : ''}; their sockets show ?`);
 	}
 
+	await yieldToKeys();
 	const reader = {pid: process.pid, uid: process.getuid?.() ?? 0};
-	const sockets = joinSockets(kernel, scan, typeof counters === 'string' ? undefined : counters, reader);
-	return {sockets, missing, tookMs: Math.round((performance.now() - started) * 10) / 10};
+	const sockets = joinSockets(kernel, scan, typeof counters === 'string' ? undefined : counters, reader, joined);
+	return {sockets, missing, tookMs: Math.round((performance.now() - started) * 10) / 10, startedAt: started};
 }

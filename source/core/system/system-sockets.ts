@@ -4,7 +4,7 @@ import {diffSockets, type SocketTable} from './diff.js';
 import {createSystemSocketReader, type SystemSocketsReading} from './read.js';
 
 /** Reads the machine's sockets; tests and the bench may swap it. */
-export type SocketReader = () => Promise<SystemSocketsReading>;
+export type SocketReader = (() => Promise<SystemSocketsReading>) & {close?: () => void};
 
 /**
  * The machine's sockets on the bus: `list` answers once with
@@ -25,6 +25,9 @@ export class SystemSockets {
 	#isFirst = true;
 	/** Counts watches, so a refresh of a watch that was replaced or stopped is dropped. */
 	#generation = 0;
+	/** The running watch is the System pane's (view), not a `watch-sockets` command's. */
+	#isViewWatch = false;
+	#intervalMs = 0;
 
 	/** `onIdle` is called when the last read finishes or the watch stops (the session may end then). */
 	constructor(bus: Bus, onIdle: () => void, read: SocketReader = createSystemSocketReader()) {
@@ -33,9 +36,14 @@ export class SystemSockets {
 		this.#read = read;
 	}
 
-	/** True while a read is under way or a watch runs: the session stays open for it. */
+	/** True while a read is under way or a watch runs: the session stays open for it (not for the pane's own refreshes). */
 	get isBusy(): boolean {
-		return this.#pending > 0 || this.#timer !== undefined;
+		return this.#pending > 0 || (this.#timer !== undefined && !this.#isViewWatch);
+	}
+
+	/** Milliseconds between refreshes of the running watch (or of the last one). */
+	get intervalMs(): number {
+		return this.#intervalMs;
 	}
 
 	/** True while a watch runs. */
@@ -65,6 +73,8 @@ export class SystemSockets {
 		}
 
 		this.#halt();
+		this.#isViewWatch = false;
+		this.#intervalMs = intervalMs;
 		this.#watchRef = ref ?? null;
 		this.#table = new Map();
 		this.#isFirst = true;
@@ -75,9 +85,33 @@ export class SystemSockets {
 		this.#refresh(generation);
 	}
 
+	/**
+	 * Refresh while the System pane is shown: a watch of its own when none
+	 * runs (a `watch-sockets` already running feeds the pane as it is).
+	 * Returns what stops it when the pane is hidden; that leaves alone a
+	 * `watch-sockets` started meanwhile.
+	 */
+	view(intervalMs: number): () => void {
+		if (this.#timer !== undefined) {
+			return () => undefined;
+		}
+
+		this.watch(intervalMs);
+		this.#isViewWatch = true;
+		const generation = this.#generation;
+		return () => {
+			if (this.#isViewWatch && generation === this.#generation) {
+				this.#halt();
+				this.#isViewWatch = false;
+				this.#read.close?.();
+			}
+		};
+	}
+
 	/** Stop the watch. Throws when none runs. */
 	unwatch(): void {
-		if (!this.#timer) {
+		// The System pane's own refreshes are not a watch to stop.
+		if (!this.#timer || this.#isViewWatch) {
 			throw new NetdashError('NOT_WATCHING', 'no socket watch is running (start one with watch-sockets)');
 		}
 
@@ -90,6 +124,8 @@ export class SystemSockets {
 			this.#halt();
 			this.#onIdle();
 		}
+
+		this.#read.close?.();
 	}
 
 	#halt(): void {
@@ -111,7 +147,7 @@ export class SystemSockets {
 					return;
 				}
 
-				const now = performance.now();
+				const now = reading.startedAt ?? performance.now();
 				const changes = diffSockets(this.#table, reading.sockets, this.#isFirst ? 0 : now - this.#lastAt);
 				const intervalMs = this.#isFirst ? 0 : Math.round(now - this.#lastAt);
 				const isFirst = this.#isFirst;

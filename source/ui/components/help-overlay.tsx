@@ -38,24 +38,23 @@ function heading(text: string): Line {
  */
 export function helpLines(width: number, isReplay = false): Line[] {
 	const lines: Line[] = [];
-	const scopeLines = (scope: KeyScope, title: string) => {
-		lines.push(heading(title));
-		for (const binding of keyBindings.filter((candidate) => candidate.scope === scope)) {
-			lines.push({key: keyLabel(binding), text: binding.description, labelWidth: keyLabelWidth});
+	// The replay's keys act only in `netdash replay`: there they come first, elsewhere not at all.
+	const bindingsOf = (isAfterGlyphs: boolean) => {
+		for (const {scope, title} of keyScopes.filter((entry) => (entry.isAfterGlyphs ?? false) === isAfterGlyphs && (entry.scope !== 'replay' || isReplay))) {
+			lines.push(heading(title));
+			for (const binding of keyBindings.filter((candidate) => candidate.scope === scope)) {
+				lines.push({key: keyLabel(binding), text: binding.description, labelWidth: keyLabelWidth});
+			}
 		}
 	};
 
-	// The replay's keys act only in `netdash replay`: there they come first, elsewhere not at all.
-	for (const {scope, title} of keyScopes) {
-		if (scope === 'replay' ? isReplay : true) {
-			scopeLines(scope, title);
-		}
-	}
-
+	bindingsOf(false);
 	lines.push(heading('Glyphs'));
 	for (const {glyph, meaning} of glyphLegend) {
 		lines.push({key: glyph, text: meaning, labelWidth: glyphLabelWidth});
 	}
+
+	bindingsOf(true);
 
 	lines.push(heading('Commands (after :)'));
 	for (const {usage, description} of commandLineUsages) {

@@ -24,6 +24,8 @@ export const confirmQuestions: Record<ConfirmAction, (target: string | undefined
 					? `close relay ${target}, both halves? (FIN after queued bytes)`
 					: `close ${target}? (FIN after queued bytes)`,
 	connect: (target) => `connect to ${target}?`,
+	// The System pane words its own question (the socket's ends and process); this is the fallback.
+	destroy: (target) => `destroy socket ${target}? the kernel aborts it (RST to the peer).`,
 	quit: (_, open) => `${open} socket${open === 1 ? ' is' : 's are'} open: close ${open === 1 ? 'it' : 'them'} and quit?`,
 };
 

@@ -1,19 +1,36 @@
 import {useCallback, useRef, useState} from 'react';
 import type {RelayDirectionName} from '../../core/index.js';
 import {nextLineEnding, type LineEnding} from '../send-text.js';
+import {systemSorts, type SystemGrouping, type SystemSort} from '../system-rows.js';
 
-/** The four panes, in focus order (their numbers are index + 1). */
-export const paneNames = ['listeners', 'connections', 'log', 'discovery'] as const;
+/** The panes, numbered by index + 1; tab goes round the first four (System takes the whole screen, so only 5 opens it). */
+export const paneNames = ['listeners', 'connections', 'log', 'discovery', 'system'] as const;
 
-/** One of the four panes. */
+/** One of the panes. */
 export type PaneName = (typeof paneNames)[number];
+
+/** The panes tab and shift-tab go round. */
+const tabOrder: readonly PaneName[] = ['listeners', 'connections', 'log', 'discovery'];
+
+/** How the System pane shows the machine's sockets. */
+export type SystemPaneState = {
+	readonly grouping: SystemGrouping;
+	readonly sort: SystemSort;
+	/** The socket (its key) whose details are shown, in place of the list. */
+	readonly detail: string | undefined;
+	/** Milliseconds between refreshes while the pane is shown (`+` / `-`). */
+	readonly intervalMs: number;
+};
+
+/** The refresh intervals `+` and `-` step through. */
+export const systemIntervals: readonly number[] = [500, 1000, 2000, 5000, 10_000];
 
 /** Panes whose rows have a cursor (the log keeps its own, by entry seq). */
 export type ListPaneName = Exclude<PaneName, 'log'>;
 
 /** A destructive action that waits for a yes. */
-/** `connect`'s target is `host:port` (enter on a TCP service of the Discovery pane). */
-export type ConfirmAction = 'reset' | 'close' | 'connect' | 'quit';
+/** `connect`'s target is `host:port` (enter on a TCP service of the Discovery pane); `destroy`'s a System pane row's key. */
+export type ConfirmAction = 'reset' | 'close' | 'connect' | 'quit' | 'destroy';
 
 /** The prompt on the bottom line, when one is open. */
 export type Prompt =
@@ -86,6 +103,7 @@ export type DashboardState = {
 	readonly expanded: readonly string[];
 	/** The held chunks of a relay, listed in place of the panes. */
 	readonly heldView: HeldView | undefined;
+	readonly system: SystemPaneState;
 };
 
 /** What can happen to the dashboard state (kebab-case, as in ink-ui). */
@@ -113,7 +131,13 @@ export type DashboardAction =
 	| {type: 'expand'; relay: string; isExpanded: boolean}
 	| {type: 'open-held'; relay: string}
 	| {type: 'move-held'; cursor: number}
-	| {type: 'close-held'};
+	| {type: 'close-held'}
+	// System pane (issue 14)
+	| {type: 'toggle-system-grouping'}
+	| {type: 'next-system-sort'}
+	| {type: 'show-system-detail'; key: string | undefined}
+	| {type: 'show-process'; pid: number | null}
+	| {type: 'step-system-interval'; step: 1 | -1};
 
 /** Commands kept for up/down. */
 const historyLength = 100;
@@ -124,10 +148,10 @@ export const initialDashboardState: DashboardState = {
 	isHelpOpen: false,
 	helpScroll: 0,
 	prompt: undefined,
-	cursors: {listeners: 0, connections: 0, discovery: 0},
+	cursors: {listeners: 0, connections: 0, discovery: 0, system: 0},
 	selected: undefined,
 	cursorTarget: undefined,
-	filters: {listeners: '', connections: '', log: '', discovery: ''},
+	filters: {listeners: '', connections: '', log: '', discovery: '', system: ''},
 	logMode: 'text',
 	isChartShown: false,
 	isFollowing: true,
@@ -139,11 +163,13 @@ export const initialDashboardState: DashboardState = {
 	seenNotice: 0,
 	expanded: [],
 	heldView: undefined,
+	system: {grouping: 'socket', sort: 'rate', detail: undefined, intervalMs: 1000},
 };
 
 function shiftFocus(focus: PaneName, step: number): PaneName {
-	const index = paneNames.indexOf(focus);
-	return paneNames[(index + step + paneNames.length) % paneNames.length]!;
+	// From System, tab comes back to the first pane and shift-tab to the last.
+	const index = focus === 'system' ? (step > 0 ? -1 : tabOrder.length) : tabOrder.indexOf(focus);
+	return tabOrder[(index + step + tabOrder.length) % tabOrder.length]!;
 }
 
 /** The dashboard's reducer: named transitions, nothing else changes state. */
@@ -250,6 +276,35 @@ export function dashboardReducer(state: DashboardState, action: DashboardAction)
 
 		case 'see-notices': {
 			return action.seq === state.seenNotice ? state : {...state, seenNotice: action.seq};
+		}
+
+		case 'toggle-system-grouping': {
+			return {...state, system: {...state.system, grouping: state.system.grouping === 'socket' ? 'process' : 'socket', detail: undefined}, cursors: {...state.cursors, system: 0}};
+		}
+
+		case 'next-system-sort': {
+			const next = systemSorts[(systemSorts.indexOf(state.system.sort) + 1) % systemSorts.length]!;
+			return {...state, system: {...state.system, sort: next}};
+		}
+
+		case 'step-system-interval': {
+			const index = Math.max(0, systemIntervals.indexOf(state.system.intervalMs));
+			const next = systemIntervals[Math.min(systemIntervals.length - 1, Math.max(0, index + action.step))]!;
+			return {...state, system: {...state.system, intervalMs: next}};
+		}
+
+		case 'show-system-detail': {
+			return {...state, system: {...state.system, detail: action.key}};
+		}
+
+		case 'show-process': {
+			// Every socket of one process, listed per socket, the cursor on the first.
+			return {
+				...state,
+				system: {...state.system, grouping: 'socket', detail: undefined},
+				filters: {...state.filters, system: `pid:${action.pid ?? '?'}`},
+				cursors: {...state.cursors, system: 0},
+			};
 		}
 
 		case 'remember-command': {

@@ -5,6 +5,8 @@
  *   flows and times each key until the frame that shows it.
  * `--mode=rows`: a listener for `--connections` clients; once all rows are
  *   in, times `j`/`k` presses until the next frame.
+ * `--mode=system`: the System pane (`5`) once it lists `--sockets` of the
+ *   machine's sockets, refreshing each second; times `j`/`k` the same way.
  * Every frame is tagged with the snapshot it shows (see dashboard.ts), so
  * each `data-received` event is timed until the first frame showing it.
  */
@@ -28,8 +30,10 @@ runRole(async () => {
 		await carry(core, dashboard, numberArg(args, 'key-interval-ms', 0));
 	} else if (mode === 'rows') {
 		await rows(core, store, dashboard, numberArg(args, 'connections'), numberArg(args, 'presses', 100));
+	} else if (mode === 'system') {
+		await system(store, dashboard, numberArg(args, 'sockets'), numberArg(args, 'presses', 100));
 	} else {
-		throw new Error(`--mode must be carry or rows, not ${mode}`);
+		throw new Error(`--mode must be carry, rows or system, not ${mode}`);
 	}
 });
 
@@ -214,3 +218,40 @@ async function rows(core: Core, store: Store, {terminal, keyboard}: MountedDashb
 	await command('stop');
 	finish({type: 'done'});
 }
+
+/** In the System pane with the machine's `sockets` listed (refreshed each second): j/k → next frame. */
+async function system(store: Store, {terminal, keyboard}: MountedDashboard, sockets: number, presses: number): Promise<void> {
+	report({type: 'ready', port: 0});
+	keyboard.press('5');
+	const started = performance.now();
+	while (store.getSnapshot().system.sockets.length < sockets) {
+		if (performance.now() - started > 60_000) {
+			throw new Error(`only ${store.getSnapshot().system.sockets.length} of ${sockets} sockets after 60 s`);
+		}
+
+		await sleep(50);
+	}
+
+	const allRowsAt = performance.now();
+	await sleep(1500);
+	const latencies: number[] = [];
+	let unanswered = 0;
+	for (let index = 0; index < presses; index++) {
+		const fromIndex = terminal.frames.length;
+		const pressedAt = performance.now();
+		keyboard.press(index % 2 === 0 ? 'j' : 'k');
+		try {
+			const frame = await terminal.waitForFrame(() => true, `after pressing ${index % 2 === 0 ? 'j' : 'k'}`, {fromIndex, timeoutMs: 2000});
+			latencies.push(frame.at - pressedAt);
+		} catch {
+			unanswered++;
+		}
+
+		await sleep(40 + Math.random() * 40);
+	}
+
+	report({type: 'measured', rows: store.getSnapshot().system.sockets.length, rowsVisibleAfterMs: allRowsAt - started, idleFramesPerSecond: 0, latencies, unanswered, peakRssKiB: statusKiB('VmHWM')});
+	await command('stop');
+	finish({type: 'done'});
+}
+

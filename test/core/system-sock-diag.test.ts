@@ -1,0 +1,52 @@
+import {describe, expect, test} from 'vitest';
+import {createSystemSocketReader} from '../../source/core/system/read.js';
+import {SockDiagReader} from '../../source/core/system/sock-diag.js';
+import {missingTool, skipEachIf} from '../helpers/requires.js';
+import {peersForEachTest, whyNoPython} from '../helpers/sock-peer.js';
+
+/*
+ * The sock_diag reading (one binary netlink dump through a python3 helper)
+ * against the /proc/net + ss reading, on sockets of programs the test starts.
+ */
+
+const {startPeer} = peersForEachTest();
+
+describe('the machine\'s sockets from sock_diag', () => {
+	skipEachIf(whyNoPython ?? missingTool('ss', 'iproute2') ?? (process.platform === 'linux' ? undefined : 'Linux only'));
+
+	test('a python listener, its client and a UDP socket read the same from sock_diag as from /proc/net and ss, counters included', async () => {
+		const server = startPeer(['serve', '127.0.0.1']);
+		const port = Number((await server.waitLine(/^port (\d+)/, 'port'))[1]);
+		const client = startPeer(['dial', '127.0.0.1', String(port), '70000']);
+		const clientPort = Number((await client.waitLine(/^connected (\d+)/, 'connected'))[1]);
+		await client.waitLine(/^sent/, 'sent');
+		const udp = startPeer(['udp', '::1']);
+		const udpPort = Number((await udp.waitLine(/^port (\d+)/, 'port'))[1]);
+
+		// (other tests on the machine may hold the same port numbers over the other protocol, or in TIME-WAIT)
+		// (a local port may also be another connection's, to another destination)
+		const ours = (socket: {protocol: string; inode: number; local: {address: string; port: number}; remote: {port: number}}) =>
+			socket.inode !== 0
+			&& (socket.protocol === 'tcp'
+				? socket.local.address === '127.0.0.1' && ((socket.local.port === port && [0, clientPort].includes(socket.remote.port)) || (socket.local.port === clientPort && socket.remote.port === port))
+				: socket.local.address === '::1' && socket.local.port === udpPort);
+		const fields = ({protocol, family, local, remote, state, recvQueue, sendQueue, uid, inode, pid, process, bytesIn, bytesOut}: Record<string, any>) => ({protocol, family, local, remote, state, recvQueue, sendQueue, uid, inode, pid, process, bytesIn, bytesOut});
+		const byInode = (a: {inode: number}, b: {inode: number}) => a.inode - b.inode;
+		const diag = (await createSystemSocketReader()()).sockets.filter(ours).sort(byInode);
+		const text = (await createSystemSocketReader({python: null})()).sockets.filter(ours).sort(byInode);
+		expect(diag.length).toBe(4);
+		expect(diag.map(fields)).toEqual(text.map(fields));
+		const accepted = diag.find((socket) => socket.local.port === port && socket.remote.port === clientPort)!;
+		expect(accepted).toMatchObject({state: 'ESTAB', pid: server.child.pid, bytesIn: 70_000});
+		expect(accepted.rttMs).toBeGreaterThan(0);
+		expect(diag.find((socket) => socket.local.port === udpPort)).toMatchObject({protocol: 'udp', family: 6, local: {address: '::1'}, state: 'UNCONN', bytesIn: null});
+	});
+
+	test('without python3 the reader says so, and the reading falls back to /proc/net and ss', async () => {
+		const reader = new SockDiagReader('/nonexistent/python3');
+		await expect(reader.dump()).rejects.toThrow(/ENOENT/);
+		const reading = await createSystemSocketReader({python: '/nonexistent/python3'})();
+		expect(reading.sockets.length).toBeGreaterThan(0);
+		expect(reading.missing).toEqual([]);
+	});
+});
