@@ -1,8 +1,7 @@
 import {useCallback, useEffect, useMemo, useRef, useState} from 'react';
 import {Box, Text, useApp, useStdout, useWindowSize} from 'ink';
-import {formatAddress, whyNotDestroyable, type ConnectionRow, type Core, type LanServiceRow, type ListenerRow, type LogEntry, type Notice, type PeerRow, type RelayRow, type Store, type UdpSocketRow} from '../core/index.js';
+import {formatAddress, type Core, type LanServiceRow, type LogEntry, type Notice, type PeerRow, type Store} from '../core/index.js';
 import type {ReplayPlayer} from '../core/replay/player.js';
-import {processText, protocolText, remoteText, whyNotRelayed} from './system-rows.js';
 import {hexDump} from '../core/format/index.js';
 import {complete} from '../core/command-line.js';
 import {workbenchAnswers} from '../core/store/workbench-notices.js';
@@ -22,14 +21,15 @@ import {usePaneKeys} from './hooks/pane-keys.js';
 import {clampCursor} from './hooks/use-scroll-window.js';
 import {filterConnections, filterListeners, filterUdpSockets} from './row-filter.js';
 import {connectionItems} from './connection-items.js';
-import {formatEndpoint, safeText} from './format.js';
-import {udpAddress} from './components/udp-socket-row.js';
+import {safeText} from './format.js';
 import {layoutFor, minimumSize} from './layout.js';
 import {ConnectionsPane} from './panes/connections-pane.js';
 import {DiscoveryPane} from './panes/discovery-pane.js';
 import {listenerPaneId, ListenersPane} from './panes/listeners-pane.js';
 import {LogPane} from './panes/log-pane.js';
 import {SystemPane} from './panes/system-pane.js';
+import {useSystemActions} from './hooks/use-system-actions.js';
+import {describeSocket, howToConnect, openIds} from './socket-text.js';
 import {RateChart} from './components/rate-chart.js';
 import {RateSampler} from './rate-history.js';
 import {DashboardProvider, useCore, useSnapshot, useStore} from './store-context.js';
@@ -60,56 +60,8 @@ export function App({core, store, onQuit, onCrash, replay}: AppProps) {
 	);
 }
 
-function describeSocket(id: string | undefined, listeners: readonly ListenerRow[], connections: readonly ConnectionRow[], udpSockets: readonly UdpSocketRow[], relays: readonly RelayRow[] = []): string {
-	if (id === undefined) {
-		return '';
-	}
-
-	const relay = relays.find((row) => row.id === id);
-	if (relay) {
-		const client = connections.find((row) => row.id === relay.client);
-		return `${relay.client} ${formatEndpoint(client?.remote)} ↔ ${relay.server} ${formatEndpoint(relay.target)} ${relay.state}`;
-	}
-
-	const udp = udpSockets.find((row) => row.id === id);
-	if (udp) {
-		return `${udpAddress(udp)} ${udp.state} · broadcast ${udp.isBroadcast ? 'on' : 'off'} · ${udp.datagramsIn} in ${udp.datagramsOut} out`;
-	}
-
-	const connection = connections.find((row) => row.id === id);
-	if (connection) {
-		return `${formatEndpoint(connection.local)} → ${formatEndpoint(connection.remote)} ${connection.state}`;
-	}
-
-	const listener = listeners.find((row) => row.id === id);
-	return listener ? `${formatEndpoint(listener)} ${listener.state}` : '';
-}
-
-/** `nc 127.0.0.1 8080` for the first open listener (a wildcard one is reached on loopback). */
-function howToConnect(listeners: readonly ListenerRow[]): string | undefined {
-	const listener = listeners.find((row) => row.state === 'listening');
-	if (!listener) {
-		return undefined;
-	}
-
-	const host = listener.address === '0.0.0.0' ? '127.0.0.1' : listener.address === '::' ? '::1' : listener.address;
-	return `nc ${host} ${listener.port}`;
-}
-
 /** How long a notice keeps the bottom line when no key is pressed. */
 export const noticeFadeMs = 5000;
-
-/** Ids of open sockets, for tab completion (built only when tab is pressed). */
-function openIds(listeners: readonly ListenerRow[], connections: readonly ConnectionRow[], udpSockets: readonly UdpSocketRow[]): string[] {
-	const ids: string[] = [];
-	for (const row of [...listeners, ...connections, ...udpSockets]) {
-		if (row.closedAt === undefined) {
-			ids.push(row.id);
-		}
-	}
-
-	return ids;
-}
 
 /** The dashboard itself: layout, focus and selection; the verbs live in useCommands, the keys in useDashboardKeys. */
 function Dashboard({onQuit, replay}: {readonly onQuit: (() => void) | undefined; readonly replay: ReplayPlayer | undefined}) {
@@ -364,6 +316,7 @@ function Dashboard({onQuit, replay}: {readonly onQuit: (() => void) | undefined;
 		}
 	};
 
+	const systemActions = useSystemActions(dispatch, commands, say);
 	const onConfirm = (action: ConfirmAction, target: string | undefined) => {
 		if (action === 'quit') {
 			quit();
@@ -374,16 +327,7 @@ function Dashboard({onQuit, replay}: {readonly onQuit: (() => void) | undefined;
 				connectTo(target.slice(0, cut).replace(/^\[(.*)\]$/, '$1'), Number(target.slice(cut + 1)));
 			}
 		} else if (action === 'destroy') {
-			const row = store.getSnapshot().system.sockets.find((socket) => socket.key === target);
-			if (row === undefined) {
-				commands.complain('GONE', 'that socket is gone from the machine already');
-			} else {
-				void core.destroySystemSocket(row).then((isDestroyed) => {
-					if (isDestroyed) {
-						say(`✓ destroyed ${protocolText(row)} ${formatEndpoint(row.local)} → ${remoteText(row)}: the kernel reset it`);
-					}
-				});
-			}
+			systemActions.destroy(target);
 		} else if (target !== undefined) {
 			commands[action](target);
 		}
@@ -541,43 +485,8 @@ function Dashboard({onQuit, replay}: {readonly onQuit: (() => void) | undefined;
 					onProcess={(pid) => {
 						dispatch({type: 'show-process', pid});
 					}}
-					onDestroy={(row) => {
-						const why = whyNotDestroyable(row);
-						if (why === undefined) {
-							const question = `destroy ${protocolText(row)} ${formatEndpoint(row.local)} → ${remoteText(row)} (${safeText(processText(row), 30)})? the kernel aborts it: RST to the peer`;
-							dispatch({type: 'open-prompt', prompt: {kind: 'confirm', action: 'destroy', target: row.key, question}});
-						} else {
-							commands.complain('CANNOT_DESTROY', why);
-						}
-					}}
-					onForward={(row) => {
-						const why = whyNotRelayed(row);
-						if (why !== undefined) {
-							commands.complain('CANNOT_RELAY', why);
-							return;
-						}
-
-						// A listener on every interface is reached on loopback.
-						const host = row.local.address === '0.0.0.0' ? '127.0.0.1' : row.local.address === '::' ? '::1' : row.local.address;
-						const target = formatEndpoint({address: host, port: row.local.port});
-						let id: string | undefined;
-						const unsubscribe = core.bus.subscribe((event) => {
-							if (event.type === 'listener-opened' && event.listener === id) {
-								unsubscribe();
-								say(`✓ relay ${id} on ${formatEndpoint(event)} → ${target} (${safeText(processText(row), 30)})`);
-							} else if (event.type === 'command-failed' || (event.type === 'socket-failed' && event.target === id)) {
-								unsubscribe();
-							}
-						});
-						id = core.forward('127.0.0.1', 0, {host, port: row.local.port});
-						if (id === undefined) {
-							unsubscribe();
-						} else {
-							// The relay's listener is netdash's own: Listeners shows it, with its port.
-							dispatch({type: 'select', id, isCursorMoved: true});
-							dispatch({type: 'focus', pane: 'listeners'});
-						}
-					}}
+					onDestroy={systemActions.askDestroy}
+					onForward={systemActions.forward}
 					onStepInterval={(step) => {
 						dispatch({type: 'step-system-interval', step});
 					}}
