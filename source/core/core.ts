@@ -65,7 +65,7 @@ export class Core {
 		this.#notifyClosed();
 	});
 	readonly #lan = new LanDiscovery(this.bus, this.#refusal);
-	readonly #probes = new BroadcastProbes(this.bus);
+	readonly #probes = new BroadcastProbes(this.bus, this.#refusal);
 
 	/** Auto-replies, timed sends and raw saves (workbench/), given only the socket verbs they need. */
 	readonly #workbench = new Workbench(this.bus, {

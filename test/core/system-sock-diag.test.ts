@@ -1,3 +1,4 @@
+import net from 'node:net';
 import {describe, expect, test} from 'vitest';
 import {createSystemSocketReader} from '../../source/core/system/read.js';
 import {SockDiagReader} from '../../source/core/system/sock-diag.js';
@@ -40,6 +41,44 @@ describe('the machine\'s sockets from sock_diag', () => {
 		expect(accepted).toMatchObject({state: 'ESTAB', pid: server.child.pid, bytesIn: 70_000});
 		expect(accepted.rttMs).toBeGreaterThan(0);
 		expect(diag.find((socket) => socket.local.port === udpPort)).toMatchObject({protocol: 'udp', family: 6, local: {address: '::1'}, state: 'UNCONN', bytesIn: null});
+	});
+
+	test('a TIME-WAIT socket (no inode) keeps its row between readings, by its socket cookie, and each one is its own', async () => {
+		// The client closes first, so its side of each connection lingers in TIME-WAIT with inode 0.
+		const server = net.createServer((socket) => {
+			socket.on('end', () => socket.end());
+			socket.on('error', () => {});
+		});
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+		const {port} = server.address() as net.AddressInfo;
+		const read = createSystemSocketReader();
+		try {
+			for (let index = 0; index < 2; index++) {
+				// eslint-disable-next-line no-await-in-loop
+				await new Promise<void>((resolve, reject) => {
+					const client = net.connect(port, '127.0.0.1', () => client.end());
+					client.resume();
+					client.on('error', reject);
+					client.on('close', () => resolve());
+				});
+			}
+
+			const waiting = (reading: {sockets: Array<{state: string; inode: number; local: {address: string}; remote: {port: number}}>}) =>
+				reading.sockets.filter((socket) => socket.state === 'TIME-WAIT' && socket.remote.port === port && socket.local.address === '127.0.0.1');
+			const first = waiting(await read());
+			const second = waiting(await read());
+			expect(first).toHaveLength(2);
+			expect(first.every((socket) => socket.inode === 0)).toBe(true);
+			expect(first[0]).not.toBe(first[1]);
+			// The very row objects of the first reading: nothing is built again for a socket that did not change.
+			expect(second).toHaveLength(2);
+			for (const row of second) {
+				expect(first).toContain(row);
+			}
+		} finally {
+			read.close();
+			server.close();
+		}
 	});
 
 	test('without python3 the reader says so, and the reading falls back to /proc/net and ss', async () => {

@@ -105,7 +105,7 @@ describe('a broadcast probe collects every answer on a subnet of namespaces', ()
 		netdash.send({cmd: 'probe-broadcast', port, text: 'who is there?', window: 1, ref: 'p'});
 		const results = await netdash.waitFor((event) => event.type === 'probe-results', 'probe-results', 10_000);
 		expect(Date.now() - sentAt).toBeGreaterThanOrEqual(1000 - 50);
-		expect(results).toMatchObject({probe: 'P1', targets: [{address: `${subnet}.255`, port}], bytes: 13, windowMs: 1000, replies: 4, unlisted: 0, ref: 'p'});
+		expect(results).toMatchObject({probe: 'P1', targets: [{address: `${subnet}.255`, port}], bytes: 13, windowMs: 1000, replies: 4, unlisted: 0, refused: 0, ref: 'p'});
 		const byAddress = Object.fromEntries((results.responders as Array<Record<string, any>>).map((row) => [row.from.address, row]));
 		expect(Object.keys(byAddress).sort()).toEqual([addressOf('b'), addressOf('c'), addressOf('d')]);
 		expect(byAddress[addressOf('c')]).toMatchObject({from: {port}, replies: 2, bytes: 11});
@@ -123,6 +123,26 @@ describe('a broadcast probe collects every answer on a subnet of namespaces', ()
 		const second = await netdash.waitFor((event) => event.type === 'probe-results' && event.probe === 'P2', 'P2', 10_000);
 		expect(second).toMatchObject({targets: [{address: `${subnet}.255`, port}], replies: 4});
 		expect(second.responders).toHaveLength(3);
+	});
+
+	it('--deny applies to the replies: a denied responder is counted as refused, never listed, and its bytes never reach the event', async () => {
+		makeSubnet();
+		await Promise.all([startResponder('b', 1), startResponder('c', 2), startResponder('d', 1)]);
+		const netdash = spawnJson(['--json', '--deny', `${addressOf('c')}/32`], {prefix: ['ip', 'netns', 'exec', namespaceOf('a')]});
+		instances.push(netdash);
+		netdash.send({cmd: 'probe-broadcast', port, text: 'who is there?', window: 1});
+		const results = await netdash.waitFor((event) => event.type === 'probe-results', 'probe-results', 10_000);
+		expect(results).toMatchObject({replies: 2, refused: 2, unlisted: 0});
+		expect((results.responders as Array<Record<string, any>>).map((row) => row.from.address).sort()).toEqual([addressOf('b'), addressOf('d')]);
+		expect(eventErrors(results)).toEqual([]);
+
+		// Changed while running: allow only d, and b is refused too
+		netdash.send({cmd: 'admission', allow: [`${addressOf('d')}/32`], ref: 'rules'});
+		await netdash.waitFor((event) => event.type === 'admission-changed', 'admission-changed');
+		netdash.send({cmd: 'probe-broadcast', port, text: 'again', window: 0.5});
+		const second = await netdash.waitFor((event) => event.type === 'probe-results' && event.probe === 'P2', 'P2', 10_000);
+		expect(second).toMatchObject({replies: 1, refused: 3});
+		expect((second.responders as Array<Record<string, any>>).map((row) => row.from.address)).toEqual([addressOf('d')]);
 	});
 
 	it('a probe to a port nobody answers on reports no responders, and netdash goes on', async () => {

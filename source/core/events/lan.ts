@@ -124,6 +124,8 @@ export type ProbeResults = {
 	replies: number;
 	/** Responders beyond the first 256, counted only. */
 	unlisted: number;
+	/** Replies from addresses the allow/deny rules refuse: counted, not listed. */
+	refused: number;
 	responders: ProbeResponder[];
 	/** The send failed (e.g. EACCES, ENETUNREACH). */
 	error?: {code: string; message: string};

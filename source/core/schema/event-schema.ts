@@ -241,10 +241,11 @@ export const eventSchemas: Readonly<Record<string, JsonSchema>> = {
 			windowMs: count,
 			replies: count,
 			unlisted: count,
+			refused: count,
 			responders: {type: 'array', items: {type: 'object', properties: {from: endpoint, rttMs: {type: 'number', minimum: 0}, replies: {type: 'integer', minimum: 1}, bytes: count, base64}, required: ['from', 'rttMs', 'replies', 'bytes', 'base64'], additionalProperties: false}},
 			error: {type: 'object', properties: {code: text, message: text}, required: ['code', 'message'], additionalProperties: false},
 		},
-		['probe', 'targets', 'bytes', 'windowMs', 'replies', 'unlisted', 'responders'],
+		['probe', 'targets', 'bytes', 'windowMs', 'replies', 'unlisted', 'refused', 'responders'],
 	),
 	// capture (issue 16): the --pcap writer
 	'pcap-file-failed': event('pcap-file-failed', {path: text, code: text, message: text}),

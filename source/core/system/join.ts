@@ -14,14 +14,15 @@ export function joinSockets(
 	scan: ProcessScan,
 	counters: ReadonlyMap<number, TcpCounters> | undefined,
 	reader: Reader,
-	cache?: WeakMap<KernelSocket, {owner: SocketOwner | undefined; tcp: TcpCounters | undefined; row: SystemSocket}>,
+	cache?: WeakMap<KernelSocket, {owner: SocketOwner | undefined; tcp: TcpCounters | undefined; scan: ProcessScan; row: SystemSocket}>,
 ): SystemSocket[] {
 	return kernel.map((socket) => {
 		const owner = socket.inode === 0 ? undefined : scan.owners.get(socket.inode);
 		const tcp = socket.protocol === 'tcp' && socket.inode !== 0 ? counters?.get(socket.inode) : undefined;
 		// The same kernel object (sock-diag.ts hands out last dump's when nothing changed), owner and counters: last refresh's row.
+		// An unowned socket's reason depends on the scan, except with no inode (TIME-WAIT), where it never changes.
 		const cached = cache?.get(socket);
-		if (cached && owner !== undefined && cached.owner === owner && cached.tcp === tcp) {
+		if (cached && cached.owner === owner && cached.tcp === tcp && (owner !== undefined || socket.inode === 0 || cached.scan === scan)) {
 			return cached.row;
 		}
 
@@ -38,7 +39,7 @@ export function joinSockets(
 			row.whyUnknown = whyUnknown(socket, scan, reader);
 		}
 
-		cache?.set(socket, {owner, tcp, row});
+		cache?.set(socket, {owner, tcp, scan, row});
 		return row;
 	});
 }

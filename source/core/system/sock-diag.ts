@@ -20,24 +20,30 @@ import type {KernelSocket, SocketProtocol, TcpCounters} from './types.js';
 
 /** The helper: per line on stdin, dump TCP and UDP over IPv4 and IPv6; frames `[u32 length][u8 protocol][netlink bytes]`, a 0 length ends a dump. */
 const helper = String.raw`
-import socket, struct, sys
+import fcntl, socket, struct, sys
 s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 4)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 21)
 out = sys.stdout.buffer
+try:
+    fcntl.fcntl(out.fileno(), 1031, 1 << 20)
+except OSError:
+    pass
 seq = 0
 for line in sys.stdin:
+    dump = bytearray()
     for family, proto, ext in ((2, 6, 2), (10, 6, 2), (2, 17, 0), (10, 17, 0)):
         seq += 1
         s.send(struct.pack('=LHHLLBBBBL48x', 72, 20, 0x301, seq, 0, family, proto, ext, 0, 0xffffffff))
         while True:
             data = s.recv(1 << 20)
-            out.write(struct.pack('=LB', len(data), proto))
-            out.write(data)
+            dump += struct.pack('=LB', len(data), proto)
+            dump += data
             first = struct.unpack_from('=H', data, 4)[0]
             last = struct.unpack_from('=LH', data, len(data) - 20) if len(data) >= 20 else (0, 0)
             if first in (2, 3) or last == (20, 3):
                 break
-    out.write(struct.pack('=LB', 0, 0))
+    dump += struct.pack('=LB', 0, 0)
+    out.write(dump)
     out.flush()
 `;
 
@@ -79,8 +85,20 @@ function addressAt(data: Buffer, at: number, family: 4 | 6, addresses: Map<strin
 	return address;
 }
 
-/** What a parse keeps between dumps, by inode: the objects it made, handed out again while the kernel reports the same values. */
+/**
+ * What a parse keeps between dumps, by inode: the objects it made, handed
+ * out again while the kernel reports the same values. A socket with no
+ * inode (TIME-WAIT, SYN-RECV) is kept by its socket cookie instead, as a
+ * negative number: a machine that just closed 10,000 connections has
+ * 10,000 of them for a minute, and building them again each second cost
+ * more than every other socket together (bench 'system').
+ */
 export type SockDiagCache = Map<number, {socket: KernelSocket; counters: TcpCounters | undefined}>;
+
+/** The cache key of the socket at `message`: its inode, or -(cookie + 1) when it has none (cookies count up from 1, far below 2^53). */
+function cacheKey(data: Buffer, message: number, inode: number): number {
+	return inode === 0 ? -(data.readUInt32LE(message + 48) * 2 ** 32 + data.readUInt32LE(message + 44)) - 1 : inode;
+}
 
 /**
  * Parse a run of netlink messages of one protocol's `SOCK_DIAG_BY_FAMILY`
@@ -137,7 +155,8 @@ export function parseSockDiag(
 			}
 
 			const rttMs = rtt > 0 ? rtt / 1000 : null;
-			const cached = inode === 0 ? undefined : previous?.get(inode);
+			const key = cacheKey(data, message, inode);
+			const cached = previous?.get(key);
 			const isSame = cached !== undefined
 				&& cached.socket.protocol === protocol
 				&& cached.socket.state === tcpStateName(stateNumber)
@@ -170,9 +189,7 @@ export function parseSockDiag(
 				into.counters.set(inode, entry!.counters);
 			}
 
-			if (inode !== 0) {
-				next?.set(inode, entry!);
-			}
+			next?.set(key, entry!);
 		} else if (data.readUInt16LE(offset + 4) === nlmsgError && length >= 20 && data.readInt32LE(offset + 16) !== 0) {
 			throw new Error(`sock_diag answered errno ${-data.readInt32LE(offset + 16)}`);
 		}

@@ -12,6 +12,7 @@ import type {Bus} from '../../bus.js';
 import {NetdashError, oneLine} from '../../errors.js';
 import type {Endpoint, ProbeResponder} from '../../events.js';
 import {listInterfaces} from '../../interfaces.js';
+import {admitEveryone, type Refusal} from '../../udp/admission.js';
 
 /** What to send, where, and how long to listen. */
 export type BroadcastProbeOptions = {
@@ -37,11 +38,14 @@ function isMulticast(address: string): boolean {
 /** The probes in flight. */
 export class BroadcastProbes {
 	readonly #bus: Bus;
+	/** The listeners' allow/deny rules (`--allow` / `--deny`): a refused responder is counted in `refused`, never listed. */
+	readonly #refusal: Refusal;
 	readonly #open = new Map<string, {finish: () => void; timer: NodeJS.Timeout | undefined}>();
 	#next = 1;
 
-	constructor(bus: Bus) {
+	constructor(bus: Bus, refusal: Refusal = admitEveryone) {
 		this.#bus = bus;
+		this.#refusal = refusal;
 	}
 
 	/** Probe sockets open now. */
@@ -67,6 +71,7 @@ export class BroadcastProbes {
 		const responders = new Map<string, ProbeResponder>();
 		let replies = 0;
 		let unlisted = 0;
+		let refused = 0;
 		let sentAt = 0;
 		let error: {code: string; message: string} | undefined;
 		// Attach the error handler first: a socket error must never reach the process.
@@ -79,7 +84,7 @@ export class BroadcastProbes {
 
 			clearTimeout(entry.timer);
 			socket.close();
-			this.#bus.emit({type: 'probe-results', probe: id, targets, bytes: options.bytes.length, windowMs, replies, unlisted, responders: [...responders.values()], ...(error ? {error} : {}), ...ref});
+			this.#bus.emit({type: 'probe-results', probe: id, targets, bytes: options.bytes.length, windowMs, replies, unlisted, refused, responders: [...responders.values()], ...(error ? {error} : {}), ...ref});
 		};
 
 		entry.finish = finish;
@@ -89,6 +94,12 @@ export class BroadcastProbes {
 			finish();
 		});
 		socket.on('message', (data, from) => {
+			if (this.#refusal(from.address) !== undefined) {
+				// A denied host is not heard here either: counted, never listed, its bytes never shown.
+				refused++;
+				return;
+			}
+
 			replies++;
 			const key = `${from.address}:${from.port}`;
 			const known = responders.get(key);
