@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import {describe, expect, test} from 'vitest';
-import {diffSockets} from '../../source/core/system/diff.js';
+import {diffSockets, newSocketTable} from '../../source/core/system/diff.js';
 import {joinSockets} from '../../source/core/system/join.js';
 import {hidepidOf, socketInodeOf, type ProcessScan} from '../../source/core/system/proc-fd.js';
 import {decodeAddress, parseProcNet} from '../../source/core/system/proc-net.js';
@@ -113,7 +114,7 @@ describe('naming the process of each socket', () => {
 
 describe('changes between two refreshes', () => {
 	test('opened, changed with a rate over the interval, and closed sockets are told apart', () => {
-		const first = diffSockets(new Map(), [row({}), row({local: {address: '127.0.0.1', port: 1001}})], 0);
+		const first = diffSockets(newSocketTable(), [row({}), row({local: {address: '127.0.0.1', port: 1001}})], 0);
 		expect(first.opened).toHaveLength(2);
 		expect(first.opened[0]!.rateIn).toBeNull();
 		const second = diffSockets(first.table, [row({bytesIn: 5000, state: 'ESTAB'}), row({local: {address: '127.0.0.1', port: 1002}})], 500);
@@ -124,7 +125,7 @@ describe('changes between two refreshes', () => {
 	});
 
 	test('an idle socket is not a change, a socket going quiet is, and ESTAB to TIME-WAIT is the same socket', () => {
-		const first = diffSockets(new Map(), [row({})], 0);
+		const first = diffSockets(newSocketTable(), [row({})], 0);
 		expect(diffSockets(first.table, [row({})], 1000).changed).toHaveLength(0);
 		const busy = diffSockets(first.table, [row({bytesIn: 100})], 1000);
 		const quiet = diffSockets(busy.table, [row({bytesIn: 100})], 1000);
@@ -132,5 +133,49 @@ describe('changes between two refreshes', () => {
 		const closing = diffSockets(quiet.table, [row({state: 'TIME-WAIT', inode: 0, pid: null, bytesIn: null})], 1000);
 		expect(closing.opened).toHaveLength(0);
 		expect(closing.changed[0]).toMatchObject({state: 'TIME-WAIT', rateIn: null});
+	});
+
+	test('rows handed out again, at shifted places, diff as a plain model of the rules says (the identity shortcuts change no outcome)', () => {
+		// A pool of sockets, each with a few versions (bytes, state); each refresh lists some of them, in some order, reusing objects.
+		const pool = Array.from({length: 6}, (_, index) => [0, 100, 100, 250].map((bytesIn, version) => row({local: {address: '127.0.0.1', port: 2000 + index}, bytesIn, state: version === 3 ? 'FIN-WAIT-1' : 'ESTAB'})));
+		const refresh = fc.array(fc.tuple(fc.nat({max: 5}), fc.nat({max: 3})), {maxLength: 8}).map((picks) => {
+			const seen = new Set<number>();
+			return picks.filter(([socket]) => !seen.has(socket) && seen.add(socket)).map(([socket, version]) => pool[socket]![version]!);
+		});
+		type Seen = {state: string; bytesIn: number; rateIn: number | null};
+		fc.assert(fc.property(fc.array(refresh, {minLength: 1, maxLength: 6}), (refreshes) => {
+			let table = newSocketTable();
+			// The model: by port, what was last shown; a row is new when it differs or its rate does.
+			let model = new Map<number, Seen>();
+			for (const sockets of refreshes) {
+				const changes = diffSockets(table, sockets, 1000);
+				const next = new Map<number, Seen>();
+				const expected = {opened: [] as number[], changed: [] as Array<[number, string, number, number | null]>};
+				for (const socket of sockets) {
+					const port = socket.local.port;
+					const before = model.get(port);
+					const isSame = before !== undefined && before.state === socket.state && before.bytesIn === socket.bytesIn;
+					if (isSame && (before.rateIn ?? 0) === 0) {
+						next.set(port, before);
+						continue;
+					}
+
+					const rateIn = before === undefined || socket.bytesIn! < before.bytesIn ? null : socket.bytesIn! - before.bytesIn;
+					next.set(port, {state: socket.state, bytesIn: socket.bytesIn!, rateIn});
+					if (before === undefined) {
+						expected.opened.push(port);
+					} else if (!isSame || (rateIn ?? 0) !== (before.rateIn ?? 0)) {
+						expected.changed.push([port, socket.state, socket.bytesIn!, rateIn]);
+					}
+				}
+
+				expect(changes.opened.map((socket) => socket.local.port)).toEqual(expected.opened);
+				expect(changes.changed.map((socket) => [socket.local.port, socket.state, socket.bytesIn, socket.rateIn])).toEqual(expected.changed);
+				expect(changes.closed.map((socket) => socket.local.port).sort()).toEqual([...model.keys()].filter((port) => !next.has(port)).sort());
+				expect(changes.table.size).toBe(next.size);
+				table = changes.table;
+				model = next;
+			}
+		}), {numRuns: 2000});
 	});
 });

@@ -81,6 +81,52 @@ describe('the machine\'s sockets from sock_diag', () => {
 		}
 	});
 
+	test('a reader that keeps last dump\'s objects reads exactly what a fresh one does after sockets open and close between its readings', async () => {
+		const held: net.Socket[] = [];
+		const server = net.createServer((socket) => {
+			socket.on('error', () => {});
+			held.push(socket);
+		});
+		await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+		const {port} = server.address() as net.AddressInfo;
+		const open = async (count: number) => Promise.all(Array.from({length: count}, async () => new Promise<net.Socket>((resolve, reject) => {
+			const client = net.connect(port, '127.0.0.1', () => resolve(client));
+			client.on('error', reject);
+			held.push(client);
+		})));
+		const ours = (socket: {protocol: string; local: {port: number}; remote: {port: number}; state: string}) =>
+			socket.protocol === 'tcp' && socket.state !== 'TIME-WAIT' && (socket.local.port === port || socket.remote.port === port);
+		const fields = ({local, remote, state, inode, bytesIn, bytesOut}: Record<string, any>) => ({local, remote, state, inode, bytesIn, bytesOut});
+		const byTuple = (a: Record<string, any>, b: Record<string, any>) => (a.local.port - b.local.port) || (a.remote.port - b.remote.port);
+		const read = createSystemSocketReader();
+		try {
+			const clients = await open(40);
+			await read();
+			// Close every third, send on some, open more: the kernel's order shifts under the kept objects.
+			for (const [index, client] of clients.entries()) {
+				if (index % 3 === 0) {
+					client.resetAndDestroy();
+				} else if (index % 3 === 1) {
+					client.write('x'.repeat(index));
+				}
+			}
+
+			await open(25);
+			await new Promise((resolve) => setTimeout(resolve, 200));
+			const kept = (await read()).sockets.filter(ours).sort(byTuple).map(fields);
+			const fresh = (await createSystemSocketReader()()).sockets.filter(ours).sort(byTuple).map(fields);
+			expect(kept.length).toBe(1 + (40 - 14 + 25) * 2);
+			expect(kept).toEqual(fresh);
+		} finally {
+			read.close();
+			for (const socket of held) {
+				socket.destroy();
+			}
+
+			server.close();
+		}
+	});
+
 	test('without python3 the reader says so, and the reading falls back to /proc/net and ss', async () => {
 		const reader = new SockDiagReader('/nonexistent/python3');
 		await expect(reader.dump()).rejects.toThrow(/ENOENT/);

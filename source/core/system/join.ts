@@ -4,26 +4,59 @@ import type {KernelSocket, SystemSocket, TcpCounters} from './types.js';
 /** Who is reading: decides what an unknown owner means. */
 export type Reader = {pid: number; uid: number};
 
+/** What a join keeps for the next: rows by kernel object, and last time's input and rows by place. */
+export type JoinCache = {
+	readonly bySocket: WeakMap<KernelSocket, {owner: SocketOwner | undefined; tcp: TcpCounters | undefined; scan: ProcessScan; row: SystemSocket}>;
+	kernel: readonly KernelSocket[];
+	scan: ProcessScan | undefined;
+	tcps: Array<TcpCounters | undefined>;
+	rows: SystemSocket[];
+};
+
+export function newJoinCache(): JoinCache {
+	return {bySocket: new WeakMap(), kernel: [], scan: undefined, tcps: [], rows: []};
+}
+
 /**
- * Join the kernel's tables with the process scan and the TCP counters (pure).
- * `counters` undefined means the diagnostics could not be read at all: every
- * counter is then null, not 0.
+ * Join the kernel's tables with the process scan and the TCP counters (pure
+ * but for the cache): by inode, or by place in `kernel`. `counters` undefined means the diagnostics could not
+ * be read at all: every counter is then null, not 0.
+ *
+ * With a cache, a socket that is the same kernel object as last time
+ * (sock-diag.ts hands out last dump's when nothing changed), with the same
+ * owner and counters, gets last refresh's row: first checked at its place
+ * in last time's list (the kernel's order holds), then by object.
  */
 export function joinSockets(
 	kernel: readonly KernelSocket[],
 	scan: ProcessScan,
-	counters: ReadonlyMap<number, TcpCounters> | undefined,
+	counters: ReadonlyMap<number, TcpCounters> | ReadonlyArray<TcpCounters | undefined> | undefined,
 	reader: Reader,
-	cache?: WeakMap<KernelSocket, {owner: SocketOwner | undefined; tcp: TcpCounters | undefined; scan: ProcessScan; row: SystemSocket}>,
+	cache?: JoinCache,
 ): SystemSocket[] {
-	return kernel.map((socket) => {
+	// Filled by push, in order: packed arrays (Array.from({length}) costs more than the whole loop).
+	const rows: SystemSocket[] = [];
+	const tcps: Array<TcpCounters | undefined> = [];
+	// The same scan: every owner is as it was, so a socket at its place needs no owner lookup.
+	const isSameScan = cache !== undefined && cache.scan === scan;
+	// By inode (from ss), or by place in `kernel` (from sock_diag).
+	const byPlace = Array.isArray(counters) ? counters as ReadonlyArray<TcpCounters | undefined> : undefined;
+	const byInode = byPlace === undefined ? counters as ReadonlyMap<number, TcpCounters> | undefined : undefined;
+	for (let index = 0; index < kernel.length; index++) {
+		const socket = kernel[index]!;
+		const tcp = socket.protocol === 'tcp' && socket.inode !== 0 ? (byPlace ? byPlace[index] : byInode?.get(socket.inode)) : undefined;
+		tcps.push(tcp);
+		if (isSameScan && cache.kernel[index] === socket && cache.tcps[index] === tcp) {
+			rows.push(cache.rows[index]!);
+			continue;
+		}
+
 		const owner = socket.inode === 0 ? undefined : scan.owners.get(socket.inode);
-		const tcp = socket.protocol === 'tcp' && socket.inode !== 0 ? counters?.get(socket.inode) : undefined;
-		// The same kernel object (sock-diag.ts hands out last dump's when nothing changed), owner and counters: last refresh's row.
 		// An unowned socket's reason depends on the scan, except with no inode (TIME-WAIT), where it never changes.
-		const cached = cache?.get(socket);
+		const cached = cache?.bySocket.get(socket);
 		if (cached && cached.owner === owner && cached.tcp === tcp && (owner !== undefined || socket.inode === 0 || cached.scan === scan)) {
-			return cached.row;
+			rows.push(cached.row);
+			continue;
 		}
 
 		const row: SystemSocket = {
@@ -39,9 +72,18 @@ export function joinSockets(
 			row.whyUnknown = whyUnknown(socket, scan, reader);
 		}
 
-		cache?.set(socket, {owner, tcp, scan, row});
-		return row;
-	});
+		cache?.bySocket.set(socket, {owner, tcp, scan, row});
+		rows.push(row);
+	}
+
+	if (cache) {
+		cache.kernel = kernel;
+		cache.scan = scan;
+		cache.tcps = tcps;
+		cache.rows = rows;
+	}
+
+	return rows;
 }
 
 /** Why no process could be named for a socket: the reason the pane and JSON give instead of a guess. */

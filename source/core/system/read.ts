@@ -2,7 +2,7 @@ import {execFile} from 'node:child_process';
 import {readFileSync} from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
-import {joinSockets} from './join.js';
+import {joinSockets, newJoinCache, type JoinCache} from './join.js';
 import {ProcessTable, type ProcessScan} from './proc-fd.js';
 import {parseProcNet} from './proc-net.js';
 import {parseSsInfo} from './ss-info.js';
@@ -100,7 +100,7 @@ export function createSystemSocketReader(options: ReadOptions = {}): (() => Prom
 	let sinceList = 0;
 	const python = options.python === undefined ? ((options.procRoot ?? '/proc') === '/proc' ? 'python3' : null) : options.python;
 	const diag = python === null ? undefined : new SockDiagReader(python);
-	const joined: JoinCache = new WeakMap();
+	const joined = newJoinCache();
 	const read = async () => {
 		const reading = await readOnce(options, diag, joined, (kernel) => {
 			const isKnown = (socket: KernelSocket) => socket.inode === 0 || scan!.owners.has(socket.inode) || unowned.has(socket.inode);
@@ -163,9 +163,6 @@ async function fromSockDiag(diag: SockDiagReader | undefined): Promise<SockDiagD
 	}
 }
 
-/** Rows of the last refresh by their kernel object (join.ts). */
-type JoinCache = NonNullable<Parameters<typeof joinSockets>[4]>;
-
 async function readOnce(options: ReadOptions, diag: SockDiagReader | undefined, joined: JoinCache, scanFor: (kernel: KernelSocket[]) => ProcessScan): Promise<SystemSocketsReading> {
 	const started = performance.now();
 	const procRoot = options.procRoot ?? '/proc';
@@ -176,7 +173,7 @@ async function readOnce(options: ReadOptions, diag: SockDiagReader | undefined, 
 
 	const dump = await fromSockDiag(diag);
 	let kernel: KernelSocket[];
-	let counters: Map<number, TcpCounters> | string;
+	let counters: Map<number, TcpCounters> | Array<TcpCounters | undefined> | string;
 	let scan: ProcessScan;
 	if (dump) {
 		kernel = dump.sockets;

@@ -18,7 +18,15 @@ import type {KernelSocket, SocketProtocol, TcpCounters} from './types.js';
  * python3 or netlink is missing, read.ts falls back to /proc/net and ss.
  */
 
-/** The helper: per line on stdin, dump TCP and UDP over IPv4 and IPv6; frames `[u32 length][u8 protocol][netlink bytes]`, a 0 length ends a dump. */
+/**
+ * The helper: per line on stdin, dump TCP (both families in one walk of the
+ * kernel's hash: the old TCPDIAG_GETSOCK request, still served, whose reply
+ * has both; a kernel without it gets one request per family) and UDP over
+ * IPv4 and IPv6. It answers with one blob per dump, `[u32 length]` then
+ * frames `[u32 length][u8 protocol][netlink bytes]`: one write through a
+ * 1 MiB pipe, so netdash wakes a few times per dump, not twice per 32 KiB
+ * the kernel hands out (that halved the helper's CPU: bench 'system').
+ */
 const helper = String.raw`
 import fcntl, socket, struct, sys
 s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 4)
@@ -29,25 +37,39 @@ try:
 except OSError:
     pass
 seq = 0
+compat = True
+def request(dump, message, proto):
+    global seq
+    seq += 1
+    s.send(message[:8] + struct.pack('=L', seq) + message[12:])
+    while True:
+        data = s.recv(1 << 20)
+        first = struct.unpack_from('=H', data, 4)[0]
+        if first == 2 and struct.unpack_from('=i', data, 16)[0] != 0 and message[4] == 18:
+            return False
+        dump += struct.pack('=LB', len(data), proto)
+        dump += data
+        last = struct.unpack_from('=LH', data, len(data) - 20) if len(data) >= 20 else (0, 0)
+        if first in (2, 3) or last == (20, 3):
+            return True
+def v2(family, proto, ext):
+    return struct.pack('=LHHLLBBBBL48x', 72, 20, 0x301, 0, 0, family, proto, ext, 0, 0xffffffff)
 for line in sys.stdin:
     dump = bytearray()
-    for family, proto, ext in ((2, 6, 2), (10, 6, 2), (2, 17, 0), (10, 17, 0)):
-        seq += 1
-        s.send(struct.pack('=LHHLLBBBBL48x', 72, 20, 0x301, seq, 0, family, proto, ext, 0, 0xffffffff))
-        while True:
-            data = s.recv(1 << 20)
-            dump += struct.pack('=LB', len(data), proto)
-            dump += data
-            first = struct.unpack_from('=H', data, 4)[0]
-            last = struct.unpack_from('=LH', data, len(data) - 20) if len(data) >= 20 else (0, 0)
-            if first in (2, 3) or last == (20, 3):
-                break
-    dump += struct.pack('=LB', 0, 0)
+    if not (compat and request(dump, struct.pack('=LHHLLBBBB48sLL', 76, 18, 0x301, 0, 0, 2, 0, 0, 2, bytes(48), 0xffffffff, 0), 6)):
+        compat = False
+        request(dump, v2(2, 6, 2), 6)
+        request(dump, v2(10, 6, 2), 6)
+    request(dump, v2(2, 17, 0), 17)
+    request(dump, v2(10, 17, 0), 17)
+    out.write(struct.pack('=L', len(dump)))
     out.write(dump)
     out.flush()
 `;
 
 const sockDiagByFamily = 20;
+/** The reply type of the old TCPDIAG_GETSOCK request: the same inet_diag_msg. */
+const tcpDiagGetSock = 18;
 const nlmsgError = 2;
 const inetDiagInfo = 2;
 /** struct tcp_info offsets (include/uapi/linux/tcp.h): tcpi_rtt (µs), tcpi_bytes_acked, tcpi_bytes_received (u64). */
@@ -55,8 +77,15 @@ const rttOffset = 68;
 const bytesAckedOffset = 120;
 const bytesReceivedOffset = 128;
 
+/** Refuse a dump larger than this: some 600,000 TCP sockets at ~420 bytes each, far past any machine's tables. */
+const maxDumpBytes = 256 * 1024 * 1024;
+
 /** One dump: the sockets and, by inode, the TCP counters. */
-export type SockDiagDump = {sockets: KernelSocket[]; counters: Map<number, TcpCounters>};
+export type SockDiagDump = {
+	sockets: KernelSocket[];
+	/** The TCP counters of each socket, by place in `sockets` (a map of 10,000 built each second showed in the profile). */
+	counters: Array<TcpCounters | undefined>;
+};
 
 function u64(buffer: Buffer, offset: number): number {
 	return buffer.readUInt32LE(offset) + buffer.readUInt32LE(offset + 4) * 2 ** 32;
@@ -93,7 +122,33 @@ function addressAt(data: Buffer, at: number, family: 4 | 6, addresses: Map<strin
  * 10,000 of them for a minute, and building them again each second cost
  * more than every other socket together (bench 'system').
  */
-export type SockDiagCache = Map<number, {socket: KernelSocket; counters: TcpCounters | undefined}>;
+export type SockDiagCache = {
+	/** By place in the dump: each socket's key and what was made for it. */
+	keys: number[];
+	entries: Array<{socket: KernelSocket; counters: TcpCounters | undefined}>;
+	/** By key, built only when a socket is not at its place of last time. */
+	byKey?: Map<number, {socket: KernelSocket; counters: TcpCounters | undefined}>;
+};
+
+export function newSockDiagCache(): SockDiagCache {
+	return {keys: [], entries: []};
+}
+
+/** What `cache` made for `key` at `place`: looked for at the same place first (the kernel's order holds between dumps), then by key. */
+function cachedAt(cache: SockDiagCache, place: number, key: number): SockDiagCache['entries'][number] | undefined {
+	if (cache.keys[place] === key) {
+		return cache.entries[place];
+	}
+
+	if (cache.byKey === undefined) {
+		cache.byKey = new Map();
+		for (const [index, known] of cache.keys.entries()) {
+			cache.byKey.set(known, cache.entries[index]!);
+		}
+	}
+
+	return cache.byKey.get(key);
+}
 
 /** The cache key of the socket at `message`: its inode, or -(cookie + 1) when it has none (cookies count up from 1, far below 2^53). */
 function cacheKey(data: Buffer, message: number, inode: number): number {
@@ -127,7 +182,8 @@ export function parseSockDiag(
 			return;
 		}
 
-		if (data.readUInt16LE(offset + 4) === sockDiagByFamily && length >= 16 + 72) {
+		const type = data.readUInt16LE(offset + 4);
+		if ((type === sockDiagByFamily || type === tcpDiagGetSock) && length >= 16 + 72) {
 			const message = offset + 16;
 			const stateNumber = data[message + 1]!;
 			const inode = data.readUInt32LE(message + 68);
@@ -156,9 +212,10 @@ export function parseSockDiag(
 
 			const rttMs = rtt > 0 ? rtt / 1000 : null;
 			const key = cacheKey(data, message, inode);
-			const cached = previous?.get(key);
+			const cached = previous === undefined ? undefined : cachedAt(previous, next?.keys.length ?? -1, key);
 			const isSame = cached !== undefined
 				&& cached.socket.protocol === protocol
+				&& cached.socket.inode === inode
 				&& cached.socket.state === tcpStateName(stateNumber)
 				&& cached.socket.recvQueue === recvQueue
 				&& cached.socket.sendQueue === sendQueue
@@ -185,11 +242,9 @@ export function parseSockDiag(
 			}
 
 			into.sockets.push(entry!.socket);
-			if (entry!.counters) {
-				into.counters.set(inode, entry!.counters);
-			}
-
-			next?.set(key, entry!);
+			into.counters.push(entry!.counters);
+			next?.keys.push(key);
+			next?.entries.push(entry!);
 		} else if (data.readUInt16LE(offset + 4) === nlmsgError && length >= 20 && data.readInt32LE(offset + 16) !== 0) {
 			throw new Error(`sock_diag answered errno ${-data.readInt32LE(offset + 16)}`);
 		}
@@ -207,12 +262,16 @@ export class SockDiagReader {
 	readonly #python: string;
 	#child: ChildProcessWithoutNullStreams | undefined;
 	#failure: Error | undefined;
-	#pending: Buffer = Buffer.alloc(0);
-	#frames: Array<[SocketProtocol, Buffer]> = [];
+	/** The length of the next dump, as far as it has come. */
+	#head: Buffer = Buffer.alloc(0);
+	/** The dump being filled, and how far. */
+	#blob: Buffer | undefined;
+	#filled = 0;
+	#buffer: Buffer = Buffer.alloc(0);
 	#waiting: {resolve: (dump: SockDiagDump) => void; reject: (error: Error) => void} | undefined;
 	readonly #addresses = new Map<string, string>();
 	readonly #addresses4 = new Map<number, string>();
-	#cache: SockDiagCache = new Map();
+	#cache: SockDiagCache = newSockDiagCache();
 
 	constructor(python = 'python3') {
 		this.#python = python;
@@ -276,8 +335,8 @@ export class SockDiagReader {
 				fail(error);
 			} else {
 				// Closed on purpose: a dump under way fails, the next starts a new helper.
-				this.#pending = Buffer.alloc(0);
-				this.#frames = [];
+				this.#head = Buffer.alloc(0);
+				this.#blob = undefined;
 				this.#waiting?.reject(error);
 				this.#waiting = undefined;
 			}
@@ -295,37 +354,60 @@ export class SockDiagReader {
 		}
 	}
 
-	/** Split the helper's output into frames as it comes (bytes are copied at most once more); parse at the end frame (length 0). */
+	/**
+	 * Gather one dump's blob as it comes: its length first, then one buffer
+	 * of that size filled from the pipe's chunks (each byte copied once).
+	 */
 	#take(chunk: Buffer): void {
-		const data = this.#pending.length > 0 ? Buffer.concat([this.#pending, chunk]) : chunk;
 		let offset = 0;
-		while (offset + 5 <= data.length) {
-			const length = data.readUInt32LE(offset);
-			if (length === 0) {
-				offset += 5;
-				this.#finish();
-				continue;
+		while (offset < chunk.length) {
+			if (this.#blob === undefined) {
+				const taken = Math.min(4 - this.#head.length, chunk.length - offset);
+				this.#head = Buffer.concat([this.#head, chunk.subarray(offset, offset + taken)]);
+				offset += taken;
+				if (this.#head.length < 4) {
+					return;
+				}
+
+				const length = this.#head.readUInt32LE(0);
+				this.#head = Buffer.alloc(0);
+				if (length > maxDumpBytes) {
+					this.#waiting?.reject(new Error(`the sock_diag helper announced a ${length}-byte dump (at most ${maxDumpBytes})`));
+					this.#waiting = undefined;
+					this.close();
+					return;
+				}
+
+				// One buffer kept between dumps (parsing copies out what it keeps): fresh pages for 5 MB each second cost more than the copy.
+				if (this.#buffer.length < length) {
+					this.#buffer = Buffer.allocUnsafeSlow(Math.ceil(length * 1.25));
+				}
+
+				this.#blob = this.#buffer.subarray(0, length);
+				this.#filled = 0;
 			}
 
-			if (offset + 5 + length > data.length) {
-				break;
+			const copied = chunk.copy(this.#blob, this.#filled, offset, Math.min(chunk.length, offset + this.#blob.length - this.#filled));
+			this.#filled += copied;
+			offset += copied;
+			if (this.#filled === this.#blob.length) {
+				const blob = this.#blob;
+				this.#blob = undefined;
+				this.#finish(blob);
 			}
-
-			this.#frames.push([data[offset + 4] === 17 ? 'udp' : 'tcp', data.subarray(offset + 5, offset + 5 + length)]);
-			offset += 5 + length;
 		}
-
-		this.#pending = data.subarray(offset);
 	}
 
-	#finish(): void {
-		const frames = this.#frames;
-		this.#frames = [];
-		const dump: SockDiagDump = {sockets: [], counters: new Map()};
-		const cache: SockDiagCache = new Map();
+	/** Parse a whole dump: frames `[u32 length][u8 protocol][netlink bytes]`. */
+	#finish(blob: Buffer): void {
+		const dump: SockDiagDump = {sockets: [], counters: []};
+		const cache = newSockDiagCache();
 		try {
-			for (const [protocol, frame] of frames) {
-				parseSockDiag(frame, protocol, dump, this.#addresses, this.#addresses4, this.#cache, cache);
+			for (let offset = 0; offset + 5 <= blob.length;) {
+				const length = blob.readUInt32LE(offset);
+				const frame = blob.subarray(offset + 5, offset + 5 + length);
+				parseSockDiag(frame, blob[offset + 4] === 17 ? 'udp' : 'tcp', dump, this.#addresses, this.#addresses4, this.#cache, cache);
+				offset += 5 + length;
 			}
 
 			this.#cache = cache;
@@ -338,4 +420,5 @@ export class SockDiagReader {
 		this.#waiting?.resolve(dump);
 		this.#waiting = undefined;
 	}
+
 }

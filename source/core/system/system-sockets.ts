@@ -1,6 +1,6 @@
 import type {Bus} from '../bus.js';
 import {NetdashError, errorCode, oneLine} from '../errors.js';
-import {diffSockets, type SocketTable} from './diff.js';
+import {diffSockets, newSocketTable, type SocketTable} from './diff.js';
 import {createSystemSocketReader, type SystemSocketsReading} from './read.js';
 
 /** Reads the machine's sockets; tests and the bench may swap it. */
@@ -19,7 +19,7 @@ export class SystemSockets {
 	#pending = 0;
 	#timer: NodeJS.Timeout | undefined;
 	#watchRef: string | null = null;
-	#table: SocketTable = new Map();
+	#table: SocketTable = newSocketTable();
 	#lastAt = 0;
 	#isRefreshing = false;
 	#isFirst = true;
@@ -76,7 +76,7 @@ export class SystemSockets {
 		this.#isViewWatch = false;
 		this.#intervalMs = intervalMs;
 		this.#watchRef = ref ?? null;
-		this.#table = new Map();
+		this.#table = newSocketTable();
 		this.#isFirst = true;
 		const generation = ++this.#generation;
 		this.#timer = setInterval(() => {
