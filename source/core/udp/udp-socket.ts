@@ -11,9 +11,12 @@ import {lookupLiteralsAtOnce, resolveEndpoint} from './lookup.js';
 import {decodeHeader, encodeReply, REQUEST_HEADER_BYTES} from './request.js';
 import {UdpRequests, type RequestOptions, type UdpRequest} from './udp-requests.js';
 
-import {routeMtu} from './route-mtu.js';
+import {fragmentWarning, MAX_DATAGRAM_BYTES} from './datagram-size.js';
+import type {UdpInit} from './udp-init.js';
 
 export type {RequestOptions} from './udp-requests.js';
+export type {UdpBindOptions, UdpInit} from './udp-init.js';
+export {MAX_DATAGRAM_BYTES, UNFRAGMENTED_BYTES} from './datagram-size.js';
 
 /**
  * A UDP socket's state, changed only in the named transitions:
@@ -23,43 +26,6 @@ export type {RequestOptions} from './udp-requests.js';
  * take effect in the order given.
  */
 export type UdpSocketState = 'binding' | 'bound' | 'connecting' | 'connected' | 'closed' | 'failed';
-
-/** Largest UDP payload over IPv4 (65,535 − 20 IP − 8 UDP) and over IPv6 (65,535 − 8). */
-export const MAX_DATAGRAM_BYTES = {udp4: 65_507, udp6: 65_527} as const;
-
-/** Largest payload that fits one 1500-byte Ethernet frame unfragmented (IPv4: 1500 − 20 − 8; IPv6: 1500 − 40 − 8). */
-export const UNFRAGMENTED_BYTES = {udp4: 1472, udp6: 1452} as const;
-
-/** IP and UDP headers of a datagram: IPv4 20 + 8, IPv6 40 + 8. */
-const HEADER_BYTES = {udp4: 28, udp6: 48} as const;
-
-/** Options of `udpBind`. */
-export type UdpBindOptions = {
-	/** Let other sockets bind the same port (SO_REUSEADDR): several receivers of one broadcast port. @default false */
-	reuseAddr?: boolean;
-	/** Turn SO_BROADCAST on once bound. @default false */
-	isBroadcast?: boolean;
-	/** Answer every request (see `request`) with a reply carrying its id, attempt and payload. @default false */
-	isEcho?: boolean;
-	/** SO_RCVBUF in bytes; the default (≈ 208 KiB) loses datagrams under a burst (see FACTS.md). */
-	recvBufferSize?: number;
-	/** Connect to this peer once bound, so it is the only one heard and sends need no address (`netdash -u HOST PORT`). */
-	connectTo?: {readonly host: string; readonly port: number};
-};
-
-/** How a UDP socket is made. */
-export type UdpInit = UdpBindOptions & {
-	id: string;
-	host: string;
-	port: number;
-	ref?: string;
-	/** The allow/deny rules, checked on every datagram before it is read. @default everyone */
-	refusal?: Refusal;
-	/** Called once, after `udp-closed` (or after a refused bind). */
-	onClosed: (socket: UdpSocket) => void;
-	/** Told of every datagram taken in, after `datagram-received` (a UDP forward's glue, relay/udp-forward.ts). */
-	onDatagram?: (socket: UdpSocket, message: Buffer, from: Endpoint) => void;
-};
 
 /** How long a close waits for sends already handed to the kernel to report, before it closes anyway. */
 const CLOSE_WAIT_MS = 1000;
@@ -455,7 +421,7 @@ export class UdpSocket {
 			this.#datagramsOut++;
 			this.#bytesOut += bytes.length;
 			const destination = to ?? this.#remote ?? {address: '', port: 0};
-			const warning = this.#fragmentWarning(bytes.length, destination.address);
+			const warning = fragmentWarning(this.family, bytes.length, destination.address);
 			this.#bus.emit({
 				type: 'datagram-sent',
 				socket: this.id,
@@ -489,25 +455,6 @@ export class UdpSocket {
 		const message = explainSocketError(code, context, oneLine(error));
 		this.#bus.emit({type: 'socket-failed', target: this.id, code, message, ...(ref ? {ref} : {})});
 		return message;
-	}
-
-	/**
-	 * The warning for a datagram that will be fragmented on the route to
-	 * `address`: over its MTU less the IP and UDP headers (65,536 on
-	 * loopback, so 65,508 bytes there; 1,500 on Ethernet, so 1,472). The
-	 * route is looked up (once per destination) only for datagrams over
-	 * 1,232 bytes: every IPv6 link, and in practice every IPv4 one, carries
-	 * that much whole (IPv6's minimum MTU of 1,280 less headers).
-	 */
-	#fragmentWarning(bytes: number, address: string): string | undefined {
-		const headers = HEADER_BYTES[this.family];
-		if (bytes <= 1232) {
-			return undefined;
-		}
-
-		const mtu = routeMtu(address);
-		const limit = mtu - headers;
-		return bytes > limit ? `${bytes} bytes will fragment (over ${limit} on the route's ${mtu}-byte MTU); a lost fragment loses all of it` : undefined;
 	}
 
 	#onMessage(message: Buffer, from: Endpoint): void {
