@@ -19,8 +19,9 @@ export function newJoinCache(): JoinCache {
 
 /**
  * Join the kernel's tables with the process scan and the TCP counters (pure
- * but for the cache): by inode, or by place in `kernel`. `counters` undefined means the diagnostics could not
- * be read at all: every counter is then null, not 0.
+ * but for the cache). The counters come by inode (from ss) or by place in
+ * `kernel` (from sock_diag); undefined means the diagnostics could not be
+ * read at all: every counter is then null, not 0.
  *
  * With a cache, a socket that is the same kernel object as last time
  * (sock-diag.ts hands out last dump's when nothing changed), with the same

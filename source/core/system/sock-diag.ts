@@ -80,7 +80,7 @@ const bytesReceivedOffset = 128;
 /** Refuse a dump larger than this: some 600,000 TCP sockets at ~420 bytes each, far past any machine's tables. */
 const maxDumpBytes = 256 * 1024 * 1024;
 
-/** One dump: the sockets and, by inode, the TCP counters. */
+/** One dump: the sockets and, at the same places, their TCP counters. */
 export type SockDiagDump = {
 	sockets: KernelSocket[];
 	/** The TCP counters of each socket, by place in `sockets` (a map of 10,000 built each second showed in the profile). */
@@ -115,12 +115,14 @@ function addressAt(data: Buffer, at: number, family: 4 | 6, addresses: Map<strin
 }
 
 /**
- * What a parse keeps between dumps, by inode: the objects it made, handed
- * out again while the kernel reports the same values. A socket with no
- * inode (TIME-WAIT, SYN-RECV) is kept by its socket cookie instead, as a
- * negative number: a machine that just closed 10,000 connections has
- * 10,000 of them for a minute, and building them again each second cost
- * more than every other socket together (bench 'system').
+ * What a parse keeps between dumps: the objects it made, handed out again
+ * while the kernel reports the same values, each under its socket's key
+ * (its inode; for a socket with no inode, TIME-WAIT or SYN-RECV, its socket
+ * cookie as a negative number: a machine that just closed 10,000
+ * connections has 10,000 of them for a minute, and building them again each
+ * second cost more than every other socket together, bench 'system').
+ * Kept by place in the dump, since the kernel lists sockets in the same
+ * order each time; a map by key is built only when a socket has moved.
  */
 export type SockDiagCache = {
 	/** By place in the dump: each socket's key and what was made for it. */
