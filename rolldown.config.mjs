@@ -4,6 +4,7 @@
 import {builtinModules} from 'node:module';
 import path from 'node:path';
 import {defineConfig} from 'rolldown';
+import {patchSegmenters, patchStringWidth} from './dist/ui/text-patches.js';
 
 /**
  * Yoga's WebAssembly is inlined as a base64 `data:` URL, and its Emscripten loader fetches
@@ -51,46 +52,21 @@ const meowLazyNormalize = {
 };
 
 /**
- * Every `new Intl.Segmenter(…)` in a dependency becomes netdash's lazySegmenter(…)
- * (source/ui/graphemes.ts): Ink's text libraries each make one when loaded, and the first
- * costs 15–20 ms of ICU set-up before the first frame, though the dashboard's text rarely
- * needs one.
+ * Ink's text dependencies, changed as the bench's module hooks change them (dist/ui/text-patches.js,
+ * written by tsc before this runs): every `new Intl.Segmenter(…)` made lazy, and string-width's
+ * fast path widened to the box drawing, dots and arrows on every line of the dashboard.
  */
-const lazySegmenters = {
-	name: 'lazy-segmenters',
+const graphemes = path.resolve('dist/ui/graphemes.js');
+const textPatches = {
+	name: 'text-patches',
 	transform(code, id) {
-		if (!id.includes(`${path.sep}node_modules${path.sep}`) || !code.includes('new Intl.Segmenter(')) {
-			return undefined;
+		try {
+			const patched = patchStringWidth(code, id, graphemes) ?? code;
+			const lazy = patchSegmenters(patched, id, graphemes);
+			return lazy === undefined && patched === code ? undefined : {code: lazy ?? patched, map: null};
+		} catch (error) {
+			this.error(error.message);
 		}
-
-		const helper = JSON.stringify(path.resolve('dist/ui/graphemes.js'));
-		return {code: `import {lazySegmenter as __netdashLazySegmenter} from ${helper};\n${code.replaceAll('new Intl.Segmenter(', '__netdashLazySegmenter(')}`, map: null};
-	},
-};
-
-/**
- * string-width measures printable ASCII by its length and everything else grapheme by
- * grapheme; each line of the dashboard has box drawing in it, so Ink measured every line the
- * slow way. isNarrowText (source/ui/graphemes.ts) widens that fast path to the characters
- * that are one column each, with string-width's default of ambiguous-is-narrow.
- */
-const narrowStringWidth = {
-	name: 'narrow-string-width',
-	transform(code, id) {
-		if (!/[\\/]node_modules[\\/]string-width[\\/]index\.js$/.test(id)) {
-			return undefined;
-		}
-
-		const ascii = 'if (/^[\\u0020-\\u007E]*$/.test(string)) {';
-		if (!code.includes(ascii) || !code.includes('ambiguousIsNarrow = true')) {
-			this.error('narrow-string-width: string-width no longer has its ASCII fast path; check the string-width update');
-		}
-
-		const helper = JSON.stringify(path.resolve('dist/ui/graphemes.js'));
-		return {
-			code: `import {isNarrowText as __netdashIsNarrowText} from ${helper};\n${code.replace(ascii, 'if (/^[\\u0020-\\u007E]*$/.test(string) || (ambiguousIsNarrow && __netdashIsNarrowText(string))) {')}`,
-			map: null,
-		};
 	},
 };
 
@@ -155,7 +131,7 @@ export default defineConfig({
 	platform: 'node',
 	external: ['react-devtools-core'],
 	transform: {define: {'process.env.NODE_ENV': '"production"'}},
-	plugins: [yogaWithoutFetch, meowLazyNormalize, lazySegmenters, narrowStringWidth, requireBuiltins],
+	plugins: [yogaWithoutFetch, meowLazyNormalize, textPatches, requireBuiltins],
 	logLevel: 'warn',
 	// ASCII only: Node reads a module's source as UTF-8, and one non-ASCII character anywhere makes
 	// that a slow decode into a two-byte string (~25 ms of the first frame for Ink's chunk, which

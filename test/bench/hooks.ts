@@ -6,7 +6,10 @@
  * type stripping with no build step of their own:
  * - `…/source/X.js` resolves to `…/dist/X.js`, the build `npm run bench`
  *   made first (source has `.tsx` files that type stripping cannot run);
- * - a missing `X.js` next to an `X.ts` resolves to `X.ts`.
+ * - a missing `X.js` next to an `X.ts` resolves to `X.ts`;
+ * - Ink's text dependencies are changed as the bundle changes them
+ *   (source/ui/text-patches.ts): the dashboard the bench renders measures
+ *   its text as the one users run does.
  */
 import {existsSync} from 'node:fs';
 import {registerHooks} from 'node:module';
@@ -16,6 +19,9 @@ import {fileURLToPath, pathToFileURL} from 'node:url';
 const repo = path.resolve(import.meta.dirname, '..', '..');
 const source = path.join(repo, 'source') + path.sep;
 const dist = path.join(repo, 'dist') + path.sep;
+const graphemes = path.join(dist, 'ui', 'graphemes.js');
+// From the build (as the bundle takes it), typed by its source.
+const {patchSegmenters, patchStringWidth} = (await import(pathToFileURL(path.join(dist, 'ui', 'text-patches.js')).href)) as typeof import('../../source/ui/text-patches.js');
 
 registerHooks({
 	resolve(specifier, context, nextResolve) {
@@ -33,5 +39,17 @@ registerHooks({
 		}
 
 		return nextResolve(specifier, context);
+	},
+	load(url, context, nextLoad) {
+		const loaded = nextLoad(url, context);
+		if (!url.includes('/node_modules/') || loaded.format !== 'module' || loaded.source === undefined || loaded.source === null) {
+			return loaded;
+		}
+
+		const id = fileURLToPath(url);
+		const code = typeof loaded.source === 'string' ? loaded.source : Buffer.from(loaded.source as Uint8Array).toString('utf8');
+		const patched = patchStringWidth(code, id, graphemes) ?? code;
+		const lazy = patchSegmenters(patched, id, graphemes);
+		return lazy === undefined && patched === code ? loaded : {...loaded, source: lazy ?? patched, shortCircuit: true};
 	},
 });

@@ -1,4 +1,6 @@
+import {execFileSync} from 'node:child_process';
 import {readdirSync, readFileSync} from 'node:fs';
+import process from 'node:process';
 import path from 'node:path';
 import fc from 'fast-check';
 import {describe, expect, test} from 'vitest';
@@ -87,5 +89,17 @@ describe('grapheme segmentation without ICU', () => {
 		const bin = path.resolve(import.meta.dirname, '..', '..', 'dist', 'bin');
 		const run = readdirSync(bin).find((file) => file.startsWith('run-'))!;
 		expect(readFileSync(path.join(bin, run), 'utf8')).toMatch(/\/\^\[\\u0020-\\u007E\]\*\$\/\.test\(\w+\)\|\|\w+&&\w+\(\w+\)/);
+	});
+
+	test('the bench renders the dashboard with the same text patches as the bundle (its module hooks)', () => {
+		const repo = path.resolve(import.meta.dirname, '..', '..');
+		// Ink's own modules, loaded through the bench's hooks: string-width widened, Ink's segmenters lazy.
+		const script = [
+			"import stringWidth from 'string-width';",
+			"const ink = await import('ink');",
+			"process.stdout.write(JSON.stringify({width: stringWidth('┌─ab→•'), isNarrowPatched: String(stringWidth).includes('__netdashIsNarrowText'), hasInk: typeof ink.render === 'function'}));",
+		].join('\n');
+		const output = execFileSync(process.execPath, ['--import', path.join(repo, 'test', 'bench', 'hooks.ts'), '--input-type=module', '--eval', script], {cwd: repo, encoding: 'utf8'});
+		expect(JSON.parse(output)).toEqual({width: 6, isNarrowPatched: true, hasInk: true});
 	});
 });
