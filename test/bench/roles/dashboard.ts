@@ -7,9 +7,14 @@
  *   in, times `j`/`k` presses until the next frame.
  * `--mode=system`: the System pane (`5`) once it lists `--sockets` of the
  *   machine's sockets, refreshing each second; times `j`/`k` the same way.
+ * `--mode=render-load`: the dashboard drawing a connection of its own that
+ *   gets 1 KiB every 5 ms (a new frame at each publish, as during a carry),
+ *   until `stop`; reports its CPU and frames. Run beside a headless carry, it
+ *   is the rendering moved off the thread that reads the socket.
  * Every frame is tagged with the snapshot it shows (see dashboard.ts), so
  * each `data-received` event is timed until the first frame showing it.
  */
+import net from 'node:net';
 import process from 'node:process';
 import {monitorEventLoopDelay, performance} from 'node:perf_hooks';
 import {createCore, createStore} from '../../../source/core/index.js';
@@ -32,8 +37,10 @@ runRole(async () => {
 		await rows(core, store, dashboard, numberArg(args, 'connections'), numberArg(args, 'presses', 100));
 	} else if (mode === 'system') {
 		await system(store, dashboard, numberArg(args, 'sockets'), numberArg(args, 'presses', 100));
+	} else if (mode === 'render-load') {
+		await renderLoad(core, dashboard);
 	} else {
-		throw new Error(`--mode must be carry, rows or system, not ${mode}`);
+		throw new Error(`--mode must be carry, rows, system or render-load, not ${mode}`);
 	}
 });
 
@@ -143,6 +150,31 @@ async function carry(core: Core, {terminal, keyboard}: MountedDashboard, keyInte
 	await terminal.waitForFrame(() => true, 'at all');
 	start = process.cpuUsage();
 	report({type: 'ready', port, atUs: monotonicUs()});
+}
+
+/**
+ * Drawing as during a carry, with no carry: a loopback client of this process sends its own
+ * listener 1 KiB every 5 ms, so each publish (at most 20 a second) has news and is drawn.
+ */
+async function renderLoad(core: Core, {terminal}: MountedDashboard): Promise<void> {
+	const port = await listen(core);
+	const client = net.connect({host: '127.0.0.1', port});
+	client.on('error', fail);
+	await new Promise((resolve) => client.once('connect', resolve));
+	const chunk = Buffer.alloc(1024, 'r');
+	const timer = setInterval(() => client.write(chunk), 5);
+	await terminal.waitForFrame(() => true, 'at all');
+	await sleep(500);
+	const start = process.cpuUsage();
+	const fromFrames = terminal.frames.length;
+	const startedAt = performance.now();
+	report({type: 'ready', port: 0, atUs: monotonicUs()});
+	await command('stop');
+	const cpuMs = cpuMsSince(start);
+	const seconds = (performance.now() - startedAt) / 1000;
+	clearInterval(timer);
+	client.destroy();
+	finish({type: 'done', cpuMs, seconds, frames: terminal.frames.length - fromFrames});
 }
 
 /** Event → frame latencies and the frame rate while data flowed. */

@@ -4,10 +4,15 @@
  * UDP socket (`core.udpBind`) with a store publishing snapshots. Both get the
  * same `--recv-buffer` (SO_RCVBUF) so the software, not the buffer, is
  * compared; the kernel's drop counter of each socket is reported.
+ *
+ * Two layers between them, for the breakdown of where a datagram's CPU goes:
+ * `--kind=bus` is the bare socket emitting one `datagram-received` event per
+ * datagram on a netdash Bus (the least anything built on the bus does, and
+ * what `--json` streams), and `--kind=core` is a core UDP socket with no store.
  */
 import dgram from 'node:dgram';
 import process from 'node:process';
-import {createCore, createStore} from '../../../source/core/index.js';
+import {Bus, createCore, createStore} from '../../../source/core/index.js';
 import {udpSocketDrops} from '../lib/udp-drops.js';
 import {command, cpuMsSince, fail, finish, monotonicUs, numberArg, report, roleArgs, runRole, statusKiB} from '../lib/role.js';
 
@@ -28,10 +33,29 @@ runRole(async () => {
 			socket.bind({address: '127.0.0.1', port: 0}, resolve);
 		});
 		port = socket.address().port;
-	} else if (kind === 'netdash') {
+	} else if (kind === 'bus') {
+		const bus = new Bus();
+		bus.subscribe((event) => {
+			if (event.type === 'datagram-received') {
+				received++;
+			}
+		});
+		const socket = dgram.createSocket({type: 'udp4', recvBufferSize});
+		socket.on('error', fail);
+		socket.on('message', (data, rinfo) => {
+			bus.emit({type: 'datagram-received', socket: 'U1', from: {address: rinfo.address, port: rinfo.port}, bytes: data.length, data});
+		});
+		await new Promise<void>((resolve) => {
+			socket.bind({address: '127.0.0.1', port: 0}, resolve);
+		});
+		port = socket.address().port;
+	} else if (kind === 'netdash' || kind === 'core') {
 		const core = createCore({});
-		const store = createStore(core.bus);
-		store.subscribe(() => store.getSnapshot());
+		if (kind === 'netdash') {
+			const store = createStore(core.bus);
+			store.subscribe(() => store.getSnapshot());
+		}
+
 		port = await new Promise<number>((resolve) => {
 			core.bus.subscribe((event) => {
 				if (event.type === 'datagram-received') {
@@ -45,7 +69,7 @@ runRole(async () => {
 			core.udpBind('127.0.0.1', 0, {recvBufferSize});
 		});
 	} else {
-		throw new Error(`--kind must be raw or netdash, not ${kind}`);
+		throw new Error(`--kind must be raw, bus, core or netdash, not ${kind}`);
 	}
 
 	const dropsAtStart = udpSocketDrops(port) ?? 0;

@@ -24,30 +24,77 @@ type FlowStats = {
 
 const flowOf = (run: TcpRun) => run.sink as unknown as FlowStats;
 
-/** Carry with the dashboard drawing every frame, against the raw sink. */
-async function carryWithDashboard(context: BenchContext, bytes: number): Promise<Row> {
+/** A headless carry while another process draws the dashboard as a carry would: rendering off the reading thread. */
+async function carryBesideRendering(context: BenchContext, bytes: number): Promise<{run: TcpRun; renderCpuPerSecond: number; framesPerSecond: number}> {
+	const renderer = startRole('dashboard', {mode: 'render-load', stub: context.isStub}, {env: {NODE_ENV: 'production', FORCE_COLOR: '3'}});
+	try {
+		await renderer.next('ready');
+		const run = await runTcp('netdash', {bytes, tmpDir: context.tmpDir, stub: context.isStub});
+		renderer.send({type: 'stop'});
+		const done = await renderer.next<{type: string; cpuMs: number; seconds: number; frames: number}>('done');
+		return {run, renderCpuPerSecond: done.cpuMs / 1000 / done.seconds, framesPerSecond: done.frames / done.seconds};
+	} finally {
+		await renderer.kill();
+	}
+}
+
+/**
+ * Carry with the dashboard drawing every frame, against the raw sink; in a
+ * full run also the bound of moving rendering off the thread that reads the
+ * socket (a worker for the core, issue 18): a headless carry while a second
+ * process draws the dashboard at a carry's frame rate, so both compete for
+ * the machine's cores as two threads would. Snapshots crossing between the
+ * threads are not counted, so it is the best such a split could do.
+ */
+async function carryWithDashboard(context: BenchContext, bytes: number): Promise<Row[]> {
 	const netdash: TcpRun[] = [];
 	const raw: TcpRun[] = [];
+	const split: Array<Awaited<ReturnType<typeof carryBesideRendering>>> = [];
 	for (let index = 0; index < context.runs; index++) {
 		for (const [kind, runs] of [['dashboard', netdash], ['raw', raw]] as const) {
 			const run = await runTcp(kind, {bytes, tmpDir: context.tmpDir, stub: context.isStub});
 			runs.push(run);
 			context.progress(`dashboard carry ${index + 1}/${context.runs} ${kind}: ${run.mibps.toFixed(0)} MiB/s`);
 		}
+
+		if (!context.isQuick) {
+			const beside = await carryBesideRendering(context, bytes);
+			split.push(beside);
+			context.progress(`dashboard carry ${index + 1}/${context.runs} headless beside rendering: ${beside.run.mibps.toFixed(0)} MiB/s, renderer ${(beside.renderCpuPerSecond * 100).toFixed(0)} % of a core at ${beside.framesPerSecond.toFixed(0)} frames/s`);
+		}
 	}
 
 	const throughput = (runs: readonly TcpRun[]) => runs.map((run) => run.mibps);
-	return judge({
-		scenario: `Carry ${formatVolume(bytes)}, dashboard 120×40`,
-		unit: 'MiB/s',
-		netdash: median(throughput(netdash)),
-		baseline: median(throughput(raw)),
-		baselineName: 'raw net',
-		ratio: pairedRatio(throughput(netdash), throughput(raw)),
-		target: {on: 'ratio', op: '>=', value: 0.8},
-		notes: `CPU ${formatNumber(cpuPerGiB(netdash))} vs ${formatNumber(cpuPerGiB(raw))} ms/GiB; peak RSS ${formatNumber(peakMiB(netdash))} MiB; ${formatNumber(median(netdash.map((run) => flowOf(run).frames)))} frames; loop delay p99 ${formatNumber(median(netdash.map((run) => flowOf(run).loopDelayMs.p99)))} ms`,
-		samples: {netdash: throughput(netdash), baseline: throughput(raw)},
-	});
+	const rows = [
+		judge({
+			scenario: `Carry ${formatVolume(bytes)}, dashboard 120×40`,
+			unit: 'MiB/s',
+			netdash: median(throughput(netdash)),
+			baseline: median(throughput(raw)),
+			baselineName: 'raw net',
+			ratio: pairedRatio(throughput(netdash), throughput(raw)),
+			target: {on: 'ratio', op: '>=', value: 0.9},
+			notes: `CPU ${formatNumber(cpuPerGiB(netdash))} vs ${formatNumber(cpuPerGiB(raw))} ms/GiB; peak RSS ${formatNumber(peakMiB(netdash))} MiB; ${formatNumber(median(netdash.map((run) => flowOf(run).frames)))} frames; loop delay p99 ${formatNumber(median(netdash.map((run) => flowOf(run).loopDelayMs.p99)))} ms`,
+			samples: {netdash: throughput(netdash), baseline: throughput(raw)},
+		}),
+	];
+	if (split.length > 0) {
+		const besideRuns = split.map((entry) => entry.run);
+		rows.push(
+			judge({
+				scenario: `Carry ${formatVolume(bytes)}, rendering off the reading thread (bound)`,
+				unit: 'MiB/s',
+				netdash: median(throughput(besideRuns)),
+				baseline: median(throughput(raw)),
+				baselineName: 'raw net',
+				ratio: pairedRatio(throughput(besideRuns), throughput(raw)),
+				notes: `headless carry while another process draws the dashboard (${formatNumber(median(split.map((entry) => entry.framesPerSecond)))} frames/s, ${formatNumber(median(split.map((entry) => entry.renderCpuPerSecond * 100)))} % of a core); snapshots crossing threads not counted; vs drawing on the reading thread ${formatNumber(pairedRatio(throughput(besideRuns), throughput(netdash)))}×`,
+				samples: {netdash: throughput(besideRuns), baseline: throughput(raw)},
+			}),
+		);
+	}
+
+	return rows;
 }
 
 /** Live under flood: a stream for `seconds` while `?` is pressed every ~60 ms. */
@@ -147,7 +194,7 @@ export const dashboard: Scenario = {
 		if (!isDashboardBuilt() && !context.isStub) {
 			const notes = 'dist/ui/app.js is not built yet';
 			return [
-				{scenario: `Carry ${formatVolume(bytes)}, dashboard 120×40`, unit: 'MiB/s', baselineName: 'raw net', target: {on: 'ratio', op: '>=', value: 0.8}, status: WAITING, notes},
+				{scenario: `Carry ${formatVolume(bytes)}, dashboard 120×40`, unit: 'MiB/s', baselineName: 'raw net', target: {on: 'ratio', op: '>=', value: 0.9}, status: WAITING, notes},
 				{scenario: `Live under ${seconds} s flood: event → frame`, unit: 'ms p99', target: {on: 'netdash', op: '<=', value: 100}, status: WAITING, notes},
 				{scenario: `Live under ${seconds} s flood: frames`, unit: 'frames/s', target: {on: 'netdash', op: '<=', value: 30}, status: WAITING, notes},
 				{scenario: `Live under ${seconds} s flood: key → frame`, unit: 'ms p99', target: {on: 'netdash', op: '<=', value: 50}, status: WAITING, notes},
@@ -156,7 +203,7 @@ export const dashboard: Scenario = {
 		}
 
 		const rows = [
-			await carryWithDashboard(context, bytes),
+			...(await carryWithDashboard(context, bytes)),
 			...(await liveUnderFlood(context, seconds, context.isQuick ? 1 : 3)),
 			await keysWithRows(context, connections, context.isQuick ? 30 : 100),
 		];

@@ -11,7 +11,9 @@ const DATAGRAM_BYTES = 1200;
 
 type UdpRun = {perSecond: number; sentPerSecond: number; received: number; sent: number; drops: number | null; cpuMs: number; minorFaults: number};
 
-async function runUdp(kind: 'raw' | 'netdash', seconds: number): Promise<UdpRun> {
+type Kind = 'raw' | 'bus' | 'core' | 'netdash';
+
+async function runUdp(kind: Kind, seconds: number): Promise<UdpRun> {
 	const sink = startRole('udp-sink', {kind, 'recv-buffer': RECV_BUFFER});
 	try {
 		const ready = await sink.next<{type: string; port: number}>('ready');
@@ -57,19 +59,22 @@ export const datagrams: Scenario = {
 			return [{scenario, unit: 'dgram/s', baselineName: 'raw dgram', status: 'not yet', notes: 'core UDP sockets are not built yet'}];
 		}
 
-		const netdash: UdpRun[] = [];
-		const raw: UdpRun[] = [];
+		// The layers between a bare socket and netdash, measured in the same alternation: where a datagram's CPU goes.
+		const byKind: Record<Kind, UdpRun[]> = {netdash: [], raw: [], bus: [], core: []};
+		const kinds: readonly Kind[] = ['netdash', 'raw', 'bus', 'core'];
 		for (let index = 0; index < context.runs; index++) {
-			for (const [kind, runs] of [['netdash', netdash], ['raw', raw]] as const) {
+			for (const kind of kinds) {
 				const run = await runUdp(kind, seconds);
-				runs.push(run);
-				context.progress(`datagrams ${index + 1}/${context.runs} ${kind}: ${run.perSecond.toFixed(0)}/s of ${run.sentPerSecond.toFixed(0)}/s sent, ${run.drops ?? '?'} dropped`);
+				byKind[kind].push(run);
+				context.progress(`datagrams ${index + 1}/${context.runs} ${kind}: ${run.perSecond.toFixed(0)}/s of ${run.sentPerSecond.toFixed(0)}/s sent, ${run.drops ?? '?'} dropped, ${((run.cpuMs * 1000) / run.received).toFixed(2)} µs/dgram`);
 			}
 		}
 
+		const {netdash, raw, bus, core} = byKind;
 		const perSecond = (runs: readonly UdpRun[]) => runs.map((run) => run.perSecond);
 		const cpuPer = (runs: readonly UdpRun[]) => median(runs.map((run) => (run.cpuMs * 1000) / run.received));
 		const lossShare = (runs: readonly UdpRun[]) => median(runs.map((run) => (run.drops ?? Number.NaN) / run.sent));
+		const layers = `CPU per datagram by layer: raw ${formatNumber(cpuPer(raw))}, + one bus event ${formatNumber(cpuPer(bus))}, core socket ${formatNumber(cpuPer(core))}, + store ${formatNumber(cpuPer(netdash))} µs`;
 		return [
 			judge({
 				scenario,
@@ -82,6 +87,17 @@ export const datagrams: Scenario = {
 				notes: `kernel drops ${formatNumber(lossShare(netdash) * 100)} % vs ${formatNumber(lossShare(raw) * 100)} % of sent; CPU ${formatNumber(cpuPer(netdash))} vs ${formatNumber(cpuPer(raw))} µs/dgram; page faults ${formatNumber(median(netdash.map((run) => run.minorFaults)))} vs ${formatNumber(median(raw.map((run) => run.minorFaults)))}; sent ${formatNumber(median([...netdash, ...raw].map((run) => run.sentPerSecond)))}/s; SO_RCVBUF 4 MiB both`,
 				samples: {netdash: perSecond(netdash), baseline: perSecond(raw)},
 				details: {netdash, raw},
+			}),
+			judge({
+				scenario: `${scenario}, layers`,
+				unit: 'dgram/s',
+				netdash: median(perSecond(bus)),
+				baseline: median(perSecond(raw)),
+				baselineName: 'raw dgram',
+				ratio: pairedRatio(perSecond(bus), perSecond(raw)),
+				notes: `the bare socket emitting one datagram-received event per datagram on a netdash Bus (the floor of anything built on the bus); core socket without the store ${formatNumber(pairedRatio(perSecond(core), perSecond(raw)))}×; ${layers}`,
+				samples: {netdash: perSecond(bus), baseline: perSecond(raw)},
+				details: {bus, core},
 			}),
 		];
 	},
