@@ -1,14 +1,14 @@
-import type {BusEvent, CloseReason, Endpoint, Origin} from '../events.js';
+import type {BusEvent, Endpoint} from '../events.js';
 import {workbenchNotice} from './workbench-notices.js';
-import type {ConnectionState} from '../tcp/connection.js';
 import {certificateNotes, tlsNotes} from '../tcp/tls.js';
 import {LogBook} from './log.js';
+import {isQueueGrowing, newConnectionModel, sampleConnection, type ConnectionModel} from './connection-model.js';
 import {RelayModel} from './reduce-relay.js';
 import {UdpModel} from './reduce-udp.js';
 import {SystemModel} from './reduce-system.js';
 import {RulesModel} from './reduce-rules.js';
 import {LanModel} from './reduce-lan.js';
-import type {AdmissionView, ConnectionRow, ListenerRow, Notice, RefusedRow} from './snapshot.js';
+import type {AdmissionView, ListenerRow, Notice, RefusedRow} from './snapshot.js';
 
 /** `127.0.0.1:51234`, or `[::1]:51234`. */
 function hostPort(endpoint: Endpoint): string {
@@ -46,48 +46,6 @@ type ListenerModel = {
 	row: ListenerRow | undefined;
 };
 
-type ConnectionModel = {
-	id: string;
-	origin: Origin;
-	listener: string | null;
-	framing: string;
-	state: ConnectionState;
-	local: Endpoint | undefined;
-	remote: Endpoint;
-	bytesIn: number;
-	bytesOut: number;
-	queued: number;
-	unsent: number;
-	messagesIn: number;
-	rateIn: number;
-	rateOut: number;
-	historyIn: number[];
-	historyOut: number[];
-	sampledIn: number;
-	sampledOut: number;
-	sampledQueued: number;
-	queueGrowth: number;
-	isStalled: boolean;
-	isHalfOpen: boolean;
-	halfClosedAt: number | undefined;
-	waitedMs: number;
-	openedAt: number;
-	closedAt: number | undefined;
-	closeReason: CloseReason | undefined;
-	error: {code: string; message: string} | undefined;
-	relay: string | undefined;
-	partner: string | undefined;
-	/** TLS connections: what the row shows of the session. */
-	tls: ConnectionRow['tls'];
-	row: ConnectionRow | undefined;
-};
-
-/** The history of a connection with no sample yet: one shared frozen array, not two per connection. */
-const noHistory: number[] = Object.freeze([]) as unknown as number[];
-
-/** Samples of growth in a row after which a queue counts as growing. */
-const QUEUE_GROWTH_SAMPLES = 3;
-
 /**
  * The working model: folds bus events in with exact counters. It is
  * mutable and private to the store; `store.ts` turns it into immutable
@@ -96,6 +54,7 @@ const QUEUE_GROWTH_SAMPLES = 3;
  */
 export class Model {
 	readonly listeners = new Map<string, ListenerModel>();
+	/** TCP connections, each a {@link ConnectionModel} (connection-model.ts: its fields and rate sampling). */
 	readonly connections = new Map<string, ConnectionModel>();
 	readonly logs: LogBook;
 	/** UDP sockets, discovery peers, foreign senders and discovery counters. */
@@ -248,7 +207,7 @@ export class Model {
 			}
 
 			case 'connection-dialing': {
-				const dialing = this.#newConnection(event.connection, 'dialed', null, event.framing, event.remote, event.at, 'connecting');
+				const dialing = newConnectionModel(event.connection, 'dialed', null, event.framing, event.remote, event.at, 'connecting');
 				dialing.isHalfOpen = event.isHalfOpen;
 				dialing.relay = event.relay;
 				dialing.partner = event.partner;
@@ -268,7 +227,7 @@ export class Model {
 					connection.remote = event.remote;
 					this.dirtyConnections.add(connection.id);
 				} else {
-					connection = this.#newConnection(event.connection, event.origin, event.listener, event.framing, event.remote, event.at, 'open');
+					connection = newConnectionModel(event.connection, event.origin, event.listener, event.framing, event.remote, event.at, 'open');
 					this.connections.set(connection.id, connection);
 					this.isMembershipChanged = true;
 				}
@@ -472,7 +431,7 @@ export class Model {
 		}
 	}
 
-	/** Take a rate sample: bytes since the last one over `seconds`. */
+	/** Take a rate sample: bytes since the last one over `seconds`, in total and per connection (connection-model.ts). */
 	sample(seconds: number, now = Date.now()): void {
 		this.rateIn = (this.bytesIn - this.#sampledBytesIn) / seconds;
 		this.rateOut = (this.bytesOut - this.#sampledBytesOut) / seconds;
@@ -480,38 +439,14 @@ export class Model {
 		this.#sampledBytesOut = this.bytesOut;
 		const limit = this.#options.historyLength;
 		for (const connection of this.connections.values()) {
-			if (connection.isHalfOpen && connection.halfClosedAt !== undefined && connection.closedAt === undefined) {
-				// A half-open connection waits on us after the peer's FIN: the row says for how long.
-				connection.waitedMs = now - connection.halfClosedAt;
+			if (sampleConnection(connection, seconds, now, limit)) {
 				this.dirtyConnections.add(connection.id);
 			}
-
-			if (connection.closedAt !== undefined && connection.rateIn === 0 && connection.rateOut === 0) {
-				continue;
-			}
-
-			const rateIn = (connection.bytesIn - connection.sampledIn) / seconds;
-			const rateOut = (connection.bytesOut - connection.sampledOut) / seconds;
-			connection.sampledIn = connection.bytesIn;
-			connection.sampledOut = connection.bytesOut;
-			connection.queueGrowth = connection.queued > connection.sampledQueued ? connection.queueGrowth + 1 : connection.queued === 0 ? 0 : connection.queueGrowth;
-			connection.sampledQueued = connection.queued;
-			if (rateIn === 0 && rateOut === 0 && connection.rateIn === 0 && connection.rateOut === 0 && connection.historyIn.length === 0) {
-				continue; // Idle and nothing to draw: leave the row as it is.
-			}
-
-			connection.rateIn = rateIn;
-			connection.rateOut = rateOut;
-			connection.historyIn = [...connection.historyIn.slice(1 - limit), rateIn];
-			connection.historyOut = [...connection.historyOut.slice(1 - limit), rateOut];
-			this.dirtyConnections.add(connection.id);
 		}
 	}
 
-	/** True when a connection's queue has kept growing. */
-	static isQueueGrowing(connection: {queued: number; queueGrowth: number}): boolean {
-		return connection.queued > 0 && connection.queueGrowth >= QUEUE_GROWTH_SAMPLES;
-	}
+	/** True when a connection's queue has kept growing (connection-model.ts). */
+	static readonly isQueueGrowing = isQueueGrowing;
 
 	/** Remove closed connections and listeners, and their logs. */
 	clearClosed(): void {
@@ -541,43 +476,6 @@ export class Model {
 
 		this.logs.delete(gone);
 		this.isMembershipChanged ||= gone.length > 0;
-	}
-
-	#newConnection(id: string, origin: Origin, listener: string | null, framing: string, remote: Endpoint, at: number, state: ConnectionState): ConnectionModel {
-		return {
-			id,
-			origin,
-			listener,
-			framing,
-			state,
-			local: undefined,
-			remote,
-			bytesIn: 0,
-			bytesOut: 0,
-			queued: 0,
-			unsent: 0,
-			messagesIn: 0,
-			rateIn: 0,
-			rateOut: 0,
-			historyIn: noHistory,
-			historyOut: noHistory,
-			sampledIn: 0,
-			sampledOut: 0,
-			sampledQueued: 0,
-			queueGrowth: 0,
-			isStalled: false,
-			isHalfOpen: false,
-			halfClosedAt: undefined,
-			waitedMs: 0,
-			openedAt: at,
-			closedAt: undefined,
-			closeReason: undefined,
-			error: undefined,
-			relay: undefined,
-			partner: undefined,
-			tls: undefined,
-			row: undefined,
-		};
 	}
 
 	#update(id: string, change: (connection: ConnectionModel) => void): void {
