@@ -14,9 +14,9 @@ import {
 import {formatFraming, type Framer, type FramingSpec} from '../framing/index.js';
 import type {Reclaimer} from '../reclaim.js';
 import {describeTls, resetSocket} from './tls.js';
-import type {ConnectionInit, ConnectionLimits, ConnectionTap, ConnectionTls} from './connection-init.js';
+import type {ConnectionInit, ConnectionTap, ConnectionTls} from './connection-init.js';
 import {messageFramer} from './message-framer.js';
-import {SendQueue} from './send-queue.js';
+import {ConnectionSender} from './connection-sender.js';
 
 /**
  * A connection's state, changed only in the named transitions below:
@@ -48,19 +48,16 @@ function asBuffer(chunk: Buffer | string): Buffer {
  * Glue between one `net.Socket` and the bus. Every handler is attached in
  * the constructor, before anything can await, because an `error` with no
  * listener kills the process (accepted sockets are not covered by the
- * server's handler).
+ * server's handler). The sending side (queue, pump, pacing, stall
+ * watchdog) is its base class, in connection-sender.ts; here are the
+ * states, the reading side, and how a connection opens and ends.
  */
-export class TcpConnection {
-	readonly id: string;
+export class TcpConnection extends ConnectionSender {
 	readonly origin: Origin;
 	readonly listener: string | null;
 	readonly framing: FramingSpec;
 	#state: ConnectionState;
 	#bytesIn = 0;
-	#bytesOut = 0;
-	/** Bytes accepted by send() (all of them, flushed or not). */
-	#bytesAccepted = 0;
-	#isWriteEnded = false;
 	#isResetByUs = false;
 	readonly #isHalfOpen: boolean;
 	/** `ref` of the shutdown or close that sent our FIN, echoed on `connection-half-closed`. */
@@ -69,27 +66,13 @@ export class TcpConnection {
 	#closeRef: string | undefined;
 	/** A code for a close we decided on (IDLE_TIMEOUT), reported with reason `closed`. */
 	#closeCode: string | undefined;
-	/** When the queue last moved (a write completed) or was last empty. */
-	#progressAt = Date.now();
-	#isStalled = false;
-	/** Our own send queue, fed to the socket one piece at a time (send-queue.ts). */
-	readonly #sendQueue = new SendQueue();
-	#isWriting = false;
-	/** True while netdash's own output is backed up: queued pieces wait (each one sent is an event to write). */
-	#isSendingHeld = false;
 	/** True while a relay holds reading (its partner's queue is full): apart from the output hold, so releasing one keeps the other. */
 	#isReadingHeldByRelay = false;
 	#isReadEnded = false;
 	readonly #relay: {id: string; partner: string} | undefined;
-	readonly #tap: ConnectionTap | undefined;
-	/** `end()` waits until the queue is empty, so our FIN follows every queued byte. */
-	#endWhenDrained: (() => void) | undefined;
 	#error: {code: string; message: string} | undefined;
 	#connectTimer: NodeJS.Timeout | undefined;
 	#closeTimer: NodeJS.Timeout | undefined;
-	readonly #socket: net.Socket;
-	readonly #bus: Bus;
-	readonly #limits: ConnectionLimits;
 	readonly #framer: Framer | undefined;
 	readonly #onClosed: (connection: TcpConnection) => void;
 	readonly #reclaimer: Reclaimer;
@@ -102,12 +85,9 @@ export class TcpConnection {
 	readonly #tls: ConnectionTls | undefined;
 
 	constructor(bus: Bus, socket: net.Socket, init: ConnectionInit) {
-		this.#bus = bus;
-		this.#socket = socket;
-		this.#limits = init.limits;
+		super(bus, socket, init.id, init.limits, init.tap);
 		this.#onClosed = init.onClosed;
 		this.#reclaimer = init.reclaimer;
-		this.id = init.id;
 		this.origin = init.origin;
 		this.listener = init.listener;
 		this.framing = init.framing;
@@ -116,7 +96,6 @@ export class TcpConnection {
 		this.#local = init.local;
 		this.#isHalfOpen = init.isHalfOpen;
 		this.#relay = init.relay;
-		this.#tap = init.tap;
 		this.#tls = init.tls;
 
 		this.#framer = messageFramer(bus, this.id, init.framing);
@@ -181,82 +160,18 @@ export class TcpConnection {
 	}
 
 	/** Current state. */
-	get state(): ConnectionState {
+	override get state(): ConnectionState {
 		return this.#state;
 	}
 
 	/** True until the connection has ended (closed, reset or failed). */
-	get isOpen(): boolean {
+	override get isOpen(): boolean {
 		return this.#state !== 'closed' && this.#state !== 'reset' && this.#state !== 'failed';
 	}
 
 	/** Bytes received, exact. */
 	get bytesIn(): number {
 		return this.#bytesIn;
-	}
-
-	/** Bytes handed to the kernel, exact. */
-	get bytesOut(): number {
-		return this.#bytesOut;
-	}
-
-	/** Bytes accepted by send but not yet handed to the kernel. */
-	get queued(): number {
-		return this.#sendQueue.queued;
-	}
-
-	/**
-	 * Queues bytes to send. Never blocks: the bytes wait in memory (bounded by
-	 * `maxQueuedBytes`) while the kernel's buffer is full, and leave as the
-	 * peer reads. Each piece that leaves is a `data-sent` event.
-	 * The buffer must not be changed afterwards (it is sent without a copy).
-	 */
-	send(bytes: Buffer, ref?: string): void {
-		this.assertWritable();
-
-		const queued = this.#sendQueue.queued;
-		const limit = this.#limits.maxQueuedBytes;
-		if (bytes.length > limit) {
-			// No peer, however fast, could make room for it: the send itself is over the limit.
-			throw new NetdashError('TOO_LARGE', `${this.id} cannot send ${bytes.length} bytes at once: that is larger than the queue limit of ${limit} bytes (--max-queued); split it or raise the limit`);
-		}
-
-		if (queued + bytes.length > limit) {
-			throw new NetdashError(
-				'QUEUE_FULL',
-				`${this.id} cannot queue ${bytes.length} more bytes: ${queued} already wait and the limit is ${this.#limits.maxQueuedBytes} — the peer is not reading fast enough`,
-			);
-		}
-
-		this.#enqueue(bytes, ref);
-		// Write callbacks never run synchronously, so this precedes every data-sent of the send.
-		this.#bus.emit({type: 'send-queued', connection: this.id, bytes: bytes.length, queued: this.#sendQueue.queued, ...(ref ? {ref} : {})});
-		this.#pump();
-	}
-
-	/**
-	 * Queue bytes a relay passes on from its other half: no queue limit (the
-	 * relay bounds its pair by pausing the reader) and no `send-queued` (the
-	 * other half's `data-received` already told of them); `data-sent` follows
-	 * as they leave. Does nothing once our side can no longer send.
-	 */
-	relaySend(bytes: Buffer): void {
-		if (!this.isOpen || this.#isWriteEnded) {
-			return;
-		}
-
-		this.#enqueue(bytes, undefined);
-		this.#pump();
-	}
-
-	#enqueue(bytes: Buffer, ref: string | undefined): void {
-		this.#bytesAccepted += bytes.length;
-		this.#sendQueue.push(bytes, ref, this.#limits.writeChunkBytes);
-	}
-
-	/** True once our FIN is queued or sent (shutdown, close, or after the peer's FIN when not half-open). */
-	get isWriteEnded(): boolean {
-		return this.#isWriteEnded;
 	}
 
 	/** True once the peer's FIN arrived. */
@@ -276,66 +191,10 @@ export class TcpConnection {
 	}
 
 	#applyReading(): void {
-		if (this.#isSendingHeld || this.#isReadingHeldByRelay) {
-			this.#socket.pause();
+		if (this.isSendingHeld || this.#isReadingHeldByRelay) {
+			this.socket.pause();
 		} else {
-			this.#socket.resume();
-		}
-	}
-
-	/** Throws NOT_WRITABLE unless bytes may still be queued (open, and our side not shut down). */
-	assertWritable(): void {
-		if (!this.isOpen || this.#isWriteEnded || this.#socket.writableEnded) {
-			throw new NetdashError('NOT_WRITABLE', `${this.id} cannot send: ${this.#whyNotWritable()}`);
-		}
-	}
-
-	/**
-	 * Resolves once `bytes` more fit under `maxQueuedBytes` (or the queue is
-	 * empty, or the connection can no longer send — the send then fails on
-	 * its own); undefined when they fit now. How a script's sends and a
-	 * streamed file are slowed to the pace the peer reads at.
-	 */
-	whenRoom(bytes: number): Promise<void> | undefined {
-		if (this.#hasRoom(bytes)) {
-			return undefined;
-		}
-
-		return this.#sendQueue.waitForRoom(bytes);
-	}
-
-	#hasRoom(bytes: number): boolean {
-		return !this.isOpen || this.#isWriteEnded || this.#sendQueue.queued === 0 || this.#sendQueue.queued + bytes <= this.#limits.maxQueuedBytes;
-	}
-
-	#wakeRoomWaiters(): void {
-		// The predicate is made only when someone waits: no closure per connection or per write.
-		if (this.#sendQueue.hasRoomWaiters) {
-			this.#sendQueue.wakeRoomWaiters((bytes) => this.#hasRoom(bytes));
-		}
-	}
-
-	/** True while the queue has not drained for the stall timeout. */
-	get isStalled(): boolean {
-		return this.#isStalled;
-	}
-
-	/**
-	 * The progress watchdog: queued bytes that have not moved for `stallMs`
-	 * mean the peer is alive but not reading, or gone without a FIN (TCP
-	 * alone reports nothing for ~15 minutes).
-	 */
-	checkStall(now: number, stallMs: number): void {
-		const queued = this.#sendQueue.queued;
-		if (queued === 0 || !this.isOpen) {
-			this.#progressAt = now;
-			this.#unstall();
-			return;
-		}
-
-		if (!this.#isStalled && now - this.#progressAt >= stallMs) {
-			this.#isStalled = true;
-			this.#bus.emit({type: 'connection-stalled', connection: this.id, queued, stalledMs: now - this.#progressAt});
+			this.socket.resume();
 		}
 	}
 
@@ -345,10 +204,10 @@ export class TcpConnection {
 	 * piece sent is a `data-sent` event for the output that is behind).
 	 */
 	setReadingPaused(isPaused: boolean): void {
-		this.#isSendingHeld = isPaused;
+		this.isSendingHeld = isPaused;
 		this.#applyReading();
 		if (!isPaused) {
-			this.#pump();
+			this.pump();
 		}
 	}
 
@@ -359,14 +218,13 @@ export class TcpConnection {
 
 	/** Half-close: send our FIN after what is queued, and keep reading. */
 	shutdown(ref?: string): void {
-		if (!this.isOpen || this.#isWriteEnded) {
-			throw new NetdashError('NOT_WRITABLE', `${this.id} cannot shut down: ${this.#whyNotWritable()}`);
+		if (!this.isOpen || this.isWriteEnded) {
+			throw new NetdashError('NOT_WRITABLE', `${this.id} cannot shut down: ${this.whyNotWritable()}`);
 		}
 
 		this.#shutdownRef = ref;
-		this.#isWriteEnded = true;
-		this.#endAfterQueue(() => {
-			this.#socket.end();
+		this.endAfterQueue(() => {
+			this.socket.end();
 		});
 	}
 
@@ -383,11 +241,11 @@ export class TcpConnection {
 		this.#closeCode ??= code;
 		this.#isResetByUs = true;
 		if (this.#state === 'connecting' && !this.#tls) {
-			this.#socket.destroy();
+			this.socket.destroy();
 		} else {
 			// A TLS socket cannot send a RST (its handle is the TLS wrap): its TCP socket does, even
 			// mid-handshake, once the TCP connect is done.
-			resetSocket(this.#socket, this.#tls?.raw);
+			resetSocket(this.socket, this.#tls?.raw);
 		}
 	}
 
@@ -402,86 +260,24 @@ export class TcpConnection {
 		}
 
 		this.#closeRef ??= ref;
-		if (!this.#isWriteEnded) {
+		if (!this.isWriteEnded) {
 			this.#shutdownRef = ref;
 		}
 
 		if (this.#state === 'connecting') {
-			this.#socket.destroy();
+			this.socket.destroy();
 			return;
 		}
 
-		this.#isWriteEnded = true;
-		this.#endAfterQueue(() => {
-			this.#socket.end(() => {
-				this.#socket.destroy();
+		this.endAfterQueue(() => {
+			this.socket.end(() => {
+				this.socket.destroy();
 			});
 		});
 		this.#closeTimer ??= setTimeout(() => {
-			this.#socket.destroy();
+			this.socket.destroy();
 		}, graceMs);
 		this.#closeTimer.unref();
-	}
-
-	#endAfterQueue(end: () => void): void {
-		if (this.#sendQueue.queued === 0) {
-			end();
-		} else {
-			this.#endWhenDrained = end;
-		}
-	}
-
-	/** Hand the next queued piece to the socket once the previous one is in the kernel. */
-	#pump(): void {
-		if (this.#isWriting || this.#state === 'connecting' || this.#isSendingHeld) {
-			return; // A dial's queue starts on connect; a held one on release.
-		}
-
-		const next = this.#sendQueue.shift();
-		if (!next) {
-			const end = this.#endWhenDrained;
-			this.#endWhenDrained = undefined;
-			end?.();
-			return;
-		}
-
-		this.#isWriting = true;
-		const {piece, ref} = next;
-		try {
-			this.#socket.write(piece, (error) => {
-				this.#isWriting = false;
-				if (error) {
-					return; // Reported by the socket's 'error' and close; what is left counts as unsent.
-				}
-
-				this.#bytesOut += piece.length;
-				this.#sendQueue.written(piece.length);
-				this.#progressAt = Date.now();
-				this.#unstall();
-				this.#bus.emit({
-					type: 'data-sent',
-					connection: this.id,
-					bytes: piece.length,
-					data: piece,
-					queued: this.#sendQueue.queued,
-					...(ref ? {ref} : {}),
-				});
-				this.#tap?.written(this, piece.length);
-				this.#wakeRoomWaiters();
-				this.#pump();
-			});
-		} catch (error) {
-			// write() can throw synchronously after the peer's FIN (nodejs/node#24111).
-			this.#isWriting = false;
-			this.#fail(error, 'send');
-		}
-	}
-
-	#unstall(): void {
-		if (this.#isStalled) {
-			this.#isStalled = false;
-			this.#bus.emit({type: 'connection-unstalled', connection: this.id});
-		}
 	}
 
 	#onIdle(): void {
@@ -490,19 +286,11 @@ export class TcpConnection {
 		}
 
 		this.#closeCode = 'IDLE_TIMEOUT';
-		this.#socket.destroy();
-	}
-
-	#whyNotWritable(): string {
-		if (!this.isOpen) {
-			return `it is ${this.#state}`;
-		}
-
-		return 'our side is already shut down (FIN sent)';
+		this.socket.destroy();
 	}
 
 	#emitDialing(dial: {host: string; port: number}, ref: string | undefined): void {
-		this.#bus.emit({
+		this.bus.emit({
 			type: 'connection-dialing',
 			connection: this.id,
 			remote: {address: dial.host, port: dial.port},
@@ -521,12 +309,12 @@ export class TcpConnection {
 	#label(): string {
 		return this.#dial
 			? formatAddress(this.#dial.host, this.#dial.port)
-			: formatAddress(this.#socket.remoteAddress ?? '?', this.#socket.remotePort ?? 0);
+			: formatAddress(this.socket.remoteAddress ?? '?', this.socket.remotePort ?? 0);
 	}
 
 	#emitOpened(ref: string | undefined): void {
-		const socket = this.#socket;
-		this.#bus.emit({
+		const socket = this.socket;
+		this.bus.emit({
 			type: 'connection-opened',
 			connection: this.id,
 			listener: this.listener,
@@ -545,12 +333,12 @@ export class TcpConnection {
 		clearTimeout(this.#connectTimer);
 		this.#state = 'open';
 		queueMicrotask(() => {
-			this.#pump();
+			this.pump();
 		});
 		this.#dial = undefined;
 		this.#emitOpened(ref);
 		this.#dialRef = undefined;
-		this.#tap?.connected(this);
+		this.tap?.connected(this);
 	}
 
 	#onConnectTimeout(): void {
@@ -558,18 +346,18 @@ export class TcpConnection {
 		const code = this.#tls?.raw && !this.#tls.raw.connecting ? 'ERR_TLS_HANDSHAKE_TIMEOUT' : 'ETIMEDOUT';
 		this.#error = {
 			code,
-			message: explainSocketError(code, {operation: 'connect', address: this.#label(), timeoutMs: this.#limits.connectTimeoutMs}),
+			message: explainSocketError(code, {operation: 'connect', address: this.#label(), timeoutMs: this.limits.connectTimeoutMs}),
 		};
 		this.#emitFailed();
-		this.#socket.destroy();
+		this.socket.destroy();
 	}
 
 	#onData(chunk: Buffer): void {
 		this.#bytesIn += chunk.length;
-		this.#bus.emit({type: 'data-received', connection: this.id, bytes: chunk.length, data: chunk});
+		this.bus.emit({type: 'data-received', connection: this.id, bytes: chunk.length, data: chunk});
 		this.#framer?.push(chunk);
 		this.#reclaimer.received(chunk.length);
-		this.#tap?.received(this, chunk);
+		this.tap?.received(this, chunk);
 	}
 
 	#onPeerEnd(): void {
@@ -581,15 +369,15 @@ export class TcpConnection {
 		// No more bytes will come to finish the message the framer holds: say so, or they vanish unseen.
 		const partial = this.#framer?.buffered ?? 0;
 		if (partial > 0) {
-			this.#bus.emit({type: 'message-partial', connection: this.id, bytes: partial});
+			this.bus.emit({type: 'message-partial', connection: this.id, bytes: partial});
 		}
 
-		this.#bus.emit({type: 'connection-half-closed', connection: this.id, by: 'remote'});
+		this.bus.emit({type: 'connection-half-closed', connection: this.id, by: 'remote'});
 		if (!this.#isHalfOpen) {
 			this.#closeAfterPeer();
 		}
 
-		this.#tap?.peerEnded(this);
+		this.tap?.peerEnded(this);
 	}
 
 	/**
@@ -599,13 +387,12 @@ export class TcpConnection {
 	 * a CLOSE-WAIT socket counted against --max-conns forever.
 	 */
 	#closeAfterPeer(): void {
-		if (!this.isOpen || this.#isWriteEnded) {
+		if (!this.isOpen || this.isWriteEnded) {
 			return; // Our FIN is already on its way (shutdown or close): the socket closes when it is out.
 		}
 
-		this.#isWriteEnded = true;
-		this.#endAfterQueue(() => {
-			this.#socket.end();
+		this.endAfterQueue(() => {
+			this.socket.end();
 		});
 	}
 
@@ -615,7 +402,7 @@ export class TcpConnection {
 		}
 
 		const ref = this.#shutdownRef;
-		this.#bus.emit({type: 'connection-half-closed', connection: this.id, by: 'local', ...(ref ? {ref} : {})});
+		this.bus.emit({type: 'connection-half-closed', connection: this.id, by: 'local', ...(ref ? {ref} : {})});
 	}
 
 	#onError(error: Error): void {
@@ -631,19 +418,19 @@ export class TcpConnection {
 		this.#emitFailed();
 	}
 
-	#fail(error: unknown, operation: SocketContext['operation']): void {
+	protected override fail(error: unknown, operation: SocketContext['operation']): void {
 		if (!this.#error) {
 			const code = errorCode(error);
 			this.#error = {code, message: explainSocketError(code, {operation, address: this.#label()}, oneLine(error))};
 			this.#emitFailed();
 		}
 
-		this.#socket.destroy();
+		this.socket.destroy();
 	}
 
 	#emitFailed(): void {
 		const ref = this.#dialRef;
-		this.#bus.emit({type: 'socket-failed', target: this.id, code: this.#error?.code ?? 'UNKNOWN', message: this.#error?.message ?? '', ...(ref ? {ref} : {})});
+		this.bus.emit({type: 'socket-failed', target: this.id, code: this.#error?.code ?? 'UNKNOWN', message: this.#error?.message ?? '', ...(ref ? {ref} : {})});
 	}
 
 	#onClose(): void {
@@ -657,18 +444,18 @@ export class TcpConnection {
 		}
 
 		this.#state = reason;
-		this.#wakeRoomWaiters();
-		this.#bus.emit({
+		this.wakeRoomWaiters();
+		this.bus.emit({
 			type: 'connection-closed',
 			connection: this.id,
 			reason,
 			bytesIn: this.#bytesIn,
-			bytesOut: this.#bytesOut,
-			unsent: this.#bytesAccepted - this.#bytesOut,
+			bytesOut: this.bytesOut,
+			unsent: this.unsent,
 			...(this.#error ? {code: this.#error.code} : this.#closeCode ? {code: this.#closeCode} : {}),
 			...(this.#closeRef ? {ref: this.#closeRef} : this.#dialRef ? {ref: this.#dialRef} : {}),
 		});
-		this.#tap?.closed(this, reason, this.#error);
+		this.tap?.closed(this, reason, this.#error);
 		this.#onClosed(this);
 	}
 }
