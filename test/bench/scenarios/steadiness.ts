@@ -2,7 +2,7 @@ import {execFile} from 'node:child_process';
 import {readFileSync, rmSync} from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
-import {promisify} from 'node:util';
+import {promisify, stripVTControlCharacters} from 'node:util';
 import {judge, formatNumber, type Row} from '../lib/report.js';
 import {median, pairedRatio} from '../lib/stats.js';
 import {MiB, type BenchContext, type Scenario} from './context.js';
@@ -19,7 +19,8 @@ import {MiB, type BenchContext, type Scenario} from './context.js';
 const run = promisify(execFile);
 const repo = path.resolve(import.meta.dirname, '..', '..', '..');
 const reclaimChild = path.join(repo, 'test', 'fixtures', 'reclaim-child.mjs');
-const vitest = path.join(repo, 'node_modules', '.bin', 'vitest');
+// vitest's own entry, run by the Node that runs the bench (vitest 5 needs Node 22 or later; a bare `vitest` takes the first `node` on PATH).
+const vitest = path.join(repo, 'node_modules', 'vitest', 'vitest.mjs');
 
 type Collections = {received: number; majors: number; minors: number; peakArrayBuffersMiB: number};
 
@@ -70,11 +71,12 @@ async function figuresOf(context: BenchContext, file: string, env: Record<string
 	const figures = path.join(context.tmpDir, `figures-${path.basename(file)}.jsonl`);
 	rmSync(figures, {force: true});
 	try {
-		// The dot reporter: the project's reporters would overwrite test-results.json.
-		await run(vitest, ['run', file, '--reporter=dot'], {cwd: repo, encoding: 'utf8', timeout: 600_000, env: {...process.env, ...env, NO_COLOR: '1', NETDASH_FIGURES: figures}});
+		// The dot reporter: the project's reporters would overwrite test-results.json. Not NO_COLOR: the
+		// dashboard under test would draw its selection as an underline, which the tests do not expect.
+		await run(process.execPath, [vitest, 'run', file, '--reporter=dot'], {cwd: repo, encoding: 'utf8', timeout: 600_000, env: {...process.env, ...env, NETDASH_FIGURES: figures}});
 	} catch (error) {
 		const {stdout = '', stderr = ''} = error as {stdout?: string; stderr?: string};
-		throw new Error(`${file} failed: ${(stdout + stderr).split('\n').filter((line) => /FAIL|Error/.test(line)).slice(0, 3).join(' | ')}`);
+		throw new Error(`${file} failed: ${stripVTControlCharacters(stdout + stderr).split('\n').filter((line) => /FAIL|Error/.test(line)).slice(0, 3).join(' | ')}`);
 	}
 
 	const lines = readFileSync(figures, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, number | null> & {name: string});
