@@ -196,7 +196,7 @@ async function paneKeys(context: BenchContext, sockets: number, presses: number)
 			unit: 'ms p99',
 			netdash: percentile(measured.latencies, 99),
 			target: {on: 'netdash', op: '<=', value: 50},
-			notes: `j/k ×${measured.latencies.length} in the System pane refreshing each second (measured under load), p50 ${formatNumber(percentile(measured.latencies, 50))} ms; listed after ${formatNumber(measured.rowsVisibleAfterMs)} ms${measured.unanswered > 0 ? `; ${measured.unanswered} keys drew nothing` : ''}`,
+			notes: `j/k ×${measured.latencies.length} in the System pane refreshing each second, p50 ${formatNumber(percentile(measured.latencies, 50))} ms; listed after ${formatNumber(measured.rowsVisibleAfterMs)} ms${measured.unanswered > 0 ? `; ${measured.unanswered} keys drew nothing` : ''}`,
 			...(measured.unanswered > 0 ? {status: 'fail' as const} : {}),
 			samples: {netdash: measured.latencies},
 		});
@@ -254,7 +254,7 @@ export const system: Scenario = {
 					baselineName: 'ss -tanpi once',
 					ratio: perRefresh / ssPerRun,
 					target: {on: 'netdash', op: '<=', value: 50},
-					notes: `CPU of netdash and its sock_diag helper per refresh of a watch at 1 s, over ${watched} refreshes (measured under load: the machine is shared with other builds); reading wall time median ${median(took).toFixed(0)} ms; ${timeWait.toLocaleString('en')} TIME-WAIT sockets of earlier scenarios left`,
+					notes: `CPU of netdash and its sock_diag helper per refresh of a watch at 1 s, over ${watched} refreshes; reading wall time median ${median(took).toFixed(0)} ms; ${timeWait.toLocaleString('en')} TIME-WAIT sockets of earlier scenarios left`,
 					details: {tookMs: took, sockets: total},
 				}));
 			} finally {
