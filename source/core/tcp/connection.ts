@@ -72,8 +72,8 @@ export class TcpConnection {
 	/** When the queue last moved (a write completed) or was last empty. */
 	#progressAt = Date.now();
 	#isStalled = false;
-	/** Our own send queue, fed to the socket one piece at a time (send-queue.ts). */
-	readonly #sendQueue = new SendQueue();
+	/** Our own send queue, fed to the socket one piece at a time (send-queue.ts); made on the first send (most accepted connections at scale never send). */
+	#sendQueue: SendQueue | undefined;
 	#isWriting = false;
 	/** True while netdash's own output is backed up: queued pieces wait (each one sent is an event to write). */
 	#isSendingHeld = false;
@@ -180,6 +180,11 @@ export class TcpConnection {
 		(this as OwnedSocket)[owner]!.#onClose();
 	}
 
+	/** Bytes in the send queue (none before the first send). */
+	get #queued(): number {
+		return this.#sendQueue?.queued ?? 0;
+	}
+
 	/** Current state. */
 	get state(): ConnectionState {
 		return this.#state;
@@ -202,7 +207,7 @@ export class TcpConnection {
 
 	/** Bytes accepted by send but not yet handed to the kernel. */
 	get queued(): number {
-		return this.#sendQueue.queued;
+		return this.#queued;
 	}
 
 	/**
@@ -214,7 +219,7 @@ export class TcpConnection {
 	send(bytes: Buffer, ref?: string): void {
 		this.assertWritable();
 
-		const queued = this.#sendQueue.queued;
+		const queued = this.#queued;
 		const limit = this.#limits.maxQueuedBytes;
 		if (bytes.length > limit) {
 			// No peer, however fast, could make room for it: the send itself is over the limit.
@@ -230,7 +235,7 @@ export class TcpConnection {
 
 		this.#enqueue(bytes, ref);
 		// Write callbacks never run synchronously, so this precedes every data-sent of the send.
-		this.#bus.emit({type: 'send-queued', connection: this.id, bytes: bytes.length, queued: this.#sendQueue.queued, ...(ref ? {ref} : {})});
+		this.#bus.emit({type: 'send-queued', connection: this.id, bytes: bytes.length, queued: this.#queued, ...(ref ? {ref} : {})});
 		this.#pump();
 	}
 
@@ -251,7 +256,7 @@ export class TcpConnection {
 
 	#enqueue(bytes: Buffer, ref: string | undefined): void {
 		this.#bytesAccepted += bytes.length;
-		this.#sendQueue.push(bytes, ref, this.#limits.writeChunkBytes);
+		(this.#sendQueue ??= new SendQueue()).push(bytes, ref, this.#limits.writeChunkBytes);
 	}
 
 	/** True once our FIN is queued or sent (shutdown, close, or after the peer's FIN when not half-open). */
@@ -301,16 +306,16 @@ export class TcpConnection {
 			return undefined;
 		}
 
-		return this.#sendQueue.waitForRoom(bytes);
+		return (this.#sendQueue ??= new SendQueue()).waitForRoom(bytes);
 	}
 
 	#hasRoom(bytes: number): boolean {
-		return !this.isOpen || this.#isWriteEnded || this.#sendQueue.queued === 0 || this.#sendQueue.queued + bytes <= this.#limits.maxQueuedBytes;
+		return !this.isOpen || this.#isWriteEnded || this.#queued === 0 || this.#queued + bytes <= this.#limits.maxQueuedBytes;
 	}
 
 	#wakeRoomWaiters(): void {
 		// The predicate is made only when someone waits: no closure per connection or per write.
-		if (this.#sendQueue.hasRoomWaiters) {
+		if (this.#sendQueue?.hasRoomWaiters) {
 			this.#sendQueue.wakeRoomWaiters((bytes) => this.#hasRoom(bytes));
 		}
 	}
@@ -326,7 +331,7 @@ export class TcpConnection {
 	 * alone reports nothing for ~15 minutes).
 	 */
 	checkStall(now: number, stallMs: number): void {
-		const queued = this.#sendQueue.queued;
+		const queued = this.#queued;
 		if (queued === 0 || !this.isOpen) {
 			this.#progressAt = now;
 			this.#unstall();
@@ -424,7 +429,7 @@ export class TcpConnection {
 	}
 
 	#endAfterQueue(end: () => void): void {
-		if (this.#sendQueue.queued === 0) {
+		if (this.#queued === 0) {
 			end();
 		} else {
 			this.#endWhenDrained = end;
@@ -437,7 +442,7 @@ export class TcpConnection {
 			return; // A dial's queue starts on connect; a held one on release.
 		}
 
-		const next = this.#sendQueue.shift();
+		const next = this.#sendQueue?.shift();
 		if (!next) {
 			const end = this.#endWhenDrained;
 			this.#endWhenDrained = undefined;
@@ -455,7 +460,7 @@ export class TcpConnection {
 				}
 
 				this.#bytesOut += piece.length;
-				this.#sendQueue.written(piece.length);
+				this.#sendQueue!.written(piece.length);
 				this.#progressAt = Date.now();
 				this.#unstall();
 				this.#bus.emit({
@@ -463,7 +468,7 @@ export class TcpConnection {
 					connection: this.id,
 					bytes: piece.length,
 					data: piece,
-					queued: this.#sendQueue.queued,
+					queued: this.#queued,
 					...(ref ? {ref} : {}),
 				});
 				this.#tap?.written(this, piece.length);
