@@ -449,10 +449,12 @@ export class LogBook {
 		this.#append(this.log(id), seq, at, bytes, mark, length, flagsOf(direction, kind, false, isCrlf, toward), text, ENTRY_OVERHEAD + length + (text?.length ?? 0), changed);
 	}
 
-	/** Log a note (opened, failed, …). */
+	/**
+	 * Log a note (opened, failed, …). Its text is kept in the slot and the entry made on first
+	 * look, like a datagram's: a listener's "accepted" notes, one per client, are mostly never read.
+	 */
 	appendNote(id: string, seq: number, at: number, text: string, isError: boolean, changed: Set<string>): void {
-		const entry: LogEntry = {seq, at, direction: 'note', kind: 'note', bytes: 0, data: undefined, text, ...(isError ? {isError} : {})};
-		this.#append(this.log(id), seq, at, 0, this.#ring.written, -1, flagsOf('note', 'note', isError), entry, ENTRY_OVERHEAD + text.length, changed);
+		this.#append(this.log(id), seq, at, 0, this.#ring.written, -1, flagsOf('note', 'note', isError), text, ENTRY_OVERHEAD + text.length, changed);
 	}
 
 	#append(log: SocketLog, seq: number, at: number, bytes: number, mark: number, length: number, flags: number, slot: LogEntry | string | undefined, cost: number, changed: Set<string>): void {

@@ -31,8 +31,8 @@ export abstract class ConnectionSender {
 	/** When the queue last moved (a write completed) or was last empty. */
 	#progressAt = Date.now();
 	#isStalled = false;
-	/** Our own send queue, fed to the socket one piece at a time (send-queue.ts). */
-	readonly #sendQueue = new SendQueue();
+	/** Our own send queue, fed to the socket one piece at a time (send-queue.ts); made on the first send (most accepted connections at scale never send). */
+	#sendQueue: SendQueue | undefined;
 	#isWriting = false;
 	/** `end()` waits until the queue is empty, so our FIN follows every queued byte. */
 	#endWhenDrained: (() => void) | undefined;
@@ -43,6 +43,11 @@ export abstract class ConnectionSender {
 		this.id = id;
 		this.limits = limits;
 		this.tap = tap;
+	}
+
+	/** Bytes in the send queue (none before the first send). */
+	get #queued(): number {
+		return this.#sendQueue?.queued ?? 0;
 	}
 
 	/** Current state. */
@@ -58,7 +63,7 @@ export abstract class ConnectionSender {
 
 	/** Bytes accepted by send but not yet handed to the kernel. */
 	get queued(): number {
-		return this.#sendQueue.queued;
+		return this.#queued;
 	}
 
 	/**
@@ -70,7 +75,7 @@ export abstract class ConnectionSender {
 	send(bytes: Buffer, ref?: string): void {
 		this.assertWritable();
 
-		const queued = this.#sendQueue.queued;
+		const queued = this.#queued;
 		const limit = this.limits.maxQueuedBytes;
 		if (bytes.length > limit) {
 			// No peer, however fast, could make room for it: the send itself is over the limit.
@@ -86,7 +91,7 @@ export abstract class ConnectionSender {
 
 		this.#enqueue(bytes, ref);
 		// Write callbacks never run synchronously, so this precedes every data-sent of the send.
-		this.bus.emit({type: 'send-queued', connection: this.id, bytes: bytes.length, queued: this.#sendQueue.queued, ...(ref ? {ref} : {})});
+		this.bus.emit({type: 'send-queued', connection: this.id, bytes: bytes.length, queued: this.#queued, ...(ref ? {ref} : {})});
 		this.pump();
 	}
 
@@ -107,7 +112,7 @@ export abstract class ConnectionSender {
 
 	#enqueue(bytes: Buffer, ref: string | undefined): void {
 		this.#bytesAccepted += bytes.length;
-		this.#sendQueue.push(bytes, ref, this.limits.writeChunkBytes);
+		(this.#sendQueue ??= new SendQueue()).push(bytes, ref, this.limits.writeChunkBytes);
 	}
 
 	/** True once our FIN is queued or sent (shutdown, close, or after the peer's FIN when not half-open). */
@@ -133,17 +138,17 @@ export abstract class ConnectionSender {
 			return undefined;
 		}
 
-		return this.#sendQueue.waitForRoom(bytes);
+		return (this.#sendQueue ??= new SendQueue()).waitForRoom(bytes);
 	}
 
 	#hasRoom(bytes: number): boolean {
-		return !this.isOpen || this.#isWriteEnded || this.#sendQueue.queued === 0 || this.#sendQueue.queued + bytes <= this.limits.maxQueuedBytes;
+		return !this.isOpen || this.#isWriteEnded || this.#queued === 0 || this.#queued + bytes <= this.limits.maxQueuedBytes;
 	}
 
 	/** Wake the callers waiting for room that now have it (after a write, and at the end, when all do). */
 	protected wakeRoomWaiters(): void {
 		// The predicate is made only when someone waits: no closure per connection or per write.
-		if (this.#sendQueue.hasRoomWaiters) {
+		if (this.#sendQueue?.hasRoomWaiters) {
 			this.#sendQueue.wakeRoomWaiters((bytes) => this.#hasRoom(bytes));
 		}
 	}
@@ -159,7 +164,7 @@ export abstract class ConnectionSender {
 	 * alone reports nothing for ~15 minutes).
 	 */
 	checkStall(now: number, stallMs: number): void {
-		const queued = this.#sendQueue.queued;
+		const queued = this.#queued;
 		if (queued === 0 || !this.isOpen) {
 			this.#progressAt = now;
 			this.#unstall();
@@ -178,7 +183,7 @@ export abstract class ConnectionSender {
 	 */
 	protected endAfterQueue(end: () => void): void {
 		this.#isWriteEnded = true;
-		if (this.#sendQueue.queued === 0) {
+		if (this.#queued === 0) {
 			end();
 		} else {
 			this.#endWhenDrained = end;
@@ -191,7 +196,7 @@ export abstract class ConnectionSender {
 			return; // A dial's queue starts on connect; a held one on release.
 		}
 
-		const next = this.#sendQueue.shift();
+		const next = this.#sendQueue?.shift();
 		if (!next) {
 			const end = this.#endWhenDrained;
 			this.#endWhenDrained = undefined;
@@ -209,7 +214,7 @@ export abstract class ConnectionSender {
 				}
 
 				this.#bytesOut += piece.length;
-				this.#sendQueue.written(piece.length);
+				this.#sendQueue!.written(piece.length);
 				this.#progressAt = Date.now();
 				this.#unstall();
 				this.bus.emit({
@@ -217,7 +222,7 @@ export abstract class ConnectionSender {
 					connection: this.id,
 					bytes: piece.length,
 					data: piece,
-					queued: this.#sendQueue.queued,
+					queued: this.#queued,
 					...(ref ? {ref} : {}),
 				});
 				// TcpConnection is the one subclass: the tap is told of the connection itself.

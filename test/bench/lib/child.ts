@@ -44,10 +44,46 @@ export function nofileLimits(): {soft: number; hard: number} | undefined {
 	}
 }
 
+/** The kernel's ceiling for any process's open-files limit (fs.nr_open), or undefined off Linux. */
+function nrOpen(): number | undefined {
+	try {
+		return Number(readFileSync('/proc/sys/fs/nr_open', 'utf8').trim());
+	} catch {
+		return undefined;
+	}
+}
+
+/** CAP_SYS_RESOURCE: what raising a hard limit takes (root in a container may lack it). */
+const CAP_SYS_RESOURCE = 24n;
+
+/** True when this process may raise its hard limits (it holds CAP_SYS_RESOURCE). */
+function canRaiseHardLimits(): boolean {
+	try {
+		const match = /^CapEff:\s+([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+		return match !== null && ((BigInt(`0x${match[1]!}`) >> CAP_SYS_RESOURCE) & 1n) === 1n;
+	} catch {
+		return false;
+	}
+}
+
+/**
+ * The open-files limit a child can be given: up to the hard limit, or with
+ * CAP_SYS_RESOURCE (root, unless a container withholds it) up to fs.nr_open.
+ */
+export function nofileCeiling(): number {
+	const limits = nofileLimits();
+	if (!limits) {
+		return Number.POSITIVE_INFINITY;
+	}
+
+	return canRaiseHardLimits() ? Math.max(limits.hard, nrOpen() ?? 0) : limits.hard;
+}
+
 /**
  * The prlimit prefix that gives a child `wanted` open files, or none when
  * the soft limit is already enough. Without privileges only the soft limit
- * can rise, up to the hard one; the scale scenario checks what it got.
+ * can rise, up to the hard one; with CAP_SYS_RESOURCE the hard limit rises
+ * with it, up to fs.nr_open. The scale scenarios check what they got.
  */
 function nofilePrefix(wanted: number | undefined): string[] {
 	const limits = nofileLimits();
@@ -58,6 +94,12 @@ function nofilePrefix(wanted: number | undefined): string[] {
 	hasPrlimit ??= spawnSync('prlimit', ['--version'], {stdio: 'ignore'}).status === 0;
 	if (!hasPrlimit) {
 		return [];
+	}
+
+	const ceiling = nofileCeiling();
+	if (ceiling > limits.hard) {
+		const value = Math.min(wanted, ceiling);
+		return ['prlimit', `--nofile=${value}:${Math.max(value, Number.isFinite(limits.hard) ? limits.hard : value)}`];
 	}
 
 	const hard = Number.isFinite(limits.hard) ? String(limits.hard) : 'unlimited';

@@ -49,13 +49,19 @@ export function startExternal(command: string, args: string[]): ExternalSink {
 /** A network namespace made for a scenario: its name, and how it was set up. */
 export type BenchNamespace = {readonly name: string; readonly somaxconn: number; remove(): void};
 
+/** More of a namespace's own settings. */
+export type NamespaceOptions = {
+	/** net.ipv4.ip_local_port_range: the ephemeral ports a client's connects (and binds to port 0) take. */
+	portRange?: readonly [number, number];
+};
+
 /**
  * A fresh network namespace with loopback up and a deep accept queue
  * (net.core.somaxconn and tcp_max_syn_backlog are per namespace), or
  * undefined with the reason when it cannot be made (not root, no `ip`).
  * The host's own settings are left alone.
  */
-export function makeNamespace(somaxconn: number): BenchNamespace | string {
+export function makeNamespace(somaxconn: number, options: NamespaceOptions = {}): BenchNamespace | string {
 	if (process.getuid?.() !== 0) {
 		return 'not root';
 	}
@@ -76,6 +82,15 @@ export function makeNamespace(somaxconn: number): BenchNamespace | string {
 		run('ip', ['netns', 'add', name]);
 		run('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
 		run('ip', ['netns', 'exec', name, 'sysctl', '-qw', `net.core.somaxconn=${somaxconn}`, `net.ipv4.tcp_max_syn_backlog=${somaxconn}`]);
+		if (options.portRange) {
+			run('ip', ['netns', 'exec', name, 'sysctl', '-qw', `net.ipv4.ip_local_port_range=${options.portRange[0]} ${options.portRange[1]}`]);
+		}
+
+		// Every address of 127.0.0.0/8 answers once lo is up; a client spread over them needs it up.
+		const link = spawnSync('ip', ['-n', name, '-o', 'link', 'show', 'lo'], {encoding: 'utf8'}).stdout;
+		if (!/[<,]UP[,>]/.test(link)) {
+			throw new Error(`lo is not up in ${name}: ${link.trim()}`);
+		}
 	} catch (error) {
 		spawnSync('ip', ['netns', 'delete', name]);
 		return error instanceof Error ? error.message : String(error);

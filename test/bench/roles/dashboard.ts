@@ -3,8 +3,8 @@
  * `--mode=carry`: a listener like tcp-sink's netdash kind; with
  *   `--key-interval-ms` it also toggles the help overlay (`?`) while data
  *   flows and times each key until the frame that shows it.
- * `--mode=rows`: a listener for `--connections` clients; once all rows are
- *   in, times `j`/`k` presses until the next frame.
+ * `--mode=rows`: a listener for `--connections` clients; once that many rows are in, times `j`/`k` presses until the next frame; with `--filter-trials`,
+ *   then times `/` filtering every row down to a few (see filterRows).
  * `--mode=system`: the System pane (`5`) once it lists `--sockets` of the
  *   machine's sockets, refreshing each second; times `j`/`k` the same way.
  * `--mode=render-load`: the dashboard drawing a connection of its own that
@@ -28,13 +28,13 @@ runRole(async () => {
 	const args = roleArgs();
 	const App = await loadApp(args.get('stub') === 'true');
 	const mode = args.get('mode');
-	const core = createCore({admission: {maxConnections: 65_000}});
+	const core = createCore({admission: {maxConnections: numberArg(args, 'max-connections', 65_000)}});
 	const store = createStore(core.bus);
 	const dashboard = mountDashboard(App, core, store, fail);
 	if (mode === 'carry') {
 		await carry(core, dashboard, numberArg(args, 'key-interval-ms', 0));
 	} else if (mode === 'rows') {
-		await rows(core, store, dashboard, numberArg(args, 'connections'), numberArg(args, 'presses', 100));
+		await rows(core, store, dashboard, numberArg(args, 'connections'), numberArg(args, 'presses', 100), numberArg(args, 'filter-trials', 0));
 	} else if (mode === 'system') {
 		await system(store, dashboard, numberArg(args, 'sockets'), numberArg(args, 'presses', 100));
 	} else if (mode === 'render-load') {
@@ -210,13 +210,16 @@ function frameStats(frames: ReadonlyArray<{at: number; tag: number}>, seqs: Floa
 	};
 }
 
-async function rows(core: Core, store: Store, {terminal, keyboard}: MountedDashboard, connections: number, presses: number): Promise<void> {
+async function rows(core: Core, store: Store, mounted: MountedDashboard, connections: number, presses: number, filterTrials: number): Promise<void> {
+	const {terminal, keyboard} = mounted;
 	const port = await listen(core);
 	report({type: 'ready', port});
 	const started = performance.now();
-	while (store.getSnapshot().totals.connections < connections) {
-		if (performance.now() - started > 60_000) {
-			throw new Error(`only ${store.getSnapshot().totals.connections} of ${connections} rows after 60 s`);
+	// A minute per 10,000 rows at least: 100,000 take longer to come in on 2 busy cores.
+	const waitMs = Math.max(60_000, connections * 6);
+	while (store.getSnapshot().connections.length < connections) {
+		if (performance.now() - started > waitMs) {
+			throw new Error(`only ${store.getSnapshot().connections.length} of ${connections} rows after ${waitMs / 1000} s`);
 		}
 
 		await sleep(50);
@@ -246,9 +249,67 @@ async function rows(core: Core, store: Store, {terminal, keyboard}: MountedDashb
 		await sleep(40 + Math.random() * 40);
 	}
 
-	report({type: 'measured', rows: store.getSnapshot().connections.length, rowsVisibleAfterMs: allRowsAt - started, idleFramesPerSecond: idleFrames, latencies, unanswered, peakRssKiB: statusKiB('VmHWM')});
+	const filter = filterTrials > 0 ? await filterRows(mounted, connections, filterTrials) : undefined;
+	report({type: 'measured', rows: store.getSnapshot().connections.length, rowsVisibleAfterMs: allRowsAt - started, idleFramesPerSecond: idleFrames, latencies, unanswered, peakRssKiB: statusKiB('VmHWM'), ...(filter ? {filter} : {})});
 	await command('stop');
 	finish({type: 'done'});
+}
+
+/**
+ * `/` in the Connections pane, `trials` times: type an id prefix that matches
+ * 11 of the rows (`c9999` of 100,000: C9999 and C99990–C99999), one key at a
+ * time, each waited for (the filter is live: every key filters every row
+ * again), and time the last key to the frame whose pane header counts the
+ * matches. Then backspace to an empty filter, enter, and wait for the whole
+ * list again.
+ */
+async function filterRows({terminal, keyboard}: MountedDashboard, connections: number, trials: number): Promise<{text: string; matches: number; lastKey: number[]; everyKey: number[]; unanswered: number}> {
+	const text = `c${String(Math.floor(connections / 10) - 1)}`;
+	const matches = 11;
+	const lastKey: number[] = [];
+	const everyKey: number[] = [];
+	let unanswered = 0;
+	const pressAndWait = async (key: string, match: (frame: string) => boolean, what: string): Promise<number | undefined> => {
+		const fromIndex = terminal.frames.length;
+		const pressedAt = performance.now();
+		keyboard.press(key);
+		try {
+			const frame = await terminal.waitForFrame((candidate) => match(candidate.text), what, {fromIndex, timeoutMs: 5000});
+			return frame.at - pressedAt;
+		} catch {
+			unanswered++;
+			return undefined;
+		}
+	};
+
+	for (let trial = 0; trial < trials; trial++) {
+		await pressAndWait('/', (frame) => frame.includes('connections filter:'), 'opening the filter');
+		await sleep(100);
+		for (let index = 1; index <= text.length; index++) {
+			const typed = text.slice(0, index);
+			const isLast = index === text.length;
+			// The pane's header: `/c9999 11 match`; before the last key, any count for this text.
+			const latency = await pressAndWait(text[index - 1]!, (frame) => (isLast ? frame.includes(`/${typed} ${matches} match`) : frame.includes(`/${typed} `) && frame.includes(' match')), `filtering by ${typed}`);
+			if (latency !== undefined) {
+				everyKey.push(latency);
+				if (isLast) {
+					lastKey.push(latency);
+				}
+			}
+
+			await sleep(60 + Math.random() * 40);
+		}
+
+		for (let index = 0; index < text.length; index++) {
+			await pressAndWait('\u007F', () => true, 'after backspace');
+			await sleep(50);
+		}
+
+		await pressAndWait('\r', (frame) => !frame.includes('connections filter:') && !frame.includes(' match'), 'closing the filter');
+		await sleep(200);
+	}
+
+	return {text, matches, lastKey, everyKey, unanswered};
 }
 
 /** In the System pane with the machine's `sockets` listed (refreshed each second): j/k → next frame. */

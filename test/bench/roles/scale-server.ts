@@ -3,13 +3,18 @@
  * `--kind=raw` is a bare `net` server that reads and drops; `--kind=netdash`
  * is one core listener (admission raised from the default 100) with a store
  * publishing snapshots, with netdash's default backlog (65535: as deep as
- * net.core.somaxconn allows); the raw server asks for the same. Reports when
+ * net.core.somaxconn allows); the raw server asks for the same. Two more
+ * kinds take netdash apart to say where its memory goes: `core` is the core
+ * alone (no store), `nolog` the core and a store whose log budget is 0 (each
+ * note evicted as it comes). Reports when
  * the last one is accepted, how many times the accept queue overflowed
  * meanwhile (the client then waits for SYN-ACK retries, whole seconds), and
  * the RSS those connections cost, after garbage collection on both sides.
  */
 import {readFileSync} from 'node:fs';
 import net from 'node:net';
+import process from 'node:process';
+import v8 from 'node:v8';
 import {createCore, createStore} from '../../../source/core/index.js';
 import {wallMs} from '../lib/clock.js';
 import {collectGarbage, command, fail, finish, monotonicUs, numberArg, report, roleArgs, runRole, statusKiB} from '../lib/role.js';
@@ -25,6 +30,7 @@ runRole(async () => {
 	let allAcceptedAt = 0;
 	let allAcceptedUs = 0;
 	let rssBefore = 0;
+	let heapBefore = 0;
 	const onAccepted = () => {
 		accepted++;
 		if (accepted === expected) {
@@ -55,16 +61,20 @@ runRole(async () => {
 		});
 		collectGarbage();
 		rssBefore = statusKiB('VmRSS');
+		heapBefore = process.memoryUsage().heapUsed;
 		report({type: 'ready', port: (server.address() as net.AddressInfo).port, atUs: monotonicUs()});
-	} else if (kind === 'netdash') {
+	} else if (kind === 'netdash' || kind === 'core' || kind === 'nolog') {
 		const core = createCore({admission: {maxConnections: expected * 2}});
-		const store = createStore(core.bus);
-		store.subscribe(() => store.getSnapshot());
-		settle = () => {
-			store.flush();
-		};
+		if (kind !== 'core') {
+			const store = createStore(core.bus, kind === 'nolog' ? {logBytes: 0} : {});
+			store.subscribe(() => store.getSnapshot());
+			settle = () => {
+				store.flush();
+			};
 
-		rows = () => store.getSnapshot().connections.length;
+			rows = () => store.getSnapshot().connections.length;
+		}
+
 		const port = await new Promise<number>((resolve) => {
 			core.bus.subscribe((event) => {
 				if (event.type === 'connection-opened') {
@@ -79,9 +89,10 @@ runRole(async () => {
 		});
 		collectGarbage();
 		rssBefore = statusKiB('VmRSS');
+		heapBefore = process.memoryUsage().heapUsed;
 		report({type: 'ready', port, atUs: monotonicUs()});
 	} else {
-		throw new Error(`--kind must be raw or netdash, not ${kind}`);
+		throw new Error(`--kind must be raw, netdash, core or nolog, not ${kind}`);
 	}
 
 	const overflowsAtStart = listenOverflows();
@@ -92,7 +103,11 @@ runRole(async () => {
 	settle();
 	collectGarbage();
 	const rssAfter = statusKiB('VmRSS');
-	report({type: 'accepted', allAcceptedAt, atUs: allAcceptedUs, rssBeforeKiB: rssBefore, rssAfterKiB: rssAfter, rows: rows(), overflows});
+	// The JavaScript heap alone: what the objects of each kind cost, without the allocator's slack.
+	const heapAfter = process.memoryUsage().heapUsed;
+	// Where the RSS is: each V8 space's committed size against what lives in it (KiB).
+	const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((space) => [space.space_name, [Math.round(space.space_size / 1024), Math.round(space.space_used_size / 1024)]]));
+	report({type: 'accepted', allAcceptedAt, atUs: allAcceptedUs, rssBeforeKiB: rssBefore, rssAfterKiB: rssAfter, heapBeforeKiB: heapBefore / 1024, heapAfterKiB: heapAfter / 1024, rows: rows(), overflows, spaces, memory: process.memoryUsage()});
 	await command('stop');
 	finish({type: 'done'});
 });

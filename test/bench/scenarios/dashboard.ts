@@ -144,38 +144,68 @@ async function liveUnderFlood(context: BenchContext, seconds: number, runs: numb
 	];
 }
 
-/** With `connections` rows in the Connections pane: j/k → next frame. */
-async function keysWithRows(context: BenchContext, connections: number, presses: number): Promise<Row> {
+/** What the dashboard role measured with rows in (roles/dashboard.ts, `--mode=rows`). */
+export type RowsMeasured = {
+	latencies: number[];
+	unanswered: number;
+	idleFramesPerSecond: number;
+	rowsVisibleAfterMs: number;
+	peakRssKiB: number;
+	/** `/` filtering, when asked for (see filterRows in roles/dashboard.ts). */
+	filter?: {text: string; matches: number; lastKey: number[]; everyKey: number[]; unanswered: number};
+};
+
+/** Where and how the rows come in: the namespace, the client's spread and pace (scale.ts), `/` trials. */
+export type RowsOptions = {netns?: string; sources?: number; inFlight?: number; filterTrials?: number; timeoutMs?: number};
+
+/** With `connections` rows in the Connections pane: j/k → next frame (and `/` filtering, with filterTrials). */
+export async function measureRows(context: BenchContext, connections: number, presses: number, options: RowsOptions = {}): Promise<RowsMeasured> {
 	const nofile = connections + 1000;
-	const dashboard = startRole('dashboard', {mode: 'rows', connections, presses, stub: context.isStub}, {nofile, env: {NODE_ENV: 'production', FORCE_COLOR: '3'}});
+	const where = options.netns ? {netns: options.netns} : {};
+	const dashboard = startRole(
+		'dashboard',
+		{mode: 'rows', connections, presses, stub: context.isStub, 'max-connections': Math.max(65_000, connections * 2), 'filter-trials': options.filterTrials},
+		{nofile, env: {NODE_ENV: 'production', FORCE_COLOR: '3'}, ...where},
+	);
 	try {
 		const ready = await dashboard.next<{type: string; port: number}>('ready');
-		const client = driver('scale-client', {nofile});
+		const client = driver('scale-client', {nofile, ...where});
 		let isConnected = false;
 		try {
-			client.send({type: 'connect', port: ready.port, connections});
-			await client.next('connected');
+			client.send({type: 'connect', port: ready.port, connections, ...(options.sources ? {sources: options.sources} : {}), ...(options.inFlight ? {inFlight: options.inFlight} : {})});
+			await client.next('connected', options.timeoutMs);
 			isConnected = true;
-			const measured = await dashboard.next<{type: string; latencies: number[]; unanswered: number; idleFramesPerSecond: number; rowsVisibleAfterMs: number}>('measured', 180_000);
+
+			const measured = await dashboard.next<{type: string} & RowsMeasured>('measured', options.timeoutMs ?? 180_000);
 			context.progress(`rows: key → frame p99 ${percentile(measured.latencies, 99).toFixed(0)} ms over ${measured.latencies.length} presses`);
-			return judge({
-				scenario: `${connections.toLocaleString('en-US')} rows: key → frame`,
-				unit: 'ms p99',
-				netdash: percentile(measured.latencies, 99),
-				target: {on: 'netdash', op: '<=', value: 50},
-				notes: `j/k ×${measured.latencies.length}, p50 ${formatNumber(percentile(measured.latencies, 50))} ms; idle ${measured.idleFramesPerSecond} frames/s; rows in after ${formatNumber(measured.rowsVisibleAfterMs)} ms${measured.unanswered > 0 ? `; ${measured.unanswered} keys drew nothing` : ''}`,
-				...(measured.unanswered > 0 ? {status: 'fail' as const} : {}),
-				samples: {netdash: measured.latencies},
-			});
+			return measured;
 		} finally {
 			if (isConnected) {
 				client.send({type: 'reset'});
-				await client.next('reset-done');
+				await client.next('reset-done', options.timeoutMs);
 			}
 		}
 	} finally {
 		await dashboard.kill();
 	}
+}
+
+/** The key → frame row of {@link measureRows}. */
+export function rowsKeyRow(connections: number, measured: RowsMeasured): Row {
+	return judge({
+		scenario: `${connections.toLocaleString('en-US')} rows: key → frame`,
+		unit: 'ms p99',
+		netdash: percentile(measured.latencies, 99),
+		target: {on: 'netdash', op: '<=', value: 50},
+		notes: `j/k ×${measured.latencies.length}, p50 ${formatNumber(percentile(measured.latencies, 50))} ms; idle ${measured.idleFramesPerSecond} frames/s; rows in after ${formatNumber(measured.rowsVisibleAfterMs)} ms${measured.unanswered > 0 ? `; ${measured.unanswered} keys drew nothing` : ''}`,
+		...(measured.unanswered > 0 ? {status: 'fail' as const} : {}),
+		samples: {netdash: measured.latencies},
+	});
+}
+
+/** With `connections` rows in the Connections pane: j/k → next frame. */
+async function keysWithRows(context: BenchContext, connections: number, presses: number): Promise<Row> {
+	return rowsKeyRow(connections, await measureRows(context, connections, presses));
 }
 
 /**

@@ -5,38 +5,58 @@ import {median, pairedRatio} from '../lib/stats.js';
 import {makeNamespace} from '../lib/tools.js';
 import type {Scenario} from './context.js';
 
-type ScaleRun = {acceptMs: number; kibPerConnection: number; connectedMs: number; failed: number; rows: number; overflows: number};
+/** One burst's figures; heap figures are KiB per connection of the JavaScript heap alone. */
+export type ScaleRun = {
+	acceptMs: number;
+	kibPerConnection: number;
+	heapKiBPerConnection: number;
+	connectedMs: number;
+	failed: number;
+	rows: number;
+	overflows: number;
+	/** V8's spaces at the end: committed and used KiB of each. */
+	spaces: Record<string, [number, number]>;
+};
 
-/** One burst: a fresh server, a fresh client opening every connection at once. */
-async function runScale(kind: 'raw' | 'netdash', connections: number, netns: string | undefined): Promise<ScaleRun> {
+/** What a server role is: bare Node, netdash, or netdash in parts (roles/scale-server.ts). */
+export type ScaleKind = 'raw' | 'netdash' | 'core' | 'nolog';
+
+/** How the client connects (roles/scale-client.ts): from `sources` addresses of 127/8, `inFlight` handshakes at a time. */
+export type ScaleClientOptions = {sources?: number; inFlight?: number; timeoutMs?: number};
+
+/** One burst: a fresh server, a fresh client opening every connection at once (or paced, see ScaleClientOptions). */
+export async function runScale(kind: ScaleKind, connections: number, netns: string | undefined, clientOptions: ScaleClientOptions = {}): Promise<ScaleRun> {
 	const nofile = connections + 1000;
+	const timeoutMs = clientOptions.timeoutMs ?? 60_000;
 	const server = startRole('scale-server', {kind, connections}, {nofile, nodeFlags: ['--expose-gc'], ...(netns ? {netns} : {})});
 	try {
 		const ready = await server.next<{type: string; port: number}>('ready');
 		const client = driver('scale-client', {nofile, ...(netns ? {netns} : {})});
 		let isConnected = false;
 		try {
-			client.send({type: 'connect', port: ready.port, connections});
-			const connected = await client.next<{type: string; startedAt: number; connectedMs: number; failed: number}>('connected');
+			client.send({type: 'connect', port: ready.port, connections, ...(clientOptions.sources ? {sources: clientOptions.sources} : {}), ...(clientOptions.inFlight ? {inFlight: clientOptions.inFlight} : {})});
+			const connected = await client.next<{type: string; startedAt: number; connectedMs: number; failed: number; firstError?: string}>('connected', timeoutMs);
 			isConnected = true;
 			if (connected.failed > 0) {
-				throw new Error(`${connected.failed} of ${connections} connects to the ${kind} server failed`);
+				throw new Error(`${connected.failed} of ${connections} connects to the ${kind} server failed${connected.firstError ? ` (first: ${connected.firstError})` : ''}`);
 			}
 
-			const accepted = await server.next<{type: string; allAcceptedAt: number; rssBeforeKiB: number; rssAfterKiB: number; rows: number; overflows: number}>('accepted');
+			const accepted = await server.next<{type: string; allAcceptedAt: number; rssBeforeKiB: number; rssAfterKiB: number; heapBeforeKiB: number; heapAfterKiB: number; rows: number; overflows: number; spaces: Record<string, [number, number]>}>('accepted', timeoutMs);
 			return {
 				acceptMs: accepted.allAcceptedAt - connected.startedAt,
 				kibPerConnection: (accepted.rssAfterKiB - accepted.rssBeforeKiB) / connections,
+				heapKiBPerConnection: (accepted.heapAfterKiB - accepted.heapBeforeKiB) / connections,
 				connectedMs: connected.connectedMs,
 				failed: connected.failed,
 				rows: accepted.rows,
 				overflows: accepted.overflows,
+				spaces: accepted.spaces,
 			};
 		} finally {
 			// The client resets every connection (RST), then the server goes.
 			if (isConnected) {
 				client.send({type: 'reset'});
-				await client.next('reset-done');
+				await client.next('reset-done', timeoutMs);
 			}
 		}
 	} finally {
