@@ -1,5 +1,6 @@
 import {existsSync} from 'node:fs';
 import path from 'node:path';
+import {performance} from 'node:perf_hooks';
 import {createElement, useSyncExternalStore, type ComponentType, type ReactNode} from 'react';
 import {render, type Instance} from 'ink';
 import type {Core, Store} from '../../../source/core/index.js';
@@ -29,9 +30,17 @@ export type MountedDashboard = {
 	readonly instance: Instance;
 	/** `totals.events` of the snapshot in the tree that was rendered last. */
 	renderedEvents(): number;
+	/**
+	 * Each render of a new snapshot: when, and its `totals.events`. Ink writes
+	 * nothing for a render whose output is the same as the last frame's, so a
+	 * snapshot whose events change nothing on screen leaves no frame; this is
+	 * when the tree held it.
+	 */
+	readonly renders: ReadonlyArray<{at: number; tag: number}>;
 };
 
 let renderedEvents = 0;
+const renders: Array<{at: number; tag: number}> = [];
 
 /**
  * Records which snapshot the tree holds. It reads the store in render (not
@@ -40,6 +49,10 @@ let renderedEvents = 0;
  */
 function Probe({store, children}: {store: Store; children?: ReactNode}): ReactNode {
 	const snapshot = useSyncExternalStore(store.subscribe, store.getSnapshot);
+	if (snapshot.totals.events !== renderedEvents) {
+		renders.push({at: performance.now(), tag: snapshot.totals.events});
+	}
+
 	renderedEvents = snapshot.totals.events;
 	return children;
 }
@@ -70,5 +83,5 @@ export function mountDashboard(App: ComponentType<AppProps>, core: Core, store: 
 		interactive: true,
 		...inkOptions,
 	});
-	return {terminal, keyboard, instance, renderedEvents: () => renderedEvents};
+	return {terminal, keyboard, instance, renderedEvents: () => renderedEvents, renders};
 }

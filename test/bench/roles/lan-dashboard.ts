@@ -21,6 +21,9 @@ async function sleep(ms: number): Promise<void> {
  * from the first service moves it between the first two service lines (no
  * scrolling), so the line number tells a frame that answered the key.
  */
+/** Two of Ink's 60-fps intervals: a render whose output changed is written within this. */
+const UNCHANGED_MS = 34;
+
 const cursorOf = (text: string) => {
 	const index = text.split('\n').findIndex((line) => line.includes('›● bench-'));
 	return index === -1 ? undefined : index;
@@ -33,7 +36,8 @@ runRole(async () => {
 	const App = await loadApp(args.get('stub') === 'true');
 	const core = createCore();
 	const store = createStore(core.bus);
-	const {terminal, keyboard} = mountDashboard(App, core, store, fail);
+	const dashboard = mountDashboard(App, core, store, fail);
+	const {terminal, keyboard} = dashboard;
 	const seqs: number[] = [];
 	const times: number[] = [];
 	let isMeasuring = false;
@@ -97,9 +101,16 @@ runRole(async () => {
 	const cpuMs = cpuMsSince(cpu);
 	loopDelay.disable();
 	const frames = terminal.frames.slice(framesFrom);
-	// Each event: the first frame at or after it that shows it.
+	// Each event: the first frame at or after it that shows it. Most of these events are re-announcements
+	// that change nothing on screen, and Ink writes no frame for a render whose output is unchanged: then
+	// the screen already shows the event when the tree first holds a snapshot with it (a render that no
+	// frame follows within two of Ink's 60-fps intervals). Without that, such an event waited for the next
+	// key press to count as shown (and those at the end never did); that figure is reported too.
+	const {renders} = dashboard;
 	const latencies: number[] = [];
+	const writeLatencies: number[] = [];
 	let frameIndex = 0;
+	let renderIndex = 0;
 	let unseen = 0;
 	for (const [index, seq] of seqs.entries()) {
 		const at = times[index]!;
@@ -107,12 +118,24 @@ runRole(async () => {
 			frameIndex++;
 		}
 
-		if (frameIndex === frames.length) {
+		while (renderIndex < renders.length && (renders[renderIndex]!.tag < seq || renders[renderIndex]!.at < at)) {
+			renderIndex++;
+		}
+
+		const frame = frames[frameIndex];
+		const render = renders[renderIndex];
+		if (frame) {
+			writeLatencies.push(frame.at - at);
+		}
+
+		if (render && (!frame || frame.at > render.at + UNCHANGED_MS)) {
+			latencies.push(render.at - at);
+		} else if (frame) {
+			latencies.push(frame.at - at);
+		} else {
 			unseen = seqs.length - index;
 			break;
 		}
-
-		latencies.push(frames[frameIndex]!.at - at);
 	}
 
 	report({
@@ -124,6 +147,7 @@ runRole(async () => {
 		eventsPerSecond: (events - eventsFrom) / measuredSeconds,
 		framesPerSecond: frames.length / measuredSeconds,
 		eventToFrame: latencies,
+		eventToWrite: writeLatencies,
 		unseen,
 		keyLatencies,
 		unanswered,
