@@ -126,15 +126,22 @@ const requireBuiltins = {
 	},
 };
 
-export default defineConfig({
-	input: ['dist/cli.js', 'dist/core/capture/log-writer.js', 'dist/core/capture/pcap-writer.js'],
+/** The plugins and options of netdash's bundle, also used by the bench to build a bare Ink app the same way (scenarios/start.ts). */
+export const bundlePlugins = [yogaWithoutFetch, meowLazyNormalize, textPatches, requireBuiltins];
+export const bundleOptions = {
 	platform: 'node',
 	external: ['react-devtools-core'],
 	transform: {define: {'process.env.NODE_ENV': '"production"'}},
-	plugins: [yogaWithoutFetch, meowLazyNormalize, textPatches, requireBuiltins],
 	logLevel: 'warn',
-	// ASCII only: Node reads a module's source as UTF-8, and one non-ASCII character anywhere makes
-	// that a slow decode into a two-byte string (~25 ms of the first frame for Ink's chunk, which
-	// carries string-width's tables); escaped, the same text decodes as Latin-1 at memcpy speed.
-	output: {dir: 'dist/bin', format: 'esm', minify: true, charset: 'ascii', cleanDir: true},
+};
+// ASCII only: Node reads a module's source as UTF-8, and one non-ASCII character anywhere makes
+// that a slow decode into a two-byte string (~25 ms of the first frame for Ink's chunk, which
+// carries string-width's tables); escaped, the same text decodes as Latin-1 at memcpy speed.
+export const bundleOutput = {format: 'esm', minify: true, charset: 'ascii', cleanDir: true};
+
+export default defineConfig({
+	input: ['dist/cli.js', 'dist/core/capture/log-writer.js', 'dist/core/capture/pcap-writer.js'],
+	...bundleOptions,
+	plugins: bundlePlugins,
+	output: {dir: 'dist/bin', ...bundleOutput},
 });
