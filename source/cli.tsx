@@ -34,13 +34,11 @@ if (process.argv[2] === 'replay' && process.argv.length > 3 && !/^\d+$/.test(pro
 	process.exit(code);
 }
 
-const [{default: meow}, {createCore}, {runJsonLines}, {oneLine}, {openLogFile}, {openPcapFile}, {parseCliOptions}] = await Promise.all([
+const [{default: meow}, {createCore}, {runJsonLines}, {oneLine}, {parseCliOptions}] = await Promise.all([
 	import('meow'),
 	import('./core/index.js'),
 	import('./core/json-lines.js'),
 	import('./core/errors.js'),
-	import('./core/capture/log-file.js'),
-	import('./core/capture/pcap-file.js'),
 	import('./options.js'),
 ]);
 
@@ -203,6 +201,11 @@ try {
 	fail(oneLine(error));
 }
 
+// The capture files' code (and its writer thread) is loaded only with their flags, before the core exists.
+const [logModule, pcapModule] = await Promise.all([
+	options.logFile === undefined ? undefined : import('./core/capture/log-file.js'),
+	options.pcapFile === undefined ? undefined : import('./core/capture/pcap-file.js'),
+]);
 const core = createCore({
 	connectTimeoutMs: options.connectTimeoutMs,
 	maxQueuedBytes: options.maxQueuedBytes,
@@ -212,11 +215,11 @@ const core = createCore({
 	admission: {allow: options.allow, deny: options.deny, maxConnections: options.maxConnections},
 	halfOpen: options.halfOpen,
 });
-let logFile: ReturnType<typeof openLogFile> | undefined;
-let pcapFile: ReturnType<typeof openPcapFile> | undefined;
+let logFile: ReturnType<NonNullable<typeof logModule>['openLogFile']> | undefined;
+let pcapFile: ReturnType<NonNullable<typeof pcapModule>['openPcapFile']> | undefined;
 try {
-	logFile = options.logFile === undefined ? undefined : openLogFile(core, options.logFile, {allowSpecial: options.logAllowSpecial, version: manifest.version, arguments: process.argv.slice(2)});
-	pcapFile = options.pcapFile === undefined ? undefined : openPcapFile(core, options.pcapFile);
+	logFile = options.logFile === undefined ? undefined : logModule?.openLogFile(core, options.logFile, {allowSpecial: options.logAllowSpecial, version: manifest.version, arguments: process.argv.slice(2)});
+	pcapFile = options.pcapFile === undefined ? undefined : pcapModule?.openPcapFile(core, options.pcapFile);
 } catch (error) {
 	fail(oneLine(error));
 }

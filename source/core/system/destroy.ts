@@ -1,5 +1,5 @@
-import {execFile} from 'node:child_process';
 import process from 'node:process';
+import {childProcess} from '../builtin.js';
 import {NetdashError} from '../errors.js';
 import type {KernelSocket} from '../events.js';
 
@@ -55,7 +55,7 @@ export async function destroySocket(socket: DestroyTarget, ssCommand = 'ss'): Pr
 	}
 
 	const {stdout, stderr} = await new Promise<{stdout: string; stderr: string}>((resolve, reject) => {
-		execFile(ssCommand, destroyArguments(socket), {timeout: 10_000, encoding: 'utf8'}, (error, out, errors) => {
+		childProcess().execFile(ssCommand, destroyArguments(socket), {timeout: 10_000, encoding: 'utf8'}, (error, out, errors) => {
 			if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') {
 				reject(new NetdashError('CANNOT_DESTROY', 'K needs ss (iproute2), which is not installed'));
 				return;

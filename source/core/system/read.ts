@@ -1,7 +1,7 @@
-import {execFile} from 'node:child_process';
 import {readFileSync} from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
+import {childProcess} from '../builtin.js';
 import {joinSockets, newJoinCache, type JoinCache} from './join.js';
 import {ProcessTable, type ProcessScan} from './proc-fd.js';
 import {parseProcNet} from './proc-net.js';
@@ -52,7 +52,7 @@ const maxSsOutputBytes = 64 * 1024 * 1024;
  */
 async function readCounters(ssCommand: string): Promise<Map<number, TcpCounters> | string> {
 	return new Promise((resolve) => {
-		execFile(ssCommand, ['-tinaeH', 'exclude', 'time-wait'], {maxBuffer: maxSsOutputBytes, timeout: 10_000, encoding: 'latin1'}, (error, stdout) => {
+		childProcess().execFile(ssCommand, ['-tinaeH', 'exclude', 'time-wait'], {maxBuffer: maxSsOutputBytes, timeout: 10_000, encoding: 'latin1'}, (error, stdout) => {
 			if (error) {
 				const code = (error as NodeJS.ErrnoException).code;
 				resolve(code === 'ENOENT'

@@ -1,4 +1,5 @@
-import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process';
+import type {ChildProcessWithoutNullStreams} from 'node:child_process';
+import {childProcess} from '../builtin.js';
 import {formatIpv6, tcpStateName} from './proc-net.js';
 import type {KernelSocket, SocketProtocol, TcpCounters} from './types.js';
 
@@ -312,7 +313,7 @@ export class SockDiagReader {
 			return this.#child;
 		}
 
-		const child = spawn(this.#python, ['-c', helper], {stdio: ['pipe', 'pipe', 'pipe']});
+		const child = childProcess().spawn(this.#python, ['-c', helper], {stdio: ['pipe', 'pipe', 'pipe']});
 		this.#child = child;
 		let errors = '';
 		child.stderr.on('data', (chunk: Buffer) => {

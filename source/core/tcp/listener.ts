@@ -1,10 +1,10 @@
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import type {Bus} from '../bus.js';
 import {errorCode, explainSocketError, formatAddress, oneLine} from '../errors.js';
 import {formatFraming, type FramingSpec} from '../framing/index.js';
 import type {Admission} from './admission.js';
-import {explainHandshakeError, rawSocketOf, resetSocket, summarizePem, type CertificateSummary, type TlsServerConfig} from './tls.js';
+import {explainHandshakeError, rawSocketOf, resetSocket, summarizePem, tlsModule, type CertificateSummary, type TlsServerConfig} from './tls.js';
 
 /**
  * How long a client over the connection limit waits for a slot before it is
@@ -89,7 +89,7 @@ export class TcpListener {
 		// allowHalfOpen: Node must not end our side on the peer's FIN by itself; the connection does,
 		// after its queue has drained, unless it is half-open (TcpConnection).
 		if (init.tls) {
-			const server = tls.createServer({
+			const server = tlsModule().createServer({
 				allowHalfOpen: true,
 				cert: init.tls.cert,
 				key: init.tls.key,

@@ -2,11 +2,10 @@ import {chmodSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
-import {createSecureContext} from 'node:tls';
 import forge from 'node-forge';
 import {unsafeCacheReason} from '../../compile-cache.js';
 import {NetdashError} from '../errors.js';
-import {readPem, summarizePem, type TlsServerConfig} from './tls.js';
+import {readPem, summarizePem, tlsModule, type TlsServerConfig} from './tls.js';
 
 /** A certificate and its private key, PEM. */
 export type KeyPair = {cert: string; key: string};
@@ -133,7 +132,7 @@ export function tlsServerConfig(request: TlsListenRequest, configDir: string | u
 	// Parse the certificate now, so a bad file is one line at listen and not an error per client.
 	summarizePem(pair.cert);
 	try {
-		createSecureContext({cert: pair.cert, key: pair.key});
+		tlsModule().createSecureContext({cert: pair.cert, key: pair.key});
 	} catch (error) {
 		throw new NetdashError('BAD_TLS_FILE', `the TLS certificate and key do not work together: ${(error as Error).message}`);
 	}

@@ -1,9 +1,9 @@
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import {NetdashError} from '../errors.js';
 import type {ConnectionTls} from './connection.js';
 import {tlsServerConfig} from './self-signed.js';
-import {rawSocketOf, type TlsServerConfig} from './tls.js';
+import {rawSocketOf, tlsModule, type TlsServerConfig} from './tls.js';
 
 /** The TLS options of `listen`: serve TLS, with these PEM files instead of netdash's own certificate, offering these ALPN protocols. */
 export type TlsListenOptions = {
@@ -64,7 +64,7 @@ export function dialTls(host: string, port: number, options: TlsConnectOptions):
 	const raw = new net.Socket({allowHalfOpen: true});
 	raw.on('error', ignoreRawError);
 	raw.connect({host, port});
-	const socket = tls.connect({
+	const socket = tlsModule().connect({
 		socket: raw,
 		// With a socket given, `host` only names whom the certificate must be for.
 		host,

@@ -1,11 +1,21 @@
 import {X509Certificate} from 'node:crypto';
 import {readFileSync} from 'node:fs';
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import {NetdashError} from '../errors.js';
+import {builtin} from '../builtin.js';
 import type {CertificateSummary, TlsInfo} from '../events.js';
 
 export type {CertificateSummary, TlsInfo} from '../events.js';
+
+/** node:tls, loaded by the first TLS listener or dial (builtin.ts). */
+export const tlsModule = builtin<typeof tls>('node:tls');
+
+/** A TLS socket can only exist once a listener or dial has loaded node:tls. */
+function isTlsSocket(socket: net.Socket): socket is tls.TLSSocket {
+	const loaded = tlsModule.ifLoaded();
+	return loaded !== undefined && socket instanceof loaded.TLSSocket;
+}
 
 /** TLS for a listener: a certificate and its key (PEM), and the ALPN protocols it offers. */
 export type TlsServerConfig = {
@@ -35,7 +45,7 @@ export function rawSocketOf(socket: tls.TLSSocket): net.Socket | undefined {
  * has not completed has nothing to reset and is destroyed, as a plain socket
  * still connecting is (its SYN simply goes unanswered).
  */
-export function resetSocket(socket: net.Socket, raw: net.Socket | undefined = socket instanceof tls.TLSSocket ? rawSocketOf(socket) : socket): void {
+export function resetSocket(socket: net.Socket, raw: net.Socket | undefined = isTlsSocket(socket) ? rawSocketOf(socket) : socket): void {
 	if (raw === undefined || raw.connecting || raw.destroyed) {
 		socket.destroy();
 		return;

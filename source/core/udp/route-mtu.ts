@@ -1,6 +1,6 @@
-import {execFileSync} from 'node:child_process';
 import {readFileSync} from 'node:fs';
 import {isIP} from 'node:net';
+import {childProcess} from '../builtin.js';
 
 /** The MTU assumed when the route cannot be read: one Ethernet frame. */
 export const DEFAULT_MTU = 1500;
@@ -54,7 +54,7 @@ export function routeMtu(address: string): number {
 	// Only an IP address goes to `ip` (a name is resolved by dgram itself; nothing starting with '-' gets through).
 	if (isIP(address) !== 0) {
 		try {
-			const line = execFileSync('ip', ['-o', 'route', 'get', address], {encoding: 'utf8', timeout: 1000, stdio: ['ignore', 'pipe', 'ignore']});
+			const line = childProcess().execFileSync('ip', ['-o', 'route', 'get', address], {encoding: 'utf8', timeout: 1000, stdio: ['ignore', 'pipe', 'ignore']});
 			mtu = mtuFromRoute(line);
 		} catch {
 			// No `ip` (iproute2), or no route: below.

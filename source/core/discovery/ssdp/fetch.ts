@@ -5,8 +5,12 @@
  * this module checks it again, follows no redirect, resolves no name, and
  * never throws: every outcome is a result.
  */
-import http from 'node:http';
+import type http from 'node:http';
 import {isIPv4} from 'node:net';
+import {builtin} from '../../builtin.js';
+
+/** Loaded by the first description fetched (builtin.ts). */
+const httpModule = builtin<typeof http>('node:http');
 
 /** How a description fetch ended. */
 export type FetchResult =
@@ -94,7 +98,7 @@ export class DescriptionFetcher {
 			}, timeoutMs);
 			timer.unref();
 			try {
-				request = http.get(location, {agent: false, maxHeaderSize: 8192, headers: {'user-agent': 'netdash UPnP/1.1', connection: 'close'}}, (response) => {
+				request = httpModule().get(location, {agent: false, maxHeaderSize: 8192, headers: {'user-agent': 'netdash UPnP/1.1', connection: 'close'}}, (response) => {
 					response.on('error', (error) => {
 						finish({outcome: 'failed', bytes, ms: elapsed(), detail: error.message});
 					});
