@@ -34,15 +34,20 @@ if (process.argv[2] === 'replay' && process.argv.length > 3 && !/^\d+$/.test(pro
 	process.exit(code);
 }
 
-const [{default: meow}, {createCore}, {runJsonLines}, {oneLine}, {parseCliOptions}] = await Promise.all([
-	import('meow'),
+// `netdash` alone (the dashboard, as `npm start` runs it) has nothing to parse: meow is loaded only
+// for arguments, ~8 ms of the first frame otherwise (test/cli/no-arguments.test.ts checks that both
+// ways give the same options).
+const hasArguments = process.argv.length > 2;
+const [meowModule, {cliFlags}, {createCore}, {runJsonLines}, {oneLine}, {parseCliOptions}] = await Promise.all([
+	hasArguments ? import('meow') : undefined,
+	import('./cli-flags.js'),
 	import('./core/index.js'),
 	import('./core/json-lines.js'),
 	import('./core/errors.js'),
 	import('./options.js'),
 ]);
 
-const cli = meow(
+const cli = meowModule?.default(
 	`
 	Usage
 	  $ netdash [options]              the dashboard
@@ -141,42 +146,7 @@ const cli = meow(
 		allowUnknownFlags: true,
 		// Absent booleans stay absent: no --json means "decide by the terminal", not "false".
 		booleanDefault: undefined,
-		flags: {
-			listen: {type: 'string', shortFlag: 'l', isMultiple: true},
-			connect: {type: 'string', shortFlag: 'c', isMultiple: true},
-			forward: {type: 'string', isMultiple: true},
-			forwardUdp: {type: 'string', isMultiple: true},
-			udp: {type: 'string', isMultiple: true},
-			respond: {type: 'string', isMultiple: true},
-			udpMode: {type: 'boolean', shortFlag: 'u'},
-			help: {type: 'boolean', shortFlag: 'h'},
-			version: {type: 'boolean', shortFlag: 'V'},
-			framing: {type: 'string'},
-			json: {type: 'boolean'},
-			connectTimeout: {type: 'string'},
-			maxQueued: {type: 'string'},
-			// A string so that `--discover` alone (value '') means the default port.
-			discover: {type: 'string'},
-			name: {type: 'string'},
-			discoverInterval: {type: 'string'},
-			discoverProtocols: {type: 'string'},
-			discoverMaxTtl: {type: 'string'},
-			broadcastAddress: {type: 'string', isMultiple: true},
-			idleTimeout: {type: 'string'},
-			stallTimeout: {type: 'string'},
-			allow: {type: 'string', isMultiple: true},
-			deny: {type: 'string', isMultiple: true},
-			maxConns: {type: 'string'},
-			log: {type: 'string'},
-			logAllowSpecial: {type: 'boolean'},
-			pcap: {type: 'string'},
-			halfOpen: {type: 'boolean'},
-			tls: {type: 'boolean'},
-			cert: {type: 'string'},
-			key: {type: 'string'},
-			insecure: {type: 'boolean'},
-			alpn: {type: 'string'},
-		},
+		flags: cliFlags,
 	},
 );
 
@@ -186,17 +156,17 @@ function fail(message: string): never {
 }
 
 // meow answers --help and --version by itself only when they stand alone.
-if (cli.flags['help'] === true) {
+if (cli?.flags['help'] === true) {
 	cli.showHelp(0);
 }
 
-if (cli.flags['version'] === true) {
+if (cli?.flags['version'] === true) {
 	cli.showVersion();
 }
 
 let options: CliOptions;
 try {
-	options = parseCliOptions(cli.flags as RawFlags, cli.input, process.argv.slice(2));
+	options = parseCliOptions((cli?.flags ?? {}) as RawFlags, cli?.input ?? [], process.argv.slice(2));
 } catch (error) {
 	fail(oneLine(error));
 }
