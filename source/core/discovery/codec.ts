@@ -20,7 +20,7 @@
  *
  * Nothing may follow the last port.
  */
-import {randomBytes, randomInt} from 'node:crypto';
+import {crypto} from '../builtin.js';
 import {NetdashError} from '../errors.js';
 
 /** The four bytes every netdash discovery packet starts with: `NDSH`. */
@@ -233,7 +233,7 @@ export function hasMagic(bytes: Uint8Array): boolean {
 
 /** A fresh instance id: 16 lowercase hex characters from `crypto.randomBytes(8)`. */
 export function randomInstanceId(): string {
-	return randomBytes(INSTANCE_ID_BYTES).toString('hex');
+	return crypto().randomBytes(INSTANCE_ID_BYTES).toString('hex');
 }
 
 /**
@@ -241,7 +241,7 @@ export function randomInstanceId(): string {
  * sequential: an off-path sender cannot guess the next one to forge a reply.
  */
 export function randomRequestId(): number {
-	return randomInt(1, 0x1_00_00_00_00);
+	return crypto().randomInt(1, 0x1_00_00_00_00);
 }
 
 /**

@@ -1,7 +1,11 @@
-import {open, type FileHandle} from 'node:fs/promises';
+import type {FileHandle} from 'node:fs/promises';
+import {builtin} from '../builtin.js';
 import type {Bus} from '../bus.js';
 import {NetdashError, errorCode, oneLine} from '../errors.js';
 import type {TcpConnection} from './connection.js';
+
+/** Loaded by the first file sent (builtin.ts). */
+const fsPromises = builtin<typeof import('node:fs/promises')>('node:fs/promises');
 
 /** Bytes read from the file at once: fewer, larger pieces than the socket's write chunk, so fewer `send-queued` events. */
 const readBytes = 256 * 1024;
@@ -76,7 +80,7 @@ export class FileSends {
 		let bytes = 0;
 		let handle: FileHandle | undefined;
 		try {
-			handle = await open(path, 'r');
+			handle = await fsPromises().open(path, 'r');
 			const info = await handle.stat();
 			this.#bus.emit({type: 'sendfile-started', connection: id, path, size: info.isFile() ? info.size : null, ...withRef});
 			for (;;) {

@@ -1,9 +1,9 @@
-import {X509Certificate} from 'node:crypto';
+import type {X509Certificate} from 'node:crypto';
 import {readFileSync} from 'node:fs';
 import net from 'node:net';
 import type tls from 'node:tls';
+import {builtin, crypto} from '../builtin.js';
 import {NetdashError} from '../errors.js';
-import {builtin} from '../builtin.js';
 import type {CertificateSummary, TlsInfo} from '../events.js';
 
 export type {CertificateSummary, TlsInfo} from '../events.js';
@@ -95,7 +95,7 @@ export function summarizeCertificate(certificate: tls.PeerCertificate | object |
 export function summarizePem(pem: string): CertificateSummary {
 	let certificate: X509Certificate;
 	try {
-		certificate = new X509Certificate(pem);
+		certificate = new (crypto().X509Certificate)(pem);
 	} catch (error) {
 		throw new NetdashError('BAD_TLS_FILE', `not a PEM certificate: ${(error as Error).message}`);
 	}
