@@ -1,4 +1,4 @@
-import {useCallback, useEffect, useMemo, useRef, useState} from 'react';
+import {useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState} from 'react';
 import {Box, Text, useApp, useStdout, useWindowSize} from 'ink';
 import {formatAddress, type Core, type LanServiceRow, type LogEntry, type Notice, type PeerRow, type Store} from '../core/index.js';
 import type {ReplayPlayer} from '../core/replay/player.js';
@@ -169,7 +169,7 @@ function Dashboard({onQuit, replay}: {readonly onQuit: (() => void) | undefined;
 
 	// The cursor lands on a socket the command line opened once its row is in the snapshot.
 	const {cursorTarget} = state;
-	useEffect(() => {
+	useLayoutEffect(() => {
 		if (cursorTarget === undefined) {
 			return;
 		}
@@ -202,8 +202,10 @@ function Dashboard({onQuit, replay}: {readonly onQuit: (() => void) | undefined;
 
 	// First contact: the first connection accepted or dialed is shown in the Log (and gets the
 	// cursor) unless a connection or UDP socket is shown already or the person chose what is.
+	// A layout effect, as the cursor's landing above: it runs with the render that first shows the
+	// row, so no key can come between them (a j typed then was undone by the move, test/ui/scale).
 	const newestSeen = useRef(0);
-	useEffect(() => {
+	useLayoutEffect(() => {
 		const newest = connections.at(-1);
 		const number = newest === undefined ? 0 : Number(newest.id.slice(1));
 		if (number <= newestSeen.current) {

@@ -88,4 +88,17 @@ describe('first contact', () => {
 		expect(Date.now() - failedAt).toBeGreaterThan(4000);
 		expect(faded.split('\n').at(-2)).toContain('✗');
 	}, 30_000);
+
+	it('a key typed as soon as the first connections are drawn is not undone by the cursor\'s move to the first of them', async () => {
+		const dashboard = await open();
+		for (let index = 1; index <= 3; index++) {
+			dashboard.core.bus.emit({type: 'connection-opened', connection: `C${index}`, listener: null, origin: 'dialed', local: {address: '127.0.0.1', port: 20_000 + index}, remote: {address: '127.0.0.1', port: 80}, framing: 'raw', isHalfOpen: false});
+		}
+
+		await dashboard.see('(3 open · 3 total');
+		// In the same turn as the frame: the first-contact move (a passive effect before) came after j and undid it.
+		dashboard.stdin.write('j');
+		const frame = await dashboard.see(/┃›  C2 /);
+		expect(frame).toMatch(/┃ • C1 /);
+	});
 });
