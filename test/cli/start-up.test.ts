@@ -1,5 +1,5 @@
 import {spawnSync} from 'node:child_process';
-import {readFileSync} from 'node:fs';
+import {readdirSync, readFileSync} from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 import {describe, expect, it} from 'vitest';
@@ -23,6 +23,23 @@ function run(args: string[], input = ''): {code: number | null; stdout: string; 
 	return {code: result.status, stdout: result.stdout, imported: urls.filter((url) => url.startsWith('file:')).map((url) => path.basename(new URL(url).pathname))};
 }
 
+/** The chunks of dist/bin that `entry` imports statically (import statements, not `import()`), itself included, transitively. */
+function staticImports(entry: string): Set<string> {
+	const bin = path.dirname(cliPath);
+	const seen = new Set<string>();
+	const visit = (file: string) => {
+		if (!seen.has(file)) {
+			seen.add(file);
+			for (const match of readFileSync(path.join(bin, file), 'utf8').matchAll(/(?:from|import)\s*["'`]\.\/([^"'`]+)["'`]/g)) {
+				visit(match[1]!);
+			}
+		}
+	};
+
+	visit(entry);
+	return seen;
+}
+
 describe('start-up', () => {
 	it('netdash --version and -V print the version without loading the rest of netdash', () => {
 		for (const flag of ['--version', '-V']) {
@@ -39,5 +56,20 @@ describe('start-up', () => {
 		expect(code).toBe(0);
 		expect(imported.length).toBeGreaterThan(2);
 		expect(imported.filter((file) => file.startsWith('run-'))).toEqual([]);
+	});
+
+	it('node-forge is in a chunk of its own that nothing on the start path imports statically (only making the TLS certificate loads it)', () => {
+		const bin = path.dirname(cliPath);
+		const hasForge = (file: string) => /\bforge\b/.test(readFileSync(path.join(bin, file), 'utf8'));
+		// Given the chunk that carries node-forge
+		const forgeChunks = readdirSync(bin).filter((file) => file.endsWith('.js') && hasForge(file));
+		expect(forgeChunks).toHaveLength(1);
+		// When the CLI starts, in any mode: cli.js, each chunk it may import() (core, dashboard, …), and what those import
+		const entries = ['cli.js', ...[...readFileSync(cliPath, 'utf8').matchAll(/import\(["'`]\.\/([^"'`]+)["'`]\)/g)].map((match) => match[1]!)];
+		expect(entries.some((file) => file.startsWith('run-'))).toBe(true);
+		const loaded = new Set(entries.flatMap((entry) => [...staticImports(entry)]));
+		// Then none of them is node-forge's chunk
+		expect([...loaded].filter(hasForge)).toEqual([]);
+		expect(loaded.has(forgeChunks[0]!)).toBe(false);
 	});
 });

@@ -58,7 +58,7 @@ describe('a reset of a TLS connection reaches the peer as a reset', () => {
 
 	it('openssl s_server sees a reset, not an end of stream, when netdash resets a connection it dialed', async () => {
 		// Given netdash dialed openssl s_server and sent it a line
-		const {port, server} = await sServer(certificateFiles(tempDir(), 'server'));
+		const {port, server} = await sServer(await certificateFiles(tempDir(), 'server'));
 		const {core, events} = setup();
 		const id = core.connect('127.0.0.1', port, {tls: true, insecure: true})!;
 		await events.waitFor('connection-opened', (event) => event.connection === id);

@@ -42,7 +42,7 @@ describe('a TLS dial that fails verification says why in one line', () => {
 
 	it('a certificate for another host names the hosts it is for, dialed by name', async () => {
 		// Given s_server with a certificate netdash trusts, made for other.example and 10.9.9.9 only
-		const files = certificateFiles(tempDir(), 'elsewhere', {dnsNames: ['other.example'], ips: ['10.9.9.9']});
+		const files = await certificateFiles(tempDir(), 'elsewhere', {dnsNames: ['other.example'], ips: ['10.9.9.9']});
 		const {port} = await sServer(files);
 		// When netdash dials it as localhost
 		const netdash = dial('localhost', port, files.cert);
@@ -54,8 +54,8 @@ describe('a TLS dial that fails verification says why in one line', () => {
 
 	it('an expired certificate is refused as expired, even when its CA is unknown too', async () => {
 		// Given an expired self-signed certificate, and netdash trusting some other CA
-		const ca = certificateFiles(tempDir(), 'nobody');
-		const {port} = await sServer(certificateFiles(tempDir(), 'old', {isExpired: true}));
+		const ca = await certificateFiles(tempDir(), 'nobody');
+		const {port} = await sServer(await certificateFiles(tempDir(), 'old', {isExpired: true}));
 		const netdash = dial('127.0.0.1', port, ca.cert);
 		// Then OpenSSL names the dates first, and netdash says so in one line
 		const failed = await netdash.waitFor((event) => event.type === 'socket-failed', 'socket-failed');
@@ -118,8 +118,8 @@ describe('a client that rejects a TLS listener\'s certificate is reported on the
 
 	it('self-signed (unknown CA), another host name, expired, and plain HTTP each get their line', async () => {
 		const directory = tempDir();
-		const good = certificateFiles(directory, 'good', {dnsNames: ['localhost']});
-		const old = certificateFiles(directory, 'old', {dnsNames: ['localhost'], isExpired: true});
+		const good = await certificateFiles(directory, 'good', {dnsNames: ['localhost']});
+		const old = await certificateFiles(directory, 'old', {dnsNames: ['localhost'], isExpired: true});
 		const {core, events} = setup();
 		const current = await serve(core, events, good);
 		const expired = await serve(core, events, old);
@@ -157,7 +157,7 @@ describe('a client that rejects a TLS listener\'s certificate is reported on the
 			await core.closeAll(200);
 			core.dispose();
 		});
-		const {id, port} = await serve(core, events, certificateFiles(tempDir(), 'quiet', {dnsNames: ['localhost']}));
+		const {id, port} = await serve(core, events, await certificateFiles(tempDir(), 'quiet', {dnsNames: ['localhost']}));
 		// When a client connects and says nothing
 		const silent = net.createConnection({host: '127.0.0.1', port});
 		const seen = {isClosed: false};

@@ -77,7 +77,7 @@ describe('TLS', () => {
 
 	it('a TLS dial to openssl s_server with --insecure is open, marked unverified, and says the certificate is self-signed', async () => {
 		const directory = tempDir();
-		const {port, server} = await sServer(certificateFiles(directory, 'server'), ['-alpn', 'b,a']);
+		const {port, server} = await sServer(await certificateFiles(directory, 'server'), ['-alpn', 'b,a']);
 		const {core, events} = setup(tempDir());
 		const id = core.connect('127.0.0.1', port, {tls: true, insecure: true, alpn: ['a', 'b']})!;
 		const opened = await events.waitFor('connection-opened', (event) => event.connection === id);
@@ -90,8 +90,8 @@ describe('TLS', () => {
 	it('a TLS dial by name sends the name as SNI, and openssl s_server answers with its certificate for that name', async () => {
 		// Given s_server with a default certificate and another for the name localhost
 		const directory = tempDir();
-		const named = certificateFiles(directory, 'sni-localhost', {dnsNames: ['localhost']});
-		const {port} = await sServer(certificateFiles(directory, 'default'), ['-servername', 'localhost', '-cert2', named.cert, '-key2', named.key]);
+		const named = await certificateFiles(directory, 'sni-localhost', {dnsNames: ['localhost']});
+		const {port} = await sServer(await certificateFiles(directory, 'default'), ['-servername', 'localhost', '-cert2', named.cert, '-key2', named.key]);
 		// When netdash dials it as localhost
 		const {core, events} = setup(tempDir());
 		const id = core.connect('localhost', port, {tls: true, insecure: true})!;
@@ -101,7 +101,7 @@ describe('TLS', () => {
 	});
 
 	it('a verified TLS dial to a self-signed openssl s_server fails with one line saying so', async () => {
-		const {port} = await sServer(certificateFiles(tempDir(), 'server'));
+		const {port} = await sServer(await certificateFiles(tempDir(), 'server'));
 		const {core, events} = setup(tempDir());
 		const id = core.connect('127.0.0.1', port, {tls: true})!;
 		const failed = await events.waitFor('socket-failed', (event) => event.target === id);
@@ -113,7 +113,7 @@ describe('TLS', () => {
 	it('a plain-text client of a TLS listener is reported on the listener, and netdash keeps serving', async () => {
 		const {core, events} = setup(tempDir());
 		const directory = tempDir();
-		const files = certificateFiles(directory, 'mine', {dnsNames: ['localhost']});
+		const files = await certificateFiles(directory, 'mine', {dnsNames: ['localhost']});
 		const id = core.listen('127.0.0.1', 0, {tls: true, cert: files.cert, key: files.key})!;
 		const opened = await events.waitFor('listener-opened', (event) => event.listener === id);
 		expect(opened.tls?.certificate.subject).toBe('CN=mine');
@@ -150,7 +150,7 @@ describe('TLS', () => {
 	it('a verified TLS dial to a server whose CA is unknown fails with one line saying so', async () => {
 		// Given openssl s_server with a certificate signed by a CA netdash does not trust
 		const directory = tempDir();
-		const ca = certificateFiles(directory, 'test-ca');
+		const ca = await certificateFiles(directory, 'test-ca');
 		const file = (name: string) => path.join(directory, name);
 		writeFileSync(file('ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
 		execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('leaf-key.pem'), '-out', file('leaf.csr'), '-subj', '/CN=leaf'], {stdio: 'pipe'});
@@ -166,7 +166,7 @@ describe('TLS', () => {
 	});
 
 	it('an --insecure session is a warning notice on the dashboard and marks the row tls!', async () => {
-		const {port} = await sServer(certificateFiles(tempDir(), 'server'));
+		const {port} = await sServer(await certificateFiles(tempDir(), 'server'));
 		const {core, events} = setup(tempDir());
 		const store = createStore(core.bus, {publishIntervalMs: 20, sampleIntervalMs: 100});
 		cleanups.push(() => {
@@ -224,7 +224,7 @@ describe('the netdash binary with --tls', () => {
 	}
 
 	it('dials openssl s_server, verifies a trusted certificate for 127.0.0.1 and passes plaintext both ways', async () => {
-		const files = certificateFiles(tempDir(), 'good');
+		const files = await certificateFiles(tempDir(), 'good');
 		const {port, server} = await sServer(files);
 		const logPath = path.join(tempDir(), 'session.jsonl');
 		const netdash = dial(port, files.cert, ['--log', logPath]);
@@ -242,7 +242,7 @@ describe('the netdash binary with --tls', () => {
 	});
 
 	it('refuses an expired certificate in one line', async () => {
-		const files = certificateFiles(tempDir(), 'old', {isExpired: true});
+		const files = await certificateFiles(tempDir(), 'old', {isExpired: true});
 		const {port} = await sServer(files);
 		const netdash = dial(port, files.cert);
 		const failed = await netdash.waitFor((event) => event.type === 'socket-failed', 'socket-failed');
@@ -251,7 +251,7 @@ describe('the netdash binary with --tls', () => {
 	});
 
 	it('refuses a certificate made for another host in one line', async () => {
-		const files = certificateFiles(tempDir(), 'elsewhere', {dnsNames: ['other.example'], ips: []});
+		const files = await certificateFiles(tempDir(), 'elsewhere', {dnsNames: ['other.example'], ips: []});
 		const {port} = await sServer(files);
 		const netdash = dial(port, files.cert);
 		const failed = await netdash.waitFor((event) => event.type === 'socket-failed', 'socket-failed');
@@ -260,7 +260,7 @@ describe('the netdash binary with --tls', () => {
 	});
 
 	it('serves -l --tls with --cert/--key to openssl s_client, which verifies it', async () => {
-		const files = certificateFiles(tempDir(), 'served', {dnsNames: ['localhost']});
+		const files = await certificateFiles(tempDir(), 'served', {dnsNames: ['localhost']});
 		const netdash = spawnJson(['--json', '--listen', '0', '--tls', '--cert', files.cert, '--key', files.key], {env: {XDG_CONFIG_HOME: tempDir()}});
 		cleanups.push(() => {
 			netdash.child.kill();

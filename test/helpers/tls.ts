@@ -3,7 +3,7 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {onTestFinished} from 'vitest';
-import {makeSelfSigned} from '../../source/core/tcp/self-signed.js';
+import {makeSelfSigned} from '../../source/core/tcp/make-certificate.js';
 import {until} from './recorder.js';
 
 /*
@@ -41,9 +41,9 @@ export function openssl(args: string[]): OpensslChild {
 }
 
 /** Certificate and key files (PEM) for 127.0.0.1 unless told otherwise, valid now unless `isExpired`. */
-export function certificateFiles(directory: string, name: string, options: {dnsNames?: string[]; ips?: string[]; isExpired?: boolean} = {}): {cert: string; key: string} {
+export async function certificateFiles(directory: string, name: string, options: {dnsNames?: string[]; ips?: string[]; isExpired?: boolean} = {}): Promise<{cert: string; key: string}> {
 	const now = Date.now();
-	const pair = makeSelfSigned({
+	const pair = await makeSelfSigned({
 		commonName: name,
 		dnsNames: options.dnsNames ?? [],
 		ips: options.ips ?? ['127.0.0.1'],

@@ -50,8 +50,8 @@ function described(certificate: string): {subject: string; issuer: string; from:
 }
 
 /** A certificate for 127.0.0.1 named `O=Netdash Test, CN=bench.example`, signed by a test CA (`CN=Test CA`), made with openssl. */
-function caSigned(directory: string): {cert: string; key: string} {
-	const ca = certificateFiles(directory, 'Test CA');
+async function caSigned(directory: string): Promise<{cert: string; key: string}> {
+	const ca = await certificateFiles(directory, 'Test CA');
 	const file = (name: string) => path.join(directory, name);
 	writeFileSync(file('ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
 	execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('leaf-key.pem'), '-out', file('leaf.csr'), '-subj', '/O=Netdash Test/CN=bench.example'], {stdio: 'pipe'});
@@ -71,7 +71,7 @@ describe('a TLS session on the dashboard', () => {
 
 	it('a TLS dial shows its version, the unverified mark and ALPN on the row, and the Log shows the cipher and the peer certificate\'s subject, issuer, validity and SHA-256 fingerprint', async () => {
 		// Given openssl s_server with a CA-signed certificate, speaking h2, with one cipher suite
-		const files = caSigned(tempDir());
+		const files = await caSigned(tempDir());
 		const {port} = await sServer(files, ['-alpn', 'h2', '-ciphersuites', 'TLS_CHACHA20_POLY1305_SHA256']);
 		const expected = described(files.cert);
 		expect(expected.subject).toBe('O=Netdash Test, CN=bench.example');
@@ -93,7 +93,7 @@ describe('a TLS session on the dashboard', () => {
 
 	it('a connection a TLS listener accepted shows its version on the row, and its Log and the listener\'s show the certificate served', async () => {
 		// Given a TLS listener serving a CA-signed certificate
-		const files = caSigned(tempDir());
+		const files = await caSigned(tempDir());
 		const expected = described(files.cert);
 		const dashboard = await open();
 		dashboard.core.listen('127.0.0.1', 0, {tls: true, cert: files.cert, key: files.key});

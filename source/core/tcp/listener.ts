@@ -42,8 +42,12 @@ export type ListenerInit = {
 	isHalfOpen?: boolean;
 	/** A forward's target: every accepted client is relayed to a connection dialed there (relay/). */
 	target?: {address: string; port: number};
-	/** Serve TLS with this certificate: connections are handed over once their handshake is done. */
-	tls?: TlsServerConfig;
+	/**
+	 * Serve TLS with this certificate: connections are handed over once their
+	 * handshake is done. A promise while netdash's own certificate is being
+	 * made: the listener binds once it is, and fails (`socket-failed`) if it cannot be.
+	 */
+	tls?: TlsServerConfig | Promise<TlsServerConfig>;
 	/** Who may connect; shared by every listener and changed while running. */
 	admission: Admission;
 	/** Called for every accepted socket, synchronously, so its handlers are attached before anything else runs. */
@@ -71,11 +75,12 @@ export class TcpListener {
 	/** Clients over the limit waiting for a slot, oldest first (at most MAX_WAITING). */
 	readonly #waiting: Waiting[] = [];
 	#localEnd: {address: string; port: number} | undefined;
-	readonly #server: net.Server;
+	/** Undefined until it starts: a TLS listener waiting for its certificate has no server yet. */
+	#server: net.Server | undefined;
 	readonly #bus: Bus;
 	readonly #init: ListenerInit;
 	/** The certificate it serves, when TLS. */
-	readonly #certificate: CertificateSummary | undefined;
+	#certificate: CertificateSummary | undefined;
 	/** TCP sockets refused before their TLS handshake: their TLS sockets' errors are not news. */
 	readonly #refusedRaw = new WeakSet<net.Socket>();
 
@@ -86,49 +91,40 @@ export class TcpListener {
 		this.framing = init.framing;
 		this.isHalfOpen = init.isHalfOpen;
 		this.target = init.target;
+		if (init.tls instanceof Promise) {
+			init.tls
+				.then((config) => {
+					// Closed while its certificate was being made: it never starts.
+					if (this.#state === 'starting') {
+						this.#start(config);
+					}
+				})
+				.catch((error: unknown) => {
+					// The certificate could not be made (a NetdashError saying why): reported as a bind failure is.
+					if (this.#state === 'starting') {
+						this.#fail(errorCode(error), oneLine(error));
+					}
+				});
+		} else {
+			this.#start(init.tls);
+		}
+	}
+
+	/** Make the server and bind it. */
+	#start(tlsConfig: TlsServerConfig | undefined): void {
+		const init = this.#init;
 		// allowHalfOpen: Node must not end our side on the peer's FIN by itself; the connection does,
 		// after its queue has drained, unless it is half-open (TcpConnection).
-		if (init.tls) {
-			const server = tlsModule().createServer({
-				allowHalfOpen: true,
-				cert: init.tls.cert,
-				key: init.tls.key,
-				...(init.tls.alpn ? {ALPNProtocols: init.tls.alpn} : {}),
-				// A client mid-handshake is not yet counted against the limit: bound how long it may hold a socket.
-				...(init.tls.handshakeTimeoutMs ? {handshakeTimeout: init.tls.handshakeTimeoutMs} : {}),
-			});
-			this.#certificate = summarizePem(init.tls.cert);
-			this.#server = server;
-			// The rules come before the handshake too: a denied client costs no key operation and never
-			// sees our certificate. Node's own 'connection' handler then wraps a socket already reset.
-			server.prependListener('connection', (raw: net.Socket) => {
-				const rule = init.admission.refusal(raw.remoteAddress);
-				if (rule) {
-					this.#refusedRaw.add(raw);
-					this.#refuse(raw, 'denied', rule);
-				}
-			});
-			// A client that fails its handshake (a plain-text client, or one that rejects our certificate)
-			// never becomes a connection: say why, on the listener. Without a handler Node drops it silently.
-			server.on('tlsClientError', (error, socket) => {
-				const raw = rawSocketOf(socket);
-				// A client refused before its handshake was reported as refused already.
-				if (raw === undefined || !this.#refusedRaw.has(raw)) {
-					this.#onHandshakeFailed(error, socket);
-				}
-			});
-		} else {
-			this.#server = net.createServer({allowHalfOpen: true});
-		}
-
-		this.#server.on('error', (error) => {
+		const server = tlsConfig ? this.#tlsServer(tlsConfig) : net.createServer({allowHalfOpen: true});
+		this.#server = server;
+		server.on('error', (error) => {
 			this.#onError(error);
 		});
 		// The limit is counted here, not with server.maxConnections: Node drops over its limit before
 		// 'connection', so a denied client would be reported as over the limit. Rules come first.
 		// With TLS the rules apply again once the handshake is done ('secureConnection'), as they may have
 		// changed meanwhile, and before any byte is read.
-		this.#server.on(init.tls ? 'secureConnection' : 'connection', (socket: net.Socket) => {
+		server.on(tlsConfig ? 'secureConnection' : 'connection', (socket: net.Socket) => {
 			// Read the address once, here: a client that reset before we accepted it has none, and
 			// admission refuses it (fails closed) rather than letting it past every rule.
 			const rule = init.admission.refusal(socket.remoteAddress);
@@ -144,9 +140,42 @@ export class TcpListener {
 
 			this.#admit(socket);
 		});
-		this.#server.listen({host: init.host, port: init.port, backlog: init.backlog}, () => {
-			this.#onListening();
+		server.listen({host: init.host, port: init.port, backlog: init.backlog}, () => {
+			this.#onListening(server);
 		});
+	}
+
+	/** A TLS server for `config`, turning away denied clients before their handshake and reporting failed handshakes. */
+	#tlsServer(config: TlsServerConfig): tls.Server {
+		const init = this.#init;
+		const server = tlsModule().createServer({
+			allowHalfOpen: true,
+			cert: config.cert,
+			key: config.key,
+			...(config.alpn ? {ALPNProtocols: config.alpn} : {}),
+			// A client mid-handshake is not yet counted against the limit: bound how long it may hold a socket.
+			...(config.handshakeTimeoutMs ? {handshakeTimeout: config.handshakeTimeoutMs} : {}),
+		});
+		this.#certificate = summarizePem(config.cert);
+		// The rules come before the handshake too: a denied client costs no key operation and never
+		// sees our certificate. Node's own 'connection' handler then wraps a socket already reset.
+		server.prependListener('connection', (raw: net.Socket) => {
+			const rule = init.admission.refusal(raw.remoteAddress);
+			if (rule) {
+				this.#refusedRaw.add(raw);
+				this.#refuse(raw, 'denied', rule);
+			}
+		});
+		// A client that fails its handshake (a plain-text client, or one that rejects our certificate)
+		// never becomes a connection: say why, on the listener. Without a handler Node drops it silently.
+		server.on('tlsClientError', (error, socket) => {
+			const raw = rawSocketOf(socket);
+			// A client refused before its handshake was reported as refused already.
+			if (raw === undefined || !this.#refusedRaw.has(raw)) {
+				this.#onHandshakeFailed(error, socket);
+			}
+		});
+		return server;
 	}
 
 	/** True when it serves TLS. */
@@ -249,7 +278,7 @@ export class TcpListener {
 		}
 
 		// The server's own 'close' waits for every accepted connection; the listening socket is gone now.
-		this.#server.close();
+		this.#server?.close();
 		this.#bus.emit({type: 'listener-closed', listener: this.id, accepted: this.#accepted, ...(ref ? {ref} : {})});
 		this.#init.onClosed(this);
 	}
@@ -271,13 +300,13 @@ export class TcpListener {
 		this.#bus.emit({type: 'connection-refused', listener: this.id, remote, reason, rule});
 	}
 
-	#onListening(): void {
+	#onListening(server: net.Server): void {
 		if (this.#state !== 'starting') {
 			return;
 		}
 
 		this.#state = 'listening';
-		const address = this.#server.address() as net.AddressInfo;
+		const address = server.address() as net.AddressInfo;
 		if (address.address !== '0.0.0.0' && address.address !== '::') {
 			this.#localEnd = Object.freeze({address: address.address, port: address.port});
 		}
@@ -312,12 +341,17 @@ export class TcpListener {
 	#onError(error: Error): void {
 		const code = errorCode(error);
 		const address = formatAddress(this.#init.host, this.#init.port);
+		this.#fail(code, explainSocketError(code, {operation: 'listen', address}, oneLine(error)));
+	}
+
+	/** A failure of the server, or before it (its certificate could not be made): reported, and the end of a listener still starting. */
+	#fail(code: string, message: string): void {
 		const wasListening = this.#state === 'listening';
 		this.#bus.emit({
 			type: 'socket-failed',
 			target: this.id,
 			code,
-			message: explainSocketError(code, {operation: 'listen', address}, oneLine(error)),
+			message,
 			...(this.#init.ref && !wasListening ? {ref: this.#init.ref} : {}),
 		});
 		if (this.#state === 'starting') {

@@ -26,8 +26,9 @@ export type TlsConnectOptions = {
  * What a listener serves: undefined for plain TCP. TLS options without
  * `tls` are an error rather than silently plain. A client has
  * `handshakeTimeoutMs` to finish its handshake (the core's connect timeout).
+ * A promise while netdash's own certificate is being made (see tlsServerConfig).
  */
-export function listenTls(options: TlsListenOptions, configDirectory: string | undefined, handshakeTimeoutMs = 0): TlsServerConfig | undefined {
+export function listenTls(options: TlsListenOptions, configDirectory: string | undefined, handshakeTimeoutMs = 0): TlsServerConfig | Promise<TlsServerConfig> | undefined {
 	if (!options.tls) {
 		if (options.cert !== undefined || options.key !== undefined || options.alpn !== undefined) {
 			throw new NetdashError('BAD_TLS_OPTION', 'cert, key and alpn need tls on the listener');
@@ -36,7 +37,9 @@ export function listenTls(options: TlsListenOptions, configDirectory: string | u
 		return undefined;
 	}
 
-	return {...tlsServerConfig(options, configDirectory), ...(handshakeTimeoutMs > 0 ? {handshakeTimeoutMs} : {})};
+	const withTimeout = (config: TlsServerConfig): TlsServerConfig => ({...config, ...(handshakeTimeoutMs > 0 ? {handshakeTimeoutMs} : {})});
+	const config = tlsServerConfig(options, configDirectory);
+	return config instanceof Promise ? config.then(withTimeout) : withTimeout(config);
 }
 
 /** A dial's TCP socket errors reach its TLS socket too, which reports them: nothing more to do here. */
