@@ -1,6 +1,7 @@
 /** What the core is given: its options, the options of its commands, and a command as the `--log` file records it. */
 
 import {formatFraming, type FramingSpec} from './framing/index.js';
+import type {MemoryReturnOptions} from './memory-return.js';
 import type {AdmissionRules} from './tcp/admission.js';
 import type {TlsConnectOptions, TlsListenOptions} from './tcp/tls-open.js';
 
@@ -34,6 +35,11 @@ export type CoreOptions = {
 	 * 0 leaves V8 as it was. @default 16 MiB
 	 */
 	reclaimEveryBytes?: number;
+	/**
+	 * Hand back the memory V8 grew for a burst once the bus has been quiet for a watch interval
+	 * (memory-return.ts); false leaves V8 to itself. @default on: above 16 MiB of young generation, at most every 30 s
+	 */
+	returnMemory?: MemoryReturnOptions | false;
 	/**
 	 * Keep a connection open after the peer's FIN, so it can still be answered, until it is closed
 	 * (`--half-open`). Off, a peer's FIN closes the connection once its queue has drained, as ncat

@@ -5,6 +5,7 @@ import type {RelayStep} from './relay/relay.js';
 import {RelayManager, type ForwardTarget} from './relay/relay-manager.js';
 import {Admission, type AdmissionRules} from './tcp/admission.js';
 import {TcpManager} from './tcp/tcp-manager.js';
+import {MemoryReturn} from './memory-return.js';
 import {ResourceWatch} from './resources.js';
 import {Discovery, type DiscoveryOptions} from './discovery/discovery.js';
 import {LanDiscovery, type LanOptions} from './discovery/lan.js';
@@ -38,6 +39,7 @@ export class Core {
 	/** TCP listeners and connections (tcp/). */
 	readonly #tcp: TcpManager;
 	readonly #resources: ResourceWatch;
+	readonly #memoryReturn: MemoryReturn | undefined;
 	readonly #watchTimer: NodeJS.Timeout;
 	readonly #stallTimeoutMs: number;
 	readonly #readingHolds = new Set<string>();
@@ -101,6 +103,7 @@ export class Core {
 		// Bad rules in options are the caller's bug (the CLI validates flags first): let it throw.
 		this.#admission.set(options.admission ?? {});
 		this.#resources = new ResourceWatch(this.bus);
+		this.#memoryReturn = options.returnMemory === false ? undefined : new MemoryReturn(this.bus, options.returnMemory);
 		this.#watchTimer = setInterval(() => {
 			this.#watch();
 		}, options.watchIntervalMs ?? defaults.watchIntervalMs);
@@ -486,7 +489,7 @@ export class Core {
 		clearInterval(this.#watchTimer);
 	}
 
-	/** Once a second: stalled queues, and open files near the limit while anything listens. */
+	/** Once a second: stalled queues, open files near the limit while anything listens, and memory a burst left taken. */
 	#watch(): void {
 		if (this.#readOnly !== undefined) {
 			return;
@@ -504,6 +507,7 @@ export class Core {
 
 		this.#resources.checkKernelDrops();
 		this.#udp.reportDrops();
+		this.#memoryReturn?.check();
 	}
 
 	/** Ids of open connections, in order of creation. */

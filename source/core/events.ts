@@ -26,7 +26,7 @@ import type {DatagramReceived, DatagramRefused, DatagramSent, DatagramsDropped, 
 import type {DiscoveryStarted, DiscoveryStatsReported, DiscoveryStopped, PeerDiscovered, PeerExpired, PeerLeft, PeerUpdated, ProbeSent} from './events/discovery.js';
 import type {EventBase} from './events/base.js';
 import type {ForeignDatagram, PacketDropped, ProbeResults, ServiceDiscovered, ServiceExpired, ServiceLeft, ServiceUpdated, ServicesBrowsing} from './events/lan.js';
-import type {KernelDropsChanged, OutputShed, ResourceExhausted} from './events/resources.js';
+import type {KernelDropsChanged, MemoryReturned, OutputShed, ResourceExhausted} from './events/resources.js';
 import type {LogFileFailed, PcapFileFailed} from './events/capture.js';
 import type {RelayChunkDropped, RelayChunkHeld, RelayChunkReleased, RelayClosed, RelayInjected, RelayInterceptChanged, RelayOpened, RelayThrottleChanged, UdpRelayClosed, UdpRelayOpened} from './events/relay.js';
 import type {RuleAdded, RuleChanged, RuleReplied, RuleSkipped, RulesListed, SaveFailed, SaveFinished, SaveStarted, ScheduleFinished, ScheduleStarted, SchedulesListed} from './events/workbench.js';
@@ -70,6 +70,7 @@ export type BusEvent = EventBase &
 		| ConnectionUnstalled
 		| ResourceExhausted
 		| KernelDropsChanged
+		| MemoryReturned
 		| LogFileFailed
 		| OutputShed
 		| SendfileStarted

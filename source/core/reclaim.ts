@@ -68,7 +68,7 @@ export class Reclaimer {
 		const received = this.#received;
 		this.#received = 0;
 		// Found at the first collection, not at start-up: the context that hands gc() over costs a few ms.
-		collector ??= findCollector();
+		const collector = gcCollector();
 		if (!collector) {
 			return;
 		}
@@ -90,10 +90,17 @@ export class Reclaimer {
 	}
 }
 
-type Collector = (options: {type: 'minor'}) => unknown;
+/** V8's gc() with the options Node's build of it takes (only these are used). */
+export type Collector = (options: {type: 'minor'} | {type: 'major'; flavor: 'last-resort'}) => unknown;
 
 /** V8's gc(), found at the first collection: null when this runtime has none to give. */
 let collector: Collector | null | undefined;
+
+/** V8's gc(), made available on first call (see findCollector); null when this runtime has none to give. */
+export function gcCollector(): Collector | null {
+	collector ??= findCollector();
+	return collector;
+}
 /** Allocation-site pretenuring is turned off once, by the first reclaimer. */
 let isPretenuringOff = false;
 

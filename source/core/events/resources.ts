@@ -9,6 +9,20 @@ export type ResourceExhausted = {
 	message: string;
 };
 
+/**
+ * After a quiet second, netdash asked V8 to hand back the memory it grew for
+ * a burst (memory-return.ts): the young generation's committed bytes and
+ * the process's RSS before and after, and how long the pause took.
+ */
+export type MemoryReturned = {
+	type: 'memory-returned';
+	youngBefore: number;
+	youngAfter: number;
+	rssBefore: number;
+	rssAfter: number;
+	ms: number;
+};
+
 /** The kernel dropped UDP datagrams for a full receive buffer since the last sample. */
 export type KernelDropsChanged = {
 	type: 'kernel-drops-changed';

@@ -162,6 +162,7 @@ export const eventSchemas: Readonly<Record<string, JsonSchema>> = {
 	'connection-unstalled': event('connection-unstalled', {connection: text}),
 	'resource-exhausted': event('resource-exhausted', {resource: {enum: ['file-descriptors']}, used: count, limit: count, message: text}),
 	'kernel-drops-changed': event('kernel-drops-changed', {socketDrops: count, rcvbufErrors: count, sinceStart: count}),
+	'memory-returned': event('memory-returned', {youngBefore: count, youngAfter: count, rssBefore: count, rssAfter: count, ms: {type: 'number', minimum: 0}}),
 	'log-file-failed': event('log-file-failed', {path: text, code: text, message: text}),
 	'output-shed': event('output-shed', {output: {enum: ['stdout', 'log', 'pcap']}, events: many, firstSeq: many, lastSeq: many, types: {type: 'object', additionalProperties: many}}),
 	'sendfile-started': event('sendfile-started', {connection: text, path: text, size: {type: ['integer', 'null'], minimum: 0}}),

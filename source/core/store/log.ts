@@ -109,6 +109,21 @@ class Ring {
 	}
 }
 
+/** Matches nothing a note holds, and must read all of it to say so. */
+const nul = /\0/;
+
+/**
+ * The same text, kept as one flat string. A template literal builds a tree
+ * of its pieces (a V8 cons string, 32 B a node); a regular expression reads
+ * its subject flat, which turns the tree into one string in place (and the
+ * next collection drops the tree's nodes). A listener's "accepted C9 from
+ * 127.0.0.1:40000", one per client, measured ~210 B as a tree, ~65 B flat.
+ */
+function flattened(text: string): string {
+	nul.test(text);
+	return text;
+}
+
 /** Entries in a log's first chunk; each next chunk is twice the last, up to MAX_CHUNK. */
 const FIRST_CHUNK = 4;
 const MAX_CHUNK = 512;
@@ -454,7 +469,7 @@ export class LogBook {
 	 * look, like a datagram's: a listener's "accepted" notes, one per client, are mostly never read.
 	 */
 	appendNote(id: string, seq: number, at: number, text: string, isError: boolean, changed: Set<string>): void {
-		this.#append(this.log(id), seq, at, 0, this.#ring.written, -1, flagsOf('note', 'note', isError), text, ENTRY_OVERHEAD + text.length, changed);
+		this.#append(this.log(id), seq, at, 0, this.#ring.written, -1, flagsOf('note', 'note', isError), flattened(text), ENTRY_OVERHEAD + text.length, changed);
 	}
 
 	#append(log: SocketLog, seq: number, at: number, bytes: number, mark: number, length: number, flags: number, slot: LogEntry | string | undefined, cost: number, changed: Set<string>): void {

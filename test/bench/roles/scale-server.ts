@@ -20,7 +20,12 @@ import {wallMs} from '../lib/clock.js';
 import {collectGarbage, command, fail, finish, monotonicUs, numberArg, report, roleArgs, runRole, statusKiB} from '../lib/role.js';
 
 const BACKLOG = 65_535;
-const SETTLE_MS = 300;
+/**
+ * How long every kind waits after the last accept before its memory is read: netdash hands back
+ * what a burst grew (core/memory-return.ts) once its watch (each second) finds the bus quiet, so
+ * within 2 s; bare Node has nothing to do, and waits as long.
+ */
+const SETTLE_MS = 2500;
 
 runRole(async () => {
 	const args = roleArgs();
@@ -46,6 +51,8 @@ runRole(async () => {
 	});
 	let settle = () => {};
 	let rows = (): number => accepted;
+	/** netdash's memory-returned pauses during the settling (ms each). */
+	const returnedMs: number[] = [];
 
 	if (kind === 'raw') {
 		const sockets: net.Socket[] = [];
@@ -79,6 +86,8 @@ runRole(async () => {
 			core.bus.subscribe((event) => {
 				if (event.type === 'connection-opened') {
 					onAccepted();
+				} else if (event.type === 'memory-returned') {
+					returnedMs.push(event.ms);
 				} else if (event.type === 'listener-opened') {
 					resolve(event.port);
 				} else if (event.type === 'connection-refused' || event.type === 'resource-exhausted') {
@@ -107,7 +116,7 @@ runRole(async () => {
 	const heapAfter = process.memoryUsage().heapUsed;
 	// Where the RSS is: each V8 space's committed size against what lives in it (KiB).
 	const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((space) => [space.space_name, [Math.round(space.space_size / 1024), Math.round(space.space_used_size / 1024)]]));
-	report({type: 'accepted', allAcceptedAt, atUs: allAcceptedUs, rssBeforeKiB: rssBefore, rssAfterKiB: rssAfter, heapBeforeKiB: heapBefore / 1024, heapAfterKiB: heapAfter / 1024, rows: rows(), overflows, spaces, memory: process.memoryUsage()});
+	report({type: 'accepted', allAcceptedAt, atUs: allAcceptedUs, rssBeforeKiB: rssBefore, rssAfterKiB: rssAfter, heapBeforeKiB: heapBefore / 1024, heapAfterKiB: heapAfter / 1024, rows: rows(), overflows, spaces, memory: process.memoryUsage(), returnedMs});
 	await command('stop');
 	finish({type: 'done'});
 });

@@ -16,6 +16,8 @@ export type ScaleRun = {
 	overflows: number;
 	/** V8's spaces at the end: committed and used KiB of each. */
 	spaces: Record<string, [number, number]>;
+	/** netdash's pauses to hand memory back after the burst (memory-returned), ms each; none for bare Node. */
+	returnedMs: number[];
 };
 
 /** What a server role is: bare Node, netdash, or netdash in parts (roles/scale-server.ts). */
@@ -23,6 +25,17 @@ export type ScaleKind = 'raw' | 'netdash' | 'core' | 'nolog';
 
 /** How the client connects (roles/scale-client.ts): from `sources` addresses of 127/8, `inFlight` handshakes at a time. */
 export type ScaleClientOptions = {sources?: number; inFlight?: number; timeoutMs?: number};
+
+/**
+ * What the RSS rows say of the settling: every kind is read 2.5 s after its
+ * last accept, by which time netdash has handed back what the burst grew
+ * (memory-returned) in the runs that say so, with its pause.
+ */
+export function settled(runs: readonly ScaleRun[]): string {
+	const pauses = runs.flatMap((run) => run.returnedMs);
+	const returned = runs.filter((run) => run.returnedMs.length > 0).length;
+	return `2.5 s after the last accept; netdash handed memory back (memory-returned) in ${returned} of ${runs.length} runs${pauses.length > 0 ? `, pause median ${formatNumber(median(pauses))} ms` : ''}`;
+}
 
 /** One burst: a fresh server, a fresh client opening every connection at once (or paced, see ScaleClientOptions). */
 export async function runScale(kind: ScaleKind, connections: number, netns: string | undefined, clientOptions: ScaleClientOptions = {}): Promise<ScaleRun> {
@@ -41,7 +54,7 @@ export async function runScale(kind: ScaleKind, connections: number, netns: stri
 				throw new Error(`${connected.failed} of ${connections} connects to the ${kind} server failed${connected.firstError ? ` (first: ${connected.firstError})` : ''}`);
 			}
 
-			const accepted = await server.next<{type: string; allAcceptedAt: number; rssBeforeKiB: number; rssAfterKiB: number; heapBeforeKiB: number; heapAfterKiB: number; rows: number; overflows: number; spaces: Record<string, [number, number]>}>('accepted', timeoutMs);
+			const accepted = await server.next<{type: string; allAcceptedAt: number; rssBeforeKiB: number; rssAfterKiB: number; heapBeforeKiB: number; heapAfterKiB: number; rows: number; overflows: number; spaces: Record<string, [number, number]>; returnedMs: number[]}>('accepted', timeoutMs);
 			return {
 				acceptMs: accepted.allAcceptedAt - connected.startedAt,
 				kibPerConnection: (accepted.rssAfterKiB - accepted.rssBeforeKiB) / connections,
@@ -51,6 +64,7 @@ export async function runScale(kind: ScaleKind, connections: number, netns: stri
 				rows: accepted.rows,
 				overflows: accepted.overflows,
 				spaces: accepted.spaces,
+				returnedMs: accepted.returnedMs,
 			};
 		} finally {
 			// The client resets every connection (RST), then the server goes.
@@ -128,7 +142,7 @@ export const scale: Scenario = {
 				baselineName: 'bare net',
 				ratio: pairedRatio(memory(netdash), memory(raw)),
 				target: {on: 'ratio', op: '<=', value: 2},
-				notes: `after GC; store rows ${formatNumber(median(netdash.map((run) => run.rows)))}`,
+				notes: `after GC, ${settled(netdash)}; store rows ${formatNumber(median(netdash.map((run) => run.rows)))}`,
 				samples: {netdash: memory(netdash), baseline: memory(raw)},
 			}),
 			judge({

@@ -6,7 +6,7 @@ import {median, pairedRatio, percentile} from '../lib/stats.js';
 import {makeNamespace} from '../lib/tools.js';
 import type {Scenario} from './context.js';
 import {measureRows, rowsKeyRow} from './dashboard.js';
-import {runScale, type ScaleKind, type ScaleRun} from './scale.js';
+import {runScale, settled, type ScaleKind, type ScaleRun} from './scale.js';
 
 /** Source addresses of 127.0.0.0/8 the client spreads over: a few hundred connections each, far from any port range's end. */
 const SOURCES = 1000;
@@ -118,7 +118,7 @@ function memoryAndAcceptRows(label: string, connections: number, runs: ReadonlyM
 			baselineName: 'bare net',
 			ratio: pairedRatio(memory('netdash'), memory('raw')),
 			target: {on: 'ratio', op: '<=', value: 1.5},
-			notes: `after GC; store rows ${formatNumber(median(of('netdash').map((run) => run.rows)))}; ${split}${limited}`,
+			notes: `after GC, ${settled(of('netdash'))}; store rows ${formatNumber(median(of('netdash').map((run) => run.rows)))}; ${split}${limited}`,
 			samples: {netdash: memory('netdash'), baseline: memory('raw')},
 			details: {core: memory('core'), nolog: memory('nolog'), heapKiBPerConnection: Object.fromEntries([...runs].map(([kind, list]) => [kind, list.map((run) => run.heapKiBPerConnection)]))},
 		}),
