@@ -76,6 +76,14 @@ function makeSubnet(sources: number): {a: string; b: string; subnet: string; rem
 			run('-n', bridge, 'link', 'add', `v${host}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', namespace);
 			run('-n', bridge, 'link', 'set', `v${host}`, 'master', 'br0');
 			run('-n', bridge, 'link', 'set', `v${host}`, 'up');
+			// IPv4 only, as the test helpers' subnets are (test/helpers/subnet.ts): with IPv6 on, the browser's
+			// first query to ff02::fb can find the link-local address still tentative (duplicate address
+			// detection, ~1 s) and fail with EADDRNOTAVAIL on some kernels.
+			const sysctl = spawnSync('ip', ['netns', 'exec', namespace, 'sysctl', '-qw', 'net.ipv6.conf.eth0.disable_ipv6=1'], {encoding: 'utf8'});
+			if (sysctl.status !== 0) {
+				throw new Error(`sysctl disable_ipv6 in ${namespace}: ${sysctl.stderr.trim()}`);
+			}
+
 			run('-n', namespace, 'link', 'set', 'eth0', 'up');
 			run('-n', namespace, 'link', 'set', 'lo', 'up');
 			run('-n', namespace, 'route', 'add', '224.0.0.0/4', 'dev', 'eth0');
