@@ -1,7 +1,7 @@
 import process from 'node:process';
 import v8 from 'node:v8';
 import type {Bus} from './bus.js';
-import {gcCollector, type Collector} from './reclaim.js';
+import {gcCollector} from './reclaim.js';
 
 /** What {@link MemoryReturn} is told. */
 export type MemoryReturnOptions = {
@@ -9,8 +9,6 @@ export type MemoryReturnOptions = {
 	minYoungBytes?: number;
 	/** At most one hand-back in this long, in ms. @default 30000 */
 	minIntervalMs?: number;
-	/** V8's gc() (tests); by default the one reclaim.ts finds. */
-	collector?: () => Collector | null;
 };
 
 const defaults = {minYoungBytes: 16 * 1024 * 1024, minIntervalMs: 30_000};
@@ -51,7 +49,6 @@ export class MemoryReturn {
 	readonly #bus: Bus;
 	readonly #minYoungBytes: number;
 	readonly #minIntervalMs: number;
-	readonly #collector: () => Collector | null;
 	#lastSeq = -1;
 	#lastReturnAt = Number.NEGATIVE_INFINITY;
 
@@ -59,7 +56,6 @@ export class MemoryReturn {
 		this.#bus = bus;
 		this.#minYoungBytes = options.minYoungBytes ?? defaults.minYoungBytes;
 		this.#minIntervalMs = options.minIntervalMs ?? defaults.minIntervalMs;
-		this.#collector = options.collector ?? gcCollector;
 	}
 
 	/** Look once (the core's watch calls it every second); returns true when it handed memory back. */
@@ -76,7 +72,7 @@ export class MemoryReturn {
 			return false;
 		}
 
-		const collect = this.#collector();
+		const collect = gcCollector();
 		if (!collect) {
 			return false;
 		}

@@ -109,13 +109,13 @@ class Ring {
 	}
 }
 
-/** Matches nothing a note holds, and must read all of it to say so. */
+/** Any pattern does: V8 flattens a regular expression's subject before matching it. */
 const nul = /\0/;
 
 /**
  * The same text, kept as one flat string. A template literal builds a tree
- * of its pieces (a V8 cons string, 32 B a node); a regular expression reads
- * its subject flat, which turns the tree into one string in place (and the
+ * of its pieces (a V8 cons string, 32 B a node); matching a regular
+ * expression against it turns the tree into one string in place (and the
  * next collection drops the tree's nodes). A listener's "accepted C9 from
  * 127.0.0.1:40000", one per client, measured ~210 B as a tree, ~65 B flat.
  */
