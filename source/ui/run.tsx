@@ -27,8 +27,8 @@ const closeGraceMs = 500;
 const exitDeadlineMs = 2000;
 
 /**
- * The dashboard: the App on the alternate screen (render-options.ts: at
- * most 30 fps; the store publishes at most every 50 ms).
+ * The dashboard: the App on the alternate screen (render-options.ts: the
+ * store publishes at most every 50 ms; keys are answered at once).
  * However it ends — q, :quit, ctrl-c, SIGINT, SIGTERM or a crash — the
  * terminal is restored first, then the sockets are closed.
  */

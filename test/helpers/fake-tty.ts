@@ -3,6 +3,7 @@ import {setTimeout as sleep} from 'node:timers/promises';
 import {render, type Instance} from 'ink';
 import type {ReactElement} from 'react';
 import {Screen} from '../bench/lib/virtual-terminal.js';
+import {dashboardRenderOptions} from '../../source/ui/render-options.js';
 
 /**
  * A fake terminal for Ink's real interactive path (the one run.tsx uses:
@@ -202,7 +203,7 @@ export function renderInTerminal(element: ReactElement, size: {columns: number; 
 		patchConsole: false,
 		interactive: true,
 		incrementalRendering: true,
-		maxFps: 60,
+		maxFps: dashboardRenderOptions.maxFps,
 	});
 	const see = async (expected: string | RegExp | ((screen: string) => boolean), timeoutMs = 8000, what = String(expected)): Promise<string> => {
 		const matches = typeof expected === 'string' ? (screen: string) => screen.includes(expected) : expected instanceof RegExp ? (screen: string) => expected.test(screen) : expected;
