@@ -505,7 +505,7 @@ export class Core {
 			this.#resources.check();
 		}
 
-		this.#resources.checkKernelDrops();
+		this.#resources.checkKernelDrops(this.#lan.ports);
 		this.#udp.reportDrops();
 		this.#memoryReturn?.check();
 	}

@@ -1,4 +1,4 @@
-import {readdirSync, readFileSync} from 'node:fs';
+import {readdirSync, readFileSync, readlinkSync} from 'node:fs';
 import type {Bus} from './bus.js';
 
 /** Reported at this share of the open-files limit; re-armed below `rearmShare`. */
@@ -38,13 +38,12 @@ export function udpRcvbufErrors(): number | undefined {
 	}
 }
 
-/**
- * The kernel's drop counters of UDP sockets by local port (the last column
- * of /proc/net/udp and /proc/net/udp6): datagrams lost because that
- * socket's receive buffer was full. Ports not found are left out.
- */
-export function udpDropsByPort(ports: ReadonlySet<number>): Map<number, number> {
-	const drops = new Map<number, number>();
+/** One UDP socket of /proc/net/udp or /proc/net/udp6: its local port, inode, and the kernel's drop count. */
+type UdpRow = {port: number; inode: string; drops: number};
+
+/** Every UDP socket of this network namespace (empty off Linux). */
+function udpTable(): UdpRow[] {
+	const rows: UdpRow[] = [];
 	for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
 		let text: string;
 		try {
@@ -53,21 +52,70 @@ export function udpDropsByPort(ports: ReadonlySet<number>): Map<number, number> 
 			continue;
 		}
 
+		// sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ref pointer drops
 		for (const line of text.split('\n').slice(1)) {
 			const fields = line.trim().split(/\s+/);
 			const local = fields[1];
-			if (!local) {
+			if (!local || fields.length < 13) {
 				continue;
 			}
 
-			const port = Number.parseInt(local.slice(local.lastIndexOf(':') + 1), 16);
-			if (ports.has(port)) {
-				drops.set(port, (drops.get(port) ?? 0) + Number(fields.at(-1)));
-			}
+			rows.push({port: Number.parseInt(local.slice(local.lastIndexOf(':') + 1), 16), inode: fields[9]!, drops: Number(fields.at(-1))});
+		}
+	}
+
+	return rows;
+}
+
+/**
+ * The kernel's drop counters of UDP sockets by local port (the last column
+ * of /proc/net/udp and /proc/net/udp6): datagrams lost because that
+ * socket's receive buffer was full. Ports not found are left out.
+ */
+export function udpDropsByPort(ports: ReadonlySet<number>, rows: readonly UdpRow[] = udpTable(), except: ReadonlyMap<string, unknown> = new Map()): Map<number, number> {
+	const drops = new Map<number, number>();
+	for (const row of rows) {
+		if (ports.has(row.port) && !except.has(row.inode)) {
+			drops.set(row.port, (drops.get(row.port) ?? 0) + row.drops);
 		}
 	}
 
 	return drops;
+}
+
+/**
+ * Which of the UDP sockets bound to `ports` are this process's own, by
+ * inode: those whose `socket:[N]` is a link in /proc/self/fd. For ports
+ * other programs share (5353 with avahi, 1900 with minidlna), where a count
+ * by port would add their drops to ours. O(open files), so it runs when the
+ * ports change, not at every sample.
+ */
+export function ownUdpInodes(ports: ReadonlySet<number>, rows: readonly UdpRow[] = udpTable()): Set<string> {
+	const candidates = new Set(rows.filter((row) => ports.has(row.port)).map((row) => row.inode));
+	const own = new Set<string>();
+	if (candidates.size === 0) {
+		return own;
+	}
+
+	let entries: string[];
+	try {
+		entries = readdirSync('/proc/self/fd');
+	} catch {
+		return own;
+	}
+
+	for (const entry of entries) {
+		try {
+			const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${entry}`))?.[1];
+			if (inode !== undefined && candidates.has(inode)) {
+				own.add(inode);
+			}
+		} catch {
+			// Closed meanwhile, or the directory handle used to read it.
+		}
+	}
+
+	return own;
 }
 
 /**
@@ -90,6 +138,12 @@ export class ResourceWatch {
 	#lastPortDrops = new Map<number, number>();
 	#closedSocketDrops = 0;
 	#lastSocketDrops = 0;
+	/**
+	 * netdash's sockets on ports other programs may share (the LAN protocols': 5353, 1900, 21027),
+	 * counted by inode: inode → drops last read. `#sharedKey` is the ports they were found for.
+	 */
+	readonly #sharedDrops = new Map<string, number>();
+	#sharedKey = '';
 
 	constructor(bus: Bus) {
 		this.#bus = bus;
@@ -143,14 +197,19 @@ export class ResourceWatch {
 		}
 	}
 
-	/** Sample the kernel's UDP receive drops, at our sockets and namespace-wide; reports a rise. */
-	checkKernelDrops(): void {
+	/**
+	 * Sample the kernel's UDP receive drops, at our sockets and namespace-wide; reports a rise.
+	 * `sharedPorts`: the local ports of our sockets on ports other programs may share (LAN discovery's).
+	 */
+	checkKernelDrops(sharedPorts: readonly number[] = []): void {
 		const drops = udpRcvbufErrors();
 		if (drops === undefined || this.#lastDrops === undefined) {
 			return;
 		}
 
-		if (this.#udpPorts.size === 0) {
+		const rows = this.#udpPorts.size > 0 || sharedPorts.length > 0 || this.#sharedDrops.size > 0 ? udpTable() : [];
+		this.#followShared(sharedPorts, rows);
+		if (this.#udpPorts.size === 0 && this.#sharedDrops.size === 0) {
 			// No UDP socket of ours is open: the namespace's drops are other programs' business. Follow
 			// the count quietly so a socket opened later reports only what happens while it is open.
 			this.#lastDrops = drops;
@@ -159,10 +218,20 @@ export class ResourceWatch {
 
 		let socketDrops = this.#closedSocketDrops;
 		if (this.#udpPorts.size > 0) {
-			this.#lastPortDrops = udpDropsByPort(new Set(this.#udpPorts.values()));
+			this.#lastPortDrops = udpDropsByPort(new Set(this.#udpPorts.values()), rows, this.#sharedDrops);
 			for (const count of this.#lastPortDrops.values()) {
 				socketDrops += count;
 			}
+		}
+
+		for (const row of rows) {
+			if (this.#sharedDrops.has(row.inode)) {
+				this.#sharedDrops.set(row.inode, row.drops);
+			}
+		}
+
+		for (const count of this.#sharedDrops.values()) {
+			socketDrops += count;
 		}
 
 		if (drops === this.#lastDrops && socketDrops === this.#lastSocketDrops) {
@@ -172,5 +241,33 @@ export class ResourceWatch {
 		this.#lastDrops = drops;
 		this.#lastSocketDrops = socketDrops;
 		this.#bus.emit({type: 'kernel-drops-changed', socketDrops, rcvbufErrors: drops, sinceStart: drops - (this.#dropsAtStart ?? drops)});
+	}
+
+	/**
+	 * Find our sockets on the shared ports when those change (LAN discovery started or stopped a
+	 * protocol) or one of them is gone; what a closed one had dropped is kept.
+	 */
+	#followShared(ports: readonly number[], rows: readonly UdpRow[]): void {
+		const live = new Set(rows.map((row) => row.inode));
+		const key = [...ports].sort((a, b) => a - b).join(' ');
+		const isGone = [...this.#sharedDrops.keys()].some((inode) => !live.has(inode));
+		if (key === this.#sharedKey && !isGone) {
+			return;
+		}
+
+		this.#sharedKey = key;
+		const own = ports.length === 0 ? new Set<string>() : ownUdpInodes(new Set(ports), rows);
+		for (const [inode, count] of this.#sharedDrops) {
+			if (!own.has(inode)) {
+				this.#closedSocketDrops += count;
+				this.#sharedDrops.delete(inode);
+			}
+		}
+
+		for (const inode of own) {
+			if (!this.#sharedDrops.has(inode)) {
+				this.#sharedDrops.set(inode, 0);
+			}
+		}
 	}
 }

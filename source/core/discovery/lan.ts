@@ -48,6 +48,11 @@ export class LanDiscovery {
 		return this.#running.size > 0;
 	}
 
+	/** Local ports of the protocols' bound sockets. */
+	get ports(): number[] {
+		return [...this.#running.values()].flatMap((module) => module.ports);
+	}
+
 	/** The service table of this run. */
 	get table(): ServiceTable | undefined {
 		return this.#table;

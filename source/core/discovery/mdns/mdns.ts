@@ -8,7 +8,7 @@
 import {performance} from 'node:perf_hooks';
 import type {Endpoint} from '../../events.js';
 import {LanGate, type LanContext, type LanProtocol} from '../services/lan-protocol.js';
-import {MulticastSocket, lanLinkLocals} from '../services/multicast-socket.js';
+import {MulticastSocket, boundPorts, lanLinkLocals} from '../services/multicast-socket.js';
 import {MdnsBrowser, type MdnsBrowserLimits} from './browser.js';
 import {MDNS_GROUP, MDNS_GROUP_V6, MDNS_PORT, decodeMdns, encodeQuery} from './codec.js';
 
@@ -32,6 +32,10 @@ export class MdnsDiscovery implements LanProtocol {
 
 	get interfaces(): string[] {
 		return [...(this.#socket?.interfaces ?? []), ...(this.#socket6?.interfaces ?? [])];
+	}
+
+	get ports(): number[] {
+		return boundPorts(this.#socket, this.#socket6);
 	}
 
 	/** The browser's counters (queries seen and never answered, responses, goodbyes). */

@@ -18,6 +18,8 @@ export type LanProtocol = {
 	tick(now: number): void;
 	/** Interface addresses it listens on. */
 	readonly interfaces: string[];
+	/** Local ports of its bound sockets (shared with other programs: 5353 with avahi), for the kernel's drop counts. */
+	readonly ports: number[];
 	close(): void;
 };
 

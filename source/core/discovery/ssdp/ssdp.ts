@@ -9,7 +9,7 @@
 import {performance} from 'node:perf_hooks';
 import type {Endpoint} from '../../events.js';
 import {LanGate, type LanContext, type LanProtocol} from '../services/lan-protocol.js';
-import {MulticastSocket} from '../services/multicast-socket.js';
+import {MulticastSocket, boundPorts} from '../services/multicast-socket.js';
 import {SsdpBrowser, type SsdpBrowserLimits} from './browser.js';
 import {SSDP_GROUP, SSDP_PORT, decodeSsdp, encodeSearch} from './codec.js';
 import {DescriptionFetcher, type FetchLimits} from './fetch.js';
@@ -40,6 +40,10 @@ export class SsdpDiscovery implements LanProtocol {
 
 	get interfaces(): string[] {
 		return this.#listener?.interfaces ?? [];
+	}
+
+	get ports(): number[] {
+		return boundPorts(this.#listener, this.#searcher);
 	}
 
 	/** The browser's counters (searches seen and never answered, fetches, byes). */

@@ -6,7 +6,7 @@
 import {performance} from 'node:perf_hooks';
 import type {Endpoint} from '../../events.js';
 import {LanGate, type LanContext, type LanProtocol} from '../services/lan-protocol.js';
-import {MulticastSocket} from '../services/multicast-socket.js';
+import {MulticastSocket, boundPorts} from '../services/multicast-socket.js';
 import {SYNCTHING_PORT, decodeAnnounce, shortDeviceId} from './codec.js';
 
 /** Syncthing announces every 30 s; a device is trusted for three of them. */
@@ -30,6 +30,10 @@ export class SyncthingDiscovery implements LanProtocol {
 
 	get interfaces(): string[] {
 		return [];
+	}
+
+	get ports(): number[] {
+		return boundPorts(this.#socket);
 	}
 
 	async start(now: number): Promise<boolean> {
