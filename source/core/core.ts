@@ -505,7 +505,8 @@ export class Core {
 			this.#resources.check();
 		}
 
-		this.#resources.checkKernelDrops(this.#lan.ports);
+		const discoveryPort = this.#discovery.port;
+		this.#resources.checkKernelDrops(discoveryPort === undefined ? this.#lan.ports : [...this.#lan.ports, discoveryPort]);
 		this.#udp.reportDrops();
 		this.#memoryReturn?.check();
 	}

@@ -139,8 +139,9 @@ export class ResourceWatch {
 	#closedSocketDrops = 0;
 	#lastSocketDrops = 0;
 	/**
-	 * netdash's sockets on ports other programs may share (the LAN protocols': 5353, 1900, 21027),
-	 * counted by inode: inode → drops last read. `#sharedKey` is the ports they were found for.
+	 * netdash's sockets on ports other programs may share (the LAN protocols': 5353, 1900, 21027;
+	 * the discovery port, which another netdash on this host binds too), counted by inode: inode →
+	 * drops last read. `#sharedKey` is the ports they were found for.
 	 */
 	readonly #sharedDrops = new Map<string, number>();
 	#sharedKey = '';
@@ -151,10 +152,8 @@ export class ResourceWatch {
 		bus.subscribe((event) => {
 			if (event.type === 'udp-bound') {
 				this.#udpPorts.set(event.socket, event.port);
-			} else if (event.type === 'discovery-started') {
-				this.#udpPorts.set('discovery', event.port);
-			} else if (event.type === 'udp-closed' || event.type === 'discovery-stopped') {
-				const id = event.type === 'udp-closed' ? event.socket : 'discovery';
+			} else if (event.type === 'udp-closed') {
+				const id = event.socket;
 				const port = this.#udpPorts.get(id);
 				if (port !== undefined) {
 					// Its counter goes with the socket: keep what it had dropped.
@@ -199,7 +198,7 @@ export class ResourceWatch {
 
 	/**
 	 * Sample the kernel's UDP receive drops, at our sockets and namespace-wide; reports a rise.
-	 * `sharedPorts`: the local ports of our sockets on ports other programs may share (LAN discovery's).
+	 * `sharedPorts`: the local ports of our sockets on ports other programs may share (LAN discovery's, the discovery port).
 	 */
 	checkKernelDrops(sharedPorts: readonly number[] = []): void {
 		const drops = udpRcvbufErrors();

@@ -10,11 +10,12 @@ import {skipEachIf, whyNoNetns} from '../helpers/requires.js';
 import {makeSubnet, type Subnet} from '../helpers/subnet.js';
 
 /**
- * LAN discovery's sockets under a burst, over a real subnet of namespaces:
- * many hosts announcing at the same moment must all be heard (the socket's
- * receive buffer holds the burst), and what the kernel still drops at
- * netdash's mDNS socket is reported as netdash's own, without the drops of
- * another program bound to the same port (as avahi is on a desktop).
+ * Sockets that hear many hosts at once, under a burst, over a real subnet
+ * of namespaces: many hosts announcing at the same moment must all be heard
+ * (the socket's receive buffer holds the burst), and what the kernel still
+ * drops at netdash's mDNS socket is reported as netdash's own, without the
+ * drops of another program bound to the same port (as avahi is on a
+ * desktop). The same for a broadcast probe that every host answers at once.
  */
 
 const reason = whyNoNetns();
@@ -53,25 +54,69 @@ async function startNetdash(): Promise<JsonChild> {
 	return netdash;
 }
 
+/** The lines `child` prints, parsed, as they come; `next(what)` resolves with the next one not yet taken. */
+function lines(child: ReturnType<Subnet['spawnIn']>): (what: string) => Promise<Record<string, any>> {
+	const seen: Array<Record<string, any>> = [];
+	let taken = 0;
+	let text = '';
+	let errors = '';
+	let exitCode: number | null | undefined;
+	const wakers = new Set<() => void>();
+	const wake = () => {
+		for (const waker of wakers) {
+			waker();
+		}
+	};
+
+	child.stderr?.on('data', (chunk: Buffer) => {
+		errors += chunk.toString();
+	});
+	child.stdout!.on('data', (chunk: Buffer) => {
+		text += chunk.toString();
+		const parts = text.split('\n');
+		text = parts.pop()!;
+		seen.push(...parts.map((line) => JSON.parse(line) as Record<string, any>));
+		wake();
+	});
+	child.once('exit', (code) => {
+		exitCode = code;
+		wake();
+	});
+	return async (what) => new Promise((resolve, reject) => {
+		const timer = setTimeout(() => {
+			wakers.delete(check);
+			reject(new Error(`${what}: nothing printed within 10 s (${JSON.stringify(seen.slice(taken))}) ${errors}`));
+		}, 10_000);
+		const check = () => {
+			if (taken < seen.length) {
+				wakers.delete(check);
+				clearTimeout(timer);
+				resolve(seen[taken++]!);
+			} else if (exitCode !== undefined) {
+				wakers.delete(check);
+				clearTimeout(timer);
+				reject(new Error(`${what}: exited (${exitCode}) first: ${errors}`));
+			}
+		};
+
+		wakers.add(check);
+		check();
+	});
+}
+
 /** The first line `child` prints, parsed. */
 async function firstLine(child: ReturnType<Subnet['spawnIn']>, what: string): Promise<Record<string, any>> {
-	return new Promise((resolve, reject) => {
-		let text = '';
-		let errors = '';
-		child.stderr?.on('data', (chunk: Buffer) => {
-			errors += chunk.toString();
-		});
-		child.stdout!.on('data', (chunk: Buffer) => {
-			text += chunk.toString();
-			const newline = text.indexOf('\n');
-			if (newline !== -1) {
-				resolve(JSON.parse(text.slice(0, newline)) as Record<string, any>);
-			}
-		});
-		child.once('exit', (code) => {
-			reject(new Error(`${what} exited (${code}) before printing: ${errors}`));
-		});
-	});
+	return lines(child)(what);
+}
+
+/** `count` more addresses for host `name` (.100 on), on its eth0. */
+function addAddresses(name: string, count: number): string[] {
+	const addresses = Array.from({length: count}, (_, index) => net().addressOf(name).replace(/\.\d+$/, `.${100 + index}`));
+	for (const address of addresses) {
+		execFileSync('ip', ['-n', net().namespaceOf(name), 'addr', 'add', `${address}/24`, 'dev', 'eth0']);
+	}
+
+	return addresses;
 }
 
 /** The sockets bound to `port` in host `name`'s namespace: inode and the kernel's drop count (/proc/net/udp). */
@@ -103,10 +148,7 @@ describe('LAN discovery under a burst, across a subnet of namespaces', () => {
 	it('120 hosts announcing 4 services each at the same moment are all found, with nothing dropped by the kernel', async () => {
 		// 480 services: under the browser's 512 instances.
 		const hosts = 120;
-		const addresses = Array.from({length: hosts}, (_, index) => net().addressOf('b').replace(/\.\d+$/, `.${100 + index}`));
-		for (const address of addresses) {
-			execFileSync('ip', ['-n', net().namespaceOf('b'), 'addr', 'add', `${address}/24`, 'dev', 'eth0']);
-		}
+		const addresses = addAddresses('b', hosts);
 
 		const netdash = await startNetdash();
 		const burst = net().spawnIn('b', [process.execPath, path.join(fixtures, 'mdns-burst.mjs'), JSON.stringify(addresses), '4']);
@@ -173,5 +215,41 @@ describe('LAN discovery under a burst, across a subnet of namespaces', () => {
 		expect(last()!.socketDrops).toBeLessThan(own[0]!.drops + others[0]!.drops);
 		expect(last()!.socketDrops).toBeLessThan(sent);
 		console.log(`${sent} announcements to a stopped netdash: ${before.own[0]!.drops} dropped at its socket, ${own[0]!.drops} once running again (reported), ${others[0]!.drops} at the bystander's on the same port (not counted)`);
+	});
+
+	it('a broadcast probe that 150 hosts answer at once hears every reply; with netdash stopped, every reply is heard or counted as dropped by the kernel', async () => {
+		const hosts = 150;
+		const port = 9999;
+		const addresses = addAddresses('b', hosts);
+		const netdash = spawnJson(['--json'], {prefix: ['ip', 'netns', 'exec', net().namespaceOf('a')]});
+		instances.push(netdash);
+		const fixture = path.join(fixtures, 'probe-responders.mjs');
+
+		// Every host answers twice, 1,400 bytes each: 300 datagrams in one instant, ~700 KiB as the kernel counts them.
+		const burst = net().spawnIn('b', [process.execPath, fixture, JSON.stringify(addresses), String(port), '2', '1400']);
+		const burstLines = lines(burst);
+		expect(await burstLines('the responders')).toEqual({ready: true});
+		netdash.send({cmd: 'probe-broadcast', port, text: 'who is there?', window: 2});
+		const results = await netdash.waitFor((event) => event.type === 'probe-results', 'probe-results', 10_000);
+		expect(await burstLines('the replies')).toEqual({sent: hosts * 2});
+		expect(results).toMatchObject({replies: hosts * 2, unlisted: 0, kernelDrops: 0});
+		expect(results.responders).toHaveLength(hosts);
+		burst.kill('SIGKILL');
+
+		// Stopped while they answer 8 times each (2,400 datagrams, several MiB): what the buffer cannot hold is dropped and counted.
+		const stopped = net().spawnIn('b', [process.execPath, fixture, JSON.stringify(addresses), String(port + 1), '8', '1400', 'wait']);
+		const stoppedLines = lines(stopped);
+		expect(await stoppedLines('the responders')).toEqual({ready: true});
+		netdash.send({cmd: 'probe-broadcast', port: port + 1, text: 'who is there?', window: 2});
+		expect(await stoppedLines('the probe')).toEqual({got: true});
+		process.kill(netdash.child.pid!, 'SIGSTOP');
+		stopped.kill('SIGUSR1');
+		expect(await stoppedLines('the replies')).toEqual({sent: hosts * 8});
+		await new Promise((resolve) => setTimeout(resolve, 300));
+		process.kill(netdash.child.pid!, 'SIGCONT');
+		const counted = await netdash.waitFor((event) => event.type === 'probe-results' && event.probe === 'P2', 'P2', 10_000);
+		expect(counted.kernelDrops).toBeGreaterThan(0);
+		expect(counted.replies + counted.kernelDrops).toBe(hosts * 8);
+		console.log(`${hosts} hosts answering a probe 8 times each while netdash was stopped: ${counted.replies} heard, ${counted.kernelDrops} dropped by the kernel (reported)`);
 	});
 });

@@ -6,6 +6,7 @@ import {NetdashError, errorCode, explainSocketError, formatAddress, oneLine} fro
 import type {Endpoint} from '../events.js';
 import {interfaceFor, listInterfaces, type InterfaceInfo} from '../interfaces.js';
 import {admitEveryone, type Refusal} from '../udp/admission.js';
+import {BURST_RECV_BUFFER_BYTES} from '../udp/receive-buffer.js';
 import {clampName, randomInstanceId, randomRequestId} from './codec.js';
 import {sourceClassifier, type SourceKind} from './source-address.js';
 import {DEFAULT_DISCOVERY_PORT, DEFAULT_INTERVAL_MS, DiscoveryProtocol, type DiscoveryLimits, type DiscoveryStats} from './protocol.js';
@@ -126,6 +127,11 @@ export class Discovery {
 		return this.#state;
 	}
 
+	/** The discovery port while running (its socket and the reply sockets share it), else undefined. */
+	get port(): number | undefined {
+		return this.#state === 'running' ? this.#port : undefined;
+	}
+
 	/** True while the discovery socket exists. */
 	get isOpen(): boolean {
 		return this.#socket !== undefined;
@@ -189,7 +195,7 @@ export class Discovery {
 		this.#sendFailures.clear();
 		this.#hasListened = false;
 		this.#state = 'starting';
-		const socket = dgram.createSocket({type: 'udp4', reuseAddr: true});
+		const socket = dgram.createSocket({type: 'udp4', reuseAddr: true, recvBufferSize: BURST_RECV_BUFFER_BYTES});
 		this.#socket = socket;
 		const {ref} = options;
 		socket.on('error', (error) => {
@@ -316,7 +322,7 @@ export class Discovery {
 				continue;
 			}
 
-			const socket = dgram.createSocket({type: 'udp4', reuseAddr: true});
+			const socket = dgram.createSocket({type: 'udp4', reuseAddr: true, recvBufferSize: BURST_RECV_BUFFER_BYTES});
 			this.#replySockets.set(info.address, socket);
 			socket.on('error', (error) => {
 				// Not fatal: probes from this subnet go unanswered, the rest of discovery runs on.

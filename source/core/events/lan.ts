@@ -127,6 +127,8 @@ export type ProbeResults = {
 	/** Replies from addresses the allow/deny rules refuse: counted, not listed. */
 	refused: number;
 	responders: ProbeResponder[];
+	/** Replies the kernel dropped at the probe's socket because its receive buffer was full (Linux only). */
+	kernelDrops?: number;
 	/** The send failed (e.g. EACCES, ENETUNREACH). */
 	error?: {code: string; message: string};
 };

@@ -244,6 +244,7 @@ export const eventSchemas: Readonly<Record<string, JsonSchema>> = {
 			unlisted: count,
 			refused: count,
 			responders: {type: 'array', items: {type: 'object', properties: {from: endpoint, rttMs: {type: 'number', minimum: 0}, replies: {type: 'integer', minimum: 1}, bytes: count, base64}, required: ['from', 'rttMs', 'replies', 'bytes', 'base64'], additionalProperties: false}},
+			kernelDrops: count,
 			error: {type: 'object', properties: {code: text, message: text}, required: ['code', 'message'], additionalProperties: false},
 		},
 		['probe', 'targets', 'bytes', 'windowMs', 'replies', 'unlisted', 'refused', 'responders'],

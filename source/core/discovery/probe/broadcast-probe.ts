@@ -12,7 +12,9 @@ import type {Bus} from '../../bus.js';
 import {NetdashError, oneLine} from '../../errors.js';
 import type {Endpoint, ProbeResponder} from '../../events.js';
 import {listInterfaces} from '../../interfaces.js';
+import {udpDropsByPort} from '../../resources.js';
 import {admitEveryone, type Refusal} from '../../udp/admission.js';
+import {BURST_RECV_BUFFER_BYTES} from '../../udp/receive-buffer.js';
 
 /** What to send, where, and how long to listen. */
 export type BroadcastProbeOptions = {
@@ -33,6 +35,18 @@ const keptBytes = 64;
 function isMulticast(address: string): boolean {
 	const first = Number(address.split('.')[0]);
 	return first >= 224 && first <= 239;
+}
+
+/** The kernel's drop count of a bound socket on a port of its own (undefined when unbound, or off Linux). */
+function socketDrops(socket: dgram.Socket): number | undefined {
+	let port: number;
+	try {
+		port = socket.address().port;
+	} catch {
+		return undefined;
+	}
+
+	return udpDropsByPort(new Set([port])).get(port);
 }
 
 /** The probes in flight. */
@@ -75,7 +89,7 @@ export class BroadcastProbes {
 		let sentAt = 0;
 		let error: {code: string; message: string} | undefined;
 		// Attach the error handler first: a socket error must never reach the process.
-		const socket = dgram.createSocket({type: 'udp4', reuseAddr: false});
+		const socket = dgram.createSocket({type: 'udp4', reuseAddr: false, recvBufferSize: BURST_RECV_BUFFER_BYTES});
 		const entry: {finish: () => void; timer: NodeJS.Timeout | undefined} = {finish: () => undefined, timer: undefined};
 		const finish = () => {
 			if (!this.#open.delete(id)) {
@@ -83,8 +97,10 @@ export class BroadcastProbes {
 			}
 
 			clearTimeout(entry.timer);
+			// Replies the kernel dropped because the buffer was full (every host answers at once): read before the socket goes.
+			const kernelDrops = socketDrops(socket);
 			socket.close();
-			this.#bus.emit({type: 'probe-results', probe: id, targets, bytes: options.bytes.length, windowMs, replies, unlisted, refused, responders: [...responders.values()], ...(error ? {error} : {}), ...ref});
+			this.#bus.emit({type: 'probe-results', probe: id, targets, bytes: options.bytes.length, windowMs, replies, unlisted, refused, responders: [...responders.values()], ...(kernelDrops === undefined ? {} : {kernelDrops}), ...(error ? {error} : {}), ...ref});
 		};
 
 		entry.finish = finish;

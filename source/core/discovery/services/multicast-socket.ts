@@ -11,20 +11,7 @@ import type {Bus} from '../../bus.js';
 import {errorCode, oneLine} from '../../errors.js';
 import type {Endpoint} from '../../events.js';
 import {listInterfaces} from '../../interfaces.js';
-
-/**
- * SO_RCVBUF asked for every LAN socket (the kernel doubles it for its own
- * bookkeeping and caps it at net.core.rmem_max). Responders answer a browse,
- * and hosts announce after a power cut, all at once; with the default (~208
- * KiB, some 90 datagrams of a few hundred bytes as the kernel counts them) a
- * burst from 125 hosts overflowed it and the kernel dropped the tail, the
- * same hosts every time: in the bench (500 services on 125 addresses, one
- * announcement per host every 2 s) 91 hosts were in after 2 s and the rest
- * trickled in over 11–85 s as each of our re-queries caught a few. With 1
- * MiB all 500 were in after 1.5 s. What the kernel still drops at these
- * sockets is reported (`kernel-drops-changed`, resources.ts).
- */
-export const LAN_RECV_BUFFER_BYTES = 1024 * 1024;
+import {BURST_RECV_BUFFER_BYTES} from '../../udp/receive-buffer.js';
 
 /** What the socket is for. */
 export type MulticastSocketOptions = {
@@ -90,7 +77,7 @@ export class MulticastSocket {
 		this.#bus = bus;
 		this.#options = options;
 		const isIpv6 = options.family === 6;
-		this.#socket = dgram.createSocket({...(isIpv6 ? {type: 'udp6', ipv6Only: true} : {type: 'udp4'}), reuseAddr: true, recvBufferSize: LAN_RECV_BUFFER_BYTES});
+		this.#socket = dgram.createSocket({...(isIpv6 ? {type: 'udp6', ipv6Only: true} : {type: 'udp4'}), reuseAddr: true, recvBufferSize: BURST_RECV_BUFFER_BYTES});
 		this.#whenListening = new Promise((resolve) => {
 			this.#socket.on('error', (error) => {
 				this.#fail(error);
