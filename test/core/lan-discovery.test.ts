@@ -124,6 +124,18 @@ describe('the mDNS browser', () => {
 		expect(events.at(-1)).toMatchObject({type: 'service-left', reason: 'bye', name: 'Lab Printer'});
 	});
 
+	it('asks nothing an announcement answered itself: its PTR comes before the SRV and TXT, its SRV before the host\'s A', () => {
+		const {events, sent, browser, feed} = browse();
+		const before = sent.length;
+		feed(announcement(120), 0);
+		expect(events).toHaveLength(1);
+		expect(sent.slice(before)).toEqual([]);
+		expect(browser.counts.questionsSent).toBe(sent.slice(0, before).flat().length);
+		// A PTR alone still asks for what is missing.
+		feed(dnsPacket.encode({type: 'response', answers: [{type: 'PTR', name: '_ipp._tcp.local', ttl: 120, data: 'Other._ipp._tcp.local'}]}), 10);
+		expect(sent.at(-1)).toEqual(expect.arrayContaining([{name: 'Other._ipp._tcp.local', type: 'SRV', class: 'IN'}, {name: 'Other._ipp._tcp.local', type: 'TXT', class: 'IN'}]));
+	});
+
 	it('a service is shown once its TXT record came too, not before: it asks for the TXT', () => {
 		const {events, sent, feed} = browse();
 		const name = 'Lab Printer._ipp._tcp.local';

@@ -104,9 +104,12 @@ export class MdnsBrowser {
 		this.counts.responses++;
 		const touched = new Set<string>();
 		const touchedHosts = new Set<string>();
+		const askedBefore = new Set(this.#pending.keys());
 		for (const record of recordsOf(packet).slice(0, this.#limits.maxRecords)) {
 			this.#record(record, from, now, touched, touchedHosts);
 		}
+
+		this.#forgetAnswered(askedBefore);
 
 		for (const [fqdn, instance] of this.#instances) {
 			if (instance.srv && touchedHosts.has(instance.srv.target.toLowerCase())) {
@@ -158,6 +161,32 @@ export class MdnsBrowser {
 
 		this.#nextBrowseAt = now + this.#browseWait;
 		this.#browseWait = Math.min(LONGEST_BROWSE_MS, this.#browseWait * 2);
+	}
+
+	/**
+	 * Drop the questions this packet raised that its own later records answered: a PTR comes
+	 * before its instance's SRV and TXT, an SRV before its host's address, and an announcement
+	 * holds them all. Asked anyway, 120 hosts announcing at once made ~1,200 questions (38
+	 * queries), and our own queries come back to us (multicast loopback) from our own address,
+	 * whose token bucket a responder on this host (avahi) shares.
+	 */
+	#forgetAnswered(askedBefore: ReadonlySet<string>): void {
+		for (const [key, question] of this.#pending) {
+			if (askedBefore.has(key)) {
+				continue;
+			}
+
+			const instance = question.type === 'SRV' || question.type === 'TXT' ? this.#instances.get(question.name) : undefined;
+			const isAnswered =
+				question.type === 'SRV'
+					? instance?.srv !== undefined
+					: question.type === 'TXT'
+						? instance?.txt !== undefined
+						: (question.type === 'A' || question.type === 'AAAA') && (this.#hosts.get(question.name.toLowerCase())?.size ?? 0) > 0;
+			if (isAnswered) {
+				this.#pending.delete(key);
+			}
+		}
 	}
 
 	#ask(name: string, type: 'PTR' | 'SRV' | 'TXT' | 'A' | 'AAAA'): void {

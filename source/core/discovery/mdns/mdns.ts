@@ -12,6 +12,9 @@ import {MulticastSocket, boundPorts, lanLinkLocals} from '../services/multicast-
 import {MdnsBrowser, type MdnsBrowserLimits} from './browser.js';
 import {MDNS_GROUP, MDNS_GROUP_V6, MDNS_PORT, decodeMdns, encodeQuery} from './codec.js';
 
+/** Queries remembered to recognise their loopback copies: more than one burst of questions needs. */
+const SENT_KEPT = 32;
+
 /** mDNS / DNS-SD browsing on every non-loopback interface. */
 export class MdnsDiscovery implements LanProtocol {
 	readonly protocol = 'mdns' as const;
@@ -22,6 +25,8 @@ export class MdnsDiscovery implements LanProtocol {
 	#socket6: MulticastSocket | undefined;
 	#browser: MdnsBrowser | undefined;
 	#gate: LanGate | undefined;
+	/** Our last queries, byte for byte: the multicast loopback hands each back to us. */
+	readonly #sent: Buffer[] = [];
 
 	/** `port` is 5353 except in tests that cannot have it. */
 	constructor(context: LanContext, limits: Partial<MdnsBrowserLimits> = {}, port = MDNS_PORT) {
@@ -54,6 +59,11 @@ export class MdnsDiscovery implements LanProtocol {
 		const socket6 = lanLinkLocals().length > 0 ? new MulticastSocket(this.#context.bus, {id: 'mdns6', port: this.#port, group: MDNS_GROUP_V6, family: 6, onMessage}) : undefined;
 		const browser = new MdnsBrowser(this.#context.table, (questions) => {
 			const query = encodeQuery(questions);
+			this.#sent.push(query);
+			if (this.#sent.length > SENT_KEPT) {
+				this.#sent.shift();
+			}
+
 			socket.send(query);
 			socket6?.send(query);
 		}, this.#limits);
@@ -90,6 +100,13 @@ export class MdnsDiscovery implements LanProtocol {
 	}
 
 	#receive(data: Buffer, from: Endpoint): void {
+		if (from.port === this.#port && this.#sent.some((query) => query.equals(data))) {
+			// Our own query, looped back (a responder on this host must hear queries, so the loopback stays on):
+			// not someone else's query, and not to be charged to our address's token bucket, which a
+			// responder on this host shares. Another netdash asking the same is skipped too: queries are never answered.
+			return;
+		}
+
 		const gate = this.#gate!;
 		const monotonic = performance.now();
 		if (!gate.admit(from, data.length, monotonic)) {
