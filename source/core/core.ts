@@ -502,7 +502,7 @@ export class Core {
 
 		// Counting /proc/self/fd is O(open files): only worth it once our own sockets could be near the limit.
 		if (this.#tcp.hasListeners && this.openSockets * 2 >= this.#resources.limit) {
-			this.#resources.check();
+			this.#resources.check(this.openSockets);
 		}
 
 		const discoveryPort = this.#discovery.port;
