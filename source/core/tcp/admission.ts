@@ -127,6 +127,11 @@ export class Admission {
 		}
 
 		const {address, family} = client;
+		if (this.#denyRules.length === 0 && this.#allowRules.length === 0) {
+			// No rules (the default): nothing to check per accept, the address only had to be known.
+			return undefined;
+		}
+
 		if (this.#deny[family].check(address, family)) {
 			const rule = this.#denyRules.find((candidate) => candidate.family === family && matches(candidate, address));
 			return `deny ${rule?.text ?? '?'}`;
