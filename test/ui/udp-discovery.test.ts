@@ -287,4 +287,31 @@ describe('LAN services in the dashboard', () => {
 		await dashboard.type('probe', ':probe');
 		await dashboard.type(keys.enter, 'discovery is not running');
 	});
+
+	it(':probe says how many replies the kernel dropped when they came faster than its buffer holds', async () => {
+		const dashboard = await open();
+		resize(dashboard, 200, 40);
+		// 3,000 replies of 1,400 B sent in one turn of this process's event loop: nothing reads the probe's socket meanwhile.
+		const responder = dgram.createSocket('udp4');
+		cleanups.push(() => {
+			responder.close();
+		});
+		const burst = 3000;
+		responder.on('message', (_, from) => {
+			const reply = Buffer.alloc(1400, 0x72);
+			for (let index = 0; index < burst; index++) {
+				responder.send(reply, from.port, from.address);
+			}
+		});
+		await new Promise<void>((resolve) => {
+			responder.bind(0, '127.0.0.1', resolve);
+		});
+		const {port} = responder.address();
+
+		await command(dashboard, `probe 127.0.0.1:${port} hello`);
+		const frame = await dashboard.see(/replies in 2 s, \d+ lost/, 10_000);
+		const [, replies, lost] = new RegExp(`probe P1 → 127\\.0\\.0\\.1:${port} \\(5 B\\): 1 responder, (\\d+) replies in 2 s, (\\d+) lost`).exec(frame) ?? [];
+		expect(Number(lost)).toBeGreaterThan(0);
+		expect(Number(replies) + Number(lost)).toBe(burst);
+	});
 });

@@ -237,7 +237,7 @@ function HistoryLine({row, now, width}: {row: LanHistoryRow; now: number; width:
 /** `probe P1 → 10.0.0.255:9999 (5 B): 3 responders, 4 replies in 2 s`: the head of the probe table. */
 function probeHead(probe: ProbeResultsRow): string {
 	const targets = probe.targets.map((target) => formatAddress(target.address, target.port)).join(', ');
-	const count = `${probe.responders.length + probe.unlisted} responder${probe.responders.length + probe.unlisted === 1 ? '' : 's'}, ${probe.replies} repl${probe.replies === 1 ? 'y' : 'ies'} in ${probe.windowMs / 1000} s${probe.refused > 0 ? `, ${probe.refused} refused by --allow/--deny` : ''}${(probe.kernelDrops ?? 0) > 0 ? `, ${probe.kernelDrops} lost in the kernel (receive buffer full)` : ''}`;
+	const count = `${probe.responders.length + probe.unlisted} responder${probe.responders.length + probe.unlisted === 1 ? '' : 's'}, ${probe.replies} repl${probe.replies === 1 ? 'y' : 'ies'} in ${probe.windowMs / 1000} s${probe.refused > 0 ? `, ${probe.refused} refused by --allow/--deny` : ''}${(probe.kernelDrops ?? 0) > 0 ? `, ${probe.kernelDrops} lost (receive buffer full)` : ''}`;
 	return ` probe ${probe.probe} → ${safeText(targets, 80)} (${formatBytes(probe.bytes)}): ${probe.error ? `${safeText(probe.error.message, 120)} · ` : ''}${count}`;
 }
 
