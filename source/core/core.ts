@@ -505,8 +505,7 @@ export class Core {
 			this.#resources.check(this.openSockets);
 		}
 
-		const discoveryPort = this.#discovery.port;
-		this.#resources.checkKernelDrops(discoveryPort === undefined ? this.#lan.ports : [...this.#lan.ports, discoveryPort]);
+		this.#resources.checkKernelDrops([...this.#lan.ports, ...this.#discovery.ports]);
 		this.#udp.reportDrops();
 		this.#memoryReturn?.check();
 	}

@@ -127,9 +127,9 @@ export class Discovery {
 		return this.#state;
 	}
 
-	/** The discovery port while running (its socket and the reply sockets share it), else undefined. */
-	get port(): number | undefined {
-		return this.#state === 'running' ? this.#port : undefined;
+	/** The discovery port while running (its socket and the reply sockets share it), for the kernel's drop counts. */
+	get ports(): number[] {
+		return this.#state === 'running' ? [this.#port] : [];
 	}
 
 	/** True while the discovery socket exists. */
