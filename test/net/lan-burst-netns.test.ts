@@ -246,7 +246,7 @@ describe('LAN discovery under a burst, across a subnet of namespaces', () => {
 		netdash.send({cmd: 'probe-broadcast', port: port + 1, text: 'who is there?', window: 2});
 		expect(await stoppedLines('the probe')).toEqual({got: true});
 		process.kill(netdash.child.pid!, 'SIGSTOP');
-		stopped.kill('SIGUSR1');
+		stopped.kill('SIGUSR2');
 		expect(await stoppedLines('the replies')).toEqual({sent: hosts * 8});
 		await new Promise((resolve) => setTimeout(resolve, 300));
 		process.kill(netdash.child.pid!, 'SIGCONT');
