@@ -138,6 +138,19 @@ export class DropReports {
 		}
 	}
 
+	/** Milliseconds until the first report held back is due (0: now), or undefined when none is held back. */
+	dueIn(now: number): number | undefined {
+		let due: number | undefined;
+		for (const pending of this.#pending.values()) {
+			if (pending.count > 0) {
+				const wait = Math.max(0, pending.reportedAt + DROP_REPORT_MS - now);
+				due = due === undefined ? wait : Math.min(due, wait);
+			}
+		}
+
+		return due;
+	}
+
 	/** Report what is due (or everything, when `isFinal`). */
 	flush(now: number, isFinal: boolean): void {
 		for (const [reason, pending] of this.#pending) {
