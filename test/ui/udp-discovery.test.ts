@@ -30,6 +30,23 @@ async function command(dashboard: Dashboard, line: string): Promise<void> {
 	await dashboard.type(keys.enter, (frame) => !frame.includes('tab completes'));
 }
 
+/** A UDP server on loopback that answers every datagram with `replies` copies of `reply`, all in one turn of the loop; its port. */
+async function udpResponder(replies: number, reply: Buffer): Promise<number> {
+	const responder = dgram.createSocket('udp4');
+	cleanups.push(() => {
+		responder.close();
+	});
+	responder.on('message', (_, from) => {
+		for (let index = 0; index < replies; index++) {
+			responder.send(reply, from.port, from.address);
+		}
+	});
+	await new Promise<void>((resolve) => {
+		responder.bind(0, '127.0.0.1', resolve);
+	});
+	return responder.address().port;
+}
+
 function resize(dashboard: Dashboard, columns: number, rows: number): void {
 	Object.defineProperty(dashboard.stdout, 'columns', {configurable: true, get: () => columns});
 	Object.defineProperty(dashboard.stdout, 'rows', {configurable: true, get: () => rows});
@@ -263,19 +280,7 @@ describe('LAN services in the dashboard', () => {
 		const dashboard = await open();
 		resize(dashboard, 200, 40);
 		// A UDP server on loopback that answers every datagram twice
-		const responder = dgram.createSocket('udp4');
-		cleanups.push(() => {
-			responder.close();
-		});
-		responder.on('message', (_, from) => {
-			for (let index = 0; index < 2; index++) {
-				responder.send(Buffer.from('pong \u001B[2J'), from.port, from.address);
-			}
-		});
-		await new Promise<void>((resolve) => {
-			responder.bind(0, '127.0.0.1', resolve);
-		});
-		const {port} = responder.address();
+		const port = await udpResponder(2, Buffer.from('pong \u001B[2J'));
 
 		await command(dashboard, `probe 127.0.0.1:${port} hello`);
 		const frame = await dashboard.see(`probe P1 → 127.0.0.1:${port} (5 B): 1 responder, 2 replies in 2 s`, 10_000);
@@ -292,21 +297,8 @@ describe('LAN services in the dashboard', () => {
 		const dashboard = await open();
 		resize(dashboard, 200, 40);
 		// 3,000 replies of 1,400 B sent in one turn of this process's event loop: nothing reads the probe's socket meanwhile.
-		const responder = dgram.createSocket('udp4');
-		cleanups.push(() => {
-			responder.close();
-		});
 		const burst = 3000;
-		responder.on('message', (_, from) => {
-			const reply = Buffer.alloc(1400, 0x72);
-			for (let index = 0; index < burst; index++) {
-				responder.send(reply, from.port, from.address);
-			}
-		});
-		await new Promise<void>((resolve) => {
-			responder.bind(0, '127.0.0.1', resolve);
-		});
-		const {port} = responder.address();
+		const port = await udpResponder(burst, Buffer.alloc(1400, 0x72));
 
 		await command(dashboard, `probe 127.0.0.1:${port} hello`);
 		const frame = await dashboard.see(/replies in 2 s, \d+ lost/, 10_000);
