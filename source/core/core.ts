@@ -500,8 +500,8 @@ export class Core {
 			this.#tcp.checkStalls(now, this.#stallTimeoutMs);
 		}
 
-		// Counting /proc/self/fd is O(open files): only worth it once our own sockets could be near the limit.
-		if (this.#tcp.hasListeners && this.openSockets * 2 >= this.#resources.limit) {
+		// Open files run out silently for accepts (FACTS.md): watched while anything listens.
+		if (this.#tcp.hasListeners) {
 			this.#resources.check(this.openSockets);
 		}
 

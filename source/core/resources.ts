@@ -176,11 +176,6 @@ export class ResourceWatch {
 		});
 	}
 
-	/** The open-files limit (Infinity when unknown). */
-	get limit(): number {
-		return this.#limit ?? Number.POSITIVE_INFINITY;
-	}
-
 	/**
 	 * Sample open files (when anything listens), `ownSockets` being the sockets netdash holds.
 	 * Counting /proc/self/fd is O(open files): 18 ms at 17,000, on the thread that reads the
@@ -189,7 +184,8 @@ export class ResourceWatch {
 	 * else opened files meanwhile.
 	 */
 	check(ownSockets: number): void {
-		if (this.#limit === undefined) {
+		// Only worth it once our own sockets could be near the limit, or to re-arm after a warning.
+		if (this.#limit === undefined || (!this.#isWarned && ownSockets * 2 < this.#limit)) {
 			return;
 		}
 

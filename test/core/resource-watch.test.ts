@@ -66,17 +66,24 @@ describe('open files: counted on crossings, not every second', () => {
 		tick(895);
 		expect(counts()).toBe(5);
 		expect(events.filter((event) => event.type === 'resource-exhausted')).toHaveLength(2);
+		// Far below half the limit it is not counted at all, unless warned: then the fall re-arms it.
+		tick(100);
+		expect(counts()).toBe(6);
+		tick(120);
+		expect(counts()).toBe(6);
+		tick(950);
+		expect(events.filter((event) => event.type === 'resource-exhausted')).toHaveLength(3);
 	});
 
 	it('other files opened meanwhile are caught by the next count at the latest', () => {
 		const {events, counts, tick} = watch(1000);
-		tick(100);
-		// Something else takes 850 files while our sockets stay at 100: the estimate does not see it, the recount does.
+		tick(500);
+		// Something else takes 420 files while our sockets stay at 500: the estimate does not see it, the recount does.
 		for (let second = 1; second <= RECOUNT_MS / 1000; second++) {
-			tick(100, 860);
+			tick(500, 430);
 		}
 
 		expect(counts()).toBe(2);
-		expect(events.filter((event) => event.type === 'resource-exhausted')).toEqual([expect.objectContaining({used: 960})]);
+		expect(events.filter((event) => event.type === 'resource-exhausted')).toEqual([expect.objectContaining({used: 930})]);
 	});
 });
