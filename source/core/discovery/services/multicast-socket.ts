@@ -102,7 +102,16 @@ export class MulticastSocket {
 
 	/** The local port once bound (undefined before, after failing, and once closed). */
 	get port(): number | undefined {
-		return this.#isOpen && this.#isListening ? this.#socket.address().port : undefined;
+		if (!this.#isOpen || !this.#isListening) {
+			return undefined;
+		}
+
+		try {
+			return this.#socket.address().port;
+		} catch {
+			// Closed by the system meanwhile (ERR_SOCKET_DGRAM_NOT_RUNNING): read from a timer, never to throw there.
+			return undefined;
+		}
 	}
 
 	/** The interface addresses the group was joined on (`fe80::…%eth0` for IPv6). */
