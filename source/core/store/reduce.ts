@@ -81,6 +81,10 @@ export class Model {
 	kernelDrops = 0;
 	/** Set when rows were added or removed (the row arrays must be rebuilt). */
 	isMembershipChanged = true;
+	/** Connections added since the store last built its rows, in order (the store empties it). */
+	readonly addedConnections: string[] = [];
+	/** Connections removed so far: while it stands still, the connection rows have only grown. */
+	connectionsRemoved = 0;
 	readonly dirtyListeners = new Set<string>();
 	readonly dirtyConnections = new Set<string>();
 	readonly dirtyLogs = new Set<string>();
@@ -212,6 +216,7 @@ export class Model {
 				dialing.relay = event.relay;
 				dialing.partner = event.partner;
 				this.connections.set(event.connection, dialing);
+				this.addedConnections.push(event.connection);
 				this.isMembershipChanged = true;
 				// A relay's dialed half: its relay's log tells the dial (idle pairs then cost no log of their own).
 				if (event.relay === undefined) {
@@ -229,6 +234,7 @@ export class Model {
 				} else {
 					connection = newConnectionModel(event.connection, event.origin, event.listener, event.framing, event.remote, event.at, 'open');
 					this.connections.set(connection.id, connection);
+					this.addedConnections.push(connection.id);
 					this.isMembershipChanged = true;
 				}
 
@@ -464,7 +470,10 @@ export class Model {
 		}
 
 		for (const id of gone) {
-			this.connections.delete(id);
+			if (this.connections.delete(id)) {
+				this.connectionsRemoved++;
+			}
+
 			this.listeners.delete(id);
 			this.dirtyLogs.add(id);
 		}
