@@ -6,7 +6,7 @@ import {NetdashError, errorCode, explainSocketError, formatAddress, oneLine} fro
 import type {Endpoint} from '../events.js';
 import {interfaceFor, listInterfaces, type InterfaceInfo} from '../interfaces.js';
 import {admitEveryone, type Refusal} from '../udp/admission.js';
-import {BURST_RECV_BUFFER_BYTES} from '../udp/receive-buffer.js';
+import {askBurstBuffer} from '../udp/receive-buffer.js';
 import {clampName, randomInstanceId, randomRequestId} from './codec.js';
 import {sourceClassifier, type SourceKind} from './source-address.js';
 import {DEFAULT_DISCOVERY_PORT, DEFAULT_INTERVAL_MS, DiscoveryProtocol, type DiscoveryLimits, type DiscoveryStats} from './protocol.js';
@@ -195,7 +195,7 @@ export class Discovery {
 		this.#sendFailures.clear();
 		this.#hasListened = false;
 		this.#state = 'starting';
-		const socket = dgram.createSocket({type: 'udp4', reuseAddr: true, recvBufferSize: BURST_RECV_BUFFER_BYTES});
+		const socket = dgram.createSocket({type: 'udp4', reuseAddr: true});
 		this.#socket = socket;
 		const {ref} = options;
 		socket.on('error', (error) => {
@@ -269,6 +269,7 @@ export class Discovery {
 
 		// Before the bind this throws EBADF (FACTS.md).
 		this.#socket.setBroadcast(true);
+		askBurstBuffer(this.#socket);
 		this.#state = 'running';
 		this.#port = port;
 		this.#openReplySockets(protocol, port, this.#currentInterfaces());
@@ -322,7 +323,7 @@ export class Discovery {
 				continue;
 			}
 
-			const socket = dgram.createSocket({type: 'udp4', reuseAddr: true, recvBufferSize: BURST_RECV_BUFFER_BYTES});
+			const socket = dgram.createSocket({type: 'udp4', reuseAddr: true});
 			this.#replySockets.set(info.address, socket);
 			socket.on('error', (error) => {
 				// Not fatal: probes from this subnet go unanswered, the rest of discovery runs on.
@@ -340,7 +341,9 @@ export class Discovery {
 			socket.on('message', (message, rinfo) => {
 				protocol.receive(message, {address: rinfo.address, port: rinfo.port});
 			});
-			socket.bind({port, address: info.address});
+			socket.bind({port, address: info.address}, () => {
+				askBurstBuffer(socket);
+			});
 		}
 	}
 

@@ -1,3 +1,5 @@
+import type dgram from 'node:dgram';
+
 /**
  * SO_RCVBUF asked for the sockets that hear many hosts at once: LAN
  * discovery's, netdash's own discovery port, and a broadcast probe's. The
@@ -15,3 +17,17 @@
  * its `probe-results`).
  */
 export const BURST_RECV_BUFFER_BYTES = 1024 * 1024;
+
+/**
+ * Ask for BURST_RECV_BUFFER_BYTES on a bound socket. Asked here rather than
+ * as createSocket's `recvBufferSize`, which Node applies while it reports the
+ * bind and throws from there when the system refuses the size (macOS does,
+ * over kern.ipc.maxsockbuf): a refusal keeps the default and is no error.
+ */
+export function askBurstBuffer(socket: dgram.Socket): void {
+	try {
+		socket.setRecvBufferSize(BURST_RECV_BUFFER_BYTES);
+	} catch {
+		// The default buffer stays; what the kernel drops there is still counted.
+	}
+}

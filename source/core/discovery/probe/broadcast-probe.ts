@@ -14,7 +14,7 @@ import type {Endpoint, ProbeResponder} from '../../events.js';
 import {listInterfaces} from '../../interfaces.js';
 import {udpDropsByPort} from '../../resources.js';
 import {admitEveryone, type Refusal} from '../../udp/admission.js';
-import {BURST_RECV_BUFFER_BYTES} from '../../udp/receive-buffer.js';
+import {askBurstBuffer} from '../../udp/receive-buffer.js';
 
 /** What to send, where, and how long to listen. */
 export type BroadcastProbeOptions = {
@@ -89,7 +89,7 @@ export class BroadcastProbes {
 		let sentAt = 0;
 		let error: {code: string; message: string} | undefined;
 		// Attach the error handler first: a socket error must never reach the process.
-		const socket = dgram.createSocket({type: 'udp4', reuseAddr: false, recvBufferSize: BURST_RECV_BUFFER_BYTES});
+		const socket = dgram.createSocket({type: 'udp4', reuseAddr: false});
 		const entry: {finish: () => void; timer: NodeJS.Timeout | undefined} = {finish: () => undefined, timer: undefined};
 		const finish = () => {
 			if (!this.#open.delete(id)) {
@@ -132,6 +132,7 @@ export class BroadcastProbes {
 			responders.set(key, {from: {address: from.address, port: from.port}, rttMs: Math.round((performance.now() - sentAt) * 1000) / 1000, replies: 1, bytes: data.length, base64: data.subarray(0, keptBytes).toString('base64')});
 		});
 		socket.bind(0, '0.0.0.0', () => {
+			askBurstBuffer(socket);
 			// Broadcast and multicast options only once bound (EBADF before: FACTS.md).
 			socket.setBroadcast(true);
 			const [first] = interfaces;

@@ -11,7 +11,7 @@ import type {Bus} from '../../bus.js';
 import {errorCode, oneLine} from '../../errors.js';
 import type {Endpoint} from '../../events.js';
 import {listInterfaces} from '../../interfaces.js';
-import {BURST_RECV_BUFFER_BYTES} from '../../udp/receive-buffer.js';
+import {askBurstBuffer} from '../../udp/receive-buffer.js';
 
 /** What the socket is for. */
 export type MulticastSocketOptions = {
@@ -77,13 +77,14 @@ export class MulticastSocket {
 		this.#bus = bus;
 		this.#options = options;
 		const isIpv6 = options.family === 6;
-		this.#socket = dgram.createSocket({...(isIpv6 ? {type: 'udp6', ipv6Only: true} : {type: 'udp4'}), reuseAddr: true, recvBufferSize: BURST_RECV_BUFFER_BYTES});
+		this.#socket = dgram.createSocket({...(isIpv6 ? {type: 'udp6', ipv6Only: true} : {type: 'udp4'}), reuseAddr: true});
 		this.#whenListening = new Promise((resolve) => {
 			this.#socket.on('error', (error) => {
 				this.#fail(error);
 				resolve(false);
 			});
 			this.#socket.once('listening', () => {
+				askBurstBuffer(this.#socket);
 				this.#isListening = true;
 				this.#join();
 				resolve(true);
