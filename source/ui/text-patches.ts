@@ -1,5 +1,5 @@
 /**
- * Two changes to Ink's text dependencies, made where their code is loaded:
+ * Changes to Ink's text dependencies, made where their code is loaded:
  * by the bundle (rolldown.config.mjs, for what users run) and by the
  * bench's module hooks (test/bench/hooks.ts, which render the unbundled
  * dist/ui/app.js), so the bench measures the dashboard users get. Both
@@ -11,6 +11,17 @@ const stringWidthEntry = /[\\/]node_modules[\\/]string-width[\\/]index\.js$/;
 
 /** string-width's own fast path, which the narrow test widens. */
 const asciiFastPath = 'if (/^[\\u0020-\\u007E]*$/.test(string)) {';
+
+/** string-width's emoji test, made when the module loads. */
+const rgiEmojiLiteral = 'const rgiEmojiRegex = /^\\p{RGI_Emoji}$/v;';
+
+/**
+ * The same test, made on first use. V8 builds `\p{RGI_Emoji}` (a class of
+ * several thousand strings) when the literal is evaluated: ~20 ms of every
+ * start before the first frame, for a test string-width runs only on a
+ * cluster that is not one column wide.
+ */
+const rgiEmojiLazy = "let __netdashRgiEmoji; const rgiEmojiRegex = {test: (text) => (__netdashRgiEmoji ??= new RegExp('^\\\\p{RGI_Emoji}$', 'v')).test(text)};";
 
 /**
  * Every `new Intl.Segmenter(…)` in a dependency becomes netdash's
@@ -44,5 +55,10 @@ export function patchStringWidth(code: string, id: string, graphemesPath: string
 		throw new Error('narrow-string-width: string-width no longer has its ASCII fast path; check the string-width update');
 	}
 
-	return `import {isNarrowText as __netdashIsNarrowText} from ${JSON.stringify(graphemesPath)};\n${code.replace(asciiFastPath, 'if (/^[\\u0020-\\u007E]*$/.test(string) || (ambiguousIsNarrow && __netdashIsNarrowText(string))) {')}`;
+	if (!code.includes(rgiEmojiLiteral) || code.split('rgiEmojiRegex').length !== 3 || !code.includes('rgiEmojiRegex.test(')) {
+		throw new Error('lazy-emoji-regex: string-width no longer makes and uses its RGI_Emoji test as expected; check the string-width update');
+	}
+
+	const widened = code.replace(asciiFastPath, 'if (/^[\\u0020-\\u007E]*$/.test(string) || (ambiguousIsNarrow && __netdashIsNarrowText(string))) {');
+	return `import {isNarrowText as __netdashIsNarrowText} from ${JSON.stringify(graphemesPath)};\n${widened.replace(rgiEmojiLiteral, () => rgiEmojiLazy)}`;
 }

@@ -91,6 +91,34 @@ describe('grapheme segmentation without ICU', () => {
 		expect(readFileSync(path.join(bin, run), 'utf8')).toMatch(/\/\^\[\\u0020-\\u007E\]\*\$\/\.test\(\w+\)\|\|\w+&&\w+\(\w+\)/);
 	});
 
+	test('the shipped bundle makes string-width\'s RGI_Emoji class on first use, not when it loads', () => {
+		const bin = path.resolve(import.meta.dirname, '..', '..', 'dist', 'bin');
+		const code = readdirSync(bin)
+			.filter((file) => file.endsWith('.js'))
+			.map((file) => readFileSync(path.join(bin, file), 'utf8'))
+			.join('\n');
+		// Building the class when the module is evaluated was ~20 ms of every start.
+		expect(code).not.toMatch(/\/\^\\p\{RGI_Emoji\}\$\/v/);
+		expect(code.match(/\?\?=RegExp\(`\^\\\\p\{RGI_Emoji\}\$`,`v`\)\)\.test\(/g)).toHaveLength(1);
+	});
+
+	test('string-width with the patches measures what the original measures, emoji and all', () => {
+		const repo = path.resolve(import.meta.dirname, '..', '..');
+		const emoji = ['👍', '👍🏽', '👨‍👩‍👧', '🇩🇪', '1️⃣', '#⃣', '❤', '❤️', '☺', '☺️', '©️', '🏳️‍🌈', '🧑‍💻', '©', '™', '↔️', 'a👍b', '日本🎉', 'e\u0301', '한국', '\u1100\u1161\u11A8', 'ｶﾞ', '👩🏽‍❤️‍💋‍👨🏻'];
+		const texts = [...emoji, ...fc.sample(fc.string({unit: 'grapheme', maxLength: 12}), {numRuns: 800, seed: 42}), ...fc.sample(fc.string({unit: 'binary', maxLength: 12}), {numRuns: 400, seed: 7})];
+		const script = [
+			"import stringWidth from 'string-width';",
+			"import {readFileSync} from 'node:fs';",
+			"const texts = JSON.parse(readFileSync(0, 'utf8'));",
+			"process.stdout.write(JSON.stringify(texts.map((text) => stringWidth(text))));",
+		].join('\n');
+		const output = execFileSync(process.execPath, ['--import', path.join(repo, 'test', 'bench', 'hooks.ts'), '--input-type=module', '--eval', script], {cwd: repo, encoding: 'utf8', input: JSON.stringify(texts)});
+		const widths = JSON.parse(output) as number[];
+		expect(widths).toEqual(texts.map((text) => stringWidth(text)));
+		// Emoji whose first code point alone is one column: only the RGI_Emoji test makes them two.
+		expect(widths.slice(7, 10)).toEqual([2, 1, 2]);
+	});
+
 	test('the bench renders the dashboard with the same text patches as the bundle (its module hooks)', () => {
 		const repo = path.resolve(import.meta.dirname, '..', '..');
 		// Ink's own modules, loaded through the bench's hooks: string-width widened, Ink's segmenters lazy.
