@@ -4,7 +4,7 @@
 import {builtinModules} from 'node:module';
 import path from 'node:path';
 import {defineConfig} from 'rolldown';
-import {patchSegmenters, patchStringWidth} from './dist/ui/text-patches.js';
+import {patchText} from './dist/ui/text-patches.js';
 
 /**
  * Yoga's WebAssembly is inlined as a base64 `data:` URL, and its Emscripten loader fetches
@@ -53,17 +53,17 @@ const meowLazyNormalize = {
 
 /**
  * Ink's text dependencies, changed as the bench's module hooks change them (dist/ui/text-patches.js,
- * written by tsc before this runs): every `new Intl.Segmenter(…)` made lazy, and string-width's
- * fast path widened to the box drawing, dots and arrows on every line of the dashboard.
+ * written by tsc before this runs): every `new Intl.Segmenter(…)` made lazy, string-width's
+ * fast path widened to the box drawing, dots and arrows on every line of the dashboard and its
+ * emoji class made on first use, and Ink's frame buffer reusing the last frame's work.
  */
 const graphemes = path.resolve('dist/ui/graphemes.js');
 const textPatches = {
 	name: 'text-patches',
 	transform(code, id) {
 		try {
-			const patched = patchStringWidth(code, id, graphemes) ?? code;
-			const lazy = patchSegmenters(patched, id, graphemes);
-			return lazy === undefined && patched === code ? undefined : {code: lazy ?? patched, map: null};
+			const patched = patchText(code, id, graphemes);
+			return patched === undefined ? undefined : {code: patched, map: null};
 		} catch (error) {
 			this.error(error.message);
 		}

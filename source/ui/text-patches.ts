@@ -62,3 +62,155 @@ export function patchStringWidth(code: string, id: string, graphemesPath: string
 	const widened = code.replace(asciiFastPath, 'if (/^[\\u0020-\\u007E]*$/.test(string) || (ambiguousIsNarrow && __netdashIsNarrowText(string))) {');
 	return `import {isNarrowText as __netdashIsNarrowText} from ${JSON.stringify(graphemesPath)};\n${widened.replace(rgiEmojiLiteral, () => rgiEmojiLazy)}`;
 }
+
+/** Where a dependency's module id says it is Ink's frame buffer (`Output`). */
+const inkOutputModule = /[\\/]node_modules[\\/]ink[\\/]build[\\/]output\.js$/;
+
+/** Ink's text caches, made afresh for every frame. */
+const perFrameCaches = '    caches = new OutputCaches();\n';
+
+/** Every cell of every frame starts as its own new blank object. */
+const freshBlankCell = `                row.push({
+                    type: 'char',
+                    value: ' ',
+                    fullWidth: false,
+                    styles: [],
+                });
+`;
+
+/** Every row of every frame is turned into its string again. */
+const rowToString = `            .map(line => {
+            // See https://github.com/vadimdemedes/ink/pull/564#issuecomment-1637022742
+            const lineWithoutEmptyItems = line.filter(item => item !== undefined);
+            return styledCharsToString(lineWithoutEmptyItems).trimEnd();
+        })
+`;
+
+/** Every write splits its text into lines and turns each back into a string, every frame. */
+const linesOfText = `        const characterLines = [[]];
+        for (const character of this.caches.getStyledChars(text)) {
+            if (character.value === '\\n') {
+                characterLines.push([]);
+            }
+            else {
+                characterLines.at(-1).push(character);
+            }
+        }
+        let lines = characterLines.map(line => styledCharsToString(line));
+`;
+
+/** Every clipped line is cut to its columns again, every frame. */
+const sliceToColumns = '                    return this.sliceLineToColumns(line, from, to);\n';
+
+/**
+ * What the changes below call. The caches are Ink's own class, kept from
+ * frame to frame, with two maps more (a text's lines, a line cut to columns),
+ * and dropped whole once any map holds 4,096 entries (a counter that changes
+ * every frame adds a line each time); what they hold is never changed by
+ * Ink (it makes new arrays and strings from it). A row's string
+ * depends only on its cells, so a row made of the very same cell objects as
+ * last time (the caches hand out the same objects for the same text) has the
+ * same string.
+ */
+const inkOutputHelpers = `
+const __netdashBlankCell = Object.freeze({type: 'char', value: ' ', fullWidth: false, styles: Object.freeze([])});
+let __netdashCaches;
+function __netdashSharedCaches() {
+    const caches = __netdashCaches;
+    if (caches === undefined || caches.styledChars.size > 4096 || caches.widths.size > 4096 || caches.blockWidths.size > 4096 || caches.netdashLines.size > 4096 || caches.netdashSlices.size > 4096) {
+        const fresh = new OutputCaches();
+        fresh.netdashLines = new Map();
+        fresh.netdashSlices = new Map();
+        __netdashCaches = fresh;
+    }
+    return __netdashCaches;
+}
+function __netdashLinesOf(caches, text) {
+    let lines = caches.netdashLines.get(text);
+    if (lines === undefined) {
+        const characterLines = [[]];
+        for (const character of caches.getStyledChars(text)) {
+            if (character.value === '\\n') {
+                characterLines.push([]);
+            }
+            else {
+                characterLines.at(-1).push(character);
+            }
+        }
+        lines = characterLines.map(line => styledCharsToString(line));
+        caches.netdashLines.set(text, lines);
+    }
+    return lines;
+}
+function __netdashSlice(output, line, from, to) {
+    const key = from + ':' + to + ':' + line;
+    let slice = output.caches.netdashSlices.get(key);
+    if (slice === undefined) {
+        slice = output.sliceLineToColumns(line, from, to);
+        output.caches.netdashSlices.set(key, slice);
+    }
+    return slice;
+}
+const __netdashRows = [];
+function __netdashRowText(line, y) {
+    const cells = line.filter(item => item !== undefined);
+    const last = __netdashRows[y];
+    if (last !== undefined && last.cells.length === cells.length) {
+        let isSame = true;
+        for (let index = 0; index < cells.length; index++) {
+            if (last.cells[index] !== cells[index]) {
+                isSame = false;
+                break;
+            }
+        }
+        if (isSame) {
+            return last.text;
+        }
+    }
+    const text = styledCharsToString(cells).trimEnd();
+    __netdashRows[y] = {cells, text};
+    return text;
+}
+`;
+
+/**
+ * Ink's frame buffer, made to reuse last frame's work: Ink builds a grid of
+ * cells for every frame (a new object per cell: 4,800 at 120×40), tokenizes
+ * every line of text again (its caches live for one frame) and turns every
+ * row back into a string. On a dashboard drawing 20 frames a second while
+ * it reads a socket, that was the largest part of a frame after React.
+ * Now the caches live across frames (with a text's lines and a line's
+ * clipped columns in them), blank cells are one frozen object, and an
+ * unchanged row keeps its string. The output is the same string (tested
+ * against Ink's own Output on random frames, test/ui/ink-output.test.ts).
+ * Undefined for any other module. @throws Error when Ink's Output is no
+ * longer written as this expects (an update to check).
+ */
+export function patchInkOutput(code: string, id: string): string | undefined {
+	if (!inkOutputModule.test(id)) {
+		return undefined;
+	}
+
+	for (const [name, piece] of [['per-frame caches', perFrameCaches], ['fresh blank cells', freshBlankCell], ['rows to strings', rowToString], ['lines of a text', linesOfText], ['lines cut to columns', sliceToColumns]] as const) {
+		if (code.split(piece).length !== 2) {
+			throw new Error(`ink-output: Ink's Output no longer has its ${name} as expected; check the ink update`);
+		}
+	}
+
+	return (
+		code
+			.replace(perFrameCaches, () => '    caches = __netdashSharedCaches();\n')
+			.replace(freshBlankCell, () => '                row.push(__netdashBlankCell);\n')
+			.replace(rowToString, () => '            .map((line, y) => __netdashRowText(line, y))\n')
+			.replace(linesOfText, () => '        let lines = __netdashLinesOf(this.caches, text);\n')
+			.replace(sliceToColumns, () => '                    return __netdashSlice(this, line, from, to);\n') + inkOutputHelpers
+	);
+}
+
+/** Every change above that applies to the module `id` (undefined when none does). */
+export function patchText(code: string, id: string, graphemesPath: string): string | undefined {
+	const widths = patchStringWidth(code, id, graphemesPath) ?? code;
+	const output = patchInkOutput(widths, id) ?? widths;
+	const lazy = patchSegmenters(output, id, graphemesPath) ?? output;
+	return lazy === code ? undefined : lazy;
+}

@@ -21,7 +21,7 @@ const source = path.join(repo, 'source') + path.sep;
 const dist = path.join(repo, 'dist') + path.sep;
 const graphemes = path.join(dist, 'ui', 'graphemes.js');
 // From the build (as the bundle takes it), typed by its source.
-const {patchSegmenters, patchStringWidth} = (await import(pathToFileURL(path.join(dist, 'ui', 'text-patches.js')).href)) as typeof import('../../source/ui/text-patches.js');
+const {patchText} = (await import(pathToFileURL(path.join(dist, 'ui', 'text-patches.js')).href)) as typeof import('../../source/ui/text-patches.js');
 
 registerHooks({
 	resolve(specifier, context, nextResolve) {
@@ -48,8 +48,7 @@ registerHooks({
 
 		const id = fileURLToPath(url);
 		const code = typeof loaded.source === 'string' ? loaded.source : Buffer.from(loaded.source as Uint8Array).toString('utf8');
-		const patched = patchStringWidth(code, id, graphemes) ?? code;
-		const lazy = patchSegmenters(patched, id, graphemes);
-		return lazy === undefined && patched === code ? loaded : {...loaded, source: lazy ?? patched, shortCircuit: true};
+		const patched = patchText(code, id, graphemes);
+		return patched === undefined ? loaded : {...loaded, source: patched, shortCircuit: true};
 	},
 });
