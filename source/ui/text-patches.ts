@@ -105,9 +105,10 @@ const sliceToColumns = '                    return this.sliceLineToColumns(line,
 /**
  * What the changes below call. The caches are Ink's own class, kept from
  * frame to frame, with two maps more (a text's lines, a line cut to columns),
- * and dropped whole once any map holds 4,096 entries (a counter that changes
- * every frame adds a line each time); what they hold is never changed by
- * Ink (it makes new arrays and strings from it). A row's string
+ * and dropped whole once they hold 65,536 characters of text (a cell costs
+ * ~116 B, so ~7.5 MiB; a 120×40 frame is 4,800 cells; a counter that changes
+ * every frame adds a line each time) or 4,096 widths; what they hold is
+ * never changed by Ink (it makes new arrays and strings from it). A row's string
  * depends only on its cells, so a row made of the very same cell objects as
  * last time (the caches hand out the same objects for the same text) has the
  * same string.
@@ -117,10 +118,20 @@ const __netdashBlankCell = Object.freeze({type: 'char', value: ' ', fullWidth: f
 let __netdashCaches;
 function __netdashSharedCaches() {
     const caches = __netdashCaches;
-    if (caches === undefined || caches.styledChars.size > 4096 || caches.widths.size > 4096 || caches.blockWidths.size > 4096 || caches.netdashLines.size > 4096 || caches.netdashSlices.size > 4096) {
+    if (caches === undefined || caches.netdashChars > 65536 || caches.widths.size > 4096 || caches.blockWidths.size > 4096) {
         const fresh = new OutputCaches();
+        fresh.netdashChars = 0;
         fresh.netdashLines = new Map();
         fresh.netdashSlices = new Map();
+        const getStyledChars = fresh.getStyledChars;
+        fresh.getStyledChars = function (line) {
+            const size = this.styledChars.size;
+            const characters = getStyledChars.call(this, line);
+            if (this.styledChars.size !== size) {
+                this.netdashChars += line.length;
+            }
+            return characters;
+        };
         __netdashCaches = fresh;
     }
     return __netdashCaches;
@@ -139,6 +150,7 @@ function __netdashLinesOf(caches, text) {
         }
         lines = characterLines.map(line => styledCharsToString(line));
         caches.netdashLines.set(text, lines);
+        caches.netdashChars += text.length;
     }
     return lines;
 }
@@ -148,6 +160,7 @@ function __netdashSlice(output, line, from, to) {
     if (slice === undefined) {
         slice = output.sliceLineToColumns(line, from, to);
         output.caches.netdashSlices.set(key, slice);
+        output.caches.netdashChars += key.length;
     }
     return slice;
 }

@@ -113,6 +113,22 @@ describe('Ink\'s frame buffer with caches kept across frames (text-patches.ts)',
 		expect(readFileSync(patchedPath, 'utf8')).toMatch(/Object\.freeze\(\{type: 'char', value: ' ', fullWidth: false, styles: Object\.freeze\(\[\]\)\}\)/);
 	});
 
+	test('the caches kept across frames stay bounded when every frame draws new text', async () => {
+		const {original, patched} = await load();
+		let largest = 0;
+		for (let index = 0; index < 2000; index++) {
+			const frame = {width: 120, height: 4, operations: [0, 1, 2, 3].map((y) => ({kind: 'write' as const, x: 0, y, text: `\u001B[32m${index}:${y}\u001B[39m ${'═'.repeat(100)}`, transformers: []}))};
+			expect(draw(patched, frame)).toBe(draw(original, frame));
+			const {caches} = new patched({width: 1, height: 1}) as unknown as {caches: {styledChars: Map<string, unknown>; netdashLines: Map<string, unknown>}};
+			const held = [...caches.styledChars.keys(), ...caches.netdashLines.keys()].reduce((sum, text) => sum + text.length, 0);
+			largest = Math.max(largest, held);
+		}
+
+		// 2,000 frames of 4 new lines each would be ~1.8 million characters kept; the bound is 65,536 and one frame more.
+		expect(largest).toBeGreaterThan(30_000);
+		expect(largest).toBeLessThanOrEqual(65_536 + 4 * 2 * 120);
+	});
+
 	test('refuses an Ink whose Output is written differently, naming what it looked for', () => {
 		const code = readFileSync(originalPath, 'utf8');
 		expect(() => patchInkOutput(code.replace('caches = new OutputCaches();', 'caches = new OutputCaches(1);'), originalPath)).toThrow(/per-frame caches/);
