@@ -15,7 +15,15 @@ export type Subscriber = (event: BusEvent) => void;
  */
 export class Bus {
 	#seq = 0;
-	readonly #subscribers = new Set<Subscriber>();
+	/**
+	 * In the order they subscribed. An array, not a Set: walking a Set made an
+	 * iterator per event, on the path of every chunk and datagram. It keeps a
+	 * Set's rules: one that leaves while an event is being delivered is not
+	 * called again, even for that event (it is marked, and dropped once the
+	 * delivery ends); one that joins meanwhile is called for that event too.
+	 */
+	#entries: Array<{subscriber: Subscriber; isActive: boolean}> = [];
+	#hasLeft = false;
 	readonly #pending: BusEvent[] = [];
 	#isDelivering = false;
 	#unreported = 0;
@@ -36,9 +44,10 @@ export class Bus {
 		const event = input as unknown as BusEvent & E;
 		event.seq = ++this.#seq;
 		event.at = Date.now();
-		this.#pending.push(event);
-		if (!this.#isDelivering) {
-			this.#drain();
+		if (this.#isDelivering) {
+			this.#pending.push(event);
+		} else {
+			this.#drain(event);
 		}
 
 		return event;
@@ -59,9 +68,10 @@ export class Bus {
 			delivered = {...event, seq: ++this.#seq};
 		}
 
-		this.#pending.push(delivered);
-		if (!this.#isDelivering) {
-			this.#drain();
+		if (this.#isDelivering) {
+			this.#pending.push(delivered);
+		} else {
+			this.#drain(delivered);
 		}
 
 		return delivered;
@@ -69,26 +79,58 @@ export class Bus {
 
 	/** Adds a subscriber; call the returned function to remove it. */
 	subscribe(subscriber: Subscriber): () => void {
-		this.#subscribers.add(subscriber);
+		// A function subscribed twice is called once per event, as with a set.
+		if (!this.#entries.some((entry) => entry.isActive && entry.subscriber === subscriber)) {
+			this.#entries.push({subscriber, isActive: true});
+		}
+
 		return () => {
-			this.#subscribers.delete(subscriber);
+			const entry = this.#entries.find((each) => each.isActive && each.subscriber === subscriber);
+			if (entry === undefined) {
+				return;
+			}
+
+			entry.isActive = false;
+			if (this.#isDelivering) {
+				this.#hasLeft = true;
+			} else {
+				this.#entries.splice(this.#entries.indexOf(entry), 1);
+			}
 		};
 	}
 
-	#drain(): void {
+	/** Delivers `first`, then whatever its subscribers emit meanwhile, in order (the queue is touched only then). */
+	#drain(first: BusEvent): void {
 		this.#isDelivering = true;
 		try {
+			this.#deliver(first);
 			for (let index = 0; index < this.#pending.length; index++) {
 				this.#deliver(this.#pending[index]!);
 			}
 		} finally {
-			this.#pending.length = 0;
+			if (this.#pending.length > 0) {
+				this.#pending.length = 0;
+			}
+
+			if (this.#hasLeft) {
+				this.#hasLeft = false;
+				this.#entries = this.#entries.filter((entry) => entry.isActive);
+			}
+
 			this.#isDelivering = false;
 		}
 	}
 
 	#deliver(event: BusEvent): void {
-		for (const subscriber of this.#subscribers) {
+		const entries = this.#entries;
+		// The length is read each time round: one that joins during the delivery is called too.
+		for (let index = 0; index < entries.length; index++) {
+			const entry = entries[index]!;
+			if (!entry.isActive) {
+				continue;
+			}
+
+			const {subscriber} = entry;
 			try {
 				subscriber(event);
 			} catch (error) {

@@ -54,4 +54,49 @@ describe('bus', () => {
 		bus.emit({type: 'listener-closed', listener: 'L1', accepted: 0});
 		expect(count).toBe(1);
 	});
+
+	it('keeps a set\'s rules while delivering: one that leaves is not called again, one that joins is, a function subscribed twice is called once', () => {
+		const bus = new Bus();
+		const calls: string[] = [];
+		const emitClosed = (listener: string) => bus.emit({type: 'listener-closed', listener, accepted: 0});
+		let stopLate = () => {};
+		const late = (event: {seq: number}) => calls.push(`late ${event.seq}`);
+		// The first subscriber makes the third leave and a fourth join, during the first event.
+		bus.subscribe((event) => {
+			calls.push(`first ${event.seq}`);
+			if (event.seq === 1) {
+				stopThird();
+				bus.subscribe((each) => calls.push(`joined ${each.seq}`));
+			}
+		});
+		const twice = (event: {seq: number}) => calls.push(`twice ${event.seq}`);
+		const stopTwice = bus.subscribe(twice);
+		bus.subscribe(twice);
+		const stopThird = bus.subscribe((event) => calls.push(`third ${event.seq}`));
+		emitClosed('L1');
+		stopLate = bus.subscribe(late);
+		emitClosed('L2');
+		stopTwice();
+		stopTwice();
+		stopLate();
+		emitClosed('L3');
+		expect(calls).toEqual(['first 1', 'twice 1', 'joined 1', 'first 2', 'twice 2', 'joined 2', 'late 2', 'first 3', 'joined 3']);
+	});
+
+	it('delivers events emitted by subscribers in order, at any depth, and leaves nothing queued for the next emit', () => {
+		const bus = new Bus();
+		const seen: number[] = [];
+		bus.subscribe((event) => {
+			seen.push(event.seq);
+			if (event.seq < 5) {
+				bus.emit({type: 'listener-closed', listener: `L${event.seq + 1}`, accepted: 0});
+				bus.emit({type: 'listener-closed', listener: 'extra', accepted: 0});
+			}
+		});
+		bus.emit({type: 'listener-closed', listener: 'L1', accepted: 0});
+		expect(seen).toEqual([...seen].sort((a, b) => a - b));
+		const count = seen.length;
+		bus.emit({type: 'listener-closed', listener: 'later', accepted: 0});
+		expect(seen.length).toBe(count + 1);
+	});
 });
