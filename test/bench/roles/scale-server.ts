@@ -36,9 +36,13 @@ runRole(async () => {
 	let allAcceptedUs = 0;
 	let rssBefore = 0;
 	let heapBefore = 0;
+	let cpuAtReady = process.cpuUsage();
+	let acceptCpuMs = 0;
 	const onAccepted = () => {
 		accepted++;
 		if (accepted === expected) {
+			const cpu = process.cpuUsage(cpuAtReady);
+			acceptCpuMs = (cpu.user + cpu.system) / 1000;
 			allAcceptedAt = wallMs();
 			allAcceptedUs = monotonicUs();
 			allAccepted();
@@ -105,6 +109,7 @@ runRole(async () => {
 	}
 
 	const overflowsAtStart = listenOverflows();
+	cpuAtReady = process.cpuUsage();
 	await whenAllAccepted;
 	const overflows = listenOverflows() - overflowsAtStart;
 	// Let the store publish and timers run before measuring what stays.
@@ -116,7 +121,7 @@ runRole(async () => {
 	const heapAfter = process.memoryUsage().heapUsed;
 	// Where the RSS is: each V8 space's committed size against what lives in it (KiB).
 	const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((space) => [space.space_name, [Math.round(space.space_size / 1024), Math.round(space.space_used_size / 1024)]]));
-	report({type: 'accepted', allAcceptedAt, atUs: allAcceptedUs, rssBeforeKiB: rssBefore, rssAfterKiB: rssAfter, heapBeforeKiB: heapBefore / 1024, heapAfterKiB: heapAfter / 1024, rows: rows(), overflows, spaces, memory: process.memoryUsage(), returnedMs});
+	report({type: 'accepted', allAcceptedAt, atUs: allAcceptedUs, rssBeforeKiB: rssBefore, rssAfterKiB: rssAfter, heapBeforeKiB: heapBefore / 1024, heapAfterKiB: heapAfter / 1024, rows: rows(), overflows, spaces, memory: process.memoryUsage(), returnedMs, cpuMs: acceptCpuMs});
 	await command('stop');
 	finish({type: 'done'});
 });

@@ -18,7 +18,14 @@ export type ScaleRun = {
 	spaces: Record<string, [number, number]>;
 	/** netdash's pauses to hand memory back after the burst (memory-returned), ms each; none for bare Node. */
 	returnedMs: number[];
+	/** The server's CPU (user + system) from ready to its last accept: steadier than the wall time on a shared machine. */
+	cpuMs: number;
 };
+
+/** The server's CPU per connection while it accepted, µs, median over runs. */
+export function cpuPerConnection(runs: readonly ScaleRun[], connections: number): number {
+	return median(runs.map((run) => (run.cpuMs * 1000) / connections));
+}
 
 /** What a server role is: bare Node, netdash, or netdash in parts (roles/scale-server.ts). */
 export type ScaleKind = 'raw' | 'netdash' | 'core' | 'nolog';
@@ -54,7 +61,7 @@ export async function runScale(kind: ScaleKind, connections: number, netns: stri
 				throw new Error(`${connected.failed} of ${connections} connects to the ${kind} server failed${connected.firstError ? ` (first: ${connected.firstError})` : ''}`);
 			}
 
-			const accepted = await server.next<{type: string; allAcceptedAt: number; rssBeforeKiB: number; rssAfterKiB: number; heapBeforeKiB: number; heapAfterKiB: number; rows: number; overflows: number; spaces: Record<string, [number, number]>; returnedMs: number[]}>('accepted', timeoutMs);
+			const accepted = await server.next<{type: string; allAcceptedAt: number; rssBeforeKiB: number; rssAfterKiB: number; heapBeforeKiB: number; heapAfterKiB: number; rows: number; overflows: number; spaces: Record<string, [number, number]>; returnedMs: number[]; cpuMs: number}>('accepted', timeoutMs);
 			return {
 				acceptMs: accepted.allAcceptedAt - connected.startedAt,
 				kibPerConnection: (accepted.rssAfterKiB - accepted.rssBeforeKiB) / connections,
@@ -65,6 +72,7 @@ export async function runScale(kind: ScaleKind, connections: number, netns: stri
 				overflows: accepted.overflows,
 				spaces: accepted.spaces,
 				returnedMs: accepted.returnedMs,
+				cpuMs: accepted.cpuMs,
 			};
 		} finally {
 			// The client resets every connection (RST), then the server goes.
@@ -153,7 +161,7 @@ export const scale: Scenario = {
 				baselineName: 'bare net',
 				ratio: pairedRatio(accept(netdash), accept(raw)),
 				target: {on: 'ratio', op: '<=', value: 1.5},
-				notes: `first connect → last accept, ${where}; accept-queue overflows ${overflows(netdash)} vs ${overflows(raw)}`,
+				notes: `first connect → last accept, ${where}; accept-queue overflows ${overflows(netdash)} vs ${overflows(raw)}; server CPU ${formatNumber(cpuPerConnection(netdash, connections))} vs ${formatNumber(cpuPerConnection(raw, connections))} µs per connection`,
 				samples: {netdash: accept(netdash), baseline: accept(raw)},
 			}),
 		];

@@ -6,7 +6,7 @@ import {median, pairedRatio, percentile} from '../lib/stats.js';
 import {makeNamespace} from '../lib/tools.js';
 import type {Scenario} from './context.js';
 import {measureRows, rowsKeyRow} from './dashboard.js';
-import {runScale, settled, type ScaleKind, type ScaleRun} from './scale.js';
+import {cpuPerConnection, runScale, settled, type ScaleKind, type ScaleRun} from './scale.js';
 
 /** Source addresses of 127.0.0.0/8 the client spreads over: a few hundred connections each, far from any port range's end. */
 const SOURCES = 1000;
@@ -130,7 +130,7 @@ function memoryAndAcceptRows(label: string, connections: number, runs: ReadonlyM
 			baselineName: 'bare net',
 			ratio: pairedRatio(accept('netdash'), accept('raw')),
 			target: {on: 'ratio', op: '<=', value: 1.25},
-			notes: `first connect → last accept, from ${SOURCES} addresses of 127/8, ${IN_FLIGHT} handshakes in flight, in a namespace with somaxconn 65535; accept-queue overflows ${overflows('netdash')} vs ${overflows('raw')}; core alone ${formatNumber(median(accept('core')))} ms${limited}`,
+			notes: `first connect → last accept, from ${SOURCES} addresses of 127/8, ${IN_FLIGHT} handshakes in flight, in a namespace with somaxconn 65535; accept-queue overflows ${overflows('netdash')} vs ${overflows('raw')}; core alone ${formatNumber(median(accept('core')))} ms; server CPU ${formatNumber(cpuPerConnection(of('netdash'), connections))} vs ${formatNumber(cpuPerConnection(of('raw'), connections))} µs per connection (core alone ${formatNumber(cpuPerConnection(of('core'), connections))})${limited}`,
 			samples: {netdash: accept('netdash'), baseline: accept('raw')},
 		}),
 	];
