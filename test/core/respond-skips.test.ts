@@ -28,6 +28,7 @@ describe('auto-reply skips', () => {
 			sendTo(_, __, bytes) {
 				sent.push(bytes);
 			},
+			describe: () => undefined,
 		});
 		responder.add({pattern: '.*', reply: 'ok'});
 		const flood = 50;

@@ -123,6 +123,22 @@ describe('auto-reply rules', () => {
 		expect(events.of('rule-replied')).toHaveLength(1);
 	});
 
+	it('connections accepted before any rule existed are answered once one is added: raw by chunk, framed by message, never both', async () => {
+		const {core, events} = makeCore();
+		const raw = await listenAndDial(core, events, 'raw');
+		const line = await listenAndDial(core, events, 'line');
+		core.respond(parseRuleText(`hi => ok ;; on ${raw.listener},${line.listener}`));
+		raw.client.write('hi');
+		line.client.write('hi\n');
+		// A raw reply goes as it is; a line connection's is framed as a line.
+		await until(() => raw.received() === 'ok' && line.received() === 'ok\n', () => `raw got ${JSON.stringify(raw.received())}, line got ${JSON.stringify(line.received())}`);
+		await until(() => events.of('rule-replied').length === 2, () => 'two replies');
+		// The line connection's chunk is not answered as raw data besides its message.
+		await new Promise((resolve) => setTimeout(resolve, 100));
+		expect(events.of('rule-replied')).toHaveLength(2);
+		expect(line.received()).toBe('ok\n');
+	});
+
 	it('a delayed reply waits its delay', async () => {
 		const {core, events} = makeCore();
 		core.respond({pattern: 'x', reply: 'y', delayMs: 300});

@@ -15,7 +15,7 @@ import type {TcpConnection} from '../tcp/connection.js';
  */
 
 /** The connection verbs the workbench uses. */
-export type WorkbenchConnection = Pick<TcpConnection, 'framing' | 'send' | 'whenRoom' | 'close' | 'reset'>;
+export type WorkbenchConnection = Pick<TcpConnection, 'framing' | 'listener' | 'send' | 'whenRoom' | 'close' | 'reset'>;
 
 /** What the workbench needs of the core; the throwing ones throw a NetdashError. */
 export type WorkbenchHost = {
@@ -55,6 +55,10 @@ export class Workbench {
 			},
 			sendTo: (id, to, bytes) => {
 				host.sendTo(id, to, bytes);
+			},
+			describe(id) {
+				const connection = host.find(id);
+				return connection && {listener: connection.listener, isRaw: connection.framing.kind === 'raw'};
 			},
 		});
 		this.#schedules = new Schedules(bus, {
