@@ -1,11 +1,12 @@
 import {execFileSync, spawnSync} from 'node:child_process';
-import {existsSync, mkdtempSync, readFileSync, rmSync, statSync, readdirSync} from 'node:fs';
+import {existsSync, mkdtempSync, readFileSync, rmSync, readdirSync} from 'node:fs';
 import net from 'node:net';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {spawnJson, type JsonChild} from '../helpers/cli.js';
+import {buildIfStale} from '../helpers/build.js';
 
 /**
  * The package as a user gets it: `npm pack`, installed into a temporary
@@ -38,15 +39,6 @@ if (!oldestNode) {
 	console.warn(`no Node ${oldestMajor} on this machine (engines: ${manifest.engines.node}): the install test is skipped`);
 }
 
-function newest(directory: string): number {
-	let time = 0;
-	for (const entry of readdirSync(directory, {withFileTypes: true})) {
-		const full = path.join(directory, entry.name);
-		time = Math.max(time, entry.isDirectory() ? newest(full) : statSync(full).mtimeMs);
-	}
-
-	return time;
-}
 
 describe.skipIf(!oldestNode)(`the packed tarball installed with npm and run on Node ${oldestMajor}`, () => {
 	const work = mkdtempSync(path.join(tmpdir(), 'netdash-install-'));
@@ -59,9 +51,7 @@ describe.skipIf(!oldestNode)(`the packed tarball installed with npm and run on N
 
 	beforeAll(() => {
 		const bundle = path.join(root, 'dist/bin/cli.js');
-		if (!existsSync(bundle) || newest(path.join(root, 'source')) > statSync(bundle).mtimeMs) {
-			execFileSync('npm', ['run', 'build', '--silent'], {cwd: root, stdio: 'inherit'});
-		}
+		buildIfStale(bundle);
 
 		const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work], {cwd: root, env, encoding: 'utf8'})) as Array<{filename: string}>;
 		tarball = path.join(work, packed[0]!.filename);

@@ -1,10 +1,10 @@
-import {execFileSync} from 'node:child_process';
-import {existsSync, readdirSync, statSync} from 'node:fs';
+import {existsSync} from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {afterEach, beforeAll, describe, expect, it} from 'vitest';
 import {asAtATerminal, hasTmux, startInTmux, type TmuxSession} from '../helpers/tmux.js';
+import {buildIfStale} from '../helpers/build.js';
 
 /**
  * The built binary in tmux, for what only a real terminal does: a
@@ -28,20 +28,11 @@ afterEach(async () => {
 	}
 });
 
-function newestSource(directory: string): number {
-	let newest = 0;
-	for (const entry of readdirSync(directory, {withFileTypes: true})) {
-		const full = path.join(directory, entry.name);
-		newest = Math.max(newest, entry.isDirectory() ? newestSource(full) : statSync(full).mtimeMs);
-	}
-
-	return newest;
-}
 
 beforeAll(() => {
 	const built = path.join(root, 'dist/ui/app.js');
-	if (hasTmux && (!existsSync(built) || newestSource(path.join(root, 'source')) > statSync(built).mtimeMs)) {
-		execFileSync('npm', ['run', 'build', '--silent'], {cwd: root, stdio: 'inherit'});
+	if (hasTmux) {
+		buildIfStale(built);
 	}
 }, 120_000);
 

@@ -1,11 +1,11 @@
-import {execFileSync} from 'node:child_process';
-import {existsSync, readFileSync, readdirSync, statSync} from 'node:fs';
+import {existsSync, readFileSync, readdirSync} from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {afterEach, beforeAll, describe, expect, it} from 'vitest';
 import {missingTool, skipEachIf} from '../helpers/requires.js';
 import {asAtATerminal, hasTmux, startInTmux} from '../helpers/tmux.js';
+import {buildIfStale} from '../helpers/build.js';
 
 /**
  * The real built binary in a real pseudo-terminal: tmux runs it, keys go in
@@ -24,21 +24,12 @@ afterEach(() => {
 	}
 });
 
-function newestSource(directory: string): number {
-	let newest = 0;
-	for (const entry of readdirSync(directory, {withFileTypes: true})) {
-		const full = path.join(directory, entry.name);
-		newest = Math.max(newest, entry.isDirectory() ? newestSource(full) : statSync(full).mtimeMs);
-	}
-
-	return newest;
-}
 
 beforeAll(() => {
 	// `npm test` builds first; a bare `vitest run` gets a build when dist is older than the source.
 	const built = path.join(root, 'dist/ui/app.js');
-	if (hasTmux && (!existsSync(built) || newestSource(path.join(root, 'source')) > statSync(built).mtimeMs)) {
-		execFileSync('npm', ['run', 'build', '--silent'], {cwd: root, stdio: 'inherit'});
+	if (hasTmux) {
+		buildIfStale(built);
 	}
 }, 120_000);
 

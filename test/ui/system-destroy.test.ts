@@ -5,6 +5,7 @@ import {setTimeout as sleep} from 'node:timers/promises';
 import {afterEach, beforeAll, describe, expect, it} from 'vitest';
 import {missingTool, skipEachIf, whyNoNetns} from '../helpers/requires.js';
 import {asAtATerminal, hasTmux, startInTmux} from '../helpers/tmux.js';
+import {buildIfStale} from '../helpers/build.js';
 
 /*
  * K in the System pane, on the real binary in a real terminal (tmux), run
@@ -27,7 +28,7 @@ afterEach(() => {
 
 beforeAll(() => {
 	if (hasTmux) {
-		execFileSync('npm', ['run', 'build', '--silent'], {cwd: root, stdio: 'inherit'});
+		buildIfStale();
 	}
 }, 120_000);
 

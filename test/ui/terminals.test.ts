@@ -1,5 +1,5 @@
 import {execFileSync} from 'node:child_process';
-import {existsSync, mkdtempSync, readFileSync, rmSync, statSync, readdirSync} from 'node:fs';
+import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
@@ -7,6 +7,7 @@ import stringWidth from 'string-width';
 import {afterEach, beforeAll, describe, expect, it} from 'vitest';
 import {commandLineUsages} from '../../source/core/command-line.js';
 import {asAtATerminal, hasTmux, startInTmux, type TmuxSession} from '../helpers/tmux.js';
+import {buildIfStale} from '../helpers/build.js';
 
 /**
  * The built binary in tmux under different TERMs and sizes: what a person
@@ -29,19 +30,10 @@ afterEach(() => {
 	}
 });
 
-function newest(directory: string): number {
-	let time = 0;
-	for (const entry of readdirSync(directory, {withFileTypes: true})) {
-		const full = path.join(directory, entry.name);
-		time = Math.max(time, entry.isDirectory() ? newest(full) : statSync(full).mtimeMs);
-	}
-
-	return time;
-}
 
 beforeAll(() => {
-	if (hasTmux && (!existsSync(cli) || newest(path.join(root, 'source')) > statSync(cli).mtimeMs)) {
-		execFileSync('npm', ['run', 'build', '--silent'], {cwd: root, stdio: 'inherit'});
+	if (hasTmux) {
+		buildIfStale(cli);
 	}
 }, 120_000);
 
