@@ -2,6 +2,7 @@ import type {Bus} from '../bus.js';
 import {DROP_REPORT_MS, DropReports, FloodLimiter} from '../discovery/limiter.js';
 import {NetdashError, errorCode, oneLine} from '../errors.js';
 import type {BusEvent, Endpoint, RuleState, RuleView} from '../events.js';
+import type {FramingSpec} from '../framing/index.js';
 import {MATCH_BYTES, compileRule, type CompiledRule, type RuleSpec} from './rule.js';
 
 /**
@@ -20,8 +21,8 @@ export type ResponderHost = {
 	reset(connection: string): void;
 	/** Send one datagram from a UDP socket. */
 	sendTo(socket: string, to: Endpoint, bytes: Buffer): void;
-	/** An open connection's listener (null for a dial) and whether it is raw (unframed); undefined when it is not open. */
-	describe(connection: string): {listener: string | null; isRaw: boolean} | undefined;
+	/** An open connection's listener (null for a dial) and framing; undefined when it is not open. */
+	describe(connection: string): {readonly listener: string | null; readonly framing: FramingSpec} | undefined;
 };
 
 /**
@@ -162,7 +163,7 @@ export class Responder {
 
 		switch (event.type) {
 			case 'data-received': {
-				if (this.#host.describe(event.connection)?.isRaw) {
+				if (this.#host.describe(event.connection)?.framing.kind === 'raw') {
 					this.#match(event.data, {kind: 'tcp', connection: event.connection});
 				}
 

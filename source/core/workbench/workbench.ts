@@ -56,10 +56,7 @@ export class Workbench {
 			sendTo: (id, to, bytes) => {
 				host.sendTo(id, to, bytes);
 			},
-			describe(id) {
-				const connection = host.find(id);
-				return connection && {listener: connection.listener, isRaw: connection.framing.kind === 'raw'};
-			},
+			describe: (id) => host.find(id),
 		});
 		this.#schedules = new Schedules(bus, {
 			send(id, bytes, ref) {
