@@ -99,6 +99,14 @@ const linesOfText = `        const characterLines = [[]];
         let lines = characterLines.map(line => styledCharsToString(line));
 `;
 
+/** Ink's own splitting of a text into lines, done once per text while the caches keep it. */
+const linesOfTextKept = `        let lines = this.caches.netdashLines.get(text);
+        if (lines === undefined) {
+${linesOfText.replace('let lines = ', 'lines = ')}            this.caches.netdashLines.set(text, lines);
+            this.caches.netdashChars += text.length;
+        }
+`;
+
 /** Every clipped line is cut to its columns again, every frame. */
 const sliceToColumns = '                    return this.sliceLineToColumns(line, from, to);\n';
 
@@ -135,24 +143,6 @@ function __netdashSharedCaches() {
         __netdashCaches = fresh;
     }
     return __netdashCaches;
-}
-function __netdashLinesOf(caches, text) {
-    let lines = caches.netdashLines.get(text);
-    if (lines === undefined) {
-        const characterLines = [[]];
-        for (const character of caches.getStyledChars(text)) {
-            if (character.value === '\\n') {
-                characterLines.push([]);
-            }
-            else {
-                characterLines.at(-1).push(character);
-            }
-        }
-        lines = characterLines.map(line => styledCharsToString(line));
-        caches.netdashLines.set(text, lines);
-        caches.netdashChars += text.length;
-    }
-    return lines;
 }
 function __netdashSlice(output, line, from, to) {
     const key = from + ':' + to + ':' + line;
@@ -215,7 +205,7 @@ export function patchInkOutput(code: string, id: string): string | undefined {
 			.replace(perFrameCaches, () => '    caches = __netdashSharedCaches();\n')
 			.replace(freshBlankCell, () => '                row.push(__netdashBlankCell);\n')
 			.replace(rowToString, () => '            .map((line, y) => __netdashRowText(line, y))\n')
-			.replace(linesOfText, () => '        let lines = __netdashLinesOf(this.caches, text);\n')
+			.replace(linesOfText, () => linesOfTextKept)
 			.replace(sliceToColumns, () => '                    return __netdashSlice(this, line, from, to);\n') + inkOutputHelpers
 	);
 }
