@@ -9,6 +9,9 @@ export default defineConfig({
 			COLUMNS: '100',
 			LINES: '30',
 			FORCE_COLOR: '0',
+			// TCP reads share one buffer (source/core/tcp/shared-reads.ts): overwrite it after each read,
+			// here and in every netdash a test starts, so bytes kept without a copy show up as garbage.
+			NETDASH_POISON_READS: '1',
 		},
 		testTimeout: 60_000,
 		hookTimeout: 30_000,

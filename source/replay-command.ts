@@ -116,7 +116,7 @@ export async function runReplay(argv: readonly string[]): Promise<number> {
 			const output = process.stdout;
 			bus.subscribe((event) => {
 				output.write(eventToJson(event) + '\n');
-			});
+			}, {borrows: true});
 			const player = new ReplayPlayer(bus, loaded.events, {
 				speed: Number.POSITIVE_INFINITY,
 				badLines: loaded.badLines,

@@ -4,6 +4,19 @@ import {oneLine} from './errors.js';
 /** A function that receives every event, in `seq` order. */
 export type Subscriber = (event: BusEvent) => void;
 
+/** How a subscriber treats what it is given. */
+export type SubscribeOptions = {
+	/**
+	 * The subscriber reads the bytes of a received chunk or message
+	 * (`data-received`, `message-received`: `data`) only while the event is
+	 * being delivered, and copies what it keeps. While every subscriber says
+	 * so, a plain TCP connection hands out the bytes in its shared read buffer
+	 * itself, overwritten by the next read (tcp/shared-reads.ts); one
+	 * subscriber that does not (the default) makes every chunk a copy of its own.
+	 */
+	borrows?: boolean;
+};
+
 /**
  * The typed, synchronous event bus every socket reports to.
  *
@@ -22,7 +35,9 @@ export class Bus {
 	 * called again, even for that event (it is marked, and dropped once the
 	 * delivery ends); one that joins meanwhile is called for that event too.
 	 */
-	#entries: Array<{subscriber: Subscriber; isActive: boolean}> = [];
+	#entries: Array<{subscriber: Subscriber; isActive: boolean; borrows: boolean}> = [];
+	/** Active subscribers that may keep a received chunk's bytes (not `borrows`). */
+	#keepers = 0;
 	#hasLeft = false;
 	readonly #pending: BusEvent[] = [];
 	#isDelivering = false;
@@ -31,6 +46,14 @@ export class Bus {
 	/** The `seq` of the last event emitted (0 before the first). */
 	get lastSeq(): number {
 		return this.#seq;
+	}
+
+	/**
+	 * True while every subscriber only borrows received bytes (see {@link SubscribeOptions.borrows}):
+	 * a connection may then emit a chunk whose memory the next read reuses.
+	 */
+	get lendsReceivedBytes(): boolean {
+		return this.#keepers === 0;
 	}
 
 	/** Subscriber failures that could not be reported because reporting them failed too. */
@@ -78,10 +101,14 @@ export class Bus {
 	}
 
 	/** Adds a subscriber; call the returned function to remove it. */
-	subscribe(subscriber: Subscriber): () => void {
-		// A function subscribed twice is called once per event, as with a set.
+	subscribe(subscriber: Subscriber, options: SubscribeOptions = {}): () => void {
+		// A function subscribed twice is called once per event, as with a set (the first subscription's options hold).
 		if (!this.#entries.some((entry) => entry.isActive && entry.subscriber === subscriber)) {
-			this.#entries.push({subscriber, isActive: true});
+			const borrows = options.borrows === true;
+			this.#entries.push({subscriber, isActive: true, borrows});
+			if (!borrows) {
+				this.#keepers++;
+			}
 		}
 
 		return () => {
@@ -91,6 +118,10 @@ export class Bus {
 			}
 
 			entry.isActive = false;
+			if (!entry.borrows) {
+				this.#keepers--;
+			}
+
 			if (this.#isDelivering) {
 				this.#hasLeft = true;
 			} else {

@@ -198,6 +198,7 @@ export function runJsonLines(options: JsonLinesOptions): JsonLinesSession {
 		}
 	};
 
+	// It borrows received bytes: each event is encoded as it comes.
 	const unsubscribe = core.bus.subscribe((event) => {
 		if (output.writableLength + pending.length >= maxOutputBytes) {
 			// Whatever still comes (accepts, timers, discovery) is counted, not queued.
@@ -214,7 +215,7 @@ export function runJsonLines(options: JsonLinesOptions): JsonLinesSession {
 				setImmediate(flush);
 			}
 		}
-	});
+	}, {borrows: true});
 	output.on('drain', () => {
 		holdBack(false);
 		if (shed) {

@@ -173,7 +173,7 @@ export class ResourceWatch {
 					this.#udpPorts.delete(id);
 				}
 			}
-		});
+		}, {borrows: true});
 	}
 
 	/**

@@ -261,7 +261,7 @@ function Dashboard({onQuit, replay}: {readonly onQuit: (() => void) | undefined;
 			}
 
 			hasAnswer ||= workbenchAnswers.has(event.type);
-		});
+		}, {borrows: true});
 		const outcome = commands.runLine(text, selected);
 		unsubscribe();
 		if (!hasFailed && !hasAnswer && !outcome.isHelp && !outcome.isQuit) {

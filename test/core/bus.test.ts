@@ -99,4 +99,34 @@ describe('bus', () => {
 		bus.emit({type: 'listener-closed', listener: 'later', accepted: 0});
 		expect(seen.length).toBe(count + 1);
 	});
+
+	it('lends received bytes only while every subscriber borrows them, counting each subscriber once', () => {
+		const bus = new Bus();
+		expect(bus.lendsReceivedBytes).toBe(true);
+		const leaveBorrower = bus.subscribe(() => undefined, {borrows: true});
+		expect(bus.lendsReceivedBytes).toBe(true);
+		const keeper = () => undefined;
+		const leaveKeeper = bus.subscribe(keeper);
+		// Subscribed twice, it is one subscriber: one leave is enough.
+		const leaveAgain = bus.subscribe(keeper);
+		expect(bus.lendsReceivedBytes).toBe(false);
+		leaveKeeper();
+		expect(bus.lendsReceivedBytes).toBe(true);
+		leaveAgain();
+		leaveKeeper();
+		expect(bus.lendsReceivedBytes).toBe(true);
+		// A keeper leaving while an event is being delivered counts as gone at once.
+		let leaveDuring = () => {};
+		const states: boolean[] = [];
+		leaveDuring = bus.subscribe(() => {
+			leaveDuring();
+			states.push(bus.lendsReceivedBytes);
+		});
+		expect(bus.lendsReceivedBytes).toBe(false);
+		bus.emit({type: 'listener-closed', listener: 'L1', accepted: 0});
+		expect(states).toEqual([true]);
+		expect(bus.lendsReceivedBytes).toBe(true);
+		leaveBorrower();
+		expect(bus.lendsReceivedBytes).toBe(true);
+	});
 });

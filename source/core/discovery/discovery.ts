@@ -119,7 +119,7 @@ export class Discovery {
 			} else if (event.type === 'listener-closed') {
 				this.#listeners.delete(event.listener);
 			}
-		});
+		}, {borrows: true});
 	}
 
 	/** Current state. */

@@ -17,9 +17,9 @@ export type FramerSink = {
 	 *
 	 * Zero copy: when a message lies inside one pushed chunk, `payload` is a
 	 * subarray of that chunk and shares its memory (it only owns fresh memory
-	 * when it spans chunks). Do not change a chunk after pushing it, and copy
-	 * (`Buffer.from(payload)`) a small message you keep for long, or it pins the
-	 * whole chunk.
+	 * when it spans chunks). Do not change a chunk after pushing it, unless it
+	 * was pushed as borrowed; copy (`Buffer.from(payload)`) a small message you
+	 * keep for long, or it pins the whole chunk.
 	 */
 	message(payload: Buffer, delimiterBytes?: number): void;
 
@@ -51,8 +51,12 @@ export type FramerOptions = {
 
 /** An incremental framer: push chunks in the order received, get whole messages back. */
 export type Framer = {
-	/** Feed one chunk (empty is fine); calls the sink for every message completed by it, in order. */
-	push(chunk: Buffer): void;
+	/**
+	 * Feed one chunk (empty is fine); calls the sink for every message completed by it, in order.
+	 * `isBorrowed`: the chunk's memory is reused once push returns (a socket's shared read
+	 * buffer, tcp/shared-reads.ts), so the bytes of an unfinished message are copied, not kept.
+	 */
+	push(chunk: Buffer, isBorrowed?: boolean): void;
 
 	/**
 	 * Bytes of the unfinished message received so far, held until the rest
@@ -166,7 +170,7 @@ function createLineFramer(sink: FramerSink, max: number): Framer {
 	// an LF next would make it part of the terminator.
 	let hasHeldCr = false;
 
-	function push(chunk: Buffer): void {
+	function push(chunk: Buffer, isBorrowed = false): void {
 		let offset = 0;
 		while (offset < chunk.length) {
 			const start = offset;
@@ -199,7 +203,8 @@ function createLineFramer(sink: FramerSink, max: number): Framer {
 					hasHeldCr = endsWithCr;
 					sink.overflow(size, `Line longer than the ${max}-byte limit: discarding it up to the next newline`);
 				} else {
-					pending.push(start === 0 ? chunk : chunk.subarray(start));
+					const rest = start === 0 ? chunk : chunk.subarray(start);
+					pending.push(isBorrowed ? Buffer.from(rest) : rest);
 					pendingBytes += chunk.length - start;
 				}
 
@@ -251,7 +256,7 @@ function createSizedFramer(sink: FramerSink, max: number, prefixBytes: 0 | 2 | 4
 	// Bytes of an over-long payload still to skip.
 	let skipBytes = 0;
 
-	function push(chunk: Buffer): void {
+	function push(chunk: Buffer, isBorrowed = false): void {
 		let offset = 0;
 		for (;;) {
 			if (skipBytes > 0) {
@@ -309,7 +314,8 @@ function createSizedFramer(sink: FramerSink, max: number, prefixBytes: 0 | 2 | 4
 
 			const taken = Math.min(frameSize - pendingBytes, available);
 			if (taken > 0) {
-				pending.push(chunk.subarray(offset, offset + taken));
+				const piece = chunk.subarray(offset, offset + taken);
+				pending.push(isBorrowed ? Buffer.from(piece) : piece);
 				pendingBytes += taken;
 				offset += taken;
 			}

@@ -67,9 +67,10 @@ export class Responder {
 	constructor(bus: Bus, host: ResponderHost) {
 		this.#bus = bus;
 		this.#host = host;
+		// It borrows received bytes: a rule matches and renders its reply (a copy) as the event comes.
 		bus.subscribe((event) => {
 			this.#onEvent(event);
-		});
+		}, {borrows: true});
 	}
 
 	/** Add a rule (`rule-added`); returns its id. @throws NetdashError when the spec is bad. */

@@ -60,7 +60,8 @@ export class Saves {
 				case 'data-sent': {
 					const save = this.#saves.get(`${event.connection} ${event.type === 'data-received' ? 'in' : 'out'}`);
 					if (save) {
-						this.#write(save, event.data);
+						// A received chunk may be the shared read buffer (tcp/shared-reads.ts): the file gets a copy.
+						this.#write(save, event.type === 'data-received' ? Buffer.from(event.data) : event.data);
 					}
 
 					break;
@@ -79,7 +80,7 @@ export class Saves {
 
 				default:
 			}
-		});
+		}, {borrows: true});
 	}
 
 	/** Start saving; a save of the same connection and direction ends first. @throws NetdashError when the connection is not open or the file cannot be opened. */
@@ -112,7 +113,7 @@ export class Saves {
 
 	#write(save: Save, data: Buffer): void {
 		save.bytes += data.length;
-		// A copy is not needed: chunks from the socket are never reused by it.
+		// Sent bytes are netdash's own and never change; received ones come here copied.
 		if (!save.stream.write(data) && save.stream.writableLength >= HOLD_BYTES) {
 			this.#hold(save, true);
 		}

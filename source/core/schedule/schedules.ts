@@ -53,7 +53,7 @@ export class Schedules {
 					}
 				}
 			}
-		});
+		}, {borrows: true});
 	}
 
 	/** Start sending `payload` (already framed) on `connection`; returns the schedule's id. */

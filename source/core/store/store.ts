@@ -70,9 +70,10 @@ export class Store {
 		this.#sampleIntervalMs = settings.sampleIntervalMs;
 		this.#maxNotices = settings.maxNotices;
 		this.#snapshot = this.#build();
+		// It borrows received bytes: the log copies what it keeps into its ring (log.ts).
 		this.#unsubscribe = bus.subscribe((event) => {
 			this.#onEvent(event);
-		});
+		}, {borrows: true});
 		this.#sampleTimer = setInterval(() => {
 			this.#sample();
 		}, this.#sampleIntervalMs);

@@ -17,6 +17,7 @@ import {describeTls, resetSocket} from './tls.js';
 import type {ConnectionInit, ConnectionTap, ConnectionTls} from './connection-init.js';
 import {messageFramer} from './message-framer.js';
 import {ConnectionSender} from './connection-sender.js';
+import {readShared} from './shared-reads.js';
 
 /**
  * A connection's state, changed only in the named transitions below:
@@ -104,7 +105,14 @@ export class TcpConnection extends ConnectionSender {
 		// (10,000 connections would hold 50,000 of them).
 		(socket as OwnedSocket)[owner] = this;
 		socket.on('error', TcpConnection.#handleError);
-		socket.on('data', TcpConnection.#handleData);
+		// A plain connection reads into the buffer every connection shares (shared-reads.ts); TLS,
+		// and a relay's halves (which pass the very chunk on to the other side), keep a buffer per read.
+		if (init.tls === undefined && init.tap === undefined && readShared(socket, TcpConnection.#handleRead)) {
+			socket.resume();
+		} else {
+			socket.on('data', TcpConnection.#handleData);
+		}
+
 		socket.on('end', TcpConnection.#handleEnd);
 		socket.on('finish', TcpConnection.#handleFinish);
 		socket.on('close', TcpConnection.#handleClose);
@@ -144,7 +152,11 @@ export class TcpConnection extends ConnectionSender {
 	}
 
 	static #handleData(this: net.Socket, chunk: Buffer | string): void {
-		(this as OwnedSocket)[owner]!.#onData(asBuffer(chunk));
+		(this as OwnedSocket)[owner]!.#onData(asBuffer(chunk), false);
+	}
+
+	static #handleRead(this: net.Socket, length: number, buffer: Buffer): void {
+		(this as OwnedSocket)[owner]!.#onSharedRead(buffer.subarray(0, length));
 	}
 
 	static #handleEnd(this: net.Socket): void {
@@ -352,11 +364,28 @@ export class TcpConnection extends ConnectionSender {
 		this.socket.destroy();
 	}
 
-	#onData(chunk: Buffer): void {
+	/**
+	 * A read into the shared buffer: handed out as it is while every bus subscriber only borrows
+	 * received bytes (Bus.lendsReceivedBytes), else copied first, as a `data` event's own buffer.
+	 */
+	#onSharedRead(bytes: Buffer): void {
+		if (this.bus.lendsReceivedBytes) {
+			this.#onData(bytes, true);
+		} else {
+			this.#onData(Buffer.from(bytes), false);
+		}
+	}
+
+	/** `isBorrowed`: the chunk's memory is the shared read buffer, reused once this returns. */
+	#onData(chunk: Buffer, isBorrowed: boolean): void {
 		this.#bytesIn += chunk.length;
 		this.bus.emit({type: 'data-received', connection: this.id, bytes: chunk.length, data: chunk});
-		this.#framer?.push(chunk);
-		this.#reclaimer.received(chunk.length);
+		this.#framer?.push(chunk, isBorrowed);
+		if (!isBorrowed) {
+			// Only a buffer of its own is left for the collector (reclaim.ts).
+			this.#reclaimer.received(chunk.length);
+		}
+
 		this.tap?.received(this, chunk);
 	}
 

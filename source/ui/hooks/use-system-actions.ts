@@ -60,7 +60,7 @@ export function useSystemActions(dispatch: (action: DashboardAction) => void, co
 				} else if (event.type === 'command-failed' || (event.type === 'socket-failed' && event.target === id)) {
 					unsubscribe();
 				}
-			});
+			}, {borrows: true});
 			id = core.forward('127.0.0.1', 0, {host, port: row.local.port});
 			if (id === undefined) {
 				unsubscribe();

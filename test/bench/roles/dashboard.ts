@@ -56,7 +56,7 @@ async function listen(core: Core): Promise<number> {
 				// Connections reset by the bench's clients are expected; the listener failing is not.
 				fail(new Error(`${event.type}: ${event.message}`));
 			}
-		});
+		}, {borrows: true});
 		core.listen('127.0.0.1', 0);
 	});
 }
@@ -145,7 +145,7 @@ async function carry(core: Core, {terminal, keyboard}: MountedDashboard, keyInte
 				finish({type: 'done', atUs, bytes: event.bytesIn, cpuMs, peakRssKiB: statusKiB('VmHWM'), ...frameStats(terminal.frames, seqs, times, count, firstDataAt, lastDataAt), keyLatencies, keysUnanswered, keyFrames, loopDelayMs});
 			})();
 		}
-	});
+	}, {borrows: true});
 	const port = await listen(core);
 	await terminal.waitForFrame(() => true, 'at all');
 	start = process.cpuUsage();

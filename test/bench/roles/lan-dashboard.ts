@@ -52,7 +52,7 @@ runRole(async () => {
 		} else if (event.type === 'socket-failed') {
 			fail(new Error(`${event.type}: ${event.message}`));
 		}
-	});
+	}, {borrows: true});
 	await terminal.waitForFrame(() => true, 'at all');
 	const started = performance.now();
 	core.browseServices({protocols: ['mdns']});

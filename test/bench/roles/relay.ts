@@ -92,14 +92,14 @@ async function netdashRelay(target: number, mode: 'carry' | 'idle', pairs: numbe
 		} else if (event.type === 'command-failed' || event.type === 'subscriber-failed' || (event.type === 'socket-failed' && event.target.startsWith('L'))) {
 			fail(new Error(`${event.type}: ${event.message}`));
 		}
-	});
+	}, {borrows: true});
 	const port = await new Promise<number>((resolve) => {
 		const unsubscribe = core.bus.subscribe((event) => {
 			if (event.type === 'listener-opened') {
 				unsubscribe();
 				resolve(event.port);
 			}
-		});
+		}, {borrows: true});
 		core.forward('127.0.0.1', 0, {host: '127.0.0.1', port: target});
 	});
 	if (dashboard) {

@@ -97,7 +97,7 @@ runRole(async () => {
 				} else if (event.type === 'connection-refused' || event.type === 'resource-exhausted') {
 					fail(new Error(`netdash refused or ran out: ${JSON.stringify(event)}`));
 				}
-			});
+			}, {borrows: true});
 			core.listen('127.0.0.1', 0);
 		});
 		collectGarbage();

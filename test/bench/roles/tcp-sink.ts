@@ -117,6 +117,6 @@ async function netdashSink(logPath: string | undefined, pcapPath: string | undef
 		} else if (event.type === 'socket-failed' || event.type === 'command-failed' || event.type === 'log-file-failed' || event.type === 'pcap-file-failed' || event.type === 'subscriber-failed') {
 			fail(new Error(`${event.type}: ${event.message}`));
 		}
-	});
+	}, {borrows: true});
 	core.listen('127.0.0.1', 0);
 }

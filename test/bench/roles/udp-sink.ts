@@ -39,7 +39,7 @@ runRole(async () => {
 			if (event.type === 'datagram-received') {
 				received++;
 			}
-		});
+		}, {borrows: true});
 		const socket = dgram.createSocket({type: 'udp4', recvBufferSize});
 		socket.on('error', fail);
 		socket.on('message', (data, rinfo) => {
@@ -65,7 +65,7 @@ runRole(async () => {
 				} else if (event.type === 'socket-failed' || event.type === 'command-failed') {
 					fail(new Error(`${event.type}: ${event.message}`));
 				}
-			});
+			}, {borrows: true});
 			core.udpBind('127.0.0.1', 0, {recvBufferSize});
 		});
 	} else {
