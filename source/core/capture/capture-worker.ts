@@ -92,7 +92,12 @@ export function startCaptureWorker(core: Core, options: CaptureWorkerOptions): C
 	let isFdClosed = false;
 	let heads: string[] = [];
 	let lengths: number[] = [];
-	let payloads: Buffer[] = [];
+	/**
+	 * Where this batch's payloads are copied as they come (a received chunk may be the shared
+	 * read buffer, reused once its event is delivered: tcp/shared-reads.ts): a free slot, or a
+	 * buffer of its own when none is free or the batch outgrows it.
+	 */
+	let staging: {slot: number | undefined; buffer: Buffer} | undefined;
 	let payloadBytes = 0;
 	let cost = 0;
 	let inFlight = 0;
@@ -175,29 +180,44 @@ export function startCaptureWorker(core: Core, options: CaptureWorkerOptions): C
 			return;
 		}
 
-		// One copy into a buffer the worker takes over: the sockets' own buffers cannot be handed
-		// over, a framer may still hold them.
-		const slot = payloadBytes <= slotBytes ? freeSlots.pop() : undefined;
-		const blob = slot === undefined ? Buffer.allocUnsafeSlow(payloadBytes) : Buffer.from(slots[slot]!, 0, payloadBytes);
-
-		let offset = 0;
-		for (const payload of payloads) {
-			offset += payload.copy(blob, offset);
-		}
-
-		if (slot === undefined) {
-			worker.postMessage({kind: 'batch', heads, lengths, blob, cost} satisfies ToWriter, [blob.buffer as ArrayBuffer]);
+		// The payloads are in a slot (only its number crosses) or in a buffer the worker takes over.
+		if (staging === undefined) {
+			worker.postMessage({kind: 'batch', heads, lengths, blob: new Uint8Array(0), cost} satisfies ToWriter);
+		} else if (staging.slot !== undefined) {
+			worker.postMessage({kind: 'batch', heads, lengths, slot: staging.slot, size: payloadBytes, cost} satisfies ToWriter);
 		} else {
-			worker.postMessage({kind: 'batch', heads, lengths, slot, size: payloadBytes, cost} satisfies ToWriter);
+			const blob = staging.buffer.subarray(0, payloadBytes);
+			worker.postMessage({kind: 'batch', heads, lengths, blob, cost} satisfies ToWriter, [blob.buffer as ArrayBuffer]);
 		}
 
 		inFlight += cost;
 		postedAt.push(performance.now());
 		heads = [];
 		lengths = [];
-		payloads = [];
+		staging = undefined;
 		payloadBytes = 0;
 		cost = 0;
+	};
+
+	/** Copy one payload into the batch's staging memory, now (see `staging`). */
+	const stage = (data: Buffer) => {
+		if (staging === undefined) {
+			const slot = data.length <= slotBytes ? freeSlots.pop() : undefined;
+			// A buffer handed over is transferred, so it must own its memory: allocUnsafeSlow, never the pool.
+			staging = slot === undefined ? {slot, buffer: Buffer.allocUnsafeSlow(Math.max(slotBytes, data.length))} : {slot, buffer: Buffer.from(slots[slot]!)};
+		}
+
+		if (payloadBytes + data.length > staging.buffer.length) {
+			const bigger = Buffer.allocUnsafeSlow(Math.max(staging.buffer.length * 2, payloadBytes + data.length));
+			staging.buffer.copy(bigger, 0, 0, payloadBytes);
+			if (staging.slot !== undefined) {
+				freeSlots.push(staging.slot);
+			}
+
+			staging = {slot: undefined, buffer: bigger};
+		}
+
+		payloadBytes += data.copy(staging.buffer, payloadBytes);
 	};
 
 	const handle: CaptureWorker = {
@@ -206,8 +226,7 @@ export function startCaptureWorker(core: Core, options: CaptureWorkerOptions): C
 				const {data, ...rest} = record as {data: Buffer};
 				heads.push(asciiJson(rest));
 				lengths.push(data.length);
-				payloads.push(data);
-				payloadBytes += data.length;
+				stage(data);
 				cost += data.length;
 			} else {
 				const head = asciiJson(record);

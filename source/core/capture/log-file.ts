@@ -116,9 +116,10 @@ export function openLogFile(core: Core, path: string, options: LogFileOptions = 
 		// A previous run's last line, cut by a SIGKILL mid-write, was removed before this one.
 		...(repairedBytes > 0 ? {repairedBytes} : {}),
 	});
+	// It borrows received bytes: the writer copies each payload into its batch as the event comes.
 	const unsubscribe = core.bus.subscribe((event) => {
 		writer.addEvent(event);
-	});
+	}, {borrows: true});
 	const unsubscribeCommands = core.onCommand((record: CommandRecord) => {
 		writer.add(record);
 	});

@@ -45,12 +45,13 @@ export function openPcapFile(core: Core, path: string, options: PcapFileOptions 
 		batch: {bytes: 512 * 1024, delayMs: 4},
 		failed: (code, message) => ({type: 'pcap-file-failed', path, code, message: `cannot write the capture file ${path}: ${message} — the session goes on without it`}),
 	});
+	// It borrows received bytes: the writer copies each payload into its batch as the event comes.
 	const unsubscribe = core.bus.subscribe((event) => {
 		// Only what becomes packets crosses to the writer thread.
 		if (pcapRecordTypes.has(event.type)) {
 			writer.addEvent(event);
 		}
-	});
+	}, {borrows: true});
 	writer.onStop = unsubscribe;
 	return {
 		async close() {
