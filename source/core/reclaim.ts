@@ -6,6 +6,11 @@ import vm from 'node:vm';
  * Frees the buffers that socket reads leave behind, with a minor (young
  * generation) collection every `everyBytes` received.
  *
+ * Only reads that leave a buffer behind count: TLS connections, a relay's
+ * halves, and any connection while a bus subscriber keeps received bytes
+ * (each chunk is then a copy of its own). A plain connection otherwise
+ * reads into one shared buffer (tcp/shared-reads.ts) and leaves nothing.
+ *
  * Why: Node gives every TCP read a buffer of its own (up to 64 KiB). netdash
  * is done with it at once (the log keeps a copy of the first bytes), but V8
  * frees a buffer's memory only when it collects the small object holding it.

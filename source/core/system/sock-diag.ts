@@ -1,5 +1,7 @@
 import type {ChildProcessWithoutNullStreams} from 'node:child_process';
+import type {Socket} from 'node:net';
 import {childProcess} from '../builtin.js';
+import {readShared} from '../tcp/shared-reads.js';
 import {formatIpv6, tcpStateName} from './proc-net.js';
 import type {KernelSocket, SocketProtocol, TcpCounters} from './types.js';
 
@@ -319,9 +321,18 @@ export class SockDiagReader {
 		child.stderr.on('data', (chunk: Buffer) => {
 			errors = (errors + chunk.toString()).slice(-2000);
 		});
-		child.stdout.on('data', (chunk: Buffer) => {
-			this.#take(chunk);
+		// The pipe is read into the buffer TCP reads share (the dump is copied out at once): a
+		// fresh 64 KiB buffer per read, 30-odd per dump of 10,000 sockets, costs page faults.
+		const isShared = readShared(child.stdout as Socket, (length, buffer) => {
+			this.#take(buffer.subarray(0, length));
 		});
+		if (isShared) {
+			child.stdout.resume();
+		} else {
+			child.stdout.on('data', (chunk: Buffer) => {
+				this.#take(chunk);
+			});
+		}
 		const fail = (error: Error) => {
 			this.#failure = error;
 			this.#child = undefined;

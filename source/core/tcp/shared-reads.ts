@@ -3,7 +3,8 @@ import net from 'node:net';
 import process from 'node:process';
 
 /*
- * Plain TCP sockets read into one buffer shared by all of them, as the
+ * Plain TCP sockets (and the sock_diag helper's pipe, system/sock-diag.ts)
+ * read into one buffer shared by all of them, as the
  * `onread` option of `net.Socket` does, instead of a new buffer per read.
  *
  * Why: Node gives every read a buffer of its own (up to 64 KiB), and on
