@@ -13,6 +13,8 @@ export type SubscribeOptions = {
 	 * so, a plain TCP connection hands out the bytes in its shared read buffer
 	 * itself, overwritten by the next read (tcp/shared-reads.ts); one
 	 * subscriber that does not (the default) makes every chunk a copy of its own.
+	 * (One that joins while such a chunk is being delivered is given it too, as
+	 * every joiner is given the event under way: it must not keep that one.)
 	 */
 	borrows?: boolean;
 };
@@ -102,13 +104,17 @@ export class Bus {
 
 	/** Adds a subscriber; call the returned function to remove it. */
 	subscribe(subscriber: Subscriber, options: SubscribeOptions = {}): () => void {
-		// A function subscribed twice is called once per event, as with a set (the first subscription's options hold).
-		if (!this.#entries.some((entry) => entry.isActive && entry.subscriber === subscriber)) {
-			const borrows = options.borrows === true;
+		// A function subscribed twice is called once per event, as with a set; it borrows only if every subscription said so.
+		const borrows = options.borrows === true;
+		const known = this.#entries.find((entry) => entry.isActive && entry.subscriber === subscriber);
+		if (known === undefined) {
 			this.#entries.push({subscriber, isActive: true, borrows});
 			if (!borrows) {
 				this.#keepers++;
 			}
+		} else if (known.borrows && !borrows) {
+			known.borrows = false;
+			this.#keepers++;
 		}
 
 		return () => {

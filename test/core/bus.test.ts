@@ -128,5 +128,12 @@ describe('bus', () => {
 		expect(bus.lendsReceivedBytes).toBe(true);
 		leaveBorrower();
 		expect(bus.lendsReceivedBytes).toBe(true);
+		// A function subscribed as a borrower and again as a keeper keeps: it fails closed.
+		const twice = () => undefined;
+		bus.subscribe(twice, {borrows: true});
+		const leaveTwice = bus.subscribe(twice);
+		expect(bus.lendsReceivedBytes).toBe(false);
+		leaveTwice();
+		expect(bus.lendsReceivedBytes).toBe(true);
 	});
 });
