@@ -11,6 +11,7 @@
  * what `--json` streams), and `--kind=core` is a core UDP socket with no store.
  */
 import dgram from 'node:dgram';
+import {constants, type PerformanceEntry, PerformanceObserver} from 'node:perf_hooks';
 import process from 'node:process';
 import {Bus, createCore, createStore} from '../../../source/core/index.js';
 import {udpSocketDrops} from '../lib/udp-drops.js';
@@ -75,9 +76,21 @@ runRole(async () => {
 	const dropsAtStart = udpSocketDrops(port) ?? 0;
 	// Minor page faults: the first touch of memory (netdash's log ring), costly on a virtual machine.
 	const faultsAtStart = process.resourceUsage().minorPageFault;
+	// Full (mark-compact) collections while it receives: what the store's garbage costs beyond a
+	// minor collection's (issue 18: a flood's log chunks, promoted, once set off one every ~100 ms).
+	let fullCollections = 0;
+	const collections = new PerformanceObserver((list) => {
+		for (const entry of list.getEntries()) {
+			if ((entry as PerformanceEntry & {detail?: {kind?: number}}).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+				fullCollections++;
+			}
+		}
+	});
+	collections.observe({entryTypes: ['gc']});
 	start = process.cpuUsage();
 	report({type: 'ready', port, atUs: monotonicUs()});
 	await command('stop');
 	const drops = udpSocketDrops(port);
-	finish({type: 'done', atUs: monotonicUs(), received, drops: drops === undefined ? null : drops - dropsAtStart, cpuMs: cpuMsSince(start), minorFaults: process.resourceUsage().minorPageFault - faultsAtStart, peakRssKiB: statusKiB('VmHWM')});
+	collections.disconnect();
+	finish({type: 'done', atUs: monotonicUs(), received, drops: drops === undefined ? null : drops - dropsAtStart, cpuMs: cpuMsSince(start), minorFaults: process.resourceUsage().minorPageFault - faultsAtStart, fullCollections, peakRssKiB: statusKiB('VmHWM')});
 });

@@ -9,7 +9,7 @@ import {MiB, type Scenario} from './context.js';
 const RECV_BUFFER = 4 * MiB;
 const DATAGRAM_BYTES = 1200;
 
-type UdpRun = {perSecond: number; sentPerSecond: number; received: number; sent: number; drops: number | null; cpuMs: number; minorFaults: number};
+type UdpRun = {perSecond: number; sentPerSecond: number; received: number; sent: number; drops: number | null; cpuMs: number; minorFaults: number; fullCollections: number};
 
 type Kind = 'raw' | 'bus' | 'core' | 'netdash';
 
@@ -23,7 +23,7 @@ async function runUdp(kind: Kind, seconds: number): Promise<UdpRun> {
 		// Let the receiver empty its buffer before it counts.
 		await new Promise((resolve) => setTimeout(resolve, 150));
 		sink.send({type: 'stop'});
-		const measured = await sink.next<{type: string; received: number; drops: number | null; cpuMs: number; minorFaults: number}>('done');
+		const measured = await sink.next<{type: string; received: number; drops: number | null; cpuMs: number; minorFaults: number; fullCollections: number}>('done');
 		return {
 			perSecond: measured.received / (sent.ms / 1000),
 			sentPerSecond: sent.sent / (sent.ms / 1000),
@@ -32,6 +32,7 @@ async function runUdp(kind: Kind, seconds: number): Promise<UdpRun> {
 			drops: measured.drops,
 			cpuMs: measured.cpuMs,
 			minorFaults: measured.minorFaults,
+			fullCollections: measured.fullCollections,
 		};
 	} finally {
 		await sink.kill();
@@ -66,7 +67,7 @@ export const datagrams: Scenario = {
 			for (const kind of kinds) {
 				const run = await runUdp(kind, seconds);
 				byKind[kind].push(run);
-				context.progress(`datagrams ${index + 1}/${context.runs} ${kind}: ${run.perSecond.toFixed(0)}/s of ${run.sentPerSecond.toFixed(0)}/s sent, ${run.drops ?? '?'} dropped, ${((run.cpuMs * 1000) / run.received).toFixed(2)} µs/dgram`);
+				context.progress(`datagrams ${index + 1}/${context.runs} ${kind}: ${run.perSecond.toFixed(0)}/s of ${run.sentPerSecond.toFixed(0)}/s sent, ${run.drops ?? '?'} dropped, ${((run.cpuMs * 1000) / run.received).toFixed(2)} µs/dgram, ${run.fullCollections} full collections`);
 			}
 		}
 
@@ -84,7 +85,7 @@ export const datagrams: Scenario = {
 				baselineName: 'raw dgram',
 				ratio: pairedRatio(perSecond(netdash), perSecond(raw)),
 				target: {on: 'ratio', op: '>=', value: 0.95},
-				notes: `kernel drops ${formatNumber(lossShare(netdash) * 100)} % vs ${formatNumber(lossShare(raw) * 100)} % of sent; CPU ${formatNumber(cpuPer(netdash))} vs ${formatNumber(cpuPer(raw))} µs/dgram; page faults ${formatNumber(median(netdash.map((run) => run.minorFaults)))} vs ${formatNumber(median(raw.map((run) => run.minorFaults)))}; sent ${formatNumber(median([...netdash, ...raw].map((run) => run.sentPerSecond)))}/s; SO_RCVBUF 4 MiB both`,
+				notes: `kernel drops ${formatNumber(lossShare(netdash) * 100)} % vs ${formatNumber(lossShare(raw) * 100)} % of sent; CPU ${formatNumber(cpuPer(netdash))} vs ${formatNumber(cpuPer(raw))} µs/dgram; page faults ${formatNumber(median(netdash.map((run) => run.minorFaults)))} vs ${formatNumber(median(raw.map((run) => run.minorFaults)))}; full collections ${formatNumber(median(netdash.map((run) => run.fullCollections)))} vs ${formatNumber(median(raw.map((run) => run.fullCollections)))}; sent ${formatNumber(median([...netdash, ...raw].map((run) => run.sentPerSecond)))}/s; SO_RCVBUF 4 MiB both`,
 				samples: {netdash: perSecond(netdash), baseline: perSecond(raw)},
 				details: {netdash, raw},
 			}),
