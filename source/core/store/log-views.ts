@@ -3,6 +3,15 @@ import type {LogView} from './log.js';
 /** Overlays on top of a flat map before lookups walk too far: a copy of the whole map every this many publishes. */
 const MAX_DEPTH = 32;
 
+/**
+ * An overlay of at most this many views takes the next changes into a copy of itself, instead of
+ * getting another overlay on top: a view shadowed by a later one is then no longer held. Without
+ * it, a flood into one socket left a view of its log in each of the last 32 overlays, each
+ * holding the log's chunks of its time (1.6 s of them at 20 publishes a second): enough garbage
+ * promoted to keep V8 running full collections every ~100 ms (issue 18).
+ */
+const MERGE_SIZE = 256;
+
 /** A removed view, in an overlay. */
 const gone = Symbol('gone');
 
@@ -13,8 +22,9 @@ type Layer = ReadonlyMap<string, LogView | typeof gone>;
  * change with the one before it. A publish used to copy the whole map to
  * change the one log that moved: at 17,000 connections that was most of a
  * publish (~10 ms, issue 18). Each map is now a small overlay of the changed
- * views on the map before, made flat again once the chain is MAX_DEPTH long,
- * so a lookup stays short, and a map once published never changes.
+ * views on the map before (a small overlay takes the next changes into a copy
+ * of itself), made flat again once the chain is MAX_DEPTH long, so a lookup
+ * stays short, and a map once published never changes.
  */
 export class LogViews implements ReadonlyMap<string, LogView> {
 	/** No views. */
@@ -38,6 +48,29 @@ export class LogViews implements ReadonlyMap<string, LogView> {
 
 	/** This map with `changes` over it (undefined: the view is removed). */
 	with(changes: ReadonlyMap<string, LogView | undefined>): LogViews {
+		if (this.#changes.size <= MERGE_SIZE) {
+			// Small: a copy of this map's own layer with the changes in it, on the same base.
+			if (!this.#base) {
+				const all = new Map(this.#all);
+				for (const [id, view] of changes) {
+					if (view) {
+						all.set(id, view);
+					} else {
+						all.delete(id);
+					}
+				}
+
+				return new LogViews(all, undefined);
+			}
+
+			const merged = new Map(this.#changes);
+			for (const [id, view] of changes) {
+				merged.set(id, view ?? gone);
+			}
+
+			return new LogViews(merged, this.#base);
+		}
+
 		const layer = new Map<string, LogView | typeof gone>();
 		for (const [id, view] of changes) {
 			layer.set(id, view ?? gone);
