@@ -85,7 +85,7 @@ export const datagrams: Scenario = {
 				baselineName: 'raw dgram',
 				ratio: pairedRatio(perSecond(netdash), perSecond(raw)),
 				target: {on: 'ratio', op: '>=', value: 0.95},
-				notes: `kernel drops ${formatNumber(lossShare(netdash) * 100)} % vs ${formatNumber(lossShare(raw) * 100)} % of sent; CPU ${formatNumber(cpuPer(netdash))} vs ${formatNumber(cpuPer(raw))} µs/dgram; page faults ${formatNumber(median(netdash.map((run) => run.minorFaults)))} vs ${formatNumber(median(raw.map((run) => run.minorFaults)))}; full collections ${formatNumber(median(netdash.map((run) => run.fullCollections)))} vs ${formatNumber(median(raw.map((run) => run.fullCollections)))}; sent ${formatNumber(median([...netdash, ...raw].map((run) => run.sentPerSecond)))}/s; SO_RCVBUF 4 MiB both`,
+				notes: `kernel drops ${formatNumber(lossShare(netdash) * 100)} % vs ${formatNumber(lossShare(raw) * 100)} % of sent; CPU ${formatNumber(cpuPer(netdash))} vs ${formatNumber(cpuPer(raw))} µs/dgram; page faults ${formatNumber(median(netdash.map((run) => run.minorFaults)))} vs ${formatNumber(median(raw.map((run) => run.minorFaults)))}; full collections ${median(netdash.map((run) => run.fullCollections))} vs ${median(raw.map((run) => run.fullCollections))}; sent ${formatNumber(median([...netdash, ...raw].map((run) => run.sentPerSecond)))}/s; SO_RCVBUF 4 MiB both`,
 				samples: {netdash: perSecond(netdash), baseline: perSecond(raw)},
 				details: {netdash, raw},
 			}),
