@@ -122,6 +122,23 @@ describe('widths and layout', () => {
 		expect(frame).not.toContain('port class');
 	});
 
+	it('a UDP socket\'s 6- and 7-digit counters show whole in the Listeners pane at 80, 100 and 120 columns', async () => {
+		const dashboard = await open();
+		const {bus} = dashboard.core;
+		bus.emit({type: 'udp-bound', socket: 'U1', address: '127.0.0.1', port: 40001, isBroadcast: false, isEcho: false});
+		bus.emit({type: 'udp-closed', socket: 'U1', datagramsIn: 103_263, datagramsOut: 0, bytesIn: 103_263_000, bytesOut: 0, dropped: 0});
+		bus.emit({type: 'udp-bound', socket: 'U2', address: '127.0.0.1', port: 40002, isBroadcast: false, isEcho: false});
+		bus.emit({type: 'udp-closed', socket: 'U2', datagramsIn: 1_234_567, datagramsOut: 123_456, bytesIn: 1_234_567, bytesOut: 123_456, dropped: 0});
+		// At 80 the port class and framing give way to them; at 100 and 120 every column is there.
+		for (const [columns, rows] of [[80, 24], [100, 40], [120, 40]] as const) {
+			resize(dashboard, columns, rows);
+			const frame = await dashboard.see((current) => current.split('\n')[0]!.length === columns && current.includes('U2'));
+			expect(frame, `${columns} columns`).toMatch(/○ U1\s+127\.0\.0\.1:40001\/udp\s+103263 in 0 out\s/);
+			expect(frame, `${columns} columns`).toMatch(/○ U2\s+127\.0\.0\.1:40002\/udp\s+1234567 in 123456 out\s/);
+			expect(frame, `${columns} columns`).toMatch(columns >= 100 ? /closed\s+datagram/ : /closed/);
+		}
+	});
+
 	it('the Discovery pane is one line while discovery is off, and opens into a pane when :discover starts it', async () => {
 		const dashboard = await open();
 		let frame = dashboard.lastFrame()!;

@@ -34,7 +34,10 @@ const listenerColumns: ReadonlyArray<Column<ListenerColumn>> = [
 	{key: 'id', width: 5, priority: 0},
 	// The service name says more than the port class, and both more than padding the address.
 	{key: 'address', width: 18, priority: 0, isFlexible: true, maxWidth: 48, grow: {width: 6, priority: 4}},
-	{key: 'counts', width: 15, priority: 1},
+	// Counters stay exact: with 7 columns to spare after the others that fit (at 80, 100 and 120),
+	// counts of up to 21 characters show whole ("103263 in 103263 out", "17000 acc 17000 open");
+	// otherwise a cut count ends in …, and the Log pane's header has it whole.
+	{key: 'counts', width: 15, priority: 1, grow: {width: 7, priority: 7}},
 	{key: 'class', width: 11, priority: 5},
 	{key: 'service', width: 12, priority: 3},
 	{key: 'state', width: 10, priority: 2},
