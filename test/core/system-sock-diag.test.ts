@@ -53,18 +53,24 @@ describe('the machine\'s sockets from sock_diag', () => {
 		const {port} = server.address() as net.AddressInfo;
 		const read = createSystemSocketReader();
 		try {
+			// Our clients' ports: another test's connections to an earlier listener on the same port number may
+			// still be in TIME-WAIT (60 s), and they are not ours.
+			const clientPorts: number[] = [];
 			for (let index = 0; index < 2; index++) {
 				// eslint-disable-next-line no-await-in-loop
 				await new Promise<void>((resolve, reject) => {
-					const client = net.connect(port, '127.0.0.1', () => client.end());
+					const client = net.connect(port, '127.0.0.1', () => {
+						clientPorts.push(client.localPort!);
+						client.end();
+					});
 					client.resume();
 					client.on('error', reject);
 					client.on('close', () => resolve());
 				});
 			}
 
-			const waiting = (reading: {sockets: Array<{state: string; inode: number; local: {address: string}; remote: {port: number}}>}) =>
-				reading.sockets.filter((socket) => socket.state === 'TIME-WAIT' && socket.remote.port === port && socket.local.address === '127.0.0.1');
+			const waiting = (reading: {sockets: Array<{state: string; inode: number; local: {address: string; port: number}; remote: {port: number}}>}) =>
+				reading.sockets.filter((socket) => socket.state === 'TIME-WAIT' && socket.remote.port === port && socket.local.address === '127.0.0.1' && clientPorts.includes(socket.local.port));
 			const first = waiting(await read());
 			const second = waiting(await read());
 			expect(first).toHaveLength(2);
