@@ -38,11 +38,10 @@ if (process.argv[2] === 'replay' && process.argv.length > 3 && !/^\d+$/.test(pro
 // for arguments, ~8 ms of the first frame otherwise (test/cli/no-arguments.test.ts checks that both
 // ways give the same options).
 const hasArguments = process.argv.length > 2;
-const [meowModule, {cliFlags}, {createCore}, {runJsonLines}, {oneLine}, {parseCliOptions}] = await Promise.all([
+const [meowModule, {cliFlags}, {createCore}, {oneLine}, {parseCliOptions}] = await Promise.all([
 	hasArguments ? import('meow') : undefined,
 	import('./cli-flags.js'),
-	import('./core/index.js'),
-	import('./core/json-lines.js'),
+	import('./core/core.js'),
 	import('./core/errors.js'),
 	import('./options.js'),
 ]);
@@ -171,10 +170,15 @@ try {
 	fail(oneLine(error));
 }
 
-// The capture files' code (and its writer thread) is loaded only with their flags, before the core exists.
-const [logModule, pcapModule] = await Promise.all([
+// The dashboard needs a terminal both ways (it reads keys in raw mode); otherwise stream JSON lines.
+const isJson = options.json ?? !(process.stdout.isTTY && process.stdin.isTTY);
+// The capture files' code (and its writer thread) is loaded only with their flags, and JSON lines (with
+// the commands' validation: Ajv and the schemas, which the dashboard never uses) only in that mode, all
+// before the core exists, so that no event comes before their subscribers.
+const [logModule, pcapModule, jsonLines] = await Promise.all([
 	options.logFile === undefined ? undefined : import('./core/capture/log-file.js'),
 	options.pcapFile === undefined ? undefined : import('./core/capture/pcap-file.js'),
+	isJson ? import('./core/json-lines.js') : undefined,
 ]);
 const core = createCore({
 	connectTimeoutMs: options.connectTimeoutMs,
@@ -243,10 +247,8 @@ function openFromFlags(target: Core): void {
 	}
 }
 
-// The dashboard needs a terminal both ways (it reads keys in raw mode); otherwise stream JSON lines.
-const isJson = options.json ?? !(process.stdout.isTTY && process.stdin.isTTY);
-if (isJson) {
-	const session = runJsonLines({core, input: process.stdin, output: process.stdout});
+if (jsonLines) {
+	const session = jsonLines.runJsonLines({core, input: process.stdin, output: process.stdout});
 	const stop = () => {
 		void session.quit();
 	};

@@ -1,11 +1,10 @@
 import type {Core} from './core.js';
 import {NetdashError, errorCode, oneLine} from './errors.js';
-import {FieldError} from './schema/validate.js';
+import {FieldError} from './schema/field-error.js';
 import type {BusEvent} from './events.js';
 import type {FramingSpec} from './framing/index.js';
 import type {RuleSpec} from './respond/rule.js';
 
-export {commandFromJson, parseJsonCommand} from './command-json.js';
 
 /**
  * The command vocabulary shared by `--json` (one JSON object per stdin line)

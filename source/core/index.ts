@@ -1,7 +1,7 @@
 /** The core: everything that touches sockets, with no React. */
 export {Bus, type Subscriber} from './bus.js';
 export {Core, createCore, type CoreOptions, type CommandOptions, type CommandRecord, type OpenOptions} from './core.js';
-export {executeCommand, eventToJson, parseJsonCommand, reportBadCommand, commandNames, type Command} from './commands.js';
+export {executeCommand, eventToJson, reportBadCommand, commandNames, type Command} from './commands.js';
 export {NetdashError, errorCode, oneLine, explainSocketError, formatAddress} from './errors.js';
 export type * from './events.js';
 export {parseFraming, formatFraming, type FramingSpec} from './framing/index.js';

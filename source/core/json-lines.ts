@@ -1,6 +1,7 @@
 import {performance} from 'node:perf_hooks';
 import type {Readable, Writable} from 'node:stream';
-import {commandFromJson, eventToJson, executeCommand, reportBadCommand, type Command} from './commands.js';
+import {commandFromJson} from './command-json.js';
+import {eventToJson, executeCommand, reportBadCommand, type Command} from './commands.js';
 import type {Core} from './core.js';
 import {NetdashError} from './errors.js';
 import type {EventOf} from './events.js';

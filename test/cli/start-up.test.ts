@@ -58,6 +58,24 @@ describe('start-up', () => {
 		expect(imported.filter((file) => file.startsWith('run-'))).toEqual([]);
 	});
 
+	it('the JSON commands\' validation (Ajv and the schemas) is loaded by JSON lines only: the dashboard\'s start path and the others do not import it', () => {
+		const bin = path.dirname(cliPath);
+		// Ajv's option names are kept by the minifier; no other code has this one.
+		const hasAjv = (file: string) => readFileSync(path.join(bin, file), 'utf8').includes('strictTuples');
+		const ajvChunks = readdirSync(bin).filter((file) => file.endsWith('.js') && hasAjv(file));
+		expect(ajvChunks).toHaveLength(1);
+		// Every chunk the CLI may import() (core, dashboard, replay, export, capture files, …) but JSON lines'
+		const entries = [...readFileSync(cliPath, 'utf8').matchAll(/import\(["'`]\.\/([^"'`]+)["'`]\)/g)].map((match) => match[1]!);
+		const jsonLines = entries.filter((file) => file.startsWith('json-lines-'));
+		expect(jsonLines).toHaveLength(1);
+		expect(entries.some((file) => file.startsWith('run-'))).toBe(true);
+		const others = new Set(['cli.js', ...entries.filter((file) => !jsonLines.includes(file))].flatMap((entry) => [...staticImports(entry)]));
+		expect([...others].filter(hasAjv)).toEqual([]);
+		// JSON lines does import it, and a JSON session loads it
+		expect([...staticImports(jsonLines[0]!)]).toContain(ajvChunks[0]);
+		expect(run(['--json']).imported).toContain(ajvChunks[0]);
+	});
+
 	it('node-forge is in a chunk of its own that nothing on the start path imports statically (only making the TLS certificate loads it)', () => {
 		const bin = path.dirname(cliPath);
 		const hasForge = (file: string) => /\bforge\b/.test(readFileSync(path.join(bin, file), 'utf8'));

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest';
-import {parseJsonCommand} from '../../source/core/commands.js';
+import {parseJsonCommand} from '../../source/core/command-json.js';
 import {complete, parseCommandLine} from '../../source/core/command-line.js';
 import {parseCliOptions} from '../../source/options.js';
 

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import {afterEach, describe, expect, it} from 'vitest';
-import {parseJsonCommand} from '../../source/core/commands.js';
+import {parseJsonCommand} from '../../source/core/command-json.js';
 import {createCore, executeCommand, type Core} from '../../source/core/index.js';
 import {record, until, type Recorder} from '../helpers/recorder.js';
 

@@ -3,7 +3,7 @@ import {chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync}
 import path from 'node:path';
 import {afterEach, describe, expect, it} from 'vitest';
 import {createCore, createStore, type Core} from '../../source/core/index.js';
-import {parseJsonCommand} from '../../source/core/commands.js';
+import {parseJsonCommand} from '../../source/core/command-json.js';
 import {explainTlsError} from '../../source/core/tcp/tls.js';
 import {spawnJson, type JsonChild} from '../helpers/cli.js';
 import {record, until, type Recorder} from '../helpers/recorder.js';

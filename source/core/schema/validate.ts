@@ -1,7 +1,10 @@
 import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv';
 import {NetdashError} from '../errors.js';
+import {FieldError} from './field-error.js';
 import {commandSchemas, type JsonSchema} from './command-schema.js';
 import {eventSchemas} from './event-schema.js';
+
+export {FieldError} from './field-error.js';
 
 /**
  * Validation against the schemas in this folder, with Ajv. Each command (and
@@ -9,17 +12,6 @@ import {eventSchemas} from './event-schema.js';
  * `type`), so a failure speaks of that command's fields only. Validators are
  * compiled on first use: a session that never reads a command pays nothing.
  */
-
-/** A field that failed validation: a NetdashError with the field's path (`timeout`, `allow/2`). */
-export class FieldError extends NetdashError {
-	/** The path of the field in the command, `/`-separated. */
-	readonly field: string;
-
-	constructor(code: string, message: string, field: string) {
-		super(code, message);
-		this.field = field;
-	}
-}
 
 /**
  * Made on first use. Strict about keywords (a typo throws) and quiet on the
