@@ -5,7 +5,6 @@ import type {BusEvent} from './events.js';
 import type {FramingSpec} from './framing/index.js';
 import type {RuleSpec} from './respond/rule.js';
 
-
 /**
  * The command vocabulary shared by `--json` (one JSON object per stdin line)
  * and the dashboard's `:` command line. Each maps onto one core verb.
