@@ -4,7 +4,9 @@
  *   `--key-interval-ms` it also toggles the help overlay (`?`) while data
  *   flows and times each key until the frame that shows it.
  * `--mode=rows`: a listener for `--connections` clients; once that many rows are in, times `j`/`k` presses until the next frame; with `--filter-trials`,
- *   then times `/` filtering every row down to a few (see filterRows).
+ *   then times `/` filtering every row down to a few (see filterRows). With `--wave=N` the rows come in waves: each time
+ *   another N clients have been accepted it reports `wave-accepted`, so the bench's client may reset them and connect the
+ *   next N (more rows than the open-files limit lets one process hold open at once; closed connections keep their rows).
  * `--mode=system`: the System pane (`5`) once it lists `--sockets` of the
  *   machine's sockets, refreshing each second; times `j`/`k` the same way.
  * `--mode=render-load`: the dashboard drawing a connection of its own that
@@ -34,7 +36,7 @@ runRole(async () => {
 	if (mode === 'carry') {
 		await carry(core, dashboard, numberArg(args, 'key-interval-ms', 0));
 	} else if (mode === 'rows') {
-		await rows(core, store, dashboard, numberArg(args, 'connections'), numberArg(args, 'presses', 100), numberArg(args, 'filter-trials', 0));
+		await rows(core, store, dashboard, numberArg(args, 'connections'), numberArg(args, 'presses', 100), numberArg(args, 'filter-trials', 0), numberArg(args, 'wave', 0));
 	} else if (mode === 'system') {
 		await system(store, dashboard, numberArg(args, 'sockets'), numberArg(args, 'presses', 100));
 	} else if (mode === 'render-load') {
@@ -210,8 +212,18 @@ function frameStats(frames: ReadonlyArray<{at: number; tag: number}>, seqs: Floa
 	};
 }
 
-async function rows(core: Core, store: Store, mounted: MountedDashboard, connections: number, presses: number, filterTrials: number): Promise<void> {
+async function rows(core: Core, store: Store, mounted: MountedDashboard, connections: number, presses: number, filterTrials: number, wave: number): Promise<void> {
 	const {terminal, keyboard} = mounted;
+	if (wave > 0) {
+		// Counted from the bus, not the rows: a client the bench resets is closed only once it has been accepted.
+		let accepted = 0;
+		core.bus.subscribe((event) => {
+			if (event.type === 'connection-opened' && (++accepted % wave === 0 || accepted === connections)) {
+				report({type: 'wave-accepted', accepted});
+			}
+		}, {borrows: true});
+	}
+
 	const port = await listen(core);
 	report({type: 'ready', port});
 	const started = performance.now();

@@ -155,26 +155,50 @@ export type RowsMeasured = {
 	filter?: {text: string; matches: number; lastKey: number[]; everyKey: number[]; unanswered: number};
 };
 
-/** Where and how the rows come in: the namespace, the client's spread and pace (scale.ts), `/` trials. */
-export type RowsOptions = {netns?: string; sources?: number; inFlight?: number; filterTrials?: number; timeoutMs?: number};
+/**
+ * Where and how the rows come in: the namespace, the client's spread and pace (scale.ts), `/` trials,
+ * and `wave`: at most this many connections open at once. The client then connects a wave, waits until
+ * netdash has accepted all of it, resets it and connects the next (the closed connections keep their
+ * rows), and the last wave stays open: more rows than one process may hold open files.
+ */
+export type RowsOptions = {netns?: string; sources?: number; inFlight?: number; filterTrials?: number; timeoutMs?: number; wave?: number};
 
 /** With `connections` rows in the Connections pane: j/k → next frame (and `/` filtering, with filterTrials). */
 export async function measureRows(context: BenchContext, connections: number, presses: number, options: RowsOptions = {}): Promise<RowsMeasured> {
-	const nofile = connections + 1000;
+	const wave = options.wave !== undefined && options.wave < connections ? options.wave : connections;
+	const nofile = wave + 1000;
 	const where = options.netns ? {netns: options.netns} : {};
 	const dashboard = startRole(
 		'dashboard',
-		{mode: 'rows', connections, presses, stub: context.isStub, 'max-connections': Math.max(65_000, connections * 2), 'filter-trials': options.filterTrials},
+		{mode: 'rows', connections, presses, stub: context.isStub, 'max-connections': Math.max(65_000, connections * 2), 'filter-trials': options.filterTrials, ...(wave < connections ? {wave} : {})},
 		{nofile, env: {NODE_ENV: 'production', FORCE_COLOR: '3'}, ...where},
 	);
 	try {
 		const ready = await dashboard.next<{type: string; port: number}>('ready');
 		const client = driver('scale-client', {nofile, ...where});
+		const spread = {...(options.sources ? {sources: options.sources} : {}), ...(options.inFlight ? {inFlight: options.inFlight} : {})};
 		let isConnected = false;
 		try {
-			client.send({type: 'connect', port: ready.port, connections, ...(options.sources ? {sources: options.sources} : {}), ...(options.inFlight ? {inFlight: options.inFlight} : {})});
-			await client.next('connected', options.timeoutMs);
-			isConnected = true;
+			for (let opened = 0; opened < connections; ) {
+				const count = Math.min(wave, connections - opened);
+				client.send({type: 'connect', port: ready.port, connections: count, ...spread});
+				const connected = await client.next<{type: string; failed: number; firstError?: string}>('connected', options.timeoutMs);
+				isConnected = true;
+				if (connected.failed > 0) {
+					throw new Error(`${connected.failed} of ${count} connects to the dashboard failed${connected.firstError ? ` (first: ${connected.firstError})` : ''}`);
+				}
+
+				opened += count;
+				if (opened < connections) {
+					// Reset only once netdash has accepted the whole wave: a client reset while still in the accept
+					// queue has no address when accepted, and admission refuses it (no row).
+					await dashboard.next('wave-accepted', options.timeoutMs);
+					client.send({type: 'reset'});
+					await client.next('reset-done', options.timeoutMs);
+					isConnected = false;
+					context.progress(`rows: ${opened.toLocaleString('en-US')} of ${connections.toLocaleString('en-US')} connected, in waves of ${wave.toLocaleString('en-US')}`);
+				}
+			}
 
 			const measured = await dashboard.next<{type: string} & RowsMeasured>('measured', options.timeoutMs ?? 180_000);
 			context.progress(`rows: key → frame p99 ${percentile(measured.latencies, 99).toFixed(0)} ms over ${measured.latencies.length} presses`);

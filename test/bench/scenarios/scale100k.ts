@@ -29,7 +29,10 @@ const IN_FLIGHT = 4000;
  * with no log budget (the store's rows), and the whole (the log). Then the
  * dashboard with 100,000 rows in the Connections pane: `j`/`k` → next frame,
  * and `/` typing an id that matches 11 rows, last key → the frame that
- * counts them.
+ * counts them. Where the open-files limit caps the burst, those 100,000 rows
+ * still come from as many real connections, in waves as large as the burst:
+ * each wave is reset by its client once netdash has accepted it (its rows stay,
+ * closed), and the last stays open.
  */
 export const scale100k: Scenario = {
 	name: 'scale100k',
@@ -43,7 +46,9 @@ export const scale100k: Scenario = {
 		const connections = ceiling >= wanted + 1000 ? wanted : Math.floor((ceiling * 0.85) / 1000) * 1000;
 		const limited = connections < wanted ? `; ${wanted.toLocaleString('en-US')} need ${(wanted + 1000).toLocaleString('en-US')} open files in one process and this one may have ${ceiling.toLocaleString('en-US')} (the hard limit, not raisable without CAP_SYS_RESOURCE)` : '';
 		const label = `Scale ${connections.toLocaleString('en-US')} conns`;
-		const rowsLabel = `${connections.toLocaleString('en-US')} rows`;
+		// The dashboard's rows need no more open files than a burst: the connections come in waves (measureRows).
+		const rowsLabel = `${wanted.toLocaleString('en-US')} rows`;
+		const waves = connections < wanted ? `; ${wanted.toLocaleString('en-US')} connections in waves of ${connections.toLocaleString('en-US')} (each reset by its client once accepted, so its rows stay as closed ones; the last wave open): no more open at once than the limit allows` : '';
 		const skipped = (notes: string): Row[] => [
 			{scenario: `${label}, RSS`, unit: 'KiB/conn', baselineName: 'bare net', target: {on: 'ratio', op: '<=', value: 1.5}, status: 'skipped', notes},
 			{scenario: `${label}, accept`, unit: 'ms', baselineName: 'bare net', target: {on: 'ratio', op: '<=', value: 1.25}, status: 'skipped', notes},
@@ -84,10 +89,9 @@ export const scale100k: Scenario = {
 				return [...rows, ...skipped('dist/ui/app.js is not built yet').slice(2)];
 			}
 
-			// The dashboard holds every connection too: as many rows as the burst above.
-			const measured = await measureRows(context, connections, context.isQuick ? 30 : 100, {netns: namespace.name, ...client, filterTrials: context.isQuick ? 3 : 10, timeoutMs: 600_000});
-			const keyRow = rowsKeyRow(connections, measured);
-			rows.push({...keyRow, notes: `${keyRow.notes ?? ''}${limited}`}, filterRow(rowsLabel, measured.filter, limited));
+			const measured = await measureRows(context, wanted, context.isQuick ? 30 : 100, {netns: namespace.name, ...client, filterTrials: context.isQuick ? 3 : 10, timeoutMs: 600_000, wave: connections});
+			const keyRow = rowsKeyRow(wanted, measured);
+			rows.push({...keyRow, notes: `${keyRow.notes ?? ''}${waves}`}, filterRow(rowsLabel, measured.filter, waves));
 			return rows;
 		} finally {
 			await stopDriver('scale-client');
