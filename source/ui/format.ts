@@ -22,6 +22,19 @@ export function formatEndpoint(endpoint: Endpoint | undefined): string {
 	return endpoint ? toDisplayString(formatAddress(endpoint.address, endpoint.port)) : '…';
 }
 
+/**
+ * A framing cell: the framing (`raw`, `line`, …), with `·tls` when the socket speaks TLS and
+ * `·tls!` when its peer went unverified (--insecure). Only the cell says TLS this way: the rows
+ * keep the framing as it is, which the panes compare.
+ */
+export function framingLabel(framing: string, tls: {readonly isInsecure: boolean} | boolean | undefined): string {
+	if (!tls) {
+		return framing;
+	}
+
+	return `${framing}·tls${typeof tls === 'object' && tls.isInsecure ? '!' : ''}`;
+}
+
 /** Columns `text` takes on a terminal: 2 for CJK and emoji, 0 for combining marks (string-width, as Ink measures). */
 export function textWidth(text: string): number {
 	return stringWidth(text);

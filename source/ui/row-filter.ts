@@ -1,5 +1,5 @@
 import type {ConnectionRow, ListenerRow, UdpSocketRow} from '../core/index.js';
-import {formatEndpoint} from './format.js';
+import {formatEndpoint, framingLabel} from './format.js';
 
 /**
  * Filters for the Listeners and Connections panes: every word typed must
@@ -22,7 +22,7 @@ export function filterListeners(rows: readonly ListenerRow[], filter: string): r
 		return rows;
 	}
 
-	return rows.filter((row) => matchesAll(`${row.id} ${formatEndpoint(row)} ${row.framing} ${row.state}`.toLowerCase(), words));
+	return rows.filter((row) => matchesAll(`${row.id} ${formatEndpoint(row)} ${framingLabel(row.framing, row.isTls)} ${row.state}`.toLowerCase(), words));
 }
 
 /**
@@ -36,7 +36,7 @@ const connectionTexts = new WeakMap<ConnectionRow, string>();
 function connectionText(row: ConnectionRow): string {
 	let text = connectionTexts.get(row);
 	if (text === undefined) {
-		text = `${row.id} ${formatEndpoint(row.local)} ${formatEndpoint(row.remote)} ${row.origin} ${row.state} ${row.framing}`.toLowerCase();
+		text = `${row.id} ${formatEndpoint(row.local)} ${formatEndpoint(row.remote)} ${row.origin} ${row.state} ${framingLabel(row.framing, row.tls)}`.toLowerCase();
 		connectionTexts.set(row, text);
 	}
 

@@ -63,8 +63,11 @@ describe('TLS', () => {
 		core.send(connected.connection, Buffer.from('hi from netdash\n'));
 		await until(() => client.output().includes('hi from netdash'), () => client.output());
 
-		// And the row says tls, the Log names version, cipher, ALPN and certificate
-		await until(() => store.getSnapshot().connections.some((row) => row.framing === 'raw·tls'), () => JSON.stringify(store.getSnapshot().connections));
+		// And the row says TLS beside its framing (raw, as the listener's), and the Log holds what the client
+		// sent, as on a plain connection, after the notes naming version, cipher, ALPN and certificate
+		await until(() => store.getSnapshot().connections.some((row) => row.id === connected.connection && row.framing === 'raw' && row.tls?.protocol === 'TLSv1.3'), () => JSON.stringify(store.getSnapshot().connections));
+		expect(store.getSnapshot().listeners.find((row) => row.id === id)).toMatchObject({framing: 'raw', isTls: true});
+		await until(() => (store.getSnapshot().logs.get(connected.connection)?.slice() ?? []).some((entry) => entry.direction === 'in' && entry.kind === 'chunk' && entry.data?.toString() === 'hello over tls\n'), () => JSON.stringify(store.getSnapshot().logs.get(connected.connection)?.slice()));
 		const notes = () => (store.getSnapshot().logs.get(connected.connection)?.slice() ?? []).map((entry) => entry.text ?? '').join('\n');
 		await until(() => /TLS TLSv1\.3, cipher TLS_\w+, ALPN echo\/1\nour certificate: CN=netdash, issued by CN=netdash, valid \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ to \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\nour certificate SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}$/m.test(notes()), notes);
 
@@ -177,7 +180,7 @@ describe('TLS', () => {
 		await until(() => store.getSnapshot().notices.some((notice) => notice.code === 'TLS_INSECURE'), () => JSON.stringify(store.getSnapshot().notices));
 		const notice = store.getSnapshot().notices.find((each) => each.code === 'TLS_INSECURE')!;
 		expect(notice.message).toBe(`${id} is not verified (--insecure): certificate of 127.0.0.1:${port} is self-signed and not trusted`);
-		expect(store.getSnapshot().connections.find((row) => row.id === id)?.framing).toBe('raw·tls!');
+		expect(store.getSnapshot().connections.find((row) => row.id === id)).toMatchObject({framing: 'raw', tls: {isInsecure: true}});
 	});
 
 	it('refuses to keep its key in a config directory others can write, and says so in one line', async () => {

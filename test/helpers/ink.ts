@@ -93,6 +93,13 @@ export async function renderDashboard(options: {core?: CoreOptions; store?: Stor
 	return dashboard;
 }
 
+/** Make the fake terminal `columns` × `rows` and tell Ink, as a terminal resize does. */
+export function resize(dashboard: Dashboard, columns: number, rows: number): void {
+	Object.defineProperty(dashboard.stdout, 'columns', {configurable: true, get: () => columns});
+	Object.defineProperty(dashboard.stdout, 'rows', {configurable: true, get: () => rows});
+	dashboard.stdout.emit('resize');
+}
+
 /**
  * Dashboards for a test file: `open()` renders one over a real core; after
  * each test everything pushed on `cleanups` runs, newest first, then every

@@ -2,20 +2,13 @@ import {afterEach, describe, expect, it} from 'vitest';
 import {commandLineUsages} from '../../source/core/command-line.js';
 import {fitColumns} from '../../source/ui/columns.js';
 import {chromeRows, layoutFor} from '../../source/ui/layout.js';
-import {keys, renderDashboard, type Dashboard} from '../helpers/ink.js';
+import {keys, renderDashboard, resize, type Dashboard} from '../helpers/ink.js';
 
 const dashboards: Dashboard[] = [];
 
 afterEach(async () => {
 	await Promise.all(dashboards.splice(0).map(async (dashboard) => dashboard.dispose()));
 });
-
-/** Make the fake terminal `columns` × `rows` and tell Ink, as a terminal resize does. */
-function resize(dashboard: Dashboard, columns: number, rows: number): void {
-	Object.defineProperty(dashboard.stdout, 'columns', {configurable: true, get: () => columns});
-	Object.defineProperty(dashboard.stdout, 'rows', {configurable: true, get: () => rows});
-	dashboard.stdout.emit('resize');
-}
 
 function fits(frame: string, columns: number, rows: number): boolean {
 	const lines = frame.split('\n');

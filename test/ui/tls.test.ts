@@ -2,8 +2,9 @@ import {execFileSync} from 'node:child_process';
 import {writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {describe, expect, it} from 'vitest';
-import {dashboardsForEachTest, type Dashboard} from '../helpers/ink.js';
+import {dashboardsForEachTest, resize, type Dashboard} from '../helpers/ink.js';
 import {missingTool, skipEachIf} from '../helpers/requires.js';
+import {until} from '../helpers/recorder.js';
 import {certificateFiles, openssl, sServer, tempDir} from '../helpers/tls.js';
 
 const {open} = dashboardsForEachTest();
@@ -75,13 +76,15 @@ describe('a TLS session on the dashboard', () => {
 		const {port} = await sServer(files, ['-alpn', 'h2', '-ciphersuites', 'TLS_CHACHA20_POLY1305_SHA256']);
 		const expected = described(files.cert);
 		expect(expected.subject).toBe('O=Netdash Test, CN=bench.example');
-		// When the dashboard dials it with TLS, unverified, offering h2
+		// When the dashboard dials it with TLS, unverified, offering h2 (at 200 columns, where the framing cell shows)
 		const dashboard = await open();
+		resize(dashboard, 200, 50);
 		dashboard.core.connect('127.0.0.1', port, {tls: true, insecure: true, alpn: ['h2', 'http/1.1']});
 		await select(dashboard, 'C1');
-		// Then the row says TLS 1.3, unverified (!), h2
+		// Then the row says TLS 1.3, unverified (!), h2, and its framing cell raw·tls!
 		const frame = await dashboard.see((shown) => logNotes(shown).some((note) => note.includes('SHA-256')));
 		expect(rowOf(frame, 'C1')).toMatch(/● open · TLSv1\.3! h2 /);
+		expect(rowOf(frame, 'C1')).toMatch(/ raw·tls! +┃$/);
 		// And the Log says the rest, as openssl reads the certificate
 		const notes = logNotes(frame);
 		expect(notes).toContain('TLS TLSv1.3, cipher TLS_CHACHA20_POLY1305_SHA256, ALPN h2');
@@ -119,5 +122,47 @@ describe('a TLS session on the dashboard', () => {
 		expect(listenerNotes).toContain(`listening on 127.0.0.1:${port} (raw, TLS)`);
 		expect(listenerNotes).toContain(`our certificate SHA-256 ${expected.sha256}`);
 		expect(listenerFrame).toContain('raw·tls');
+	});
+
+	it('a raw TLS connection reads and writes as a plain one: the Log shows what the client sent, and enter sends the line with its LF', async () => {
+		// Given a TLS listener, and openssl s_client connected to it saying hello (at 200 columns, where the framing cell shows)
+		const dashboard = await open();
+		resize(dashboard, 200, 50);
+		dashboard.core.listen('127.0.0.1', 0, {tls: true, ...(await certificateFiles(tempDir(), 'server'))});
+		const listening = await dashboard.see(/L1\s+127\.0\.0\.1:\d+/);
+		const port = Number(/L1\s+127\.0\.0\.1:(\d+)/.exec(listening)![1]);
+		const client = openssl(['s_client', '-connect', `127.0.0.1:${port}`, '-quiet']);
+		client.child.stdin.write('hello\n');
+		// Then its row says raw·tls, and its Log shows the bytes received, after the TLS notes
+		await select(dashboard, 'C1');
+		const frame = await dashboard.see((shown) => / ← in +6 B +hello\\n/.test(shown));
+		expect(rowOf(frame, 'C1')).toMatch(/ raw·tls +┃$/);
+		// And the send prompt ends a line with LF, as on any raw connection, and the client reads it
+		await dashboard.type('s', 'send to C1 +LF ›');
+		await dashboard.type('hi', '3 B');
+		await dashboard.type('\r', (shown) => !shown.includes('send to C1'));
+		await until(() => client.output().includes('hi\n'), () => client.output());
+		await dashboard.see(/ → out +3 B +hi\\n/);
+	});
+
+	it('a line-framed TLS connection marks each message\'s end, and its send prompt leaves the LF to the framing', async () => {
+		// Given a TLS listener with line framing, and a client sending two lines (at 200 columns)
+		const dashboard = await open();
+		resize(dashboard, 200, 50);
+		dashboard.core.listen('127.0.0.1', 0, {tls: true, framing: {kind: 'line'}, ...(await certificateFiles(tempDir(), 'server'))});
+		const listening = await dashboard.see(/L1\s+127\.0\.0\.1:\d+/);
+		expect(listening).toMatch(/L1 .* line·tls /);
+		const port = Number(/L1\s+127\.0\.0\.1:(\d+)/.exec(listening)![1]);
+		const client = openssl(['s_client', '-connect', `127.0.0.1:${port}`, '-quiet']);
+		client.child.stdin.write('one\r\ntwo\n');
+		// Then the Log shows both messages with their delimiters: CRLF for one, LF for two
+		await select(dashboard, 'C1');
+		const frame = await dashboard.see((shown) => shown.includes('one␍⏎') && /two⏎/.test(shown));
+		expect(rowOf(frame, 'C1')).toMatch(/ line·tls +┃$/);
+		// And the send prompt says the framing adds the LF
+		await dashboard.type('s', 'send to C1 +LF by framing ›');
+		await dashboard.type('hi', '3 B');
+		await dashboard.type('\r', (shown) => !shown.includes('send to C1'));
+		await until(() => client.output().includes('hi\n'), () => client.output());
 	});
 });

@@ -3,7 +3,7 @@ import stringWidth from 'string-width';
 import {afterEach, describe, expect, it} from 'vitest';
 import {commandLineUsages} from '../../source/core/command-line.js';
 import {Core} from '../../source/core/core.js';
-import {keys, renderDashboard, type Dashboard} from '../helpers/ink.js';
+import {keys, renderDashboard, resize, type Dashboard} from '../helpers/ink.js';
 import {freeUdpPort} from '../helpers/ports.js';
 import {record} from '../helpers/recorder.js';
 
@@ -22,12 +22,6 @@ async function open(): Promise<Dashboard> {
 	const dashboard = await renderDashboard();
 	dashboards.push(dashboard);
 	return dashboard;
-}
-
-function resize(dashboard: Dashboard, columns: number, rows: number): void {
-	Object.defineProperty(dashboard.stdout, 'columns', {configurable: true, get: () => columns});
-	Object.defineProperty(dashboard.stdout, 'rows', {configurable: true, get: () => rows});
-	dashboard.stdout.emit('resize');
 }
 
 /** Run a `:` command line as a person types it. */

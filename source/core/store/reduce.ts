@@ -36,6 +36,7 @@ type ListenerModel = {
 	address: string;
 	port: number;
 	framing: string;
+	isTls: boolean;
 	target: Endpoint | undefined;
 	state: 'listening' | 'closed';
 	accepted: number;
@@ -177,8 +178,9 @@ export class Model {
 					id: event.listener,
 					address: event.address,
 					port: event.port,
-					// The row's framing cell says TLS too: the one column every row has room for.
-					framing: event.tls ? `${event.framing}·tls` : event.framing,
+					// The framing as it is (the panes compare it); the row's framing cell adds `·tls` for display.
+					framing: event.framing,
+					isTls: event.tls !== undefined,
 					target: event.target,
 					state: 'listening',
 					accepted: 0,
@@ -243,8 +245,8 @@ export class Model {
 				connection.relay = event.relay;
 				connection.partner = event.partner;
 				if (event.tls) {
-					// `·tls!` marks a session whose peer was not verified (--insecure).
-					connection.framing = `${event.framing}·tls${event.tls.isInsecure ? '!' : ''}`;
+					// The framing stays as it is (raw chunks are logged, line messages marked, Enter ends a line): the
+					// row's `tls` says TLS, and the framing cell shows `·tls`, or `·tls!` for an unverified peer.
 					connection.tls = {protocol: event.tls.protocol, alpn: event.tls.alpn, isInsecure: event.tls.isInsecure === true};
 					if (event.tls.isInsecure) {
 						const why = event.tls.verifyError ? `: ${event.tls.verifyError}` : '';

@@ -8,7 +8,10 @@ export type ListenerRow = {
 	readonly id: string;
 	readonly address: string;
 	readonly port: number;
+	/** How it frames what its connections receive: `raw`, `line`, `u16`, `u32` or `fixed:N`. */
 	readonly framing: string;
+	/** It serves TLS (the framing cell shows `raw·tls`). */
+	readonly isTls: boolean;
 	/** A forward's target: where each client it accepts is relayed to (undefined for a plain listener). */
 	readonly target: Endpoint | undefined;
 	readonly state: 'listening' | 'closed';
@@ -27,6 +30,7 @@ export type ConnectionRow = {
 	readonly id: string;
 	readonly origin: Origin;
 	readonly listener: string | null;
+	/** How what it receives is framed: `raw`, `line`, `u16`, `u32` or `fixed:N` (TLS or not: see `tls`). */
 	readonly framing: string;
 	readonly state: ConnectionState;
 	/** Our end; undefined while connecting. */

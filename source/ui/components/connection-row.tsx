@@ -3,7 +3,7 @@ import {Text} from 'ink';
 import type {ConnectionRow as ConnectionData} from '../../core/index.js';
 import {formatBytes, formatRate} from '../../core/format/index.js';
 import type {FittedColumns} from '../columns.js';
-import {fit, formatEndpoint, textWidth} from '../format.js';
+import {fit, formatEndpoint, framingLabel, textWidth} from '../format.js';
 import {colors, stateStyles} from '../theme.js';
 import {RowLine} from './row-line.js';
 import {sparkline} from './sparkline.js';
@@ -117,7 +117,7 @@ export const ConnectionRow = memo(function ConnectionRow({row, columns, isCursor
 			<Text color={colors.out}>{cell(columns, 'out', formatBytes(row.bytesOut), 'right')}</Text>
 			<Text color={colors.in}>{rateCell(columns, 'rateIn', row.rateIn, row.historyIn)}</Text>
 			<Text color={colors.out}>{rateCell(columns, 'rateOut', row.rateOut, row.historyOut)}</Text>
-			{cell(columns, 'framing', row.framing)}
+			{cell(columns, 'framing', framingLabel(row.framing, row.tls))}
 		</RowLine>
 	);
 });

@@ -3,7 +3,7 @@ import {Text} from 'ink';
 import type {ListenerRow as ListenerData} from '../../core/index.js';
 import {portClass, serviceName} from '../../core/ports.js';
 import type {FittedColumns} from '../columns.js';
-import {fit, formatEndpoint} from '../format.js';
+import {fit, formatEndpoint, framingLabel} from '../format.js';
 import {colors} from '../theme.js';
 import {RowLine} from './row-line.js';
 
@@ -41,7 +41,7 @@ export const ListenerRow = memo(function ListenerRow({row, columns, isCursor, is
 			{listenerCell(columns, 'class', portClass(row.port))}
 			{listenerCell(columns, 'service', service)}
 			<Text color={isClosed ? colors.muted : 'green'}>{listenerCell(columns, 'state', row.state)}</Text>
-			{listenerCell(columns, 'framing', row.framing)}
+			{listenerCell(columns, 'framing', framingLabel(row.framing, row.isTls))}
 		</RowLine>
 	);
 });

@@ -3,7 +3,7 @@ import {Text} from 'ink';
 import type {ConnectionRow as ConnectionData, RelayRow as RelayData} from '../../core/index.js';
 import {formatBytes} from '../../core/format/index.js';
 import type {FittedColumns} from '../columns.js';
-import {formatEndpoint, textWidth} from '../format.js';
+import {formatEndpoint, framingLabel, textWidth} from '../format.js';
 import {colors, stateStyles} from '../theme.js';
 import {cell, rateCell, type ConnectionColumn} from './connection-row.js';
 import {RowLine} from './row-line.js';
@@ -61,7 +61,7 @@ export const RelayRow = memo(function RelayRow({relay, client, server, isExpande
 			<Text color={colors.in}>{cell(columns, 'out', `←${formatBytes(relay.bytesToClient)}`, 'right')}</Text>
 			<Text color={colors.out}>{rateCell(columns, 'rateIn', client?.rateIn ?? 0, client?.historyIn ?? [])}</Text>
 			<Text color={colors.in}>{rateCell(columns, 'rateOut', server?.rateIn ?? 0, server?.historyIn ?? [])}</Text>
-			{cell(columns, 'framing', client?.framing ?? '')}
+			{cell(columns, 'framing', client ? framingLabel(client.framing, client.tls) : '')}
 		</RowLine>
 	);
 });
