@@ -1,9 +1,12 @@
+import {spawn} from 'node:child_process';
+import net from 'node:net';
 import {afterEach, describe, expect, it} from 'vitest';
 import {Bus} from '../../source/core/bus.js';
 import {Core} from '../../source/core/core.js';
 import type {PeerFields} from '../../source/core/events.js';
 import {Store} from '../../source/core/store/store.js';
 import {record, until} from '../helpers/recorder.js';
+import {python, whyNoPython} from '../helpers/sock-peer.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 
@@ -65,6 +68,69 @@ describe('the store folds UDP and discovery into snapshots', () => {
 		store.flush();
 		expect(store.getSnapshot().udpSockets.map((row) => row.id)).toEqual([a]);
 		expect(store.getSnapshot().logs.has(b)).toBe(false);
+	});
+
+	it.skipIf(whyNoPython)('netdash\'s totals (the status bar, the rate chart) count UDP datagrams as well as TCP bytes, each way, and keep them when the socket closes', async () => {
+		// Given a UDP socket and a TCP listener, and a store sampling rates every 50 ms
+		const core = new Core();
+		const store = new Store(core.bus, {publishIntervalMs: 10, sampleIntervalMs: 50});
+		const events = record(core.bus);
+		cleanups.push(async () => {
+			store.dispose();
+			await core.closeAll(100);
+			core.dispose();
+		});
+		// The highest rates any publish showed (a rate lasts one sample interval).
+		let rates = {in: 0, out: 0};
+		store.subscribe(() => {
+			const {totals} = store.getSnapshot();
+			rates = {in: Math.max(rates.in, totals.rateIn), out: Math.max(rates.out, totals.rateOut)};
+		});
+		const socket = core.udpBind('127.0.0.1', 0)!;
+		core.listen('127.0.0.1', 0);
+		await until(() => events.of('udp-bound').length === 1 && events.of('listener-opened').length === 1, () => 'bound and listening');
+		const udpPort = events.of('udp-bound')[0]!.port;
+		const tcpPort = events.of('listener-opened')[0]!.port;
+
+		// When a python client sends two datagrams (10 and 4 bytes) and waits for an answer
+		const client = spawn(python, ['-c', [
+			'import socket, sys',
+			's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+			's.bind(("127.0.0.1", 0))',
+			`s.sendto(b"dgram one\\n", ("127.0.0.1", ${udpPort}))`,
+			`s.sendto(b"two\\n", ("127.0.0.1", ${udpPort}))`,
+			's.settimeout(5)',
+			'print(s.recvfrom(100)[0].decode(), flush=True)',
+		].join('\n')]);
+		let answer = '';
+		client.stdout.on('data', (chunk: Buffer) => {
+			answer += chunk.toString();
+		});
+		cleanups.push(() => {
+			client.kill();
+		});
+		await until(() => events.of('datagram-received').length === 2, () => 'both datagrams');
+		// And netdash answers it with 6 bytes, then a TCP client sends 3
+		const from = events.of('datagram-received')[0]!.from;
+		core.udpSend(socket, from.address, from.port, Buffer.from('reply\n'));
+		await until(() => answer === 'reply\n\n', () => `python read ${JSON.stringify(answer)}`);
+		// (the datagrams alone make a rate each way)
+		await until(() => rates.in > 0 && rates.out > 0, () => `rates ${JSON.stringify(rates)}`);
+		const tcp = net.connect(tcpPort, '127.0.0.1', () => {
+			tcp.end('abc');
+		});
+		await until(() => events.of('data-received').length === 1, () => 'the TCP bytes');
+
+		// Then the totals hold both: 14 + 3 bytes in, 6 out
+		store.flush();
+		expect(store.getSnapshot().totals).toMatchObject({bytesIn: 17, bytesOut: 6});
+		expect(store.getSnapshot().udpSockets[0]).toMatchObject({bytesIn: 14, bytesOut: 6});
+
+		// And closing the socket keeps what it carried in the totals
+		core.close(socket);
+		await until(() => events.of('udp-closed').length === 1, () => 'closed');
+		store.flush();
+		expect(store.getSnapshot().totals).toMatchObject({bytesIn: 17, bytesOut: 6});
 	});
 
 	it('peers appear, change and go; rows that did not change keep their identity', () => {

@@ -58,6 +58,9 @@ export class UdpModel {
 	/** Formatted peer addresses by address, then port (bounded). */
 	readonly #peerTexts = new Map<string, Map<number, string>>();
 	readonly sockets = new Map<string, UdpSocketModel>();
+	/** Bytes of every datagram its sockets received and sent, closed sockets' included (netdash's totals add TCP's). */
+	bytesIn = 0;
+	bytesOut = 0;
 	/** By instance id, in order of discovery. */
 	readonly peers = new Map<string, {fields: PeerFields; via: PeerRow['via']; row: PeerRow | undefined}>();
 	/** By `address:port`, least recently heard first. */
@@ -143,6 +146,7 @@ export class UdpModel {
 				if (socket) {
 					socket.datagramsIn++;
 					socket.bytesIn += event.bytes;
+					this.bytesIn += event.bytes;
 					this.#dirtySockets.add(event.socket);
 				}
 
@@ -154,6 +158,7 @@ export class UdpModel {
 				this.#update(event.socket, (socket) => {
 					socket.datagramsOut++;
 					socket.bytesOut += event.bytes;
+					this.bytesOut += event.bytes;
 				});
 				this.#datagram(event.socket, event, 'out', event.to, event.data);
 				if (event.warning) {
@@ -167,7 +172,9 @@ export class UdpModel {
 				this.#update(event.socket, (socket) => {
 					socket.state = 'closed';
 					socket.closedAt = event.at;
-					// The socket's own counters settle any difference.
+					// The socket's own counters settle any difference, in the totals too.
+					this.bytesIn += event.bytesIn - socket.bytesIn;
+					this.bytesOut += event.bytesOut - socket.bytesOut;
 					socket.datagramsIn = event.datagramsIn;
 					socket.datagramsOut = event.datagramsOut;
 					socket.bytesIn = event.bytesIn;

@@ -78,6 +78,8 @@ export class Model {
 	refusedTotal = 0;
 	refused: RefusedRow[] = [];
 	isRefusedChanged = false;
+	/** Set when a rate sample moved netdash's total rates (a publish must show them, even with no event since). */
+	isRatesChanged = false;
 	admission: AdmissionView = {allow: [], deny: [], maxConnections: 100};
 	kernelDrops = 0;
 	/** Set when rows were added or removed (the row arrays must be rebuilt). */
@@ -439,12 +441,27 @@ export class Model {
 		}
 	}
 
-	/** Take a rate sample: bytes since the last one over `seconds`, in total and per connection (connection-model.ts). */
+	/** Bytes netdash received: every TCP connection's and every UDP socket's (the status bar's ←). */
+	get totalBytesIn(): number {
+		return this.bytesIn + this.udp.bytesIn;
+	}
+
+	/** Bytes netdash sent, TCP and UDP (the status bar's →). */
+	get totalBytesOut(): number {
+		return this.bytesOut + this.udp.bytesOut;
+	}
+
+	/** Take a rate sample: bytes since the last one over `seconds`, in total (TCP and UDP) and per connection (connection-model.ts). */
 	sample(seconds: number, now = Date.now()): void {
-		this.rateIn = (this.bytesIn - this.#sampledBytesIn) / seconds;
-		this.rateOut = (this.bytesOut - this.#sampledBytesOut) / seconds;
-		this.#sampledBytesIn = this.bytesIn;
-		this.#sampledBytesOut = this.bytesOut;
+		const bytesIn = this.totalBytesIn;
+		const bytesOut = this.totalBytesOut;
+		const rateIn = (bytesIn - this.#sampledBytesIn) / seconds;
+		const rateOut = (bytesOut - this.#sampledBytesOut) / seconds;
+		this.isRatesChanged ||= rateIn !== this.rateIn || rateOut !== this.rateOut;
+		this.rateIn = rateIn;
+		this.rateOut = rateOut;
+		this.#sampledBytesIn = bytesIn;
+		this.#sampledBytesOut = bytesOut;
 		const limit = this.#options.historyLength;
 		for (const connection of this.connections.values()) {
 			if (sampleConnection(connection, seconds, now, limit)) {

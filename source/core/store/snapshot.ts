@@ -220,8 +220,10 @@ export type Notice = {
 export type Totals = {
 	readonly listeners: number;
 	readonly connections: number;
+	/** Bytes received and sent over the run: every TCP connection's and every UDP socket's datagrams. */
 	readonly bytesIn: number;
 	readonly bytesOut: number;
+	/** Bytes per second of those, over the last sample interval. */
 	readonly rateIn: number;
 	readonly rateOut: number;
 	/** Log entries evicted over the run (all sockets). */

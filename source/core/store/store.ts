@@ -182,6 +182,7 @@ export class Store {
 			model.relays.isChanged ||
 			model.lan.isChanged ||
 			model.isRefusedChanged ||
+			model.isRatesChanged ||
 			model.lastSeq !== this.#snapshot.totals.events;
 		if (!isChanged) {
 			return;
@@ -251,8 +252,8 @@ export class Store {
 			totals: Object.freeze({
 				listeners: previous && listeners === previous.listeners ? previous.totals.listeners : countOpen(listeners, (row) => row.state === 'listening'),
 				connections: previous && connections === previous.connections ? previous.totals.connections : this.#openConnections,
-				bytesIn: model.bytesIn,
-				bytesOut: model.bytesOut,
+				bytesIn: model.totalBytesIn,
+				bytesOut: model.totalBytesOut,
 				rateIn: model.rateIn,
 				rateOut: model.rateOut,
 				evictedEntries: model.logs.evicted,
@@ -269,6 +270,7 @@ export class Store {
 		model.dirtyLogs.clear();
 		model.isNoticesChanged = false;
 		model.isRefusedChanged = false;
+		model.isRatesChanged = false;
 		return snapshot;
 	}
 
