@@ -223,6 +223,29 @@ function Dashboard({onQuit, replay}: {readonly onQuit: (() => void) | undefined;
 		// isKnown reads the rows this effect runs for.
 	}, [connections, dashboard, dispatch]);
 
+	// A UDP socket is its own conversation: the first one dialed (-u HOST PORT, :udp … --connect) or heard
+	// from is selected as a first connection is, when nothing else is shown, so s sends to its peer.
+	const udpAnswered = useRef(new Set<string>());
+	useLayoutEffect(() => {
+		const first = udpSockets.find((row) => (row.remote !== undefined || row.datagramsIn > 0) && !udpAnswered.current.has(row.id));
+		if (first === undefined) {
+			return;
+		}
+
+		for (const row of udpSockets) {
+			if (row.remote !== undefined || row.datagramsIn > 0) {
+				udpAnswered.current.add(row.id);
+			}
+		}
+
+		const now = dashboard.current();
+		const isShowingSocket = now.selected !== undefined && !now.selected.startsWith('L') && isKnown(now.selected);
+		if (!isShowingSocket && !now.isSelectionChosen) {
+			dispatch({type: 'select', id: first.id, isCursorMoved: true});
+		}
+		// isKnown reads the rows this effect runs for.
+	}, [udpSockets, dashboard, dispatch]);
+
 	// A line of our own on the bottom line (a command that worked, a copy): shown like a fresh notice.
 	const [flash, setFlash] = useState<Notice | undefined>(undefined);
 	const say = useCallback((message: string) => {

@@ -1,6 +1,9 @@
+import {spawn} from 'node:child_process';
 import net from 'node:net';
 import {describe, expect, it} from 'vitest';
 import {dashboardsForEachTest, keys, type Dashboard} from '../helpers/ink.js';
+import {until} from '../helpers/recorder.js';
+import {python, whyNoPython} from '../helpers/sock-peer.js';
 
 const {open, cleanups} = dashboardsForEachTest();
 
@@ -67,6 +70,52 @@ describe('first contact', () => {
 		// As --connect does it: the core dials, not the command line (which selects what it opened itself).
 		dashboard.core.connect('127.0.0.1', (server.address() as net.AddressInfo).port);
 		await dashboard.see((frame) => logOf(frame) === 'C1' && frame.includes('connected: 127.0.0.1:'));
+	});
+
+	it.skipIf(whyNoPython)('a UDP dial (-u HOST PORT) is shown in the Log when nothing else is, so s sends to its peer; a UDP socket bound at start is shown once it hears a datagram', async () => {
+		// Given a python UDP peer that prints each datagram it gets and answers it
+		const peer = spawn(python, ['-u', '-c', [
+			'import socket',
+			's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+			's.bind(("127.0.0.1", 0))',
+			'print(s.getsockname()[1], flush=True)',
+			'while True:',
+			'    data, source = s.recvfrom(100)',
+			'    print(repr(data), flush=True)',
+			'    s.sendto(b"ack", source)',
+		].join('\n')]);
+		let printed = '';
+		peer.stdout.on('data', (chunk: Buffer) => {
+			printed += chunk.toString();
+		});
+		cleanups.push(() => {
+			peer.kill();
+		});
+		await until(() => /^\d+\n/.test(printed), () => `python printed ${JSON.stringify(printed)}`);
+		const peerPort = Number(printed.split('\n')[0]);
+
+		// When netdash dials it as `-u 127.0.0.1 PORT` does (a socket connected to the peer, made by the core)
+		const dashboard = await open();
+		dashboard.core.udpBind('0.0.0.0', 0, {connectTo: {host: '127.0.0.1', port: peerPort}});
+		// Then that socket has the Log, and s sends a line to the peer
+		await dashboard.see((frame) => logOf(frame) === 'U1' && frame.includes(`connected to 127.0.0.1:${peerPort}`));
+		await dashboard.type('s', 'sendto from U1 +LF ›');
+		await dashboard.type('hi', '3 B');
+		await dashboard.type(keys.enter, (frame) => !frame.includes('sendto from U1'));
+		await until(() => printed.includes(`b'hi\\n'`), () => `python printed ${JSON.stringify(printed)}`);
+		await dashboard.see(/← in +3 B +from 127\.0\.0\.1:\d+ +ack/);
+
+		// And in a dashboard with a UDP socket bound at start (-u -l PORT), nothing is shown until a datagram comes
+		const listening = await open();
+		listening.core.udpBind('127.0.0.1', 0);
+		const bound = await listening.see(/U1\s+127\.0\.0\.1:\d+\/udp/);
+		expect(logOf(bound)).toBe('');
+		const port = Number(/U1\s+127\.0\.0\.1:(\d+)\/udp/.exec(bound)![1]);
+		const client = spawn(python, ['-c', `import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"hello", ("127.0.0.1", ${port}))`]);
+		cleanups.push(() => {
+			client.kill();
+		});
+		await listening.see((frame) => logOf(frame) === 'U1' && /← in +5 B +from 127\.0\.0\.1:\d+ +hello/.test(frame));
 	});
 
 	it('a command that worked says so on the bottom line, and a notice leaves it after 5 s with no key pressed', async () => {
