@@ -1,4 +1,4 @@
-import {useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState} from 'react';
+import {useCallback, useEffect, useLayoutEffect, useMemo, useState} from 'react';
 import {Box, Text, useApp, useStdout, useWindowSize} from 'ink';
 import {formatAddress, type Core, type LanServiceRow, type LogEntry, type Notice, type PeerRow, type Store} from '../core/index.js';
 import type {ReplayPlayer} from '../core/replay/player.js';
@@ -17,6 +17,7 @@ import {StatusBar} from './components/status-bar.js';
 import {useCommands} from './hooks/use-commands.js';
 import {useDashboardKeys} from './hooks/use-dashboard-keys.js';
 import {useDashboardState, type ConfirmAction} from './hooks/use-dashboard-state.js';
+import {useFirstContact} from './hooks/use-first-contact.js';
 import {usePaneKeys} from './hooks/pane-keys.js';
 import {clampCursor} from './hooks/use-scroll-window.js';
 import {filterConnections, filterListeners, filterUdpSockets} from './row-filter.js';
@@ -200,51 +201,7 @@ function Dashboard({onQuit, replay}: {readonly onQuit: (() => void) | undefined;
 		[dispatch],
 	);
 
-	// First contact: the first connection accepted or dialed is shown in the Log (and gets the
-	// cursor) unless a connection or UDP socket is shown already or the person chose what is.
-	// A layout effect, as the cursor's landing above: it runs with the render that first shows the
-	// row, so no key can come between them (a j typed then was undone by the move, test/ui/scale).
-	const newestSeen = useRef(0);
-	useLayoutEffect(() => {
-		const newest = connections.at(-1);
-		const number = newest === undefined ? 0 : Number(newest.id.slice(1));
-		if (number <= newestSeen.current) {
-			return;
-		}
-
-		const first = connections.find((row) => Number(row.id.slice(1)) > newestSeen.current);
-		newestSeen.current = number;
-		const now = dashboard.current();
-		const isShowingSocket = now.selected !== undefined && !now.selected.startsWith('L') && isKnown(now.selected);
-		if (first && !isShowingSocket && !now.isSelectionChosen) {
-			// Half of a relay: the relay's log, both ways, is what there is to see.
-			dispatch({type: 'select', id: first.relay ?? first.id, isCursorMoved: true});
-		}
-		// isKnown reads the rows this effect runs for.
-	}, [connections, dashboard, dispatch]);
-
-	// A UDP socket is its own conversation: the first one dialed (-u HOST PORT, :udp … --connect) or heard
-	// from is selected as a first connection is, when nothing else is shown, so s sends to its peer.
-	const udpAnswered = useRef(new Set<string>());
-	useLayoutEffect(() => {
-		const first = udpSockets.find((row) => (row.remote !== undefined || row.datagramsIn > 0) && !udpAnswered.current.has(row.id));
-		if (first === undefined) {
-			return;
-		}
-
-		for (const row of udpSockets) {
-			if (row.remote !== undefined || row.datagramsIn > 0) {
-				udpAnswered.current.add(row.id);
-			}
-		}
-
-		const now = dashboard.current();
-		const isShowingSocket = now.selected !== undefined && !now.selected.startsWith('L') && isKnown(now.selected);
-		if (!isShowingSocket && !now.isSelectionChosen) {
-			dispatch({type: 'select', id: first.id, isCursorMoved: true});
-		}
-		// isKnown reads the rows this effect runs for.
-	}, [udpSockets, dashboard, dispatch]);
+	useFirstContact(connections, udpSockets, dashboard, isKnown);
 
 	// A line of our own on the bottom line (a command that worked, a copy): shown like a fresh notice.
 	const [flash, setFlash] = useState<Notice | undefined>(undefined);
