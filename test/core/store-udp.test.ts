@@ -1,4 +1,3 @@
-import {spawn} from 'node:child_process';
 import net from 'node:net';
 import {afterEach, describe, expect, it} from 'vitest';
 import {Bus} from '../../source/core/bus.js';
@@ -6,9 +5,10 @@ import {Core} from '../../source/core/core.js';
 import type {PeerFields} from '../../source/core/events.js';
 import {Store} from '../../source/core/store/store.js';
 import {record, until} from '../helpers/recorder.js';
-import {python, whyNoPython} from '../helpers/sock-peer.js';
+import {peersForEachTest, whyNoPython} from '../helpers/sock-peer.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
+const {startPeer} = peersForEachTest();
 
 afterEach(async () => {
 	for (const cleanup of cleanups.splice(0).reverse()) {
@@ -96,27 +96,12 @@ describe('the store folds UDP and discovery into snapshots', () => {
 		const tcpPort = events.of('listener-opened')[0]!.port;
 
 		// When a python client sends two datagrams (10 and 4 bytes) and waits for an answer
-		const client = spawn(python, ['-c', [
-			'import socket, sys',
-			's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
-			's.bind(("127.0.0.1", 0))',
-			`s.sendto(b"dgram one\\n", ("127.0.0.1", ${udpPort}))`,
-			`s.sendto(b"two\\n", ("127.0.0.1", ${udpPort}))`,
-			's.settimeout(5)',
-			'print(s.recvfrom(100)[0].decode(), flush=True)',
-		].join('\n')]);
-		let answer = '';
-		client.stdout.on('data', (chunk: Buffer) => {
-			answer += chunk.toString();
-		});
-		cleanups.push(() => {
-			client.kill();
-		});
+		const client = startPeer(['udp-send', '127.0.0.1', String(udpPort), 'dgram one\\n', 'two\\n']);
 		await until(() => events.of('datagram-received').length === 2, () => 'both datagrams');
 		// And netdash answers it with 6 bytes, then a TCP client sends 3
 		const from = events.of('datagram-received')[0]!.from;
 		core.udpSend(socket, from.address, from.port, Buffer.from('reply\n'));
-		await until(() => answer === 'reply\n\n', () => `python read ${JSON.stringify(answer)}`);
+		await client.waitLine(/^reply b'reply\\n'$/, 'the answer');
 		// (the datagrams alone make a rate each way)
 		await until(() => rates.in > 0 && rates.out > 0, () => `rates ${JSON.stringify(rates)}`);
 		const tcp = net.connect(tcpPort, '127.0.0.1', () => {

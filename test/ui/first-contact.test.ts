@@ -1,11 +1,10 @@
-import {spawn} from 'node:child_process';
 import net from 'node:net';
 import {describe, expect, it} from 'vitest';
 import {dashboardsForEachTest, keys, type Dashboard} from '../helpers/ink.js';
-import {until} from '../helpers/recorder.js';
-import {python, whyNoPython} from '../helpers/sock-peer.js';
+import {peersForEachTest, whyNoPython} from '../helpers/sock-peer.js';
 
 const {open, cleanups} = dashboardsForEachTest();
+const {startPeer} = peersForEachTest();
 
 /** A client from outside netdash, as `nc` would be; its local port is what the listener's log should name. */
 async function dial(port: number): Promise<net.Socket> {
@@ -77,25 +76,8 @@ describe('first contact', () => {
 			skip(whyNoPython);
 		}
 		// Given a python UDP peer that prints each datagram it gets and answers it
-		const peer = spawn(python, ['-u', '-c', [
-			'import socket',
-			's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
-			's.bind(("127.0.0.1", 0))',
-			'print(s.getsockname()[1], flush=True)',
-			'while True:',
-			'    data, source = s.recvfrom(100)',
-			'    print(repr(data), flush=True)',
-			'    s.sendto(b"ack", source)',
-		].join('\n')]);
-		let printed = '';
-		peer.stdout.on('data', (chunk: Buffer) => {
-			printed += chunk.toString();
-		});
-		cleanups.push(() => {
-			peer.kill();
-		});
-		await until(() => /^\d+\n/.test(printed), () => `python printed ${JSON.stringify(printed)}`);
-		const peerPort = Number(printed.split('\n')[0]);
+		const peer = startPeer(['udp-echo', '127.0.0.1']);
+		const peerPort = Number((await peer.waitLine(/^port (\d+)$/, 'its port'))[1]);
 
 		// When netdash dials it as `-u 127.0.0.1 PORT` does (a socket connected to the peer, made by the core)
 		const dashboard = await open();
@@ -105,7 +87,7 @@ describe('first contact', () => {
 		await dashboard.type('s', 'sendto from U1 +LF ›');
 		await dashboard.type('hi', '3 B');
 		await dashboard.type(keys.enter, (frame) => !frame.includes('sendto from U1'));
-		await until(() => printed.includes(`b'hi\\n'`), () => `python printed ${JSON.stringify(printed)}`);
+		await peer.waitLine(/^got b'hi\\n'$/, 'the line');
 		await dashboard.see(/← in +3 B +from 127\.0\.0\.1:\d+ +ack/);
 
 		// And in a dashboard with a UDP socket bound at start (-u -l PORT), nothing is shown until a datagram comes
@@ -114,10 +96,7 @@ describe('first contact', () => {
 		const bound = await listening.see(/U1\s+127\.0\.0\.1:\d+\/udp/);
 		expect(logOf(bound)).toBe('');
 		const port = Number(/U1\s+127\.0\.0\.1:(\d+)\/udp/.exec(bound)![1]);
-		const client = spawn(python, ['-c', `import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"hello", ("127.0.0.1", ${port}))`]);
-		cleanups.push(() => {
-			client.kill();
-		});
+		startPeer(['udp-send', '127.0.0.1', String(port), 'hello']);
 		await listening.see((frame) => logOf(frame) === 'U1' && /← in +5 B +from 127\.0\.0\.1:\d+ +hello/.test(frame));
 	});
 
